@@ -1,0 +1,39 @@
+/**
+ * The port every SMS provider implements. Providers throw `GatewayError` with a
+ * stable code on failure; they never see HTTP requests of the gateway itself.
+ */
+export interface SendOtpInput {
+  /** E.164, already validated. */
+  phone: string;
+  /** Same key ⇒ same answer, no second SMS (the provider or upstream enforces it). */
+  idempotencyKey: string;
+}
+
+export interface SendOtpResult {
+  /** The id the caller verifies with. */
+  requestId: string;
+  expiresAt: Date;
+  attemptsLeft: number;
+}
+
+export interface VerifyOtpInput {
+  requestId: string;
+  code: string;
+}
+
+export type VerifyFailure = "wrong_code" | "expired" | "unknown" | "exhausted";
+
+export type VerifyOtpResult = { verified: true } | { verified: false; reason: VerifyFailure };
+
+export interface ProviderHealth {
+  ok: boolean;
+  detail: string;
+}
+
+export interface SmsProvider {
+  readonly name: "startmessaging" | "console";
+  send(input: SendOtpInput): Promise<SendOtpResult>;
+  verify(input: VerifyOtpInput): Promise<VerifyOtpResult>;
+  /** A cheap reachability check for `/readyz`. */
+  health(): Promise<ProviderHealth>;
+}

@@ -1,0 +1,74 @@
+/**
+ * Defensive readers for StartMessaging's answers. Its public pages describe two
+ * response shapes and two error shapes, and some answers are not JSON at all;
+ * nothing here throws on an odd body.
+ */
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export function parseJsonObject(text: string): Json | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `data`, where the payload lives in both published shapes. */
+function dataOf(body: Json | undefined): Json | undefined {
+  return body && isObject(body.data) ? body.data : undefined;
+}
+
+/** Verification id: `data.requestId` (tutorial shape) or `data.otpRequestId` (reference shape). */
+export function readVerificationId(body: Json | undefined): string | undefined {
+  const data = dataOf(body);
+  const id = data?.otpRequestId ?? data?.requestId;
+  return typeof id === "string" ? id : undefined;
+}
+
+export function readExpiresAt(body: Json | undefined): Date | undefined {
+  const raw = dataOf(body)?.expiresAt;
+  if (typeof raw !== "string" && typeof raw !== "number") return undefined;
+  const date = new Date(raw);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export function readAttemptsLeft(body: Json | undefined): number | undefined {
+  const raw = dataOf(body)?.attemptsLeft;
+  return typeof raw === "number" && Number.isInteger(raw) && raw >= 0 && raw <= 100 ? raw : undefined;
+}
+
+export function readVerified(body: Json | undefined): boolean | undefined {
+  const raw = dataOf(body)?.verified ?? body?.verified;
+  return typeof raw === "boolean" ? raw : undefined;
+}
+
+export interface UpstreamErrorInfo {
+  /** The upstream's machine code, only when it looks like one (safe to log). */
+  code?: string;
+  retryAfterSeconds?: number;
+}
+
+const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Reads `{ error: { code, retry_after } }` or `{ code }`; messages are not kept (they may echo a number). */
+export function readErrorInfo(body: Json | undefined): UpstreamErrorInfo {
+  const error = body && isObject(body.error) ? body.error : body;
+  const code = error?.code;
+  const retryAfter = error?.retry_after ?? error?.retryAfter;
+  return {
+    code: typeof code === "string" && SAFE_CODE.test(code) ? code : undefined,
+    retryAfterSeconds: typeof retryAfter === "number" && Number.isFinite(retryAfter) ? Math.ceil(retryAfter) : undefined,
+  };
+}
+
+/** `Retry-After`: delta-seconds or an HTTP date. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^[0-9]+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.ceil((date - now) / 1000);
+}

@@ -1,0 +1,208 @@
+import { GatewayError } from "../../errors";
+import type { Logger } from "../../lib/logger";
+import { VERIFICATION_ID_RE } from "../../lib/ids";
+import { generateCode } from "../../lib/otp-code";
+import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
+import {
+  parseJsonObject,
+  parseRetryAfter,
+  readAttemptsLeft,
+  readErrorInfo,
+  readExpiresAt,
+  readVerificationId,
+  readVerified,
+} from "./startmessaging-response";
+
+export interface StartMessagingOptions {
+  /** e.g. `https://api.startmessaging.com`; tests point it at a local fake. */
+  baseUrl: string;
+  /** Sent as `X-API-Key`; never logged, never in an error. */
+  apiKey: string;
+  /** Optional `templateId` for every send. */
+  templateId?: string;
+  /** Timeout of one attempt, body included. */
+  timeoutMs: number;
+  /** Extra send attempts after a 5xx or connection error. */
+  retries: number;
+  /** Base of the exponential backoff (full jitter) between attempts. */
+  retryBackoffMs: number;
+  /** Digits of the code we generate and send in `variables.otp`. */
+  codeLength: number;
+  /** Filled in when the upstream gives no `expiresAt`. */
+  ttlMs: number;
+  /** Filled in when the upstream gives no `attemptsLeft`. */
+  maxAttempts: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+type Endpoint = "send" | "verify";
+interface UpstreamAnswer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown> | undefined;
+}
+
+/** A larger answer than this is not a StartMessaging answer; we stop reading. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+/** When a 429 carries no hint, callers wait this long. */
+const DEFAULT_RETRY_AFTER_S = 60;
+const HEALTH_CACHE_MS = 15_000;
+
+/**
+ * Client of the StartMessaging OTP API, tolerant of both published response
+ * shapes. Failure policy:
+ * - send: 5xx and connection errors are retried (same idempotency key, so no
+ *   second SMS or charge) with backoff, then 502; a timeout is not retried (the
+ *   caller already waited the full timeout) and answers 504;
+ * - verify: never retried, because a repeated verify could spend an attempt twice.
+ */
+export class StartMessagingProvider implements SmsProvider {
+  readonly name = "startmessaging";
+  readonly #base: string;
+  readonly #now: () => number;
+  #health?: { at: number; value: ProviderHealth };
+
+  constructor(private readonly options: StartMessagingOptions) {
+    this.#base = options.baseUrl.replace(/\/+$/, "");
+    this.#now = options.now ?? Date.now;
+  }
+
+  async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {
+    // Our own CSPRNG code, for the reference-docs variant; ignored where StartMessaging generates one.
+    const payload = {
+      phoneNumber: phone,
+      variables: { otp: generateCode(this.options.codeLength) },
+      idempotencyKey,
+      ...(this.options.templateId ? { templateId: this.options.templateId } : {}),
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await this.#post("send", payload);
+        return this.#readSend(answer);
+      } catch (err) {
+        if (!(err instanceof GatewayError) || !err.retryable || attempt >= this.options.retries) throw err;
+        const delay = Math.random() * this.options.retryBackoffMs * 2 ** attempt;
+        this.options.logger.warn("upstream send failed, retrying", { attempt: attempt + 1, delayMs: Math.round(delay), error: err.message });
+        await Bun.sleep(delay);
+      }
+    }
+  }
+
+  async verify({ requestId, code }: VerifyOtpInput): Promise<VerifyOtpResult> {
+    const answer = await this.#post("verify", { requestId, otpCode: code });
+    if (answer.status === 404) return { verified: false, reason: "unknown" };
+    if (answer.status === 410) return { verified: false, reason: "expired" };
+    if (answer.status === 400) {
+      // Our validators passed it, so the upstream's 400 is about this id or code, not a malformed call.
+      this.options.logger.warn("upstream refused a verify with 400; answering not verified", { upstreamCode: readErrorInfo(answer.body).code });
+      return { verified: false, reason: "unknown" };
+    }
+    this.#throwOnError("verify", answer);
+    const verified = readVerified(answer.body);
+    if (verified === undefined) throw this.#badBody("verify", answer.status);
+    return verified ? { verified: true } : { verified: false, reason: "wrong_code" };
+  }
+
+  async health(): Promise<ProviderHealth> {
+    const cached = this.#health;
+    if (cached && this.#now() - cached.at < HEALTH_CACHE_MS) return cached.value;
+    let value: ProviderHealth;
+    try {
+      // Any HTTP answer proves DNS, TCP and TLS work; the key is not sent.
+      const res = await fetch(this.#base, { method: "HEAD", signal: AbortSignal.timeout(Math.min(this.options.timeoutMs, 2_000)) });
+      value = { ok: true, detail: `reachable (HTTP ${res.status})` };
+    } catch (err) {
+      value = { ok: false, detail: err instanceof Error && err.name === "TimeoutError" ? "timeout" : "unreachable" };
+    }
+    this.#health = { at: this.#now(), value };
+    return value;
+  }
+
+  #readSend(answer: UpstreamAnswer): SendOtpResult {
+    this.#throwOnError("send", answer);
+    if (answer.status !== 200 && answer.status !== 201) throw this.#badBody("send", answer.status);
+    const requestId = readVerificationId(answer.body);
+    if (!requestId || !VERIFICATION_ID_RE.test(requestId)) throw this.#badBody("send", answer.status);
+    return {
+      requestId,
+      expiresAt: readExpiresAt(answer.body) ?? new Date(this.#now() + this.options.ttlMs),
+      attemptsLeft: readAttemptsLeft(answer.body) ?? this.options.maxAttempts,
+    };
+  }
+
+  /** Maps a non-2xx answer to the caller's error; returns for 2xx. */
+  #throwOnError(endpoint: Endpoint, { status, headers, body }: UpstreamAnswer): void {
+    if (status >= 200 && status < 300) return;
+    const info = readErrorInfo(body);
+    const fields = { endpoint, status, upstreamCode: info.code };
+    if (status === 400) {
+      const code = info.code === "UNSUPPORTED_COUNTRY" ? "UNSUPPORTED_COUNTRY" : "INVALID_PHONE";
+      throw new GatewayError(code, { detail: "The SMS provider refused this phone number." });
+    }
+    if (status === 401 || status === 403) {
+      this.options.logger.error("upstream rejected the API key: check STARTMESSAGING_API_KEY", fields);
+      throw new GatewayError("GATEWAY_MISCONFIGURED");
+    }
+    if (status === 402) {
+      this.options.logger.error("upstream refused for insufficient balance: top up the StartMessaging wallet", fields);
+      throw new GatewayError("PROVIDER_UNAVAILABLE");
+    }
+    if (status === 409) throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+    if (status === 429) {
+      const retryAfter = parseRetryAfter(headers.get("retry-after"), this.#now()) ?? info.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S;
+      this.options.logger.warn("upstream rate limited the gateway", { ...fields, retryAfter });
+      throw new GatewayError("RATE_LIMITED", { retryAfterSeconds: Math.min(Math.max(retryAfter, 1), 86_400) });
+    }
+    if (status >= 500) {
+      throw new GatewayError("UPSTREAM_ERROR", { detail: `The SMS provider failed (HTTP ${status}).`, retryable: true });
+    }
+    this.options.logger.error("unexpected upstream status", fields);
+    throw new GatewayError("UPSTREAM_ERROR", { detail: `The SMS provider answered HTTP ${status}.` });
+  }
+
+  #badBody(endpoint: Endpoint, status: number): GatewayError {
+    this.options.logger.error("upstream answer is not the expected JSON", { endpoint, status });
+    return new GatewayError("UPSTREAM_ERROR", { detail: "The SMS provider sent an answer the gateway could not read." });
+  }
+
+  async #post(endpoint: Endpoint, payload: unknown): Promise<UpstreamAnswer> {
+    const started = performance.now();
+    try {
+      const res = await fetch(`${this.#base}/otp/${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-api-key": this.options.apiKey },
+        body: JSON.stringify(payload),
+        // One deadline for connect, headers and body.
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        // A redirect would carry the API key elsewhere; treat it as an unexpected answer.
+        redirect: "manual",
+      });
+      const text = await readLimited(res);
+      this.options.logger.debug("upstream answered", { endpoint, status: res.status, ms: Math.round(performance.now() - started) });
+      return { status: res.status, headers: res.headers, body: text === undefined ? undefined : parseJsonObject(text) };
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      this.options.logger.warn(timedOut ? "upstream timed out" : "upstream connection failed", {
+        endpoint,
+        ms: Math.round(performance.now() - started),
+        error: err instanceof Error ? err.name : "unknown",
+      });
+      if (timedOut) throw new GatewayError("UPSTREAM_TIMEOUT", { cause: err });
+      // Connection refused, reset, or a body cut mid-way: safe to repeat a send with the same key.
+      throw new GatewayError("UPSTREAM_ERROR", { detail: "The SMS provider could not be reached.", retryable: true, cause: err });
+    }
+  }
+}
+
+/** Reads at most MAX_RESPONSE_BYTES; `undefined` for a larger body. */
+async function readLimited(res: Response): Promise<string | undefined> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const text = await res.text();
+  return text.length > MAX_RESPONSE_BYTES ? undefined : text;
+}

@@ -1,0 +1,58 @@
+/**
+ * Every failure the gateway reports has one stable code. Adapters and services
+ * throw `GatewayError`; only the HTTP layer (`src/http/problem.ts`) turns a code
+ * into a status and a problem+json body.
+ */
+export const ERROR_CODES = [
+  "INVALID_REQUEST",
+  "INVALID_PHONE",
+  "UNSUPPORTED_COUNTRY",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "PAYLOAD_TOO_LARGE",
+  "NOT_FOUND",
+  "IDEMPOTENCY_CONFLICT",
+  "RATE_LIMITED",
+  "GATEWAY_MISCONFIGURED",
+  "PROVIDER_UNAVAILABLE",
+  "UPSTREAM_ERROR",
+  "UPSTREAM_TIMEOUT",
+  "INTERNAL_ERROR",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** One invalid field of a request, for `INVALID_REQUEST`. */
+export interface FieldError {
+  /** JSON pointer into the body, e.g. `/phone`. */
+  pointer: string;
+  detail: string;
+}
+
+export interface GatewayErrorOptions {
+  /** Safe to show the caller; no secrets, no full phone numbers. */
+  detail?: string;
+  /** Whether the same call may succeed if repeated (used by the retry loop). */
+  retryable?: boolean;
+  /** Seconds the caller should wait, for `RATE_LIMITED`. */
+  retryAfterSeconds?: number;
+  fieldErrors?: FieldError[];
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  override name = "GatewayError";
+  readonly retryable: boolean;
+  readonly detail?: string;
+  readonly retryAfterSeconds?: number;
+  readonly fieldErrors?: FieldError[];
+
+  constructor(
+    readonly code: ErrorCode,
+    options: GatewayErrorOptions = {},
+  ) {
+    super(options.detail ?? code, { cause: options.cause });
+    this.retryable = options.retryable ?? false;
+    this.detail = options.detail;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.fieldErrors = options.fieldErrors;
+  }
+}

@@ -1,0 +1,80 @@
+import type { ErrorCode, FieldError } from "../errors";
+
+/** The body of every error answer (RFC 9457 problem details plus a stable code). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  requestId: string;
+  instance?: string;
+  errors?: FieldError[];
+}
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** Status and title of each code. Exhaustive: a new code does not compile until it is mapped. */
+export function describeCode(code: ErrorCode): { status: number; title: string } {
+  switch (code) {
+    case "INVALID_REQUEST":
+      return { status: 400, title: "The request is not valid" };
+    case "INVALID_PHONE":
+      return { status: 400, title: "The phone number is not a valid mobile number" };
+    case "UNSUPPORTED_COUNTRY":
+      return { status: 400, title: "The phone number's country is not supported" };
+    case "NOT_FOUND":
+      return { status: 404, title: "No such route" };
+    case "IDEMPOTENCY_CONFLICT":
+      return { status: 409, title: "The Idempotency-Key was used with different data" };
+    case "PAYLOAD_TOO_LARGE":
+      return { status: 413, title: "The request body is too large" };
+    case "UNSUPPORTED_MEDIA_TYPE":
+      return { status: 415, title: "The request body must be application/json" };
+    case "RATE_LIMITED":
+      return { status: 429, title: "Too many requests" };
+    case "GATEWAY_MISCONFIGURED":
+      return { status: 500, title: "The gateway is misconfigured" };
+    case "INTERNAL_ERROR":
+      return { status: 500, title: "Internal error" };
+    case "UPSTREAM_ERROR":
+      return { status: 502, title: "The SMS provider failed" };
+    case "PROVIDER_UNAVAILABLE":
+      return { status: 503, title: "The SMS provider cannot take requests now" };
+    case "UPSTREAM_TIMEOUT":
+      return { status: 504, title: "The SMS provider did not answer in time" };
+  }
+}
+
+/** Default `detail` when the thrower gave none: the same text for every caller. */
+const DEFAULT_DETAIL: Partial<Record<ErrorCode, string>> = {
+  GATEWAY_MISCONFIGURED: "The gateway cannot use its SMS provider; its operators have been alerted.",
+  PROVIDER_UNAVAILABLE: "Sending is paused on the provider's side; try again later.",
+  RATE_LIMITED: "Too many requests; wait for the time given in Retry-After.",
+  INTERNAL_ERROR: "An unexpected error occurred.",
+};
+
+export function problemFor(
+  code: ErrorCode,
+  requestId: string,
+  options: { detail?: string; errors?: FieldError[]; instance?: string } = {},
+): Problem {
+  const { status, title } = describeCode(code);
+  return {
+    type: `urn:otp-gateway:problem:${code.toLowerCase().replaceAll("_", "-")}`,
+    title,
+    status,
+    detail: options.detail ?? DEFAULT_DETAIL[code] ?? title,
+    code,
+    requestId,
+    ...(options.instance ? { instance: options.instance } : {}),
+    ...(options.errors?.length ? { errors: options.errors } : {}),
+  };
+}
+
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, "x-request-id": problem.requestId, ...headers },
+  });
+}

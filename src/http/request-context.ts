@@ -1,0 +1,125 @@
+import { Elysia } from "elysia";
+import { GatewayError, type FieldError } from "../errors";
+import { requestIdFrom } from "../lib/ids";
+import type { Logger } from "../lib/logger";
+import { problemFor, problemResponse } from "./problem";
+
+export interface RequestMeta {
+  requestId: string;
+  startedAt: number;
+  log: Logger;
+  /** Masked phone, set by a handler for the request log line. */
+  maskedPhone?: string;
+  /** Status of a problem answer, which Elysia's `set.status` does not see. */
+  problemStatus?: number;
+}
+
+export interface RequestContextOptions {
+  logger: Logger;
+  /** Largest accepted body in bytes (MAX_BODY_SIZE). */
+  maxBodySize: number;
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
+/**
+ * Cross-cutting HTTP behaviour, registered globally: request ids, the body size
+ * limit, strict JSON parsing, the request log line, and the one place where
+ * errors become problem+json answers.
+ */
+export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
+  // Keyed by the Request so that state made in onRequest (before Elysia's context
+  // is derived) is found again in the error and after-response hooks.
+  const metas = new WeakMap<Request, RequestMeta>();
+  const metaOf = (request: Request): RequestMeta => {
+    let meta = metas.get(request);
+    if (!meta) {
+      const requestId = requestIdFrom(request.headers.get("x-request-id"));
+      meta = { requestId, startedAt: performance.now(), log: logger.child({ requestId }) };
+      metas.set(request, meta);
+    }
+    return meta;
+  };
+
+  return new Elysia({ name: "request-context" })
+    .onRequest(({ request, set }) => {
+      const meta = metaOf(request);
+      set.headers["x-request-id"] = meta.requestId;
+      // Cheap refusal of a declared oversize body, before anything reads it.
+      const declared = Number(request.headers.get("content-length") ?? "0");
+      if (declared > maxBodySize) {
+        meta.problemStatus = 413;
+        return problemResponse(problemFor("PAYLOAD_TOO_LARGE", meta.requestId, { detail: `The body may be at most ${maxBodySize} bytes.` }));
+      }
+    })
+    .onParse({ as: "global" }, async ({ request, contentType }) => {
+      if (!JSON_TYPE.test(contentType ?? "")) {
+        throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", { detail: "Send the body as JSON with Content-Type: application/json." });
+      }
+      const text = await request.text();
+      // A chunked body declares no length; check what actually came.
+      if (Buffer.byteLength(text) > maxBodySize) {
+        throw new GatewayError("PAYLOAD_TOO_LARGE", { detail: `The body may be at most ${maxBodySize} bytes.` });
+      }
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new GatewayError("INVALID_REQUEST", { detail: "The body is not valid JSON." });
+      }
+    })
+    .derive({ as: "global" }, ({ request }) => ({ meta: metaOf(request) }))
+    .onError({ as: "global" }, ({ code, error, request }) => {
+      const meta = metaOf(request);
+      // Elysia wraps what a parser throws in its ParseError; the cause is ours.
+      const cause = error instanceof Error && error.cause instanceof GatewayError ? error.cause : error;
+      const problem = toProblem(code, cause, meta);
+      meta.problemStatus = problem.status;
+      const headers: Record<string, string> = {};
+      if (cause instanceof GatewayError && cause.retryAfterSeconds !== undefined) headers["retry-after"] = String(cause.retryAfterSeconds);
+      return problemResponse(problem, headers);
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, path }) => {
+      const meta = metaOf(request);
+      meta.log.info("request", {
+        method: request.method,
+        path,
+        status: meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200),
+        ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
+        ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
+      });
+    })
+    .as("global");
+}
+
+export type RequestContext = ReturnType<typeof requestContext>;
+
+function toProblem(code: string | number, error: unknown, meta: RequestMeta) {
+  if (error instanceof GatewayError) {
+    return problemFor(error.code, meta.requestId, { detail: error.detail, errors: error.fieldErrors });
+  }
+  switch (code) {
+    case "VALIDATION":
+      return problemFor("INVALID_REQUEST", meta.requestId, { detail: "Some fields are missing or not valid.", errors: fieldErrors(error) });
+    case "PARSE":
+      return problemFor("INVALID_REQUEST", meta.requestId, { detail: "The body could not be parsed." });
+    case "NOT_FOUND":
+      return problemFor("NOT_FOUND", meta.requestId, { detail: "No route matches this method and path." });
+    default:
+      meta.log.error("unhandled error", { code: String(code), error: error instanceof Error ? error : String(error) });
+      return problemFor("INTERNAL_ERROR", meta.requestId);
+  }
+}
+
+/** TypeBox's errors as JSON pointers with short messages; never echoes the value sent. */
+function fieldErrors(error: unknown): FieldError[] {
+  const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const item of all) {
+    const pointer = item.path || "/";
+    if (seen.has(pointer)) continue;
+    seen.add(pointer);
+    out.push({ pointer, detail: item.message ?? "is not valid" });
+  }
+  return out.slice(0, 20);
+}

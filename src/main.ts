@@ -1,0 +1,35 @@
+import { createApp } from "./app";
+import { ConfigError, loadConfig } from "./config";
+import { formatDuration } from "./lib/duration";
+import { buildServices } from "./services";
+
+/** Starts the gateway from the environment. Exits 1 with a readable message on a bad configuration. */
+function main(): void {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`otp-gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const deps = buildServices(config);
+  const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST });
+  deps.logger.info("otp-gateway listening", {
+    url: `http://${config.HOST}:${app.server?.port}`,
+    provider: deps.provider.name,
+    upstreamTimeout: formatDuration(config.UPSTREAM_TIMEOUT_MS),
+    docs: "/swagger",
+  });
+  const stop = async (signal: string) => {
+    deps.logger.info("shutting down", { signal });
+    await app.stop();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+main();

@@ -1,0 +1,38 @@
+import { Elysia } from "elysia";
+import { commonProblems, ProblemSchema } from "../../http/openapi-models";
+import type { RequestContext } from "../../http/request-context";
+import { SendBody, SendHeaders, SendResponse, VerifyBody, VerifyResponse } from "./model";
+import type { OtpService } from "./service";
+
+/** HTTP controller for /v1/otp: validation by schema, everything else in OtpService. */
+export function otpController(service: OtpService, context: RequestContext) {
+  return new Elysia({ name: "otp", prefix: "/v1/otp", tags: ["OTP"] })
+    .use(context)
+    .post(
+      "/send",
+      async ({ body, headers, meta }) => {
+        const result = await service.send(body.phone, headers["idempotency-key"]);
+        meta.maskedPhone = result.maskedPhone;
+        return { requestId: result.requestId, expiresAt: result.expiresAt.toISOString(), attemptsLeft: result.attemptsLeft };
+      },
+      {
+        body: SendBody,
+        headers: SendHeaders,
+        response: { 200: SendResponse, ...commonProblems, 409: { ...ProblemSchema, description: "The Idempotency-Key was already used for another phone (`IDEMPOTENCY_CONFLICT`)." } },
+        detail: {
+          summary: "Send a one-time code by SMS",
+          description:
+            "Validates the number (E.164, must be able to receive SMS) and asks the SMS provider to send a code. Nothing is sent for invalid input. Keep `requestId` for verify.",
+        },
+      },
+    )
+    .post("/verify", ({ body }) => service.verify(body.requestId, body.code), {
+      body: VerifyBody,
+      response: { 200: VerifyResponse, ...commonProblems },
+      detail: {
+        summary: "Check a code the user typed",
+        description:
+          "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error.",
+      },
+    });
+}

@@ -1,0 +1,44 @@
+import { Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../lib/ids";
+import { E164_PATTERN } from "../../lib/phone";
+
+export const SendBody = t.Object({
+  phone: t.String({
+    pattern: E164_PATTERN,
+    description: "Mobile number in E.164 form: `+`, country code, number; no spaces.",
+    examples: ["+919876543210"],
+  }),
+});
+
+export const SendHeaders = t.Object({
+  "idempotency-key": t.Optional(
+    t.String({
+      pattern: IDEMPOTENCY_KEY_RE.source,
+      description:
+        "Optional. Repeating a send with the same key returns the first answer without a second SMS; the same key with another phone is 409. A UUID is a good key.",
+      examples: ["3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11"],
+    }),
+  ),
+});
+
+export const SendResponse = t.Object({
+  requestId: t.String({ description: "Pass this to /v1/otp/verify.", examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"] }),
+  expiresAt: t.String({ format: "date-time", description: "When the code stops working (ISO 8601).", examples: ["2026-11-25T10:05:00.000Z"] }),
+  // TypeBox's Integer: Elysia's `t.Integer` also accepts numeric strings, which an answer never holds.
+  attemptsLeft: Type.Integer({ minimum: 0, description: "Verify attempts allowed for this code.", examples: [3] }),
+});
+
+export const VerifyBody = t.Object({
+  requestId: t.String({ pattern: VERIFICATION_ID_PATTERN, description: "The `requestId` returned by send.", examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"] }),
+  code: t.String({ pattern: "^[0-9]{4,8}$", description: "The 4–8 digit code the user typed.", examples: ["123456"] }),
+});
+
+export const VerifyResponse = t.Object({
+  verified: t.Boolean({ description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error." }),
+  reason: t.Optional(
+    t.Union([t.Literal("wrong_code"), t.Literal("expired"), t.Literal("unknown"), t.Literal("exhausted")], {
+      description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true.",
+    }),
+  ),
+});
