@@ -45,10 +45,15 @@ export function buildDocument(app: Elysia): Record<string, unknown> {
     paths: Record<string, Record<string, Operation>>;
     components: Record<string, unknown>;
   };
-  for (const operations of Object.values(paths)) {
-    for (const op of Object.values(operations)) {
-      const json = op.requestBody?.content?.["application/json"];
-      if (op.requestBody && json) op.requestBody.content = { "application/json": json };
+  // Our strict JSON parser is a function, so the generator cannot tell the body's
+  // media type and leaves `content` empty: put the route's own body schema back.
+  // getGlobalRoutes is what @elysiajs/openapi itself reads; TypeScript marks it protected.
+  const routes = (app as unknown as { getGlobalRoutes(): { method: string; path: string; hooks?: { body?: unknown } }[] }).getGlobalRoutes();
+  const bodies = new Map(routes.map((r) => [`${r.method.toLowerCase()} ${r.path}`, r.hooks?.body]));
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(operations)) {
+      const schema = bodies.get(`${method} ${path}`);
+      if (op.requestBody && schema) op.requestBody.content = { "application/json": { schema } };
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         response.headers = { "X-Request-Id": REQUEST_ID_HEADER, ...(status === "429" ? { "Retry-After": RETRY_AFTER_HEADER } : {}) };
         const schema = response.content?.["application/json"];

@@ -1,0 +1,48 @@
+import { describe, expect, test } from "bun:test";
+import { formatDuration, parseDuration } from "../../src/lib/duration";
+import { maskPhone } from "../../src/lib/mask";
+import { generateCode } from "../../src/lib/otp-code";
+import { parseMobile } from "../../src/lib/phone";
+
+describe("durations", () => {
+  test("read like 500ms, 30s, 10m, 24h, 1d", () => {
+    expect(parseDuration("500ms")).toBe(500);
+    expect(parseDuration("30s")).toBe(30_000);
+    expect(parseDuration("10m")).toBe(600_000);
+    expect(parseDuration("24h")).toBe(86_400_000);
+    expect(parseDuration("1d")).toBe(86_400_000);
+    for (const bad of ["", "10", "s", "1.5s", "-1s", "10 sec", "1e3ms", "10S"]) expect(parseDuration(bad)).toBeUndefined();
+    expect(formatDuration(600_000)).toBe("10m");
+    expect(formatDuration(1_500)).toBe("1500ms");
+  });
+});
+
+describe("masking", () => {
+  test("keeps the country code and last four digits", () => {
+    expect(maskPhone("+919876543210")).toBe("+91******3210");
+    expect(maskPhone("+14155552671", "1")).toBe("+1******2671");
+    expect(maskPhone("not a phone 9876543210")).toBe("[redacted]");
+  });
+});
+
+describe("codes", () => {
+  test("have the asked length and use every digit about equally", () => {
+    const counts = new Array(10).fill(0);
+    for (let i = 0; i < 2_000; i++) {
+      const code = generateCode(8);
+      expect(code).toMatch(/^[0-9]{8}$/);
+      for (const ch of code) counts[Number(ch)]++;
+    }
+    // 16000 digits: each expected 1600; a biased generator (byte % 10) skews 0-5 by ~+2.5%.
+    for (const c of counts) expect(Math.abs(c - 1600)).toBeLessThan(200);
+  });
+});
+
+describe("phone numbers", () => {
+  test("accept mobiles and refuse landlines and invalid numbers", () => {
+    expect(parseMobile("+919876543210")).toEqual({ e164: "+919876543210", country: "IN", callingCode: "91" });
+    expect(parseMobile("+14155552671").country).toBe("US"); // fixed-line-or-mobile plan
+    expect(() => parseMobile("+911123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+    expect(() => parseMobile("+999123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+  });
+});

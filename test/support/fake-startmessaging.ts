@@ -1,0 +1,203 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A fake of the StartMessaging OTP API over real HTTP, for tests. It keeps real
+ * state (codes, attempts, expiry, idempotency keys) so a test can send and then
+ * verify with the code the "SMS" carried, and it can be told to misbehave for
+ * the next requests: any status and body, slowness, a connection reset
+ * mid-body, or a truncated body.
+ */
+export type Shape = "tutorial" | "reference";
+
+export type Fault =
+  | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: "delay"; ms: number }
+  | { kind: "slow-body"; ms: number }
+  | { kind: "reset" }
+  | { kind: "truncate" };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export interface Sms {
+  phone: string;
+  code: string;
+  requestId: string;
+}
+
+export interface FakeOptions {
+  shape?: Shape;
+  apiKey?: string;
+  /** Code lifetime; default 5 minutes. */
+  ttlMs?: number;
+  /** Leave `expiresAt` and `attemptsLeft` out of send answers (some pages do). */
+  sparse?: boolean;
+}
+
+interface Pending {
+  phone: string;
+  code: string;
+  expiresAt: number;
+  attemptsLeft: number;
+}
+
+export class FakeStartMessaging {
+  readonly requests: RecordedRequest[] = [];
+  /** Every SMS "delivered", in order. Idempotent replays add nothing. */
+  readonly sms: Sms[] = [];
+  readonly #faults: { path: string; fault: Fault }[] = [];
+  readonly #pending = new Map<string, Pending>();
+  readonly #idempotency = new Map<string, { phone: string; status: number; body: string }>();
+  readonly #server = createServer((req, res) => void this.#handle(req, res));
+  readonly options: Required<FakeOptions>;
+  url = "";
+
+  constructor(options: FakeOptions = {}) {
+    this.options = { shape: "tutorial", apiKey: "sm_test_fake_key", ttlMs: 300_000, sparse: false, ...options };
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** The next request to `path` (`/otp/send` or `/otp/verify`) meets this fault; queue several for several. */
+  fail(path: string, fault: Fault, times = 1): void {
+    for (let i = 0; i < times; i++) this.#faults.push({ path, fault });
+  }
+
+  calls(path: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  codeFor(requestId: string): string | undefined {
+    return this.sms.find((m) => m.requestId === requestId)?.code;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.sms.length = 0;
+    this.#faults.length = 0;
+    this.#pending.clear();
+    this.#idempotency.clear();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    this.requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+
+    const index = this.#faults.findIndex((f) => f.path === path);
+    const fault = index >= 0 ? this.#faults.splice(index, 1)[0]!.fault : undefined;
+    if (fault && (await this.#applyFault(fault, res))) return;
+
+    if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
+    if (req.headers["x-api-key"] !== this.options.apiKey) return this.#reply(res, 401, { success: false, error: { code: "UNAUTHORIZED", message: "Invalid API key" } });
+    if (path === "/otp/send") return this.#send(body as Record<string, unknown>, res, fault);
+    if (path === "/otp/verify") return this.#verify(body as Record<string, unknown>, res, fault);
+    this.#reply(res, 404, { message: "Not found" });
+  }
+
+  /** Returns true when the fault produced the whole answer. */
+  async #applyFault(fault: Fault, res: ServerResponse): Promise<boolean> {
+    switch (fault.kind) {
+      case "status":
+        res.writeHead(fault.status, { "content-type": "application/json", ...fault.headers });
+        res.end(fault.body ?? "");
+        return true;
+      case "delay":
+        await Bun.sleep(fault.ms);
+        return false;
+      case "reset":
+        res.writeHead(200, { "content-type": "application/json", "content-length": "200" });
+        res.write('{"data":{"requ');
+        await Bun.sleep(20);
+        res.socket?.destroy();
+        return true;
+      case "truncate":
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"data":{"requestId":"req_');
+        return true;
+      case "slow-body":
+        return false;
+    }
+  }
+
+  #send(body: Record<string, unknown>, res: ServerResponse, fault?: Fault): void {
+    const phone = body?.phoneNumber;
+    if (typeof phone !== "string" || !/^\+[1-9][0-9]{6,14}$/.test(phone)) {
+      return this.#reply(res, 400, { success: false, error: { code: "INVALID_PHONE", message: `Invalid phone ${String(phone)}` } });
+    }
+    const key = typeof body.idempotencyKey === "string" ? body.idempotencyKey : undefined;
+    const previous = key ? this.#idempotency.get(key) : undefined;
+    if (previous) {
+      if (previous.phone !== phone) return this.#reply(res, 409, { message: "Idempotency key reused with different data" });
+      res.writeHead(previous.status, { "content-type": "application/json" });
+      return void res.end(previous.body);
+    }
+    // Tutorial shape: StartMessaging makes the code. Reference shape: it sends ours.
+    const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
+    const code = this.options.shape === "reference" && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
+    const requestId = this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID();
+    const expiresAt = Date.now() + this.options.ttlMs;
+    // A resend invalidates the previous code for this number.
+    for (const [id, p] of this.#pending) if (p.phone === phone) this.#pending.delete(id);
+    this.#pending.set(requestId, { phone, code, expiresAt, attemptsLeft: 3 });
+    this.sms.push({ phone, code, requestId });
+
+    const sparse = this.options.sparse;
+    const [status, answer] =
+      this.options.shape === "reference"
+        ? [201, { success: true, statusCode: 201, requestId: `req_${randomUUID()}`, timestamp: new Date().toISOString(), data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" } }]
+        : [200, { data: sparse ? { requestId } : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 } }];
+    const text = JSON.stringify(answer);
+    if (key) this.#idempotency.set(key, { phone, status, body: text });
+    if (fault?.kind === "slow-body") return this.#slowBody(res, status, text, fault.ms);
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(text);
+  }
+
+  #verify(body: Record<string, unknown>, res: ServerResponse, fault?: Fault): void {
+    const pending = typeof body?.requestId === "string" ? this.#pending.get(body.requestId) : undefined;
+    if (!pending) return this.#reply(res, 404, { message: "OTP request not found" });
+    if (Date.now() > pending.expiresAt) return this.#reply(res, 410, { message: "OTP expired" });
+    if (pending.attemptsLeft <= 0) return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
+    const verified = body.otpCode === pending.code;
+    if (verified) this.#pending.delete(body.requestId as string);
+    else pending.attemptsLeft -= 1;
+    const text = JSON.stringify({ data: { verified, attemptsLeft: pending.attemptsLeft } });
+    if (fault?.kind === "slow-body") return this.#slowBody(res, 200, text, fault.ms);
+    this.#reply(res, 200, JSON.parse(text));
+  }
+
+  #slowBody(res: ServerResponse, status: number, text: string, ms: number): void {
+    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+    res.write(text.slice(0, 5));
+    setTimeout(() => res.end(text.slice(5)), ms);
+  }
+
+  #reply(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  }
+}
