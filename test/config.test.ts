@@ -1,0 +1,67 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "../src/config";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  test("runs on embedded defaults with the console provider", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: "0.0.0.0",
+      OTP_PROVIDER: "console",
+      STARTMESSAGING_BASE_URL: "https://api.startmessaging.com",
+      UPSTREAM_TIMEOUT_MS: 10_000,
+      OTP_LENGTH: 6,
+      OTP_TTL_MS: 300_000,
+      LOG_LEVEL: "info",
+    });
+  });
+
+  test("a key selects StartMessaging; durations and numbers are parsed", () => {
+    const config = loadConfig({ STARTMESSAGING_API_KEY: "sm_test_x", UPSTREAM_TIMEOUT: "2500ms", OTP_TTL: "10m", OTP_LENGTH: "8", PORT: "8080" });
+    expect(config.OTP_PROVIDER).toBe("startmessaging");
+    expect(config.UPSTREAM_TIMEOUT_MS).toBe(2_500);
+    expect(config.OTP_TTL_MS).toBe(600_000);
+    expect(config.OTP_LENGTH).toBe(8);
+    expect(config.PORT).toBe(8080);
+  });
+
+  test("a bad value names the variable and what it expected", () => {
+    expect(problemsOf({ PORT: "eighty" })).toEqual(['PORT="eighty": expected a whole number from 0 to 65535']);
+    expect(problemsOf({ UPSTREAM_TIMEOUT: "10 seconds" })[0]).toContain("UPSTREAM_TIMEOUT");
+    expect(problemsOf({ UPSTREAM_TIMEOUT: "10 seconds" })[0]).toContain("duration");
+    expect(problemsOf({ LOG_LEVEL: "loud" })[0]).toContain("one of debug, info, warn, error, silent");
+    expect(problemsOf({ OTP_LENGTH: "3" })[0]).toContain("OTP_LENGTH");
+    expect(problemsOf({ STARTMESSAGING_BASE_URL: "ftp://x" })[0]).toContain("STARTMESSAGING_BASE_URL");
+    expect(problemsOf({ PORT: "x", OTP_TTL: "y" })).toHaveLength(2);
+  });
+
+  test("the StartMessaging provider without a key is refused", () => {
+    expect(problemsOf({ OTP_PROVIDER: "startmessaging" })[0]).toContain("STARTMESSAGING_API_KEY");
+  });
+
+  test("in production the console provider runs only when chosen explicitly", () => {
+    expect(problemsOf({ NODE_ENV: "production" })[0]).toContain("OTP_PROVIDER");
+    expect(loadConfig({ NODE_ENV: "production", OTP_PROVIDER: "console" }).OTP_PROVIDER).toBe("console");
+  });
+
+  test("the server's idle timeout outlasts the worst upstream wait", () => {
+    const config = loadConfig({ UPSTREAM_TIMEOUT: "10s", UPSTREAM_RETRIES: "2" });
+    expect(config.IDLE_TIMEOUT_S * 1000).toBeGreaterThan(config.UPSTREAM_TIMEOUT_MS * 3);
+    expect(problemsOf({ UPSTREAM_TIMEOUT: "2m", UPSTREAM_RETRIES: "2" })[0]).toContain("exceeds");
+  });
+
+  test("the API key never appears in a configuration error", () => {
+    const problems = problemsOf({ STARTMESSAGING_API_KEY: "sm_live_abcdefgh12345", PORT: "-1" });
+    expect(problems.join("\n")).not.toContain("sm_live_");
+  });
+});

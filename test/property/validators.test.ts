@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { ERROR_CODES } from "../../src/errors";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { captureLogger, startMessaging, testApp } from "../support/harness";
+
+/** Runs per property (4 properties: 10000 cases in CI); FC_RUNS raises it for a long run. */
+const RUNS = Number(process.env.FC_RUNS ?? 2_500);
+
+const fake = new FakeStartMessaging();
+const { logger } = captureLogger();
+let client: ReturnType<typeof testApp>;
+beforeAll(async () => {
+  await fake.start();
+  client = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger);
+});
+afterAll(() => fake.stop());
+
+/** The oracle: what a send body must be for an SMS to go out. */
+function isSendable(body: unknown): boolean {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const phone = (body as { phone?: unknown }).phone;
+  if (typeof phone !== "string" || !/^\+[1-9][0-9]{6,14}$/.test(phone)) return false;
+  const parsed = parsePhoneNumberFromString(phone);
+  return !!parsed?.isValid() && ["MOBILE", "FIXED_LINE_OR_MOBILE"].includes(parsed.getType() ?? "");
+}
+
+async function expectSafeAnswer(res: Response): Promise<void> {
+  const text = await res.text();
+  expect(res.status, text).toBeLessThan(500);
+  if (res.status >= 400) {
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const problem = JSON.parse(text);
+    expect(ERROR_CODES).toContain(problem.code);
+    expect(problem.status).toBe(res.status);
+  }
+}
+
+const digits = fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: 0, maxLength: 18 });
+/** Phone-like strings with the mistakes people and attackers make. */
+const phoneish = fc.oneof(
+  digits.map((d) => `+${d}`),
+  digits.map((d) => `+91${d}`),
+  fc.tuple(digits, fc.constantFrom(" ", "-", "\u0000", "\n", "\u202e", "٣", "+", "(", "𝟗")).map(([d, c]) => `+91${d.slice(0, 4)}${c}${d.slice(4)}`),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 20 }),
+  fc.constantFrom("+919876543210", "+14155552671", "+447911123456", "+911123456789"),
+);
+const anyJson = fc.jsonValue({ maxDepth: 3 });
+const sendBody = fc.oneof(
+  anyJson,
+  fc.record({ phone: phoneish }),
+  fc.record({ phone: fc.oneof(anyJson, phoneish) }, { requiredKeys: [] }),
+  fc.dictionary(fc.string({ maxLength: 8 }), anyJson).map((d) => ({ ...d, phone: "+919876543210" })),
+);
+const verifyBody = fc.oneof(
+  anyJson,
+  fc.record({ requestId: fc.oneof(fc.string({ maxLength: 140 }), anyJson), code: fc.oneof(digits, fc.string({ maxLength: 10 }), anyJson) }, { requiredKeys: [] }),
+);
+/** Header values a client can put on the wire (Latin-1, no CR/LF/NUL). */
+const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 300 });
+
+describe("request validation, generated inputs", () => {
+  test("send: never a 5xx, errors are problem+json, and an SMS goes out only for a valid mobile", async () => {
+    await fc.assert(
+      fc.asyncProperty(sendBody, async (body) => {
+        const before = fake.calls("/otp/send").length;
+        await expectSafeAnswer(await client.post("/v1/otp/send", body));
+        const called = fake.calls("/otp/send").length > before;
+        expect(called).toBe(isSendable(body));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("verify: never a 5xx, and the upstream is asked only for a well-formed id and code", async () => {
+    await fc.assert(
+      fc.asyncProperty(verifyBody, async (body) => {
+        const before = fake.calls("/otp/verify").length;
+        await expectSafeAnswer(await client.post("/v1/otp/verify", body));
+        if (fake.calls("/otp/verify").length > before) {
+          const sent = body as { requestId: string; code: string };
+          expect(sent.requestId).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/);
+          expect(sent.code).toMatch(/^[0-9]{4,8}$/);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("raw bodies and content types: never a 5xx", async () => {
+    const contentType = fc.oneof(fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/xml", ""), headerValue);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("/v1/otp/send", "/v1/otp/verify"), contentType, fc.string({ maxLength: 200 }), async (path, type, raw) => {
+        const res = await client.app.handle(new Request(`http://localhost${path}`, { method: "POST", headers: type ? { "content-type": type } : {}, body: raw }));
+        await expectSafeAnswer(res);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("X-Request-Id is echoed only when safe, and odd Idempotency-Keys never cause a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(headerValue, headerValue, async (requestId, key) => {
+        const res = await client.post("/v1/otp/send", { phone: "+919876543210" }, { "x-request-id": requestId, "idempotency-key": key });
+        await expectSafeAnswer(res);
+        const echoed = res.headers.get("x-request-id")!;
+        expect(echoed).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+        if (echoed !== requestId.trim()) expect(echoed).toMatch(/^[0-9a-f-]{36}$/);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
