@@ -1,10 +1,24 @@
 import { createApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { configHelp } from "./config-docs";
 import { formatDuration } from "./lib/duration";
 import { buildServices } from "./services";
 
+const USAGE = `otp-gateway: send one-time codes by SMS (StartMessaging) and verify them.
+
+Usage: otp-gateway [--help]
+  Starts the gateway. Swagger UI at /swagger, OpenAPI document at /swagger/json.
+  With no configuration: in-memory state and the console provider, which prints codes instead of sending SMS.
+
+Environment:
+`;
+
 /** Starts the gateway from the environment. Exits 1 with a readable message on a bad configuration. */
 function main(): void {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(`${USAGE}${configHelp()}\n`);
+    return;
+  }
   let config;
   try {
     config = loadConfig();

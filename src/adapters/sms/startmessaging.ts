@@ -148,7 +148,7 @@ export class StartMessagingProvider implements SmsProvider {
       this.options.logger.error("upstream refused for insufficient balance: top up the StartMessaging wallet", fields);
       throw new GatewayError("PROVIDER_UNAVAILABLE");
     }
-    if (status === 409) throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+    if (status === 409 && endpoint === "send") throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
     if (status === 429) {
       const retryAfter = parseRetryAfter(headers.get("retry-after"), this.#now()) ?? info.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S;
       this.options.logger.warn("upstream rate limited the gateway", { ...fields, retryAfter });

@@ -1,0 +1,15 @@
+import { expect, test } from "bun:test";
+import { configMarkdown } from "../src/config-docs";
+
+test("the README's configuration table matches the schema", async () => {
+  const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
+  const table = readme.split("<!-- config-table:start -->\n")[1]?.split("\n<!-- config-table:end -->")[0];
+  expect(table).toBe(configMarkdown());
+});
+
+test("--help lists every environment variable", async () => {
+  const proc = Bun.spawn(["bun", new URL("../src/main.ts", import.meta.url).pathname, "--help"], { stdout: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  expect(await proc.exited).toBe(0);
+  for (const line of configMarkdown().split("\n").slice(2)) expect(out).toContain(line.split("`")[1]!);
+});
