@@ -70,6 +70,23 @@ describe("the StartMessaging client", () => {
     expect(a!.headers["x-api-key"]).toBe("sm_test_fake_key");
   });
 
+  test("reuses one keep-alive connection for consecutive calls", async () => {
+    const before = fake.connections;
+    for (let i = 0; i < 5; i++) expect((await send()).status).toBe(200);
+    expect(fake.connections - before).toBeLessThanOrEqual(1);
+  });
+
+  test("/readyz reports an unreachable upstream but stays ready", async () => {
+    const dead = testApp(startMessaging("http://127.0.0.1:9", capture.logger), capture.logger);
+    const res = await dead.get("/readyz");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; checks: { upstream: { ok: boolean } } };
+    expect(body.status).toBe("ready");
+    expect(body.checks.upstream.ok).toBe(false);
+    const live = (await (await client.get("/readyz")).json()) as typeof body;
+    expect(live.checks.upstream.ok).toBe(true);
+  });
+
   test("fills expiresAt and attemptsLeft from configuration when the upstream leaves them out", async () => {
     const sparse = await new FakeStartMessaging({ sparse: true }).start();
     try {

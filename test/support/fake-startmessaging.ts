@@ -57,12 +57,15 @@ export class FakeStartMessaging {
   readonly #server = createServer((req, res) => void this.#handle(req, res));
   readonly options: Required<FakeOptions>;
   url = "";
+  /** TCP connections accepted, to check that the client reuses them. */
+  connections = 0;
 
   constructor(options: FakeOptions = {}) {
     this.options = { shape: "tutorial", apiKey: "sm_test_fake_key", ttlMs: 300_000, sparse: false, ...options };
   }
 
   async start(): Promise<this> {
+    this.#server.on("connection", () => this.connections++);
     await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
