@@ -15,4 +15,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 bunx tsc --noEmit -p .
-exec bun test "$@"
+# Integration tests start servers and a browser; give them room on a busy 2-core machine.
+exec bun test --timeout 20000 "$@"

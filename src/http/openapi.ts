@@ -22,7 +22,6 @@ export function openapiDocs() {
   let document: Record<string, unknown> | undefined;
   return docs
     .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), { detail: { hide: true } })
-    .get("/swagger/", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), { detail: { hide: true } })
     // Routes are fixed once the app is built, so the document is made once, on first request.
     .get("/swagger/json", () => (document ??= buildDocument(docs)), { detail: { hide: true } })
     .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), { detail: { hide: true } })
@@ -88,6 +87,7 @@ const SWAGGER_PAGE = `<!doctype html>
   <meta charset="utf-8" />
   <meta name="viewport" content="width=device-width, initial-scale=1" />
   <title>otp-gateway API</title>
+  <link rel="icon" href="data:," />
   <link rel="stylesheet" href="${ASSETS}/swagger-ui.css" />
 </head>
 <body>
