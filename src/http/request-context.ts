@@ -61,11 +61,18 @@ export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
       if (Buffer.byteLength(text) > maxBodySize) {
         throw new GatewayError("PAYLOAD_TOO_LARGE", { detail: `The body may be at most ${maxBodySize} bytes.` });
       }
+      let body: unknown;
       try {
-        return JSON.parse(text);
+        body = JSON.parse(text);
       } catch {
         throw new GatewayError("INVALID_REQUEST", { detail: "The body is not valid JSON." });
       }
+      // Elysia (1.4, outside production mode) formats a failed value into its
+      // validation message with a template string; an object whose own `toString`
+      // is not a function makes that throw, which would surface as a 500. No valid
+      // body has such a key, so refuse it here. Found by the property tests.
+      if (shadowsToString(body)) throw new GatewayError("INVALID_REQUEST", { detail: "The body has a field named toString." });
+      return body;
     })
     .derive({ as: "global" }, ({ request }) => ({ meta: metaOf(request) }))
     .onError({ as: "global" }, ({ code, error, request }) => {
@@ -92,6 +99,12 @@ export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+function shadowsToString(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.hasOwn(value, "toString")) return true;
+  return Object.values(value).some(shadowsToString);
+}
 
 function toProblem(code: string | number, error: unknown, meta: RequestMeta) {
   if (error instanceof GatewayError) {

@@ -52,6 +52,9 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
     ["a phone with spaces", { phone: "+91 98765 43210" }],
     ["a phone without +", { phone: "919876543210" }],
     ["a phone too long", { phone: "+9198765432101234" }],
+    // Once a 500: Elysia's dev-mode validation message stringified this value.
+    ["an object whose toString is not a function", '{"phone":{"toString":{}}}'],
+    ["an array holding such an object", '[{"toString":1}]'],
   ];
   for (const [name, body] of cases) {
     test(`send with ${name}`, async () => {
