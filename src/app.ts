@@ -1,35 +1,67 @@
+import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
+import type { IpLimiter } from "./adapters/limits/ip-limiter";
 import type { SmsProvider } from "./adapters/sms/interface";
-import type { Logger } from "./lib/logger";
+import type { OtpStore } from "./adapters/store/interface";
+import type { TrustProxy } from "./http/client-ip";
+import { guard, socketPeer, type PeerAddress } from "./http/guard";
 import { openapiDocs } from "./http/openapi";
-import { requestContext } from "./http/request-context";
+import { RequestMetas, requestContext } from "./http/request-context";
+import type { Logger } from "./lib/logger";
 import { healthController } from "./modules/health";
 import { otpController } from "./modules/otp";
-import { OtpService } from "./modules/otp/service";
+import { OtpService, type OtpPolicy } from "./modules/otp/service";
+
+export interface HttpOptions {
+  maxBodySize: number;
+  idleTimeoutSeconds: number;
+  trustProxy: TrustProxy;
+  /** Caller keys; empty: no key needed. */
+  apiKeys: readonly string[];
+  /** Browser origins allowed by CORS; empty: no CORS headers; `*`: any. */
+  corsOrigins: readonly string[];
+  /** Where the socket peer's address comes from. Default: Bun's server. */
+  peerAddress?: PeerAddress;
+}
 
 /** Everything the app needs, built in one place (src/services.ts) or by a test. */
 export interface AppDeps {
   logger: Logger;
   provider: SmsProvider;
-  maxBodySize: number;
-  idleTimeoutSeconds: number;
-  exposeVerifyReason: boolean;
+  store: OtpStore;
+  ipLimiter: IpLimiter;
+  policy: OtpPolicy;
+  http: HttpOptions;
 }
 
 export function createApp(deps: AppDeps) {
-  const context = requestContext({ logger: deps.logger, maxBodySize: deps.maxBodySize });
-  const otp = new OtpService({ provider: deps.provider, logger: deps.logger, exposeReason: deps.exposeVerifyReason });
-  return new Elysia({
+  const { http } = deps;
+  const metas = new RequestMetas(deps.logger);
+  const context = requestContext({ metas, maxBodySize: http.maxBodySize });
+  const otp = new OtpService({ provider: deps.provider, store: deps.store, policy: deps.policy, logger: deps.logger });
+  const app = new Elysia({
     serve: {
-      idleTimeout: deps.idleTimeoutSeconds,
+      idleTimeout: http.idleTimeoutSeconds,
       // Bun refuses a larger declared body itself (plain 413); our own check below
       // this cap answers problem+json, so the cap sits well above MAX_BODY_SIZE.
-      maxRequestBodySize: Math.max(4 * deps.maxBodySize, 65_536),
+      maxRequestBodySize: Math.max(4 * http.maxBodySize, 65_536),
     },
-  })
-    .use(context)
+  }).use(context);
+  if (http.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: http.corsOrigins.includes("*") ? true : [...http.corsOrigins],
+        methods: ["GET", "POST", "OPTIONS"],
+        allowedHeaders: ["content-type", "authorization", "idempotency-key", "x-request-id"],
+        exposeHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy"],
+        maxAge: 600,
+      }),
+    );
+  }
+  return app
+    .use(guard({ metas, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer }))
     .use(openapiDocs())
-    .use(healthController({ provider: deps.provider }))
+    .use(healthController({ provider: deps.provider, store: deps.store }))
     .use(otpController(otp, context));
 }
 

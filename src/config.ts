@@ -2,9 +2,13 @@ import { Type as T, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { DURATION_PATTERN, parseDuration } from "./lib/duration";
 import { LOG_LEVELS } from "./lib/logger";
+import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
+import { parseTrustProxy, type TrustProxy } from "./http/client-ip";
 
 const Duration = (fallback: string, description: string) =>
   T.String({ pattern: DURATION_PATTERN, default: fallback, description, examples: ["500ms", "30s", "10m", "24h"] });
+const Limits = (fallback: string, description: string) =>
+  T.String({ pattern: LIMITS_PATTERN, default: fallback, description: `${description} Format: count/duration, comma-separated.` });
 const Int = (fallback: number, minimum: number, maximum: number, description: string) =>
   T.Integer({ minimum, maximum, default: fallback, description });
 
@@ -37,6 +41,30 @@ export const EnvSchema = T.Object({
     default: "false",
     description: "Add `reason` (wrong_code, expired, unknown, exhausted) to verify answers. Off by default: one generic answer leaks less.",
   }),
+  REDIS_URL: T.String({ pattern: "^$|^rediss?://", default: "", description: "Redis for shared limits and state (`redis://` or `rediss://`). Unset: an in-memory store (one process only)." }),
+  REDIS_CLUSTER_NODES: T.String({
+    pattern: "^$|^[^,:\\s]+:[0-9]+(,[^,:\\s]+:[0-9]+)*$",
+    default: "",
+    description: "Redis Cluster seed nodes, `host:port,host:port`; used instead of REDIS_URL when set.",
+  }),
+  REDIS_COMMAND_TIMEOUT: Duration("500ms", "A Redis command with no answer after this fails; sends and verifies then fail closed (503)."),
+  PHONE_SEND_LIMITS: Limits("1/1m,3/10m,5/1h,10/24h", "Sends per phone number, every window enforced exactly."),
+  PHONE_VERIFY_LIMITS: Limits("10/10m,30/24h", "Verify attempts per phone number."),
+  IP_SEND_LIMITS: Limits("5/1m,20/10m,50/1h", "Sends per client address (IPv6 by /64)."),
+  IP_VERIFY_LIMITS: Limits("10/1m,60/1h", "Verifies per client address (IPv6 by /64)."),
+  IP_LRU_MAX: Int(100_000, 1_000, 10_000_000, "Client addresses remembered for per-IP limits (memory stays flat at this cap)."),
+  TRUST_PROXY: T.String({
+    default: "false",
+    description: "`false`: X-Forwarded-For is ignored. A number: that many proxies in front. Or a comma list of proxy CIDRs.",
+  }),
+  ALLOWED_COUNTRIES: T.String({
+    pattern: "^(\\*|[A-Za-z]{2}(,[A-Za-z]{2})*)$",
+    default: "IN",
+    description: "ISO 3166 codes a send may go to, or `*` for any. Default IN: StartMessaging is India-first, and SMS pumping lives on international routes.",
+  }),
+  GATEWAY_API_KEYS: T.String({ default: "", description: "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged." }),
+  CORS_ORIGINS: T.String({ default: "", description: "Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers." }),
+  IDEMPOTENCY_TTL: Duration("24h", "How long an Idempotency-Key replays its first answer."),
   MAX_BODY_SIZE: Int(16384, 256, 1048576, "Largest request body in bytes; larger bodies get 413."),
   LOG_LEVEL: T.Union(LOG_LEVELS.map((l) => T.Literal(l)), { default: "info", description: "debug, info, warn, error or silent." }),
   LOG_FORMAT: T.Union([T.Literal("json"), T.Literal("pretty")], { default: "json", description: "`json` lines or `pretty` for a terminal." }),
@@ -45,7 +73,37 @@ export const EnvSchema = T.Object({
 type Env = Static<typeof EnvSchema>;
 
 /** The parsed configuration: durations in milliseconds, flags as booleans. */
-export type Config = Omit<Env, "UPSTREAM_TIMEOUT" | "UPSTREAM_RETRY_BACKOFF" | "OTP_TTL" | "VERIFY_EXPOSE_REASON" | "OTP_PROVIDER"> & {
+type Derived =
+  | "UPSTREAM_TIMEOUT"
+  | "UPSTREAM_RETRY_BACKOFF"
+  | "OTP_TTL"
+  | "VERIFY_EXPOSE_REASON"
+  | "OTP_PROVIDER"
+  | "REDIS_COMMAND_TIMEOUT"
+  | "IDEMPOTENCY_TTL"
+  | "PHONE_SEND_LIMITS"
+  | "PHONE_VERIFY_LIMITS"
+  | "IP_SEND_LIMITS"
+  | "IP_VERIFY_LIMITS"
+  | "TRUST_PROXY"
+  | "ALLOWED_COUNTRIES"
+  | "GATEWAY_API_KEYS"
+  | "CORS_ORIGINS"
+  | "REDIS_CLUSTER_NODES";
+
+export type Config = Omit<Env, Derived> & {
+  REDIS_COMMAND_TIMEOUT_MS: number;
+  IDEMPOTENCY_TTL_MS: number;
+  PHONE_SEND_LIMITS: Window[];
+  PHONE_VERIFY_LIMITS: Window[];
+  IP_SEND_LIMITS: Window[];
+  IP_VERIFY_LIMITS: Window[];
+  TRUST_PROXY: TrustProxy;
+  /** Upper-case ISO codes; undefined means any country. */
+  ALLOWED_COUNTRIES: Set<string> | undefined;
+  GATEWAY_API_KEYS: string[];
+  CORS_ORIGINS: string[];
+  REDIS_CLUSTER_NODES: string[];
   OTP_PROVIDER: "startmessaging" | "console";
   UPSTREAM_TIMEOUT_MS: number;
   UPSTREAM_RETRY_BACKOFF_MS: number;
@@ -61,6 +119,12 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
 }
+
+const DERIVED = new Set<string>([
+  "UPSTREAM_TIMEOUT", "UPSTREAM_RETRY_BACKOFF", "OTP_TTL", "VERIFY_EXPOSE_REASON", "OTP_PROVIDER", "REDIS_COMMAND_TIMEOUT", "IDEMPOTENCY_TTL",
+  "PHONE_SEND_LIMITS", "PHONE_VERIFY_LIMITS", "IP_SEND_LIMITS", "IP_VERIFY_LIMITS", "TRUST_PROXY", "ALLOWED_COUNTRIES",
+  "GATEWAY_API_KEYS", "CORS_ORIGINS", "REDIS_CLUSTER_NODES",
+] satisfies Derived[]);
 
 /** Bun caps `idleTimeout` at 255 s. */
 const MAX_IDLE_TIMEOUT_S = 255;
@@ -93,7 +157,7 @@ function expectation(schema: unknown): string {
 
 function finish(env: Env): Config {
   const problems: string[] = [];
-  const ms = (name: "UPSTREAM_TIMEOUT" | "UPSTREAM_RETRY_BACKOFF" | "OTP_TTL") => {
+  const ms = (name: "UPSTREAM_TIMEOUT" | "UPSTREAM_RETRY_BACKOFF" | "OTP_TTL" | "REDIS_COMMAND_TIMEOUT" | "IDEMPOTENCY_TTL") => {
     const value = parseDuration(env[name]);
     if (value === undefined || value <= 0) problems.push(`${name}=${JSON.stringify(env[name])}: expected a positive duration`);
     return value ?? 0;
@@ -101,8 +165,18 @@ function finish(env: Env): Config {
   const timeout = ms("UPSTREAM_TIMEOUT");
   const backoff = ms("UPSTREAM_RETRY_BACKOFF");
   const ttl = ms("OTP_TTL");
+  const redisTimeout = ms("REDIS_COMMAND_TIMEOUT");
+  const idempotencyTtl = ms("IDEMPOTENCY_TTL");
+  const limits = (name: "PHONE_SEND_LIMITS" | "PHONE_VERIFY_LIMITS" | "IP_SEND_LIMITS" | "IP_VERIFY_LIMITS") => {
+    const windows = parseLimits(env[name]);
+    if (!windows) problems.push(`${name}=${JSON.stringify(env[name])}: expected count/duration pairs such as 1/1m,3/10m (count 1 to 10000)`);
+    return windows ?? [];
+  };
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (!trustProxy) problems.push(`TRUST_PROXY=${JSON.stringify(env.TRUST_PROXY)}: expected false, a number of hops, or a comma list of CIDRs`);
+  const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
-  let provider: Config["OTP_PROVIDER"] = env.OTP_PROVIDER === "auto" ? (env.STARTMESSAGING_API_KEY ? "startmessaging" : "console") : env.OTP_PROVIDER;
+  const provider: Config["OTP_PROVIDER"] = env.OTP_PROVIDER === "auto" ? (env.STARTMESSAGING_API_KEY ? "startmessaging" : "console") : env.OTP_PROVIDER;
   if (provider === "startmessaging" && !env.STARTMESSAGING_API_KEY) {
     problems.push("STARTMESSAGING_API_KEY is empty: expected the API key when OTP_PROVIDER=startmessaging");
   }
@@ -122,16 +196,31 @@ function finish(env: Env): Config {
       `UPSTREAM_TIMEOUT=${env.UPSTREAM_TIMEOUT} with UPSTREAM_RETRIES=${env.UPSTREAM_RETRIES}: worst upstream wait ${Math.ceil(worstWaitMs / 1000)}s exceeds the server's ${MAX_IDLE_TIMEOUT_S - 5}s limit`,
     );
   }
+  const phoneSend = limits("PHONE_SEND_LIMITS");
+  const phoneVerify = limits("PHONE_VERIFY_LIMITS");
+  const ipSend = limits("IP_SEND_LIMITS");
+  const ipVerify = limits("IP_VERIFY_LIMITS");
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const { UPSTREAM_TIMEOUT: _t, UPSTREAM_RETRY_BACKOFF: _b, OTP_TTL: _o, VERIFY_EXPOSE_REASON, OTP_PROVIDER: _p, ...rest } = env;
+  const rest = Object.fromEntries(Object.entries(env).filter(([key]) => !DERIVED.has(key))) as Omit<Env, Derived>;
   return {
     ...rest,
+    REDIS_COMMAND_TIMEOUT_MS: redisTimeout,
+    IDEMPOTENCY_TTL_MS: idempotencyTtl,
+    PHONE_SEND_LIMITS: phoneSend,
+    PHONE_VERIFY_LIMITS: phoneVerify,
+    IP_SEND_LIMITS: ipSend,
+    IP_VERIFY_LIMITS: ipVerify,
+    TRUST_PROXY: trustProxy!,
+    ALLOWED_COUNTRIES: env.ALLOWED_COUNTRIES === "*" ? undefined : new Set(list(env.ALLOWED_COUNTRIES.toUpperCase())),
+    GATEWAY_API_KEYS: list(env.GATEWAY_API_KEYS),
+    CORS_ORIGINS: list(env.CORS_ORIGINS),
+    REDIS_CLUSTER_NODES: list(env.REDIS_CLUSTER_NODES),
     OTP_PROVIDER: provider,
     UPSTREAM_TIMEOUT_MS: timeout,
     UPSTREAM_RETRY_BACKOFF_MS: backoff,
     OTP_TTL_MS: ttl,
-    VERIFY_EXPOSE_REASON: VERIFY_EXPOSE_REASON === "true",
+    VERIFY_EXPOSE_REASON: env.VERIFY_EXPOSE_REASON === "true",
     IDLE_TIMEOUT_S: idle,
   };
 }

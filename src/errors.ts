@@ -1,3 +1,5 @@
+import type { RateDecision, Window } from "./lib/rate-window";
+
 /**
  * Every failure the gateway reports has one stable code. Adapters and services
  * throw `GatewayError`; only the HTTP layer (`src/http/problem.ts`) turns a code
@@ -7,13 +9,17 @@ export const ERROR_CODES = [
   "INVALID_REQUEST",
   "INVALID_PHONE",
   "UNSUPPORTED_COUNTRY",
+  "COUNTRY_NOT_ALLOWED",
+  "UNAUTHORIZED",
   "UNSUPPORTED_MEDIA_TYPE",
   "PAYLOAD_TOO_LARGE",
   "NOT_FOUND",
   "IDEMPOTENCY_CONFLICT",
+  "IDEMPOTENCY_IN_PROGRESS",
   "RATE_LIMITED",
   "GATEWAY_MISCONFIGURED",
   "PROVIDER_UNAVAILABLE",
+  "STORE_UNAVAILABLE",
   "UPSTREAM_ERROR",
   "UPSTREAM_TIMEOUT",
   "INTERNAL_ERROR",
@@ -27,6 +33,14 @@ export interface FieldError {
   detail: string;
 }
 
+/** What a rate-limit denial needs for its 429 headers. */
+export interface RateLimitInfo {
+  /** `phone`, `ip` or `verify`: names the policies in the RateLimit headers. */
+  scope: string;
+  windows: readonly Window[];
+  decision: RateDecision;
+}
+
 export interface GatewayErrorOptions {
   /** Safe to show the caller; no secrets, no full phone numbers. */
   detail?: string;
@@ -35,6 +49,7 @@ export interface GatewayErrorOptions {
   /** Seconds the caller should wait, for `RATE_LIMITED`. */
   retryAfterSeconds?: number;
   fieldErrors?: FieldError[];
+  rateLimit?: RateLimitInfo;
   cause?: unknown;
 }
 
@@ -44,6 +59,7 @@ export class GatewayError extends Error {
   readonly detail?: string;
   readonly retryAfterSeconds?: number;
   readonly fieldErrors?: FieldError[];
+  readonly rateLimit?: RateLimitInfo;
 
   constructor(
     readonly code: ErrorCode,
@@ -54,5 +70,11 @@ export class GatewayError extends Error {
     this.detail = options.detail;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.fieldErrors = options.fieldErrors;
+    this.rateLimit = options.rateLimit;
+  }
+
+  /** A denial by one of the gateway's own limits. */
+  static rateLimited(rateLimit: RateLimitInfo): GatewayError {
+    return new GatewayError("RATE_LIMITED", { retryAfterSeconds: rateLimit.decision.retryAfterSeconds, rateLimit });
   }
 }

@@ -34,12 +34,14 @@ function main(): void {
   deps.logger.info("otp-gateway listening", {
     url: `http://${config.HOST}:${app.server?.port}`,
     provider: deps.provider.name,
+    store: deps.store.kind,
     upstreamTimeout: formatDuration(config.UPSTREAM_TIMEOUT_MS),
     docs: "/swagger",
   });
   const stop = async (signal: string) => {
     deps.logger.info("shutting down", { signal });
     await app.stop();
+    await deps.store.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));

@@ -1,7 +1,11 @@
 import type { AppDeps } from "./app";
+import { LruIpLimiter } from "./adapters/limits/ip-limiter";
 import { ConsoleProvider } from "./adapters/sms/console";
 import type { SmsProvider } from "./adapters/sms/interface";
 import { StartMessagingProvider } from "./adapters/sms/startmessaging";
+import type { OtpStore } from "./adapters/store/interface";
+import { MemoryStore } from "./adapters/store/memory";
+import { RedisStore } from "./adapters/store/redis";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./lib/logger";
 
@@ -10,10 +14,39 @@ export function buildServices(config: Config, logger: Logger = createLogger({ le
   return {
     logger,
     provider: buildProvider(config, logger),
-    maxBodySize: config.MAX_BODY_SIZE,
-    idleTimeoutSeconds: config.IDLE_TIMEOUT_S,
-    exposeVerifyReason: config.VERIFY_EXPOSE_REASON,
+    store: buildStore(config, logger),
+    ipLimiter: new LruIpLimiter({ send: config.IP_SEND_LIMITS, verify: config.IP_VERIFY_LIMITS, maxEntries: config.IP_LRU_MAX }),
+    policy: {
+      phoneSendLimits: config.PHONE_SEND_LIMITS,
+      phoneVerifyLimits: config.PHONE_VERIFY_LIMITS,
+      allowedCountries: config.ALLOWED_COUNTRIES,
+      maxAttempts: config.OTP_MAX_ATTEMPTS,
+      idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+      // A claim outlives the slowest possible send, then frees itself if its gateway died.
+      idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,
+      exposeReason: config.VERIFY_EXPOSE_REASON,
+    },
+    http: {
+      maxBodySize: config.MAX_BODY_SIZE,
+      idleTimeoutSeconds: config.IDLE_TIMEOUT_S,
+      trustProxy: config.TRUST_PROXY,
+      apiKeys: config.GATEWAY_API_KEYS,
+      corsOrigins: config.CORS_ORIGINS,
+    },
   };
+}
+
+function buildStore(config: Config, logger: Logger): OtpStore {
+  if (config.REDIS_CLUSTER_NODES.length > 0 || config.REDIS_URL) {
+    return new RedisStore({
+      url: config.REDIS_URL || undefined,
+      clusterNodes: config.REDIS_CLUSTER_NODES,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      logger: logger.child({ component: "redis" }),
+    });
+  }
+  logger.warn("no REDIS_URL: limits and state are kept in this process's memory (lost on restart, not shared between processes)");
+  return new MemoryStore();
 }
 
 function buildProvider(config: Config, logger: Logger): SmsProvider {

@@ -22,9 +22,10 @@ export const commonProblems = {
   400: problem("Invalid input: malformed JSON, missing or wrong fields (`INVALID_REQUEST`), or a number that is not a valid mobile (`INVALID_PHONE`, `UNSUPPORTED_COUNTRY`). Nothing is sent."),
   413: problem("The body is larger than MAX_BODY_SIZE (`PAYLOAD_TOO_LARGE`)."),
   415: problem("The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)."),
-  429: problem("Too many requests (`RATE_LIMITED`); wait the seconds given in `Retry-After`."),
+  401: problem("GATEWAY_API_KEYS is set and the request has no valid `Authorization: Bearer <key>` (`UNAUTHORIZED`)."),
+  429: problem("Too many requests from this address or for this phone (`RATE_LIMITED`); wait the seconds given in `Retry-After`. `RateLimit-Policy` and `RateLimit` follow the IETF draft."),
   500: problem("The gateway cannot use its SMS provider, e.g. the provider refused its API key (`GATEWAY_MISCONFIGURED`). Not the caller's fault."),
   502: problem("The SMS provider failed or sent an unreadable answer after retries (`UPSTREAM_ERROR`)."),
-  503: problem("The SMS provider cannot take requests now, e.g. the account is out of credit (`PROVIDER_UNAVAILABLE`)."),
+  503: problem("The SMS provider cannot take requests now, e.g. the account is out of credit (`PROVIDER_UNAVAILABLE`), or the gateway's store (Redis) does not answer, so nothing was sent (`STORE_UNAVAILABLE`)."),
   504: problem("The SMS provider did not answer within UPSTREAM_TIMEOUT (`UPSTREAM_TIMEOUT`)."),
 };

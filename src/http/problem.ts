@@ -23,10 +23,16 @@ export function describeCode(code: ErrorCode): { status: number; title: string }
       return { status: 400, title: "The phone number is not a valid mobile number" };
     case "UNSUPPORTED_COUNTRY":
       return { status: 400, title: "The phone number's country is not supported" };
+    case "UNAUTHORIZED":
+      return { status: 401, title: "A valid API key is required" };
+    case "COUNTRY_NOT_ALLOWED":
+      return { status: 403, title: "Sending to this country is not allowed" };
     case "NOT_FOUND":
       return { status: 404, title: "No such route" };
     case "IDEMPOTENCY_CONFLICT":
       return { status: 409, title: "The Idempotency-Key was used with different data" };
+    case "IDEMPOTENCY_IN_PROGRESS":
+      return { status: 409, title: "A request with this Idempotency-Key is still in progress" };
     case "PAYLOAD_TOO_LARGE":
       return { status: 413, title: "The request body is too large" };
     case "UNSUPPORTED_MEDIA_TYPE":
@@ -41,6 +47,8 @@ export function describeCode(code: ErrorCode): { status: number; title: string }
       return { status: 502, title: "The SMS provider failed" };
     case "PROVIDER_UNAVAILABLE":
       return { status: 503, title: "The SMS provider cannot take requests now" };
+    case "STORE_UNAVAILABLE":
+      return { status: 503, title: "The gateway's store is unavailable" };
     case "UPSTREAM_TIMEOUT":
       return { status: 504, title: "The SMS provider did not answer in time" };
   }
@@ -51,6 +59,9 @@ const DEFAULT_DETAIL: Partial<Record<ErrorCode, string>> = {
   GATEWAY_MISCONFIGURED: "The gateway cannot use its SMS provider; its operators have been alerted.",
   PROVIDER_UNAVAILABLE: "Sending is paused on the provider's side; try again later.",
   RATE_LIMITED: "Too many requests; wait for the time given in Retry-After.",
+  STORE_UNAVAILABLE: "The gateway cannot check its limits right now, so nothing was sent; try again shortly.",
+  UNAUTHORIZED: "Send Authorization: Bearer <key> with a key this gateway accepts.",
+  IDEMPOTENCY_IN_PROGRESS: "Another request with this Idempotency-Key is being processed; retry after it finishes.",
   INTERNAL_ERROR: "An unexpected error occurred.",
 };
 

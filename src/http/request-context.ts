@@ -3,6 +3,7 @@ import { GatewayError, type FieldError } from "../errors";
 import { requestIdFrom } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { problemFor, problemResponse } from "./problem";
+import { rateLimitHeaders } from "./rate-headers";
 
 export interface RequestMeta {
   requestId: string;
@@ -12,10 +13,31 @@ export interface RequestMeta {
   maskedPhone?: string;
   /** Status of a problem answer, which Elysia's `set.status` does not see. */
   problemStatus?: number;
+  /** The client's address as the gateway decided it (see client-ip.ts). */
+  clientIp?: string;
+}
+
+/**
+ * Per-request state made in onRequest, before Elysia derives its context, and
+ * found again by later hooks. Keyed by the Request, so nothing outlives it.
+ */
+export class RequestMetas {
+  readonly #metas = new WeakMap<Request, RequestMeta>();
+  constructor(private readonly logger: Logger) {}
+
+  of(request: Request): RequestMeta {
+    let meta = this.#metas.get(request);
+    if (!meta) {
+      const requestId = requestIdFrom(request.headers.get("x-request-id"));
+      meta = { requestId, startedAt: performance.now(), log: this.logger.child({ requestId }) };
+      this.#metas.set(request, meta);
+    }
+    return meta;
+  }
 }
 
 export interface RequestContextOptions {
-  logger: Logger;
+  metas: RequestMetas;
   /** Largest accepted body in bytes (MAX_BODY_SIZE). */
   maxBodySize: number;
 }
@@ -27,19 +49,8 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
  * limit, strict JSON parsing, the request log line, and the one place where
  * errors become problem+json answers.
  */
-export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
-  // Keyed by the Request so that state made in onRequest (before Elysia's context
-  // is derived) is found again in the error and after-response hooks.
-  const metas = new WeakMap<Request, RequestMeta>();
-  const metaOf = (request: Request): RequestMeta => {
-    let meta = metas.get(request);
-    if (!meta) {
-      const requestId = requestIdFrom(request.headers.get("x-request-id"));
-      meta = { requestId, startedAt: performance.now(), log: logger.child({ requestId }) };
-      metas.set(request, meta);
-    }
-    return meta;
-  };
+export function requestContext({ metas, maxBodySize }: RequestContextOptions) {
+  const metaOf = (request: Request) => metas.of(request);
 
   return new Elysia({ name: "request-context" })
     .onRequest(({ request, set }) => {
@@ -81,9 +92,7 @@ export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
       const cause = error instanceof Error && error.cause instanceof GatewayError ? error.cause : error;
       const problem = toProblem(code, cause, meta);
       meta.problemStatus = problem.status;
-      const headers: Record<string, string> = {};
-      if (cause instanceof GatewayError && cause.retryAfterSeconds !== undefined) headers["retry-after"] = String(cause.retryAfterSeconds);
-      return problemResponse(problem, headers);
+      return problemResponse(problem, cause instanceof GatewayError ? problemHeaders(cause) : {});
     })
     .onAfterResponse({ as: "global" }, ({ request, set, path }) => {
       const meta = metaOf(request);
@@ -92,6 +101,7 @@ export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
         path,
         status: meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200),
         ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
+        ...(meta.clientIp ? { ip: meta.clientIp } : {}),
         ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
       });
     })
@@ -99,6 +109,15 @@ export function requestContext({ logger, maxBodySize }: RequestContextOptions) {
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+/** Headers an error answer carries besides the problem body. */
+export function problemHeaders(error: GatewayError): Record<string, string> {
+  if (error.rateLimit) return rateLimitHeaders(error.rateLimit);
+  const headers: Record<string, string> = {};
+  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+  if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = 'Bearer realm="otp-gateway"';
+  return headers;
+}
 
 function shadowsToString(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;

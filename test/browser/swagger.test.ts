@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { createApp, type App } from "../../src/app";
-import { captureLogger, consoleProvider } from "../support/harness";
+import { captureLogger, consoleProvider, testDeps } from "../support/harness";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -102,7 +102,7 @@ beforeAll(async () => {
     // A failure, not a skip: CI installs chromium, so its absence is a broken environment.
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium). Do not run \`playwright install\`.`);
   }
-  app = createApp({ logger, provider: consoleProvider(logger), maxBodySize: 16_384, idleTimeoutSeconds: 30, exposeVerifyReason: false }).listen({
+  app = createApp(testDeps(consoleProvider(logger), logger)).listen({
     port: 0,
     hostname: "127.0.0.1",
   });

@@ -19,7 +19,7 @@ describe("send and verify with the console provider", () => {
     const res = await client.post("/v1/otp/send", { phone: "+919876543210" });
     expect(res.status, await res.clone().text()).toBe(200);
     const body = (await res.json()) as { requestId: string; expiresAt: string; attemptsLeft: number };
-    expect(Object.keys(body).sort()).toEqual(["attemptsLeft", "expiresAt", "requestId"]);
+    expect(Object.keys(body).sort()).toEqual(["attemptsLeft", "expiresAt", "requestId", "resendAfter"]);
     const code = codeFromLog(lines, body.requestId);
     expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({ verified: true });
     expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({ verified: false });

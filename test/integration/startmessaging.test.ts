@@ -90,7 +90,7 @@ describe("the StartMessaging client", () => {
   test("fills expiresAt and attemptsLeft from configuration when the upstream leaves them out", async () => {
     const sparse = await new FakeStartMessaging({ sparse: true }).start();
     try {
-      const app = testApp(startMessaging(sparse.url, capture.logger, { ttlMs: 600_000, maxAttempts: 5 }), capture.logger);
+      const app = testApp(startMessaging(sparse.url, capture.logger, { ttlMs: 600_000, maxAttempts: 5 }), capture.logger, { env: { OTP_MAX_ATTEMPTS: "5" } });
       const before = Date.now();
       const res = await app.post("/v1/otp/send", { phone: PHONE });
       const body = (await res.json()) as { expiresAt: string; attemptsLeft: number };
@@ -102,13 +102,22 @@ describe("the StartMessaging client", () => {
     }
   });
 
-  test("forwards the caller's Idempotency-Key: a repeat sends no second SMS and returns the same id", async () => {
+  test("forwards the caller's Idempotency-Key; a repeat is answered by the gateway with no second call or SMS", async () => {
     const first = await (await send({ "idempotency-key": "order-42" })).json();
     const again = await send({ "idempotency-key": "order-42" });
     expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(await again.json()).toEqual(first);
     expect(fake.sms).toHaveLength(1);
-    expect(fake.calls("/otp/send").map((c) => (c.body as { idempotencyKey: string }).idempotencyKey)).toEqual(["order-42", "order-42"]);
+    expect(fake.calls("/otp/send").map((c) => (c.body as { idempotencyKey: string }).idempotencyKey)).toEqual(["order-42"]);
+  });
+
+  test("the upstream's own idempotency still holds when the gateway forgot the key", async () => {
+    const first = await (await send({ "idempotency-key": "order-44" })).json();
+    const amnesiac = testApp(startMessaging(fake.url, capture.logger), capture.logger); // a fresh store
+    const again = await amnesiac.post("/v1/otp/send", { phone: PHONE }, { "idempotency-key": "order-44" });
+    expect(((await again.json()) as { requestId: string }).requestId).toBe((first as { requestId: string }).requestId);
+    expect(fake.sms).toHaveLength(1);
   });
 
   test("the same Idempotency-Key with another phone is 409", async () => {
@@ -234,47 +243,60 @@ describe("the StartMessaging client", () => {
   });
 
   describe("verify", () => {
-    const verify = (requestId = "req_123", code = "123456") => client.post("/v1/otp/verify", { requestId, code });
+    /** Sends to get an id the gateway issued, then verifies it. */
+    async function issued(app = client): Promise<string> {
+      const res = await app.post("/v1/otp/send", { phone: PHONE });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { requestId: string }).requestId;
+    }
+    const verify = (requestId: string, code = "123456", app = client) => app.post("/v1/otp/verify", { requestId, code });
+
+    test("an id the gateway never issued is verified: false without asking the upstream", async () => {
+      expect(await (await verify("req_unknown")).json()).toEqual({ verified: false });
+      expect(fake.calls("/otp/verify")).toHaveLength(0);
+    });
 
     test("404 and 410 from the upstream are verified: false", async () => {
-      expect(await (await verify("req_unknown")).json()).toEqual({ verified: false });
+      fake.fail("/otp/verify", { kind: "status", status: 404, body: JSON.stringify({ message: "not found" }) });
+      expect(await (await verify(await issued())).json()).toEqual({ verified: false });
       fake.fail("/otp/verify", { kind: "status", status: 410, body: JSON.stringify({ message: "OTP expired" }) });
-      const res = await verify();
+      const res = await verify(await issued());
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ verified: false });
+      expect(fake.calls("/otp/verify")).toHaveLength(2);
     });
 
     test("with VERIFY_EXPOSE_REASON the answer says why", async () => {
       const open = testApp(startMessaging(fake.url, capture.logger), capture.logger, { exposeVerifyReason: true });
-      const sent = (await (await open.post("/v1/otp/send", { phone: PHONE })).json()) as { requestId: string };
-      expect(await (await open.post("/v1/otp/verify", { requestId: sent.requestId, code: "1" + fake.codeFor(sent.requestId)! })).json()).toEqual({
-        verified: false,
-        reason: "wrong_code",
-      });
-      expect(await (await open.post("/v1/otp/verify", { requestId: "req_none", code: "123456" })).json()).toEqual({ verified: false, reason: "unknown" });
+      const id = await issued(open);
+      expect(await (await verify(id, "1" + fake.codeFor(id)!, open)).json()).toEqual({ verified: false, reason: "wrong_code" });
+      expect(await (await verify("req_none", "123456", open)).json()).toEqual({ verified: false, reason: "unknown" });
       fake.fail("/otp/verify", { kind: "status", status: 410 });
-      expect(await (await open.post("/v1/otp/verify", { requestId: "req_none", code: "123456" })).json()).toEqual({ verified: false, reason: "expired" });
+      expect(await (await verify(id, "123456", open)).json()).toEqual({ verified: false, reason: "expired" });
     });
 
     test("a 5xx is 502 and is not retried (a retry could spend an attempt twice)", async () => {
+      const id = await issued();
       fake.fail("/otp/verify", { kind: "status", status: 500, body: "<html>" });
-      const res = await verify();
+      const res = await verify(id);
       expect(res.status).toBe(502);
       expect(fake.calls("/otp/verify")).toHaveLength(1);
     });
 
     test("a 200 without a boolean verified is 502", async () => {
+      const id = await issued();
       fake.fail("/otp/verify", { kind: "status", status: 200, body: JSON.stringify({ data: { verified: "yes" } }) });
-      expect((await verify()).status).toBe(502);
+      expect((await verify(id)).status).toBe(502);
     });
 
     test("429 and 401 map as for send", async () => {
+      const id = await issued();
       fake.fail("/otp/verify", { kind: "status", status: 429, body: "{}", headers: { "retry-after": "5" } });
-      const limited = await verify();
+      const limited = await verify(id);
       expect(limited.status).toBe(429);
       expect(limited.headers.get("retry-after")).toBe("5");
       fake.fail("/otp/verify", { kind: "status", status: 401, body: "{}" });
-      expect((await verify()).status).toBe(500);
+      expect((await verify(id)).status).toBe(500);
     });
   });
 

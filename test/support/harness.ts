@@ -1,4 +1,8 @@
 import { createApp, type AppDeps } from "../../src/app";
+import type { OtpStore } from "../../src/adapters/store/interface";
+import { MemoryStore } from "../../src/adapters/store/memory";
+import { loadConfig } from "../../src/config";
+import { buildServices } from "../../src/services";
 import { ConsoleProvider } from "../../src/adapters/sms/console";
 import type { SmsProvider } from "../../src/adapters/sms/interface";
 import { StartMessagingProvider, type StartMessagingOptions } from "../../src/adapters/sms/startmessaging";
@@ -10,8 +14,42 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
   return { logger: createLogger({ level: "debug", write: (line) => lines.push(line) }), lines };
 }
 
-export function testApp(provider: SmsProvider, logger: Logger, overrides: Partial<AppDeps> = {}) {
-  const app = createApp({ logger, provider, maxBodySize: 16_384, idleTimeoutSeconds: 30, exposeVerifyReason: false, ...overrides });
+/** Limits high enough that tests about other things never meet them. */
+export const RELAXED_ENV: Record<string, string> = {
+  IP_SEND_LIMITS: "10000/1s",
+  IP_VERIFY_LIMITS: "10000/1s",
+  PHONE_SEND_LIMITS: "10000/1s",
+  PHONE_VERIFY_LIMITS: "10000/1s",
+  ALLOWED_COUNTRIES: "*",
+};
+
+/** Under app.handle there is no socket: tests name the peer in this header. */
+export const TEST_PEER_HEADER = "x-test-peer";
+
+export interface TestAppOptions {
+  /** Environment on top of RELAXED_ENV, parsed like the real one. */
+  env?: Record<string, string>;
+  /** Default: a fresh MemoryStore. */
+  store?: OtpStore;
+  exposeVerifyReason?: boolean;
+}
+
+/** AppDeps as production builds them (src/services.ts), with the given provider and store. */
+export function testDeps(provider: SmsProvider, logger: Logger, options: TestAppOptions = {}): AppDeps {
+  const config = loadConfig({ ...RELAXED_ENV, ...options.env });
+  const deps = buildServices(config, createLogger({ level: "silent" }));
+  return {
+    ...deps,
+    logger,
+    provider,
+    store: options.store ?? new MemoryStore(),
+    policy: { ...deps.policy, exposeReason: options.exposeVerifyReason ?? deps.policy.exposeReason },
+    http: { ...deps.http, peerAddress: (request) => request.headers.get(TEST_PEER_HEADER) ?? "127.0.0.1" },
+  };
+}
+
+export function testApp(provider: SmsProvider, logger: Logger, options: TestAppOptions = {}) {
+  const app = createApp(testDeps(provider, logger, options));
   return {
     app,
     /** POSTs JSON through app.handle (no socket). */

@@ -1,23 +1,26 @@
 import { Elysia, t } from "elysia";
 import type { SmsProvider } from "../../adapters/sms/interface";
+import type { OtpStore } from "../../adapters/store/interface";
 
 export interface HealthDeps {
   provider: SmsProvider;
+  store: OtpStore;
 }
 
 const Check = t.Object({ ok: t.Boolean(), detail: t.String() });
 const Readiness = t.Object({
   status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
-  checks: t.Record(t.String(), Check),
+  checks: t.Object({ store: Check, upstream: Check }),
 });
 
 /**
  * Liveness and readiness. Readiness fails only on the gateway's own
- * dependencies; the SMS provider's reachability is reported but does not fail
- * it: taking every replica out of a load balancer because the shared upstream
- * is down would turn clean 502 answers into connection errors.
+ * dependency, its store (Redis): without it every send fails closed. The SMS
+ * provider's reachability is reported but does not fail it: taking every
+ * replica out of a load balancer because the shared upstream is down would turn
+ * clean 502 answers into connection errors.
  */
-export function healthController({ provider }: HealthDeps) {
+export function healthController({ provider, store }: HealthDeps) {
   return new Elysia({ name: "health", tags: ["Health"] })
     .get("/healthz", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },
@@ -26,14 +29,19 @@ export function healthController({ provider }: HealthDeps) {
     .get(
       "/readyz",
       async ({ status }) => {
-        const upstream = await provider.health();
-        const checks = { provider: { ok: true, detail: provider.name }, upstream };
-        const ready = Object.entries(checks).every(([name, check]) => name === "upstream" || check.ok);
-        return ready ? { status: "ready" as const, checks } : status(503, { status: "not_ready" as const, checks });
+        const [storeCheck, upstream] = await Promise.all([
+          store.ping().then(
+            () => ({ ok: true, detail: store.kind }),
+            () => ({ ok: false, detail: `${store.kind} does not answer` }),
+          ),
+          provider.health(),
+        ]);
+        const checks = { store: storeCheck, upstream };
+        return storeCheck.ok ? { status: "ready" as const, checks } : status(503, { status: "not_ready" as const, checks });
       },
       {
         response: { 200: Readiness, 503: Readiness },
-        detail: { summary: "Readiness: the gateway's own dependencies answer", description: "`upstream` is informational and never makes this fail." },
+        detail: { summary: "Readiness: the gateway's store answers", description: "`upstream` is informational and never makes this fail." },
       },
     );
 }

@@ -10,19 +10,20 @@ export function otpController(service: OtpService, context: RequestContext) {
     .use(context)
     .post(
       "/send",
-      async ({ body, headers, meta }) => {
-        const result = await service.send(body.phone, headers["idempotency-key"]);
-        meta.maskedPhone = result.maskedPhone;
-        return { requestId: result.requestId, expiresAt: result.expiresAt.toISOString(), attemptsLeft: result.attemptsLeft };
+      async ({ body, headers, meta, set }) => {
+        const { answer, maskedPhone, replayed } = await service.send(body.phone, headers["idempotency-key"]);
+        meta.maskedPhone = maskedPhone;
+        if (replayed) set.headers["idempotent-replayed"] = "true";
+        return answer;
       },
       {
         body: SendBody,
         headers: SendHeaders,
-        response: { 200: SendResponse, ...commonProblems, 409: { ...ProblemSchema, description: "The Idempotency-Key was already used for another phone (`IDEMPOTENCY_CONFLICT`)." } },
+        response: { 200: SendResponse, ...commonProblems, 409: { ...ProblemSchema, description: "The Idempotency-Key was already used for another phone (`IDEMPOTENCY_CONFLICT`), or a request with it is still running (`IDEMPOTENCY_IN_PROGRESS`)." }, 403: { ...ProblemSchema, description: "The number's country is not in ALLOWED_COUNTRIES (`COUNTRY_NOT_ALLOWED`)." } },
         detail: {
           summary: "Send a one-time code by SMS",
           description:
-            "Validates the number (E.164, must be able to receive SMS) and asks the SMS provider to send a code. Nothing is sent for invalid input. Keep `requestId` for verify.",
+            "Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and per-phone limits, and asks the SMS provider to send a code. Nothing is sent for invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.",
         },
       },
     )
@@ -32,7 +33,7 @@ export function otpController(service: OtpService, context: RequestContext) {
       detail: {
         summary: "Check a code the user typed",
         description:
-          "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error.",
+          "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; per-phone and per-IP verify limits answer 429.",
       },
     });
 }

@@ -27,6 +27,7 @@ export const SendResponse = t.Object({
   expiresAt: t.String({ format: "date-time", description: "When the code stops working (ISO 8601).", examples: ["2026-11-25T10:05:00.000Z"] }),
   // TypeBox's Integer: Elysia's `t.Integer` also accepts numeric strings, which an answer never holds.
   attemptsLeft: Type.Integer({ minimum: 0, description: "Verify attempts allowed for this code.", examples: [3] }),
+  resendAfter: Type.Integer({ minimum: 0, description: "Seconds before this phone may ask for another code.", examples: [60] }),
 });
 
 export const VerifyBody = t.Object({

@@ -1,36 +1,118 @@
-import type { SendOtpResult, SmsProvider, VerifyFailure } from "../../adapters/sms/interface";
+import type { SmsProvider, VerifyFailure } from "../../adapters/sms/interface";
+import type { OtpStore } from "../../adapters/store/interface";
+import { GatewayError, type ErrorCode } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
 import { parseMobile } from "../../lib/phone";
+import type { Window } from "../../lib/rate-window";
 
-export interface OtpServiceDeps {
-  provider: SmsProvider;
-  logger: Logger;
-  /** Tell the caller why a verify failed. Default off: one generic answer leaks less. */
+/** The gateway's own rules around every send and verify. */
+export interface OtpPolicy {
+  phoneSendLimits: readonly Window[];
+  phoneVerifyLimits: readonly Window[];
+  /** Upper-case ISO 3166 codes; undefined allows every country. */
+  allowedCountries?: ReadonlySet<string>;
+  /** Verifies per request id, whatever the upstream says. */
+  maxAttempts: number;
+  /** How long an Idempotency-Key replays its first answer. */
+  idempotencyTtlMs: number;
+  /** How long an unfinished claim on a key blocks others (the worst upstream wait). */
+  idempotencyPendingMs: number;
+  /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
   exposeReason: boolean;
 }
 
-export interface SendOutcome extends SendOtpResult {
+export interface OtpServiceDeps {
+  provider: SmsProvider;
+  store: OtpStore;
+  policy: OtpPolicy;
+  logger: Logger;
+}
+
+export interface SendAnswer {
+  requestId: string;
+  expiresAt: string;
+  attemptsLeft: number;
+  /** Seconds before this phone may ask for another code. */
+  resendAfter: number;
+}
+
+export interface SendOutcome {
+  answer: SendAnswer;
   /** Masked, for the request log. */
   maskedPhone: string;
+  replayed: boolean;
 }
 
 export type VerifyOutcome = { verified: true } | { verified: false; reason?: VerifyFailure };
+
+/** Failures after which the upstream surely sent nothing: the send is not counted. */
+const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set(["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "GATEWAY_MISCONFIGURED", "PROVIDER_UNAVAILABLE", "RATE_LIMITED", "IDEMPOTENCY_CONFLICT"]);
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
   constructor(private readonly deps: OtpServiceDeps) {}
 
   async send(phone: string, idempotencyKey: string | undefined): Promise<SendOutcome> {
-    const mobile = parseMobile(phone); // throws INVALID_PHONE before anything is spent
-    const result = await this.deps.provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? crypto.randomUUID() });
-    return { ...result, maskedPhone: maskPhone(mobile.e164, mobile.callingCode) };
+    const { store, provider, policy } = this.deps;
+    const mobile = parseMobile(phone); // INVALID_PHONE before anything is spent
+    const maskedPhone = maskPhone(mobile.e164, mobile.callingCode);
+    if (policy.allowedCountries && !policy.allowedCountries.has(mobile.country ?? "")) {
+      throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
+    }
+
+    if (idempotencyKey) {
+      const claim = await store.claimIdempotency(idempotencyKey, mobile.e164, policy.idempotencyPendingMs);
+      if (claim.state === "conflict") throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+      if (claim.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
+      if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
+    }
+
+    const event = crypto.randomUUID();
+    try {
+      const decision = await store.hit(mobile.e164, "send", policy.phoneSendLimits, event);
+      if (!decision.allowed) throw GatewayError.rateLimited({ scope: "phone", windows: policy.phoneSendLimits, decision });
+      let sent;
+      try {
+        sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
+      } catch (err) {
+        // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
+        if (err instanceof GatewayError && NOTHING_SENT.has(err.code)) await store.unhit(mobile.e164, "send", event);
+        throw err;
+      }
+      const answer: SendAnswer = {
+        requestId: sent.requestId,
+        expiresAt: sent.expiresAt.toISOString(),
+        attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
+        resendAfter: decision.nextAllowedSeconds,
+      };
+      await store.saveVerification(sent.requestId, mobile.e164, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
+      if (idempotencyKey) await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
+      return { answer, maskedPhone, replayed: false };
+    } catch (err) {
+      if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
+      throw err;
+    }
   }
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
-    const result = await this.deps.provider.verify({ requestId, code });
-    if (result.verified) return result;
-    this.deps.logger.debug("verify refused", { verificationId: requestId, reason: result.reason });
-    return this.deps.exposeReason ? result : { verified: false };
+    const { store, provider, policy } = this.deps;
+    // Only ids this gateway issued (and that have not expired) reach the upstream.
+    const phone = await store.verificationPhone(requestId);
+    if (!phone) return this.#refuse(requestId, "unknown");
+    const decision = await store.hit(phone, "verify", policy.phoneVerifyLimits, crypto.randomUUID());
+    if (!decision.allowed) throw GatewayError.rateLimited({ scope: "verify", windows: policy.phoneVerifyLimits, decision });
+
+    const begun = await store.beginVerify(requestId, policy.maxAttempts);
+    if (begun !== "ok") return this.#refuse(requestId, begun === "used" ? "unknown" : begun);
+    const result = await provider.verify({ requestId, code });
+    if (!result.verified) return this.#refuse(requestId, result.reason);
+    // The upstream may say yes twice (a race, or no single-use rule); we say it once.
+    return (await store.claimVerified(requestId)) ? { verified: true } : this.#refuse(requestId, "unknown");
+  }
+
+  #refuse(requestId: string, reason: VerifyFailure): VerifyOutcome {
+    this.deps.logger.debug("verify refused", { verificationId: requestId, reason });
+    return this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false };
   }
 }

@@ -1,0 +1,47 @@
+import type { RateDecision, Window } from "../../lib/rate-window";
+
+/**
+ * Shared state of the gateway: per-phone sliding windows, idempotency records and
+ * verification records. Implemented on Redis (one server or a Cluster) and in
+ * memory (one process). Every method is atomic on its own; every key expires.
+ * A store that cannot answer throws `GatewayError("STORE_UNAVAILABLE")`.
+ */
+export interface OtpStore {
+  readonly kind: "redis" | "redis-cluster" | "memory";
+
+  /**
+   * Checks every window of `phone`'s events of this kind and records the event (`member`, unique) only
+   * when all allow. A denied event is not recorded.
+   */
+  hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision>;
+  /** Takes back an event recorded by `hit` (the send did not go out). */
+  unhit(phone: string, kind: EventKind, member: string): Promise<void>;
+
+  /** Claims an idempotency key for `fingerprint` (a pending claim expires after `pendingMs`). */
+  claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim>;
+  /** Stores the answer for a claimed key, kept for `ttlMs`. */
+  completeIdempotency(key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void>;
+  /** Drops a pending claim so the caller may retry (the send failed). */
+  releaseIdempotency(key: string): Promise<void>;
+
+  /** Remembers which phone a verification id belongs to, until the code expires. */
+  saveVerification(id: string, phone: string, ttlMs: number): Promise<void>;
+  /** The phone of a live verification id, or undefined. */
+  verificationPhone(id: string): Promise<string | undefined>;
+  /** Spends one attempt; says why not when the id is unknown, used or out of attempts. */
+  beginVerify(id: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted">;
+  /** Marks the id verified; true only for the first caller, so success is reported once. */
+  claimVerified(id: string): Promise<boolean>;
+
+  /** Round trip to the backing store, for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type EventKind = "send" | "verify";
+
+export type IdempotencyClaim =
+  | { state: "new" }
+  | { state: "pending" }
+  | { state: "conflict" }
+  | { state: "done"; answer: string };

@@ -1,0 +1,101 @@
+import { LRUCache } from "lru-cache";
+import { decide, type RateDecision, type Window } from "../../lib/rate-window";
+import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
+
+export interface MemoryStoreOptions {
+  /** Entries kept per kind of record; the least recently used go first. Default 100000. */
+  maxEntries?: number;
+  /** Clock in ms, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+type Idempotency = { fingerprint: string; answer?: string };
+type Verification = { phone: string; attempts: number; verified: boolean };
+
+/**
+ * The embedded store for a single process: the same semantics as the Redis
+ * store, in bounded LRU maps whose entries expire like the Redis keys do. State
+ * is lost on restart and is not shared between processes.
+ */
+export class MemoryStore implements OtpStore {
+  readonly kind = "memory";
+  readonly #now: () => number;
+  readonly #events: LRUCache<string, { at: number; member: string }[]>;
+  readonly #idempotency: LRUCache<string, Idempotency>;
+  readonly #verifications: LRUCache<string, Verification>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const max = options.maxEntries ?? 100_000;
+    this.#now = options.now ?? Date.now;
+    const perf = { now: this.#now };
+    this.#events = new LRUCache({ max, perf });
+    this.#idempotency = new LRUCache({ max, perf });
+    this.#verifications = new LRUCache({ max, perf });
+  }
+
+  async hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision> {
+    const key = `${kind}|${phone}`;
+    const now = this.#now();
+    const longest = Math.max(...windows.map((w) => w.windowMs));
+    const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
+    const decision = decide(
+      events.map((e) => e.at),
+      now,
+      windows,
+    );
+    if (decision.allowed) events.push({ at: now, member });
+    this.#events.set(key, events, { ttl: longest });
+    return decision;
+  }
+
+  async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
+    const key = `${kind}|${phone}`;
+    const events = this.#events.get(key);
+    if (events) this.#events.set(key, events.filter((e) => e.member !== member), { noUpdateTTL: true });
+  }
+
+  async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {
+    const existing = this.#idempotency.get(key);
+    if (!existing) {
+      this.#idempotency.set(key, { fingerprint }, { ttl: pendingMs });
+      return { state: "new" };
+    }
+    if (existing.fingerprint !== fingerprint) return { state: "conflict" };
+    return existing.answer === undefined ? { state: "pending" } : { state: "done", answer: existing.answer };
+  }
+
+  async completeIdempotency(key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void> {
+    this.#idempotency.set(key, { fingerprint, answer }, { ttl: ttlMs });
+  }
+
+  async releaseIdempotency(key: string): Promise<void> {
+    if (this.#idempotency.get(key)?.answer === undefined) this.#idempotency.delete(key);
+  }
+
+  async saveVerification(id: string, phone: string, ttlMs: number): Promise<void> {
+    this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: ttlMs });
+  }
+
+  async verificationPhone(id: string): Promise<string | undefined> {
+    return this.#verifications.get(id)?.phone;
+  }
+
+  async beginVerify(id: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted"> {
+    const record = this.#verifications.get(id);
+    if (!record) return "unknown";
+    if (record.verified) return "used";
+    if (record.attempts >= maxAttempts) return "exhausted";
+    record.attempts += 1;
+    return "ok";
+  }
+
+  async claimVerified(id: string): Promise<boolean> {
+    const record = this.#verifications.get(id);
+    if (!record || record.verified) return false;
+    record.verified = true;
+    return true;
+  }
+
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}

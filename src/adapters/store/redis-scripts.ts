@@ -1,0 +1,109 @@
+/**
+ * Lua run inside Redis, so each check-and-update is atomic across every gateway
+ * process. Loaded with ioredis `defineCommand`: EVALSHA, and EVAL when Redis
+ * answers NOSCRIPT (after a restart or SCRIPT FLUSH). Each script touches one
+ * key, so it runs on Redis Cluster as is.
+ */
+
+/**
+ * Sliding-window log: mirrors `decideRaw` in src/lib/rate-window.ts.
+ * KEYS[1]: sorted set of events (score = ms, member = unique event id).
+ * ARGV[1]: member to record; ARGV[2k], ARGV[2k+1]: limit and window ms of window k.
+ * Returns {allowed, index (0-based), remaining, waitMs, nextMs}.
+ */
+export const HIT_LUA = `
+-- Time from Redis, so every gateway process (and a promoted replica) agrees on "now".
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local key, member = KEYS[1], ARGV[1]
+local windows = (#ARGV - 1) / 2
+local longest = 0
+for k = 1, windows do longest = math.max(longest, tonumber(ARGV[2 * k + 1])) end
+-- Forget what no window can see; what stays is at most the largest limit, cheap to read whole.
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+local ts = {}
+for i = 2, #raw, 2 do ts[#ts + 1] = tonumber(raw[i]) end
+local n = #ts
+local denied, deniedWait = -1, -1
+local tight, tightRemaining, tightReset = -1, math.huge, 0
+local nextMs = 0
+for k = 1, windows do
+  local limit, w = tonumber(ARGV[2 * k]), tonumber(ARGV[2 * k + 1])
+  local inWindow, j = 0, n
+  while j >= 1 and ts[j] > now - w do inWindow = inWindow + 1; j = j - 1 end
+  if inWindow >= limit then
+    -- The slot frees when the event limit places from the newest leaves the window.
+    local wait = ts[n - limit + 1] + w - now
+    if wait > deniedWait then denied, deniedWait = k - 1, wait end
+  else
+    local remaining = limit - inWindow - 1
+    local oldest = now
+    if inWindow > 0 then oldest = ts[n - inWindow + 1] end
+    if remaining < tightRemaining then tight, tightRemaining, tightReset = k - 1, remaining, oldest + w - now end
+    -- Recording this event fills the window until its limit-th newest event leaves.
+    if remaining == 0 then
+      local base = now
+      if limit > 1 then base = ts[n - limit + 2] end
+      nextMs = math.max(nextMs, base + w - now)
+    end
+  end
+end
+-- A denied event is not recorded.
+if denied >= 0 then return {0, denied, 0, deniedWait, 0} end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, longest)
+return {1, tight, tightRemaining, tightReset, nextMs}
+`;
+
+/**
+ * KEYS[1]: idempotency record (JSON {f = fingerprint, a = answer?}).
+ * ARGV[1]: fingerprint; ARGV[2]: ms a pending claim lives.
+ * Returns {'new'} | {'pending'} | {'conflict'} | {'done', answer}.
+ */
+export const CLAIM_IDEMPOTENCY_LUA = `
+local v = redis.call('GET', KEYS[1])
+if not v then
+  -- First use: claim it; a crashed gateway's claim expires after ARGV[2] ms.
+  redis.call('SET', KEYS[1], cjson.encode({f = ARGV[1]}), 'PX', ARGV[2])
+  return {'new'}
+end
+local rec = cjson.decode(v)
+if rec.f ~= ARGV[1] then return {'conflict'} end
+if rec.a == nil then return {'pending'} end
+return {'done', rec.a}
+`;
+
+/** KEYS[1]: idempotency record. Deletes it only while it is still a pending claim. */
+export const RELEASE_IDEMPOTENCY_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v and cjson.decode(v).a == nil then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+/** KEYS[1]: verification hash. ARGV[1]: phone; ARGV[2]: ttl ms. Creates it with its expiry in one step. */
+export const SAVE_VERIFICATION_LUA = `
+redis.call('HSET', KEYS[1], 'p', ARGV[1], 'n', 0, 'ok', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS[1]: verification hash {p = phone, n = attempts, ok = 0|1}. ARGV[1]: max attempts.
+ * Spends an attempt when one is left. Returns 'ok' | 'unknown' | 'used' | 'exhausted'.
+ */
+export const BEGIN_VERIFY_LUA = `
+local r = redis.call('HMGET', KEYS[1], 'p', 'n', 'ok')
+if not r[1] then return 'unknown' end
+if r[3] == '1' then return 'used' end
+if tonumber(r[2]) >= tonumber(ARGV[1]) then return 'exhausted' end
+redis.call('HINCRBY', KEYS[1], 'n', 1)
+return 'ok'
+`;
+
+/** KEYS[1]: verification hash. Sets ok = 1; returns 1 only for the caller that set it. */
+export const CLAIM_VERIFIED_LUA = `
+if redis.call('HGET', KEYS[1], 'ok') ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'ok', 1)
+return 1
+`;

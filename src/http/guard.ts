@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Elysia } from "elysia";
+import type { IpLimiter, IpScope } from "../adapters/limits/ip-limiter";
+import { GatewayError } from "../errors";
+import { clientAddress, ipBucket, type TrustProxy } from "./client-ip";
+import { problemFor, problemResponse } from "./problem";
+import { problemHeaders, type RequestMetas } from "./request-context";
+
+/** The socket peer's address; `server` is null under `app.handle`, so tests supply their own. */
+export type PeerAddress = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => string | undefined;
+
+export const socketPeer: PeerAddress = (request, server) => server?.requestIP(request)?.address;
+
+export interface GuardOptions {
+  metas: RequestMetas;
+  ipLimiter: IpLimiter;
+  trustProxy: TrustProxy;
+  /** Caller keys (GATEWAY_API_KEYS); empty: no key needed. */
+  apiKeys: readonly string[];
+  peerAddress: PeerAddress;
+}
+
+const GUARDED: Record<string, IpScope> = { "/v1/otp/send": "send", "/v1/otp/verify": "verify" };
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * The cheap checks in front of the OTP routes, run in onRequest: before the body
+ * is read, validated or Redis is touched, so a flood of refused requests costs
+ * one LRU lookup each. Order: the per-IP limit (every attempt counts, keyed or
+ * not), then the caller key.
+ */
+export function guard({ metas, ipLimiter, trustProxy, apiKeys, peerAddress }: GuardOptions) {
+  const keyDigests = apiKeys.map(digest);
+  // onRequest hooks run for every request of the app, before routing.
+  return new Elysia({ name: "guard" }).onRequest(({ request, server }) => {
+    if (request.method !== "POST") return;
+    const scope = GUARDED[pathOf(request.url)];
+    if (!scope) return;
+    const meta = metas.of(request);
+    meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
+    const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
+    const refuse = (error: GatewayError) => {
+      const problem = problemFor(error.code, meta.requestId, { detail: error.detail });
+      meta.problemStatus = problem.status;
+      return problemResponse(problem, problemHeaders(error));
+    };
+    if (!decision.allowed) return refuse(GatewayError.rateLimited({ scope: "ip", windows: ipLimiter.windows(scope), decision }));
+    if (keyDigests.length > 0 && !keyAccepted(request.headers.get("authorization"), keyDigests)) return refuse(new GatewayError("UNAUTHORIZED"));
+  });
+}
+
+/** Compares digests in constant time, against every key (no early exit tells which one was close). */
+function keyAccepted(header: string | null, keyDigests: Buffer[]): boolean {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) return false;
+  const given = digest(match[1]!);
+  let ok = false;
+  for (const key of keyDigests) ok = timingSafeEqual(given, key) || ok;
+  return ok;
+}
+
+/** The path of an absolute request URL without building a URL object (hot path). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
