@@ -14,7 +14,7 @@ Environment:
 `;
 
 /** Starts the gateway from the environment. Exits 1 with a readable message on a bad configuration. */
-function main(): void {
+async function main(): Promise<void> {
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
     process.stdout.write(`${USAGE}${configHelp()}\n`);
     return;
@@ -30,6 +30,8 @@ function main(): void {
     throw err;
   }
   const deps = buildServices(config);
+  // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
+  if (!(await deps.store.connected(3_000))) deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
   const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST });
   deps.logger.info("otp-gateway listening", {
     url: `http://${config.HOST}:${app.server?.port}`,
@@ -48,4 +50,4 @@ function main(): void {
   process.once("SIGINT", () => void stop("SIGINT"));
 }
 
-main();
+await main();

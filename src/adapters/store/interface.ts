@@ -33,6 +33,8 @@ export interface OtpStore {
   /** Marks the id verified; true only for the first caller, so success is reported once. */
   claimVerified(id: string): Promise<boolean>;
 
+  /** Resolves true once connected, false after `timeoutMs` (the store keeps trying). */
+  connected(timeoutMs: number): Promise<boolean>;
   /** Round trip to the backing store, for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -96,6 +96,10 @@ export class MemoryStore implements OtpStore {
     return true;
   }
 
+  async connected(): Promise<boolean> {
+    return true;
+  }
+
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 }

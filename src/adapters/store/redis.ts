@@ -14,7 +14,7 @@ import {
 } from "./redis-scripts";
 
 /** The commands this store uses: our scripts plus a few plain ones. */
-interface ScriptedRedis extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "status"> {
+interface ScriptedRedis extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
   otpHit(key: string, member: string, ...windows: number[]): Promise<[number, number, number, number, number]>;
   otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
   otpReleaseIdempotency(key: string): Promise<number>;
@@ -133,6 +133,20 @@ export class RedisStore implements OtpStore {
 
   async claimVerified(id: string): Promise<boolean> {
     return (await this.#call(() => this.#redis.otpClaimVerified(verificationKey(id)))) === 1;
+  }
+
+  async connected(timeoutMs: number): Promise<boolean> {
+    if (this.#redis.status === "ready") return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#redis.off("ready", onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#redis.once("ready", onReady);
+    });
   }
 
   async ping(): Promise<void> {

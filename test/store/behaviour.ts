@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { OtpStore } from "../../src/adapters/store/interface";
+import { parseLimits } from "../../src/lib/rate-window";
+
+let phoneCounter = 0;
+/** A phone number no other test uses, so suites can share one Redis. */
+export function freshPhone(): string {
+  phoneCounter += 1;
+  return `+9198${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(5, "0")}`;
+}
+
+const windows = (text: string) => parseLimits(text)!;
+const id = () => crypto.randomUUID();
+
+/**
+ * The store contract, run against every implementation (memory, Redis, Redis
+ * Cluster): the same behaviour or the suite fails.
+ */
+export function storeBehaviour(name: string, open: () => Promise<OtpStore>, teardown: () => Promise<void> = async () => {}) {
+  describe(`${name} store`, () => {
+    let store: OtpStore;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+      await teardown();
+    });
+
+    test("allows up to the limit, then denies, and a denied hit is not recorded", async () => {
+      const phone = freshPhone();
+      const w = windows("2/400ms");
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      for (let i = 0; i < 5; i++) expect((await store.hit(phone, "send", w, id())).allowed).toBe(false);
+      await Bun.sleep(450);
+      // Had the denials been recorded, the window would still be full.
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+    });
+
+    test("enforces every window at once and names the one that denies", async () => {
+      const phone = freshPhone();
+      const w = windows("1/300ms,2/5s");
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      const short = await store.hit(phone, "send", w, id());
+      expect(short).toMatchObject({ allowed: false, policy: "1/300ms", retryAfterSeconds: 1 });
+      await Bun.sleep(350);
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      await Bun.sleep(350);
+      const long = await store.hit(phone, "send", w, id());
+      expect(long).toMatchObject({ allowed: false, policy: "2/5s", remaining: 0 });
+      // The first hit leaves the 5 s window about 4.3 s from now: Retry-After is never earlier.
+      expect(long.retryAfterSeconds).toBeGreaterThanOrEqual(4);
+      expect(long.retryAfterSeconds).toBeLessThanOrEqual(5);
+    });
+
+    test("reports what is left and when the next event can pass", async () => {
+      const phone = freshPhone();
+      const w = windows("1/1m,3/10m");
+      const first = await store.hit(phone, "send", w, id());
+      expect(first).toMatchObject({ allowed: true, remaining: 0, policy: "1/1m", nextAllowedSeconds: 60 });
+    });
+
+    test("send and verify events of one phone are counted apart", async () => {
+      const phone = freshPhone();
+      const w = windows("1/1m");
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, "verify", w, id())).allowed).toBe(true);
+    });
+
+    test("exact under concurrency: 50 parallel hits on a limit of 10 let exactly 10 through", async () => {
+      const phone = freshPhone();
+      const w = windows("10/1m,40/1h");
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.hit(phone, "send", w, id())));
+      expect(results.filter((r) => r.allowed)).toHaveLength(10);
+    });
+
+    test("unhit takes an event back", async () => {
+      const phone = freshPhone();
+      const w = windows("1/1m");
+      const event = id();
+      expect((await store.hit(phone, "send", w, event)).allowed).toBe(true);
+      await store.unhit(phone, "send", event);
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+    });
+
+    test("idempotency: claim, replay, conflict, release", async () => {
+      const key = `key-${id()}`;
+      expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "new" });
+      expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "pending" });
+      expect(await store.claimIdempotency(key, "+919812345678", 5_000)).toEqual({ state: "conflict" });
+      await store.completeIdempotency(key, "+919876543210", '{"requestId":"r1"}', 60_000);
+      expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "done", answer: '{"requestId":"r1"}' });
+      await store.releaseIdempotency(key); // a finished answer is kept
+      expect((await store.claimIdempotency(key, "+919876543210", 5_000)).state).toBe("done");
+
+      const failed = `key-${id()}`;
+      await store.claimIdempotency(failed, "+919876543210", 5_000);
+      await store.releaseIdempotency(failed);
+      expect(await store.claimIdempotency(failed, "+919876543210", 5_000)).toEqual({ state: "new" });
+    });
+
+    test("a pending claim expires on its own (its gateway may have died)", async () => {
+      const key = `key-${id()}`;
+      await store.claimIdempotency(key, "+919876543210", 200);
+      await Bun.sleep(300);
+      expect(await store.claimIdempotency(key, "+919876543210", 200)).toEqual({ state: "new" });
+    });
+
+    test("verification records: attempts are counted, success is claimed once", async () => {
+      const vid = `otp_${id()}`;
+      expect(await store.beginVerify(vid, 3)).toBe("unknown");
+      await store.saveVerification(vid, "+919876543210", 60_000);
+      expect(await store.verificationPhone(vid)).toBe("+919876543210");
+      for (let i = 0; i < 3; i++) expect(await store.beginVerify(vid, 3)).toBe("ok");
+      expect(await store.beginVerify(vid, 3)).toBe("exhausted");
+
+      const other = `otp_${id()}`;
+      await store.saveVerification(other, "+919876543210", 60_000);
+      expect(await store.beginVerify(other, 3)).toBe("ok");
+      const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimVerified(other)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await store.beginVerify(other, 3)).toBe("used");
+      expect(await store.claimVerified(`otp_${id()}`)).toBe(false);
+    });
+
+    test("verification records expire with the code", async () => {
+      const vid = `otp_${id()}`;
+      await store.saveVerification(vid, "+919876543210", 200);
+      await Bun.sleep(300);
+      expect(await store.verificationPhone(vid)).toBeUndefined();
+      expect(await store.beginVerify(vid, 3)).toBe("unknown");
+    });
+
+    test("answers a ping", async () => {
+      await store.ping();
+    });
+  });
+}

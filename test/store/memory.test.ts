@@ -1,0 +1,4 @@
+import { MemoryStore } from "../../src/adapters/store/memory";
+import { storeBehaviour } from "./behaviour";
+
+storeBehaviour("memory", async () => new MemoryStore());

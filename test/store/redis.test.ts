@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Redis } from "ioredis";
+import { RedisStore } from "../../src/adapters/store/redis";
+import { parseLimits } from "../../src/lib/rate-window";
+import { captureLogger } from "../support/harness";
+import { flushSharedRedis, freePort, RedisCluster, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
+import { freshPhone, storeBehaviour } from "./behaviour";
+
+const { logger } = captureLogger();
+async function open(url: string, commandTimeoutMs = 500): Promise<RedisStore> {
+  const store = new RedisStore({ url, commandTimeoutMs, logger });
+  expect(await store.connected(5_000)).toBe(true);
+  return store;
+}
+
+storeBehaviour("redis", async () => {
+  await flushSharedRedis();
+  return open(SHARED_REDIS_URL);
+});
+
+let cluster: RedisCluster | undefined;
+storeBehaviour(
+  "redis-cluster",
+  async () => {
+    cluster = await RedisCluster.start();
+    const store = new RedisStore({ clusterNodes: cluster.seeds, commandTimeoutMs: 1_000, logger });
+    expect(await store.connected(5_000)).toBe(true);
+    return store;
+  },
+  async () => cluster?.stop(),
+);
+
+describe("redis store, faults and hygiene", () => {
+  const w = parseLimits("5/1m")!;
+
+  test("every key it writes has a TTL", async () => {
+    await flushSharedRedis();
+    const store = await open(SHARED_REDIS_URL);
+    const phone = freshPhone();
+    await store.hit(phone, "send", w, crypto.randomUUID());
+    await store.hit(phone, "verify", w, crypto.randomUUID());
+    await store.claimIdempotency("k-ttl", phone, 5_000);
+    await store.completeIdempotency("k-ttl", phone, "{}", 60_000);
+    await store.claimIdempotency("k-ttl-pending", phone, 5_000);
+    await store.saveVerification("otp_ttl", phone, 60_000);
+    await store.beginVerify("otp_ttl", 3);
+    await store.claimVerified("otp_ttl");
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      const keys = await raw.keys("*");
+      expect(keys.length).toBe(5); // send and verify events, two idempotency records, one verification
+      for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
+      // One phone's keys share a hash tag, so they live on one Cluster slot.
+      expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([`otp:{${phone}}:send`, `otp:{${phone}}:verify`]);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  test("recovers after SCRIPT FLUSH (EVALSHA falls back to EVAL on NOSCRIPT)", async () => {
+    const store = await open(SHARED_REDIS_URL);
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      const phone = freshPhone();
+      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+      await raw.script("FLUSH");
+      expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
+      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await store.beginVerify("otp_none", 3))).toBe("unknown");
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  describe("a Redis that dies and comes back", () => {
+    let server: RedisProcess;
+    let store: RedisStore;
+    beforeAll(async () => {
+      server = await new RedisProcess(await freePort()).start();
+      store = await open(server.url, 300);
+      await store.ping();
+    });
+    afterAll(async () => {
+      await store.close();
+      await server.stop();
+    });
+
+    test("calls fail fast with STORE_UNAVAILABLE while it is gone, and work again once it is back", async () => {
+      const phone = freshPhone();
+      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+      await server.kill();
+      const started = performance.now();
+      await expect(store.hit(phone, "send", w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      await expect(store.ping()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      expect(performance.now() - started).toBeLessThan(1_500);
+
+      await server.start();
+      const deadline = Date.now() + 8_000;
+      let back = false;
+      while (!back && Date.now() < deadline) {
+        back = await store.ping().then(() => true, () => false);
+        if (!back) await Bun.sleep(100);
+      }
+      expect(back).toBe(true);
+      // The restarted server has no scripts loaded and no data: both must be handled.
+      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+    });
+
+    test("a Redis slower than the command timeout fails the call instead of hanging", async () => {
+      const raw = new Redis(server.url);
+      try {
+        // DEBUG SLEEP blocks the server for 1 s; our timeout is 300 ms.
+        const blocked = raw.call("DEBUG", "SLEEP", "1").catch(() => undefined);
+        await Bun.sleep(50);
+        const started = performance.now();
+        await expect(store.hit(freshPhone(), "send", w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+        expect(performance.now() - started).toBeLessThan(900);
+        await blocked;
+      } finally {
+        raw.disconnect();
+      }
+    });
+  });
+});

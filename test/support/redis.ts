@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+
+/**
+ * Real Redis for tests: the machine's server on 6379 (database 15, flushed per
+ * suite), and private `redis-server` processes on free ports for tests that stop,
+ * restart or cluster them.
+ */
+export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
+
+export async function flushSharedRedis(): Promise<void> {
+  const client = new Redis(SHARED_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    await client.flushdb();
+  } catch (err) {
+    throw new Error(`tests need Redis at ${SHARED_REDIS_URL} (bash scripts/test.sh starts one): ${(err as Error).message}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  await probe.stop(true);
+  return port;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function pings(port: number): Promise<boolean> {
+  const proc = Bun.spawn(["redis-cli", "-p", String(port), "ping"], { stdout: "pipe", stderr: "ignore" });
+  return (await new Response(proc.stdout).text()).trim() === "PONG";
+}
+
+/** A private redis-server that a test may stop and start again on the same port. */
+export class RedisProcess {
+  #proc?: ReturnType<typeof Bun.spawn>;
+  readonly dir = mkdtempSync(join(tmpdir(), "otp-redis-"));
+
+  constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.#proc = Bun.spawn(
+      ["redis-server", "--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir, "--enable-debug-command", "local", ...this.extraArgs],
+      { stdout: "ignore", stderr: "ignore" },
+    );
+    await waitFor(() => pings(this.port), `redis-server on ${this.port}`);
+    return this;
+  }
+
+  /** SIGKILL: the server vanishes mid-run, as in a crash. */
+  async kill(): Promise<void> {
+    this.#proc?.kill("SIGKILL");
+    await this.#proc?.exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A local Redis Cluster of three masters, no replicas. */
+export class RedisCluster {
+  readonly nodes: RedisProcess[] = [];
+
+  static async start(): Promise<RedisCluster> {
+    const cluster = new RedisCluster();
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      cluster.nodes.push(await new RedisProcess(port, ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]).start());
+    }
+    const create = Bun.spawn(["redis-cli", "--cluster", "create", ...cluster.seeds, "--cluster-replicas", "0", "--cluster-yes"], { stdout: "pipe", stderr: "pipe" });
+    if ((await create.exited) !== 0) throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
+    for (const node of cluster.nodes) {
+      await waitFor(async () => {
+        const info = Bun.spawn(["redis-cli", "-p", String(node.port), "cluster", "info"], { stdout: "pipe" });
+        return (await new Response(info.stdout).text()).includes("cluster_state:ok");
+      }, `cluster state ok on ${node.port}`);
+    }
+    return cluster;
+  }
+
+  get seeds(): string[] {
+    return this.nodes.map((n) => `127.0.0.1:${n.port}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}
