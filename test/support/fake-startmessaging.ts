@@ -38,6 +38,8 @@ export interface FakeOptions {
   ttlMs?: number;
   /** Leave `expiresAt` and `attemptsLeft` out of send answers (some pages do). */
   sparse?: boolean;
+  /** A right code stays valid after use (no single-use rule upstream). */
+  reusableCodes?: boolean;
 }
 
 interface Pending {
@@ -61,7 +63,7 @@ export class FakeStartMessaging {
   connections = 0;
 
   constructor(options: FakeOptions = {}) {
-    this.options = { shape: "tutorial", apiKey: "sm_test_fake_key", ttlMs: 300_000, sparse: false, ...options };
+    this.options = { shape: "tutorial", apiKey: "sm_test_fake_key", ttlMs: 300_000, sparse: false, reusableCodes: false, ...options };
   }
 
   async start(): Promise<this> {
@@ -186,7 +188,7 @@ export class FakeStartMessaging {
     if (Date.now() > pending.expiresAt) return this.#reply(res, 410, { message: "OTP expired" });
     if (pending.attemptsLeft <= 0) return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
     const verified = body.otpCode === pending.code;
-    if (verified) this.#pending.delete(body.requestId as string);
+    if (verified && !this.options.reusableCodes) this.#pending.delete(body.requestId as string);
     else pending.attemptsLeft -= 1;
     const text = JSON.stringify({ data: { verified, attemptsLeft: pending.attemptsLeft } });
     if (fault?.kind === "slow-body") return this.#slowBody(res, 200, text, fault.ms);

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { RedisStore } from "../../src/adapters/store/redis";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { captureLogger, startMessaging, testApp } from "../support/harness";
+import { flushSharedRedis, freePort, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
+
+const fake = new FakeStartMessaging();
+const { logger } = captureLogger();
+beforeAll(() => fake.start());
+afterAll(() => fake.stop());
+beforeEach(() => fake.reset());
+
+async function redisStore(url: string, commandTimeoutMs = 300): Promise<RedisStore> {
+  const store = new RedisStore({ url, commandTimeoutMs, logger });
+  expect(await store.connected(5_000)).toBe(true);
+  return store;
+}
+
+describe("gateways sharing one Redis", () => {
+  test("two instances, 50 parallel sends for one phone: exactly the limit passes", async () => {
+    await flushSharedRedis();
+    const [storeA, storeB] = [await redisStore(SHARED_REDIS_URL), await redisStore(SHARED_REDIS_URL)];
+    try {
+      const env = { PHONE_SEND_LIMITS: "5/1m,8/1h" };
+      const a = testApp(startMessaging(fake.url, logger), logger, { env, store: storeA });
+      const b = testApp(startMessaging(fake.url, logger), logger, { env, store: storeB });
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" })));
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
+      expect(answers.filter((r) => r.status === 429)).toHaveLength(45);
+      expect(fake.sms).toHaveLength(5);
+      // An id issued by one instance verifies on the other (the newest: a resend invalidates older codes).
+      const { requestId } = fake.sms.at(-1)!;
+      const verified = await b.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+      expect(await verified.json()).toEqual({ verified: true });
+      expect(await (await a.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! })).json()).toEqual({ verified: false });
+    } finally {
+      await storeA.close();
+      await storeB.close();
+    }
+  });
+});
+
+describe("when Redis fails", () => {
+  let server: RedisProcess;
+  let store: RedisStore;
+  let client: ReturnType<typeof testApp>;
+  beforeAll(async () => {
+    server = await new RedisProcess(await freePort()).start();
+    store = await redisStore(server.url);
+    client = testApp(startMessaging(fake.url, logger), logger, { store });
+  });
+  afterAll(async () => {
+    await store.close();
+    await server.stop();
+  });
+
+  test("sends and verifies fail closed with 503 and nothing is sent; /readyz is 503; all recover when Redis is back", async () => {
+    const before = await client.post("/v1/otp/send", { phone: "+919876500002" });
+    expect(before.status).toBe(200);
+    const { requestId } = (await before.json()) as { requestId: string };
+
+    await server.kill();
+    const started = performance.now();
+    const send = await client.post("/v1/otp/send", { phone: "+919876500003" });
+    expect(send.status, await send.clone().text()).toBe(503);
+    expect(((await send.json()) as { code: string }).code).toBe("STORE_UNAVAILABLE");
+    const verify = await client.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+    expect(verify.status).toBe(503);
+    const ready = await client.get("/readyz");
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { store: { ok: boolean } } }).checks.store.ok).toBe(false);
+    expect(performance.now() - started).toBeLessThan(3_000); // no request hangs
+    expect(fake.sms).toHaveLength(1);
+    expect(fake.calls("/otp/verify")).toHaveLength(0);
+
+    await server.start();
+    const deadline = Date.now() + 8_000;
+    while ((await client.get("/readyz")).status !== 200 && Date.now() < deadline) await Bun.sleep(100);
+    expect((await client.get("/readyz")).status).toBe(200);
+    expect((await client.post("/v1/otp/send", { phone: "+919876500004" })).status).toBe(200);
+  });
+});
