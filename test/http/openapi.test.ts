@@ -45,6 +45,8 @@ describe("the OpenAPI document at /swagger/json", () => {
       expect(responses["429"]!.headers).toHaveProperty("Retry-After");
     }
     expect(doc.paths["/v1/otp/send"]!.post!.responses["409"]).toBeDefined();
+    expect(doc.paths["/v1/otp/send"]!.post!.responses["403"]).toBeDefined();
+    expect(doc.paths["/v1/otp/send"]!.post!.responses["401"]).toBeDefined();
   });
 
   test("never contains the API key", () => {
