@@ -40,6 +40,8 @@ export function createApp(deps: AppDeps) {
   const context = requestContext({ metas, maxBodySize: http.maxBodySize });
   const otp = new OtpService({ provider: deps.provider, store: deps.store, policy: deps.policy, logger: deps.logger });
   const app = new Elysia({
+    // `/v1/otp/send/` is not `/v1/otp/send`: one spelling per route.
+    strictPath: true,
     serve: {
       idleTimeout: http.idleTimeoutSeconds,
       // Bun refuses a larger declared body itself (plain 413); our own check below

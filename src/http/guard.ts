@@ -20,7 +20,6 @@ export interface GuardOptions {
   peerAddress: PeerAddress;
 }
 
-const GUARDED: Record<string, IpScope> = { "/v1/otp/send": "send", "/v1/otp/verify": "verify" };
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -29,14 +28,17 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * is read, validated or Redis is touched, so a flood of refused requests costs
  * one LRU lookup each. Order: the per-IP limit (every attempt counts, keyed or
  * not), then the caller key.
+ *
+ * Every POST is guarded, whatever its path: the only POST routes are the OTP
+ * routes, and matching exact paths here would let a variant the router still
+ * accepts (a trailing slash, an encoded letter) walk past the checks.
  */
 export function guard({ metas, ipLimiter, trustProxy, apiKeys, peerAddress }: GuardOptions) {
   const keyDigests = apiKeys.map(digest);
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest(({ request, server }) => {
     if (request.method !== "POST") return;
-    const scope = GUARDED[pathOf(request.url)];
-    if (!scope) return;
+    const scope: IpScope = isVerifyPath(pathOf(request.url)) ? "verify" : "send";
     const meta = metas.of(request);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
     const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
@@ -58,6 +60,14 @@ function keyAccepted(header: string | null, keyDigests: Buffer[]): boolean {
   let ok = false;
   for (const key of keyDigests) ok = timingSafeEqual(given, key) || ok;
   return ok;
+}
+
+function isVerifyPath(path: string): boolean {
+  try {
+    return decodeURIComponent(path).toLowerCase().includes("/verify");
+  } catch {
+    return false; // undecodable: counted against the stricter send budget
+  }
 }
 
 /** The path of an absolute request URL without building a URL object (hot path). */

@@ -70,6 +70,21 @@ describe("per-IP limits, before the body is read", () => {
     expect((await from("203.0.113.8", { phone: "+919812345602" })).status).toBe(200);
   });
 
+  test("path variants meet the same guard: a trailing slash, an encoded letter or another case get no way past", async () => {
+    const client = app({ IP_SEND_LIMITS: "1/1m", IP_VERIFY_LIMITS: "1/1m", GATEWAY_API_KEYS: "right-key-0123456789" });
+    const key = { authorization: "Bearer right-key-0123456789" };
+    const variants = ["/v1/otp/send/", "/v1/otp/%73end", "/V1/OTP/SEND", "/v1/otp//send", "/v1/otp/verify/"];
+    for (const [i, path] of variants.entries()) {
+      await problem(await client.post(path, { phone: PHONE }, { [TEST_PEER_HEADER]: `192.0.2.${i + 1}` }), 401, "UNAUTHORIZED");
+    }
+    // With the key, the variants are not routes at all.
+    const variant = await client.post("/v1/otp/send/", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" });
+    await problem(variant, 404, "NOT_FOUND");
+    // And they spend the address's budget like the real route.
+    await problem(await client.post("/v1/otp/send", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" }), 429, "RATE_LIMITED");
+    expect(fake.calls("/otp/send")).toHaveLength(0);
+  });
+
   test("without TRUST_PROXY, X-Forwarded-For is ignored and cannot open new buckets", async () => {
     const client = app({ IP_SEND_LIMITS: "2/1m" });
     const statuses = [];
