@@ -6,7 +6,7 @@ import type { OtpStore } from "./adapters/store/interface";
 import type { TrustProxy } from "./http/client-ip";
 import { guard, socketPeer, type PeerAddress } from "./http/guard";
 import { openapiDocs } from "./http/openapi";
-import { RequestMetas, requestContext } from "./http/request-context";
+import { RequestMetas, requestContext, requestLog } from "./http/request-context";
 import type { Logger } from "./lib/logger";
 import { healthController } from "./modules/health";
 import { otpController } from "./modules/otp";
@@ -48,7 +48,8 @@ export function createApp(deps: AppDeps) {
       // this cap answers problem+json, so the cap sits well above MAX_BODY_SIZE.
       maxRequestBodySize: Math.max(4 * http.maxBodySize, 65_536),
     },
-  }).use(context);
+  }).use(requestLog(metas));
+  // Before the guard, so that a browser can read a 429 or 401 too.
   if (http.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -60,8 +61,11 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
-  return app
+  app
+    // Every POST meets the per-IP limit before anything else, an oversize body included.
     .use(guard({ metas, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer }))
+    .use(context);
+  return app
     .use(openapiDocs())
     .use(healthController({ provider: deps.provider, store: deps.store }))
     .use(otpController(otp, context));

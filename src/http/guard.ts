@@ -3,8 +3,7 @@ import { Elysia } from "elysia";
 import type { IpLimiter, IpScope } from "../adapters/limits/ip-limiter";
 import { GatewayError } from "../errors";
 import { clientAddress, ipBucket, type TrustProxy } from "./client-ip";
-import { problemFor, problemResponse } from "./problem";
-import { problemHeaders, type RequestMetas } from "./request-context";
+import type { RequestMetas } from "./request-context";
 
 /** The socket peer's address; `server` is null under `app.handle`, so tests supply their own. */
 export type PeerAddress = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => string | undefined;
@@ -42,24 +41,26 @@ export function guard({ metas, ipLimiter, trustProxy, apiKeys, peerAddress }: Gu
     const meta = metas.of(request);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
     const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
-    const refuse = (error: GatewayError) => {
-      const problem = problemFor(error.code, meta.requestId, { detail: error.detail });
-      meta.problemStatus = problem.status;
-      return problemResponse(problem, problemHeaders(error));
-    };
-    if (!decision.allowed) return refuse(GatewayError.rateLimited({ scope: "ip", windows: ipLimiter.windows(scope), decision }));
-    if (keyDigests.length > 0 && !keyAccepted(request.headers.get("authorization"), keyDigests)) return refuse(new GatewayError("UNAUTHORIZED"));
+    // Thrown, not returned: Elysia runs onError and onAfterResponse (the request log) only for a throw.
+    if (!decision.allowed) throw GatewayError.rateLimited({ scope: "ip", windows: ipLimiter.windows(scope), decision });
+    if (keyDigests.length > 0) {
+      meta.callerId = acceptedKey(request.headers.get("authorization"), keyDigests);
+      if (!meta.callerId) throw new GatewayError("UNAUTHORIZED");
+    }
   });
 }
 
-/** Compares digests in constant time, against every key (no early exit tells which one was close). */
-function keyAccepted(header: string | null, keyDigests: Buffer[]): boolean {
+/**
+ * Compares digests in constant time, against every key (no early exit tells
+ * which one was close). Returns a short id of the accepted key.
+ */
+function acceptedKey(header: string | null, keyDigests: Buffer[]): string | undefined {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) return false;
+  if (!match) return undefined;
   const given = digest(match[1]!);
-  let ok = false;
-  for (const key of keyDigests) ok = timingSafeEqual(given, key) || ok;
-  return ok;
+  let accepted: Buffer | undefined;
+  for (const key of keyDigests) if (timingSafeEqual(given, key)) accepted = key;
+  return accepted?.toString("hex").slice(0, 16);
 }
 
 function isVerifyPath(path: string): boolean {

@@ -15,6 +15,8 @@ export interface RequestMeta {
   problemStatus?: number;
   /** The client's address as the gateway decided it (see client-ip.ts). */
   clientIp?: string;
+  /** Which caller key was accepted (a digest prefix), when GATEWAY_API_KEYS is set. */
+  callerId?: string;
 }
 
 /**
@@ -58,10 +60,7 @@ export function requestContext({ metas, maxBodySize }: RequestContextOptions) {
       set.headers["x-request-id"] = meta.requestId;
       // Cheap refusal of a declared oversize body, before anything reads it.
       const declared = Number(request.headers.get("content-length") ?? "0");
-      if (declared > maxBodySize) {
-        meta.problemStatus = 413;
-        return problemResponse(problemFor("PAYLOAD_TOO_LARGE", meta.requestId, { detail: `The body may be at most ${maxBodySize} bytes.` }));
-      }
+      if (declared > maxBodySize) throw new GatewayError("PAYLOAD_TOO_LARGE", { detail: `The body may be at most ${maxBodySize} bytes.` });
     })
     .onParse({ as: "global" }, async ({ request, contentType }) => {
       if (!JSON_TYPE.test(contentType ?? "")) {
@@ -89,26 +88,34 @@ export function requestContext({ metas, maxBodySize }: RequestContextOptions) {
     .onError({ as: "global" }, ({ code, error, request }) => {
       const meta = metaOf(request);
       // Elysia wraps what a parser throws in its ParseError; the cause is ours.
-      const cause = error instanceof Error && error.cause instanceof GatewayError ? error.cause : error;
+      const cause = !(error instanceof GatewayError) && error instanceof Error && error.cause instanceof GatewayError ? error.cause : error;
       const problem = toProblem(code, cause, meta);
       meta.problemStatus = problem.status;
       return problemResponse(problem, cause instanceof GatewayError ? problemHeaders(cause) : {});
-    })
-    .onAfterResponse({ as: "global" }, ({ request, set, path }) => {
-      const meta = metaOf(request);
-      meta.log.info("request", {
-        method: request.method,
-        path,
-        status: meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200),
-        ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
-        ...(meta.clientIp ? { ip: meta.clientIp } : {}),
-        ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
-      });
     })
     .as("global");
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+/**
+ * One log line per request. Registered before every other plugin, so that a
+ * request refused in an earlier onRequest hook (per-IP limit, caller key) is
+ * logged too.
+ */
+export function requestLog(metas: RequestMetas) {
+  return new Elysia({ name: "request-log" }).onAfterResponse({ as: "global" }, ({ request, set, path }) => {
+    const meta = metas.of(request);
+    meta.log.info("request", {
+      method: request.method,
+      path,
+      status: meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200),
+      ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
+      ...(meta.clientIp ? { ip: meta.clientIp } : {}),
+      ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
+    });
+  });
+}
 
 /** Headers an error answer carries besides the problem body. */
 export function problemHeaders(error: GatewayError): Record<string, string> {

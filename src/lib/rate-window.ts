@@ -60,10 +60,11 @@ export interface RawDecision {
 /**
  * The sliding-window-log decision for events at `timestamps` (ascending, ms),
  * if one more happens at `now`. Exact: an event is allowed only if every window
- * holds fewer than `limit` events in (now - windowMs, now]. The Redis Lua script
+ * holds fewer than `limit` events in (now - windowMs, now]. `counted`: this
+ * event is already in `timestamps`. The Redis Lua script
  * (src/adapters/store/redis-scripts.ts) mirrors this line by line.
  */
-export function decideRaw(timestamps: readonly number[], now: number, windows: readonly Window[]): RawDecision {
+export function decideRaw(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RawDecision {
   const n = timestamps.length;
   let denied: { index: number; waitMs: number } | undefined;
   let tightest: { index: number; remaining: number; resetMs: number } | undefined;
@@ -84,6 +85,12 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
     // With this event recorded the window is full until its `limit`-th newest event leaves.
     if (remaining === 0) nextMs = Math.max(nextMs, (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now);
   });
+  // An event already in the log (a retry with the same idempotency key) passes
+  // without being counted again; the next new event waits for the full windows.
+  if (counted) {
+    const d = denied as { index: number; waitMs: number } | undefined;
+    return d ? { allowed: true, index: d.index, remaining: 0, waitMs: d.waitMs, nextMs: d.waitMs } : { allowed: true, index: tightest!.index, remaining: tightest!.remaining, waitMs: tightest!.resetMs, nextMs: 0 };
+  }
   if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0 };
   const t = tightest!;
   return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs };
@@ -103,6 +110,6 @@ export function toDecision(windows: readonly Window[], raw: RawDecision): RateDe
   };
 }
 
-export function decide(timestamps: readonly number[], now: number, windows: readonly Window[]): RateDecision {
-  return toDecision(windows, decideRaw(timestamps, now, windows));
+export function decide(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RateDecision {
+  return toDecision(windows, decideRaw(timestamps, now, windows, counted));
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { LruIpLimiter } from "../../src/adapters/limits/ip-limiter";
+import { MemoryStore } from "../../src/adapters/store/memory";
+import { GatewayError } from "../../src/errors";
 import { parseLimits } from "../../src/lib/rate-window";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, TEST_PEER_HEADER, testApp } from "../support/harness";
@@ -83,6 +85,23 @@ describe("per-IP limits, before the body is read", () => {
     // And they spend the address's budget like the real route.
     await problem(await client.post("/v1/otp/send", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" }), 429, "RATE_LIMITED");
     expect(fake.calls("/otp/send")).toHaveLength(0);
+  });
+
+  test("a refused request still gets its request log line, with the address", async () => {
+    const capture = captureLogger();
+    const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, { env: { IP_SEND_LIMITS: "1/1m" } });
+    await client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "192.0.2.170" });
+    const refused = await client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "192.0.2.170" });
+    await Bun.sleep(10); // the log line is written after the response
+    const line = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "request" && e.status === 429);
+    expect(line).toMatchObject({ ip: "192.0.2.170", requestId: refused.headers.get("x-request-id") });
+  });
+
+  test("an oversize body counts against the address too", async () => {
+    const client = app({ IP_SEND_LIMITS: "1/1m" });
+    const big = { phone: PHONE, pad: "x".repeat(20_000) };
+    expect((await client.post("/v1/otp/send", big, { [TEST_PEER_HEADER]: "192.0.2.150" })).status).toBe(413);
+    await problem(await client.post("/v1/otp/send", big, { [TEST_PEER_HEADER]: "192.0.2.150" }), 429, "RATE_LIMITED");
   });
 
   test("without TRUST_PROXY, X-Forwarded-For is ignored and cannot open new buckets", async () => {
@@ -222,6 +241,51 @@ describe("idempotency keys", () => {
   });
 });
 
+describe("sends that fail half-way", () => {
+  test("a retry with the same key after a timeout is not refused by the phone limit and sends no second SMS", async () => {
+    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, { env: { PHONE_SEND_LIMITS: "1/1m" } });
+    const key = { "idempotency-key": crypto.randomUUID() };
+    fake.fail("/otp/send", { kind: "delay", ms: 300 });
+    await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 504, "UPSTREAM_TIMEOUT");
+    await Bun.sleep(200); // the slow upstream finishes and sends its SMS
+    const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
+    expect(retry.status, await retry.clone().text()).toBe(200);
+    expect(((await retry.json()) as { requestId: string }).requestId).toBe(fake.sms[0]!.requestId);
+    expect(fake.sms).toHaveLength(1);
+    // A new send for the phone is still refused: the one SMS was counted once.
+    await problem(await client.post("/v1/otp/send", { phone: PHONE }), 429, "RATE_LIMITED");
+  });
+
+  test("an upstream replay of a used id after the gateway forgot the key cannot verify twice", async () => {
+    const reusable = await new FakeStartMessaging({ reusableCodes: true }).start();
+    try {
+      const client = testApp(startMessaging(reusable.url, logger), logger, { env: { IDEMPOTENCY_TTL: "200ms" } });
+      const key = { "idempotency-key": crypto.randomUUID() };
+      const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
+      const code = reusable.codeFor(requestId)!;
+      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: true });
+      await Bun.sleep(250);
+      const replay = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
+      expect(replay.requestId).toBe(requestId);
+      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: false });
+    } finally {
+      await reusable.stop();
+    }
+  });
+
+  test("when the code went out but cannot be recorded, the answer says so instead of 'nothing was sent'", async () => {
+    const store = new MemoryStore();
+    store.saveVerification = async () => {
+      throw new GatewayError("STORE_UNAVAILABLE");
+    };
+    const client = testApp(startMessaging(fake.url, logger), logger, { store });
+    const res = await client.post("/v1/otp/send", { phone: PHONE });
+    const body = await problem(res, 503, "STORE_UNAVAILABLE");
+    expect(body.detail).toContain("may have been sent");
+    expect(fake.sms).toHaveLength(1);
+  });
+});
+
 describe("who may call, and where to", () => {
   test("ALLOWED_COUNTRIES refuses other countries with 403 before the upstream is called; IN is the default", async () => {
     const defaults = app({ ALLOWED_COUNTRIES: "IN" });
@@ -245,6 +309,18 @@ describe("who may call, and where to", () => {
     expect(fake.calls("/otp/send")).toHaveLength(1);
   });
 
+  test("with caller keys, one caller's Idempotency-Key neither replays nor blocks another's", async () => {
+    const client = app({ GATEWAY_API_KEYS: "caller-a-0123456789,caller-b-0123456789" });
+    const a = { authorization: "Bearer caller-a-0123456789", "idempotency-key": "order-1" };
+    const b = { authorization: "Bearer caller-b-0123456789", "idempotency-key": "order-1" };
+    const first = (await (await client.post("/v1/otp/send", { phone: PHONE }, a)).json()) as { requestId: string };
+    const other = await client.post("/v1/otp/send", { phone: "+919812345679" }, b);
+    expect(other.status, await other.clone().text()).toBe(200);
+    const sameAsA = (await (await client.post("/v1/otp/send", { phone: PHONE }, b)).json()) as { requestId?: string };
+    expect(sameAsA.requestId).toBeDefined();
+    expect(sameAsA.requestId).not.toBe(first.requestId);
+  });
+
   test("CORS_ORIGINS allows the listed origins only", async () => {
     const client = app({ CORS_ORIGINS: "https://app.example" });
     const preflight = await client.app.handle(
@@ -255,6 +331,14 @@ describe("who may call, and where to", () => {
     );
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    // A refusal is readable by the browser too.
+    const limited = app({ CORS_ORIGINS: "https://app.example", IP_SEND_LIMITS: "1/1m" });
+    const headers = { origin: "https://app.example", [TEST_PEER_HEADER]: "192.0.2.160" };
+    await limited.post("/v1/otp/send", "{}", headers);
+    const refused = await limited.post("/v1/otp/send", "{}", headers);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(refused.headers.get("access-control-expose-headers")).toContain("retry-after");
     const other = await client.post("/v1/otp/send", { phone: PHONE }, { origin: "https://evil.example" });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const none = app();

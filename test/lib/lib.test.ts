@@ -22,6 +22,10 @@ describe("masking", () => {
     expect(maskPhone("+919876543210")).toBe("+91******3210");
     expect(maskPhone("+14155552671", "1")).toBe("+1******2671");
     expect(maskPhone("not a phone 9876543210")).toBe("[redacted]");
+    // Short national numbers keep most digits hidden.
+    expect(maskPhone("+6907290", "690")).toBe("+690****");
+    expect(maskPhone("+2908999", "290")).toBe("+290****");
+    expect(maskPhone("+35312345678", "353")).toBe("+353******78");
   });
 });
 
@@ -44,5 +48,19 @@ describe("phone numbers", () => {
     expect(parseMobile("+14155552671").country).toBe("US"); // fixed-line-or-mobile plan
     expect(() => parseMobile("+911123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
     expect(() => parseMobile("+999123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+  });
+});
+
+describe("upstream expiry", () => {
+  test("reads ISO, epoch ms and epoch seconds, and refuses past or far-future dates", async () => {
+    const { readExpiresAt } = await import("../../src/adapters/sms/startmessaging-response");
+    const now = Date.parse("2026-11-25T10:00:00Z");
+    const at = (expiresAt: unknown) => readExpiresAt({ data: { expiresAt } }, now)?.toISOString();
+    expect(at("2026-11-25T10:05:00Z")).toBe("2026-11-25T10:05:00.000Z");
+    expect(at(now + 300_000)).toBe("2026-11-25T10:05:00.000Z");
+    expect(at((now + 300_000) / 1000)).toBe("2026-11-25T10:05:00.000Z");
+    expect(at("2026-11-25T09:00:00Z")).toBeUndefined();
+    expect(at(8.64e15)).toBeUndefined();
+    expect(at("soon")).toBeUndefined();
   });
 });

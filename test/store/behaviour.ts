@@ -76,6 +76,26 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(results.filter((r) => r.allowed)).toHaveLength(10);
     });
 
+    test("an event already recorded passes again without being counted twice", async () => {
+      const phone = freshPhone();
+      const w = windows("1/1m,3/10m");
+      expect((await store.hit(phone, "send", w, "idem:retry-me")).allowed).toBe(true);
+      const retry = await store.hit(phone, "send", w, "idem:retry-me");
+      expect(retry).toMatchObject({ allowed: true, policy: "1/1m" });
+      expect(retry.nextAllowedSeconds).toBeGreaterThanOrEqual(59);
+      expect((await store.hit(phone, "send", w, "idem:another")).allowed).toBe(false);
+    });
+
+    test("a verification id seen before keeps its spent attempts and its used flag", async () => {
+      const vid = `otp_${id()}`;
+      await store.saveVerification(vid, "+919876543210", 60_000);
+      expect(await store.beginVerify(vid, 3)).toBe("ok");
+      expect(await store.claimVerified(vid)).toBe(true);
+      await store.saveVerification(vid, "+919876543210", 60_000);
+      expect(await store.beginVerify(vid, 3)).toBe("used");
+      expect(await store.claimVerified(vid)).toBe(false);
+    });
+
     test("unhit takes an event back", async () => {
       const phone = freshPhone();
       const w = windows("1/1m");

@@ -28,11 +28,16 @@ export function readVerificationId(body: Json | undefined): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
-export function readExpiresAt(body: Json | undefined): Date | undefined {
+/** Longest expiry we believe; anything later (or already past) is a unit mix-up or junk. */
+const MAX_EXPIRY_MS = 24 * 3_600_000;
+
+/** ISO 8601, epoch ms or epoch seconds; undefined unless it lies in the next 24 hours. */
+export function readExpiresAt(body: Json | undefined, now: number): Date | undefined {
   const raw = dataOf(body)?.expiresAt;
   if (typeof raw !== "string" && typeof raw !== "number") return undefined;
-  const date = new Date(raw);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  const date = new Date(typeof raw === "number" && raw < 1e11 ? raw * 1000 : raw);
+  const ms = date.getTime();
+  return Number.isNaN(ms) || ms <= now || ms > now + MAX_EXPIRY_MS ? undefined : date;
 }
 
 export function readAttemptsLeft(body: Json | undefined): number | undefined {

@@ -126,7 +126,7 @@ export class StartMessagingProvider implements SmsProvider {
     if (!requestId || !VERIFICATION_ID_RE.test(requestId)) throw this.#badBody("send", answer.status);
     return {
       requestId,
-      expiresAt: readExpiresAt(answer.body) ?? new Date(this.#now() + this.options.ttlMs),
+      expiresAt: readExpiresAt(answer.body, this.#now()) ?? new Date(this.#now() + this.options.ttlMs),
       attemptsLeft: readAttemptsLeft(answer.body) ?? this.options.maxAttempts,
     };
   }

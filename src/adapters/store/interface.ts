@@ -10,8 +10,9 @@ export interface OtpStore {
   readonly kind: "redis" | "redis-cluster" | "memory";
 
   /**
-   * Checks every window of `phone`'s events of this kind and records the event (`member`, unique) only
-   * when all allow. A denied event is not recorded.
+   * Checks every window of `phone`'s events of this kind and records the event
+   * (`member`) only when all allow. A denied event is not recorded; a member
+   * already recorded passes without being counted twice (a retried send).
    */
   hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision>;
   /** Takes back an event recorded by `hit` (the send did not go out). */
@@ -24,7 +25,7 @@ export interface OtpStore {
   /** Drops a pending claim so the caller may retry (the send failed). */
   releaseIdempotency(key: string): Promise<void>;
 
-  /** Remembers which phone a verification id belongs to, until the code expires. */
+  /** Remembers which phone a verification id belongs to, until the code expires; an id already known is left as it is. */
   saveVerification(id: string, phone: string, ttlMs: number): Promise<void>;
   /** The phone of a live verification id, or undefined. */
   verificationPhone(id: string): Promise<string | undefined>;

@@ -38,12 +38,14 @@ export class MemoryStore implements OtpStore {
     const now = this.#now();
     const longest = Math.max(...windows.map((w) => w.windowMs));
     const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
+    const counted = events.some((e) => e.member === member);
     const decision = decide(
       events.map((e) => e.at),
       now,
       windows,
+      counted,
     );
-    if (decision.allowed) events.push({ at: now, member });
+    if (decision.allowed && !counted) events.push({ at: now, member });
     this.#events.set(key, events, { ttl: longest });
     return decision;
   }
@@ -73,6 +75,7 @@ export class MemoryStore implements OtpStore {
   }
 
   async saveVerification(id: string, phone: string, ttlMs: number): Promise<void> {
+    if (this.#verifications.has(id)) return; // an upstream replay keeps its spent attempts
     this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: ttlMs });
   }
 

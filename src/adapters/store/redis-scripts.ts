@@ -8,7 +8,8 @@
 /**
  * Sliding-window log: mirrors `decideRaw` in src/lib/rate-window.ts.
  * KEYS[1]: sorted set of events (score = ms, member = unique event id).
- * ARGV[1]: member to record; ARGV[2k], ARGV[2k+1]: limit and window ms of window k.
+ * ARGV[1]: member to record (one already present passes uncounted);
+ * ARGV[2k], ARGV[2k+1]: limit and window ms of window k.
  * Returns {allowed, index (0-based), remaining, waitMs, nextMs}.
  */
 export const HIT_LUA = `
@@ -25,6 +26,8 @@ local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
 local ts = {}
 for i = 2, #raw, 2 do ts[#ts + 1] = tonumber(raw[i]) end
 local n = #ts
+-- Already recorded (a retry with the same idempotency key): passes, is not counted twice.
+local counted = redis.call('ZSCORE', key, member)
 local denied, deniedWait = -1, -1
 local tight, tightRemaining, tightReset = -1, math.huge, 0
 local nextMs = 0
@@ -48,6 +51,10 @@ for k = 1, windows do
       nextMs = math.max(nextMs, base + w - now)
     end
   end
+end
+if counted then
+  if denied >= 0 then return {1, denied, 0, deniedWait, deniedWait} end
+  return {1, tight, tightRemaining, tightReset, 0}
 end
 -- A denied event is not recorded.
 if denied >= 0 then return {0, denied, 0, deniedWait, 0} end
@@ -81,8 +88,10 @@ if v and cjson.decode(v).a == nil then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-/** KEYS[1]: verification hash. ARGV[1]: phone; ARGV[2]: ttl ms. Creates it with its expiry in one step. */
+/** KEYS[1]: verification hash. ARGV[1]: phone; ARGV[2]: ttl ms. Creates it, with its expiry, only if absent; returns 1 if created. */
 export const SAVE_VERIFICATION_LUA = `
+-- An id seen before (an upstream replay) keeps its spent attempts and its used flag.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'p', ARGV[1], 'n', 0, 'ok', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1

@@ -11,7 +11,7 @@ export function otpController(service: OtpService, context: RequestContext) {
     .post(
       "/send",
       async ({ body, headers, meta, set }) => {
-        const { answer, maskedPhone, replayed } = await service.send(body.phone, headers["idempotency-key"]);
+        const { answer, maskedPhone, replayed } = await service.send(body.phone, headers["idempotency-key"], meta.callerId);
         meta.maskedPhone = maskedPhone;
         if (replayed) set.headers["idempotent-replayed"] = "true";
         return answer;

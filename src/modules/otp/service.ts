@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { SmsProvider, VerifyFailure } from "../../adapters/sms/interface";
 import type { OtpStore } from "../../adapters/store/interface";
 import { GatewayError, type ErrorCode } from "../../errors";
@@ -53,7 +54,11 @@ const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set(["INVALID_PHONE", "UNSUPPOR
 export class OtpService {
   constructor(private readonly deps: OtpServiceDeps) {}
 
-  async send(phone: string, idempotencyKey: string | undefined): Promise<SendOutcome> {
+  /**
+   * @param idempotencyKey the caller's Idempotency-Key, if any
+   * @param caller who is asking (a caller-key id), so one caller cannot replay another's key
+   */
+  async send(phone: string, idempotencyKey: string | undefined, caller?: string): Promise<SendOutcome> {
     const { store, provider, policy } = this.deps;
     const mobile = parseMobile(phone); // INVALID_PHONE before anything is spent
     const maskedPhone = maskPhone(mobile.e164, mobile.callingCode);
@@ -61,6 +66,7 @@ export class OtpService {
       throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
     }
 
+    if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
     if (idempotencyKey) {
       const claim = await store.claimIdempotency(idempotencyKey, mobile.e164, policy.idempotencyPendingMs);
       if (claim.state === "conflict") throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
@@ -68,7 +74,9 @@ export class OtpService {
       if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
     }
 
-    const event = crypto.randomUUID();
+    // With a key, the event is named after it: a retry of a send that timed out is
+    // not counted (or refused) a second time, and the upstream dedups the SMS.
+    const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
     try {
       const decision = await store.hit(mobile.e164, "send", policy.phoneSendLimits, event);
       if (!decision.allowed) throw GatewayError.rateLimited({ scope: "phone", windows: policy.phoneSendLimits, decision });
@@ -86,8 +94,10 @@ export class OtpService {
         attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
         resendAfter: decision.nextAllowedSeconds,
       };
-      await store.saveVerification(sent.requestId, mobile.e164, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
-      if (idempotencyKey) await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
+      await this.#afterSend(async () => {
+        await store.saveVerification(sent.requestId, mobile.e164, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
+        if (idempotencyKey) await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
+      });
       return { answer, maskedPhone, replayed: false };
     } catch (err) {
       if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
@@ -109,6 +119,26 @@ export class OtpService {
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     return (await store.claimVerified(requestId)) ? { verified: true } : this.#refuse(requestId, "unknown");
+  }
+
+  /**
+   * Records what a send produced. The SMS is already out, so one failed write is
+   * retried, and a second failure must not say "nothing was sent".
+   */
+  async #afterSend(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch {
+      try {
+        await write();
+      } catch (err) {
+        this.deps.logger.error("a code was sent but could not be recorded", { error: err instanceof Error ? err : String(err) });
+        throw new GatewayError("STORE_UNAVAILABLE", {
+          detail: "The code may have been sent, but the gateway could not record it. Retry with the same Idempotency-Key: no second SMS goes out.",
+          cause: err,
+        });
+      }
+    }
   }
 
   #refuse(requestId: string, reason: VerifyFailure): VerifyOutcome {
