@@ -4,26 +4,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The Swagger UI test drives Debian's Chromium; a browser download is never used.
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests use:
+#   chromium                           the Swagger UI test (never a downloaded browser)
+#   redis-server                       a real Redis, private servers, a local Cluster
+#   qemu-user-static libc6-arm64-cross the linux-arm64 binary, run under emulation
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing Debian's chromium for the browser test"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "test.sh: installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "test.sh: chromium is missing; install Debian's 'chromium' package (the browser test needs it)" >&2
+    echo "test.sh: missing Debian packages: ${missing[*]} (install them as root)" >&2
   fi
 fi
 
-# Integration tests talk to a real Redis on 127.0.0.1:6379 (database 15) and start
-# private redis-server processes (one dies and restarts; three form a Cluster).
-if ! command -v redis-server >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing Debian's redis-server"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  else
-    echo "test.sh: redis-server is missing; install Debian's 'redis-server' package" >&2
-  fi
-fi
+# Tests use database 15 of the Redis on 127.0.0.1:6379; start one when none answers.
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "test.sh: starting redis-server on 127.0.0.1:6379 (no persistence)"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp --logfile /tmp/otp-gateway-test-redis.log
@@ -31,5 +30,5 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 
 bunx tsc --noEmit -p .
-# Integration tests start servers and a browser; give them room on a busy 2-core machine.
+# Integration tests start servers, binaries and a browser; give them room on a busy 2-core machine.
 exec bun test --timeout 20000 "$@"

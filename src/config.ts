@@ -13,13 +13,22 @@ const Int = (fallback: number, minimum: number, maximum: number, description: st
   T.Integer({ minimum, maximum, default: fallback, description });
 
 /**
+ * `bun build --compile` replaces `process.env.NODE_ENV` with "production" at build
+ * time, so a compiled binary defaults to production; from source it is development.
+ */
+const DEFAULT_NODE_ENV = process.env.NODE_ENV === "production" ? "production" : "development";
+
+/**
  * Every environment variable the gateway reads, with its default. This schema is
  * the single source for parsing, for `--help` and for the README table.
  */
 export const EnvSchema = T.Object({
   PORT: Int(3000, 0, 65535, "TCP port to listen on."),
   HOST: T.String({ minLength: 1, default: "0.0.0.0", description: "Address to bind." }),
-  NODE_ENV: T.String({ default: "development", description: "`production` refuses the console provider unless OTP_PROVIDER=console is set." }),
+  NODE_ENV: T.String({
+    default: DEFAULT_NODE_ENV,
+    description: "`production` refuses the console provider unless OTP_PROVIDER=console is set. Compiled binaries default to production.",
+  }),
   OTP_PROVIDER: T.Union([T.Literal("auto"), T.Literal("startmessaging"), T.Literal("console")], {
     default: "auto",
     description: "`startmessaging`, `console`, or `auto`: startmessaging when STARTMESSAGING_API_KEY is set, else console.",
@@ -65,6 +74,7 @@ export const EnvSchema = T.Object({
   GATEWAY_API_KEYS: T.String({ default: "", description: "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged." }),
   CORS_ORIGINS: T.String({ default: "", description: "Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers." }),
   IDEMPOTENCY_TTL: Duration("24h", "How long an Idempotency-Key replays its first answer."),
+  SHUTDOWN_GRACE: Duration("10s", "On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cut."),
   MAX_BODY_SIZE: Int(16384, 256, 1048576, "Largest request body in bytes; larger bodies get 413."),
   LOG_LEVEL: T.Union(LOG_LEVELS.map((l) => T.Literal(l)), { default: "info", description: "debug, info, warn, error or silent." }),
   LOG_FORMAT: T.Union([T.Literal("json"), T.Literal("pretty")], { default: "json", description: "`json` lines or `pretty` for a terminal." }),
@@ -89,11 +99,13 @@ type Derived =
   | "ALLOWED_COUNTRIES"
   | "GATEWAY_API_KEYS"
   | "CORS_ORIGINS"
-  | "REDIS_CLUSTER_NODES";
+  | "REDIS_CLUSTER_NODES"
+  | "SHUTDOWN_GRACE";
 
 export type Config = Omit<Env, Derived> & {
   REDIS_COMMAND_TIMEOUT_MS: number;
   IDEMPOTENCY_TTL_MS: number;
+  SHUTDOWN_GRACE_MS: number;
   PHONE_SEND_LIMITS: Window[];
   PHONE_VERIFY_LIMITS: Window[];
   IP_SEND_LIMITS: Window[];
@@ -123,7 +135,7 @@ export class ConfigError extends Error {
 const DERIVED = new Set<string>([
   "UPSTREAM_TIMEOUT", "UPSTREAM_RETRY_BACKOFF", "OTP_TTL", "VERIFY_EXPOSE_REASON", "OTP_PROVIDER", "REDIS_COMMAND_TIMEOUT", "IDEMPOTENCY_TTL",
   "PHONE_SEND_LIMITS", "PHONE_VERIFY_LIMITS", "IP_SEND_LIMITS", "IP_VERIFY_LIMITS", "TRUST_PROXY", "ALLOWED_COUNTRIES",
-  "GATEWAY_API_KEYS", "CORS_ORIGINS", "REDIS_CLUSTER_NODES",
+  "GATEWAY_API_KEYS", "CORS_ORIGINS", "REDIS_CLUSTER_NODES", "SHUTDOWN_GRACE",
 ] satisfies Derived[]);
 
 /** Bun caps `idleTimeout` at 255 s. */
@@ -157,7 +169,7 @@ function expectation(schema: unknown): string {
 
 function finish(env: Env): Config {
   const problems: string[] = [];
-  const ms = (name: "UPSTREAM_TIMEOUT" | "UPSTREAM_RETRY_BACKOFF" | "OTP_TTL" | "REDIS_COMMAND_TIMEOUT" | "IDEMPOTENCY_TTL") => {
+  const ms = (name: "UPSTREAM_TIMEOUT" | "UPSTREAM_RETRY_BACKOFF" | "OTP_TTL" | "REDIS_COMMAND_TIMEOUT" | "IDEMPOTENCY_TTL" | "SHUTDOWN_GRACE") => {
     const value = parseDuration(env[name]);
     if (value === undefined || value <= 0) problems.push(`${name}=${JSON.stringify(env[name])}: expected a positive duration`);
     return value ?? 0;
@@ -167,6 +179,7 @@ function finish(env: Env): Config {
   const ttl = ms("OTP_TTL");
   const redisTimeout = ms("REDIS_COMMAND_TIMEOUT");
   const idempotencyTtl = ms("IDEMPOTENCY_TTL");
+  const shutdownGrace = ms("SHUTDOWN_GRACE");
   const limits = (name: "PHONE_SEND_LIMITS" | "PHONE_VERIFY_LIMITS" | "IP_SEND_LIMITS" | "IP_VERIFY_LIMITS") => {
     const windows = parseLimits(env[name]);
     if (!windows) problems.push(`${name}=${JSON.stringify(env[name])}: expected count/duration pairs such as 1/1m,3/10m (count 1 to 10000)`);
@@ -207,6 +220,7 @@ function finish(env: Env): Config {
     ...rest,
     REDIS_COMMAND_TIMEOUT_MS: redisTimeout,
     IDEMPOTENCY_TTL_MS: idempotencyTtl,
+    SHUTDOWN_GRACE_MS: shutdownGrace,
     PHONE_SEND_LIMITS: phoneSend,
     PHONE_VERIFY_LIMITS: phoneVerify,
     IP_SEND_LIMITS: ipSend,

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1.7
+# One self-contained binary in a minimal glibc image, for linux/amd64 and linux/arm64:
+#   docker buildx build --platform linux/arm64,linux/amd64 -t otp-gateway .
+# The build stage runs on the builder's own platform and cross-compiles for the
+# target (no emulation); scripts/build.sh is the same script `bun run build:*` runs.
+
+FROM --platform=$BUILDPLATFORM oven/bun:1.4.5 AS build
+WORKDIR /src
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+COPY tsconfig.json ./
+COPY src ./src
+COPY scripts/build.sh ./scripts/build.sh
+ARG TARGETARCH
+RUN case "$TARGETARCH" in \
+      amd64) target=linux-x64 ;; \
+      arm64) target=linux-arm64 ;; \
+      *) echo "unsupported TARGETARCH=$TARGETARCH (amd64, arm64)" >&2; exit 1 ;; \
+    esac \
+ && bash scripts/build.sh "$target" \
+ && cp "dist/otp-gateway-$target" /otp-gateway
+
+# distroless/cc: glibc and libstdc++, no shell, no package manager; runs as uid 65532.
+FROM gcr.io/distroless/cc-debian12:nonroot
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="otp-gateway" \
+      org.opencontainers.image.description="Bun-native OTP gateway in front of the StartMessaging SMS API" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="UNLICENSED"
+COPY --from=build /otp-gateway /otp-gateway
+ENV HOST=0.0.0.0 \
+    PORT=3000
+EXPOSE 3000
+USER nonroot:nonroot
+# No curl in the image: the binary checks itself.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/otp-gateway", "healthcheck"]
+ENTRYPOINT ["/otp-gateway"]
+CMD ["serve"]

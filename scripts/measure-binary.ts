@@ -1,0 +1,106 @@
+// Measures the compiled gateway against a baseline compiled in the same run (a bare
+// Bun.serve answering /healthz, same flags), and writes the figures into README.md.
+//   bun scripts/measure-binary.ts [--runs N]
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
+
+async function sh(cmd: string[], cwd = ROOT): Promise<void> {
+  const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
+  if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
+}
+
+async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  await probe.stop(true);
+  return port;
+}
+
+/** ms from exec to the first 200 on /healthz, and RSS (MiB) after 2 s idle with one send and verify served. */
+async function measure(binary: string, env: Record<string, string>, warm: boolean) {
+  const port = await freePort();
+  const started = performance.now();
+  const proc = Bun.spawn([binary], { env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env }, stdout: "ignore", stderr: "ignore" });
+  let readyMs = NaN;
+  while (performance.now() - started < 10_000) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) {
+        readyMs = performance.now() - started;
+        break;
+      }
+    } catch {
+      await Bun.sleep(1);
+    }
+  }
+  let rssMiB = NaN;
+  if (warm) {
+    const post = (path: string, body: unknown) => fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    await post("/v1/otp/send", { phone: "+919876543210" });
+    await post("/v1/otp/verify", { requestId: "otp_none", code: "123456" });
+    await Bun.sleep(2_000);
+    const status = await Bun.file(`/proc/${proc.pid}/status`).text();
+    rssMiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  }
+  proc.kill("SIGTERM");
+  await proc.exited;
+  return { readyMs, rssMiB };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const work = mkdtempSync(join(tmpdir(), "otp-measure-"));
+try {
+  await sh(["bash", "scripts/build.sh", "linux-x64"]);
+  await sh(["bash", "scripts/build.sh", "linux-arm64"]);
+  await sh(["bash", "scripts/build.sh"]);
+  await Bun.write(
+    join(work, "baseline.ts"),
+    `Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => Response.json({ status: "ok" }) });\n`,
+  );
+  await sh(["bun", "build", "baseline.ts", "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", "baseline"], work);
+
+  const gateway = join(ROOT, "dist/otp-gateway");
+  const baseline = join(work, "baseline");
+  const env = { OTP_PROVIDER: "console", LOG_LEVEL: "warn" };
+  const results = { gateway: [] as number[], baseline: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, so both see the same machine noise.
+    results.baseline.push((await measure(baseline, env, false)).readyMs);
+    results.gateway.push((await measure(gateway, env, false)).readyMs);
+  }
+  const gatewayRss = await measure(gateway, env, true);
+  const baselineRss = await measure(baseline, env, true);
+
+  const mb = (path: string) => (statSync(path).size / 1e6).toFixed(1);
+  const rows = [
+    ["binary size, linux-x64", `${mb(join(ROOT, "dist/otp-gateway-linux-x64"))} MB`, `${mb(baseline)} MB`],
+    ["binary size, linux-arm64", `${mb(join(ROOT, "dist/otp-gateway-linux-arm64"))} MB`, "–"],
+    [`exec → first /healthz 200 (median of ${runs})`, `${median(results.gateway).toFixed(0)} ms`, `${median(results.baseline).toFixed(0)} ms`],
+    ["idle RSS (2 s after one send and one verify)", `${gatewayRss.rssMiB.toFixed(0)} MiB`, `${baselineRss.rssMiB.toFixed(0)} MiB`],
+  ];
+  const ratio = `ready: ${(median(results.gateway) / median(results.baseline)).toFixed(2)} × baseline; RSS: ${(gatewayRss.rssMiB / baselineRss.rssMiB).toFixed(2)} × baseline`;
+  const table = [
+    `Measured by \`bun scripts/measure-binary.ts\` on ${new Date().toISOString().slice(0, 10)} (${process.arch}, bun ${Bun.version}); baseline: a compiled bare \`Bun.serve\` with the same flags, measured in the same run.`,
+    "",
+    "| figure | otp-gateway | baseline |",
+    "|---|---|---|",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    "",
+    ratio + ".",
+  ].join("\n");
+  console.log(table);
+
+  const readmePath = join(ROOT, "README.md");
+  const readme = await Bun.file(readmePath).text();
+  const [start, end] = ["<!-- binary-figures:start -->\n", "\n<!-- binary-figures:end -->"];
+  const from = readme.indexOf(start) + start.length;
+  const to = readme.indexOf(end);
+  if (from >= start.length && to >= 0) await Bun.write(readmePath, readme.slice(0, from) + table + readme.slice(to));
+  else console.error("README.md has no binary-figures markers; not written");
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

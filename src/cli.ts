@@ -1,0 +1,127 @@
+import { createApp } from "./app";
+import { ConfigError, loadConfig, type Config } from "./config";
+import { configHelp } from "./config-docs";
+import { formatDuration } from "./lib/duration";
+import { createLogger } from "./lib/logger";
+import { buildServices } from "./services";
+import pkg from "../package.json" with { type: "json" };
+
+const USAGE = `otp-gateway ${pkg.version}: send one-time codes by SMS (StartMessaging) and verify them.
+
+Usage: otp-gateway [command]
+
+Commands:
+  serve          Start the gateway (the default). Swagger UI at /swagger, OpenAPI at /swagger/json.
+  healthcheck    Exit 0 when a gateway answers /healthz on HOST:PORT, 1 otherwise (for container HEALTHCHECK).
+  openapi        Print the OpenAPI document and exit.
+  --version      Print the version and exit.
+  --help         Print this help and exit.
+
+With no configuration the gateway keeps its state in memory and uses the console provider,
+which prints codes instead of sending SMS (refused when NODE_ENV=production unless
+OTP_PROVIDER=console is set; compiled binaries default to NODE_ENV=production).
+
+Environment:
+`;
+
+type Out = (text: string) => void;
+const stdout: Out = (text) => process.stdout.write(text);
+const stderr: Out = (text) => process.stderr.write(text);
+
+/** Runs one command; resolves to the process exit code (serve resolves once stopped). */
+export async function runCli(argv: string[]): Promise<number> {
+  const command = argv[0] ?? "serve";
+  switch (command) {
+    case "serve":
+      return serve();
+    case "healthcheck":
+      return healthcheck();
+    case "openapi":
+      return printOpenapi();
+    case "--version":
+    case "-v":
+      stdout(`otp-gateway ${pkg.version} (bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
+      return 0;
+    case "--help":
+    case "-h":
+    case "help":
+      stdout(`${USAGE}${configHelp()}\n`);
+      return 0;
+    default:
+      stderr(`otp-gateway: unknown command ${JSON.stringify(command)}; see otp-gateway --help\n`);
+      return 2;
+  }
+}
+
+function configOrExit(): Config | undefined {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    stderr(`otp-gateway: ${err.message}\n`);
+    return undefined;
+  }
+}
+
+async function serve(): Promise<number> {
+  const config = configOrExit();
+  if (!config) return 1;
+  const deps = buildServices(config);
+  // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
+  if (!(await deps.store.connected(3_000))) deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
+  const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST });
+  deps.logger.info("otp-gateway listening", {
+    url: `http://${config.HOST}:${app.server?.port}`,
+    version: pkg.version,
+    provider: deps.provider.name,
+    store: deps.store.kind,
+    upstreamTimeout: formatDuration(config.UPSTREAM_TIMEOUT_MS),
+    docs: "/swagger",
+  });
+
+  return new Promise((resolve) => {
+    const shutdown = async (signal: string) => {
+      deps.logger.info("shutting down: no new connections, finishing requests in flight", { signal, grace: formatDuration(config.SHUTDOWN_GRACE_MS) });
+      // In-flight requests get SHUTDOWN_GRACE; whatever is still open then is cut.
+      let timer: Timer | undefined;
+      const graceful = app.stop().then(() => true);
+      const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS)));
+      if (!(await Promise.race([graceful, expired]))) {
+        deps.logger.warn("grace period over: closing the connections still open");
+        await app.stop(true);
+      }
+      clearTimeout(timer);
+      await deps.store.close();
+      deps.logger.info("stopped");
+      resolve(0);
+    };
+    process.once("SIGTERM", () => void shutdown("SIGTERM"));
+    process.once("SIGINT", () => void shutdown("SIGINT"));
+  });
+}
+
+async function healthcheck(): Promise<number> {
+  const config = configOrExit();
+  if (!config) return 1;
+  // A wildcard bind address is not somewhere to connect to: ask loopback instead.
+  const host = ["0.0.0.0", "::", "[::]"].includes(config.HOST) ? "127.0.0.1" : config.HOST;
+  const url = `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${config.PORT}/healthz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    if (res.status === 200) return 0;
+    stderr(`otp-gateway healthcheck: ${url} answered ${res.status}\n`);
+  } catch (err) {
+    stderr(`otp-gateway healthcheck: ${url}: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  return 1;
+}
+
+async function printOpenapi(): Promise<number> {
+  // The document depends only on the routes: build them with quiet, offline parts
+  // (console provider, memory store), whatever this environment says.
+  const config = loadConfig({ OTP_PROVIDER: "console", NODE_ENV: "development" });
+  const app = createApp(buildServices(config, createLogger({ level: "silent" })));
+  const res = await app.handle(new Request("http://localhost/swagger/json"));
+  stdout(`${JSON.stringify(await res.json(), null, 2)}\n`);
+  return 0;
+}

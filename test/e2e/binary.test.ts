@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { flushSharedRedis, freePort, SHARED_REDIS_URL } from "../support/redis";
+
+/**
+ * End to end against the compiled binary, not the sources: built here with the
+ * same script the Dockerfile runs.
+ */
+const ROOT = new URL("../..", import.meta.url).pathname;
+const BINARY = join(ROOT, "dist/otp-gateway");
+const ARM64 = join(ROOT, "dist/otp-gateway-linux-arm64");
+const QEMU = "/usr/bin/qemu-aarch64-static";
+const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
+
+async function run(cmd: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}
+
+async function build(target: string) {
+  const result = await run(["bash", join(ROOT, "scripts/build.sh"), target]);
+  if (result.code !== 0) throw new Error(`build ${target} failed:\n${result.stderr}`);
+}
+
+async function waitHealthy(port: number, ms = 10_000): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) return performance.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(10);
+  }
+  throw new Error(`no /healthz on ${port} within ${ms} ms`);
+}
+
+/** A running gateway binary; `stop` sends SIGTERM and returns the exit code and its output. */
+async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY]) {
+  const port = await freePort();
+  const proc = Bun.spawn(cmd, {
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = new Response(proc.stdout).text();
+  await waitHealthy(port);
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    async stop(): Promise<{ code: number; output: string }> {
+      proc.kill("SIGTERM");
+      return { code: await proc.exited, output: await output };
+    },
+  };
+}
+
+const fake = new FakeStartMessaging();
+const upstreamEnv = () => ({ STARTMESSAGING_API_KEY: "sm_test_fake_key", STARTMESSAGING_BASE_URL: fake.url, REDIS_URL: SHARED_REDIS_URL });
+
+beforeAll(async () => {
+  await Promise.all([build("native"), fake.start(), flushSharedRedis()]);
+}, 60_000);
+afterAll(() => fake.stop());
+
+describe("the compiled binary", () => {
+  test("--version and --help", async () => {
+    const version = await run([BINARY, "--version"]);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^otp-gateway \d+\.\d+\.\d+ \(bun [\d.]+, linux-x64\)/);
+    const help = await run([BINARY, "--help"]);
+    expect(help.code).toBe(0);
+    for (const word of ["serve", "healthcheck", "openapi", "STARTMESSAGING_API_KEY", "REDIS_URL", "SHUTDOWN_GRACE", "PHONE_SEND_LIMITS"]) expect(help.stdout).toContain(word);
+  });
+
+  test("a bad configuration exits non-zero and names the variable", async () => {
+    const result = await run([BINARY], { ...upstreamEnv(), UPSTREAM_TIMEOUT: "ten seconds" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("UPSTREAM_TIMEOUT");
+  });
+
+  test("defaults to production: without a key it refuses the console provider unless asked for", async () => {
+    const refused = await run([BINARY]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("OTP_PROVIDER");
+    const gateway = await startGateway({ OTP_PROVIDER: "console" });
+    expect((await gateway.stop()).code).toBe(0);
+  });
+
+  test("sends and verifies through the fake upstream with Redis, then stops cleanly", async () => {
+    const gateway = await startGateway(upstreamEnv());
+    const send = await fetch(`${gateway.url}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876501001"}' });
+    expect(send.status, await send.clone().text()).toBe(200);
+    const { requestId } = (await send.json()) as { requestId: string };
+    const verify = await fetch(`${gateway.url}/v1/otp/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ requestId, code: fake.codeFor(requestId) }),
+    });
+    expect(await verify.json()).toEqual({ verified: true });
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
+    const swagger = await fetch(`${gateway.url}/swagger/assets/swagger-ui-bundle.js`);
+    expect(swagger.status).toBe(200);
+    expect((await swagger.text()).length).toBeGreaterThan(100_000);
+    const { code, output } = await gateway.stop();
+    expect(code).toBe(0);
+    expect(output).not.toContain("+919876501001");
+    expect(output).not.toContain("sm_test_fake_key");
+  });
+
+  test("SIGTERM during a send in flight: the send completes, then the process exits 0", async () => {
+    const gateway = await startGateway(upstreamEnv());
+    fake.fail("/otp/send", { kind: "delay", ms: 700 });
+    const inFlight = fetch(`${gateway.url}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876501002"}' });
+    await Bun.sleep(200);
+    const stopped = gateway.stop();
+    const res = await inFlight;
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { code, output } = await stopped;
+    expect(code).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+    // Stopped means not listening.
+    expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+  });
+
+  test("healthcheck exits 0 while a gateway answers and 1 when none does", async () => {
+    const gateway = await startGateway({ OTP_PROVIDER: "console" });
+    expect((await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" })).code).toBe(0);
+    await gateway.stop();
+    const down = await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("/healthz");
+  });
+
+  test("openapi prints a valid OpenAPI 3 document", async () => {
+    const result = await run([BINARY, "openapi"]);
+    expect(result.code).toBe(0);
+    const doc = JSON.parse(result.stdout);
+    expect(doc.openapi).toMatch(/^3\./);
+    const validation = await new Validator().validate(doc);
+    expect(validation.errors ?? [], JSON.stringify(validation.errors, null, 2)).toEqual([]);
+    expect(validation.valid).toBe(true);
+    expect(Object.keys(doc.paths)).toContain("/v1/otp/send");
+  });
+});
+
+describe("the linux-arm64 binary under qemu user emulation", () => {
+  beforeAll(async () => {
+    if (!existsSync(QEMU) || !existsSync(`${ARM64_SYSROOT}/lib/ld-linux-aarch64.so.1`)) {
+      throw new Error(`needs ${QEMU} and an arm64 glibc in ${ARM64_SYSROOT}: apt-get install qemu-user-static libc6-arm64-cross (scripts/test.sh does)`);
+    }
+    await build("linux-arm64");
+  }, 120_000);
+
+  const qemu = [QEMU, "-L", ARM64_SYSROOT, ARM64];
+
+  test("--version says linux-arm64", async () => {
+    const result = await run([...qemu, "--version"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("linux-arm64");
+  }, 30_000);
+
+  test("answers /healthz and stops on SIGTERM", async () => {
+    const gateway = await startGateway({ OTP_PROVIDER: "console" }, qemu);
+    expect(await (await fetch(`${gateway.url}/healthz`)).json()).toEqual({ status: "ok" });
+    expect((await gateway.stop()).code).toBe(0);
+  }, 30_000);
+});
+
+describe("the Dockerfile's build stage, run here", () => {
+  test("its commands, from only the files .dockerignore lets in, build both architectures", async () => {
+    const dockerfile = await Bun.file(join(ROOT, "Dockerfile")).text();
+    expect(dockerfile).toContain("RUN bun install --frozen-lockfile --production");
+    expect(dockerfile).toContain('bash scripts/build.sh "$target"');
+    const context = mkdtempSync(join(tmpdir(), "otp-docker-"));
+    try {
+      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"]) cpSync(join(ROOT, path), join(context, path), { recursive: true });
+      const inContext = (cmd: string[]) => {
+        const proc = Bun.spawn(cmd, { cwd: context, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" }, stdout: "pipe", stderr: "pipe" });
+        return Promise.all([proc.exited, new Response(proc.stderr).text()]);
+      };
+      const [installed, installErr] = await inContext(["bun", "install", "--frozen-lockfile", "--production"]);
+      expect(installed, installErr).toBe(0);
+      for (const target of ["linux-x64", "linux-arm64"]) {
+        const [built, buildErr] = await inContext(["bash", "scripts/build.sh", target]);
+        expect(built, buildErr).toBe(0);
+        expect(existsSync(join(context, `dist/otp-gateway-${target}`))).toBe(true);
+      }
+      const version = await run([join(context, "dist/otp-gateway-linux-x64"), "--version"]);
+      expect(version.stdout).toContain("linux-x64");
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
