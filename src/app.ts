@@ -3,11 +3,14 @@ import { Elysia } from "elysia";
 import type { IpLimiter } from "./adapters/limits/ip-limiter";
 import type { SmsProvider } from "./adapters/sms/interface";
 import type { OtpStore } from "./adapters/store/interface";
+import { adminCheck, type AdminAccess } from "./http/admin-access";
 import type { TrustProxy } from "./http/client-ip";
 import { guard, socketPeer, type PeerAddress } from "./http/guard";
 import { openapiDocs } from "./http/openapi";
 import { RequestMetas, requestContext, requestLog } from "./http/request-context";
 import type { Logger } from "./lib/logger";
+import type { Metrics } from "./lib/metrics";
+import { metricsController } from "./modules/ops";
 import { healthController } from "./modules/health";
 import { otpController } from "./modules/otp";
 import { OtpService, type OtpPolicy } from "./modules/otp/service";
@@ -22,6 +25,10 @@ export interface HttpOptions {
   corsOrigins: readonly string[];
   /** Where the socket peer's address comes from. Default: Bun's server. */
   peerAddress?: PeerAddress;
+  /** /metrics and the docs: public, behind adminToken, or not mounted. */
+  metricsAccess: AdminAccess;
+  docsAccess: AdminAccess;
+  adminToken: string;
 }
 
 /** Everything the app needs, built in one place (src/services.ts) or by a test. */
@@ -30,6 +37,7 @@ export interface AppDeps {
   provider: SmsProvider;
   store: OtpStore;
   ipLimiter: IpLimiter;
+  metrics: Metrics;
   policy: OtpPolicy;
   http: HttpOptions;
 }
@@ -37,7 +45,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { http } = deps;
   const metas = new RequestMetas(deps.logger);
-  const context = requestContext({ metas, maxBodySize: http.maxBodySize });
+  const context = requestContext({ metas, metrics: deps.metrics, maxBodySize: http.maxBodySize });
   const otp = new OtpService({ provider: deps.provider, store: deps.store, policy: deps.policy, logger: deps.logger });
   const app = new Elysia({
     // `/v1/otp/send/` is not `/v1/otp/send`: one spelling per route.
@@ -48,7 +56,7 @@ export function createApp(deps: AppDeps) {
       // this cap answers problem+json, so the cap sits well above MAX_BODY_SIZE.
       maxRequestBodySize: Math.max(4 * http.maxBodySize, 65_536),
     },
-  }).use(requestLog(metas));
+  }).use(requestLog(metas, deps.metrics));
   // Before the guard, so that a browser can read a 429 or 401 too.
   if (http.corsOrigins.length > 0) {
     app.use(
@@ -65,10 +73,9 @@ export function createApp(deps: AppDeps) {
     // Every POST meets the per-IP limit before anything else, an oversize body included.
     .use(guard({ metas, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer }))
     .use(context);
-  return app
-    .use(openapiDocs())
-    .use(healthController({ provider: deps.provider, store: deps.store }))
-    .use(otpController(otp, context));
+  if (http.docsAccess !== "off") app.use(openapiDocs(adminCheck(http.docsAccess, http.adminToken)));
+  if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
+  return app.use(healthController({ provider: deps.provider, store: deps.store })).use(otpController(otp, context));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -70,6 +70,7 @@ async function serve(): Promise<number> {
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
   if (!(await deps.store.connected(3_000))) deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
   const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST });
+  deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);
   deps.logger.info("otp-gateway listening", {
     url: `http://${config.HOST}:${app.server?.port}`,
     version: pkg.version,

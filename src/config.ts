@@ -74,6 +74,15 @@ export const EnvSchema = T.Object({
   GATEWAY_API_KEYS: T.String({ default: "", description: "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged." }),
   CORS_ORIGINS: T.String({ default: "", description: "Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers." }),
   IDEMPOTENCY_TTL: Duration("24h", "How long an Idempotency-Key replays its first answer."),
+  METRICS_ACCESS: T.Union([T.Literal("public"), T.Literal("token"), T.Literal("off")], {
+    default: "public",
+    description: "GET /metrics: `public`, `token` (needs ADMIN_TOKEN) or `off`.",
+  }),
+  DOCS_ACCESS: T.Union([T.Literal("public"), T.Literal("token"), T.Literal("off")], {
+    default: "public",
+    description: "/swagger and /swagger/json: `public`, `token` (needs ADMIN_TOKEN; browsers get a password prompt) or `off`.",
+  }),
+  ADMIN_TOKEN: T.String({ default: "", description: "Token for METRICS_ACCESS or DOCS_ACCESS = token (16 characters or more). Never logged." }),
   SHUTDOWN_GRACE: Duration("10s", "On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cut."),
   MAX_BODY_SIZE: Int(16384, 256, 1048576, "Largest request body in bytes; larger bodies get 413."),
   LOG_LEVEL: T.Union(LOG_LEVELS.map((l) => T.Literal(l)), { default: "info", description: "debug, info, warn, error or silent." }),
@@ -187,6 +196,9 @@ function finish(env: Env): Config {
   };
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   if (!trustProxy) problems.push(`TRUST_PROXY=${JSON.stringify(env.TRUST_PROXY)}: expected false, a number of hops, or a comma list of CIDRs`);
+  if ((env.METRICS_ACCESS === "token" || env.DOCS_ACCESS === "token") && env.ADMIN_TOKEN.length < 16) {
+    problems.push("ADMIN_TOKEN: expected 16 characters or more when METRICS_ACCESS or DOCS_ACCESS is token");
+  }
   const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
   const provider: Config["OTP_PROVIDER"] = env.OTP_PROVIDER === "auto" ? (env.STARTMESSAGING_API_KEY ? "startmessaging" : "console") : env.OTP_PROVIDER;

@@ -50,6 +50,8 @@ export interface GatewayErrorOptions {
   retryAfterSeconds?: number;
   fieldErrors?: FieldError[];
   rateLimit?: RateLimitInfo;
+  /** `WWW-Authenticate` for an UNAUTHORIZED answer; default a Bearer challenge. */
+  challenge?: string;
   cause?: unknown;
 }
 
@@ -60,6 +62,7 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds?: number;
   readonly fieldErrors?: FieldError[];
   readonly rateLimit?: RateLimitInfo;
+  readonly challenge?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -71,6 +74,7 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.fieldErrors = options.fieldErrors;
     this.rateLimit = options.rateLimit;
+    this.challenge = options.challenge;
   }
 
   /** A denial by one of the gateway's own limits. */

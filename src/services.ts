@@ -8,13 +8,17 @@ import { MemoryStore } from "./adapters/store/memory";
 import { RedisStore } from "./adapters/store/redis";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./lib/logger";
+import { PromMetrics, type Metrics } from "./lib/metrics";
+import pkg from "../package.json" with { type: "json" };
 
 /** The one place that turns configuration into the parts of the app. Tests build AppDeps their own way. */
 export function buildServices(config: Config, logger: Logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT })): AppDeps {
+  const metrics = new PromMetrics({ version: pkg.version });
   return {
     logger,
-    provider: buildProvider(config, logger),
-    store: buildStore(config, logger),
+    metrics,
+    provider: buildProvider(config, logger, metrics),
+    store: buildStore(config, logger, metrics),
     ipLimiter: new LruIpLimiter({ send: config.IP_SEND_LIMITS, verify: config.IP_VERIFY_LIMITS, maxEntries: config.IP_LRU_MAX }),
     policy: {
       phoneSendLimits: config.PHONE_SEND_LIMITS,
@@ -32,24 +36,28 @@ export function buildServices(config: Config, logger: Logger = createLogger({ le
       trustProxy: config.TRUST_PROXY,
       apiKeys: config.GATEWAY_API_KEYS,
       corsOrigins: config.CORS_ORIGINS,
+      metricsAccess: config.METRICS_ACCESS,
+      docsAccess: config.DOCS_ACCESS,
+      adminToken: config.ADMIN_TOKEN,
     },
   };
 }
 
-function buildStore(config: Config, logger: Logger): OtpStore {
+function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore {
   if (config.REDIS_CLUSTER_NODES.length > 0 || config.REDIS_URL) {
     return new RedisStore({
       url: config.REDIS_URL || undefined,
       clusterNodes: config.REDIS_CLUSTER_NODES,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       logger: logger.child({ component: "redis" }),
+      metrics,
     });
   }
   logger.warn("no REDIS_URL: limits and state are kept in this process's memory (lost on restart, not shared between processes)");
   return new MemoryStore();
 }
 
-function buildProvider(config: Config, logger: Logger): SmsProvider {
+function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsProvider {
   if (config.OTP_PROVIDER === "startmessaging") {
     return new StartMessagingProvider({
       baseUrl: config.STARTMESSAGING_BASE_URL,
@@ -62,6 +70,7 @@ function buildProvider(config: Config, logger: Logger): SmsProvider {
       ttlMs: config.OTP_TTL_MS,
       maxAttempts: config.OTP_MAX_ATTEMPTS,
       logger: logger.child({ component: "startmessaging" }),
+      metrics,
     });
   }
   logger.warn(

@@ -17,10 +17,12 @@ const OPENAPI_VERSION = "3.1.0";
  * are served by the gateway (embedded in the binary), never from a CDN, and are
  * read only when asked for.
  */
-export function openapiDocs() {
+export function openapiDocs(authorize: (request: Request) => void = () => {}) {
   const docs = new Elysia({ name: "openapi-docs" });
   let document: Record<string, unknown> | undefined;
   return docs
+    // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
+    .onBeforeHandle(({ request }) => authorize(request))
     .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), { detail: { hide: true } })
     // Routes are fixed once the app is built, so the document is made once, on first request.
     .get("/swagger/json", () => (document ??= buildDocument(docs)), { detail: { hide: true } })

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
-import { GatewayError, type FieldError } from "../errors";
+import { GatewayError, type ErrorCode, type FieldError } from "../errors";
+import type { Metrics, RateLimitScope } from "../lib/metrics";
 import { requestIdFrom } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { problemFor, problemResponse } from "./problem";
@@ -17,6 +18,10 @@ export interface RequestMeta {
   clientIp?: string;
   /** Which caller key was accepted (a digest prefix), when GATEWAY_API_KEYS is set. */
   callerId?: string;
+  /** What a send or verify came to (`sent`, `replayed`, `verified`, `not_verified`), for metrics. */
+  outcome?: string;
+  /** The code of a problem answer, for metrics. */
+  problemCode?: ErrorCode;
 }
 
 /**
@@ -40,6 +45,7 @@ export class RequestMetas {
 
 export interface RequestContextOptions {
   metas: RequestMetas;
+  metrics: Metrics;
   /** Largest accepted body in bytes (MAX_BODY_SIZE). */
   maxBodySize: number;
 }
@@ -51,7 +57,7 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
  * limit, strict JSON parsing, the request log line, and the one place where
  * errors become problem+json answers.
  */
-export function requestContext({ metas, maxBodySize }: RequestContextOptions) {
+export function requestContext({ metas, metrics, maxBodySize }: RequestContextOptions) {
   const metaOf = (request: Request) => metas.of(request);
 
   return new Elysia({ name: "request-context" })
@@ -91,6 +97,9 @@ export function requestContext({ metas, maxBodySize }: RequestContextOptions) {
       const cause = !(error instanceof GatewayError) && error instanceof Error && error.cause instanceof GatewayError ? error.cause : error;
       const problem = toProblem(code, cause, meta);
       meta.problemStatus = problem.status;
+      meta.problemCode = problem.code;
+      if (cause instanceof GatewayError && cause.rateLimit) metrics.rateLimited(cause.rateLimit.scope as RateLimitScope);
+      if (problem.code === "COUNTRY_NOT_ALLOWED") metrics.rateLimited("country");
       return problemResponse(problem, cause instanceof GatewayError ? problemHeaders(cause) : {});
     })
     .as("global");
@@ -103,9 +112,12 @@ export type RequestContext = ReturnType<typeof requestContext>;
  * request refused in an earlier onRequest hook (per-IP limit, caller key) is
  * logged too.
  */
-export function requestLog(metas: RequestMetas) {
+export function requestLog(metas: RequestMetas, metrics: Metrics) {
   return new Elysia({ name: "request-log" }).onAfterResponse({ as: "global" }, ({ request, set, path }) => {
     const meta = metas.of(request);
+    const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
+    if (path === "/v1/otp/send") metrics.send(outcome);
+    else if (path === "/v1/otp/verify") metrics.verify(outcome);
     meta.log.info("request", {
       method: request.method,
       path,
@@ -122,7 +134,7 @@ export function problemHeaders(error: GatewayError): Record<string, string> {
   if (error.rateLimit) return rateLimitHeaders(error.rateLimit);
   const headers: Record<string, string> = {};
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
-  if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = 'Bearer realm="otp-gateway"';
+  if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = error.challenge ?? 'Bearer realm="otp-gateway"';
   return headers;
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { RedisStore } from "../../src/adapters/store/redis";
+import { PromMetrics } from "../../src/lib/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis, freePort, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
@@ -10,8 +11,8 @@ beforeAll(() => fake.start());
 afterAll(() => fake.stop());
 beforeEach(() => fake.reset());
 
-async function redisStore(url: string, commandTimeoutMs = 300): Promise<RedisStore> {
-  const store = new RedisStore({ url, commandTimeoutMs, logger });
+async function redisStore(url: string, commandTimeoutMs = 300, metrics?: PromMetrics): Promise<RedisStore> {
+  const store = new RedisStore({ url, commandTimeoutMs, logger, metrics });
   expect(await store.connected(5_000)).toBe(true);
   return store;
 }
@@ -44,10 +45,11 @@ describe("when Redis fails", () => {
   let server: RedisProcess;
   let store: RedisStore;
   let client: ReturnType<typeof testApp>;
+  const metrics = new PromMetrics({ version: "0.0.0-test", defaultMetrics: false });
   beforeAll(async () => {
     server = await new RedisProcess(await freePort()).start();
-    store = await redisStore(server.url);
-    client = testApp(startMessaging(fake.url, logger), logger, { store });
+    store = await redisStore(server.url, 300, metrics);
+    client = testApp(startMessaging(fake.url, logger), logger, { store, metrics });
   });
   afterAll(async () => {
     await store.close();
@@ -72,6 +74,8 @@ describe("when Redis fails", () => {
     expect(performance.now() - started).toBeLessThan(3_000); // no request hangs
     expect(fake.sms).toHaveLength(1);
     expect(fake.calls("/otp/verify")).toHaveLength(0);
+    const errors = /otp_gateway_redis_errors_total (\d+)/.exec(await (await client.get("/metrics")).text());
+    expect(Number(errors?.[1])).toBeGreaterThanOrEqual(2);
 
     await server.start();
     const deadline = Date.now() + 8_000;

@@ -7,6 +7,7 @@ import { ConsoleProvider } from "../../src/adapters/sms/console";
 import type { SmsProvider } from "../../src/adapters/sms/interface";
 import { StartMessagingProvider, type StartMessagingOptions } from "../../src/adapters/sms/startmessaging";
 import { createLogger, type Logger } from "../../src/lib/logger";
+import type { Metrics } from "../../src/lib/metrics";
 
 /** A logger that keeps its lines, so tests can read what would have been logged. */
 export function captureLogger(): { logger: Logger; lines: string[] } {
@@ -31,6 +32,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Default: a fresh MemoryStore. */
   store?: OtpStore;
+  /** Default: a fresh PromMetrics (pass the provider's, to see its upstream metrics). */
+  metrics?: Metrics;
   exposeVerifyReason?: boolean;
 }
 
@@ -43,6 +46,7 @@ export function testDeps(provider: SmsProvider, logger: Logger, options: TestApp
     logger,
     provider,
     store: options.store ?? new MemoryStore(),
+    metrics: options.metrics ?? deps.metrics,
     policy: { ...deps.policy, exposeReason: options.exposeVerifyReason ?? deps.policy.exposeReason },
     http: { ...deps.http, peerAddress: (request) => request.headers.get(TEST_PEER_HEADER) ?? "127.0.0.1" },
   };

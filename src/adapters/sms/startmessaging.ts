@@ -1,5 +1,6 @@
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
+import { noMetrics, type Metrics } from "../../lib/metrics";
 import { VERIFICATION_ID_RE } from "../../lib/ids";
 import { generateCode } from "../../lib/otp-code";
 import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
@@ -33,6 +34,8 @@ export interface StartMessagingOptions {
   /** Filled in when the upstream gives no `attemptsLeft`. */
   maxAttempts: number;
   logger: Logger;
+  /** Upstream durations and retries. Default: none. */
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -61,11 +64,13 @@ export class StartMessagingProvider implements SmsProvider {
   readonly name = "startmessaging";
   readonly #base: string;
   readonly #now: () => number;
+  readonly #metrics: Metrics;
   #health?: { at: number; value: ProviderHealth };
 
   constructor(private readonly options: StartMessagingOptions) {
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#now = options.now ?? Date.now;
+    this.#metrics = options.metrics ?? noMetrics;
   }
 
   async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {
@@ -83,6 +88,7 @@ export class StartMessagingProvider implements SmsProvider {
       } catch (err) {
         if (!(err instanceof GatewayError) || !err.retryable || attempt >= this.options.retries) throw err;
         const delay = Math.random() * this.options.retryBackoffMs * 2 ** attempt;
+        this.#metrics.upstreamRetry("send");
         this.options.logger.warn("upstream send failed, retrying", { attempt: attempt + 1, delayMs: Math.round(delay), error: err.message });
         await Bun.sleep(delay);
       }
@@ -179,11 +185,13 @@ export class StartMessagingProvider implements SmsProvider {
         redirect: "manual",
       });
       const text = await readLimited(res);
+      this.#metrics.upstream(endpoint, `${Math.floor(res.status / 100)}xx`, (performance.now() - started) / 1000);
       this.options.logger.debug("upstream answered", { endpoint, status: res.status, ms: Math.round(performance.now() - started) });
       return { status: res.status, headers: res.headers, body: text === undefined ? undefined : parseJsonObject(text) };
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      this.#metrics.upstream(endpoint, timedOut ? "timeout" : "network", (performance.now() - started) / 1000);
       this.options.logger.warn(timedOut ? "upstream timed out" : "upstream connection failed", {
         endpoint,
         ms: Math.round(performance.now() - started),

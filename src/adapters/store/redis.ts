@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
+import { noMetrics, type Metrics } from "../../lib/metrics";
 import { toDecision, type RateDecision, type Window } from "../../lib/rate-window";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 import {
@@ -31,6 +32,8 @@ export interface RedisStoreOptions {
   /** A command that has no answer after this long fails (the request then fails closed). */
   commandTimeoutMs: number;
   logger: Logger;
+  /** Counts failed commands. Default: none. */
+  metrics?: Metrics;
 }
 
 /** Keys: every key of one phone shares the hash tag `{+phone}`, so one decision stays on one Cluster slot. */
@@ -48,8 +51,10 @@ const verificationKey = (id: string) => `otp:vid:{${id}}`;
 export class RedisStore implements OtpStore {
   readonly kind: "redis" | "redis-cluster";
   readonly #redis: ScriptedRedis;
+  readonly #metrics: Metrics;
 
   constructor(options: RedisStoreOptions) {
+    this.#metrics = options.metrics ?? noMetrics;
     const common: RedisOptions = {
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: Math.max(options.commandTimeoutMs * 4, 2_000),
@@ -166,6 +171,7 @@ export class RedisStore implements OtpStore {
     try {
       return await command();
     } catch (err) {
+      this.#metrics.redisError();
       throw new GatewayError("STORE_UNAVAILABLE", { retryable: true, cause: err });
     }
   }

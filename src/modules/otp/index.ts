@@ -13,6 +13,7 @@ export function otpController(service: OtpService, context: RequestContext) {
       async ({ body, headers, meta, set }) => {
         const { answer, maskedPhone, replayed } = await service.send(body.phone, headers["idempotency-key"], meta.callerId);
         meta.maskedPhone = maskedPhone;
+        meta.outcome = replayed ? "replayed" : "sent";
         if (replayed) set.headers["idempotent-replayed"] = "true";
         return answer;
       },
@@ -27,13 +28,21 @@ export function otpController(service: OtpService, context: RequestContext) {
         },
       },
     )
-    .post("/verify", ({ body }) => service.verify(body.requestId, body.code), {
-      body: VerifyBody,
-      response: { 200: VerifyResponse, ...commonProblems },
-      detail: {
-        summary: "Check a code the user typed",
-        description:
-          "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; per-phone and per-IP verify limits answer 429.",
+    .post(
+      "/verify",
+      async ({ body, meta }) => {
+        const result = await service.verify(body.requestId, body.code);
+        meta.outcome = result.verified ? "verified" : "not_verified";
+        return result;
       },
-    });
+      {
+        body: VerifyBody,
+        response: { 200: VerifyResponse, ...commonProblems },
+        detail: {
+          summary: "Check a code the user typed",
+          description:
+            "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; per-phone and per-IP verify limits answer 429.",
+        },
+      },
+    );
 }

@@ -1,0 +1,116 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export type RateLimitScope = "phone" | "ip" | "verify" | "country";
+export type UpstreamEndpoint = "send" | "verify";
+
+/**
+ * What the gateway counts. The HTTP layer, the service and the adapters report
+ * through this port; `/metrics` renders it in Prometheus text format.
+ */
+export interface Metrics {
+  send(outcome: string): void;
+  verify(outcome: string): void;
+  rateLimited(scope: RateLimitScope): void;
+  /** One upstream attempt: its status class (`2xx`…`5xx`, `timeout`, `network`) and duration. */
+  upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void;
+  upstreamRetry(endpoint: UpstreamEndpoint): void;
+  redisError(): void;
+  /** Where in-flight requests are read from at scrape time (Bun's server). */
+  watchInFlight(read: () => number): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface PromMetricsOptions {
+  version: string;
+  /** process_* and nodejs_* metrics (CPU, memory, event loop lag). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** prom-client behind the Metrics port, on its own registry (no global state). */
+export class PromMetrics implements Metrics {
+  readonly registry = new Registry();
+  readonly #sends: Counter<"outcome">;
+  readonly #verifies: Counter<"outcome">;
+  readonly #limited: Counter<"scope">;
+  readonly #upstream: Histogram<"endpoint" | "status_class">;
+  readonly #retries: Counter<"endpoint">;
+  readonly #redisErrors: Counter;
+  #inFlight: () => number = () => 0;
+
+  constructor(options: PromMetricsOptions) {
+    const registers = [this.registry];
+    this.#sends = new Counter({ name: "otp_gateway_sends_total", help: "Send requests by outcome (sent, replayed, or the error code).", labelNames: ["outcome"], registers });
+    this.#verifies = new Counter({ name: "otp_gateway_verifies_total", help: "Verify requests by outcome (verified, not_verified, or the error code).", labelNames: ["outcome"], registers });
+    this.#limited = new Counter({ name: "otp_gateway_rate_limited_total", help: "Requests refused by a gateway limit, by scope.", labelNames: ["scope"], registers });
+    this.#upstream = new Histogram({
+      name: "otp_gateway_upstream_request_duration_seconds",
+      help: "StartMessaging request duration by endpoint and status class.",
+      labelNames: ["endpoint", "status_class"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#retries = new Counter({ name: "otp_gateway_upstream_retries_total", help: "Upstream send attempts repeated after a 5xx or connection error.", labelNames: ["endpoint"], registers });
+    this.#redisErrors = new Counter({ name: "otp_gateway_redis_errors_total", help: "Redis commands that failed or timed out.", registers });
+    const inFlight = () => this.#inFlight();
+    new Gauge({
+      name: "otp_gateway_http_requests_in_flight",
+      help: "HTTP requests being served.",
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+    new Gauge({ name: "otp_gateway_build_info", help: "Always 1; labels say what is running.", labelNames: ["version", "bun"], registers }).set(
+      { version: options.version, bun: Bun.version },
+      1,
+    );
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges whose names end in _total fail `promtool check metrics`; the rest stay.
+      for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) this.registry.removeSingleMetric(name);
+    }
+    // Every series exists from the start, so rate() works before the first event.
+    for (const scope of ["phone", "ip", "verify", "country"]) this.#limited.inc({ scope }, 0);
+    for (const endpoint of ["send", "verify"]) this.#retries.inc({ endpoint }, 0);
+    this.#sends.inc({ outcome: "sent" }, 0);
+    this.#verifies.inc({ outcome: "verified" }, 0);
+    this.#verifies.inc({ outcome: "not_verified" }, 0);
+  }
+
+  send(outcome: string): void {
+    this.#sends.inc({ outcome });
+  }
+  verify(outcome: string): void {
+    this.#verifies.inc({ outcome });
+  }
+  rateLimited(scope: RateLimitScope): void {
+    this.#limited.inc({ scope });
+  }
+  upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void {
+    this.#upstream.observe({ endpoint, status_class: statusClass }, seconds);
+  }
+  upstreamRetry(endpoint: UpstreamEndpoint): void {
+    this.#retries.inc({ endpoint });
+  }
+  redisError(): void {
+    this.#redisErrors.inc();
+  }
+  watchInFlight(read: () => number): void {
+    this.#inFlight = read;
+  }
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** For parts built without metrics (unit tests of one adapter). */
+export const noMetrics: Metrics = {
+  send() {},
+  verify() {},
+  rateLimited() {},
+  upstream() {},
+  upstreamRetry() {},
+  redisError() {},
+  watchInFlight() {},
+  render: async () => ({ contentType: "text/plain", body: "" }),
+};

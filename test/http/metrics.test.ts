@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { PromMetrics } from "../../src/lib/metrics";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { captureLogger, startMessaging, TEST_PEER_HEADER, testApp } from "../support/harness";
+
+const fake = new FakeStartMessaging();
+beforeAll(() => fake.start());
+afterAll(() => fake.stop());
+
+/** The value of one series in a Prometheus text page, or undefined. */
+function sample(page: string, series: string): number | undefined {
+  const line = page.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("GET /metrics", () => {
+  test("counts sends, verifies, denials by scope, upstream calls and retries", async () => {
+    const { logger } = captureLogger();
+    const metrics = new PromMetrics({ version: "0.0.0-test" });
+    const env = { IP_SEND_LIMITS: "3/1m", ALLOWED_COUNTRIES: "IN", PHONE_SEND_LIMITS: "1/1m" };
+    const client = testApp(startMessaging(fake.url, logger, { metrics }), logger, { env, metrics });
+    const send = (phone: string, peer: string) => client.post("/v1/otp/send", { phone }, { [TEST_PEER_HEADER]: peer });
+    const sent = (await (await send("+919876502001", "192.0.2.1")).json()) as { requestId: string };
+    expect((await send("+919876502001", "192.0.2.2")).status).toBe(429); // phone
+    expect((await send("+14155552671", "192.0.2.3")).status).toBe(403); // country
+    for (let i = 0; i < 4; i++) await send("+919876502002", "192.0.2.9"); // sent, phone, phone, ip
+    fake.fail("/otp/send", { kind: "status", status: 503, body: "busy" });
+    await send("+919876502003", "192.0.2.4"); // one retry, then sent
+    const verified = await client.post("/v1/otp/verify", { requestId: sent.requestId, code: fake.codeFor(sent.requestId)! });
+    expect(await verified.json()).toEqual({ verified: true });
+    await client.post("/v1/otp/verify", { requestId: "otp_unknown", code: "123456" });
+    await Bun.sleep(20); // outcomes are counted just after each response
+
+    const res = await client.get("/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const page = await res.text();
+    expect(sample(page, 'otp_gateway_sends_total{outcome="sent"}')).toBe(3);
+    expect(sample(page, 'otp_gateway_sends_total{outcome="rate_limited"}')).toBe(4);
+    expect(sample(page, 'otp_gateway_sends_total{outcome="country_not_allowed"}')).toBe(1);
+    expect(sample(page, 'otp_gateway_rate_limited_total{scope="phone"}')).toBe(3);
+    expect(sample(page, 'otp_gateway_rate_limited_total{scope="ip"}')).toBe(1);
+    expect(sample(page, 'otp_gateway_rate_limited_total{scope="country"}')).toBe(1);
+    expect(sample(page, 'otp_gateway_verifies_total{outcome="verified"}')).toBe(1);
+    expect(sample(page, 'otp_gateway_verifies_total{outcome="not_verified"}')).toBe(1);
+    expect(sample(page, 'otp_gateway_upstream_retries_total{endpoint="send"}')).toBe(1);
+    expect(sample(page, 'otp_gateway_upstream_request_duration_seconds_count{endpoint="send",status_class="2xx"}')).toBe(3);
+    expect(sample(page, 'otp_gateway_upstream_request_duration_seconds_count{endpoint="send",status_class="5xx"}')).toBe(1);
+    expect(page).toContain(`otp_gateway_build_info{version="0.0.0-test",bun="${Bun.version}"} 1`);
+    expect(page).toContain("otp_gateway_http_requests_in_flight");
+    expect(page).toContain("process_resident_memory_bytes");
+  });
+
+  test("passes promtool check metrics", async () => {
+    const { logger } = captureLogger();
+    const client = testApp(startMessaging(fake.url, logger), logger);
+    await client.post("/v1/otp/send", { phone: "+919876502010" });
+    const page = await (await client.get("/metrics")).text();
+    const promtool = Bun.spawn(["promtool", "check", "metrics"], { stdin: new Blob([page]), stdout: "pipe", stderr: "pipe" });
+    const [code, out, err] = await Promise.all([promtool.exited, new Response(promtool.stdout).text(), new Response(promtool.stderr).text()]);
+    expect(code, `${out}\n${err}`).toBe(0);
+  });
+
+  test("METRICS_ACCESS=token needs ADMIN_TOKEN; off removes the route", async () => {
+    const { logger } = captureLogger();
+    const token = "admin-token-0123456789";
+    const guarded = testApp(startMessaging(fake.url, logger), logger, { env: { METRICS_ACCESS: "token", ADMIN_TOKEN: token } });
+    expect((await guarded.get("/metrics")).status).toBe(401);
+    expect((await guarded.get("/metrics", { authorization: "Bearer wrong-token-0123456789" })).status).toBe(401);
+    expect((await guarded.get("/metrics", { authorization: `Bearer ${token}` })).status).toBe(200);
+    const off = testApp(startMessaging(fake.url, logger), logger, { env: { METRICS_ACCESS: "off" } });
+    expect((await off.get("/metrics")).status).toBe(404);
+  });
+
+  test("DOCS_ACCESS=token puts the UI, document and assets behind ADMIN_TOKEN with a browser prompt", async () => {
+    const { logger } = captureLogger();
+    const token = "admin-token-0123456789";
+    const client = testApp(startMessaging(fake.url, logger), logger, { env: { DOCS_ACCESS: "token", ADMIN_TOKEN: token } });
+    for (const path of ["/swagger", "/swagger/json", "/swagger/assets/swagger-ui.css"]) {
+      const res = await client.get(path);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get("www-authenticate")).toStartWith("Basic ");
+    }
+    const basic = `Basic ${Buffer.from(`ops:${token}`).toString("base64")}`;
+    expect((await client.get("/swagger/json", { authorization: basic })).status).toBe(200);
+    expect((await client.get("/healthz")).status).toBe(200);
+    const off = testApp(startMessaging(fake.url, logger), logger, { env: { DOCS_ACCESS: "off" } });
+    expect((await off.get("/swagger")).status).toBe(404);
+  });
+});
+
+describe("logs", () => {
+  test("at debug level, through successes and failures, never a code, the API key or a full phone number", async () => {
+    const { logger, lines } = captureLogger(); // debug level
+    const client = testApp(startMessaging(fake.url, logger), logger, { env: { PHONE_SEND_LIMITS: "2/1m", GATEWAY_API_KEYS: "caller-key-0123456789" } });
+    const auth = { authorization: "Bearer caller-key-0123456789" };
+    const phone = "+919876502020";
+    const { requestId } = (await (await client.post("/v1/otp/send", { phone }, auth)).json()) as { requestId: string };
+    const code = fake.codeFor(requestId)!;
+    await client.post("/v1/otp/verify", { requestId, code: code === "000000" ? "111111" : "000000" }, auth);
+    await client.post("/v1/otp/verify", { requestId, code }, auth);
+    fake.fail("/otp/send", { kind: "status", status: 500, body: `{"message":"failed for ${phone}"}` }, 3);
+    await client.post("/v1/otp/send", { phone }, auth);
+    await client.post("/v1/otp/send", { phone }, auth);
+    await client.post("/v1/otp/send", { phone }, auth); // rate limited
+    await client.post("/v1/otp/send", { phone: "+91 98765 02020" }, auth); // invalid
+    await client.post("/v1/otp/send", { phone }, { authorization: "Bearer not-the-key-at-all" });
+    await Bun.sleep(20); // request lines are written after the response
+    const log = lines.join("\n");
+    expect(lines.length).toBeGreaterThan(10);
+    expect(log).toContain('"level":"debug"');
+    for (const secret of [phone, "9876502020", "98765 02020", code, "sm_test_fake_key", "caller-key-0123456789", "not-the-key-at-all"]) {
+      expect(log, `the log contains ${secret}`).not.toContain(secret);
+    }
+    expect(log).toContain("+91******2020");
+    // One line per request, with the fields operators need.
+    const requests = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
+    expect(requests.length).toBe(8);
+    for (const entry of requests) expect(Object.keys(entry)).toEqual(expect.arrayContaining(["time", "level", "requestId", "method", "path", "status", "ms", "ip"]));
+  });
+});
