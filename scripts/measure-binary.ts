@@ -62,6 +62,21 @@ try {
     `Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => Response.json({ status: "ok" }) });\n`,
   );
   await sh(["bun", "build", "baseline.ts", "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", "baseline"], work);
+  // Second baseline: the gateway's dependencies imported and nothing else (memory accounting).
+  await Bun.write(
+    join(work, "imports.ts"),
+    [
+      `import { Elysia } from "${ROOT}node_modules/elysia";`,
+      `import "${ROOT}node_modules/@elysiajs/openapi";`,
+      `import "${ROOT}node_modules/ioredis";`,
+      `import "${ROOT}node_modules/libphonenumber-js/max";`,
+      `import { collectDefaultMetrics, Registry } from "${ROOT}node_modules/prom-client";`,
+      `import "${ROOT}node_modules/lru-cache";`,
+      `collectDefaultMetrics({ register: new Registry() });`,
+      `new Elysia().get("/healthz", () => ({ status: "ok" })).listen({ hostname: process.env.HOST, port: Number(process.env.PORT) });`,
+    ].join("\n"),
+  );
+  await sh(["bun", "build", "imports.ts", "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", "imports"], work);
 
   const gateway = join(ROOT, "dist/otp-gateway");
   const baseline = join(work, "baseline");
@@ -74,13 +89,22 @@ try {
   }
   const gatewayRss = await measure(gateway, env, true);
   const baselineRss = await measure(baseline, env, true);
+  const importsRss = await measure(join(work, "imports"), env, true);
+  // Production shape: StartMessaging provider and Redis, no in-memory store or console provider.
+  const redisPort = await freePort();
+  const redis = Bun.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore" });
+  await Bun.sleep(200);
+  const prodRss = await measure(gateway, { STARTMESSAGING_API_KEY: "sm_measure", STARTMESSAGING_BASE_URL: "http://127.0.0.1:9", REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: "warn" }, true);
+  redis.kill();
 
   const mb = (path: string) => (statSync(path).size / 1e6).toFixed(1);
   const rows = [
     ["binary size, linux-x64", `${mb(join(ROOT, "dist/otp-gateway-linux-x64"))} MB`, `${mb(baseline)} MB`],
     ["binary size, linux-arm64", `${mb(join(ROOT, "dist/otp-gateway-linux-arm64"))} MB`, "–"],
     [`exec → first /healthz 200 (median of ${runs})`, `${median(results.gateway).toFixed(0)} ms`, `${median(results.baseline).toFixed(0)} ms`],
-    ["idle RSS (2 s after one send and one verify)", `${gatewayRss.rssMiB.toFixed(0)} MiB`, `${baselineRss.rssMiB.toFixed(0)} MiB`],
+    ["idle RSS, console provider + memory store (2 s after one send and one verify)", `${gatewayRss.rssMiB.toFixed(0)} MiB`, `${baselineRss.rssMiB.toFixed(0)} MiB`],
+    ["idle RSS, StartMessaging + Redis (same)", `${prodRss.rssMiB.toFixed(0)} MiB`, "–"],
+    ["idle RSS of the dependencies alone (elysia, @elysiajs/openapi, ioredis, libphonenumber-js/max, prom-client with default metrics, lru-cache; one Elysia route)", "–", `${importsRss.rssMiB.toFixed(0)} MiB`],
   ];
   const ratio = `ready: ${(median(results.gateway) / median(results.baseline)).toFixed(2)} × baseline; RSS: ${(gatewayRss.rssMiB / baselineRss.rssMiB).toFixed(2)} × baseline`;
   const table = [

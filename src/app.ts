@@ -71,7 +71,7 @@ export function createApp(deps: AppDeps) {
   }
   app
     // Every POST meets the per-IP limit before anything else, an oversize body included.
-    .use(guard({ metas, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer }))
+    .use(guard({ metas, metrics: deps.metrics, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer }))
     .use(context);
   if (http.docsAccess !== "off") app.use(openapiDocs(adminCheck(http.docsAccess, http.adminToken)));
   if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));

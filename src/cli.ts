@@ -63,13 +63,18 @@ function configOrExit(): Config | undefined {
   }
 }
 
+/** Set in the environment of the processes a WORKERS > 1 primary starts. */
+const WORKER_ENV = "OTP_GATEWAY_WORKER";
+
 async function serve(): Promise<number> {
   const config = configOrExit();
   if (!config) return 1;
+  if (config.WORKERS > 1 && !process.env[WORKER_ENV]) return supervise(config.WORKERS);
   const deps = buildServices(config);
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
   if (!(await deps.store.connected(3_000))) deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
-  const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST });
+  // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
+  const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
   deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);
   deps.logger.info("otp-gateway listening", {
     url: `http://${config.HOST}:${app.server?.port}`,
@@ -99,6 +104,33 @@ async function serve(): Promise<number> {
     process.once("SIGTERM", () => void shutdown("SIGTERM"));
     process.once("SIGINT", () => void shutdown("SIGINT"));
   });
+}
+
+/**
+ * The primary of WORKERS > 1: starts that many copies of this program, passes
+ * SIGTERM / SIGINT on, and exits when they have. A worker that dies on its own
+ * takes the others down (exit 1), so the orchestrator restarts a whole gateway.
+ */
+async function supervise(count: number): Promise<number> {
+  // A compiled binary is its own runtime; from source, bun needs the entry file again.
+  const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+  const workers = Array.from({ length: count }, (_, i) =>
+    Bun.spawn([...self, "serve"], { env: { ...process.env, [WORKER_ENV]: String(i + 1) }, stdout: "inherit", stderr: "inherit" }),
+  );
+  let stopping = false;
+  const stopAll = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const worker of workers) worker.kill(signal);
+  };
+  process.once("SIGTERM", () => stopAll("SIGTERM"));
+  process.once("SIGINT", () => stopAll("SIGINT"));
+  const first = await Promise.race(workers.map((w) => w.exited));
+  if (!stopping) {
+    stderr(`otp-gateway: a worker exited (${first}); stopping the others\n`);
+    stopAll("SIGTERM");
+  }
+  const codes = await Promise.all(workers.map((w) => w.exited));
+  return stopping && codes.every((c) => c === 0) ? 0 : 1;
 }
 
 async function healthcheck(): Promise<number> {

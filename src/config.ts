@@ -83,6 +83,7 @@ export const EnvSchema = T.Object({
     description: "/swagger and /swagger/json: `public`, `token` (needs ADMIN_TOKEN; browsers get a password prompt) or `off`.",
   }),
   ADMIN_TOKEN: T.String({ default: "", description: "Token for METRICS_ACCESS or DOCS_ACCESS = token (16 characters or more). Never logged." }),
+  WORKERS: Int(1, 1, 64, "Processes serving one port (SO_REUSEPORT). Per-IP limits are per process: see README."),
   SHUTDOWN_GRACE: Duration("10s", "On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cut."),
   MAX_BODY_SIZE: Int(16384, 256, 1048576, "Largest request body in bytes; larger bodies get 413."),
   LOG_LEVEL: T.Union(LOG_LEVELS.map((l) => T.Literal(l)), { default: "info", description: "debug, info, warn, error or silent." }),
@@ -198,6 +199,9 @@ function finish(env: Env): Config {
   if (!trustProxy) problems.push(`TRUST_PROXY=${JSON.stringify(env.TRUST_PROXY)}: expected false, a number of hops, or a comma list of CIDRs`);
   if ((env.METRICS_ACCESS === "token" || env.DOCS_ACCESS === "token") && env.ADMIN_TOKEN.length < 16) {
     problems.push("ADMIN_TOKEN: expected 16 characters or more when METRICS_ACCESS or DOCS_ACCESS is token");
+  }
+  if (env.WORKERS > 1 && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
+    problems.push(`WORKERS=${env.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too (workers must share limits, idempotency and verify state)`);
   }
   const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
 

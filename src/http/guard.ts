@@ -3,7 +3,9 @@ import { Elysia } from "elysia";
 import type { IpLimiter, IpScope } from "../adapters/limits/ip-limiter";
 import { GatewayError } from "../errors";
 import { clientAddress, ipBucket, type TrustProxy } from "./client-ip";
-import type { RequestMetas } from "./request-context";
+import { problemFor, problemResponse } from "./problem";
+import { finishRequest, problemHeaders, type RequestMetas } from "./request-context";
+import type { Metrics } from "../lib/metrics";
 
 /** The socket peer's address; `server` is null under `app.handle`, so tests supply their own. */
 export type PeerAddress = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => string | undefined;
@@ -12,6 +14,7 @@ export const socketPeer: PeerAddress = (request, server) => server?.requestIP(re
 
 export interface GuardOptions {
   metas: RequestMetas;
+  metrics: Metrics;
   ipLimiter: IpLimiter;
   trustProxy: TrustProxy;
   /** Caller keys (GATEWAY_API_KEYS); empty: no key needed. */
@@ -32,22 +35,38 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * routes, and matching exact paths here would let a variant the router still
  * accepts (a trailing slash, an encoded letter) walk past the checks.
  */
-export function guard({ metas, ipLimiter, trustProxy, apiKeys, peerAddress }: GuardOptions) {
+export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress }: GuardOptions) {
   const keyDigests = apiKeys.map(digest);
   // onRequest hooks run for every request of the app, before routing.
-  return new Elysia({ name: "guard" }).onRequest(({ request, server }) => {
+  return new Elysia({ name: "guard" }).onRequest(({ request, server, set }) => {
     if (request.method !== "POST") return;
     const scope: IpScope = isVerifyPath(pathOf(request.url)) ? "verify" : "send";
     const meta = metas.of(request);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
     const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
-    // Thrown, not returned: Elysia runs onError and onAfterResponse (the request log) only for a throw.
-    if (!decision.allowed) throw GatewayError.rateLimited({ scope: "ip", windows: ipLimiter.windows(scope), decision });
+    // Answered here, not thrown: a refused flood skips Elysia's error path, so the
+    // log line and the counters that path would write are written here too.
+    const refuse = (error: GatewayError) => {
+      const problem = problemFor(error.code, meta.requestId, { detail: error.detail });
+      meta.problemStatus = problem.status;
+      meta.problemCode = problem.code;
+      if (error.rateLimit) metrics.rateLimited("ip");
+      finishRequest(meta, request.method, pathOf(request.url), problem.status, metrics);
+      return problemResponse(problem, { ...corsHeaders(set.headers), ...problemHeaders(error) });
+    };
+    if (!decision.allowed) return refuse(GatewayError.rateLimited({ scope: "ip", windows: ipLimiter.windows(scope), decision }));
     if (keyDigests.length > 0) {
       meta.callerId = acceptedKey(request.headers.get("authorization"), keyDigests);
-      if (!meta.callerId) throw new GatewayError("UNAUTHORIZED");
+      if (!meta.callerId) return refuse(new GatewayError("UNAUTHORIZED"));
     }
   });
+}
+
+/** CORS headers an earlier onRequest hook (the cors plugin) put on `set`, for an answer built here. */
+function corsHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (name.startsWith("access-control-") || name === "vary") out[name] = String(value);
+  return out;
 }
 
 /**

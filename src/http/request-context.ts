@@ -36,7 +36,16 @@ export class RequestMetas {
     let meta = this.#metas.get(request);
     if (!meta) {
       const requestId = requestIdFrom(request.headers.get("x-request-id"));
-      meta = { requestId, startedAt: performance.now(), log: this.logger.child({ requestId }) };
+      const logger = this.logger;
+      let log: Logger | undefined;
+      meta = {
+        requestId,
+        startedAt: performance.now(),
+        // Made on first use: most requests log one line, and a refused flood should not pay for more.
+        get log() {
+          return (log ??= logger.child({ requestId }));
+        },
+      };
       this.#metas.set(request, meta);
     }
     return meta;
@@ -115,17 +124,22 @@ export type RequestContext = ReturnType<typeof requestContext>;
 export function requestLog(metas: RequestMetas, metrics: Metrics) {
   return new Elysia({ name: "request-log" }).onAfterResponse({ as: "global" }, ({ request, set, path }) => {
     const meta = metas.of(request);
-    const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
-    if (path === "/v1/otp/send") metrics.send(outcome);
-    else if (path === "/v1/otp/verify") metrics.verify(outcome);
-    meta.log.info("request", {
-      method: request.method,
-      path,
-      status: meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200),
-      ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
-      ...(meta.clientIp ? { ip: meta.clientIp } : {}),
-      ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
-    });
+    finishRequest(meta, request.method, path, meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200), metrics);
+  });
+}
+
+/** The request log line and the outcome counters; also called by the guard for the answers it gives itself. */
+export function finishRequest(meta: RequestMeta, method: string, path: string, status: number, metrics: Metrics): void {
+  const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
+  if (path === "/v1/otp/send") metrics.send(outcome);
+  else if (path === "/v1/otp/verify") metrics.verify(outcome);
+  meta.log.info("request", {
+    method,
+    path,
+    status,
+    ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
+    ...(meta.clientIp ? { ip: meta.clientIp } : {}),
+    ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
   });
 }
 

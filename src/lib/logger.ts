@@ -45,10 +45,35 @@ function describeError(err: Error): LogFields {
   return { name: err.name, message: err.message, ...(cause ? { cause } : {}) };
 }
 
+/**
+ * Lines to stdout through one buffered sink, flushed once per turn of the event
+ * loop: a synchronous write per line cost a fifth of the CPU under load.
+ */
+function stdoutWriter(): (line: string) => void {
+  const sink = Bun.stdout.writer();
+  let pending = false;
+  const flush = () => {
+    pending = false;
+    void sink.flush();
+  };
+  process.once("exit", () => void sink.flush());
+  return (line) => {
+    sink.write(line + "\n");
+    if (!pending) {
+      pending = true;
+      setImmediate(flush);
+    }
+  };
+}
+
 export function createLogger(options: LoggerOptions = {}, bound: LogFields = {}): Logger {
   const min = RANK[options.level ?? "info"];
   const format = options.format ?? "json";
-  const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const write = options.write ?? stdoutWriter();
+  return createLoggerWith(min, format, write, bound);
+}
+
+function createLoggerWith(min: number, format: LogFormat, write: (line: string) => void, bound: LogFields): Logger {
 
   const emit = (level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
@@ -66,6 +91,6 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
     info: (msg, fields) => emit("info", msg, fields),
     warn: (msg, fields) => emit("warn", msg, fields),
     error: (msg, fields) => emit("error", msg, fields),
-    child: (fields) => createLogger(options, { ...bound, ...fields }),
+    child: (fields) => createLoggerWith(min, format, write, { ...bound, ...fields }),
   };
 }

@@ -70,9 +70,7 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
   let tightest: { index: number; remaining: number; resetMs: number } | undefined;
   let nextMs = 0;
   windows.forEach((window, index) => {
-    const cutoff = now - window.windowMs;
-    let inWindow = 0;
-    for (let i = n - 1; i >= 0 && timestamps[i]! > cutoff; i--) inWindow++;
+    const inWindow = n - firstAfter(timestamps, now - window.windowMs);
     if (inWindow >= window.limit) {
       // The slot frees when the event `limit` places from the newest leaves the window.
       const waitMs = timestamps[n - window.limit]! + window.windowMs - now;
@@ -94,6 +92,18 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
   if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0 };
   const t = tightest!;
   return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs };
+}
+
+/** Index of the first timestamp greater than `cutoff` (binary search: O(log n) per window). */
+function firstAfter(timestamps: readonly number[], cutoff: number): number {
+  let lo = 0;
+  let hi = timestamps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (timestamps[mid]! > cutoff) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 export function toDecision(windows: readonly Window[], raw: RawDecision): RateDecision {

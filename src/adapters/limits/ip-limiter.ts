@@ -20,8 +20,8 @@ export interface LruIpLimiterOptions {
 /**
  * Sliding-window logs per address in one bounded LRU: O(1) per request, memory
  * flat under a flood of distinct addresses (an evicted address starts afresh,
- * which costs the flooder more than it gains). Each log keeps only the newest
- * `max(limit)` timestamps, all that an exact decision needs.
+ * which costs the flooder more than it gains). Each log keeps at most twice the
+ * newest `max(limit)` timestamps; an exact decision needs only `max(limit)`.
  */
 export class LruIpLimiter implements IpLimiter {
   readonly #logs: LRUCache<string, number[]>;
@@ -30,7 +30,8 @@ export class LruIpLimiter implements IpLimiter {
 
   constructor(private readonly options: LruIpLimiterOptions) {
     this.#logs = new LRUCache({ max: options.maxEntries });
-    this.#now = options.now ?? Date.now;
+    // A monotonic clock: a wall-clock step back must not reorder the logs.
+    this.#now = options.now ?? (() => performance.now());
     this.#keep = { send: Math.max(...options.send.map((w) => w.limit)), verify: Math.max(...options.verify.map((w) => w.limit)) };
   }
 
@@ -41,7 +42,8 @@ export class LruIpLimiter implements IpLimiter {
     const decision = decide(log, now, this.options[scope]);
     if (decision.allowed) {
       log.push(now);
-      if (log.length > this.#keep[scope]) log.shift();
+      // Trim in batches (amortised O(1)); older entries beyond the largest limit never change a decision.
+      if (log.length > 2 * this.#keep[scope]) log.splice(0, log.length - this.#keep[scope]);
       this.#logs.set(key, log);
     }
     return decision;

@@ -5,7 +5,7 @@ import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 export interface MemoryStoreOptions {
   /** Entries kept per kind of record; the least recently used go first. Default 100000. */
   maxEntries?: number;
-  /** Clock in ms, for tests. Default `Date.now`. */
+  /** Clock in ms, for tests. Default: monotonic `performance.now`. */
   now?: () => number;
 }
 
@@ -26,7 +26,8 @@ export class MemoryStore implements OtpStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 100_000;
-    this.#now = options.now ?? Date.now;
+    // A monotonic clock: a wall-clock step back must not reorder the logs.
+    this.#now = options.now ?? (() => performance.now());
     const perf = { now: this.#now };
     this.#events = new LRUCache({ max, perf });
     this.#idempotency = new LRUCache({ max, perf });

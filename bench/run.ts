@@ -1,0 +1,219 @@
+// `bun run bench`: load on the compiled gateway and on baselines measured in the same run,
+// reported as ratios. Starts everything it needs: a private Redis, a fake upstream, the
+// binaries; drives load with wrk from a separate process. Writes bench/results/latest.{json,md}.
+//   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build]
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const SMOKE = flag("smoke");
+const DURATION = option("duration", SMOKE ? 1 : 10);
+const CONNECTIONS = option("connections", SMOKE ? 4 : 32);
+const FLOOD_SECONDS = option("flood-seconds", SMOKE ? 1 : 25);
+const work = mkdtempSync(join(tmpdir(), "otp-bench-"));
+
+type Proc = ReturnType<typeof Bun.spawn>;
+const running = new Set<Proc>();
+process.on("exit", () => running.forEach((p) => p.kill("SIGKILL")));
+
+async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  await probe.stop(true);
+  return port;
+}
+
+async function sh(cmd: string[], cwd = ROOT): Promise<void> {
+  const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
+  if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
+}
+
+function spawn(cmd: string[], env: Record<string, string>): Proc {
+  const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "ignore", stderr: "ignore" });
+  running.add(proc);
+  return proc;
+}
+
+async function stop(proc: Proc): Promise<void> {
+  proc.kill("SIGTERM");
+  await proc.exited;
+  running.delete(proc);
+}
+
+async function waitHealthy(port: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      await Bun.sleep(10);
+    }
+  }
+  throw new Error(`nothing healthy on ${port}`);
+}
+
+/** RSS of a process and its children (WORKERS > 1 starts workers), in MiB. */
+function rssMiB(pid: number): number {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const own = Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`))?.[1] ?? 0) / 1024;
+  const children = read(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+  return own + children.reduce((sum, child) => sum + rssMiB(child), 0);
+}
+
+interface WrkResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  socket_errors: number;
+  unexpected_status: number;
+}
+
+async function wrk(script: string, port: number, seconds: number, expectStatus: number, env: Record<string, string> = {}): Promise<WrkResult> {
+  const combined = join(work, `${script}.combined.lua`);
+  writeFileSync(combined, (await Bun.file(join(ROOT, "bench/wrk", script)).text()) + "\n" + (await Bun.file(join(ROOT, "bench/wrk/report.lua")).text()));
+  const proc = Bun.spawn(["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`], {
+    env: { PATH: process.env.PATH ?? "", EXPECT_STATUS: String(expectStatus), ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "));
+  if (!line) throw new Error(`wrk printed no summary:\n${out}\n${await new Response(proc.stderr).text()}`);
+  return JSON.parse(line.slice("BENCH_JSON ".length)) as WrkResult;
+}
+
+interface Row extends WrkResult {
+  name: string;
+  peak_rss_mib: number;
+}
+
+/** Starts `cmd`, waits for /healthz, runs the load, samples RSS, stops it. */
+async function scenario(name: string, cmd: string[], env: Record<string, string>, load: { script: string; expect: number; seconds?: number; env?: Record<string, string> }, prepare?: (port: number) => Promise<Record<string, string>>): Promise<Row> {
+  const port = await freePort();
+  const proc = spawn(cmd, { HOST: "127.0.0.1", PORT: String(port), ...env });
+  await waitHealthy(port);
+  const extraEnv = prepare ? await prepare(port) : {};
+  let peak = rssMiB(proc.pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(proc.pid))), 50);
+  const result = await wrk(load.script, port, load.seconds ?? DURATION, load.expect, { ...load.env, ...extraEnv });
+  clearInterval(sampler);
+  peak = Math.max(peak, rssMiB(proc.pid));
+  await stop(proc);
+  const row = { name, ...result, peak_rss_mib: Math.round(peak * 10) / 10 };
+  console.log(`${name.padEnd(44)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50_ms.toFixed(2)} ms  p99 ${row.p99_ms.toFixed(2)} ms  errors ${row.socket_errors + row.unexpected_status}  peak RSS ${row.peak_rss_mib} MiB`);
+  return row;
+}
+
+/** The one send a denial scenario allows, made before the load so that every measured answer is a 429. */
+async function spendAllowance(port: number): Promise<Record<string, string>> {
+  await fetch(`http://127.0.0.1:${port}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876543210"}' });
+  return {};
+}
+
+async function issueIds(port: number, count: number): Promise<Record<string, string>> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 32) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(32, count - i) }, async (_, j) => {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/otp/send`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ phone: `+9197${String(10_000_000 + i + j).padStart(8, "0")}` }),
+        });
+        return ((await res.json()) as { requestId: string }).requestId;
+      }),
+    );
+    ids.push(...batch);
+  }
+  const file = join(work, "ids.txt");
+  writeFileSync(file, ids.join("\n") + "\n");
+  return { IDS_FILE: file };
+}
+
+try {
+  console.log(`bench: ${SMOKE ? "smoke, " : ""}${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1, ${navigator.hardwareConcurrency} cores`);
+  if (!flag("no-build")) await sh(["bash", "scripts/build.sh"]);
+  for (const name of ["bare-serve", "bare-elysia", "minimal-pipeline"]) {
+    await sh(["bun", "build", join(ROOT, `bench/baselines/${name}.ts`), "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", join(work, name)]);
+  }
+  const redisPort = await freePort();
+  const redis = spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {});
+  const upstreamPort = await freePort();
+  const upstream = spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], { PORT: String(upstreamPort) });
+  await Bun.sleep(300);
+
+  const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+  const UPSTREAM_URL = `http://127.0.0.1:${upstreamPort}`;
+  const gateway = [join(ROOT, "dist/otp-gateway")];
+  const base = { STARTMESSAGING_API_KEY: "sm_bench", STARTMESSAGING_BASE_URL: UPSTREAM_URL, REDIS_URL, LOG_LEVEL: "info", ALLOWED_COUNTRIES: "IN" };
+  const open = { IP_SEND_LIMITS: "10000/1s", IP_VERIFY_LIMITS: "10000/1s" };
+
+  const rows: Row[] = [];
+  rows.push(await scenario("baseline: bare Bun.serve", [join(work, "bare-serve")], {}, { script: "send-random-phone.lua", expect: 200 }));
+  rows.push(await scenario("baseline: bare Elysia route + body schema", [join(work, "bare-elysia")], {}, { script: "send-random-phone.lua", expect: 200 }));
+  rows.push(await scenario("baseline: Elysia + 1 EVALSHA + 1 fetch", [join(work, "minimal-pipeline")], { REDIS_URL, UPSTREAM_URL }, { script: "send-random-phone.lua", expect: 200 }));
+  rows.push(await scenario("gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }));
+  rows.push(await scenario("gateway: send denied by the per-IP limit", gateway, { ...base, IP_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance));
+  rows.push(await scenario("gateway: send denied by the per-phone limit", gateway, { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance));
+  rows.push(
+    await scenario("gateway: verify (wrong code, store + upstream)", gateway, { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/1s" }, { script: "verify-pool.lua", expect: 200 }, (port) =>
+      issueIds(port, SMOKE ? 200 : 5000),
+    ),
+  );
+  rows.push(await scenario("gateway: accepted send, LOG_LEVEL=warn", gateway, { ...base, ...open, LOG_LEVEL: "warn" }, { script: "send-random-phone.lua", expect: 200 }));
+  rows.push(await scenario("gateway: accepted send, WORKERS=2", gateway, { ...base, ...open, WORKERS: "2" }, { script: "send-random-phone.lua", expect: 200 }));
+  const flood = await scenario("gateway: flood of distinct addresses", gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS });
+  rows.push(flood);
+
+  await stop(upstream);
+  await stop(redis);
+
+  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+  const ratio = (a: Row, b: Row) => Math.round((a.rps / b.rps) * 100) / 100;
+  const targets = [
+    { what: "accepted send ÷ minimal pipeline", value: ratio(by("gateway: accepted send"), by("baseline: Elysia + 1")), target: 0.9 },
+    { what: "IP-denied send ÷ bare Elysia route", value: ratio(by("gateway: send denied by the per-IP"), by("baseline: bare Elysia")), target: 0.95 },
+  ];
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cores: navigator.hardwareConcurrency, arch: process.arch, bun: Bun.version },
+    settings: { duration_s: DURATION, connections: CONNECTIONS, wrk_threads: 1, smoke: SMOKE, flood_seconds: FLOOD_SECONDS },
+    rows,
+    ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
+    flood: { distinct_addresses: flood.requests, peak_rss_mib: flood.peak_rss_mib, target_mib: 150, met: flood.peak_rss_mib <= 150 },
+  };
+  const md = [
+    `Run ${report.date.slice(0, 16)}Z on ${report.machine.cores} cores (${report.machine.arch}, bun ${report.machine.bun}); ${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1 on the same machine.`,
+    "",
+    "| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MiB |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.socket_errors + r.unexpected_status} | ${r.peak_rss_mib} |`),
+    "",
+    "| ratio | value | target | met |",
+    "|---|---:|---:|---|",
+    ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ≥ ${t.target} | ${t.met ? "yes" : "no"} |`),
+    `| flood: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
+    "",
+    "errors = socket errors + answers other than the scenario's expected status (200, 429 or 400).",
+  ].join("\n");
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  const name = SMOKE ? "smoke" : "latest";
+  writeFileSync(join(ROOT, `bench/results/${name}.json`), JSON.stringify(report, null, 2) + "\n");
+  writeFileSync(join(ROOT, `bench/results/${name}.md`), md + "\n");
+  console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
+} finally {
+  running.forEach((p) => p.kill("SIGKILL"));
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,24 @@
+-- Appended to every scenario script: counts answers other than EXPECT_STATUS and
+-- prints the summary as one JSON line for the harness (bench/run.ts).
+local threads = {}
+local next_id = 0
+setup = function(thread)
+  thread:set("thread_id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local expected = tonumber(os.getenv("EXPECT_STATUS") or "200")
+unexpected = 0
+response = function(status, headers, body)
+  if status ~= expected then unexpected = unexpected + 1 end
+end
+
+done = function(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + (thread:get("unexpected") or 0) end
+  local socket = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format('BENCH_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,"socket_errors":%d,"unexpected_status":%d}\n',
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, socket, bad))
+end
