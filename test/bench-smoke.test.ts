@@ -1,0 +1,22 @@
+import { expect, test } from "bun:test";
+
+/**
+ * CI runs the benchmark only as a short smoke (1 s per scenario): it checks that
+ * the harness starts everything, drives every scenario and writes its report,
+ * and that every answer was the expected one. The figures are not judged here.
+ */
+test("bun run bench --smoke runs every scenario with the expected answers and writes its report", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const proc = Bun.spawn(["bun", "bench/run.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  expect(code, `${out}\n${err}`).toBe(0);
+  const report = await Bun.file(`${root}bench/results/smoke.json`).json();
+  expect(report.rows.length).toBe(11);
+  for (const row of report.rows) {
+    expect(row.rps, row.name).toBeGreaterThan(0);
+    expect(row.unexpected_status, `${row.name}: answers other than expected`).toBe(0);
+    expect(row.socket_errors, `${row.name}: socket errors`).toBeLessThanOrEqual(row.requests * 0.01);
+  }
+  expect(report.flood.distinct_addresses).toBeGreaterThan(0);
+  expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain("| ratio | value | target | met |");
+}, 120_000);
