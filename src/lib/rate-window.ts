@@ -108,14 +108,16 @@ function firstAfter(timestamps: readonly number[], cutoff: number): number {
 
 export function toDecision(windows: readonly Window[], raw: RawDecision): RateDecision {
   const window = windows[raw.index]!;
-  const seconds = Math.max(1, Math.ceil(raw.waitMs / 1000));
+  // Whole seconds, rounded up; the epsilon absorbs float noise from a fractional clock (60000.0000001 ms is 60 s).
+  const toSeconds = (ms: number) => Math.ceil(ms / 1000 - 1e-9);
+  const seconds = Math.max(1, toSeconds(raw.waitMs));
   return {
     allowed: raw.allowed,
     limit: window.limit,
     remaining: raw.remaining,
     resetSeconds: seconds,
     retryAfterSeconds: raw.allowed ? 0 : seconds,
-    nextAllowedSeconds: raw.allowed ? Math.ceil(raw.nextMs / 1000) : seconds,
+    nextAllowedSeconds: raw.allowed ? toSeconds(raw.nextMs) : seconds,
     policy: window.label,
   };
 }
