@@ -63,8 +63,8 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
 /**
  * Cross-cutting HTTP behaviour, registered globally: request ids, the body size
- * limit, strict JSON parsing, the request log line, and the one place where
- * errors become problem+json answers.
+ * limit, strict JSON parsing, and the one place where errors become
+ * problem+json answers (the log line is requestLog's).
  */
 export function requestContext({ metas, metrics, maxBodySize }: RequestContextOptions) {
   const metaOf = (request: Request) => metas.of(request);

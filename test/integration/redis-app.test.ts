@@ -41,6 +41,28 @@ describe("gateways sharing one Redis", () => {
   });
 });
 
+describe("when Redis is down at start", () => {
+  test("the gateway starts, refuses sends with 503 and is not ready; once Redis comes up it recovers by itself", async () => {
+    const server = new RedisProcess(await freePort());
+    const store = new RedisStore({ url: server.url, commandTimeoutMs: 300, logger });
+    try {
+      expect(await store.connected(300)).toBe(false);
+      const client = testApp(startMessaging(fake.url, logger), logger, { store });
+      const send = await client.post("/v1/otp/send", { phone: "+919876500011" });
+      expect(send.status, await send.clone().text()).toBe(503);
+      expect((await client.get("/readyz")).status).toBe(503);
+      expect(fake.sms).toHaveLength(0);
+      await server.start();
+      expect(await store.connected(8_000)).toBe(true);
+      expect((await client.get("/readyz")).status).toBe(200);
+      expect((await client.post("/v1/otp/send", { phone: "+919876500011" })).status).toBe(200);
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+});
+
 describe("when Redis fails", () => {
   let server: RedisProcess;
   let store: RedisStore;

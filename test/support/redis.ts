@@ -82,13 +82,15 @@ export class RedisProcess {
 export class RedisCluster {
   readonly nodes: RedisProcess[] = [];
 
-  static async start(): Promise<RedisCluster> {
+  /** Three masters; with `replicas: 1`, a replica each (six servers). */
+  static async start(options: { replicas?: number } = {}): Promise<RedisCluster> {
     const cluster = new RedisCluster();
-    for (let i = 0; i < 3; i++) {
+    const replicas = options.replicas ?? 0;
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       const port = await freePort();
       cluster.nodes.push(await new RedisProcess(port, ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]).start());
     }
-    const create = Bun.spawn(["redis-cli", "--cluster", "create", ...cluster.seeds, "--cluster-replicas", "0", "--cluster-yes"], { stdout: "pipe", stderr: "pipe" });
+    const create = Bun.spawn(["redis-cli", "--cluster", "create", ...cluster.seeds, "--cluster-replicas", String(replicas), "--cluster-yes"], { stdout: "pipe", stderr: "pipe" });
     if ((await create.exited) !== 0) throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
     for (const node of cluster.nodes) {
       await waitFor(async () => {
@@ -96,7 +98,38 @@ export class RedisCluster {
         return (await new Response(info.stdout).text()).includes("cluster_state:ok");
       }, `cluster state ok on ${node.port}`);
     }
+    if (replicas > 0) {
+      // A replica that has not finished its first sync cannot be promoted: wait for every link.
+      await waitFor(async () => {
+        let linked = 0;
+        for (const node of cluster.nodes) {
+          const info = Bun.spawn(["redis-cli", "-p", String(node.port), "info", "replication"], { stdout: "pipe" });
+          if ((await new Response(info.stdout).text()).includes("master_link_status:up")) linked++;
+        }
+        return linked === 3 * replicas;
+      }, "every replica in sync", 20_000);
+    }
     return cluster;
+  }
+
+  /** The port of the master serving `key`'s slot. */
+  async masterOf(key: string): Promise<number> {
+    const slotProc = Bun.spawn(["redis-cli", "-p", String(this.nodes[0]!.port), "cluster", "keyslot", key], { stdout: "pipe" });
+    const slot = Number((await new Response(slotProc.stdout).text()).trim());
+    const nodesProc = Bun.spawn(["redis-cli", "-p", String(this.nodes[0]!.port), "cluster", "nodes"], { stdout: "pipe" });
+    for (const line of (await new Response(nodesProc.stdout).text()).split("\n")) {
+      const fields = line.split(" ");
+      if (!fields[2]?.includes("master") || fields[2].includes("fail")) continue;
+      for (const range of fields.slice(8)) {
+        const [from, to] = range.split("-").map(Number);
+        if (slot >= from! && slot <= (to ?? from)!) return Number(fields[1]!.split(":")[1]!.split("@")[0]);
+      }
+    }
+    throw new Error(`no master for slot ${slot}`);
+  }
+
+  node(port: number): RedisProcess {
+    return this.nodes.find((n) => n.port === port)!;
   }
 
   get seeds(): string[] {
