@@ -5,7 +5,7 @@ import { ERROR_CODES } from "../../src/errors";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 
-/** Runs per property (4 properties: 10000 cases in CI); FC_RUNS raises it for a long run. */
+/** Runs per property (2500 for four, 500 for two: 11000 cases in CI); FC_RUNS raises it for a long run. */
 const RUNS = Number(process.env.FC_RUNS ?? 2_500);
 
 const fake = new FakeStartMessaging();
@@ -99,6 +99,40 @@ describe("request validation, generated inputs", () => {
         await expectSafeAnswer(res);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  test("long or junk X-Forwarded-For chains behind a trusted proxy never cause a 5xx", async () => {
+    const proxied = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, { env: { TRUST_PROXY: "2" } });
+    const entry = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom("unknown", "", " ", "::ffff:1.2.3.4", "999.1.1.1", "[::1]:80"), headerValue.map((v) => v.replaceAll(",", "")));
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { maxLength: 200 }), async (chain) => {
+        await expectSafeAnswer(await proxied.post("/v1/otp/send", "{}", { "x-forwarded-for": chain.join(", ") }));
+      }),
+      { numRuns: Math.ceil(RUNS / 5) },
+    );
+  });
+
+  test("any method and path, with odd headers: never a 5xx, errors are problem+json", async () => {
+    const path = fc.oneof(
+      fc.constantFrom("/", "/healthz", "/readyz", "/metrics", "/swagger", "/swagger/json", "/v1/otp/send", "/v1/otp/verify", "/v1/otp/send/", "/v1/otp/%ff"),
+      fc.webPath(),
+    );
+    const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD");
+    await fc.assert(
+      fc.asyncProperty(method, path, headerValue, async (m, p, junk) => {
+        const url = `http://localhost${p.startsWith("/") ? p : `/${p}`}`;
+        let request: Request;
+        try {
+          request = new Request(url, { method: m, headers: { "x-request-id": junk, authorization: junk, "content-type": "application/json" }, body: ["GET", "HEAD"].includes(m) ? undefined : "{}" });
+        } catch {
+          return; // not a request a client could send
+        }
+        const res = await client.app.handle(request);
+        expect(res.status, `${m} ${p}`).toBeLessThan(500);
+        if (res.status >= 400 && m !== "HEAD") expect(res.headers.get("content-type")).toBe("application/problem+json");
+      }),
+      { numRuns: Math.ceil(RUNS / 5) },
     );
   });
 

@@ -1,0 +1,81 @@
+// `bun run soak -- --minutes N`: mixed load on the compiled gateway for N minutes (default 2),
+// with a private Redis and the fast fake upstream. Reports 5xx answers (0 expected without
+// injected faults), RSS drift, open file descriptors and Redis keys (bounded: all expire).
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const minutes = args.includes("--minutes") ? Number(args[args.indexOf("--minutes") + 1]) : 2;
+const seconds = Math.max(5, Math.round(minutes * 60));
+
+async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  await probe.stop(true);
+  return port;
+}
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+const build = Bun.spawn(["bash", "scripts/build.sh"], { cwd: ROOT, stdout: "ignore" });
+if ((await build.exited) !== 0) throw new Error("build failed");
+const [redisPort, upstreamPort, port] = [await freePort(), await freePort(), await freePort()];
+const redisProc = Bun.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore" });
+const upstream = Bun.spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], { env: { ...process.env, PORT: String(upstreamPort) }, stdout: "ignore" });
+await Bun.sleep(300);
+const gateway = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
+  env: {
+    PATH: process.env.PATH ?? "",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    STARTMESSAGING_API_KEY: "sm_soak",
+    STARTMESSAGING_BASE_URL: `http://127.0.0.1:${upstreamPort}`,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    TRUST_PROXY: "1",
+    LOG_LEVEL: "warn",
+  },
+  stdout: "ignore",
+  stderr: "ignore",
+});
+const redis = new Redis(`redis://127.0.0.1:${redisPort}`);
+try {
+  for (let i = 0; i < 500; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+    await Bun.sleep(10);
+  }
+  const samples: { t: number; rss: number; fds: number; keys: number }[] = [];
+  const sample = async (t: number) => samples.push({ t, rss: rssMiB(gateway.pid), fds: fds(gateway.pid), keys: await redis.dbsize() });
+  await sample(0);
+  const started = Date.now();
+  const wrk = Bun.spawn(["wrk", "-t1", "-c16", `-d${seconds}s`, "-s", join(ROOT, "bench/wrk/mixed.lua"), `http://127.0.0.1:${port}`], { stdout: "pipe" });
+  const every = Math.max(5, Math.floor(seconds / 12)) * 1000;
+  const timer = setInterval(() => void sample(Math.round((Date.now() - started) / 1000)), every);
+  const out = await new Response(wrk.stdout).text();
+  clearInterval(timer);
+  await sample(Math.round((Date.now() - started) / 1000));
+  const line = out.split("\n").find((l) => l.startsWith("SOAK_JSON "));
+  if (!line) throw new Error(`wrk printed no summary:\n${out}`);
+  const result = JSON.parse(line.slice("SOAK_JSON ".length));
+  // Every key must expire: check them all, a pipelined batch at a time.
+  let noTtl = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "COUNT", 1000);
+    cursor = next;
+    const ttls = (await keys.reduce((p, key) => p.pttl(key), redis.pipeline()).exec()) ?? [];
+    noTtl += ttls.filter(([, ttl]) => (ttl as number) < 0).length;
+  } while (cursor !== "0");
+  const first = samples[1] ?? samples[0]!;
+  const last = samples.at(-1)!;
+  console.log(`soak: ${seconds}s of mixed load, ${result.requests} requests`);
+  console.log(JSON.stringify(result));
+  console.log("t(s)  RSS MiB  fds  redis keys");
+  for (const s of samples) console.log(`${String(s.t).padStart(4)}  ${s.rss.toFixed(1).padStart(7)}  ${String(s.fds).padStart(3)}  ${s.keys}`);
+  console.log(`5xx answers: ${result.server_5xx}; RSS drift after warm-up: ${(last.rss - first.rss).toFixed(1)} MiB; fds ${first.fds} → ${last.fds}; keys without TTL: ${noTtl}`);
+  process.exitCode = result.server_5xx === 0 && noTtl === 0 ? 0 : 1;
+} finally {
+  redis.disconnect();
+  for (const p of [gateway, upstream, redisProc]) p.kill("SIGTERM");
+}
