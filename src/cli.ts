@@ -103,6 +103,13 @@ async function serve(): Promise<number> {
     };
     process.once("SIGTERM", () => void shutdown("SIGTERM"));
     process.once("SIGINT", () => void shutdown("SIGINT"));
+    // A worker whose primary died (SIGKILL, OOM) must not keep the port: it stops itself.
+    if (process.env[WORKER_ENV]) {
+      const primary = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== primary) process.kill(process.pid, "SIGTERM");
+      }, 1_000).unref();
+    }
   });
 }
 

@@ -47,16 +47,18 @@ function describeError(err: Error): LogFields {
 
 /**
  * Lines to stdout through one buffered sink, flushed once per turn of the event
- * loop: a synchronous write per line cost a fifth of the CPU under load.
+ * loop: a synchronous write per line cost a fifth of the CPU under load. One
+ * per process, like stdout itself, so that `closeStdoutLog` can drain it.
  */
+let stdoutSink: ReturnType<typeof Bun.stdout.writer> | undefined;
+
 function stdoutWriter(): (line: string) => void {
-  const sink = Bun.stdout.writer();
+  const sink = (stdoutSink ??= Bun.stdout.writer());
   let pending = false;
   const flush = () => {
     pending = false;
     void sink.flush();
   };
-  process.once("exit", () => void sink.flush());
   return (line) => {
     sink.write(line + "\n");
     if (!pending) {
@@ -64,6 +66,15 @@ function stdoutWriter(): (line: string) => void {
       setImmediate(flush);
     }
   };
+}
+
+/**
+ * Waits until every buffered log line has reached stdout (a slow log collector
+ * may hold it back); call before `process.exit`, which would drop the rest.
+ */
+export async function closeStdoutLog(): Promise<void> {
+  if (stdoutSink) await stdoutSink.end();
+  stdoutSink = undefined;
 }
 
 export function createLogger(options: LoggerOptions = {}, bound: LogFields = {}): Logger {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -127,6 +127,54 @@ describe("the compiled binary", () => {
     // Stopped means not listening.
     expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
   });
+
+  test("a slow log reader loses no line: the log is drained before the process exits", async () => {
+    // stdout goes to a FIFO whose reader starts reading only after 4 s, so the pipe fills up
+    // (a log collector falling behind); Bun.spawn's own pipes are read eagerly and would not.
+    const dir = mkdtempSync(join(tmpdir(), "otp-slowlog-"));
+    const fifo = join(dir, "stdout");
+    const captured = join(dir, "captured");
+    try {
+      expect((await run(["mkfifo", fifo])).code).toBe(0);
+      const reader = Bun.spawn(["sh", "-c", 'exec 3<"$0"; sleep 4; cat <&3 > "$1"', fifo, captured]);
+      const port = await freePort();
+      const proc = Bun.spawn(["sh", "-c", 'exec "$0" > "$1"', BINARY, fifo], {
+        env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), OTP_PROVIDER: "console", IP_SEND_LIMITS: "10000/1s" },
+        stderr: "ignore",
+      });
+      await waitHealthy(port);
+      const requests = 1_500; // ~400 KB of request lines, several pipe buffers
+      for (let i = 0; i < requests; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, () => fetch(`http://127.0.0.1:${port}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((r) => r.text())));
+      }
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      await reader.exited;
+      const output = await Bun.file(captured).text();
+      expect(output.split("\n").filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"'))).toHaveLength(requests);
+      expect(output).toContain('"msg":"stopped"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  test("WORKERS=2: workers stop by themselves when their primary is killed", async () => {
+    const port = await freePort();
+    const primary = Bun.spawn([BINARY], {
+      env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), OTP_PROVIDER: "console", WORKERS: "2", REDIS_URL: SHARED_REDIS_URL },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    await waitHealthy(port);
+    const children = (await Bun.file(`/proc/${primary.pid}/task/${primary.pid}/children`).text()).trim().split(/\s+/).map(Number);
+    expect(children).toHaveLength(2);
+    primary.kill("SIGKILL");
+    await primary.exited;
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const deadline = Date.now() + 5_000;
+    while (children.some(alive) && Date.now() < deadline) await Bun.sleep(100);
+    expect(children.filter(alive), "workers still running after their primary died").toEqual([]);
+  }, 20_000);
 
   test("healthcheck exits 0 while a gateway answers and 1 when none does", async () => {
     const gateway = await startGateway({ OTP_PROVIDER: "console" });
