@@ -60,6 +60,8 @@ export class RedisStore implements OtpStore {
       connectTimeout: Math.max(options.commandTimeoutMs * 4, 2_000),
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      // Commands issued in one event-loop turn by concurrent requests go out in one write.
+      enableAutoPipelining: true,
       // Reconnect forever, backing off to 2 s: the gateway must come back when Redis does.
       retryStrategy: (times) => Math.min(times * 100, 2_000),
     };
@@ -74,6 +76,7 @@ export class RedisStore implements OtpStore {
       client = new Cluster(nodes, {
         redisOptions: common,
         enableOfflineQueue: false,
+        enableAutoPipelining: true,
         clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
         slotsRefreshTimeout: Math.max(options.commandTimeoutMs * 2, 1_000),
       });
