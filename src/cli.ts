@@ -63,13 +63,17 @@ function configOrExit(): Config | undefined {
   }
 }
 
-/** Set in the environment of the processes a WORKERS > 1 primary starts. */
-const WORKER_ENV = "OTP_GATEWAY_WORKER";
+/** Set in the environment of the processes a WORKERS > 1 primary starts: the primary's pid. */
+const WORKER_ENV = "OTP_GATEWAY_PRIMARY_PID";
 
 async function serve(): Promise<number> {
   const config = configOrExit();
   if (!config) return 1;
   if (config.WORKERS > 1 && !process.env[WORKER_ENV]) return supervise(config.WORKERS);
+  // A worker checks its primary from the start: one that dies while the worker is still
+  // starting would otherwise leave it orphaned with a parent pid that never changes again.
+  const primary = process.env[WORKER_ENV] ? Number(process.env[WORKER_ENV]) : undefined;
+  if (primary !== undefined && process.ppid !== primary) return 1;
   const deps = buildServices(config);
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
   if (!(await deps.store.connected(3_000))) deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
@@ -104,8 +108,7 @@ async function serve(): Promise<number> {
     process.once("SIGTERM", () => void shutdown("SIGTERM"));
     process.once("SIGINT", () => void shutdown("SIGINT"));
     // A worker whose primary died (SIGKILL, OOM) must not keep the port: it stops itself.
-    if (process.env[WORKER_ENV]) {
-      const primary = process.ppid;
+    if (primary !== undefined) {
       setInterval(() => {
         if (process.ppid !== primary) process.kill(process.pid, "SIGTERM");
       }, 1_000).unref();
@@ -121,8 +124,8 @@ async function serve(): Promise<number> {
 async function supervise(count: number): Promise<number> {
   // A compiled binary is its own runtime; from source, bun needs the entry file again.
   const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
-  const workers = Array.from({ length: count }, (_, i) =>
-    Bun.spawn([...self, "serve"], { env: { ...process.env, [WORKER_ENV]: String(i + 1) }, stdout: "inherit", stderr: "inherit" }),
+  const workers = Array.from({ length: count }, () =>
+    Bun.spawn([...self, "serve"], { env: { ...process.env, [WORKER_ENV]: String(process.pid) }, stdout: "inherit", stderr: "inherit" }),
   );
   let stopping = false;
   const stopAll = (signal: NodeJS.Signals) => {
