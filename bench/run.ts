@@ -2,9 +2,10 @@
 // reported as ratios. Starts everything it needs: a private Redis, a fake upstream, the
 // binaries; drives load with wrk from a separate process. Writes bench/results/latest.{json,md}.
 //   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build]
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, rssMiB, waitHealthy } from "../scripts/lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -20,12 +21,6 @@ type Proc = ReturnType<typeof Bun.spawn>;
 const running = new Set<Proc>();
 process.on("exit", () => running.forEach((p) => p.kill("SIGKILL")));
 
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  await probe.stop(true);
-  return port;
-}
 
 async function sh(cmd: string[], cwd = ROOT): Promise<void> {
   const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
@@ -44,30 +39,7 @@ async function stop(proc: Proc): Promise<void> {
   running.delete(proc);
 }
 
-async function waitHealthy(port: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
-    } catch {
-      await Bun.sleep(10);
-    }
-  }
-  throw new Error(`nothing healthy on ${port}`);
-}
 
-/** RSS of a process and its children (WORKERS > 1 starts workers), in MiB. */
-function rssMiB(pid: number): number {
-  const read = (path: string) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return "";
-    }
-  };
-  const own = Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`))?.[1] ?? 0) / 1024;
-  const children = read(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
-  return own + children.reduce((sum, child) => sum + rssMiB(child), 0);
-}
 
 interface WrkResult {
   requests: number;
@@ -84,7 +56,8 @@ interface WrkResult {
 
 async function wrk(script: string, port: number, seconds: number, expectStatus: number, env: Record<string, string> = {}): Promise<WrkResult> {
   const combined = join(work, `${script}.combined.lua`);
-  writeFileSync(combined, (await Bun.file(join(ROOT, "bench/wrk", script)).text()) + "\n" + (await Bun.file(join(ROOT, "bench/wrk/report.lua")).text()));
+  const parts = await Promise.all(["threads.lua", script, "report.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()));
+  writeFileSync(combined, parts.join("\n"));
   const proc = Bun.spawn(["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`], {
     env: { PATH: process.env.PATH ?? "", EXPECT_STATUS: String(expectStatus), PHONE_BASE: String(Math.floor(Math.random() * 1e8)), ...env },
     stdout: "pipe",
@@ -108,11 +81,11 @@ async function scenario(name: string, cmd: string[], env: Record<string, string>
   const proc = spawn(cmd, { HOST: "127.0.0.1", PORT: String(port), ...env });
   await waitHealthy(port);
   const extraEnv = prepare ? await prepare(port) : {};
-  let peak = rssMiB(proc.pid);
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(proc.pid))), 50);
+  let peak = rssMiB(proc.pid, true);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(proc.pid, true))), 50);
   const result = await wrk(load.script, port, load.seconds ?? DURATION, load.expect, { ...load.env, ...extraEnv });
   clearInterval(sampler);
-  peak = Math.max(peak, rssMiB(proc.pid));
+  peak = Math.max(peak, rssMiB(proc.pid, true));
   await stop(proc);
   const row = { name, ...result, peak_rss_mib: Math.round(peak * 10) / 10 };
   console.log(

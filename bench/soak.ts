@@ -1,22 +1,17 @@
 // `bun run soak -- --minutes N`: mixed load on the compiled gateway for N minutes (default 2),
 // with a private Redis and the fast fake upstream. Reports 5xx answers (0 expected without
 // injected faults), RSS drift, open file descriptors and Redis keys (bounded: all expire).
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { freePort, rssMiB, waitHealthy } from "../scripts/lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const minutes = args.includes("--minutes") ? Number(args[args.indexOf("--minutes") + 1]) : 2;
 const seconds = Math.max(5, Math.round(minutes * 60));
 
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  await probe.stop(true);
-  return port;
-}
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 const build = Bun.spawn(["bash", "scripts/build.sh"], { cwd: ROOT, stdout: "ignore" });
@@ -39,17 +34,17 @@ const gateway = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
   stdout: "ignore",
   stderr: "ignore",
 });
+const script = join(tmpdir(), `otp-soak-${process.pid}.lua`);
 const redis = new Redis(`redis://127.0.0.1:${redisPort}`);
 try {
-  for (let i = 0; i < 500; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
-    await Bun.sleep(10);
-  }
+  await waitHealthy(port);
   const samples: { t: number; rss: number; fds: number; keys: number }[] = [];
   const sample = async (t: number) => samples.push({ t, rss: rssMiB(gateway.pid), fds: fds(gateway.pid), keys: await redis.dbsize() });
   await sample(0);
   const started = Date.now();
-  const wrk = Bun.spawn(["wrk", "-t1", "-c16", `-d${seconds}s`, "-s", join(ROOT, "bench/wrk/mixed.lua"), `http://127.0.0.1:${port}`], { stdout: "pipe" });
+  const parts = await Promise.all(["threads.lua", "mixed.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()));
+  await Bun.write(script, parts.join("\n"));
+  const wrk = Bun.spawn(["wrk", "-t1", "-c16", `-d${seconds}s`, "-s", script, `http://127.0.0.1:${port}`], { stdout: "pipe" });
   const every = Math.max(5, Math.floor(seconds / 12)) * 1000;
   const timer = setInterval(() => void sample(Math.round((Date.now() - started) / 1000)), every);
   const out = await new Response(wrk.stdout).text();
@@ -76,6 +71,7 @@ try {
   console.log(`5xx answers: ${result.server_5xx}; RSS drift after warm-up: ${(last.rss - first.rss).toFixed(1)} MiB; fds ${first.fds} → ${last.fds}; keys without TTL: ${noTtl}`);
   process.exitCode = result.server_5xx === 0 && noTtl === 0 ? 0 : 1;
 } finally {
+  rmSync(script, { force: true });
   redis.disconnect();
   for (const p of [gateway, upstream, redisProc]) p.kill("SIGTERM");
 }

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
@@ -13,12 +14,6 @@ async function sh(cmd: string[], cwd = ROOT): Promise<void> {
   if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
 }
 
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  await probe.stop(true);
-  return port;
-}
 
 /** ms from exec to the first 200 on /healthz, and RSS (MiB) after 2 s idle with one send and verify served. */
 async function measure(binary: string, env: Record<string, string>, warm: boolean) {

@@ -1,6 +1,6 @@
 -- POST /v1/otp/send from a new client address each request (X-Forwarded-For, TRUST_PROXY=1),
 -- with an empty body: every address opens a bucket, then validation refuses the body (400).
--- thread_id is set by report.lua's setup.
+-- thread_id is set by threads.lua's setup.
 local counter = 0
 request = function()
   counter = counter + 1

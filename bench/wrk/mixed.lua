@@ -1,13 +1,7 @@
 -- Mixed load for the soak: valid and invalid sends, limited and not, verifies, from a small
 -- pool of about 260 000 client addresses (X-Forwarded-For, TRUST_PROXY=1): per-IP limits engage
 -- now and then, and the LRU stays full.
-local threads = {}
-local next_id = 0
-setup = function(thread)
-  thread:set("thread_id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
+-- Runs after threads.lua (bench/soak.ts prepends it).
 init = function()
   math.randomseed(os.time() + (thread_id or 0) * 7919)
 end

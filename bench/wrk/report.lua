@@ -1,12 +1,5 @@
--- Appended to every scenario script: counts answers other than EXPECT_STATUS and
--- prints the summary as one JSON line for the harness (bench/run.ts).
-local threads = {}
-local next_id = 0
-setup = function(thread)
-  thread:set("thread_id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
+-- Appended to every scenario script (after threads.lua): counts answers other than
+-- EXPECT_STATUS and prints the summary as one JSON line for the harness (bench/run.ts).
 
 local expected = tonumber(os.getenv("EXPECT_STATUS") or "200")
 unexpected = 0

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
-import { flushSharedRedis, freePort, SHARED_REDIS_URL } from "../support/redis";
+import { freePort, waitHealthy } from "../../scripts/lib/local";
+import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
 
 /**
  * End to end against the compiled binary, not the sources: built here with the
@@ -27,18 +28,6 @@ async function build(target: string) {
   if (result.code !== 0) throw new Error(`build ${target} failed:\n${result.stderr}`);
 }
 
-async function waitHealthy(port: number, ms = 10_000): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) return performance.now() - started;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(10);
-  }
-  throw new Error(`no /healthz on ${port} within ${ms} ms`);
-}
 
 /** A running gateway binary; `stop` sends SIGTERM and returns the exit code and its output. */
 async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY]) {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { freePort, waitHealthy } from "../../scripts/lib/local";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -7,25 +8,7 @@ function run(env: Record<string, string>) {
   return Bun.spawn(["bun", MAIN], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
 }
 
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  await probe.stop(true);
-  return port;
-}
 
-async function waitReady(url: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(25);
-  }
-  throw new Error(`${url} not ready within ${ms} ms`);
-}
 
 describe("the gateway process", () => {
   const fake = new FakeStartMessaging();
@@ -44,7 +27,7 @@ describe("the gateway process", () => {
     const port = await freePort();
     const proc = run({ PORT: String(port), HOST: "127.0.0.1", STARTMESSAGING_API_KEY: "sm_test_fake_key", STARTMESSAGING_BASE_URL: fake.url });
     try {
-      await waitReady(`http://127.0.0.1:${port}/healthz`);
+      await waitHealthy(port);
       const res = await fetch(`http://127.0.0.1:${port}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876543210"}' });
       expect(res.status, await res.clone().text()).toBe(200);
       expect(fake.sms).toHaveLength(1);

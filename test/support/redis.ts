@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { freePort } from "../../scripts/lib/local";
+
+export { freePort };
 
 /**
  * Real Redis for tests: the machine's server on 6379 (database 15, flushed per
@@ -22,12 +25,6 @@ export async function flushSharedRedis(): Promise<void> {
   }
 }
 
-export async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  await probe.stop(true);
-  return port;
-}
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
