@@ -1,7 +1,8 @@
 // `bun run bench`: load on the compiled gateway and on baselines measured in the same run,
 // reported as ratios. Starts everything it needs: a private Redis, a fake upstream, the
 // binaries; drives load with wrk from a separate process. Writes bench/results/latest.{json,md}.
-//   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build]
+//   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build] [--only <text>]
+// --only runs the scenarios whose name contains <text> and prints them; it writes no report.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,9 @@ const SMOKE = flag("smoke");
 const DURATION = option("duration", SMOKE ? 1 : 10);
 const CONNECTIONS = option("connections", SMOKE ? 4 : 32);
 const FLOOD_SECONDS = option("flood-seconds", SMOKE ? 1 : 25);
+const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const FLOOD = "gateway: flood of distinct addresses";
+const FLOOD_CAPPED = "gateway: flood, BUN_JSC_forceRAMSize=100 MB";
 const work = mkdtempSync(join(tmpdir(), "otp-bench-"));
 
 type Proc = ReturnType<typeof Bun.spawn>;
@@ -139,35 +143,44 @@ try {
   // Per-IP limits far above the load (every request comes from 127.0.0.1), so they never answer.
   const open = { IP_SEND_LIMITS: "10000/100ms", IP_VERIFY_LIMITS: "10000/100ms" };
 
+  // Every scenario, in report order; `--only <text>` runs those whose name contains the text.
+  const scenarios: [string, string[], Record<string, string>, Parameters<typeof scenario>[3], Parameters<typeof scenario>[4]?][] = [
+    ["baseline: bare Bun.serve", [join(work, "bare-serve")], {}, { script: "send-random-phone.lua", expect: 200 }],
+    ["baseline: bare Elysia route + body schema", [join(work, "bare-elysia")], {}, { script: "send-random-phone.lua", expect: 200 }],
+    ["baseline: Elysia + 1 EVALSHA + 1 fetch", [join(work, "minimal-pipeline")], { REDIS_URL, UPSTREAM_URL }, { script: "send-random-phone.lua", expect: 200 }],
+    ["gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
+    ["gateway: send denied by the per-IP limit", gateway, { ...base, IP_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance],
+    ["gateway: send denied by the per-phone limit", gateway, { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance],
+    [
+      "gateway: verify (wrong code, store + upstream)",
+      gateway,
+      { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/100ms" },
+      { script: "verify-pool.lua", expect: 200 },
+      (port) => issueIds(port, SMOKE ? 200 : 5000),
+    ],
+    ["gateway: accepted send, LOG_LEVEL=warn", gateway, { ...base, ...open, LOG_LEVEL: "warn" }, { script: "send-random-phone.lua", expect: 200 }],
+    ["gateway: accepted send, WORKERS=2", gateway, { ...base, ...open, WORKERS: "2" }, { script: "send-random-phone.lua", expect: 200 }],
+    [FLOOD, gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
+    // The same flood with JSC's heap sized for 100 MB: it collects sooner (see BENCHMARKS.md).
+    [FLOOD_CAPPED, gateway, { ...base, TRUST_PROXY: "1", BUN_JSC_forceRAMSize: "100000000" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
+  ];
   const rows: Row[] = [];
-  rows.push(await scenario("baseline: bare Bun.serve", [join(work, "bare-serve")], {}, { script: "send-random-phone.lua", expect: 200 }));
-  rows.push(await scenario("baseline: bare Elysia route + body schema", [join(work, "bare-elysia")], {}, { script: "send-random-phone.lua", expect: 200 }));
-  rows.push(await scenario("baseline: Elysia + 1 EVALSHA + 1 fetch", [join(work, "minimal-pipeline")], { REDIS_URL, UPSTREAM_URL }, { script: "send-random-phone.lua", expect: 200 }));
-  rows.push(await scenario("gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }));
-  rows.push(await scenario("gateway: send denied by the per-IP limit", gateway, { ...base, IP_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance));
-  rows.push(await scenario("gateway: send denied by the per-phone limit", gateway, { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance));
-  rows.push(
-    await scenario("gateway: verify (wrong code, store + upstream)", gateway, { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/100ms" }, { script: "verify-pool.lua", expect: 200 }, (port) =>
-      issueIds(port, SMOKE ? 200 : 5000),
-    ),
-  );
-  rows.push(await scenario("gateway: accepted send, LOG_LEVEL=warn", gateway, { ...base, ...open, LOG_LEVEL: "warn" }, { script: "send-random-phone.lua", expect: 200 }));
-  rows.push(await scenario("gateway: accepted send, WORKERS=2", gateway, { ...base, ...open, WORKERS: "2" }, { script: "send-random-phone.lua", expect: 200 }));
-  const flood = await scenario("gateway: flood of distinct addresses", gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS });
-  rows.push(flood);
-  // The same flood with JSC's heap sized for 100 MB: it collects sooner (see BENCHMARKS.md).
-  const floodCapped = await scenario(
-    "gateway: flood, BUN_JSC_forceRAMSize=100 MB",
-    gateway,
-    { ...base, TRUST_PROXY: "1", BUN_JSC_forceRAMSize: "100000000" },
-    { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS },
-  );
-  rows.push(floodCapped);
+  for (const [name, cmd, env, load, prepare] of scenarios) if (!ONLY || name.includes(ONLY)) rows.push(await scenario(name, cmd, env, load, prepare));
 
   await stop(upstream);
   await stop(redis);
 
+  if (!ONLY) writeReport(rows);
+} finally {
+  running.forEach((p) => p.kill("SIGKILL"));
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** The ratios against the targets, and the report in markdown and JSON. */
+function writeReport(rows: Row[]): void {
   const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+  const flood = by(FLOOD);
+  const floodCapped = by(FLOOD_CAPPED);
   const ratio = (a: Row, b: Row) => Math.round((a.rps / b.rps) * 100) / 100;
   const targets = [
     { what: "accepted send ÷ minimal pipeline", value: ratio(by("gateway: accepted send"), by("baseline: Elysia + 1")), target: 0.9 },
@@ -202,7 +215,4 @@ try {
   writeFileSync(join(ROOT, `bench/results/${name}.json`), JSON.stringify(report, null, 2) + "\n");
   writeFileSync(join(ROOT, `bench/results/${name}.md`), md + "\n");
   console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
-} finally {
-  running.forEach((p) => p.kill("SIGKILL"));
-  rmSync(work, { recursive: true, force: true });
 }

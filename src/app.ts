@@ -44,7 +44,7 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const { http } = deps;
-  const metas = new RequestMetas(deps.logger);
+  const metas = new RequestMetas(deps.logger, deps.metrics);
   const context = requestContext({ metas, metrics: deps.metrics, maxBodySize: http.maxBodySize });
   const otp = new OtpService({ provider: deps.provider, store: deps.store, policy: deps.policy, logger: deps.logger });
   const app = new Elysia({
@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps) {
       // this cap answers problem+json, so the cap sits well above MAX_BODY_SIZE.
       maxRequestBodySize: Math.max(4 * http.maxBodySize, 65_536),
     },
-  }).use(requestLog(metas, deps.metrics));
+  }).use(requestLog(metas));
   // Before the guard, so that a browser can read a 429 or 401 too.
   if (http.corsOrigins.length > 0) {
     app.use(
@@ -71,7 +71,7 @@ export function createApp(deps: AppDeps) {
   }
   app
     // Every POST meets the per-IP limit before anything else, an oversize body included.
-    .use(guard({ metas, metrics: deps.metrics, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer }))
+    .use(guard({ metas, metrics: deps.metrics, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer, cors: http.corsOrigins.length > 0 }))
     .use(context);
   if (http.docsAccess !== "off") app.use(openapiDocs(adminCheck(http.docsAccess, http.adminToken)));
   if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));

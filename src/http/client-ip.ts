@@ -27,6 +27,10 @@ export function parseTrustProxy(text: string): TrustProxy | undefined {
   return { kind: "cidrs", ranges };
 }
 
+/** Dotted-quad IPv4 as ipaddr.js writes it (no leading zeros): already canonical. */
+const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const CANONICAL_IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
 function parse(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const trimmed = text.trim();
   // ipaddr.process turns IPv4-mapped IPv6 (::ffff:1.2.3.4) into plain IPv4.
@@ -44,6 +48,8 @@ function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.
  * ends the walk at the proxy that reported it, so junk cannot open new buckets.
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | null, trust: TrustProxy): string {
+  // The common case, cheaply: a plain IPv4 socket peer and no proxy to ask.
+  if ((trust.kind === "none" || !forwardedFor) && peer !== undefined && CANONICAL_IPV4.test(peer)) return peer;
   const peerAddr = peer ? parse(peer) : undefined;
   if (!peerAddr) return "unknown";
   if (trust.kind === "none" || !forwardedFor) return peerAddr.toString();
@@ -61,6 +67,7 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | n
 
 /** The rate-limit bucket of an address: IPv4 as is, IPv6 by its /64 (one subscriber's usual allocation). */
 export function ipBucket(address: string): string {
+  if (CANONICAL_IPV4.test(address)) return address;
   if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address)) return address;
   const parts = ipaddr.IPv6.parse(address).toNormalizedString().split(":").slice(0, 4);
   return `${parts.map((p) => p.replace(/^0+(?=.)/, "")).join(":")}::/64`;

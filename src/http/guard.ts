@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { IpLimiter, IpScope } from "../adapters/limits/ip-limiter";
-import { GatewayError } from "../errors";
+import { GatewayError, type ErrorCode } from "../errors";
 import { clientAddress, ipBucket, type TrustProxy } from "./client-ip";
 import { problemFor, problemResponse } from "./problem";
-import { finishRequest, problemHeaders, type RequestMetas } from "./request-context";
+import { problemHeaders, type RequestMetas } from "./request-context";
+import { rateLimitHeaders } from "./rate-headers";
 import type { Metrics } from "../lib/metrics";
 
 /** The socket peer's address; `server` is null under `app.handle`, so tests supply their own. */
@@ -20,6 +21,8 @@ export interface GuardOptions {
   /** Caller keys (GATEWAY_API_KEYS); empty: no key needed. */
   apiKeys: readonly string[];
   peerAddress: PeerAddress;
+  /** Whether the cors plugin runs before the guard; its headers then go on the guard's answers too. */
+  cors: boolean;
 }
 
 
@@ -35,38 +38,41 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * routes, and matching exact paths here would let a variant the router still
  * accepts (a trailing slash, an encoded letter) walk past the checks.
  */
-export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress }: GuardOptions) {
+export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress, cors }: GuardOptions) {
   const keyDigests = apiKeys.map(digest);
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest(({ request, server, set }) => {
     if (request.method !== "POST") return;
-    const scope: IpScope = isVerifyPath(pathOf(request.url)) ? "verify" : "send";
+    const path = pathOf(request.url);
+    const scope: IpScope = isVerifyPath(path) ? "verify" : "send";
     const meta = metas.of(request);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
     const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
-    // Answered here, not thrown: a refused flood skips Elysia's error path, so the
-    // log line and the counters that path would write are written here too.
-    const refuse = (error: GatewayError) => {
-      const problem = problemFor(error.code, meta.requestId, { detail: error.detail });
+    // Answered here, not thrown: a refused flood skips Elysia's error path (and the
+    // cost of an Error per request), so the log line and the counters that path
+    // would write are written here too.
+    const refuse = (code: ErrorCode, headers: Record<string, string>) => {
+      const problem = problemFor(code, meta.requestId);
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
-      if (error.rateLimit) metrics.rateLimited("ip");
-      finishRequest(meta, request.method, pathOf(request.url), problem.status, metrics);
-      return problemResponse(problem, { ...corsHeaders(set.headers), ...problemHeaders(error) });
+      metas.finish(meta, request.method, path, problem.status);
+      if (cors) copyCorsHeaders(set.headers, headers);
+      return problemResponse(problem, headers);
     };
-    if (!decision.allowed) return refuse(GatewayError.rateLimited({ scope: "ip", windows: ipLimiter.windows(scope), decision }));
+    if (!decision.allowed) {
+      metrics.rateLimited("ip");
+      return refuse("RATE_LIMITED", rateLimitHeaders({ scope: "ip", windows: ipLimiter.windows(scope), decision }));
+    }
     if (keyDigests.length > 0) {
       meta.callerId = acceptedKey(request.headers.get("authorization"), keyDigests);
-      if (!meta.callerId) return refuse(new GatewayError("UNAUTHORIZED"));
+      if (!meta.callerId) return refuse("UNAUTHORIZED", problemHeaders(new GatewayError("UNAUTHORIZED")));
     }
   });
 }
 
-/** CORS headers an earlier onRequest hook (the cors plugin) put on `set`, for an answer built here. */
-function corsHeaders(headers: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (name.startsWith("access-control-") || name === "vary") out[name] = String(value);
-  return out;
+/** CORS headers an earlier onRequest hook (the cors plugin) put on `set`, copied onto an answer built here. */
+function copyCorsHeaders(from: Record<string, unknown>, to: Record<string, string>): void {
+  for (const name in from) if (name.startsWith("access-control-") || name === "vary") to[name] = String(from[name]);
 }
 
 /**
@@ -83,6 +89,9 @@ function acceptedKey(header: string | null, keyDigests: Buffer[]): string | unde
 }
 
 function isVerifyPath(path: string): boolean {
+  if (path === "/v1/otp/send") return false;
+  if (path === "/v1/otp/verify") return true;
+  if (!path.includes("%")) return path.toLowerCase().includes("/verify");
   try {
     return decodeURIComponent(path).toLowerCase().includes("/verify");
   } catch {

@@ -65,22 +65,23 @@ const DEFAULT_DETAIL: Partial<Record<ErrorCode, string>> = {
   INTERNAL_ERROR: "An unexpected error occurred.",
 };
 
+const problemTypes = new Map<ErrorCode, string>();
+const problemType = (code: ErrorCode) => {
+  let type = problemTypes.get(code);
+  if (!type) problemTypes.set(code, (type = `urn:otp-gateway:problem:${code.toLowerCase().replaceAll("_", "-")}`));
+  return type;
+};
+
 export function problemFor(
   code: ErrorCode,
   requestId: string,
   options: { detail?: string; errors?: FieldError[]; instance?: string } = {},
 ): Problem {
   const { status, title } = describeCode(code);
-  return {
-    type: `urn:otp-gateway:problem:${code.toLowerCase().replaceAll("_", "-")}`,
-    title,
-    status,
-    detail: options.detail ?? DEFAULT_DETAIL[code] ?? title,
-    code,
-    requestId,
-    ...(options.instance ? { instance: options.instance } : {}),
-    ...(options.errors?.length ? { errors: options.errors } : {}),
-  };
+  const problem: Problem = { type: problemType(code), title, status, detail: options.detail ?? DEFAULT_DETAIL[code] ?? title, code, requestId };
+  if (options.instance) problem.instance = options.instance;
+  if (options.errors?.length) problem.errors = options.errors;
+  return problem;
 }
 
 export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {

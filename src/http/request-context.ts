@@ -2,14 +2,13 @@ import { Elysia } from "elysia";
 import { GatewayError, type ErrorCode, type FieldError } from "../errors";
 import type { Metrics, RateLimitScope } from "../lib/metrics";
 import { requestIdFrom } from "../lib/ids";
-import type { Logger } from "../lib/logger";
+import type { LogFields, Logger } from "../lib/logger";
 import { problemFor, problemResponse } from "./problem";
 import { rateLimitHeaders } from "./rate-headers";
 
-export interface RequestMeta {
-  requestId: string;
-  startedAt: number;
-  log: Logger;
+/** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
+export class RequestMeta {
+  readonly startedAt = performance.now();
   /** Masked phone, set by a handler for the request log line. */
   maskedPhone?: string;
   /** Status of a problem answer, which Elysia's `set.status` does not see. */
@@ -22,6 +21,17 @@ export interface RequestMeta {
   outcome?: string;
   /** The code of a problem answer, for metrics. */
   problemCode?: ErrorCode;
+  #log?: Logger;
+
+  constructor(
+    readonly requestId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A logger bound to this request's id; made on first use, as most requests log only their request line. */
+  get log(): Logger {
+    return (this.#log ??= this.logger.child({ requestId: this.requestId }));
+  }
 }
 
 /**
@@ -30,25 +40,29 @@ export interface RequestMeta {
  */
 export class RequestMetas {
   readonly #metas = new WeakMap<Request, RequestMeta>();
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
 
   of(request: Request): RequestMeta {
     let meta = this.#metas.get(request);
     if (!meta) {
-      const requestId = requestIdFrom(request.headers.get("x-request-id"));
-      const logger = this.logger;
-      let log: Logger | undefined;
-      meta = {
-        requestId,
-        startedAt: performance.now(),
-        // Made on first use: most requests log one line, and a refused flood should not pay for more.
-        get log() {
-          return (log ??= logger.child({ requestId }));
-        },
-      };
+      meta = new RequestMeta(requestIdFrom(request.headers.get("x-request-id")), this.logger);
       this.#metas.set(request, meta);
     }
     return meta;
+  }
+
+  /** The request log line and the outcome counters; called once per request, by requestLog or by the guard for the answers it gives itself. */
+  finish(meta: RequestMeta, method: string, path: string, status: number): void {
+    const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
+    if (path === "/v1/otp/send") this.metrics.send(outcome);
+    else if (path === "/v1/otp/verify") this.metrics.verify(outcome);
+    const fields: LogFields = { requestId: meta.requestId, method, path, status, ms: Math.round((performance.now() - meta.startedAt) * 10) / 10 };
+    if (meta.clientIp) fields.ip = meta.clientIp;
+    if (meta.maskedPhone) fields.phone = meta.maskedPhone;
+    this.logger.info("request", fields);
   }
 }
 
@@ -121,25 +135,10 @@ export type RequestContext = ReturnType<typeof requestContext>;
  * request refused in an earlier onRequest hook (per-IP limit, caller key) is
  * logged too.
  */
-export function requestLog(metas: RequestMetas, metrics: Metrics) {
+export function requestLog(metas: RequestMetas) {
   return new Elysia({ name: "request-log" }).onAfterResponse({ as: "global" }, ({ request, set, path }) => {
     const meta = metas.of(request);
-    finishRequest(meta, request.method, path, meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200), metrics);
-  });
-}
-
-/** The request log line and the outcome counters; also called by the guard for the answers it gives itself. */
-export function finishRequest(meta: RequestMeta, method: string, path: string, status: number, metrics: Metrics): void {
-  const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
-  if (path === "/v1/otp/send") metrics.send(outcome);
-  else if (path === "/v1/otp/verify") metrics.verify(outcome);
-  meta.log.info("request", {
-    method,
-    path,
-    status,
-    ms: Math.round((performance.now() - meta.startedAt) * 10) / 10,
-    ...(meta.clientIp ? { ip: meta.clientIp } : {}),
-    ...(meta.maskedPhone ? { phone: meta.maskedPhone } : {}),
+    metas.finish(meta, request.method, path, meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200));
   });
 }
 

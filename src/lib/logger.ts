@@ -32,12 +32,35 @@ export interface LoggerOptions {
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 const SECRET_FIELD = /^(api[-_]?key|authorization|x-api-key|otp|otpCode|password|secret|token)$/i;
 
-function redactFields(fields: LogFields): LogFields {
-  const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) {
-    out[key] = SECRET_FIELD.test(key) ? "[redacted]" : value instanceof Error ? describeError(value) : value;
+/** Whether a field name is one of the obvious secret names; a handful of names, so remembered. */
+const secretNames = new Map<string, boolean>();
+function isSecretName(key: string): boolean {
+  let secret = secretNames.get(key);
+  if (secret === undefined) {
+    secret = SECRET_FIELD.test(key);
+    if (secretNames.size < 1_000) secretNames.set(key, secret);
   }
-  return out;
+  return secret;
+}
+
+/** Copies `fields` into `out`, secrets redacted and errors described. */
+function addFields(out: LogFields, fields: LogFields): void {
+  for (const key in fields) {
+    const value = fields[key];
+    out[key] = isSecretName(key) ? "[redacted]" : value instanceof Error ? describeError(value) : value;
+  }
+}
+
+/** An ISO timestamp, remembered for the millisecond it names (many lines share one). */
+let lastMs = -1;
+let lastIso = "";
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
 }
 
 function describeError(err: Error): LogFields {
@@ -88,12 +111,17 @@ function createLoggerWith(min: number, format: LogFormat, write: (line: string) 
 
   const emit = (level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
-    const data = redactFields({ ...bound, ...fields });
     if (format === "pretty") {
+      const data: LogFields = {};
+      addFields(data, bound);
+      if (fields) addFields(data, fields);
       const rest = Object.entries(data).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg} ${rest.join(" ")}`.trimEnd());
+      write(`${timestamp()} ${level.toUpperCase().padEnd(5)} ${msg} ${rest.join(" ")}`.trimEnd());
     } else {
-      write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...data }));
+      const line: LogFields = { time: timestamp(), level, msg };
+      addFields(line, bound);
+      if (fields) addFields(line, fields);
+      write(JSON.stringify(line));
     }
   };
 
