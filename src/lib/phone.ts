@@ -20,9 +20,11 @@ export interface MobileNumber {
  */
 export function parseMobile(input: string): MobileNumber {
   const parsed = parsePhoneNumberFromString(input);
-  if (!parsed?.isValid()) throw new GatewayError("INVALID_PHONE", { detail: "The phone number is not a valid E.164 number." });
-  const type = parsed.getType();
-  if (type !== "MOBILE" && type !== "FIXED_LINE_OR_MOBILE") {
+  // getType() matches the number against each type's pattern, which is also what
+  // isValid() does with full metadata: so the common, valid case runs it once.
+  const type = parsed?.getType();
+  if (!parsed || (type !== "MOBILE" && type !== "FIXED_LINE_OR_MOBILE")) {
+    if (!parsed?.isValid()) throw new GatewayError("INVALID_PHONE", { detail: "The phone number is not a valid E.164 number." });
     throw new GatewayError("INVALID_PHONE", { detail: "The phone number cannot receive SMS (not a mobile number)." });
   }
   return { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode };

@@ -46,8 +46,10 @@ describe("phone numbers", () => {
   test("accept mobiles and refuse landlines and invalid numbers", () => {
     expect(parseMobile("+919876543210")).toEqual({ e164: "+919876543210", country: "IN", callingCode: "91" });
     expect(parseMobile("+14155552671").country).toBe("US"); // fixed-line-or-mobile plan
-    expect(() => parseMobile("+911123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
-    expect(() => parseMobile("+999123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+    // A valid Delhi landline, and a number no plan allows: both refused, each with its own reason.
+    expect(() => parseMobile("+911123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a mobile") }));
+    expect(() => parseMobile("+999123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }));
+    expect(() => parseMobile("+9198765")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }));
   });
 });
 
