@@ -1,4 +1,3 @@
-import { toOpenAPISchema } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
@@ -15,7 +14,8 @@ const OPENAPI_VERSION = "3.1.0";
  * JSON-only request bodies, X-Request-Id and Retry-After headers), which the
  * plugin's page and generator cannot express. The UI's script and stylesheet
  * are served by the gateway (embedded in the binary), never from a CDN, and are
- * read only when asked for.
+ * read only when asked for; the generator itself is loaded on the first request
+ * for the document.
  */
 export function openapiDocs(authorize: (request: Request) => void = () => {}) {
   const docs = new Elysia({ name: "openapi-docs" });
@@ -25,7 +25,7 @@ export function openapiDocs(authorize: (request: Request) => void = () => {}) {
     .onBeforeHandle(({ request }) => authorize(request))
     .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), { detail: { hide: true } })
     // Routes are fixed once the app is built, so the document is made once, on first request.
-    .get("/swagger/json", () => (document ??= buildDocument(docs)), { detail: { hide: true } })
+    .get("/swagger/json", async () => (document ??= await buildDocument(docs)), { detail: { hide: true } })
     .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), { detail: { hide: true } })
     .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), { detail: { hide: true } });
 }
@@ -41,7 +41,10 @@ const REQUEST_ID_HEADER = {
 };
 const RETRY_AFTER_HEADER = { description: "Whole seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } };
 
-export function buildDocument(app: Elysia): Record<string, unknown> {
+export async function buildDocument(app: Elysia): Promise<Record<string, unknown>> {
+  // Loaded on the first request for the document: the generator is about 10 MB of
+  // memory that a gateway nobody browses never needs.
+  const { toOpenAPISchema } = await import("@elysiajs/openapi");
   const { paths, components } = toOpenAPISchema(app, undefined, undefined, undefined, OPENAPI_VERSION) as {
     paths: Record<string, Record<string, Operation>>;
     components: Record<string, unknown>;

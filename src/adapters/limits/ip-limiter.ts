@@ -1,4 +1,5 @@
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../../lib/lru";
 import { decide, type RateDecision, type Window } from "../../lib/rate-window";
 
 export type IpScope = "send" | "verify";
@@ -29,7 +30,7 @@ export class LruIpLimiter implements IpLimiter {
   readonly #keep: Record<IpScope, number>;
 
   constructor(private readonly options: LruIpLimiterOptions) {
-    this.#logs = new LRUCache({ max: options.maxEntries });
+    this.#logs = boundedLru(options.maxEntries);
     // A monotonic clock: a wall-clock step back must not reorder the logs.
     this.#now = options.now ?? (() => performance.now());
     this.#keep = { send: Math.max(...options.send.map((w) => w.limit)), verify: Math.max(...options.verify.map((w) => w.limit)) };

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../../lib/lru";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
@@ -48,9 +49,9 @@ export class ConsoleProvider implements SmsProvider {
   constructor(private readonly options: ConsoleProviderOptions) {
     const max = options.maxEntries ?? 100_000;
     this.#now = options.now ?? Date.now;
-    this.#codes = new LRUCache({ max });
-    this.#latestByPhone = new LRUCache({ max });
-    this.#idempotent = new LRUCache({ max, ttl: IDEMPOTENCY_TTL_MS });
+    this.#codes = boundedLru(max);
+    this.#latestByPhone = boundedLru(max);
+    this.#idempotent = boundedLru(max, { ttl: IDEMPOTENCY_TTL_MS });
   }
 
   async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {

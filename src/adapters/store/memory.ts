@@ -1,4 +1,5 @@
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../../lib/lru";
 import { decide, type RateDecision, type Window } from "../../lib/rate-window";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 
@@ -29,9 +30,9 @@ export class MemoryStore implements OtpStore {
     // A monotonic clock: a wall-clock step back must not reorder the logs.
     this.#now = options.now ?? (() => performance.now());
     const perf = { now: this.#now };
-    this.#events = new LRUCache({ max, perf });
-    this.#idempotency = new LRUCache({ max, perf });
-    this.#verifications = new LRUCache({ max, perf });
+    this.#events = boundedLru(max, { perf });
+    this.#idempotency = boundedLru(max, { perf });
+    this.#verifications = boundedLru(max, { perf });
   }
 
   async hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision> {
