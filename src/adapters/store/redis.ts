@@ -37,6 +37,14 @@ export interface RedisStoreOptions {
 }
 
 /** Keys: every key of one phone shares the hash tag `{+phone}`, so one decision stays on one Cluster slot. */
+/** The script's window arguments (limit, ms, limit, ms, …); the configured windows never change. */
+const argsOf = new WeakMap<readonly Window[], number[]>();
+function windowArgs(windows: readonly Window[]): number[] {
+  let args = argsOf.get(windows);
+  if (!args) argsOf.set(windows, (args = windows.flatMap((w) => [w.limit, w.windowMs])));
+  return args;
+}
+
 const eventsKey = (phone: string, kind: EventKind) => `otp:{${phone}}:${kind}`;
 const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update(key).digest("hex").slice(0, 32)}}`;
 const verificationKey = (id: string) => `otp:vid:{${id}}`;
@@ -107,7 +115,7 @@ export class RedisStore implements OtpStore {
   }
 
   async hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision> {
-    const args = windows.flatMap((w) => [w.limit, w.windowMs]);
+    const args = windowArgs(windows);
     const [allowed, index, remaining, waitMs, nextMs] = await this.#call(() => this.#redis.otpHit(eventsKey(phone, kind), member, ...args));
     return toDecision(windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs });
   }
@@ -173,12 +181,19 @@ export class RedisStore implements OtpStore {
   }
 
   /** Every Redis failure (refused, timed out, cluster down) becomes one retryable error. */
-  async #call<T>(command: () => Promise<T>): Promise<T> {
+  #call<T>(command: () => Promise<T>): Promise<T> {
+    // A plain rejection handler rather than an async wrapper: one promise less per command.
+    let pending: Promise<T>;
     try {
-      return await command();
+      pending = command();
     } catch (err) {
-      this.#metrics.redisError();
-      throw new GatewayError("STORE_UNAVAILABLE", { retryable: true, cause: err });
+      pending = Promise.reject(err);
     }
+    return pending.then(undefined, this.#failed);
   }
+
+  readonly #failed = (err: unknown): never => {
+    this.#metrics.redisError();
+    throw new GatewayError("STORE_UNAVAILABLE", { retryable: true, cause: err });
+  };
 }
