@@ -17,8 +17,10 @@ const DURATION = option("duration", SMOKE ? 1 : 10);
 const CONNECTIONS = option("connections", SMOKE ? 4 : 32);
 const FLOOD_SECONDS = option("flood-seconds", SMOKE ? 1 : 25);
 const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
-const FLOOD = "gateway: flood of distinct addresses";
-const FLOOD_CAPPED = "gateway: flood, BUN_JSC_forceRAMSize=100 MB";
+const FLOOD = "gateway: flood of distinct addresses, no heap sizing";
+const FLOOD_IMAGE = "gateway: flood of distinct addresses, heap sized as in the image";
+/** What the Dockerfile sets: JSC sizes its heap for 150 MB and collects sooner (see BENCHMARKS.md). */
+const IMAGE_HEAP = { BUN_JSC_forceRAMSize: "150000000" };
 const work = mkdtempSync(join(tmpdir(), "otp-bench-"));
 
 type Proc = ReturnType<typeof Bun.spawn>;
@@ -160,9 +162,9 @@ try {
     ],
     ["gateway: accepted send, LOG_LEVEL=warn", gateway, { ...base, ...open, LOG_LEVEL: "warn" }, { script: "send-random-phone.lua", expect: 200 }],
     ["gateway: accepted send, WORKERS=2", gateway, { ...base, ...open, WORKERS: "2" }, { script: "send-random-phone.lua", expect: 200 }],
+    ["gateway: accepted send, heap sized as in the image", gateway, { ...base, ...open, ...IMAGE_HEAP }, { script: "send-random-phone.lua", expect: 200 }],
+    [FLOOD_IMAGE, gateway, { ...base, TRUST_PROXY: "1", ...IMAGE_HEAP }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
     [FLOOD, gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
-    // The same flood with JSC's heap sized for 100 MB: it collects sooner (see BENCHMARKS.md).
-    [FLOOD_CAPPED, gateway, { ...base, TRUST_PROXY: "1", BUN_JSC_forceRAMSize: "100000000" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
   ];
   const rows: Row[] = [];
   for (const [name, cmd, env, load, prepare] of scenarios) if (!ONLY || name.includes(ONLY)) rows.push(await scenario(name, cmd, env, load, prepare));
@@ -179,8 +181,8 @@ try {
 /** The ratios against the targets, and the report in markdown and JSON. */
 function writeReport(rows: Row[]): void {
   const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
-  const flood = by(FLOOD);
-  const floodCapped = by(FLOOD_CAPPED);
+  const flood = by(FLOOD_IMAGE);
+  const floodUnsized = by(FLOOD);
   const ratio = (a: Row, b: Row) => Math.round((a.rps / b.rps) * 100) / 100;
   const targets = [
     { what: "accepted send ÷ minimal pipeline", value: ratio(by("gateway: accepted send"), by("baseline: Elysia + 1")), target: 0.9 },
@@ -192,8 +194,8 @@ function writeReport(rows: Row[]): void {
     settings: { duration_s: DURATION, connections: CONNECTIONS, wrk_threads: 1, smoke: SMOKE, flood_seconds: FLOOD_SECONDS },
     rows,
     ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
-    flood: { distinct_addresses: flood.requests, peak_rss_mib: flood.peak_rss_mib, target_mib: 150, met: flood.peak_rss_mib <= 150 },
-    flood_capped_heap: { distinct_addresses: floodCapped.requests, peak_rss_mib: floodCapped.peak_rss_mib, target_mib: 150, met: floodCapped.peak_rss_mib <= 150 },
+    flood: { heap: "as in the image", distinct_addresses: flood.requests, peak_rss_mib: flood.peak_rss_mib, target_mib: 150, met: flood.peak_rss_mib <= 150 },
+    flood_unsized_heap: { heap: "JSC default", distinct_addresses: floodUnsized.requests, peak_rss_mib: floodUnsized.peak_rss_mib, target_mib: 150, met: floodUnsized.peak_rss_mib <= 150 },
   };
   const md = [
     `Run ${report.date.slice(0, 16)}Z on ${report.machine.cores} cores (${report.machine.arch}, bun ${report.machine.bun}); ${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1 on the same machine.`,
@@ -205,8 +207,8 @@ function writeReport(rows: Row[]): void {
     "| ratio | value | target | met |",
     "|---|---:|---:|---|",
     ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ≥ ${t.target} | ${t.met ? "yes" : "no"} |`),
-    `| flood: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
-    `| flood with BUN_JSC_forceRAMSize=100 MB: peak RSS over ${floodCapped.requests} addresses | ${floodCapped.peak_rss_mib} MiB | ≤ 150 MiB | ${report.flood_capped_heap.met ? "yes" : "no"} |`,
+    `| flood, heap sized as in the image: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
+    `| flood, JSC's default heap sizing: peak RSS over ${floodUnsized.requests} distinct addresses | ${floodUnsized.peak_rss_mib} MiB | ≤ 150 MiB | ${report.flood_unsized_heap.met ? "yes" : "no"} |`,
     "",
     "errors = socket errors + answers other than the scenario's expected status (200, 429 or 400).",
   ].join("\n");

@@ -11,7 +11,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/smoke.json`).json();
-  expect(report.rows.length).toBe(11);
+  expect(report.rows.length).toBe(12);
   for (const row of report.rows) {
     expect(row.rps, row.name).toBeGreaterThan(0);
     expect(row.unexpected_status, `${row.name}: answers other than expected`).toBe(0);

@@ -13,3 +13,12 @@ test("--help lists every environment variable", async () => {
   expect(await proc.exited).toBe(0);
   for (const line of configMarkdown().split("\n").slice(2)) expect(out).toContain(line.split("`")[1]!);
 });
+
+test("the bench measures the heap sizing the Dockerfile sets", async () => {
+  const root = new URL("..", import.meta.url);
+  const dockerfile = await Bun.file(new URL("Dockerfile", root)).text();
+  const bench = await Bun.file(new URL("bench/run.ts", root)).text();
+  const image = /BUN_JSC_forceRAMSize=(\d+)/.exec(dockerfile)?.[1];
+  expect(image).toBeDefined();
+  expect(bench).toContain(`BUN_JSC_forceRAMSize: "${image}"`);
+});
