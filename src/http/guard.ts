@@ -4,7 +4,7 @@ import type { IpLimiter, IpScope } from "../adapters/limits/ip-limiter";
 import { GatewayError, type ErrorCode } from "../errors";
 import { clientAddress, ipBucket, type TrustProxy } from "./client-ip";
 import { problemFor, problemResponse } from "./problem";
-import { problemHeaders, type RequestMetas } from "./request-context";
+import { pathOf, problemHeaders, type RequestMetas } from "./request-context";
 import { rateLimitHeaders } from "./rate-headers";
 import type { Metrics } from "../lib/metrics";
 
@@ -97,12 +97,4 @@ function isVerifyPath(path: string): boolean {
   } catch {
     return false; // undecodable: counted against the stricter send budget
   }
-}
-
-/** The path of an absolute request URL without building a URL object (hot path). */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const query = url.indexOf("?", start);
-  return query < 0 ? url.slice(start) : url.slice(start, query);
 }

@@ -21,6 +21,8 @@ export class RequestMeta {
   outcome?: string;
   /** The code of a problem answer, for metrics. */
   problemCode?: ErrorCode;
+  /** Whether the request line was written (it is written once). */
+  finished = false;
   #log?: Logger;
 
   constructor(
@@ -56,6 +58,8 @@ export class RequestMetas {
 
   /** The request log line and the outcome counters; called once per request, by requestLog or by the guard for the answers it gives itself. */
   finish(meta: RequestMeta, method: string, path: string, status: number): void {
+    if (meta.finished) return;
+    meta.finished = true;
     const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
     if (path === "/v1/otp/send") this.metrics.send(outcome);
     else if (path === "/v1/otp/verify") this.metrics.verify(outcome);
@@ -78,7 +82,7 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 /**
  * Cross-cutting HTTP behaviour, registered globally: request ids, the body size
  * limit, strict JSON parsing, and the one place where errors become
- * problem+json answers (the log line is requestLog's).
+ * problem+json answers (the log line is requestLog's, but for an unknown route).
  */
 export function requestContext({ metas, metrics, maxBodySize }: RequestContextOptions) {
   const metaOf = (request: Request) => metas.of(request);
@@ -123,6 +127,8 @@ export function requestContext({ metas, metrics, maxBodySize }: RequestContextOp
       meta.problemCode = problem.code;
       if (cause instanceof GatewayError && cause.rateLimit) metrics.rateLimited(cause.rateLimit.scope as RateLimitScope);
       if (problem.code === "COUNTRY_NOT_ALLOWED") metrics.rateLimited("country");
+      // No route, so no mapResponse hook (where requestLog writes the line): write it here.
+      if (code === "NOT_FOUND") metas.finish(meta, request.method, pathOf(request.url), problem.status);
       return problemResponse(problem, cause instanceof GatewayError ? problemHeaders(cause) : {});
     })
     .as("global");
@@ -133,12 +139,18 @@ export type RequestContext = ReturnType<typeof requestContext>;
 /**
  * One log line per request. Registered before every other plugin, so that a
  * request refused in an earlier onRequest hook (per-IP limit, caller key) is
- * logged too.
+ * logged too (the guard writes that line itself).
+ *
+ * Written in mapResponse, which Elysia runs for every handled request, a success
+ * or an error answer alike, just before the Response is made: unlike
+ * onAfterResponse, it costs no timer and no async callback per request. An
+ * unknown route skips mapResponse; requestContext's error hook writes that line.
  */
 export function requestLog(metas: RequestMetas) {
-  return new Elysia({ name: "request-log" }).onAfterResponse({ as: "global" }, ({ request, set, path }) => {
+  return new Elysia({ name: "request-log" }).mapResponse({ as: "global" }, ({ request, set, path, responseValue }) => {
     const meta = metas.of(request);
-    metas.finish(meta, request.method, path, meta.problemStatus ?? (typeof set.status === "number" ? set.status : 200));
+    const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+    metas.finish(meta, request.method, path, meta.problemStatus ?? status);
   });
 }
 
@@ -186,4 +198,12 @@ function fieldErrors(error: unknown): FieldError[] {
     out.push({ pointer, detail: item.message ?? "is not valid" });
   }
   return out.slice(0, 20);
+}
+
+/** The path of an absolute request URL without building a URL object (hot path). */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
 }

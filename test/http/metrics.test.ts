@@ -119,3 +119,29 @@ describe("logs", () => {
     for (const entry of requests) expect(Object.keys(entry)).toEqual(expect.arrayContaining(["time", "level", "requestId", "method", "path", "status", "ms", "ip"]));
   });
 });
+
+describe("the request line", () => {
+  test("is written exactly once per request, with the status the client got, whatever the answer", async () => {
+    const capture = captureLogger();
+    const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, { env: { IP_SEND_LIMITS: "5/1m", PHONE_SEND_LIMITS: "1/1m" } });
+    const raw = (init: RequestInit & { path: string }) => client.app.handle(new Request(`http://localhost${init.path}`, init));
+    const answers: { status: number; requestId: string | null }[] = [];
+    const keep = async (res: Promise<Response>) => {
+      const r = await res;
+      answers.push({ status: r.status, requestId: r.headers.get("x-request-id") });
+    };
+    await keep(client.post("/v1/otp/send", { phone: "+919876503001" })); // 200
+    await keep(client.post("/v1/otp/send", { phone: "+919876503001" })); // 429, per phone (service)
+    await keep(client.post("/v1/otp/send", { phone: 12 })); // 400, schema
+    await keep(raw({ path: "/v1/otp/send", method: "POST", headers: { "content-type": "text/plain" }, body: "x" })); // 415, parser
+    await keep(client.post("/v1/otp/send", { phone: "9".repeat(20_000) })); // 413, declared size (onRequest)
+    await keep(client.post("/v1/otp/send", {})); // 429, per IP (guard)
+    await keep(client.get("/v1/nothing-here")); // 404, no route
+    await keep(client.get("/healthz")); // 200, GET
+    await keep(client.get("/swagger/json")); // 200, a Response from the handler
+    await Bun.sleep(20);
+    const lines = capture.lines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
+    expect(answers.map((a) => a.status)).toEqual([200, 429, 400, 415, 413, 429, 404, 200, 200]);
+    expect(lines.map((l) => [l.requestId, l.status])).toEqual(answers.map((a) => [a.requestId, a.status]));
+  });
+});
