@@ -84,9 +84,36 @@ export function problemFor(
   return problem;
 }
 
+/**
+ * The answer for a problem. `headers` is the caller's own object: the content
+ * type and X-Request-Id are added to it, not copied with it (a refused flood
+ * makes one of these per request).
+ */
 export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(problem), {
-    status: problem.status,
-    headers: { "content-type": PROBLEM_CONTENT_TYPE, "x-request-id": problem.requestId, ...headers },
-  });
+  return problemAnswer(problem.status, problemJson(problem), problem.requestId, headers);
+}
+
+function problemAnswer(status: number, body: string, requestId: string, headers: Record<string, string>): Response {
+  headers["content-type"] = PROBLEM_CONTENT_TYPE;
+  headers["x-request-id"] = requestId;
+  return new Response(body, { status, headers });
+}
+
+/** Everything of a default problem's JSON before the request id, by code (the id is its last field). */
+const defaultHeads = new Map<ErrorCode, string>();
+
+/**
+ * A problem's JSON. One with the default detail and no field errors is made
+ * from a prefix written once per code, with the request id put in: the guard's
+ * refusals are all of this kind.
+ */
+function problemJson(problem: Problem): string {
+  if (problem.instance || problem.errors || problem.detail !== (DEFAULT_DETAIL[problem.code] ?? problem.title)) return JSON.stringify(problem);
+  let head = defaultHeads.get(problem.code);
+  if (head === undefined) {
+    const empty = JSON.stringify(problemFor(problem.code, ""));
+    head = empty.slice(0, -'""}'.length);
+    defaultHeads.set(problem.code, head);
+  }
+  return `${head}${JSON.stringify(problem.requestId)}}`;
 }
