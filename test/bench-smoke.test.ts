@@ -14,6 +14,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   expect(report.rows.length).toBe(12);
   for (const row of report.rows) {
     expect(row.rps, row.name).toBeGreaterThan(0);
+    expect(row.cpu_us_per_req, `${row.name}: server CPU per request`).toBeGreaterThan(0);
     expect(row.unexpected_status, `${row.name}: answers other than expected`).toBe(0);
     expect(row.socket_errors, `${row.name}: socket errors`).toBeLessThanOrEqual(row.requests * 0.01);
   }

@@ -23,17 +23,38 @@ export async function waitHealthy(port: number, ms = 10_000): Promise<number> {
   throw new Error(`no /healthz on ${port} within ${ms} ms`);
 }
 
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Live child processes (WORKERS > 1 runs its workers as children of the primary). */
+function childrenOf(pid: number): number[] {
+  return readProc(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
 /** Resident memory of a process in MiB; with `children`, its child processes' added (WORKERS > 1). */
 export function rssMiB(pid: number, children = false): number {
-  const read = (path: string) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return "";
-    }
-  };
-  const own = Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`))?.[1] ?? 0) / 1024;
+  const own = Number(/VmRSS:\s+(\d+)/.exec(readProc(`/proc/${pid}/status`))?.[1] ?? 0) / 1024;
   if (!children) return own;
-  const kids = read(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
-  return own + kids.reduce((sum, kid) => sum + rssMiB(kid, true), 0);
+  return own + childrenOf(pid).reduce((sum, kid) => sum + rssMiB(kid, true), 0);
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) a process and its live children have used so far.
+ * Per request, this is steadier than req/s on a shared machine: a neighbour
+ * slows the wall clock more than it changes the work done per request.
+ */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces, so cut at its closing paren): utime is the 12th, stime the 13th.
+  const stat = readProc(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const own = (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / USER_HZ;
+  return own + childrenOf(pid).reduce((sum, kid) => sum + cpuSeconds(kid), 0);
 }
