@@ -42,8 +42,8 @@ const REQUEST_ID_HEADER = {
 const RETRY_AFTER_HEADER = { description: "Whole seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } };
 
 export async function buildDocument(app: Elysia): Promise<Record<string, unknown>> {
-  // Loaded on the first request for the document: the generator is about 10 MB of
-  // memory that a gateway nobody browses never needs.
+  // Loaded on the first request for the document: serving sends never needs the
+  // generator (its effect on idle memory is too small to measure; BENCHMARKS.md).
   const { toOpenAPISchema } = await import("@elysiajs/openapi");
   const { paths, components } = toOpenAPISchema(app, undefined, undefined, undefined, OPENAPI_VERSION) as {
     paths: Record<string, Record<string, Operation>>;

@@ -36,7 +36,6 @@ export interface RedisStoreOptions {
   metrics?: Metrics;
 }
 
-/** Keys: every key of one phone shares the hash tag `{+phone}`, so one decision stays on one Cluster slot. */
 /** The script's window arguments (limit, ms, limit, ms, …); the configured windows never change. */
 const argsOf = new WeakMap<readonly Window[], number[]>();
 function windowArgs(windows: readonly Window[]): number[] {
@@ -45,6 +44,7 @@ function windowArgs(windows: readonly Window[]): number[] {
   return args;
 }
 
+/** Keys: every key of one phone shares the hash tag `{+phone}`, so one decision stays on one Cluster slot. */
 const eventsKey = (phone: string, kind: EventKind) => `otp:{${phone}}:${kind}`;
 const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update(key).digest("hex").slice(0, 32)}}`;
 const verificationKey = (id: string) => `otp:vid:{${id}}`;
