@@ -1,5 +1,6 @@
-// `bun run soak -- --minutes N`: mixed load on the compiled gateway for N minutes (default 2),
-// with a private Redis and the fast fake upstream. Reports 5xx answers (0 expected without
+// `bun run soak -- --minutes N [--image-heap]`: mixed load on the compiled gateway for N minutes
+// (default 2), with a private Redis and the fast fake upstream; --image-heap runs it with the JSC
+// heap sizing the Dockerfile sets. Reports 5xx answers (0 expected without
 // injected faults), RSS drift, open file descriptors and Redis keys (bounded: all expire).
 import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const minutes = args.includes("--minutes") ? Number(args[args.indexOf("--minutes") + 1]) : 2;
 const seconds = Math.max(5, Math.round(minutes * 60));
+const imageHeap = args.includes("--image-heap") ? /BUN_JSC_forceRAMSize=(\d+)/.exec(await Bun.file(join(ROOT, "Dockerfile")).text())?.[1] : undefined;
 
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -30,6 +32,7 @@ const gateway = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     TRUST_PROXY: "1",
     LOG_LEVEL: "warn",
+    ...(imageHeap ? { BUN_JSC_forceRAMSize: imageHeap } : {}),
   },
   stdout: "ignore",
   stderr: "ignore",
