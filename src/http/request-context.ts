@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import { Elysia, ElysiaCustomStatusResponse } from "elysia";
 import { GatewayError, type ErrorCode, type FieldError } from "../errors";
 import type { Metrics, RateLimitScope } from "../lib/metrics";
 import { requestIdFrom } from "../lib/ids";
@@ -145,11 +145,21 @@ export type RequestContext = ReturnType<typeof requestContext>;
  * or an error answer alike, just before the Response is made: unlike
  * onAfterResponse, it costs no timer and no async callback per request. An
  * unknown route skips mapResponse; requestContext's error hook writes that line.
+ * One case it cannot see: a value that fails to serialise after this hook (a
+ * BigInt, a cycle) is logged with the status the handler meant, not the 500 the
+ * client gets; every route's response schema refuses such values before that.
  */
 export function requestLog(metas: RequestMetas) {
   return new Elysia({ name: "request-log" }).mapResponse({ as: "global" }, ({ request, set, path, responseValue }) => {
     const meta = metas.of(request);
-    const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+    const status =
+      responseValue instanceof Response
+        ? responseValue.status
+        : responseValue instanceof ElysiaCustomStatusResponse
+          ? Number(responseValue.code) // a handler's status(code, body)
+          : typeof set.status === "number"
+            ? set.status
+            : 200;
     metas.finish(meta, request.method, path, meta.problemStatus ?? status);
   });
 }

@@ -124,6 +124,8 @@ describe("the request line", () => {
   test("is written exactly once per request, with the status the client got, whatever the answer", async () => {
     const capture = captureLogger();
     const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, { env: { IP_SEND_LIMITS: "5/1m", PHONE_SEND_LIMITS: "1/1m" } });
+    // A route without a response schema that answers with status() (added before the first request compiles the router).
+    client.app.get("/test-teapot", ({ status }) => status(418, "short and stout"));
     const raw = (init: RequestInit & { path: string }) => client.app.handle(new Request(`http://localhost${init.path}`, init));
     const answers: { status: number; requestId: string | null }[] = [];
     const keep = async (res: Promise<Response>) => {
@@ -139,9 +141,10 @@ describe("the request line", () => {
     await keep(client.get("/v1/nothing-here")); // 404, no route
     await keep(client.get("/healthz")); // 200, GET
     await keep(client.get("/swagger/json")); // 200, a Response from the handler
+    await keep(client.get("/test-teapot")); // 418, a handler's status() on a route without a response schema
     await Bun.sleep(20);
     const lines = capture.lines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
-    expect(answers.map((a) => a.status)).toEqual([200, 429, 400, 415, 413, 429, 404, 200, 200]);
+    expect(answers.map((a) => a.status)).toEqual([200, 429, 400, 415, 413, 429, 404, 200, 200, 418]);
     expect(lines.map((l) => [l.requestId, l.status])).toEqual(answers.map((a) => [a.requestId, a.status]));
   });
 });
