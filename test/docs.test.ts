@@ -14,11 +14,18 @@ test("--help lists every environment variable", async () => {
   for (const line of configMarkdown().split("\n").slice(2)) expect(out).toContain(line.split("`")[1]!);
 });
 
-test("the bench measures the heap sizing the Dockerfile sets", async () => {
+test("the bench measures, and --help and the README name, the heap sizing the Dockerfile sets", async () => {
   const root = new URL("..", import.meta.url);
   const dockerfile = await Bun.file(new URL("Dockerfile", root)).text();
   const bench = await Bun.file(new URL("bench/run.ts", root)).text();
+  const readme = await Bun.file(new URL("README.md", root)).text();
   const image = /BUN_JSC_forceRAMSize=(\d+)/.exec(dockerfile)?.[1];
   expect(image).toBeDefined();
   expect(bench).toContain(`BUN_JSC_forceRAMSize: "${image}"`);
+  expect(readme).toContain(`BUN_JSC_forceRAMSize=${image}`);
+  const help = Bun.spawn(["bun", new URL("src/main.ts", root).pathname, "--help"], { stdout: "pipe" });
+  const text = await new Response(help.stdout).text();
+  expect(text).toContain("BUN_JSC_forceRAMSize (bytes)");
+  expect(text).toContain(`image sets ${image}`);
+  expect(await help.exited).toBe(0);
 });
