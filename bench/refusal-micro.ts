@@ -6,6 +6,7 @@
 import { Elysia } from "elysia";
 import { createApp } from "../src/app";
 import { createLogger } from "../src/lib/logger";
+import { median } from "../scripts/lib/local";
 import { consoleProvider, testDeps } from "../test/support/harness";
 
 const args = process.argv.slice(2);
@@ -48,6 +49,5 @@ for (let round = 0; round < ROUNDS; round++) {
     (times[name] ??= []).push(((performance.now() - started) * 1000) / N);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`median µs per request over ${ROUNDS} rounds of ${N} (bun ${Bun.version})`);
 for (const [name, xs] of Object.entries(times)) console.log(`${median(xs).toFixed(2).padStart(7)}  ${name}`);

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds, freePort, rssMiB, waitHealthy } from "../scripts/lib/local";
+import { cpuSeconds, freePort, rssMiB, sh, waitHealthy } from "../scripts/lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -27,11 +27,6 @@ type Proc = ReturnType<typeof Bun.spawn>;
 const running = new Set<Proc>();
 process.on("exit", () => running.forEach((p) => p.kill("SIGKILL")));
 
-
-async function sh(cmd: string[], cwd = ROOT): Promise<void> {
-  const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
-  if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
-}
 
 function spawn(cmd: string[], env: Record<string, string>): Proc {
   const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "ignore", stderr: "ignore" });
@@ -132,9 +127,9 @@ async function issueIds(port: number, count: number): Promise<Record<string, str
 
 try {
   console.log(`bench: ${SMOKE ? "smoke, " : ""}${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1, ${navigator.hardwareConcurrency} cores`);
-  if (!flag("no-build")) await sh(["bash", "scripts/build.sh"]);
+  if (!flag("no-build")) await sh(["bash", "scripts/build.sh"], ROOT);
   for (const name of ["bare-serve", "bare-elysia", "minimal-pipeline"]) {
-    await sh(["bun", "build", join(ROOT, `bench/baselines/${name}.ts`), "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", join(work, name)]);
+    await sh(["bun", "build", join(ROOT, `bench/baselines/${name}.ts`), "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", join(work, name)], ROOT);
   }
   const redisPort = await freePort();
   const redis = spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {});

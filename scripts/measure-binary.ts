@@ -4,15 +4,11 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./lib/local";
+import { freePort, median, memorySplitMiB, rssMiB, sh } from "./lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
 
-async function sh(cmd: string[], cwd = ROOT): Promise<void> {
-  const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
-  if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
-}
 
 
 /** ms from exec to the first 200 on /healthz, and RSS (MiB) after 2 s idle with one send and verify served. */
@@ -31,7 +27,7 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
       await Bun.sleep(1);
     }
   }
-  let rssMiB = NaN;
+  let rss = NaN;
   let anonMiB = NaN;
   let fileMiB = NaN;
   if (warm) {
@@ -39,26 +35,20 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
     await post("/v1/otp/send", { phone: "+919876543210" });
     await post("/v1/otp/verify", { requestId: "otp_none", code: "123456" });
     await Bun.sleep(2_000);
-    const status = await Bun.file(`/proc/${proc.pid}/status`).text();
-    rssMiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-    // Where it goes: anonymous memory (JS heap, malloc) vs pages of the binary file itself
-    // (code and embedded bundle: clean, shared between processes, reclaimable by the kernel).
-    const rollup = await Bun.file(`/proc/${proc.pid}/smaps_rollup`).text();
-    anonMiB = Number(/Pss_Anon:\s+(\d+)/.exec(rollup)?.[1] ?? NaN) / 1024;
-    fileMiB = Number(/Pss_File:\s+(\d+)/.exec(rollup)?.[1] ?? NaN) / 1024;
+    rss = rssMiB(proc.pid);
+    ({ anon: anonMiB, file: fileMiB } = memorySplitMiB(proc.pid));
   }
   proc.kill("SIGTERM");
   await proc.exited;
-  return { readyMs, rssMiB, anonMiB, fileMiB };
+  return { readyMs, rssMiB: rss, anonMiB, fileMiB };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const work = mkdtempSync(join(tmpdir(), "otp-measure-"));
 try {
-  await sh(["bash", "scripts/build.sh", "linux-x64"]);
-  await sh(["bash", "scripts/build.sh", "linux-arm64"]);
-  await sh(["bash", "scripts/build.sh"]);
+  await sh(["bash", "scripts/build.sh", "linux-x64"], ROOT);
+  await sh(["bash", "scripts/build.sh", "linux-arm64"], ROOT);
+  await sh(["bash", "scripts/build.sh"], ROOT);
   await Bun.write(
     join(work, "baseline.ts"),
     `Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => Response.json({ status: "ok" }) });\n`,

@@ -58,3 +58,22 @@ export function cpuSeconds(pid: number): number {
   const own = (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / USER_HZ;
   return own + childrenOf(pid).reduce((sum, kid) => sum + cpuSeconds(kid), 0);
 }
+
+/** Runs a command to completion; throws with its stderr when it fails. */
+export async function sh(cmd: string[], cwd: string): Promise<void> {
+  const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
+  if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * Where a process's memory is, in MiB: anonymous (JS heap, malloc) and pages of
+ * mapped files (for a compiled binary, its own code and embedded bundle: clean,
+ * shared between processes, reclaimable by the kernel).
+ */
+export function memorySplitMiB(pid: number): { anon: number; file: number } {
+  const rollup = readProc(`/proc/${pid}/smaps_rollup`);
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(rollup)?.[1] ?? NaN) / 1024;
+  return { anon: field("Pss_Anon"), file: field("Pss_File") };
+}
