@@ -91,17 +91,17 @@ async function serve(): Promise<number> {
     version: pkg.version,
     provider: deps.provider.name,
     store: deps.store.kind,
-    upstreamTimeout: formatDuration(config.UPSTREAM_TIMEOUT_MS),
+    upstreamTimeout: formatDuration(config.UPSTREAM_TIMEOUT),
     docs: "/swagger",
   });
 
   return new Promise((resolve) => {
     const shutdown = async (signal: string) => {
-      deps.logger.info("shutting down: no new connections, finishing requests in flight", { signal, grace: formatDuration(config.SHUTDOWN_GRACE_MS) });
+      deps.logger.info("shutting down: no new connections, finishing requests in flight", { signal, grace: formatDuration(config.SHUTDOWN_GRACE) });
       // In-flight requests get SHUTDOWN_GRACE; whatever is still open then is cut.
       let timer: Timer | undefined;
       const graceful = app.stop().then(() => true);
-      const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), config.SHUTDOWN_GRACE_MS)));
+      const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), config.SHUTDOWN_GRACE)));
       if (!(await Promise.race([graceful, expired]))) {
         deps.logger.warn("grace period over: closing the connections still open");
         await app.stop(true);

@@ -1,4 +1,4 @@
-import { EnvSchema } from "./config";
+import { EnvSchema } from "./config-schema";
 
 interface Documented {
   default?: unknown;

@@ -1,9 +1,10 @@
-import type { RateDecision, Window } from "./lib/rate-window";
+import type { RatePolicy } from "./lib/rate-policy";
+import type { RateDecision } from "./lib/rate-window";
 
 /**
  * Every failure the gateway reports has one stable code. Adapters and services
- * throw `GatewayError`; only the HTTP layer (`src/http/problem.ts`) turns a code
- * into a status and a problem+json body.
+ * throw `GatewayError`; only the HTTP layer (`src/http/error-codes.ts`, one
+ * table) gives a code its status, title and texts.
  */
 export const ERROR_CODES = [
   "INVALID_REQUEST",
@@ -33,11 +34,9 @@ export interface FieldError {
   detail: string;
 }
 
-/** What a rate-limit denial needs for its 429 headers. */
+/** What a denial by one of the gateway's own limits needs for its answer: the policy and its decision. */
 export interface RateLimitInfo {
-  /** `phone`, `ip` or `verify`: names the policies in the RateLimit headers. */
-  scope: string;
-  windows: readonly Window[];
+  policy: RatePolicy;
   decision: RateDecision;
 }
 
@@ -50,8 +49,6 @@ export interface GatewayErrorOptions {
   retryAfterSeconds?: number;
   fieldErrors?: FieldError[];
   rateLimit?: RateLimitInfo;
-  /** `WWW-Authenticate` for an UNAUTHORIZED answer; default a Bearer challenge. */
-  challenge?: string;
   cause?: unknown;
 }
 
@@ -62,7 +59,6 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds?: number;
   readonly fieldErrors?: FieldError[];
   readonly rateLimit?: RateLimitInfo;
-  readonly challenge?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -74,7 +70,6 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.fieldErrors = options.fieldErrors;
     this.rateLimit = options.rateLimit;
-    this.challenge = options.challenge;
   }
 
   /** A denial by one of the gateway's own limits. */

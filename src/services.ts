@@ -9,6 +9,7 @@ import { RedisStore } from "./adapters/store/redis";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./lib/logger";
 import { PromMetrics, type Metrics } from "./lib/metrics";
+import { ratePolicy } from "./lib/rate-policy";
 import pkg from "../package.json" with { type: "json" };
 
 /** The one place that turns configuration into the parts of the app. Tests build AppDeps their own way. */
@@ -19,13 +20,17 @@ export function buildServices(config: Config, logger: Logger = createLogger({ le
     metrics,
     provider: buildProvider(config, logger, metrics),
     store: buildStore(config, logger, metrics),
-    ipLimiter: new LruIpLimiter({ send: config.IP_SEND_LIMITS, verify: config.IP_VERIFY_LIMITS, maxEntries: config.IP_LRU_MAX }),
+    ipLimiter: new LruIpLimiter({
+      send: ratePolicy("ip", config.IP_SEND_LIMITS),
+      verify: ratePolicy("ip", config.IP_VERIFY_LIMITS),
+      maxEntries: config.IP_LRU_MAX,
+    }),
     policy: {
-      phoneSendLimits: config.PHONE_SEND_LIMITS,
-      phoneVerifyLimits: config.PHONE_VERIFY_LIMITS,
+      phoneSend: ratePolicy("phone", config.PHONE_SEND_LIMITS),
+      phoneVerify: ratePolicy("verify", config.PHONE_VERIFY_LIMITS),
       allowedCountries: config.ALLOWED_COUNTRIES,
       maxAttempts: config.OTP_MAX_ATTEMPTS,
-      idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+      idempotencyTtlMs: config.IDEMPOTENCY_TTL,
       // A claim outlives the slowest possible send, then frees itself if its gateway died.
       idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,
       exposeReason: config.VERIFY_EXPOSE_REASON,
@@ -48,7 +53,7 @@ function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore 
     return new RedisStore({
       url: config.REDIS_URL || undefined,
       clusterNodes: config.REDIS_CLUSTER_NODES,
-      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT,
       logger: logger.child({ component: "redis" }),
       metrics,
     });
@@ -63,11 +68,11 @@ function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsPro
       baseUrl: config.STARTMESSAGING_BASE_URL,
       apiKey: config.STARTMESSAGING_API_KEY,
       templateId: config.STARTMESSAGING_TEMPLATE_ID || undefined,
-      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      timeoutMs: config.UPSTREAM_TIMEOUT,
       retries: config.UPSTREAM_RETRIES,
-      retryBackoffMs: config.UPSTREAM_RETRY_BACKOFF_MS,
+      retryBackoffMs: config.UPSTREAM_RETRY_BACKOFF,
       codeLength: config.OTP_LENGTH,
-      ttlMs: config.OTP_TTL_MS,
+      ttlMs: config.OTP_TTL,
       maxAttempts: config.OTP_MAX_ATTEMPTS,
       logger: logger.child({ component: "startmessaging" }),
       metrics,
@@ -78,7 +83,7 @@ function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsPro
   );
   return new ConsoleProvider({
     codeLength: config.OTP_LENGTH,
-    ttlMs: config.OTP_TTL_MS,
+    ttlMs: config.OTP_TTL,
     maxAttempts: config.OTP_MAX_ATTEMPTS,
     logger: logger.child({ component: "console-provider" }),
   });

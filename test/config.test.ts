@@ -19,9 +19,9 @@ describe("configuration", () => {
       HOST: "0.0.0.0",
       OTP_PROVIDER: "console",
       STARTMESSAGING_BASE_URL: "https://api.startmessaging.com",
-      UPSTREAM_TIMEOUT_MS: 10_000,
+      UPSTREAM_TIMEOUT: 10_000,
       OTP_LENGTH: 6,
-      OTP_TTL_MS: 300_000,
+      OTP_TTL: 300_000,
       LOG_LEVEL: "info",
     });
   });
@@ -29,8 +29,8 @@ describe("configuration", () => {
   test("a key selects StartMessaging; durations and numbers are parsed", () => {
     const config = loadConfig({ STARTMESSAGING_API_KEY: "sm_test_x", UPSTREAM_TIMEOUT: "2500ms", OTP_TTL: "10m", OTP_LENGTH: "8", PORT: "8080" });
     expect(config.OTP_PROVIDER).toBe("startmessaging");
-    expect(config.UPSTREAM_TIMEOUT_MS).toBe(2_500);
-    expect(config.OTP_TTL_MS).toBe(600_000);
+    expect(config.UPSTREAM_TIMEOUT).toBe(2_500);
+    expect(config.OTP_TTL).toBe(600_000);
     expect(config.OTP_LENGTH).toBe(8);
     expect(config.PORT).toBe(8080);
   });
@@ -56,7 +56,7 @@ describe("configuration", () => {
 
   test("the server's idle timeout outlasts the worst upstream wait", () => {
     const config = loadConfig({ UPSTREAM_TIMEOUT: "10s", UPSTREAM_RETRIES: "2" });
-    expect(config.IDLE_TIMEOUT_S * 1000).toBeGreaterThan(config.UPSTREAM_TIMEOUT_MS * 3);
+    expect(config.IDLE_TIMEOUT_S * 1000).toBeGreaterThan(config.UPSTREAM_TIMEOUT * 3);
     expect(problemsOf({ UPSTREAM_TIMEOUT: "2m", UPSTREAM_RETRIES: "2" })[0]).toContain("exceeds");
   });
 

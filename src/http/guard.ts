@@ -1,15 +1,20 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
-import type { IpLimiter, IpScope } from "../adapters/limits/ip-limiter";
-import { GatewayError, type ErrorCode } from "../errors";
-import { clientAddress, ipBucket, type TrustProxy } from "./client-ip";
-import { problemFor, problemResponse } from "./problem";
-import { pathOf, problemHeaders, type RequestMetas } from "./request-context";
-import { rateLimitHeaders } from "./rate-headers";
+import type { IpLimiter } from "../adapters/limits/ip-limiter";
+import { type ErrorCode, GatewayError } from "../errors";
+import { clientAddress, ipBucket, type TrustProxy } from "../lib/client-ip";
 import type { Metrics } from "../lib/metrics";
+import { bearerToken, matchDigest, tokenDigest } from "./auth";
+import { chargedOperation, otpOperation, pathOf } from "./path";
+import { problemFor, problemResponse } from "./problem";
+import { problemHeaders } from "./problem-mapping";
+import { rateLimitHeaders } from "./rate-headers";
+import type { RequestMetas } from "./request-meta";
 
 /** The socket peer's address; `server` is null under `app.handle`, so tests supply their own. */
-export type PeerAddress = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => string | undefined;
+export type PeerAddress = (
+  request: Request,
+  server: { requestIP(r: Request): { address: string } | null } | null,
+) => string | undefined;
 
 export const socketPeer: PeerAddress = (request, server) => server?.requestIP(request)?.address;
 
@@ -25,9 +30,6 @@ export interface GuardOptions {
   cors: boolean;
 }
 
-
-const digest = (value: string) => createHash("sha256").update(value).digest();
-
 /**
  * The cheap checks in front of the OTP routes, run in onRequest: before the body
  * is read, validated or Redis is touched, so a flood of refused requests costs
@@ -39,13 +41,15 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * accepts (a trailing slash, an encoded letter) walk past the checks.
  */
 export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress, cors }: GuardOptions) {
-  const keyDigests = apiKeys.map(digest);
+  const keyDigests = apiKeys.map(tokenDigest);
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest(({ request, server, set }) => {
-    if (request.method !== "POST") return;
     const path = pathOf(request.url);
-    const scope: IpScope = isVerifyPath(path) ? "verify" : "send";
     const meta = metas.of(request);
+    // Decided here once: the request line and the outcome counters read it.
+    meta.operation = otpOperation(path);
+    if (request.method !== "POST") return;
+    const scope = meta.operation ?? chargedOperation(path);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
     const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
     // Answered here, not thrown: a refused flood skips Elysia's error path (and the
@@ -61,10 +65,13 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     };
     if (!decision.allowed) {
       metrics.rateLimited("ip");
-      return refuse("RATE_LIMITED", rateLimitHeaders({ scope: "ip", windows: ipLimiter.windows(scope), decision }));
+      return refuse("RATE_LIMITED", rateLimitHeaders({ policy: ipLimiter.policy(scope), decision }));
     }
     if (keyDigests.length > 0) {
-      meta.callerId = acceptedKey(request.headers.get("authorization"), keyDigests);
+      // A short id of the accepted key: scopes idempotency keys per caller.
+      meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)
+        ?.toString("hex")
+        .slice(0, 16);
       if (!meta.callerId) return refuse("UNAUTHORIZED", problemHeaders(new GatewayError("UNAUTHORIZED")));
     }
   });
@@ -73,28 +80,4 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
 /** CORS headers an earlier onRequest hook (the cors plugin) put on `set`, copied onto an answer built here. */
 function copyCorsHeaders(from: Record<string, unknown>, to: Record<string, string>): void {
   for (const name in from) if (name.startsWith("access-control-") || name === "vary") to[name] = String(from[name]);
-}
-
-/**
- * Compares digests in constant time, against every key (no early exit tells
- * which one was close). Returns a short id of the accepted key.
- */
-function acceptedKey(header: string | null, keyDigests: Buffer[]): string | undefined {
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) return undefined;
-  const given = digest(match[1]!);
-  let accepted: Buffer | undefined;
-  for (const key of keyDigests) if (timingSafeEqual(given, key)) accepted = key;
-  return accepted?.toString("hex").slice(0, 16);
-}
-
-function isVerifyPath(path: string): boolean {
-  if (path === "/v1/otp/send") return false;
-  if (path === "/v1/otp/verify") return true;
-  if (!path.includes("%")) return path.toLowerCase().includes("/verify");
-  try {
-    return decodeURIComponent(path).toLowerCase().includes("/verify");
-  } catch {
-    return false; // undecodable: counted against the stricter send budget
-  }
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode, FieldError } from "../errors";
+import { CODE_FACTS, type CodeFacts } from "./error-codes";
 
 /** The body of every error answer (RFC 9457 problem details plus a stable code). */
 export interface Problem {
@@ -14,56 +15,11 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-/** Status and title of each code. Exhaustive: a new code does not compile until it is mapped. */
-export function describeCode(code: ErrorCode): { status: number; title: string } {
-  switch (code) {
-    case "INVALID_REQUEST":
-      return { status: 400, title: "The request is not valid" };
-    case "INVALID_PHONE":
-      return { status: 400, title: "The phone number is not a valid mobile number" };
-    case "UNSUPPORTED_COUNTRY":
-      return { status: 400, title: "The phone number's country is not supported" };
-    case "UNAUTHORIZED":
-      return { status: 401, title: "A valid API key is required" };
-    case "COUNTRY_NOT_ALLOWED":
-      return { status: 403, title: "Sending to this country is not allowed" };
-    case "NOT_FOUND":
-      return { status: 404, title: "No such route" };
-    case "IDEMPOTENCY_CONFLICT":
-      return { status: 409, title: "The Idempotency-Key was used with different data" };
-    case "IDEMPOTENCY_IN_PROGRESS":
-      return { status: 409, title: "A request with this Idempotency-Key is still in progress" };
-    case "PAYLOAD_TOO_LARGE":
-      return { status: 413, title: "The request body is too large" };
-    case "UNSUPPORTED_MEDIA_TYPE":
-      return { status: 415, title: "The request body must be application/json" };
-    case "RATE_LIMITED":
-      return { status: 429, title: "Too many requests" };
-    case "GATEWAY_MISCONFIGURED":
-      return { status: 500, title: "The gateway is misconfigured" };
-    case "INTERNAL_ERROR":
-      return { status: 500, title: "Internal error" };
-    case "UPSTREAM_ERROR":
-      return { status: 502, title: "The SMS provider failed" };
-    case "PROVIDER_UNAVAILABLE":
-      return { status: 503, title: "The SMS provider cannot take requests now" };
-    case "STORE_UNAVAILABLE":
-      return { status: 503, title: "The gateway's store is unavailable" };
-    case "UPSTREAM_TIMEOUT":
-      return { status: 504, title: "The SMS provider did not answer in time" };
-  }
+/** The `detail` of a problem whose thrower gave none: the same text for every caller. */
+function defaultDetail(code: ErrorCode): string {
+  const facts: CodeFacts = CODE_FACTS[code];
+  return facts.detail ?? facts.title;
 }
-
-/** Default `detail` when the thrower gave none: the same text for every caller. */
-const DEFAULT_DETAIL: Partial<Record<ErrorCode, string>> = {
-  GATEWAY_MISCONFIGURED: "The gateway cannot use its SMS provider; its operators have been alerted.",
-  PROVIDER_UNAVAILABLE: "Sending is paused on the provider's side; try again later.",
-  RATE_LIMITED: "Too many requests; wait for the time given in Retry-After.",
-  STORE_UNAVAILABLE: "The gateway cannot check its limits right now, so nothing was sent; try again shortly.",
-  UNAUTHORIZED: "Send Authorization: Bearer <key> with a key this gateway accepts.",
-  IDEMPOTENCY_IN_PROGRESS: "Another request with this Idempotency-Key is being processed; retry after it finishes.",
-  INTERNAL_ERROR: "An unexpected error occurred.",
-};
 
 const problemTypes = new Map<ErrorCode, string>();
 const problemType = (code: ErrorCode) => {
@@ -77,8 +33,8 @@ export function problemFor(
   requestId: string,
   options: { detail?: string; errors?: FieldError[]; instance?: string } = {},
 ): Problem {
-  const { status, title } = describeCode(code);
-  const problem: Problem = { type: problemType(code), title, status, detail: options.detail ?? DEFAULT_DETAIL[code] ?? title, code, requestId };
+  const { status, title } = CODE_FACTS[code];
+  const problem: Problem = { type: problemType(code), title, status, detail: options.detail ?? defaultDetail(code), code, requestId };
   if (options.instance) problem.instance = options.instance;
   if (options.errors?.length) problem.errors = options.errors;
   return problem;
@@ -108,7 +64,7 @@ const defaultHeads = new Map<ErrorCode, string>();
  * refusals are all of this kind.
  */
 function problemJson(problem: Problem): string {
-  if (problem.instance || problem.errors || problem.detail !== (DEFAULT_DETAIL[problem.code] ?? problem.title)) return JSON.stringify(problem);
+  if (problem.instance || problem.errors || problem.detail !== defaultDetail(problem.code)) return JSON.stringify(problem);
   let head = defaultHeads.get(problem.code);
   if (head === undefined) {
     const empty = JSON.stringify(problemFor(problem.code, ""));

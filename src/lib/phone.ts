@@ -1,5 +1,4 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
-import { GatewayError } from "../errors";
 
 /** Strict E.164: `+`, a country code, up to 15 digits in all. Checked by the schema before this. */
 export const E164_PATTERN = "^\\+[1-9][0-9]{6,14}$";
@@ -13,19 +12,23 @@ export interface MobileNumber {
   callingCode: string;
 }
 
+/** Why a number is refused: not a valid number at all, or valid but unable to receive SMS. */
+export type PhoneRefusal = "invalid" | "not_mobile";
+
+export type ParsedMobile = { ok: true; mobile: MobileNumber } | { ok: false; refusal: PhoneRefusal };
+
 /**
  * Validates a number with libphonenumber's full metadata and keeps only numbers
  * that can receive an SMS (mobile, or a plan where mobile and fixed line cannot
  * be told apart, as in the US). Refused before any money is spent.
  */
-export function parseMobile(input: string): MobileNumber {
+export function parseMobile(input: string): ParsedMobile {
   const parsed = parsePhoneNumberFromString(input);
   // getType() matches the number against each type's pattern, which is also what
   // isValid() does with full metadata: so the common, valid case runs it once.
   const type = parsed?.getType();
   if (!parsed || (type !== "MOBILE" && type !== "FIXED_LINE_OR_MOBILE")) {
-    if (!parsed?.isValid()) throw new GatewayError("INVALID_PHONE", { detail: "The phone number is not a valid E.164 number." });
-    throw new GatewayError("INVALID_PHONE", { detail: "The phone number cannot receive SMS (not a mobile number)." });
+    return { ok: false, refusal: parsed?.isValid() ? "not_mobile" : "invalid" };
   }
-  return { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode };
+  return { ok: true, mobile: { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode } };
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { formatDuration, parseDuration } from "../../src/lib/duration";
 import { maskPhone } from "../../src/lib/mask";
 import { generateCode } from "../../src/lib/otp-code";
-import { parseMobile } from "../../src/lib/phone";
+import { requireMobile } from "../../src/modules/otp/phone";
 
 describe("durations", () => {
   test("read like 500ms, 30s, 10m, 24h, 1d", () => {
@@ -44,12 +44,12 @@ describe("codes", () => {
 
 describe("phone numbers", () => {
   test("accept mobiles and refuse landlines and invalid numbers", () => {
-    expect(parseMobile("+919876543210")).toEqual({ e164: "+919876543210", country: "IN", callingCode: "91" });
-    expect(parseMobile("+14155552671").country).toBe("US"); // fixed-line-or-mobile plan
+    expect(requireMobile("+919876543210")).toEqual({ e164: "+919876543210", country: "IN", callingCode: "91" });
+    expect(requireMobile("+14155552671").country).toBe("US"); // fixed-line-or-mobile plan
     // A valid Delhi landline, and a number no plan allows: both refused, each with its own reason.
-    expect(() => parseMobile("+911123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a mobile") }));
-    expect(() => parseMobile("+999123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }));
-    expect(() => parseMobile("+9198765")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }));
+    expect(() => requireMobile("+911123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a mobile") }));
+    expect(() => requireMobile("+999123456789")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }));
+    expect(() => requireMobile("+9198765")).toThrow(expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }));
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { OtpStore } from "../../src/adapters/store/interface";
+import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 
 let phoneCounter = 0;
@@ -9,7 +10,7 @@ export function freshPhone(): string {
   return `+9198${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(5, "0")}`;
 }
 
-const windows = (text: string) => parseLimits(text)!;
+const windows = (text: string) => ratePolicy("phone", parseLimits(text)!);
 const id = () => crypto.randomUUID();
 
 /**

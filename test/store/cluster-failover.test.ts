@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisStore } from "../../src/adapters/store/redis";
+import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 import { captureLogger } from "../support/harness";
 import { RedisCluster } from "../support/redis";
@@ -26,7 +27,7 @@ describe("redis-cluster store when a master fails over", () => {
 
   test("fails fast during the failover, recovers on the promoted replica, and keeps the recorded limit", async () => {
     const phone = "+919876509001";
-    const w = parseLimits("2/1h")!;
+    const w = ratePolicy("phone", parseLimits("2/1h")!);
     expect((await store.hit(phone, "send", w, "e1")).allowed).toBe(true);
     expect((await store.hit(phone, "send", w, "e2")).allowed).toBe(true);
     await Bun.sleep(300); // let the replica catch up

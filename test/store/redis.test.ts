@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { RedisStore } from "../../src/adapters/store/redis";
+import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 import { captureLogger } from "../support/harness";
 import { flushSharedRedis, freePort, RedisCluster, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
@@ -31,7 +32,7 @@ storeBehaviour(
 );
 
 describe("redis store, faults and hygiene", () => {
-  const w = parseLimits("5/1m")!;
+  const w = ratePolicy("phone", parseLimits("5/1m")!);
 
   test("every key it writes has a TTL", async () => {
     await flushSharedRedis();

@@ -1,3 +1,5 @@
+import { type Static, Type } from "@sinclair/typebox";
+
 /**
  * The port every SMS provider implements. Providers throw `GatewayError` with a
  * stable code on failure; they never see HTTP requests of the gateway itself.
@@ -21,7 +23,14 @@ export interface VerifyOtpInput {
   code: string;
 }
 
-export type VerifyFailure = "wrong_code" | "expired" | "unknown" | "exhausted";
+/** Why a verify failed: declared once, here; the API's `reason` (src/modules/otp/model.ts) is this schema. */
+export const VerifyFailureSchema = Type.Union([
+  Type.Literal("wrong_code"),
+  Type.Literal("expired"),
+  Type.Literal("unknown"),
+  Type.Literal("exhausted"),
+]);
+export type VerifyFailure = Static<typeof VerifyFailureSchema>;
 
 export type VerifyOtpResult = { verified: true } | { verified: false; reason: VerifyFailure };
 

@@ -77,3 +77,17 @@ export function parseRetryAfter(header: string | null, now: number): number | un
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.ceil((date - now) / 1000);
 }
+
+/** A larger answer than this is not a StartMessaging answer; we stop reading. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** Reads at most MAX_RESPONSE_BYTES; `undefined` for a larger body. */
+export async function readLimited(res: Response): Promise<string | undefined> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const text = await res.text();
+  return text.length > MAX_RESPONSE_BYTES ? undefined : text;
+}

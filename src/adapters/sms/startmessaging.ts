@@ -4,12 +4,13 @@ import { noMetrics, type Metrics } from "../../lib/metrics";
 import { VERIFICATION_ID_RE } from "../../lib/ids";
 import { generateCode } from "../../lib/otp-code";
 import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
+import { type Endpoint, throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
 import {
   parseJsonObject,
-  parseRetryAfter,
   readAttemptsLeft,
   readErrorInfo,
   readExpiresAt,
+  readLimited,
   readVerificationId,
   readVerified,
 } from "./startmessaging-response";
@@ -39,17 +40,7 @@ export interface StartMessagingOptions {
   now?: () => number;
 }
 
-type Endpoint = "send" | "verify";
-interface UpstreamAnswer {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown> | undefined;
-}
 
-/** A larger answer than this is not a StartMessaging answer; we stop reading. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
-/** When a 429 carries no hint, callers wait this long. */
-const DEFAULT_RETRY_AFTER_S = 60;
 const HEALTH_CACHE_MS = 15_000;
 
 /**
@@ -104,7 +95,7 @@ export class StartMessagingProvider implements SmsProvider {
       this.options.logger.warn("upstream refused a verify with 400; answering not verified", { upstreamCode: readErrorInfo(answer.body).code });
       return { verified: false, reason: "unknown" };
     }
-    this.#throwOnError("verify", answer);
+    throwOnError("verify", answer, this.options.logger, this.#now());
     const verified = readVerified(answer.body);
     if (verified === undefined) throw this.#badBody("verify", answer.status);
     return verified ? { verified: true } : { verified: false, reason: "wrong_code" };
@@ -126,7 +117,7 @@ export class StartMessagingProvider implements SmsProvider {
   }
 
   #readSend(answer: UpstreamAnswer): SendOtpResult {
-    this.#throwOnError("send", answer);
+    throwOnError("send", answer, this.options.logger, this.#now());
     if (answer.status !== 200 && answer.status !== 201) throw this.#badBody("send", answer.status);
     const requestId = readVerificationId(answer.body);
     if (!requestId || !VERIFICATION_ID_RE.test(requestId)) throw this.#badBody("send", answer.status);
@@ -135,36 +126,6 @@ export class StartMessagingProvider implements SmsProvider {
       expiresAt: readExpiresAt(answer.body, this.#now()) ?? new Date(this.#now() + this.options.ttlMs),
       attemptsLeft: readAttemptsLeft(answer.body) ?? this.options.maxAttempts,
     };
-  }
-
-  /** Maps a non-2xx answer to the caller's error; returns for 2xx. */
-  #throwOnError(endpoint: Endpoint, { status, headers, body }: UpstreamAnswer): void {
-    if (status >= 200 && status < 300) return;
-    const info = readErrorInfo(body);
-    const fields = { endpoint, status, upstreamCode: info.code };
-    if (status === 400) {
-      const code = info.code === "UNSUPPORTED_COUNTRY" ? "UNSUPPORTED_COUNTRY" : "INVALID_PHONE";
-      throw new GatewayError(code, { detail: "The SMS provider refused this phone number." });
-    }
-    if (status === 401 || status === 403) {
-      this.options.logger.error("upstream rejected the API key: check STARTMESSAGING_API_KEY", fields);
-      throw new GatewayError("GATEWAY_MISCONFIGURED");
-    }
-    if (status === 402) {
-      this.options.logger.error("upstream refused for insufficient balance: top up the StartMessaging wallet", fields);
-      throw new GatewayError("PROVIDER_UNAVAILABLE");
-    }
-    if (status === 409 && endpoint === "send") throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
-    if (status === 429) {
-      const retryAfter = parseRetryAfter(headers.get("retry-after"), this.#now()) ?? info.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S;
-      this.options.logger.warn("upstream rate limited the gateway", { ...fields, retryAfter });
-      throw new GatewayError("RATE_LIMITED", { retryAfterSeconds: Math.min(Math.max(retryAfter, 1), 86_400) });
-    }
-    if (status >= 500) {
-      throw new GatewayError("UPSTREAM_ERROR", { detail: `The SMS provider failed (HTTP ${status}).`, retryable: true });
-    }
-    this.options.logger.error("unexpected upstream status", fields);
-    throw new GatewayError("UPSTREAM_ERROR", { detail: `The SMS provider answered HTTP ${status}.` });
   }
 
   #badBody(endpoint: Endpoint, status: number): GatewayError {
@@ -202,15 +163,4 @@ export class StartMessagingProvider implements SmsProvider {
       throw new GatewayError("UPSTREAM_ERROR", { detail: "The SMS provider could not be reached.", retryable: true, cause: err });
     }
   }
-}
-
-/** Reads at most MAX_RESPONSE_BYTES; `undefined` for a larger body. */
-async function readLimited(res: Response): Promise<string | undefined> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > MAX_RESPONSE_BYTES) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  const text = await res.text();
-  return text.length > MAX_RESPONSE_BYTES ? undefined : text;
 }

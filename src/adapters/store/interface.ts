@@ -1,4 +1,5 @@
-import type { RateDecision, Window } from "../../lib/rate-window";
+import type { RatePolicy } from "../../lib/rate-policy";
+import type { RateDecision } from "../../lib/rate-window";
 
 /**
  * Shared state of the gateway: per-phone sliding windows, idempotency records and
@@ -10,11 +11,11 @@ export interface OtpStore {
   readonly kind: "redis" | "redis-cluster" | "memory";
 
   /**
-   * Checks every window of `phone`'s events of this kind and records the event
+   * Checks every window of the policy against `phone`'s events of this kind and records the event
    * (`member`) only when all allow. A denied event is not recorded; a member
    * already recorded passes without being counted twice (a retried send).
    */
-  hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision>;
+  hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision>;
   /** Takes back an event recorded by `hit` (the send did not go out). */
   unhit(phone: string, kind: EventKind, member: string): Promise<void>;
 

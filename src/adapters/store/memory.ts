@@ -1,6 +1,7 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
-import { decide, type RateDecision, type Window } from "../../lib/rate-window";
+import type { RatePolicy } from "../../lib/rate-policy";
+import { decide, type RateDecision } from "../../lib/rate-window";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 
 export interface MemoryStoreOptions {
@@ -35,16 +36,16 @@ export class MemoryStore implements OtpStore {
     this.#verifications = boundedLru(max, { perf });
   }
 
-  async hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision> {
+  async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
     const key = `${kind}|${phone}`;
     const now = this.#now();
-    const longest = Math.max(...windows.map((w) => w.windowMs));
+    const longest = policy.longestMs;
     const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
     const counted = events.some((e) => e.member === member);
     const decision = decide(
       events.map((e) => e.at),
       now,
-      windows,
+      policy.windows,
       counted,
     );
     if (decision.allowed && !counted) events.push({ at: now, member });

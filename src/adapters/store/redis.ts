@@ -3,7 +3,8 @@ import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { noMetrics, type Metrics } from "../../lib/metrics";
-import { toDecision, type RateDecision, type Window } from "../../lib/rate-window";
+import type { RatePolicy } from "../../lib/rate-policy";
+import { toDecision, type RateDecision } from "../../lib/rate-window";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 import {
   BEGIN_VERIFY_LUA,
@@ -16,7 +17,7 @@ import {
 
 /** The commands this store uses: our scripts plus a few plain ones. */
 interface ScriptedRedis extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
-  otpHit(key: string, member: string, ...windows: number[]): Promise<[number, number, number, number, number]>;
+  otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number]>;
   otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
   otpReleaseIdempotency(key: string): Promise<number>;
   otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
@@ -34,14 +35,6 @@ export interface RedisStoreOptions {
   logger: Logger;
   /** Counts failed commands. Default: none. */
   metrics?: Metrics;
-}
-
-/** The script's window arguments (limit, ms, limit, ms, …); the configured windows never change. */
-const argsOf = new WeakMap<readonly Window[], number[]>();
-function windowArgs(windows: readonly Window[]): number[] {
-  let args = argsOf.get(windows);
-  if (!args) argsOf.set(windows, (args = windows.flatMap((w) => [w.limit, w.windowMs])));
-  return args;
 }
 
 /** Keys: every key of one phone shares the hash tag `{+phone}`, so one decision stays on one Cluster slot. */
@@ -114,10 +107,9 @@ export class RedisStore implements OtpStore {
     this.#redis = client as unknown as ScriptedRedis;
   }
 
-  async hit(phone: string, kind: EventKind, windows: readonly Window[], member: string): Promise<RateDecision> {
-    const args = windowArgs(windows);
-    const [allowed, index, remaining, waitMs, nextMs] = await this.#call(() => this.#redis.otpHit(eventsKey(phone, kind), member, ...args));
-    return toDecision(windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs });
+  async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
+    const [allowed, index, remaining, waitMs, nextMs] = await this.#call(() => this.#redis.otpHit(eventsKey(phone, kind), member, ...policy.scriptArgs));
+    return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs });
   }
 
   async unhit(phone: string, kind: EventKind, member: string): Promise<void> {

@@ -1,5 +1,8 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { VerifyFailureSchema } from "../../adapters/sms/interface";
+import type { ErrorCode } from "../../errors";
+import { problemResponses } from "../../http/openapi-models";
 import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../lib/ids";
 import { E164_PATTERN } from "../../lib/phone";
 
@@ -16,7 +19,8 @@ export const SendHeaders = t.Object({
     t.String({
       pattern: IDEMPOTENCY_KEY_RE.source,
       description:
-        "Optional. Repeating a send with the same key returns the first answer without a second SMS; the same key with another phone is 409. A UUID is a good key.",
+        "Optional. Repeating a send with the same key returns the first answer without a second SMS; " +
+        "the same key with another phone is 409. A UUID is a good key.",
       examples: ["3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11"],
     }),
   ),
@@ -24,22 +28,82 @@ export const SendHeaders = t.Object({
 
 export const SendResponse = t.Object({
   requestId: t.String({ description: "Pass this to /v1/otp/verify.", examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"] }),
-  expiresAt: t.String({ format: "date-time", description: "When the code stops working (ISO 8601).", examples: ["2026-11-25T10:05:00.000Z"] }),
+  expiresAt: t.String({
+    format: "date-time",
+    description: "When the code stops working (ISO 8601).",
+    examples: ["2026-11-25T10:05:00.000Z"],
+  }),
   // TypeBox's Integer: Elysia's `t.Integer` also accepts numeric strings, which an answer never holds.
   attemptsLeft: Type.Integer({ minimum: 0, description: "Verify attempts allowed for this code.", examples: [3] }),
   resendAfter: Type.Integer({ minimum: 0, description: "Seconds before this phone may ask for another code.", examples: [60] }),
 });
 
 export const VerifyBody = t.Object({
-  requestId: t.String({ pattern: VERIFICATION_ID_PATTERN, description: "The `requestId` returned by send.", examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"] }),
+  requestId: t.String({
+    pattern: VERIFICATION_ID_PATTERN,
+    description: "The `requestId` returned by send.",
+    examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
+  }),
   code: t.String({ pattern: "^[0-9]{4,8}$", description: "The 4–8 digit code the user typed.", examples: ["123456"] }),
 });
 
 export const VerifyResponse = t.Object({
-  verified: t.Boolean({ description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error." }),
+  verified: t.Boolean({
+    description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error.",
+  }),
   reason: t.Optional(
-    t.Union([t.Literal("wrong_code"), t.Literal("expired"), t.Literal("unknown"), t.Literal("exhausted")], {
-      description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true.",
-    }),
+    { ...VerifyFailureSchema, description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." },
   ),
 });
+
+/** What a send answers: the body of a 200 (`typeof` the model, so the two cannot drift). */
+export type SendAnswer = typeof SendResponse.static;
+/** What a verify answers. */
+export type VerifyAnswer = typeof VerifyResponse.static;
+
+const SEND_ERRORS: readonly ErrorCode[] = [
+  "INVALID_REQUEST",
+  "INVALID_PHONE",
+  "UNSUPPORTED_COUNTRY",
+  "UNAUTHORIZED",
+  "COUNTRY_NOT_ALLOWED",
+  "IDEMPOTENCY_CONFLICT",
+  "IDEMPOTENCY_IN_PROGRESS",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "RATE_LIMITED",
+  "GATEWAY_MISCONFIGURED",
+  "INTERNAL_ERROR",
+  "UPSTREAM_ERROR",
+  "PROVIDER_UNAVAILABLE",
+  "STORE_UNAVAILABLE",
+  "UPSTREAM_TIMEOUT",
+];
+
+const VERIFY_ERRORS: readonly ErrorCode[] = SEND_ERRORS.filter(
+  (code) => !["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "COUNTRY_NOT_ALLOWED", "IDEMPOTENCY_CONFLICT", "IDEMPOTENCY_IN_PROGRESS"].includes(code),
+);
+
+/** The route documentation: summaries, descriptions and every answer, for index.ts. */
+export const SendDocs = {
+  response: { ...problemResponses(SEND_ERRORS), 200: SendResponse },
+  detail: {
+    summary: "Send a one-time code by SMS",
+    description:
+      "Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and " +
+      "per-phone limits, and asks the SMS provider to send a code. Nothing is sent for invalid or refused " +
+      "input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. With the same " +
+      "`Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.",
+  },
+};
+
+export const VerifyDocs = {
+  response: { ...problemResponses(VERIFY_ERRORS), 200: VerifyResponse },
+  detail: {
+    summary: "Check a code the user typed",
+    description:
+      "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers " +
+      "200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; " +
+      "per-phone and per-IP verify limits answer 429.",
+  },
+};

@@ -4,13 +4,14 @@ import type { OtpStore } from "../../adapters/store/interface";
 import { GatewayError, type ErrorCode } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
-import { parseMobile } from "../../lib/phone";
-import type { Window } from "../../lib/rate-window";
+import type { RatePolicy } from "../../lib/rate-policy";
+import type { SendAnswer, VerifyAnswer } from "./model";
+import { requireMobile } from "./phone";
 
 /** The gateway's own rules around every send and verify. */
 export interface OtpPolicy {
-  phoneSendLimits: readonly Window[];
-  phoneVerifyLimits: readonly Window[];
+  phoneSend: RatePolicy;
+  phoneVerify: RatePolicy;
   /** Upper-case ISO 3166 codes; undefined allows every country. */
   allowedCountries?: ReadonlySet<string>;
   /** Verifies per request id, whatever the upstream says. */
@@ -30,22 +31,12 @@ export interface OtpServiceDeps {
   logger: Logger;
 }
 
-export interface SendAnswer {
-  requestId: string;
-  expiresAt: string;
-  attemptsLeft: number;
-  /** Seconds before this phone may ask for another code. */
-  resendAfter: number;
-}
-
 export interface SendOutcome {
   answer: SendAnswer;
   /** Masked, for the request log. */
   maskedPhone: string;
   replayed: boolean;
 }
-
-export type VerifyOutcome = { verified: true } | { verified: false; reason?: VerifyFailure };
 
 /** Failures after which the upstream surely sent nothing: the send is not counted. */
 const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set(["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "GATEWAY_MISCONFIGURED", "PROVIDER_UNAVAILABLE", "RATE_LIMITED", "IDEMPOTENCY_CONFLICT"]);
@@ -60,7 +51,7 @@ export class OtpService {
    */
   async send(phone: string, idempotencyKey: string | undefined, caller?: string): Promise<SendOutcome> {
     const { store, provider, policy } = this.deps;
-    const mobile = parseMobile(phone); // INVALID_PHONE before anything is spent
+    const mobile = requireMobile(phone); // INVALID_PHONE before anything is spent
     const maskedPhone = maskPhone(mobile.e164, mobile.callingCode);
     if (policy.allowedCountries && !policy.allowedCountries.has(mobile.country ?? "")) {
       throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
@@ -78,8 +69,8 @@ export class OtpService {
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
     try {
-      const decision = await store.hit(mobile.e164, "send", policy.phoneSendLimits, event);
-      if (!decision.allowed) throw GatewayError.rateLimited({ scope: "phone", windows: policy.phoneSendLimits, decision });
+      const decision = await store.hit(mobile.e164, "send", policy.phoneSend, event);
+      if (!decision.allowed) throw GatewayError.rateLimited({ policy: policy.phoneSend, decision });
       let sent;
       try {
         sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
@@ -105,13 +96,13 @@ export class OtpService {
     }
   }
 
-  async verify(requestId: string, code: string): Promise<VerifyOutcome> {
+  async verify(requestId: string, code: string): Promise<VerifyAnswer> {
     const { store, provider, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream.
     const phone = await store.verificationPhone(requestId);
     if (!phone) return this.#refuse(requestId, "unknown");
-    const decision = await store.hit(phone, "verify", policy.phoneVerifyLimits, crypto.randomUUID());
-    if (!decision.allowed) throw GatewayError.rateLimited({ scope: "verify", windows: policy.phoneVerifyLimits, decision });
+    const decision = await store.hit(phone, "verify", policy.phoneVerify, crypto.randomUUID());
+    if (!decision.allowed) throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision });
 
     const begun = await store.beginVerify(requestId, policy.maxAttempts);
     if (begun !== "ok") return this.#refuse(requestId, begun === "used" ? "unknown" : begun);
@@ -141,7 +132,7 @@ export class OtpService {
     }
   }
 
-  #refuse(requestId: string, reason: VerifyFailure): VerifyOutcome {
+  #refuse(requestId: string, reason: VerifyFailure): VerifyAnswer {
     this.deps.logger.debug("verify refused", { verificationId: requestId, reason });
     return this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false };
   }

@@ -27,6 +27,13 @@ export function parseTrustProxy(text: string): TrustProxy | undefined {
   return { kind: "cidrs", ranges };
 }
 
+/** The setting's text for a parsed TRUST_PROXY (the inverse of `parseTrustProxy`). */
+export function formatTrustProxy(trust: TrustProxy): string {
+  if (trust.kind === "none") return "false";
+  if (trust.kind === "hops") return String(trust.hops);
+  return trust.ranges.map(([range, bits]) => `${range.toString()}/${bits}`).join(",");
+}
+
 /** Dotted-quad IPv4 as ipaddr.js writes it (no leading zeros): already canonical. */
 const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
 const CANONICAL_IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);

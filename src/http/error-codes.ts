@@ -1,0 +1,117 @@
+import type { ErrorCode } from "../errors";
+
+/** What the HTTP edge says about one error code. */
+export interface CodeFacts {
+  status: number;
+  /** The problem's `title`: one short sentence per code. */
+  title: string;
+  /** The problem's `detail` when the thrower gave none; default: the title. */
+  detail?: string;
+  /** When a caller meets it (Markdown): the README's errors table and the OpenAPI descriptions. */
+  when: string;
+}
+
+/**
+ * Every error code's status and texts, in one exhaustive table: a new code in
+ * `ERROR_CODES` does not compile until it is described here. The problem
+ * builder, the OpenAPI document and the README's errors table all read it.
+ */
+export const CODE_FACTS = {
+  INVALID_REQUEST: {
+    status: 400,
+    title: "The request is not valid",
+    when: "malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent",
+  },
+  INVALID_PHONE: {
+    status: 400,
+    title: "The phone number is not a valid mobile number",
+    when: "not a valid mobile number (ours, or the upstream's 400)",
+  },
+  UNSUPPORTED_COUNTRY: {
+    status: 400,
+    title: "The phone number's country is not supported",
+    when: "the upstream refused the country",
+  },
+  UNAUTHORIZED: {
+    status: 401,
+    title: "A valid API key is required",
+    detail: "Send Authorization: Bearer <key> with a key this gateway accepts.",
+    when: "`GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came",
+  },
+  COUNTRY_NOT_ALLOWED: {
+    status: 403,
+    title: "Sending to this country is not allowed",
+    when: "the number's country is not in `ALLOWED_COUNTRIES`",
+  },
+  NOT_FOUND: { status: 404, title: "No such route", when: "no such route" },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    title: "The Idempotency-Key was used with different data",
+    when: "`Idempotency-Key` reused with another phone",
+  },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    title: "A request with this Idempotency-Key is still in progress",
+    detail: "Another request with this Idempotency-Key is being processed; retry after it finishes.",
+    when: "a request with this `Idempotency-Key` is still running",
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    title: "The request body is too large",
+    when: "body over `MAX_BODY_SIZE` (declared or streamed)",
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    title: "The request body must be application/json",
+    when: "body is not JSON",
+  },
+  RATE_LIMITED: {
+    status: 429,
+    title: "Too many requests",
+    detail: "Too many requests; wait for the time given in Retry-After.",
+    when:
+      "a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, " +
+      "`RateLimit-Policy` and `RateLimit` as in the IETF draft",
+  },
+  GATEWAY_MISCONFIGURED: {
+    status: 500,
+    title: "The gateway is misconfigured",
+    detail: "The gateway cannot use its SMS provider; its operators have been alerted.",
+    when: "the upstream refused our API key; not the caller's fault",
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    title: "Internal error",
+    detail: "An unexpected error occurred.",
+    when: "a bug; logged with its cause",
+  },
+  UPSTREAM_ERROR: {
+    status: 502,
+    title: "The SMS provider failed",
+    when: "the upstream failed after retries, or sent an unreadable answer",
+  },
+  PROVIDER_UNAVAILABLE: {
+    status: 503,
+    title: "The SMS provider cannot take requests now",
+    detail: "Sending is paused on the provider's side; try again later.",
+    when: "the upstream cannot send now (no balance)",
+  },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    title: "The gateway's store is unavailable",
+    detail: "The gateway cannot check its limits right now, so nothing was sent; try again shortly.",
+    when: "Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent",
+  },
+  UPSTREAM_TIMEOUT: {
+    status: 504,
+    title: "The SMS provider did not answer in time",
+    when: "no answer within `UPSTREAM_TIMEOUT`",
+  },
+} as const satisfies Record<ErrorCode, CodeFacts>;
+
+/** The README's errors table (test/docs.test.ts keeps the README equal to it). */
+export function errorsMarkdown(): string {
+  const facts: [string, CodeFacts][] = Object.entries(CODE_FACTS);
+  const rows = facts.map(([code, f]) => `| \`${code}\` | ${f.status} | ${f.when} |`);
+  return ["| code | status | when |", "|---|---|---|", ...rows].join("\n");
+}

@@ -1,0 +1,33 @@
+/** The two operations of the API; what the guard charges, the log line and the metrics count. */
+export type OtpOperation = "send" | "verify";
+
+/** The path of an absolute request URL without building a URL object (hot path). */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
+/** The operation of an exact route path, or undefined for any other path. */
+export function otpOperation(path: string): OtpOperation | undefined {
+  if (path === "/v1/otp/send") return "send";
+  if (path === "/v1/otp/verify") return "verify";
+  return undefined;
+}
+
+/**
+ * The budget a POST to any path is charged against: its route's, or for a
+ * spelling no route has (a trailing slash, an encoded letter) verify when it
+ * names `/verify` and the stricter send otherwise.
+ */
+export function chargedOperation(path: string): OtpOperation {
+  const exact = otpOperation(path);
+  if (exact) return exact;
+  if (!path.includes("%")) return path.toLowerCase().includes("/verify") ? "verify" : "send";
+  try {
+    return decodeURIComponent(path).toLowerCase().includes("/verify") ? "verify" : "send";
+  } catch {
+    return "send"; // undecodable: counted against the stricter send budget
+  }
+}

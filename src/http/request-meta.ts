@@ -1,0 +1,107 @@
+import { Elysia, ElysiaCustomStatusResponse } from "elysia";
+import type { ErrorCode } from "../errors";
+import { requestIdFrom } from "../lib/ids";
+import type { LogFields, Logger } from "../lib/logger";
+import type { Metrics } from "../lib/metrics";
+import type { OtpOperation } from "./path";
+
+/** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
+export class RequestMeta {
+  readonly startedAt = performance.now();
+  /** Which OTP route the path names, decided once by the guard; undefined for other paths. */
+  operation?: OtpOperation;
+  /** Masked phone, set by a handler for the request log line. */
+  maskedPhone?: string;
+  /** Status of a problem answer, which Elysia's `set.status` does not see. */
+  problemStatus?: number;
+  /** The client's address as the gateway decided it (see lib/client-ip.ts). */
+  clientIp?: string;
+  /** Which caller key was accepted (a digest prefix), when GATEWAY_API_KEYS is set. */
+  callerId?: string;
+  /** What a send or verify came to (`sent`, `replayed`, `verified`, `not_verified`), for metrics. */
+  outcome?: string;
+  /** The code of a problem answer, for metrics. */
+  problemCode?: ErrorCode;
+  /** Whether the request line was written (it is written once). */
+  finished = false;
+  #log?: Logger;
+
+  constructor(
+    readonly requestId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A logger bound to this request's id; made on first use, as most requests log only their request line. */
+  get log(): Logger {
+    return (this.#log ??= this.logger.child({ requestId: this.requestId }));
+  }
+}
+
+/**
+ * Per-request state made in onRequest, before Elysia derives its context, and
+ * found again by later hooks. Keyed by the Request, so nothing outlives it.
+ */
+export class RequestMetas {
+  readonly #metas = new WeakMap<Request, RequestMeta>();
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  of(request: Request): RequestMeta {
+    let meta = this.#metas.get(request);
+    if (!meta) {
+      meta = new RequestMeta(requestIdFrom(request.headers.get("x-request-id")), this.logger);
+      this.#metas.set(request, meta);
+    }
+    return meta;
+  }
+
+  /**
+   * The request log line and the outcome counters; called once per request, by
+   * requestLog, by the error hook for an unknown route, or by the guard for the
+   * answers it gives itself.
+   */
+  finish(meta: RequestMeta, method: string, path: string, status: number): void {
+    if (meta.finished) return;
+    meta.finished = true;
+    if (meta.operation) {
+      const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
+      if (meta.operation === "send") this.metrics.send(outcome);
+      else this.metrics.verify(outcome);
+    }
+    const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
+    const fields: LogFields = { requestId: meta.requestId, method, path, status, ms };
+    if (meta.clientIp) fields.ip = meta.clientIp;
+    if (meta.maskedPhone) fields.phone = meta.maskedPhone;
+    this.logger.info("request", fields);
+  }
+}
+
+/**
+ * One log line per request. Registered before every other plugin, so that a
+ * request refused in an earlier onRequest hook (per-IP limit, caller key) is
+ * logged too (the guard writes that line itself).
+ *
+ * Written in mapResponse, which Elysia runs for every handled request, a success
+ * or an error answer alike, just before the Response is made: unlike
+ * onAfterResponse, it costs no timer and no async callback per request. An
+ * unknown route skips mapResponse; the error hook writes that line.
+ * One case it cannot see: a value that fails to serialise after this hook (a
+ * BigInt, a cycle) is logged with the status the handler meant, not the 500 the
+ * client gets; every route's response schema refuses such values before that.
+ */
+export function requestLog(metas: RequestMetas) {
+  return new Elysia({ name: "request-log" }).mapResponse({ as: "global" }, ({ request, set, path, responseValue }) => {
+    const meta = metas.of(request);
+    const status =
+      responseValue instanceof Response
+        ? responseValue.status
+        : responseValue instanceof ElysiaCustomStatusResponse
+          ? Number(responseValue.code) // a handler's status(code, body)
+          : typeof set.status === "number"
+            ? set.status
+            : 200;
+    metas.finish(meta, request.method, path, meta.problemStatus ?? status);
+  });
+}
