@@ -7,7 +7,9 @@ const server = Bun.serve({
     const path = new URL(request.url).pathname;
     await request.arrayBuffer();
     if (path === "/otp/send") {
-      return Response.json({ data: { requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300_000).toISOString(), attemptsLeft: 3 } });
+      return Response.json({
+        data: { requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300_000).toISOString(), attemptsLeft: 3 },
+      });
     }
     if (path === "/otp/verify") return Response.json({ data: { verified: false } });
     return new Response("not found", { status: 404 });

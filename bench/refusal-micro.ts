@@ -4,13 +4,14 @@
 // between the "IP-denied send" and "bare Elysia" rows of `bun run bench`.
 //   bun bench/refusal-micro.ts [--rounds 5] [--n 200000]
 import { Elysia } from "elysia";
+import { median } from "../scripts/lib/local";
 import { createApp } from "../src/app";
 import { createLogger } from "../src/lib/logger";
-import { median } from "../scripts/lib/local";
 import { consoleProvider, testDeps } from "../test/support/harness";
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const option = (name: string, fallback: number) =>
+  args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback;
 const ROUNDS = option("rounds", 5);
 const N = option("n", 200_000);
 
@@ -22,16 +23,31 @@ function gateway(level: "info" | "silent") {
 
 const constant429 = new Elysia()
   .onRequest(({ request }) => {
-    if (request.method === "POST") return new Response('{"title":"Too many requests","status":429}', { status: 429, headers: { "content-type": "application/problem+json", "retry-after": "3600" } });
+    if (request.method === "POST")
+      return new Response('{"title":"Too many requests","status":429}', {
+        status: 429,
+        headers: { "content-type": "application/problem+json", "retry-after": "3600" },
+      });
   })
   .post("/v1/otp/send", () => "unreachable");
 
-const request = () => new Request("http://localhost/v1/otp/send", { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876543210"}' });
+const request = () =>
+  new Request("http://localhost/v1/otp/send", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"phone":"+919876543210"}',
+  });
 const subjects = {
   "new Request only": (r: Request) => new Response(r.url),
   "Elysia, onRequest returns a constant 429": (r: Request) => constant429.handle(r),
-  "gateway refusal, LOG_LEVEL=silent": ((app) => (r: Request) => app.handle(r))(gateway("silent")),
-  "gateway refusal, request line formatted": ((app) => (r: Request) => app.handle(r))(gateway("info")),
+  "gateway refusal, LOG_LEVEL=silent": (
+    (app) => (r: Request) =>
+      app.handle(r)
+  )(gateway("silent")),
+  "gateway refusal, request line formatted": (
+    (app) => (r: Request) =>
+      app.handle(r)
+  )(gateway("info")),
 };
 
 for (const [name, handle] of Object.entries(subjects).slice(1)) {
@@ -46,7 +62,8 @@ for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < 5_000; i++) await handle(request());
     const started = performance.now();
     for (let i = 0; i < N; i++) await handle(request());
-    (times[name] ??= []).push(((performance.now() - started) * 1000) / N);
+    times[name] ??= [];
+    times[name].push(((performance.now() - started) * 1000) / N);
   }
 }
 console.log(`median µs per request over ${ROUNDS} rounds of ${N} (bun ${Bun.version})`);

@@ -11,7 +11,8 @@ import { cpuSeconds, freePort, rssMiB, sh, waitHealthy } from "../scripts/lib/lo
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const option = (name: string, fallback: number) =>
+  args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback;
 const SMOKE = flag("smoke");
 const DURATION = option("duration", SMOKE ? 1 : 10);
 const CONNECTIONS = option("connections", SMOKE ? 4 : 32);
@@ -25,8 +26,9 @@ const work = mkdtempSync(join(tmpdir(), "otp-bench-"));
 
 type Proc = ReturnType<typeof Bun.spawn>;
 const running = new Set<Proc>();
-process.on("exit", () => running.forEach((p) => p.kill("SIGKILL")));
-
+process.on("exit", () => {
+  for (const p of running) p.kill("SIGKILL");
+});
 
 function spawn(cmd: string[], env: Record<string, string>): Proc {
   const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "ignore", stderr: "ignore" });
@@ -39,8 +41,6 @@ async function stop(proc: Proc): Promise<void> {
   await proc.exited;
   running.delete(proc);
 }
-
-
 
 interface WrkResult {
   requests: number;
@@ -55,15 +55,31 @@ interface WrkResult {
   unexpected_5xx: number;
 }
 
-async function wrk(script: string, port: number, seconds: number, expectStatus: number, env: Record<string, string> = {}): Promise<WrkResult> {
+async function wrk(
+  script: string,
+  port: number,
+  seconds: number,
+  expectStatus: number,
+  env: Record<string, string> = {},
+): Promise<WrkResult> {
   const combined = join(work, `${script}.combined.lua`);
-  const parts = await Promise.all(["threads.lua", script, "report.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()));
+  const parts = await Promise.all(
+    ["threads.lua", script, "report.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()),
+  );
   writeFileSync(combined, parts.join("\n"));
-  const proc = Bun.spawn(["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`], {
-    env: { PATH: process.env.PATH ?? "", EXPECT_STATUS: String(expectStatus), PHONE_BASE: String(Math.floor(Math.random() * 1e8)), ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(
+    ["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`],
+    {
+      env: {
+        PATH: process.env.PATH ?? "",
+        EXPECT_STATUS: String(expectStatus),
+        PHONE_BASE: String(Math.floor(Math.random() * 1e8)),
+        ...env,
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const out = await new Response(proc.stdout).text();
   await proc.exited;
   const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "));
@@ -79,7 +95,13 @@ interface Row extends WrkResult {
 }
 
 /** Starts `cmd`, waits for /healthz, runs the load, samples RSS, stops it. */
-async function scenario(name: string, cmd: string[], env: Record<string, string>, load: { script: string; expect: number; seconds?: number; env?: Record<string, string> }, prepare?: (port: number) => Promise<Record<string, string>>): Promise<Row> {
+async function scenario(
+  name: string,
+  cmd: string[],
+  env: Record<string, string>,
+  load: { script: string; expect: number; seconds?: number; env?: Record<string, string> },
+  prepare?: (port: number) => Promise<Record<string, string>>,
+): Promise<Row> {
   const port = await freePort();
   const proc = spawn(cmd, { HOST: "127.0.0.1", PORT: String(port), ...env });
   await waitHealthy(port);
@@ -92,7 +114,12 @@ async function scenario(name: string, cmd: string[], env: Record<string, string>
   clearInterval(sampler);
   peak = Math.max(peak, rssMiB(proc.pid, true));
   await stop(proc);
-  const row = { name, ...result, peak_rss_mib: Math.round(peak * 10) / 10, cpu_us_per_req: Math.round((cpu * 1e6) / Math.max(result.requests, 1)) };
+  const row = {
+    name,
+    ...result,
+    peak_rss_mib: Math.round(peak * 10) / 10,
+    cpu_us_per_req: Math.round((cpu * 1e6) / Math.max(result.requests, 1)),
+  };
   console.log(
     `${name.padEnd(44)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50_ms.toFixed(2)} ms  p99 ${row.p99_ms.toFixed(2)} ms  cpu ${row.cpu_us_per_req} µs/req  errors ${row.socket_errors + row.unexpected_status} (429: ${row.unexpected_429}, 4xx: ${row.unexpected_4xx}, 5xx: ${row.unexpected_5xx})  peak RSS ${row.peak_rss_mib} MiB`,
   );
@@ -101,7 +128,11 @@ async function scenario(name: string, cmd: string[], env: Record<string, string>
 
 /** The one send a denial scenario allows, made before the load so that every measured answer is a 429. */
 async function spendAllowance(port: number): Promise<Record<string, string>> {
-  await fetch(`http://127.0.0.1:${port}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876543210"}' });
+  await fetch(`http://127.0.0.1:${port}/v1/otp/send`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"phone":"+919876543210"}',
+  });
   return {};
 }
 
@@ -121,18 +152,36 @@ async function issueIds(port: number, count: number): Promise<Record<string, str
     ids.push(...batch);
   }
   const file = join(work, "ids.txt");
-  writeFileSync(file, ids.join("\n") + "\n");
+  writeFileSync(file, `${ids.join("\n")}\n`);
   return { IDS_FILE: file };
 }
 
 try {
-  console.log(`bench: ${SMOKE ? "smoke, " : ""}${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1, ${navigator.hardwareConcurrency} cores`);
+  console.log(
+    `bench: ${SMOKE ? "smoke, " : ""}${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1, ${navigator.hardwareConcurrency} cores`,
+  );
   if (!flag("no-build")) await sh(["bash", "scripts/build.sh"], ROOT);
   for (const name of ["bare-serve", "bare-elysia", "minimal-pipeline"]) {
-    await sh(["bun", "build", join(ROOT, `bench/baselines/${name}.ts`), "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", join(work, name)], ROOT);
+    await sh(
+      [
+        "bun",
+        "build",
+        join(ROOT, `bench/baselines/${name}.ts`),
+        "--compile",
+        "--minify",
+        "--bytecode",
+        "--format=esm",
+        "--outfile",
+        join(work, name),
+      ],
+      ROOT,
+    );
   }
   const redisPort = await freePort();
-  const redis = spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {});
+  const redis = spawn(
+    ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {},
+  );
   const upstreamPort = await freePort();
   const upstream = spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], { PORT: String(upstreamPort) });
   await Bun.sleep(300);
@@ -140,40 +189,90 @@ try {
   const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
   const UPSTREAM_URL = `http://127.0.0.1:${upstreamPort}`;
   const gateway = [join(ROOT, "dist/otp-gateway")];
-  const base = { STARTMESSAGING_API_KEY: "sm_bench", STARTMESSAGING_BASE_URL: UPSTREAM_URL, REDIS_URL, LOG_LEVEL: "info", ALLOWED_COUNTRIES: "IN" };
+  const base = {
+    STARTMESSAGING_API_KEY: "sm_bench",
+    STARTMESSAGING_BASE_URL: UPSTREAM_URL,
+    REDIS_URL,
+    LOG_LEVEL: "info",
+    ALLOWED_COUNTRIES: "IN",
+  };
   // Per-IP limits far above the load (every request comes from 127.0.0.1), so they never answer.
   const open = { IP_SEND_LIMITS: "10000/100ms", IP_VERIFY_LIMITS: "10000/100ms" };
 
   // Every scenario, in report order; `--only <text>` runs those whose name contains the text.
-  const scenarios: [string, string[], Record<string, string>, Parameters<typeof scenario>[3], Parameters<typeof scenario>[4]?][] = [
-    ["baseline: bare Bun.serve", [join(work, "bare-serve")], {}, { script: "send-random-phone.lua", expect: 200 }],
-    ["baseline: bare Elysia route + body schema", [join(work, "bare-elysia")], {}, { script: "send-random-phone.lua", expect: 200 }],
-    ["baseline: Elysia + 1 EVALSHA + 1 fetch", [join(work, "minimal-pipeline")], { REDIS_URL, UPSTREAM_URL }, { script: "send-random-phone.lua", expect: 200 }],
-    ["gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
-    ["gateway: send denied by the per-IP limit", gateway, { ...base, IP_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance],
-    ["gateway: send denied by the per-phone limit", gateway, { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" }, { script: "send-same-phone.lua", expect: 429 }, spendAllowance],
+  const scenarios: [string, string[], Record<string, string>, Parameters<typeof scenario>[3], Parameters<typeof scenario>[4]?][] =
     [
-      "gateway: verify (wrong code, store + upstream)",
-      gateway,
-      { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/100ms" },
-      { script: "verify-pool.lua", expect: 200 },
-      (port) => issueIds(port, SMOKE ? 200 : 5000),
-    ],
-    ["gateway: accepted send, LOG_LEVEL=warn", gateway, { ...base, ...open, LOG_LEVEL: "warn" }, { script: "send-random-phone.lua", expect: 200 }],
-    ["gateway: accepted send, WORKERS=2", gateway, { ...base, ...open, WORKERS: "2" }, { script: "send-random-phone.lua", expect: 200 }],
-    ["gateway: accepted send, heap sized as in the image", gateway, { ...base, ...open, ...IMAGE_HEAP }, { script: "send-random-phone.lua", expect: 200 }],
-    [FLOOD_IMAGE, gateway, { ...base, TRUST_PROXY: "1", ...IMAGE_HEAP }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
-    [FLOOD, gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
-  ];
+      ["baseline: bare Bun.serve", [join(work, "bare-serve")], {}, { script: "send-random-phone.lua", expect: 200 }],
+      [
+        "baseline: bare Elysia route + body schema",
+        [join(work, "bare-elysia")],
+        {},
+        { script: "send-random-phone.lua", expect: 200 },
+      ],
+      [
+        "baseline: Elysia + 1 EVALSHA + 1 fetch",
+        [join(work, "minimal-pipeline")],
+        { REDIS_URL, UPSTREAM_URL },
+        { script: "send-random-phone.lua", expect: 200 },
+      ],
+      ["gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
+      [
+        "gateway: send denied by the per-IP limit",
+        gateway,
+        { ...base, IP_SEND_LIMITS: "1/1h" },
+        { script: "send-same-phone.lua", expect: 429 },
+        spendAllowance,
+      ],
+      [
+        "gateway: send denied by the per-phone limit",
+        gateway,
+        { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" },
+        { script: "send-same-phone.lua", expect: 429 },
+        spendAllowance,
+      ],
+      [
+        "gateway: verify (wrong code, store + upstream)",
+        gateway,
+        { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/100ms" },
+        { script: "verify-pool.lua", expect: 200 },
+        (port) => issueIds(port, SMOKE ? 200 : 5000),
+      ],
+      [
+        "gateway: accepted send, LOG_LEVEL=warn",
+        gateway,
+        { ...base, ...open, LOG_LEVEL: "warn" },
+        { script: "send-random-phone.lua", expect: 200 },
+      ],
+      [
+        "gateway: accepted send, WORKERS=2",
+        gateway,
+        { ...base, ...open, WORKERS: "2" },
+        { script: "send-random-phone.lua", expect: 200 },
+      ],
+      [
+        "gateway: accepted send, heap sized as in the image",
+        gateway,
+        { ...base, ...open, ...IMAGE_HEAP },
+        { script: "send-random-phone.lua", expect: 200 },
+      ],
+      [
+        FLOOD_IMAGE,
+        gateway,
+        { ...base, TRUST_PROXY: "1", ...IMAGE_HEAP },
+        { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS },
+      ],
+      [FLOOD, gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
+    ];
   const rows: Row[] = [];
-  for (const [name, cmd, env, load, prepare] of scenarios) if (!ONLY || name.includes(ONLY)) rows.push(await scenario(name, cmd, env, load, prepare));
+  for (const [name, cmd, env, load, prepare] of scenarios)
+    if (!ONLY || name.includes(ONLY)) rows.push(await scenario(name, cmd, env, load, prepare));
 
   await stop(upstream);
   await stop(redis);
 
   if (!ONLY) writeReport(rows);
 } finally {
-  running.forEach((p) => p.kill("SIGKILL"));
+  for (const p of running) p.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -186,25 +285,55 @@ function writeReport(rows: Row[]): void {
   // The same comparison by server CPU per request: the baseline's cost over the gateway's.
   const cpuRatio = (a: Row, b: Row) => Math.round((b.cpu_us_per_req / a.cpu_us_per_req) * 100) / 100;
   const pairs = [
-    { what: "accepted send ÷ minimal pipeline", gateway: by("gateway: accepted send"), baseline: by("baseline: Elysia + 1"), target: 0.9 },
-    { what: "IP-denied send ÷ bare Elysia route", gateway: by("gateway: send denied by the per-IP"), baseline: by("baseline: bare Elysia"), target: 0.95 },
+    {
+      what: "accepted send ÷ minimal pipeline",
+      gateway: by("gateway: accepted send"),
+      baseline: by("baseline: Elysia + 1"),
+      target: 0.9,
+    },
+    {
+      what: "IP-denied send ÷ bare Elysia route",
+      gateway: by("gateway: send denied by the per-IP"),
+      baseline: by("baseline: bare Elysia"),
+      target: 0.95,
+    },
   ];
-  const targets = pairs.map((p) => ({ what: p.what, value: ratio(p.gateway, p.baseline), by_cpu: cpuRatio(p.gateway, p.baseline), target: p.target }));
+  const targets = pairs.map((p) => ({
+    what: p.what,
+    value: ratio(p.gateway, p.baseline),
+    by_cpu: cpuRatio(p.gateway, p.baseline),
+    target: p.target,
+  }));
   const report = {
     date: new Date().toISOString(),
     machine: { cores: navigator.hardwareConcurrency, arch: process.arch, bun: Bun.version },
     settings: { duration_s: DURATION, connections: CONNECTIONS, wrk_threads: 1, smoke: SMOKE, flood_seconds: FLOOD_SECONDS },
     rows,
     ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
-    flood: { heap: "as in the image", distinct_addresses: flood.requests, peak_rss_mib: flood.peak_rss_mib, target_mib: 150, met: flood.peak_rss_mib <= 150 },
-    flood_unsized_heap: { heap: "JSC default", distinct_addresses: floodUnsized.requests, peak_rss_mib: floodUnsized.peak_rss_mib, target_mib: 150, met: floodUnsized.peak_rss_mib <= 150 },
+    flood: {
+      heap: "as in the image",
+      distinct_addresses: flood.requests,
+      peak_rss_mib: flood.peak_rss_mib,
+      target_mib: 150,
+      met: flood.peak_rss_mib <= 150,
+    },
+    flood_unsized_heap: {
+      heap: "JSC default",
+      distinct_addresses: floodUnsized.requests,
+      peak_rss_mib: floodUnsized.peak_rss_mib,
+      target_mib: 150,
+      met: floodUnsized.peak_rss_mib <= 150,
+    },
   };
   const md = [
     `Run ${report.date.slice(0, 16)}Z on ${report.machine.cores} cores (${report.machine.arch}, bun ${report.machine.bun}); ${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1 on the same machine.`,
     "",
     "| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | errors | peak RSS MiB |",
     "|---|---:|---:|---:|---:|---:|---:|",
-    ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.cpu_us_per_req} | ${r.socket_errors + r.unexpected_status} | ${r.peak_rss_mib} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.cpu_us_per_req} | ${r.socket_errors + r.unexpected_status} | ${r.peak_rss_mib} |`,
+    ),
     "",
     "| ratio | value (req/s) | by server CPU per request | target | met |",
     "|---|---:|---:|---:|---|",
@@ -216,7 +345,7 @@ function writeReport(rows: Row[]): void {
   ].join("\n");
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   const name = SMOKE ? "smoke" : "latest";
-  writeFileSync(join(ROOT, `bench/results/${name}.json`), JSON.stringify(report, null, 2) + "\n");
-  writeFileSync(join(ROOT, `bench/results/${name}.md`), md + "\n");
+  writeFileSync(join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(ROOT, `bench/results/${name}.md`), `${md}\n`);
   console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
 }

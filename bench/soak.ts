@@ -12,15 +12,23 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const minutes = args.includes("--minutes") ? Number(args[args.indexOf("--minutes") + 1]) : 2;
 const seconds = Math.max(5, Math.round(minutes * 60));
-const imageHeap = args.includes("--image-heap") ? /BUN_JSC_forceRAMSize=(\d+)/.exec(await Bun.file(join(ROOT, "Dockerfile")).text())?.[1] : undefined;
+const imageHeap = args.includes("--image-heap")
+  ? /BUN_JSC_forceRAMSize=(\d+)/.exec(await Bun.file(join(ROOT, "Dockerfile")).text())?.[1]
+  : undefined;
 
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 const build = Bun.spawn(["bash", "scripts/build.sh"], { cwd: ROOT, stdout: "ignore" });
 if ((await build.exited) !== 0) throw new Error("build failed");
 const [redisPort, upstreamPort, port] = [await freePort(), await freePort(), await freePort()];
-const redisProc = Bun.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore" });
-const upstream = Bun.spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], { env: { ...process.env, PORT: String(upstreamPort) }, stdout: "ignore" });
+const redisProc = Bun.spawn(
+  ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+  { stdout: "ignore" },
+);
+const upstream = Bun.spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], {
+  env: { ...process.env, PORT: String(upstreamPort) },
+  stdout: "ignore",
+});
 await Bun.sleep(300);
 const gateway = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
   env: {
@@ -42,7 +50,8 @@ const redis = new Redis(`redis://127.0.0.1:${redisPort}`);
 try {
   await waitHealthy(port);
   const samples: { t: number; rss: number; fds: number; keys: number }[] = [];
-  const sample = async (t: number) => samples.push({ t, rss: rssMiB(gateway.pid), fds: fds(gateway.pid), keys: await redis.dbsize() });
+  const sample = async (t: number) =>
+    samples.push({ t, rss: rssMiB(gateway.pid), fds: fds(gateway.pid), keys: await redis.dbsize() });
   await sample(0);
   const started = Date.now();
   const parts = await Promise.all(["threads.lua", "mixed.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()));
@@ -70,8 +79,11 @@ try {
   console.log(`soak: ${seconds}s of mixed load, ${result.requests} requests`);
   console.log(JSON.stringify(result));
   console.log("t(s)  RSS MiB  fds  redis keys");
-  for (const s of samples) console.log(`${String(s.t).padStart(4)}  ${s.rss.toFixed(1).padStart(7)}  ${String(s.fds).padStart(3)}  ${s.keys}`);
-  console.log(`5xx answers: ${result.server_5xx}; RSS drift after warm-up: ${(last.rss - first.rss).toFixed(1)} MiB; fds ${first.fds} → ${last.fds}; keys without TTL: ${noTtl}`);
+  for (const s of samples)
+    console.log(`${String(s.t).padStart(4)}  ${s.rss.toFixed(1).padStart(7)}  ${String(s.fds).padStart(3)}  ${s.keys}`);
+  console.log(
+    `5xx answers: ${result.server_5xx}; RSS drift after warm-up: ${(last.rss - first.rss).toFixed(1)} MiB; fds ${first.fds} → ${last.fds}; keys without TTL: ${noTtl}`,
+  );
   process.exitCode = result.server_5xx === 0 && noTtl === 0 ? 0 : 1;
 } finally {
   rmSync(script, { force: true });

@@ -9,13 +9,15 @@ import { freePort, median, memorySplitMiB, rssMiB, sh } from "./lib/local";
 const ROOT = new URL("..", import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
 
-
-
 /** ms from exec to the first 200 on /healthz, and RSS (MiB) after 2 s idle with one send and verify served. */
 async function measure(binary: string, env: Record<string, string>, warm: boolean) {
   const port = await freePort();
   const started = performance.now();
-  const proc = Bun.spawn([binary], { env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env }, stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn([binary], {
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   let readyMs = NaN;
   while (performance.now() - started < 10_000) {
     try {
@@ -31,7 +33,12 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
   let anonMiB = NaN;
   let fileMiB = NaN;
   if (warm) {
-    const post = (path: string, body: unknown) => fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     await post("/v1/otp/send", { phone: "+919876543210" });
     await post("/v1/otp/verify", { requestId: "otp_none", code: "123456" });
     await Bun.sleep(2_000);
@@ -42,7 +49,6 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
   await proc.exited;
   return { readyMs, rssMiB: rss, anonMiB, fileMiB };
 }
-
 
 const work = mkdtempSync(join(tmpdir(), "otp-measure-"));
 try {
@@ -84,9 +90,17 @@ try {
   const importsRss = await measure(join(work, "imports"), env, true);
   // Production shape: StartMessaging provider and Redis, no in-memory store or console provider.
   const redisPort = await freePort();
-  const redis = Bun.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore" });
+  const redis = Bun.spawn(
+    ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdout: "ignore" },
+  );
   await Bun.sleep(200);
-  const prodEnv = { STARTMESSAGING_API_KEY: "sm_measure", STARTMESSAGING_BASE_URL: "http://127.0.0.1:9", REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: "warn" };
+  const prodEnv = {
+    STARTMESSAGING_API_KEY: "sm_measure",
+    STARTMESSAGING_BASE_URL: "http://127.0.0.1:9",
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    LOG_LEVEL: "warn",
+  };
   const prodRss = await measure(gateway, prodEnv, true);
   // Ready in the production shape includes loading ioredis and connecting to Redis.
   const prodReady: number[] = [];
@@ -97,13 +111,37 @@ try {
   const rows = [
     ["binary size, linux-x64", `${mb(join(ROOT, "dist/otp-gateway-linux-x64"))} MB`, `${mb(baseline)} MB`],
     ["binary size, linux-arm64", `${mb(join(ROOT, "dist/otp-gateway-linux-arm64"))} MB`, "–"],
-    [`exec → first /healthz 200, console provider + memory store (median of ${runs})`, `${median(results.gateway).toFixed(0)} ms`, `${median(results.baseline).toFixed(0)} ms`],
-    [`exec → first /healthz 200, StartMessaging + Redis on this host (median of ${prodReady.length})`, `${median(prodReady).toFixed(0)} ms`, "–"],
-    ["idle RSS, console provider + memory store (2 s after one send and one verify)", `${gatewayRss.rssMiB.toFixed(0)} MiB`, `${baselineRss.rssMiB.toFixed(0)} MiB`],
+    [
+      `exec → first /healthz 200, console provider + memory store (median of ${runs})`,
+      `${median(results.gateway).toFixed(0)} ms`,
+      `${median(results.baseline).toFixed(0)} ms`,
+    ],
+    [
+      `exec → first /healthz 200, StartMessaging + Redis on this host (median of ${prodReady.length})`,
+      `${median(prodReady).toFixed(0)} ms`,
+      "–",
+    ],
+    [
+      "idle RSS, console provider + memory store (2 s after one send and one verify)",
+      `${gatewayRss.rssMiB.toFixed(0)} MiB`,
+      `${baselineRss.rssMiB.toFixed(0)} MiB`,
+    ],
     ["idle RSS, StartMessaging + Redis (same)", `${prodRss.rssMiB.toFixed(0)} MiB`, "–"],
-    ["of which anonymous (JS heap, malloc), StartMessaging + Redis", `${prodRss.anonMiB.toFixed(0)} MiB`, `${baselineRss.anonMiB.toFixed(0)} MiB`],
-    ["of which pages of the binary file (code, embedded bundle; shared, reclaimable)", `${prodRss.fileMiB.toFixed(0)} MiB`, `${baselineRss.fileMiB.toFixed(0)} MiB`],
-    ["idle RSS of the dependencies alone (elysia, @elysiajs/openapi, ioredis, libphonenumber-js/max, prom-client with default metrics, lru-cache; one Elysia route)", "–", `${importsRss.rssMiB.toFixed(0)} MiB`],
+    [
+      "of which anonymous (JS heap, malloc), StartMessaging + Redis",
+      `${prodRss.anonMiB.toFixed(0)} MiB`,
+      `${baselineRss.anonMiB.toFixed(0)} MiB`,
+    ],
+    [
+      "of which pages of the binary file (code, embedded bundle; shared, reclaimable)",
+      `${prodRss.fileMiB.toFixed(0)} MiB`,
+      `${baselineRss.fileMiB.toFixed(0)} MiB`,
+    ],
+    [
+      "idle RSS of the dependencies alone (elysia, @elysiajs/openapi, ioredis, libphonenumber-js/max, prom-client with default metrics, lru-cache; one Elysia route)",
+      "–",
+      `${importsRss.rssMiB.toFixed(0)} MiB`,
+    ],
   ];
   const ratio = `ready: ${(median(results.gateway) / median(results.baseline)).toFixed(2)} × baseline; RSS: ${(gatewayRss.rssMiB / baselineRss.rssMiB).toFixed(2)} × baseline`;
   const table = [
@@ -113,7 +151,7 @@ try {
     "|---|---|---|",
     ...rows.map((r) => `| ${r.join(" | ")} |`),
     "",
-    ratio + ".",
+    `${ratio}.`,
   ].join("\n");
   console.log(table);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: makes sure what the tests need is on this machine, type-checks,
-# then runs bun test (extra arguments go to bun test, e.g. a path filter).
+# lints, then runs bun test (extra arguments go to bun test, e.g. a path filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +34,7 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 
 bunx tsc --noEmit -p .
+# Formatting and lint rules (biome.json); `bun run format` fixes what it can.
+bun run lint
 # Integration tests start servers, binaries and a browser; give them room on a busy 2-core machine.
 exec bun test --timeout 20000 "$@"

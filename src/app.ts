@@ -3,18 +3,18 @@ import { Elysia } from "elysia";
 import type { IpLimiter } from "./adapters/limits/ip-limiter";
 import type { SmsProvider } from "./adapters/sms/interface";
 import type { OtpStore } from "./adapters/store/interface";
-import { adminCheck, type AdminAccess } from "./http/admin-access";
-import type { TrustProxy } from "./lib/client-ip";
-import { guard, socketPeer, type PeerAddress } from "./http/guard";
+import { type AdminAccess, adminCheck } from "./http/admin-access";
+import { guard, type PeerAddress, socketPeer } from "./http/guard";
 import { openapiDocs } from "./http/openapi";
 import { requestContext } from "./http/request-context";
 import { RequestMetas, requestLog } from "./http/request-meta";
+import type { TrustProxy } from "./lib/client-ip";
 import type { Logger } from "./lib/logger";
 import type { Metrics } from "./lib/metrics";
-import { metricsController } from "./modules/ops";
 import { healthController } from "./modules/health";
+import { metricsController } from "./modules/ops";
 import { otpController } from "./modules/otp";
-import { OtpService, type OtpPolicy } from "./modules/otp/service";
+import { type OtpPolicy, OtpService } from "./modules/otp/service";
 
 export interface HttpOptions {
   maxBodySize: number;
@@ -72,7 +72,17 @@ export function createApp(deps: AppDeps) {
   }
   app
     // Every POST meets the per-IP limit before anything else, an oversize body included.
-    .use(guard({ metas, metrics: deps.metrics, ipLimiter: deps.ipLimiter, trustProxy: http.trustProxy, apiKeys: http.apiKeys, peerAddress: http.peerAddress ?? socketPeer, cors: http.corsOrigins.length > 0 }))
+    .use(
+      guard({
+        metas,
+        metrics: deps.metrics,
+        ipLimiter: deps.ipLimiter,
+        trustProxy: http.trustProxy,
+        apiKeys: http.apiKeys,
+        peerAddress: http.peerAddress ?? socketPeer,
+        cors: http.corsOrigins.length > 0,
+      }),
+    )
     .use(context);
   if (http.docsAccess !== "off") app.use(openapiDocs(adminCheck(http.docsAccess, http.adminToken)));
   if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));

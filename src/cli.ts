@@ -1,10 +1,10 @@
+import pkg from "../package.json" with { type: "json" };
 import { createApp } from "./app";
-import { ConfigError, loadConfig, type Config } from "./config";
+import { type Config, ConfigError, loadConfig } from "./config";
 import { configHelp } from "./config-docs";
 import { formatDuration } from "./lib/duration";
 import { createLogger } from "./lib/logger";
 import { buildServices } from "./services";
-import pkg from "../package.json" with { type: "json" };
 
 const USAGE = `otp-gateway ${pkg.version}: send one-time codes by SMS (StartMessaging) and verify them.
 
@@ -82,7 +82,8 @@ async function serve(): Promise<number> {
   if (primary !== undefined && process.ppid !== primary) return 1;
   const deps = buildServices(config);
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
-  if (!(await deps.store.connected(3_000))) deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
+  if (!(await deps.store.connected(3_000)))
+    deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
   // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
   const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
   deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);
@@ -97,7 +98,10 @@ async function serve(): Promise<number> {
 
   return new Promise((resolve) => {
     const shutdown = async (signal: string) => {
-      deps.logger.info("shutting down: no new connections, finishing requests in flight", { signal, grace: formatDuration(config.SHUTDOWN_GRACE) });
+      deps.logger.info("shutting down: no new connections, finishing requests in flight", {
+        signal,
+        grace: formatDuration(config.SHUTDOWN_GRACE),
+      });
       // In-flight requests get SHUTDOWN_GRACE; whatever is still open then is cut.
       let timer: Timer | undefined;
       const graceful = app.stop().then(() => true);
@@ -131,7 +135,11 @@ async function supervise(count: number): Promise<number> {
   // A compiled binary is its own runtime; from source, bun needs the entry file again.
   const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
   const workers = Array.from({ length: count }, () =>
-    Bun.spawn([...self, "serve"], { env: { ...process.env, [WORKER_ENV]: String(process.pid) }, stdout: "inherit", stderr: "inherit" }),
+    Bun.spawn([...self, "serve"], {
+      env: { ...process.env, [WORKER_ENV]: String(process.pid) },
+      stdout: "inherit",
+      stderr: "inherit",
+    }),
   );
   let stopping = false;
   const stopAll = (signal: NodeJS.Signals) => {

@@ -1,5 +1,5 @@
-import { type Static, type TSchema, Type as T } from "@sinclair/typebox";
-import { type TrustProxy, formatTrustProxy, parseTrustProxy } from "./lib/client-ip";
+import { type Static, Type as T, type TSchema } from "@sinclair/typebox";
+import { formatTrustProxy, parseTrustProxy, type TrustProxy } from "./lib/client-ip";
 import { DURATION_PATTERN, formatDuration, parseDuration } from "./lib/duration";
 import { LOG_LEVELS } from "./lib/logger";
 import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
@@ -20,7 +20,11 @@ const Duration = (fallback: string, description: string) =>
   );
 const Limits = (fallback: string, description: string) =>
   decoded(
-    T.String({ pattern: LIMITS_PATTERN, default: fallback, description: `${description} Format: count/duration, comma-separated.` }),
+    T.String({
+      pattern: LIMITS_PATTERN,
+      default: fallback,
+      description: `${description} Format: count/duration, comma-separated.`,
+    }),
     (text): Window[] => {
       const windows = parseLimits(text);
       if (!windows) throw new Error("count/duration pairs such as 1/1m,3/10m (count 1 to 10000)");
@@ -28,7 +32,11 @@ const Limits = (fallback: string, description: string) =>
     },
     (windows) => windows.map((w) => w.label).join(","),
   );
-const splitList = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
+const splitList = (text: string) =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 const List = (description: string, pattern?: string) =>
   decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) => list.join(","));
 const Int = (fallback: number, minimum: number, maximum: number, description: string) =>
@@ -56,7 +64,8 @@ export const EnvSchema = T.Object({
   HOST: T.String({ minLength: 1, default: "0.0.0.0", description: "Address to bind." }),
   NODE_ENV: T.String({
     default: DEFAULT_NODE_ENV,
-    description: "`production` refuses the console provider unless OTP_PROVIDER=console is set. Compiled binaries default to production.",
+    description:
+      "`production` refuses the console provider unless OTP_PROVIDER=console is set. Compiled binaries default to production.",
   }),
   OTP_PROVIDER: OneOf(
     ["auto", "startmessaging", "console"],
@@ -94,7 +103,10 @@ export const EnvSchema = T.Object({
     "Redis Cluster seed nodes, `host:port,host:port`; used instead of REDIS_URL when set.",
     "^$|^[^,:\\s]+:[0-9]+(,[^,:\\s]+:[0-9]+)*$",
   ),
-  REDIS_COMMAND_TIMEOUT: Duration("500ms", "A Redis command with no answer after this fails; sends and verifies then fail closed (503)."),
+  REDIS_COMMAND_TIMEOUT: Duration(
+    "500ms",
+    "A Redis command with no answer after this fails; sends and verifies then fail closed (503).",
+  ),
   PHONE_SEND_LIMITS: Limits("1/1m,3/10m,5/1h,10/24h", "Sends per phone number, every window enforced exactly."),
   PHONE_VERIFY_LIMITS: Limits("10/10m,30/24h", "Verify attempts per phone number."),
   IP_SEND_LIMITS: Limits("5/1m,20/10m,50/1h", "Sends per client address (IPv6 by /64)."),
@@ -117,13 +129,16 @@ export const EnvSchema = T.Object({
       pattern: "^(\\*|[A-Za-z]{2}(,[A-Za-z]{2})*)$",
       default: "IN",
       description:
-        "ISO 3166 codes a send may go to, or `*` for any. Default IN: StartMessaging is India-first, and SMS pumping lives on international routes.",
+        "ISO 3166 codes a send may go to, or `*` for any. " +
+        "Default IN: StartMessaging is India-first, and SMS pumping lives on international routes.",
     }),
     // Upper-case ISO codes; undefined means any country.
     (text): Set<string> | undefined => (text === "*" ? undefined : new Set(splitList(text.toUpperCase()))),
     (set) => (set ? [...set].join(",") : "*"),
   ),
-  GATEWAY_API_KEYS: List("Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged."),
+  GATEWAY_API_KEYS: List(
+    "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged.",
+  ),
   CORS_ORIGINS: List("Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers."),
   IDEMPOTENCY_TTL: Duration("24h", "How long an Idempotency-Key replays its first answer."),
   METRICS_ACCESS: OneOf(ACCESS, "public", "GET /metrics: `public`, `token` (needs ADMIN_TOKEN) or `off`."),

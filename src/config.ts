@@ -71,7 +71,8 @@ function crossChecked(settings: Settings): Config {
   }
   if (settings.WORKERS > 1 && !settings.REDIS_URL && settings.REDIS_CLUSTER_NODES.length === 0) {
     problems.push(
-      `WORKERS=${settings.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too (workers must share limits, idempotency and verify state)`,
+      `WORKERS=${settings.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too ` +
+        "(workers must share limits, idempotency and verify state)",
     );
   }
 
@@ -82,7 +83,8 @@ function crossChecked(settings: Settings): Config {
   }
   if (settings.OTP_PROVIDER === "auto" && provider === "console" && settings.NODE_ENV === "production") {
     problems.push(
-      "OTP_PROVIDER: NODE_ENV=production and no STARTMESSAGING_API_KEY; set the key, or OTP_PROVIDER=console to run the console provider on purpose",
+      "OTP_PROVIDER: NODE_ENV=production and no STARTMESSAGING_API_KEY; " +
+        "set the key, or OTP_PROVIDER=console to run the console provider on purpose",
     );
   }
 
@@ -93,7 +95,8 @@ function crossChecked(settings: Settings): Config {
   const idle = Math.ceil(worstWaitMs / 1000) + 5;
   if (idle > MAX_IDLE_TIMEOUT_S) {
     problems.push(
-      `UPSTREAM_TIMEOUT=${formatDuration(settings.UPSTREAM_TIMEOUT)} with UPSTREAM_RETRIES=${settings.UPSTREAM_RETRIES}: worst upstream wait ${Math.ceil(worstWaitMs / 1000)}s ` +
+      `UPSTREAM_TIMEOUT=${formatDuration(settings.UPSTREAM_TIMEOUT)} with UPSTREAM_RETRIES=${settings.UPSTREAM_RETRIES}: ` +
+        `worst upstream wait ${Math.ceil(worstWaitMs / 1000)}s ` +
         `exceeds the server's ${MAX_IDLE_TIMEOUT_S - 5}s limit`,
     );
   }

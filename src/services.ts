@@ -1,4 +1,4 @@
-import type { AppDeps } from "./app";
+import pkg from "../package.json" with { type: "json" };
 import { LruIpLimiter } from "./adapters/limits/ip-limiter";
 import { ConsoleProvider } from "./adapters/sms/console";
 import type { SmsProvider } from "./adapters/sms/interface";
@@ -6,14 +6,17 @@ import { StartMessagingProvider } from "./adapters/sms/startmessaging";
 import type { OtpStore } from "./adapters/store/interface";
 import { MemoryStore } from "./adapters/store/memory";
 import { RedisStore } from "./adapters/store/redis";
+import type { AppDeps } from "./app";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./lib/logger";
-import { PromMetrics, type Metrics } from "./lib/metrics";
+import { type Metrics, PromMetrics } from "./lib/metrics";
 import { ratePolicy } from "./lib/rate-policy";
-import pkg from "../package.json" with { type: "json" };
 
 /** The one place that turns configuration into the parts of the app. Tests build AppDeps their own way. */
-export function buildServices(config: Config, logger: Logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT })): AppDeps {
+export function buildServices(
+  config: Config,
+  logger: Logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
+): AppDeps {
   const metrics = new PromMetrics({ version: pkg.version });
   return {
     logger,
@@ -79,7 +82,8 @@ function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsPro
     });
   }
   logger.warn(
-    "CONSOLE PROVIDER: no SMS is sent; codes are printed in this log. For trying the gateway only. Set STARTMESSAGING_API_KEY to send real SMS.",
+    "CONSOLE PROVIDER: no SMS is sent; codes are printed in this log. For trying the gateway only. " +
+      "Set STARTMESSAGING_API_KEY to send real SMS.",
   );
   return new ConsoleProvider({
     codeLength: config.OTP_LENGTH,

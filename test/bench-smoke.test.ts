@@ -19,5 +19,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
     expect(row.socket_errors, `${row.name}: socket errors`).toBeLessThanOrEqual(row.requests * 0.01);
   }
   expect(report.flood.distinct_addresses).toBeGreaterThan(0);
-  expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain("| ratio | value (req/s) | by server CPU per request | target | met |");
+  expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain(
+    "| ratio | value (req/s) | by server CPU per request | target | met |",
+  );
 }, 120_000);

@@ -27,7 +27,13 @@ describe("configuration", () => {
   });
 
   test("a key selects StartMessaging; durations and numbers are parsed", () => {
-    const config = loadConfig({ STARTMESSAGING_API_KEY: "sm_test_x", UPSTREAM_TIMEOUT: "2500ms", OTP_TTL: "10m", OTP_LENGTH: "8", PORT: "8080" });
+    const config = loadConfig({
+      STARTMESSAGING_API_KEY: "sm_test_x",
+      UPSTREAM_TIMEOUT: "2500ms",
+      OTP_TTL: "10m",
+      OTP_LENGTH: "8",
+      PORT: "8080",
+    });
     expect(config.OTP_PROVIDER).toBe("startmessaging");
     expect(config.UPSTREAM_TIMEOUT).toBe(2_500);
     expect(config.OTP_TTL).toBe(600_000);

@@ -14,8 +14,16 @@ new Elysia()
   .post(
     "/v1/otp/send",
     async ({ body }) => {
-      await (redis as unknown as { hit(k: string, s: number, m: string): Promise<number> }).hit(`b:{${body.phone}}`, Date.now(), crypto.randomUUID());
-      const res = await fetch(`${upstream}/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phoneNumber: body.phone }) });
+      await (redis as unknown as { hit(k: string, s: number, m: string): Promise<number> }).hit(
+        `b:{${body.phone}}`,
+        Date.now(),
+        crypto.randomUUID(),
+      );
+      const res = await fetch(`${upstream}/otp/send`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ phoneNumber: body.phone }),
+      });
       const answer = (await res.json()) as { data: { requestId: string } };
       return { requestId: answer.data.requestId, expiresAt: "2026-01-01T00:00:00.000Z", attemptsLeft: 3, resendAfter: 60 };
     },

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
-import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import pkg from "../../package.json" with { type: "json" };
 import { PROBLEM_CONTENT_TYPE } from "./problem";
 
@@ -20,14 +20,20 @@ const OPENAPI_VERSION = "3.1.0";
 export function openapiDocs(authorize: (request: Request) => void = () => {}) {
   const docs = new Elysia({ name: "openapi-docs" });
   let document: Record<string, unknown> | undefined;
-  return docs
-    // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
-    .onBeforeHandle(({ request }) => authorize(request))
-    .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), { detail: { hide: true } })
-    // Routes are fixed once the app is built, so the document is made once, on first request.
-    .get("/swagger/json", async () => (document ??= await buildDocument(docs)), { detail: { hide: true } })
-    .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), { detail: { hide: true } })
-    .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), { detail: { hide: true } });
+  return (
+    docs
+      // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
+      .onBeforeHandle(({ request }) => authorize(request))
+      .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), {
+        detail: { hide: true },
+      })
+      // Routes are fixed once the app is built, so the document is made once, on first request.
+      .get("/swagger/json", async () => (document ??= await buildDocument(docs)), { detail: { hide: true } })
+      .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), {
+        detail: { hide: true },
+      })
+      .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), { detail: { hide: true } })
+  );
 }
 
 type Operation = {
@@ -52,14 +58,19 @@ export async function buildDocument(app: Elysia): Promise<Record<string, unknown
   // Our strict JSON parser is a function, so the generator cannot tell the body's
   // media type and leaves `content` empty: put the route's own body schema back.
   // getGlobalRoutes is what @elysiajs/openapi itself reads; TypeScript marks it protected.
-  const routes = (app as unknown as { getGlobalRoutes(): { method: string; path: string; hooks?: { body?: unknown } }[] }).getGlobalRoutes();
+  const routes = (
+    app as unknown as { getGlobalRoutes(): { method: string; path: string; hooks?: { body?: unknown } }[] }
+  ).getGlobalRoutes();
   const bodies = new Map(routes.map((r) => [`${r.method.toLowerCase()} ${r.path}`, r.hooks?.body]));
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(operations)) {
       const schema = bodies.get(`${method} ${path}`);
       if (op.requestBody && schema) op.requestBody.content = { "application/json": { schema } };
       for (const [status, response] of Object.entries(op.responses ?? {})) {
-        response.headers = { "X-Request-Id": REQUEST_ID_HEADER, ...(status === "429" ? { "Retry-After": RETRY_AFTER_HEADER } : {}) };
+        response.headers = {
+          "X-Request-Id": REQUEST_ID_HEADER,
+          ...(status === "429" ? { "Retry-After": RETRY_AFTER_HEADER } : {}),
+        };
         const schema = response.content?.["application/json"];
         if (Number(status) >= 400 && schema) response.content = { [PROBLEM_CONTENT_TYPE]: schema };
       }
@@ -71,7 +82,8 @@ export async function buildDocument(app: Elysia): Promise<Record<string, unknown
       title: "otp-gateway",
       version: pkg.version,
       description:
-        "Send one-time codes by SMS and verify them. Errors are `application/problem+json` (RFC 9457) with a stable `code` and the request id. Every response carries `X-Request-Id`.",
+        "Send one-time codes by SMS and verify them. Errors are `application/problem+json` (RFC 9457) " +
+        "with a stable `code` and the request id. Every response carries `X-Request-Id`.",
     },
     tags: [
       { name: "OTP", description: "Send and verify one-time codes" },

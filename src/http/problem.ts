@@ -24,7 +24,10 @@ function defaultDetail(code: ErrorCode): string {
 const problemTypes = new Map<ErrorCode, string>();
 const problemType = (code: ErrorCode) => {
   let type = problemTypes.get(code);
-  if (!type) problemTypes.set(code, (type = `urn:otp-gateway:problem:${code.toLowerCase().replaceAll("_", "-")}`));
+  if (!type) {
+    type = `urn:otp-gateway:problem:${code.toLowerCase().replaceAll("_", "-")}`;
+    problemTypes.set(code, type);
+  }
   return type;
 };
 
@@ -34,7 +37,14 @@ export function problemFor(
   options: { detail?: string; errors?: FieldError[]; instance?: string } = {},
 ): Problem {
   const { status, title } = CODE_FACTS[code];
-  const problem: Problem = { type: problemType(code), title, status, detail: options.detail ?? defaultDetail(code), code, requestId };
+  const problem: Problem = {
+    type: problemType(code),
+    title,
+    status,
+    detail: options.detail ?? defaultDetail(code),
+    code,
+    requestId,
+  };
   if (options.instance) problem.instance = options.instance;
   if (options.errors?.length) problem.errors = options.errors;
   return problem;

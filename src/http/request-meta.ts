@@ -33,7 +33,8 @@ export class RequestMeta {
 
   /** A logger bound to this request's id; made on first use, as most requests log only their request line. */
   get log(): Logger {
-    return (this.#log ??= this.logger.child({ requestId: this.requestId }));
+    this.#log ??= this.logger.child({ requestId: this.requestId });
+    return this.#log;
   }
 }
 

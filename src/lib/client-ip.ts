@@ -5,7 +5,10 @@ import ipaddr from "ipaddr.js";
  * none (the header is ignored), a number of hops in front of the gateway, or
  * the proxies' CIDR ranges.
  */
-export type TrustProxy = { kind: "none" } | { kind: "hops"; hops: number } | { kind: "cidrs"; ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] };
+export type TrustProxy =
+  | { kind: "none" }
+  | { kind: "hops"; hops: number }
+  | { kind: "cidrs"; ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] };
 
 /** `false`/empty, a hop count (`1`), or a comma list of CIDRs or addresses (`10.0.0.0/8,::1`). */
 export function parseTrustProxy(text: string): TrustProxy | undefined {

@@ -76,14 +76,15 @@ function describeError(err: Error): LogFields {
 let stdoutSink: ReturnType<typeof Bun.stdout.writer> | undefined;
 
 function stdoutWriter(): (line: string) => void {
-  const sink = (stdoutSink ??= Bun.stdout.writer());
+  stdoutSink ??= Bun.stdout.writer();
+  const sink = stdoutSink;
   let pending = false;
   const flush = () => {
     pending = false;
     void sink.flush();
   };
   return (line) => {
-    sink.write(line + "\n");
+    sink.write(`${line}\n`);
     if (!pending) {
       pending = true;
       setImmediate(flush);
@@ -108,7 +109,6 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
 }
 
 function createLoggerWith(min: number, format: LogFormat, write: (line: string) => void, bound: LogFields): Logger {
-
   const emit = (level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
     if (format === "pretty") {

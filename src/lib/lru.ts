@@ -7,6 +7,9 @@ import { LRUCache } from "lru-cache";
  * gateway's caches); counted by `maxSize` with every entry of size 1, it evicts
  * the same way and grows only with use.
  */
-export function boundedLru<K extends {}, V extends {}>(maxEntries: number, options: Omit<LRUCache.Options<K, V, unknown>, "max" | "maxSize" | "sizeCalculation"> = {}): LRUCache<K, V> {
+export function boundedLru<K extends {}, V extends {}>(
+  maxEntries: number,
+  options: Omit<LRUCache.Options<K, V, unknown>, "max" | "maxSize" | "sizeCalculation"> = {},
+): LRUCache<K, V> {
   return new LRUCache<K, V>({ ...options, maxSize: maxEntries, sizeCalculation: () => 1 } as LRUCache.Options<K, V, unknown>);
 }

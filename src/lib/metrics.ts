@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export type RateLimitScope = "phone" | "ip" | "verify" | "country";
 export type UpstreamEndpoint = "send" | "verify";
@@ -43,7 +43,10 @@ class Tally {
 }
 
 /** A counter with one label whose increments are tallied until collected. */
-function tallied(counter: { name: string; help: string; labelName: string; registers: Registry[] }): { tally: Tally; counter: Counter<string> } {
+function tallied(counter: { name: string; help: string; labelName: string; registers: Registry[] }): {
+  tally: Tally;
+  counter: Counter<string>;
+} {
   const tally = new Tally();
   const { labelName } = counter;
   const made = new Counter({
@@ -71,9 +74,24 @@ export class PromMetrics implements Metrics {
 
   constructor(options: PromMetricsOptions) {
     const registers = [this.registry];
-    const sends = tallied({ name: "otp_gateway_sends_total", help: "Send requests by outcome (sent, replayed, or the error code).", labelName: "outcome", registers });
-    const verifies = tallied({ name: "otp_gateway_verifies_total", help: "Verify requests by outcome (verified, not_verified, or the error code).", labelName: "outcome", registers });
-    const limited = tallied({ name: "otp_gateway_rate_limited_total", help: "Requests refused by a gateway limit, by scope.", labelName: "scope", registers });
+    const sends = tallied({
+      name: "otp_gateway_sends_total",
+      help: "Send requests by outcome (sent, replayed, or the error code).",
+      labelName: "outcome",
+      registers,
+    });
+    const verifies = tallied({
+      name: "otp_gateway_verifies_total",
+      help: "Verify requests by outcome (verified, not_verified, or the error code).",
+      labelName: "outcome",
+      registers,
+    });
+    const limited = tallied({
+      name: "otp_gateway_rate_limited_total",
+      help: "Requests refused by a gateway limit, by scope.",
+      labelName: "scope",
+      registers,
+    });
     [this.#sends, this.#verifies, this.#limited] = [sends.tally, verifies.tally, limited.tally];
     this.#upstream = new Histogram({
       name: "otp_gateway_upstream_request_duration_seconds",
@@ -82,8 +100,17 @@ export class PromMetrics implements Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.#retries = new Counter({ name: "otp_gateway_upstream_retries_total", help: "Upstream send attempts repeated after a 5xx or connection error.", labelNames: ["endpoint"], registers });
-    this.#redisErrors = new Counter({ name: "otp_gateway_redis_errors_total", help: "Redis commands that failed or timed out.", registers });
+    this.#retries = new Counter({
+      name: "otp_gateway_upstream_retries_total",
+      help: "Upstream send attempts repeated after a 5xx or connection error.",
+      labelNames: ["endpoint"],
+      registers,
+    });
+    this.#redisErrors = new Counter({
+      name: "otp_gateway_redis_errors_total",
+      help: "Redis commands that failed or timed out.",
+      registers,
+    });
     const inFlight = () => this.#inFlight();
     new Gauge({
       name: "otp_gateway_http_requests_in_flight",
@@ -93,14 +120,17 @@ export class PromMetrics implements Metrics {
         this.set(inFlight());
       },
     });
-    new Gauge({ name: "otp_gateway_build_info", help: "Always 1; labels say what is running.", labelNames: ["version", "bun"], registers }).set(
-      { version: options.version, bun: Bun.version },
-      1,
-    );
+    new Gauge({
+      name: "otp_gateway_build_info",
+      help: "Always 1; labels say what is running.",
+      labelNames: ["version", "bun"],
+      registers,
+    }).set({ version: options.version, bun: Bun.version }, 1);
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // Gauges whose names end in _total fail `promtool check metrics`; the rest stay.
-      for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) this.registry.removeSingleMetric(name);
+      for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
+        this.registry.removeSingleMetric(name);
     }
     // Every series exists from the start, so rate() works before the first event.
     for (const scope of ["phone", "ip", "verify", "country"]) limited.counter.inc({ scope }, 0);

@@ -81,13 +81,16 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
     const oldest = inWindow > 0 ? timestamps[n - inWindow]! : now;
     if (!tightest || remaining < tightest.remaining) tightest = { index, remaining, resetMs: oldest + window.windowMs - now };
     // With this event recorded the window is full until its `limit`-th newest event leaves.
-    if (remaining === 0) nextMs = Math.max(nextMs, (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now);
+    if (remaining === 0)
+      nextMs = Math.max(nextMs, (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now);
   });
   // An event already in the log (a retry with the same idempotency key) passes
   // without being counted again; the next new event waits for the full windows.
   if (counted) {
     const d = denied as { index: number; waitMs: number } | undefined;
-    return d ? { allowed: true, index: d.index, remaining: 0, waitMs: d.waitMs, nextMs: d.waitMs } : { allowed: true, index: tightest!.index, remaining: tightest!.remaining, waitMs: tightest!.resetMs, nextMs: 0 };
+    return d
+      ? { allowed: true, index: d.index, remaining: 0, waitMs: d.waitMs, nextMs: d.waitMs }
+      : { allowed: true, index: tightest!.index, remaining: tightest!.remaining, waitMs: tightest!.resetMs, nextMs: 0 };
   }
   if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0 };
   const t = tightest!;

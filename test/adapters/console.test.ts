@@ -25,14 +25,20 @@ describe("the console provider", () => {
     const { requestId, expiresAt } = await provider.send({ phone: "+919876543210", idempotencyKey: "k1" });
     expect(expiresAt.getTime()).toBe(1_060_000);
     advance(60_000);
-    expect(await provider.verify({ requestId, code: codeFromLog(lines, requestId) })).toEqual({ verified: false, reason: "expired" });
+    expect(await provider.verify({ requestId, code: codeFromLog(lines, requestId) })).toEqual({
+      verified: false,
+      reason: "expired",
+    });
   });
 
   test("a resend invalidates the previous code", async () => {
     const { provider, lines } = setup();
     const first = await provider.send({ phone: "+919876543210", idempotencyKey: "k1" });
     await provider.send({ phone: "+919876543210", idempotencyKey: "k2" });
-    expect(await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) })).toEqual({ verified: false, reason: "unknown" });
+    expect(await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) })).toEqual({
+      verified: false,
+      reason: "unknown",
+    });
   });
 
   test("after the allowed attempts the right code no longer works", async () => {
@@ -40,7 +46,8 @@ describe("the console provider", () => {
     const { requestId } = await provider.send({ phone: "+919876543210", idempotencyKey: "k1" });
     const code = codeFromLog(lines, requestId);
     const wrong = code === "000000" ? "111111" : "000000";
-    for (let i = 0; i < 3; i++) expect(await provider.verify({ requestId, code: wrong })).toEqual({ verified: false, reason: "wrong_code" });
+    for (let i = 0; i < 3; i++)
+      expect(await provider.verify({ requestId, code: wrong })).toEqual({ verified: false, reason: "wrong_code" });
     expect(await provider.verify({ requestId, code })).toEqual({ verified: false, reason: "exhausted" });
   });
 
@@ -61,13 +68,19 @@ describe("the console provider", () => {
     const first = await provider.send({ phone: "+919876543210", idempotencyKey: "same" });
     expect(await provider.send({ phone: "+919876543210", idempotencyKey: "same" })).toEqual(first);
     expect(lines.filter((l) => l.includes("OTP code"))).toHaveLength(1);
-    expect(provider.send({ phone: "+919812345678", idempotencyKey: "same" })).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT" });
+    expect(provider.send({ phone: "+919812345678", idempotencyKey: "same" })).rejects.toMatchObject({
+      code: "IDEMPOTENCY_CONFLICT",
+    });
   });
 
   test("memory stays bounded: the oldest codes are dropped past maxEntries", async () => {
     const { provider, lines } = setup(100);
     const first = await provider.send({ phone: "+919800000000", idempotencyKey: "k0" });
-    for (let i = 1; i <= 150; i++) await provider.send({ phone: `+9198000${String(i).padStart(5, "0")}`, idempotencyKey: `k${i}` });
-    expect(await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) })).toEqual({ verified: false, reason: "unknown" });
+    for (let i = 1; i <= 150; i++)
+      await provider.send({ phone: `+9198000${String(i).padStart(5, "0")}`, idempotencyKey: `k${i}` });
+    expect(await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) })).toEqual({
+      verified: false,
+      reason: "unknown",
+    });
   });
 });

@@ -10,8 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { createApp, type App } from "../../src/app";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type App, createApp } from "../../src/app";
 import { captureLogger, consoleProvider, testDeps } from "../support/harness";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -64,9 +64,12 @@ async function openSwagger(): Promise<{ context: BrowserContext; page: Page; tra
   const traffic: Traffic = { requests: [], failed: [], errors: [] };
   // On the context, not the page: this also sees workers and any popup.
   context.on("request", (request) => traffic.requests.push(`${request.method()} ${request.url()}`));
-  context.on("requestfailed", (request) => traffic.failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
+  context.on("requestfailed", (request) =>
+    traffic.failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`),
+  );
   context.on("response", (response) => {
-    if (response.status() >= 400) traffic.failed.push(`${response.request().method()} ${response.url()}: HTTP ${response.status()}`);
+    if (response.status() >= 400)
+      traffic.failed.push(`${response.request().method()} ${response.url()}: HTTP ${response.status()}`);
   });
   const page = await context.newPage();
   page.on("pageerror", (error) => traffic.errors.push(`page error: ${error.message}`));
@@ -100,7 +103,9 @@ function expectStayedOnGateway(traffic: Traffic) {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     // A failure, not a skip: CI installs chromium, so its absence is a broken environment.
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium). Do not run \`playwright install\`.`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium). Do not run \`playwright install\`.`,
+    );
   }
   app = createApp(testDeps(consoleProvider(logger), logger)).listen({
     port: 0,
@@ -116,71 +121,88 @@ afterAll(async () => {
 }, TEST_TIMEOUT_MS);
 
 describe("the Swagger UI at /swagger in Chromium", () => {
-  test("renders every operation with no request leaving the gateway's host", async () => {
-    const { context, page, traffic } = await openSwagger();
-    try {
-      for (const { method, path } of OPERATIONS) {
-        const block = operation(page, method, path);
-        await block.waitFor({ state: "visible" });
-        expect(await block.locator(".opblock-summary-method").innerText(), `method shown for ${path}`).toBe(method);
+  test(
+    "renders every operation with no request leaving the gateway's host",
+    async () => {
+      const { context, page, traffic } = await openSwagger();
+      try {
+        for (const { method, path } of OPERATIONS) {
+          const block = operation(page, method, path);
+          await block.waitFor({ state: "visible" });
+          expect(await block.locator(".opblock-summary-method").innerText(), `method shown for ${path}`).toBe(method);
+        }
+        expect(await page.locator("#swagger-ui .opblock").count(), "operations rendered").toBe(OPERATIONS.length);
+
+        // The UI itself, its stylesheet and the document all came from the gateway.
+        for (const path of [
+          "/swagger",
+          "/swagger/assets/swagger-ui.css",
+          "/swagger/assets/swagger-ui-bundle.js",
+          "/swagger/json",
+        ]) {
+          expect(traffic.requests, `the page should have loaded ${path}`).toContain(`GET ${origin}${path}`);
+        }
+        expectStayedOnGateway(traffic);
+      } finally {
+        await context.close();
       }
-      expect(await page.locator("#swagger-ui .opblock").count(), "operations rendered").toBe(OPERATIONS.length);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-      // The UI itself, its stylesheet and the document all came from the gateway.
-      for (const path of ["/swagger", "/swagger/assets/swagger-ui.css", "/swagger/assets/swagger-ui-bundle.js", "/swagger/json"]) {
-        expect(traffic.requests, `the page should have loaded ${path}`).toContain(`GET ${origin}${path}`);
+  test(
+    "'Try it out' on send gets a 200 with a requestId, and the console provider logs its code",
+    async () => {
+      const { context, page, traffic } = await openSwagger();
+      try {
+        const send = operation(page, "POST", "/v1/otp/send");
+        await send.locator(".opblock-summary-control").click();
+
+        // The page enables try-it-out by default (tryItOutEnabled), so the button may already read "Cancel".
+        const tryItOut = send.locator("button.try-out__btn", { hasText: "Try it out" });
+        if (await tryItOut.isVisible()) await tryItOut.click();
+        await send.locator("button.try-out__btn", { hasText: "Cancel" }).waitFor({ state: "visible" });
+
+        const body = send.locator(".opblock-section-request-body textarea");
+        await body.waitFor({ state: "visible" }).catch((error) => {
+          throw new Error(
+            `no editable request body for POST /v1/otp/send: is its requestBody.content in /swagger/json empty? (${error.message})`,
+          );
+        });
+        await body.fill(JSON.stringify({ phone: PHONE }));
+
+        const answered = page.waitForResponse(
+          (response) => response.url() === `${origin}/v1/otp/send` && response.request().method() === "POST",
+        );
+        await send.getByRole("button", { name: "Execute" }).click();
+        const response = await answered;
+        expect(response.request().postData(), "the body Swagger UI sent").toBe(JSON.stringify({ phone: PHONE }));
+        expect(response.request().headers()["content-type"], "the content type Swagger UI sent").toMatch(/^application\/json/);
+        const sent = (await response.json()) as { requestId?: string };
+
+        // What the UI shows.
+        const live = send.locator(".live-responses-table tbody tr.response").first();
+        await live.waitFor({ state: "visible" });
+        expect(await live.locator(".response-col_status").innerText(), "status shown for the live response").toBe("200");
+        const shownBody = await live.locator(".response-col_description pre").first().innerText();
+        expect(shownBody, "response body shown").toContain('"requestId"');
+        const shown = JSON.parse(shownBody) as { requestId: string; expiresAt: string; attemptsLeft: number };
+        expect(shown.requestId, "shown requestId is the one the gateway sent").toBe(sent.requestId!);
+        expect(shown.attemptsLeft).toBeGreaterThan(0);
+        expect(await send.locator(".request-url pre").innerText(), "request URL shown").toBe(`${origin}/v1/otp/send`);
+
+        // What the gateway did: the console provider printed a code for exactly this request.
+        const logged = lines
+          .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; code?: string })
+          .filter((entry) => entry.msg?.startsWith("console provider: OTP code") && entry.requestId === shown.requestId);
+        expect(logged.length, `console provider log lines for ${shown.requestId}; all lines:\n${lines.join("\n")}`).toBe(1);
+        expect(logged[0]!.code, "the logged code").toMatch(/^[0-9]{6}$/);
+
+        expectStayedOnGateway(traffic);
+      } finally {
+        await context.close();
       }
-      expectStayedOnGateway(traffic);
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT_MS);
-
-  test("'Try it out' on send gets a 200 with a requestId, and the console provider logs its code", async () => {
-    const { context, page, traffic } = await openSwagger();
-    try {
-      const send = operation(page, "POST", "/v1/otp/send");
-      await send.locator(".opblock-summary-control").click();
-
-      // The page enables try-it-out by default (tryItOutEnabled), so the button may already read "Cancel".
-      const tryItOut = send.locator("button.try-out__btn", { hasText: "Try it out" });
-      if (await tryItOut.isVisible()) await tryItOut.click();
-      await send.locator("button.try-out__btn", { hasText: "Cancel" }).waitFor({ state: "visible" });
-
-      const body = send.locator(".opblock-section-request-body textarea");
-      await body.waitFor({ state: "visible" }).catch((error) => {
-        throw new Error(`no editable request body for POST /v1/otp/send: is its requestBody.content in /swagger/json empty? (${error.message})`);
-      });
-      await body.fill(JSON.stringify({ phone: PHONE }));
-
-      const answered = page.waitForResponse((response) => response.url() === `${origin}/v1/otp/send` && response.request().method() === "POST");
-      await send.getByRole("button", { name: "Execute" }).click();
-      const response = await answered;
-      expect(response.request().postData(), "the body Swagger UI sent").toBe(JSON.stringify({ phone: PHONE }));
-      expect(response.request().headers()["content-type"], "the content type Swagger UI sent").toMatch(/^application\/json/);
-      const sent = (await response.json()) as { requestId?: string };
-
-      // What the UI shows.
-      const live = send.locator(".live-responses-table tbody tr.response").first();
-      await live.waitFor({ state: "visible" });
-      expect(await live.locator(".response-col_status").innerText(), "status shown for the live response").toBe("200");
-      const shownBody = await live.locator(".response-col_description pre").first().innerText();
-      expect(shownBody, "response body shown").toContain('"requestId"');
-      const shown = JSON.parse(shownBody) as { requestId: string; expiresAt: string; attemptsLeft: number };
-      expect(shown.requestId, "shown requestId is the one the gateway sent").toBe(sent.requestId!);
-      expect(shown.attemptsLeft).toBeGreaterThan(0);
-      expect(await send.locator(".request-url pre").innerText(), "request URL shown").toBe(`${origin}/v1/otp/send`);
-
-      // What the gateway did: the console provider printed a code for exactly this request.
-      const logged = lines
-        .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; code?: string })
-        .filter((entry) => entry.msg?.startsWith("console provider: OTP code") && entry.requestId === shown.requestId);
-      expect(logged.length, `console provider log lines for ${shown.requestId}; all lines:\n${lines.join("\n")}`).toBe(1);
-      expect(logged[0]!.code, "the logged code").toMatch(/^[0-9]{6}$/);
-
-      expectStayedOnGateway(traffic);
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT_MS);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

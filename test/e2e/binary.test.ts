@@ -3,8 +3,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { freePort, waitHealthy } from "../../scripts/lib/local";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
 
 /**
@@ -18,8 +18,16 @@ const QEMU = "/usr/bin/qemu-aarch64-static";
 const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
 
 async function run(cmd: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(cmd, {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -27,7 +35,6 @@ async function build(target: string) {
   const result = await run(["bash", join(ROOT, "scripts/build.sh"), target]);
   if (result.code !== 0) throw new Error(`build ${target} failed:\n${result.stderr}`);
 }
-
 
 /** A running gateway binary; `stop` sends SIGTERM and returns the exit code and its output. */
 async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY]) {
@@ -50,7 +57,11 @@ async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY
 }
 
 const fake = new FakeStartMessaging();
-const upstreamEnv = () => ({ STARTMESSAGING_API_KEY: "sm_test_fake_key", STARTMESSAGING_BASE_URL: fake.url, REDIS_URL: SHARED_REDIS_URL });
+const upstreamEnv = () => ({
+  STARTMESSAGING_API_KEY: "sm_test_fake_key",
+  STARTMESSAGING_BASE_URL: fake.url,
+  REDIS_URL: SHARED_REDIS_URL,
+});
 
 beforeAll(async () => {
   await Promise.all([build("native"), fake.start(), flushSharedRedis()]);
@@ -64,7 +75,16 @@ describe("the compiled binary", () => {
     expect(version.stdout).toMatch(/^otp-gateway \d+\.\d+\.\d+ \(bun [\d.]+, linux-x64\)/);
     const help = await run([BINARY, "--help"]);
     expect(help.code).toBe(0);
-    for (const word of ["serve", "healthcheck", "openapi", "STARTMESSAGING_API_KEY", "REDIS_URL", "SHUTDOWN_GRACE", "PHONE_SEND_LIMITS"]) expect(help.stdout).toContain(word);
+    for (const word of [
+      "serve",
+      "healthcheck",
+      "openapi",
+      "STARTMESSAGING_API_KEY",
+      "REDIS_URL",
+      "SHUTDOWN_GRACE",
+      "PHONE_SEND_LIMITS",
+    ])
+      expect(help.stdout).toContain(word);
   });
 
   test("a bad configuration exits non-zero and names the variable", async () => {
@@ -83,7 +103,11 @@ describe("the compiled binary", () => {
 
   test("sends and verifies through the fake upstream with Redis, then stops cleanly", async () => {
     const gateway = await startGateway(upstreamEnv());
-    const send = await fetch(`${gateway.url}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876501001"}' });
+    const send = await fetch(`${gateway.url}/v1/otp/send`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"phone":"+919876501001"}',
+    });
     expect(send.status, await send.clone().text()).toBe(200);
     const { requestId } = (await send.json()) as { requestId: string };
     const verify = await fetch(`${gateway.url}/v1/otp/verify`, {
@@ -105,7 +129,11 @@ describe("the compiled binary", () => {
   test("SIGTERM during a send in flight: the send completes, then the process exits 0", async () => {
     const gateway = await startGateway(upstreamEnv());
     fake.fail("/otp/send", { kind: "delay", ms: 700 });
-    const inFlight = fetch(`${gateway.url}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876501002"}' });
+    const inFlight = fetch(`${gateway.url}/v1/otp/send`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"phone":"+919876501002"}',
+    });
     await Bun.sleep(200);
     const stopped = gateway.stop();
     const res = await inFlight;
@@ -128,19 +156,35 @@ describe("the compiled binary", () => {
       const reader = Bun.spawn(["sh", "-c", 'exec 3<"$0"; sleep 4; cat <&3 > "$1"', fifo, captured]);
       const port = await freePort();
       const proc = Bun.spawn(["sh", "-c", 'exec "$0" > "$1"', BINARY, fifo], {
-        env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), OTP_PROVIDER: "console", IP_SEND_LIMITS: "10000/1s" },
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          OTP_PROVIDER: "console",
+          IP_SEND_LIMITS: "10000/1s",
+        },
         stderr: "ignore",
       });
       await waitHealthy(port);
       const requests = 1_500; // ~400 KB of request lines, several pipe buffers
       for (let i = 0; i < requests; i += 50) {
-        await Promise.all(Array.from({ length: 50 }, () => fetch(`http://127.0.0.1:${port}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((r) => r.text())));
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            fetch(`http://127.0.0.1:${port}/v1/otp/send`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: "{}",
+            }).then((r) => r.text()),
+          ),
+        );
       }
       proc.kill("SIGTERM");
       expect(await proc.exited).toBe(0);
       await reader.exited;
       const output = await Bun.file(captured).text();
-      expect(output.split("\n").filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"'))).toHaveLength(requests);
+      expect(output.split("\n").filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"'))).toHaveLength(
+        requests,
+      );
       expect(output).toContain('"msg":"stopped"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -149,18 +193,34 @@ describe("the compiled binary", () => {
 
   test("WORKERS=2: workers stop by themselves when their primary is killed, also while they start", async () => {
     const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-    const describe_ = (pid: number) => (existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/status`, "utf8").match(/State:\s+\S+|PPid:\s+\d+/g)?.join(" ") : "gone");
+    const describe_ = (pid: number) =>
+      existsSync(`/proc/${pid}`)
+        ? readFileSync(`/proc/${pid}/status`, "utf8")
+            .match(/State:\s+\S+|PPid:\s+\d+/g)
+            ?.join(" ")
+        : "gone";
     for (const waitForHealthy of [true, false]) {
       const port = await freePort();
       const primary = Bun.spawn([BINARY], {
-        env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), OTP_PROVIDER: "console", WORKERS: "2", REDIS_URL: SHARED_REDIS_URL },
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          OTP_PROVIDER: "console",
+          WORKERS: "2",
+          REDIS_URL: SHARED_REDIS_URL,
+        },
         stdout: "ignore",
         stderr: "ignore",
       });
       let children: number[] = [];
       if (waitForHealthy) await waitHealthy(port);
       for (let i = 0; i < 200 && children.length < 2; i++) {
-        children = (await Bun.file(`/proc/${primary.pid}/task/${primary.pid}/children`).text()).trim().split(/\s+/).filter(Boolean).map(Number);
+        children = (await Bun.file(`/proc/${primary.pid}/task/${primary.pid}/children`).text())
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number);
         if (children.length < 2) await Bun.sleep(5);
       }
       expect(children).toHaveLength(2);
@@ -168,7 +228,10 @@ describe("the compiled binary", () => {
       await primary.exited;
       const deadline = Date.now() + 6_000;
       while (children.some(alive) && Date.now() < deadline) await Bun.sleep(100);
-      expect(children.filter(alive), `after ${waitForHealthy ? "start" : "spawn"}: ${children.map(describe_).join(" | ")}`).toEqual([]);
+      expect(
+        children.filter(alive),
+        `after ${waitForHealthy ? "start" : "spawn"}: ${children.map(describe_).join(" | ")}`,
+      ).toEqual([]);
     }
   }, 30_000);
 
@@ -196,7 +259,9 @@ describe("the compiled binary", () => {
 describe("the linux-arm64 binary under qemu user emulation", () => {
   beforeAll(async () => {
     if (!existsSync(QEMU) || !existsSync(`${ARM64_SYSROOT}/lib/ld-linux-aarch64.so.1`)) {
-      throw new Error(`needs ${QEMU} and an arm64 glibc in ${ARM64_SYSROOT}: apt-get install qemu-user-static libc6-arm64-cross (scripts/test.sh does)`);
+      throw new Error(
+        `needs ${QEMU} and an arm64 glibc in ${ARM64_SYSROOT}: apt-get install qemu-user-static libc6-arm64-cross (scripts/test.sh does)`,
+      );
     }
     await build("linux-arm64");
   }, 120_000);
@@ -223,9 +288,15 @@ describe("the Dockerfile's build stage, run here", () => {
     expect(dockerfile).toContain('bash scripts/build.sh "$target"');
     const context = mkdtempSync(join(tmpdir(), "otp-docker-"));
     try {
-      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"]) cpSync(join(ROOT, path), join(context, path), { recursive: true });
+      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"])
+        cpSync(join(ROOT, path), join(context, path), { recursive: true });
       const inContext = (cmd: string[]) => {
-        const proc = Bun.spawn(cmd, { cwd: context, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" }, stdout: "pipe", stderr: "pipe" });
+        const proc = Bun.spawn(cmd, {
+          cwd: context,
+          env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
         return Promise.all([proc.exited, new Response(proc.stderr).text()]);
       };
       const [installed, installErr] = await inContext(["bun", "install", "--frozen-lockfile", "--production"]);

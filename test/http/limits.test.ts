@@ -37,7 +37,9 @@ describe("per-phone send limits", () => {
     const retryAfter = Number(second.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(59);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(second.headers.get("ratelimit-policy")).toBe('"phone-1m";q=1;w=60, "phone-10m";q=3;w=600, "phone-1h";q=5;w=3600, "phone-24h";q=10;w=86400');
+    expect(second.headers.get("ratelimit-policy")).toBe(
+      '"phone-1m";q=1;w=60, "phone-10m";q=3;w=600, "phone-1h";q=5;w=3600, "phone-24h";q=10;w=86400',
+    );
     expect(second.headers.get("ratelimit")).toMatch(/^"phone-1m";r=0;t=(59|60)$/);
     // The message does not say which window was hit.
     expect(body.detail).not.toMatch(/1m|minute|window/);
@@ -84,7 +86,11 @@ describe("per-IP limits, before the body is read", () => {
     const variant = await client.post("/v1/otp/send/", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" });
     await problem(variant, 404, "NOT_FOUND");
     // And they spend the address's budget like the real route.
-    await problem(await client.post("/v1/otp/send", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" }), 429, "RATE_LIMITED");
+    await problem(
+      await client.post("/v1/otp/send", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" }),
+      429,
+      "RATE_LIMITED",
+    );
     expect(fake.calls("/otp/send")).toHaveLength(0);
   });
 
@@ -109,7 +115,10 @@ describe("per-IP limits, before the body is read", () => {
     const client = app({ IP_SEND_LIMITS: "2/1m" });
     const statuses = [];
     for (let i = 0; i < 5; i++) {
-      const res = await client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "198.51.100.1", "x-forwarded-for": `10.0.0.${i}` });
+      const res = await client.post("/v1/otp/send", "{}", {
+        [TEST_PEER_HEADER]: "198.51.100.1",
+        "x-forwarded-for": `10.0.0.${i}`,
+      });
       statuses.push(res.status);
     }
     expect(statuses).toEqual([400, 400, 429, 429, 429]);
@@ -117,7 +126,8 @@ describe("per-IP limits, before the body is read", () => {
 
   test("with TRUST_PROXY=1 the address the proxy appended counts, not what the client wrote before it", async () => {
     const client = app({ IP_SEND_LIMITS: "1/1m", TRUST_PROXY: "1" });
-    const via = (chain: string) => client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "127.0.0.1", "x-forwarded-for": chain });
+    const via = (chain: string) =>
+      client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "127.0.0.1", "x-forwarded-for": chain });
     expect((await via("6.6.6.6, 192.0.2.10")).status).toBe(400);
     expect((await via("7.7.7.7, 192.0.2.10")).status).toBe(429); // spoofed left part changed, real client the same
     expect((await via("192.0.2.11")).status).toBe(400);
@@ -125,7 +135,8 @@ describe("per-IP limits, before the body is read", () => {
 
   test("with TRUST_PROXY as CIDRs, only a trusted peer may speak for the client", async () => {
     const client = app({ IP_SEND_LIMITS: "1/1m", TRUST_PROXY: "10.0.0.0/8" });
-    const send = (peer: string, xff: string) => client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: peer, "x-forwarded-for": xff });
+    const send = (peer: string, xff: string) =>
+      client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: peer, "x-forwarded-for": xff });
     expect((await send("10.1.2.3", "192.0.2.20")).status).toBe(400);
     expect((await send("10.9.9.9", "192.0.2.20")).status).toBe(429); // same client through another proxy
     expect((await send("203.0.113.50", "192.0.2.30")).status).toBe(400); // untrusted peer: the peer is the client
@@ -143,7 +154,11 @@ describe("per-IP limits, before the body is read", () => {
   });
 
   test("200000 distinct addresses keep the LRU at its cap", () => {
-    const limiter = new LruIpLimiter({ send: ratePolicy("ip", parseLimits("5/1m,20/10m,50/1h")!), verify: ratePolicy("ip", parseLimits("10/1m")!), maxEntries: 100_000 });
+    const limiter = new LruIpLimiter({
+      send: ratePolicy("ip", parseLimits("5/1m,20/10m,50/1h")!),
+      verify: ratePolicy("ip", parseLimits("10/1m")!),
+      maxEntries: 100_000,
+    });
     for (let i = 0; i < 200_000; i++) {
       expect(limiter.hit("send", `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).allowed).toBe(true);
     }
@@ -161,12 +176,22 @@ describe("verify protection", () => {
   test("after OTP_MAX_ATTEMPTS tries the id is dead, whatever the upstream would say", async () => {
     const reusable = await new FakeStartMessaging({ reusableCodes: true }).start();
     try {
-      const client = testApp(startMessaging(reusable.url, logger), logger, { env: { OTP_MAX_ATTEMPTS: "3" }, exposeVerifyReason: true });
+      const client = testApp(startMessaging(reusable.url, logger), logger, {
+        env: { OTP_MAX_ATTEMPTS: "3" },
+        exposeVerifyReason: true,
+      });
       const id = await issue(client);
       const code = reusable.codeFor(id)!;
       const wrong = code === "000000" ? "111111" : "000000";
-      for (let i = 0; i < 3; i++) expect(await (await client.post("/v1/otp/verify", { requestId: id, code: wrong })).json()).toEqual({ verified: false, reason: "wrong_code" });
-      expect(await (await client.post("/v1/otp/verify", { requestId: id, code })).json()).toEqual({ verified: false, reason: "exhausted" });
+      for (let i = 0; i < 3; i++)
+        expect(await (await client.post("/v1/otp/verify", { requestId: id, code: wrong })).json()).toEqual({
+          verified: false,
+          reason: "wrong_code",
+        });
+      expect(await (await client.post("/v1/otp/verify", { requestId: id, code })).json()).toEqual({
+        verified: false,
+        reason: "exhausted",
+      });
       expect(reusable.calls("/otp/verify")).toHaveLength(3);
     } finally {
       await reusable.stop();
@@ -203,11 +228,14 @@ describe("verify protection", () => {
 
   test("per-IP verify windows are separate from send windows", async () => {
     const client = app({ IP_VERIFY_LIMITS: "2/1m", IP_SEND_LIMITS: "100/1m" });
-    const verify = () => client.post("/v1/otp/verify", { requestId: "otp_x", code: "123456" }, { [TEST_PEER_HEADER]: "192.0.2.77" });
+    const verify = () =>
+      client.post("/v1/otp/verify", { requestId: "otp_x", code: "123456" }, { [TEST_PEER_HEADER]: "192.0.2.77" });
     expect((await verify()).status).toBe(200);
     expect((await verify()).status).toBe(200);
     await problem(await verify(), 429, "RATE_LIMITED");
-    expect((await client.post("/v1/otp/send", { phone: "+919812345612" }, { [TEST_PEER_HEADER]: "192.0.2.77" })).status).toBe(200);
+    expect((await client.post("/v1/otp/send", { phone: "+919812345612" }, { [TEST_PEER_HEADER]: "192.0.2.77" })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -226,7 +254,10 @@ describe("idempotency keys", () => {
     const client = app();
     const key = { "idempotency-key": crypto.randomUUID() };
     fake.fail("/otp/send", { kind: "delay", ms: 150 });
-    const [a, b] = await Promise.all([client.post("/v1/otp/send", { phone: PHONE }, key), client.post("/v1/otp/send", { phone: PHONE }, key)]);
+    const [a, b] = await Promise.all([
+      client.post("/v1/otp/send", { phone: PHONE }, key),
+      client.post("/v1/otp/send", { phone: PHONE }, key),
+    ]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     const loser = a.status === 409 ? a : b;
     expect((await loser.json()).code).toBe("IDEMPOTENCY_IN_PROGRESS");
@@ -302,9 +333,19 @@ describe("who may call, and where to", () => {
     const none = await client.post("/v1/otp/send", { phone: PHONE });
     await problem(none, 401, "UNAUTHORIZED");
     expect(none.headers.get("www-authenticate")).toContain("Bearer");
-    await problem(await client.post("/v1/otp/send", { phone: PHONE }, { authorization: "Bearer key-one-012345678" }), 401, "UNAUTHORIZED");
-    await problem(await client.post("/v1/otp/verify", { requestId: "otp_x", code: "1234" }, { authorization: "Basic a2V5" }), 401, "UNAUTHORIZED");
-    expect((await client.post("/v1/otp/send", { phone: PHONE }, { authorization: "Bearer key-two-0123456789" })).status).toBe(200);
+    await problem(
+      await client.post("/v1/otp/send", { phone: PHONE }, { authorization: "Bearer key-one-012345678" }),
+      401,
+      "UNAUTHORIZED",
+    );
+    await problem(
+      await client.post("/v1/otp/verify", { requestId: "otp_x", code: "1234" }, { authorization: "Basic a2V5" }),
+      401,
+      "UNAUTHORIZED",
+    );
+    expect((await client.post("/v1/otp/send", { phone: PHONE }, { authorization: "Bearer key-two-0123456789" })).status).toBe(
+      200,
+    );
     expect((await client.get("/healthz")).status).toBe(200);
     expect((await client.get("/swagger/json")).status).toBe(200);
     expect(fake.calls("/otp/send")).toHaveLength(1);
@@ -327,7 +368,11 @@ describe("who may call, and where to", () => {
     const preflight = await client.app.handle(
       new Request("http://localhost/v1/otp/send", {
         method: "OPTIONS",
-        headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        headers: {
+          origin: "https://app.example",
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type",
+        },
       }),
     );
     expect(preflight.status).toBeLessThan(300);
@@ -343,6 +388,10 @@ describe("who may call, and where to", () => {
     const other = await client.post("/v1/otp/send", { phone: PHONE }, { origin: "https://evil.example" });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const none = app();
-    expect((await none.post("/v1/otp/send", { phone: PHONE }, { origin: "https://app.example" })).headers.get("access-control-allow-origin")).toBeNull();
+    expect(
+      (await none.post("/v1/otp/send", { phone: PHONE }, { origin: "https://app.example" })).headers.get(
+        "access-control-allow-origin",
+      ),
+    ).toBeNull();
   });
 });

@@ -57,7 +57,11 @@ describe("GET /metrics", () => {
     await client.post("/v1/otp/send", { phone: "+919876502010" });
     const page = await (await client.get("/metrics")).text();
     const promtool = Bun.spawn(["promtool", "check", "metrics"], { stdin: new Blob([page]), stdout: "pipe", stderr: "pipe" });
-    const [code, out, err] = await Promise.all([promtool.exited, new Response(promtool.stdout).text(), new Response(promtool.stderr).text()]);
+    const [code, out, err] = await Promise.all([
+      promtool.exited,
+      new Response(promtool.stdout).text(),
+      new Response(promtool.stderr).text(),
+    ]);
     expect(code, `${out}\n${err}`).toBe(0);
   });
 
@@ -92,7 +96,9 @@ describe("GET /metrics", () => {
 describe("logs", () => {
   test("at debug level, through successes and failures, never a code, the API key or a full phone number", async () => {
     const { logger, lines } = captureLogger(); // debug level
-    const client = testApp(startMessaging(fake.url, logger), logger, { env: { PHONE_SEND_LIMITS: "2/1m", GATEWAY_API_KEYS: "caller-key-0123456789" } });
+    const client = testApp(startMessaging(fake.url, logger), logger, {
+      env: { PHONE_SEND_LIMITS: "2/1m", GATEWAY_API_KEYS: "caller-key-0123456789" },
+    });
     const auth = { authorization: "Bearer caller-key-0123456789" };
     const phone = "+919876502020";
     const { requestId } = (await (await client.post("/v1/otp/send", { phone }, auth)).json()) as { requestId: string };
@@ -109,21 +115,34 @@ describe("logs", () => {
     const log = lines.join("\n");
     expect(lines.length).toBeGreaterThan(10);
     expect(log).toContain('"level":"debug"');
-    for (const secret of [phone, "9876502020", "98765 02020", code, "sm_test_fake_key", "caller-key-0123456789", "not-the-key-at-all"]) {
+    for (const secret of [
+      phone,
+      "9876502020",
+      "98765 02020",
+      code,
+      "sm_test_fake_key",
+      "caller-key-0123456789",
+      "not-the-key-at-all",
+    ]) {
       expect(log, `the log contains ${secret}`).not.toContain(secret);
     }
     expect(log).toContain("+91******2020");
     // One line per request, with the fields operators need.
     const requests = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
     expect(requests.length).toBe(8);
-    for (const entry of requests) expect(Object.keys(entry)).toEqual(expect.arrayContaining(["time", "level", "requestId", "method", "path", "status", "ms", "ip"]));
+    for (const entry of requests)
+      expect(Object.keys(entry)).toEqual(
+        expect.arrayContaining(["time", "level", "requestId", "method", "path", "status", "ms", "ip"]),
+      );
   });
 });
 
 describe("the request line", () => {
   test("is written exactly once per request, with the status the client got, whatever the answer", async () => {
     const capture = captureLogger();
-    const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, { env: { IP_SEND_LIMITS: "5/1m", PHONE_SEND_LIMITS: "1/1m" } });
+    const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
+      env: { IP_SEND_LIMITS: "5/1m", PHONE_SEND_LIMITS: "1/1m" },
+    });
     // A route without a response schema that answers with status() (added before the first request compiles the router).
     client.app.get("/test-teapot", ({ status }) => status(418, "short and stout"));
     const raw = (init: RequestInit & { path: string }) => client.app.handle(new Request(`http://localhost${init.path}`, init));

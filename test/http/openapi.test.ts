@@ -7,7 +7,17 @@ const client = testApp(startMessaging("http://127.0.0.1:9", logger, { apiKey: "s
 
 type Doc = {
   openapi: string;
-  paths: Record<string, Record<string, { summary?: string; requestBody?: { content: Record<string, { schema: { properties: Record<string, { examples?: unknown[] }> } }> }; responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        summary?: string;
+        requestBody?: { content: Record<string, { schema: { properties: Record<string, { examples?: unknown[] }> } }> };
+        responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
+      }
+    >
+  >;
 };
 
 describe("the OpenAPI document at /swagger/json", () => {

@@ -9,7 +9,13 @@ async function expectProblem(res: Response, status: number, code: string) {
   expect(res.status, text).toBe(status);
   expect(res.headers.get("content-type")).toBe("application/problem+json");
   const problem = JSON.parse(text);
-  expect(problem).toMatchObject({ status, code, type: expect.stringMatching(/^urn:otp-gateway:problem:/), title: expect.any(String), detail: expect.any(String) });
+  expect(problem).toMatchObject({
+    status,
+    code,
+    type: expect.stringMatching(/^urn:otp-gateway:problem:/),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(problem.requestId).toBe(res.headers.get("x-request-id"));
   return problem;
 }
@@ -36,7 +42,9 @@ describe("send and verify with the console provider", () => {
     }
     // The attempts are spent: even the right code fails now.
     expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: false });
-    expect(await (await client.post("/v1/otp/verify", { requestId: "otp_nope", code: "123456" })).json()).toEqual({ verified: false });
+    expect(await (await client.post("/v1/otp/verify", { requestId: "otp_nope", code: "123456" })).json()).toEqual({
+      verified: false,
+    });
   });
 });
 
@@ -71,7 +79,11 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
   });
 
   test("field errors point at the field and do not echo the value", async () => {
-    const problem = await expectProblem(await client.post("/v1/otp/verify", { requestId: "<script>", code: "12ab" }), 400, "INVALID_REQUEST");
+    const problem = await expectProblem(
+      await client.post("/v1/otp/verify", { requestId: "<script>", code: "12ab" }),
+      400,
+      "INVALID_REQUEST",
+    );
     const pointers = problem.errors.map((e: { pointer: string }) => e.pointer).sort();
     expect(pointers).toEqual(["/code", "/requestId"]);
     expect(JSON.stringify(problem)).not.toContain("<script>");
@@ -84,16 +96,30 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
   });
 
   test("a bad Idempotency-Key header is refused", async () => {
-    await expectProblem(await client.post("/v1/otp/send", { phone: "+919876543210" }, { "idempotency-key": "has space" }), 400, "INVALID_REQUEST");
-    await expectProblem(await client.post("/v1/otp/send", { phone: "+919876543210" }, { "idempotency-key": "k".repeat(256) }), 400, "INVALID_REQUEST");
+    await expectProblem(
+      await client.post("/v1/otp/send", { phone: "+919876543210" }, { "idempotency-key": "has space" }),
+      400,
+      "INVALID_REQUEST",
+    );
+    await expectProblem(
+      await client.post("/v1/otp/send", { phone: "+919876543210" }, { "idempotency-key": "k".repeat(256) }),
+      400,
+      "INVALID_REQUEST",
+    );
   });
 
   test("a body that is not JSON is 415", async () => {
     const res = await client.app.handle(
-      new Request("http://localhost/v1/otp/send", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "phone=%2B919876543210" }),
+      new Request("http://localhost/v1/otp/send", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "phone=%2B919876543210",
+      }),
     );
     await expectProblem(res, 415, "UNSUPPORTED_MEDIA_TYPE");
-    const none = await client.app.handle(new Request("http://localhost/v1/otp/send", { method: "POST", body: new Blob(['{"phone":"+919876543210"}']) }));
+    const none = await client.app.handle(
+      new Request("http://localhost/v1/otp/send", { method: "POST", body: new Blob(['{"phone":"+919876543210"}']) }),
+    );
     await expectProblem(none, 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 
@@ -105,14 +131,24 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
   });
 
   test("a body over MAX_BODY_SIZE is 413, declared or streamed", async () => {
-    await expectProblem(await client.post("/v1/otp/send", { phone: "+919876543210", pad: "x".repeat(20_000) }), 413, "PAYLOAD_TOO_LARGE");
+    await expectProblem(
+      await client.post("/v1/otp/send", { phone: "+919876543210", pad: "x".repeat(20_000) }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
     const stream = new ReadableStream({
       start(c) {
         c.enqueue(new TextEncoder().encode(`{"phone":"+919876543210","pad":"${"x".repeat(20_000)}"}`));
         c.close();
       },
     });
-    const chunked = await client.app.handle(new Request("http://localhost/v1/otp/send", { method: "POST", headers: { "content-type": "application/json" }, body: stream }));
+    const chunked = await client.app.handle(
+      new Request("http://localhost/v1/otp/send", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stream,
+      }),
+    );
     await expectProblem(chunked, 413, "PAYLOAD_TOO_LARGE");
   });
 });

@@ -25,7 +25,9 @@ describe("gateways sharing one Redis", () => {
       const env = { PHONE_SEND_LIMITS: "5/1m,8/1h" };
       const a = testApp(startMessaging(fake.url, logger), logger, { env, store: storeA });
       const b = testApp(startMessaging(fake.url, logger), logger, { env, store: storeB });
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" })));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" })),
+      );
       expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
       expect(answers.filter((r) => r.status === 429)).toHaveLength(45);
       expect(fake.sms).toHaveLength(5);
@@ -33,7 +35,9 @@ describe("gateways sharing one Redis", () => {
       const { requestId } = fake.sms.at(-1)!;
       const verified = await b.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
       expect(await verified.json()).toEqual({ verified: true });
-      expect(await (await a.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! })).json()).toEqual({ verified: false });
+      expect(await (await a.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! })).json()).toEqual({
+        verified: false,
+      });
     } finally {
       await storeA.close();
       await storeB.close();

@@ -29,7 +29,10 @@ for (const shape of ["tutorial", "reference"] as Shape[]) {
       expect(body.attemptsLeft).toBe(3);
 
       const code = fake.codeFor(body.requestId)!;
-      const wrong = await client.post("/v1/otp/verify", { requestId: body.requestId, code: code === "000000" ? "111111" : "000000" });
+      const wrong = await client.post("/v1/otp/verify", {
+        requestId: body.requestId,
+        code: code === "000000" ? "111111" : "000000",
+      });
       expect(await wrong.json()).toEqual({ verified: false });
       const right = await client.post("/v1/otp/verify", { requestId: body.requestId, code });
       expect(right.status).toBe(200);
@@ -90,7 +93,9 @@ describe("the StartMessaging client", () => {
   test("fills expiresAt and attemptsLeft from configuration when the upstream leaves them out", async () => {
     const sparse = await new FakeStartMessaging({ sparse: true }).start();
     try {
-      const app = testApp(startMessaging(sparse.url, capture.logger, { ttlMs: 600_000, maxAttempts: 5 }), capture.logger, { env: { OTP_MAX_ATTEMPTS: "5" } });
+      const app = testApp(startMessaging(sparse.url, capture.logger, { ttlMs: 600_000, maxAttempts: 5 }), capture.logger, {
+        env: { OTP_MAX_ATTEMPTS: "5" },
+      });
       const before = Date.now();
       const res = await app.post("/v1/otp/send", { phone: PHONE });
       const body = (await res.json()) as { expiresAt: string; attemptsLeft: number };
@@ -128,7 +133,16 @@ describe("the StartMessaging client", () => {
   });
 
   test("retries a 5xx with the same idempotency key and succeeds", async () => {
-    fake.fail("/otp/send", { kind: "status", status: 503, body: "<html><body>Service Unavailable</body></html>", headers: { "content-type": "text/html" } }, 2);
+    fake.fail(
+      "/otp/send",
+      {
+        kind: "status",
+        status: 503,
+        body: "<html><body>Service Unavailable</body></html>",
+        headers: { "content-type": "text/html" },
+      },
+      2,
+    );
     const res = await send();
     expect(res.status, await res.clone().text()).toBe(200);
     const keys = fake.calls("/otp/send").map((c) => (c.body as { idempotencyKey: string }).idempotencyKey);
@@ -200,7 +214,11 @@ describe("the StartMessaging client", () => {
   });
 
   test("402 (no balance) is 503 PROVIDER_UNAVAILABLE and logged as an error", async () => {
-    fake.fail("/otp/send", { kind: "status", status: 402, body: JSON.stringify({ success: false, error: { code: "INSUFFICIENT_CREDITS", message: "Top up" } }) });
+    fake.fail("/otp/send", {
+      kind: "status",
+      status: 402,
+      body: JSON.stringify({ success: false, error: { code: "INSUFFICIENT_CREDITS", message: "Top up" } }),
+    });
     const res = await send();
     expect(res.status).toBe(503);
     expect((await problemOf(res)).code).toBe("PROVIDER_UNAVAILABLE");
@@ -208,7 +226,11 @@ describe("the StartMessaging client", () => {
   });
 
   test("upstream 400 is a 400 with a stable code, never a 5xx", async () => {
-    fake.fail("/otp/send", { kind: "status", status: 400, body: JSON.stringify({ success: false, error: { code: "UNSUPPORTED_COUNTRY" } }) });
+    fake.fail("/otp/send", {
+      kind: "status",
+      status: 400,
+      body: JSON.stringify({ success: false, error: { code: "UNSUPPORTED_COUNTRY" } }),
+    });
     let res = await send();
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("UNSUPPORTED_COUNTRY");
@@ -225,7 +247,11 @@ describe("the StartMessaging client", () => {
     expect(res.headers.get("retry-after")).toBe("17");
     expect((await problemOf(res)).code).toBe("RATE_LIMITED");
 
-    fake.fail("/otp/send", { kind: "status", status: 429, body: JSON.stringify({ success: false, error: { code: "RATE_LIMITED", retry_after: 42.5 } }) });
+    fake.fail("/otp/send", {
+      kind: "status",
+      status: 429,
+      body: JSON.stringify({ success: false, error: { code: "RATE_LIMITED", retry_after: 42.5 } }),
+    });
     res = await send();
     expect(res.headers.get("retry-after")).toBe("43");
 
@@ -270,7 +296,7 @@ describe("the StartMessaging client", () => {
     test("with VERIFY_EXPOSE_REASON the answer says why", async () => {
       const open = testApp(startMessaging(fake.url, capture.logger), capture.logger, { exposeVerifyReason: true });
       const id = await issued(open);
-      expect(await (await verify(id, "1" + fake.codeFor(id)!, open)).json()).toEqual({ verified: false, reason: "wrong_code" });
+      expect(await (await verify(id, `1${fake.codeFor(id)!}`, open)).json()).toEqual({ verified: false, reason: "wrong_code" });
       expect(await (await verify("req_none", "123456", open)).json()).toEqual({ verified: false, reason: "unknown" });
       fake.fail("/otp/verify", { kind: "status", status: 410 });
       expect(await (await verify(id, "123456", open)).json()).toEqual({ verified: false, reason: "expired" });

@@ -44,7 +44,9 @@ const digits = fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: 0,
 const phoneish = fc.oneof(
   digits.map((d) => `+${d}`),
   digits.map((d) => `+91${d}`),
-  fc.tuple(digits, fc.constantFrom(" ", "-", "\u0000", "\n", "\u202e", "٣", "+", "(", "𝟗")).map(([d, c]) => `+91${d.slice(0, 4)}${c}${d.slice(4)}`),
+  fc
+    .tuple(digits, fc.constantFrom(" ", "-", "\u0000", "\n", "\u202e", "٣", "+", "(", "𝟗"))
+    .map(([d, c]) => `+91${d.slice(0, 4)}${c}${d.slice(4)}`),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 20 }),
   fc.constantFrom("+919876543210", "+14155552671", "+447911123456", "+911123456789"),
@@ -58,7 +60,13 @@ const sendBody = fc.oneof(
 );
 const verifyBody = fc.oneof(
   anyJson,
-  fc.record({ requestId: fc.oneof(fc.string({ maxLength: 140 }), anyJson), code: fc.oneof(digits, fc.string({ maxLength: 10 }), anyJson) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      requestId: fc.oneof(fc.string({ maxLength: 140 }), anyJson),
+      code: fc.oneof(digits, fc.string({ maxLength: 10 }), anyJson),
+    },
+    { requiredKeys: [] },
+  ),
 );
 /** Header values a client can put on the wire (Latin-1, no CR/LF/NUL). */
 const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 300 });
@@ -92,19 +100,41 @@ describe("request validation, generated inputs", () => {
   });
 
   test("raw bodies and content types: never a 5xx", async () => {
-    const contentType = fc.oneof(fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/xml", ""), headerValue);
+    const contentType = fc.oneof(
+      fc.constantFrom(
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/xml",
+        "",
+      ),
+      headerValue,
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("/v1/otp/send", "/v1/otp/verify"), contentType, fc.string({ maxLength: 200 }), async (path, type, raw) => {
-        const res = await client.app.handle(new Request(`http://localhost${path}`, { method: "POST", headers: type ? { "content-type": type } : {}, body: raw }));
-        await expectSafeAnswer(res);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("/v1/otp/send", "/v1/otp/verify"),
+        contentType,
+        fc.string({ maxLength: 200 }),
+        async (path, type, raw) => {
+          const res = await client.app.handle(
+            new Request(`http://localhost${path}`, { method: "POST", headers: type ? { "content-type": type } : {}, body: raw }),
+          );
+          await expectSafeAnswer(res);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   test("long or junk X-Forwarded-For chains behind a trusted proxy never cause a 5xx", async () => {
     const proxied = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, { env: { TRUST_PROXY: "2" } });
-    const entry = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom("unknown", "", " ", "::ffff:1.2.3.4", "999.1.1.1", "[::1]:80"), headerValue.map((v) => v.replaceAll(",", "")));
+    const entry = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.constantFrom("unknown", "", " ", "::ffff:1.2.3.4", "999.1.1.1", "[::1]:80"),
+      headerValue.map((v) => v.replaceAll(",", "")),
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { maxLength: 200 }), async (chain) => {
         await expectSafeAnswer(await proxied.post("/v1/otp/send", "{}", { "x-forwarded-for": chain.join(", ") }));
@@ -115,7 +145,18 @@ describe("request validation, generated inputs", () => {
 
   test("any method and path, with odd headers: never a 5xx, errors are problem+json", async () => {
     const path = fc.oneof(
-      fc.constantFrom("/", "/healthz", "/readyz", "/metrics", "/swagger", "/swagger/json", "/v1/otp/send", "/v1/otp/verify", "/v1/otp/send/", "/v1/otp/%ff"),
+      fc.constantFrom(
+        "/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/swagger",
+        "/swagger/json",
+        "/v1/otp/send",
+        "/v1/otp/verify",
+        "/v1/otp/send/",
+        "/v1/otp/%ff",
+      ),
       fc.webPath(),
     );
     const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD");
@@ -124,7 +165,11 @@ describe("request validation, generated inputs", () => {
         const url = `http://localhost${p.startsWith("/") ? p : `/${p}`}`;
         let request: Request;
         try {
-          request = new Request(url, { method: m, headers: { "x-request-id": junk, authorization: junk, "content-type": "application/json" }, body: ["GET", "HEAD"].includes(m) ? undefined : "{}" });
+          request = new Request(url, {
+            method: m,
+            headers: { "x-request-id": junk, authorization: junk, "content-type": "application/json" },
+            body: ["GET", "HEAD"].includes(m) ? undefined : "{}",
+          });
         } catch {
           return; // not a request a client could send
         }
@@ -139,7 +184,11 @@ describe("request validation, generated inputs", () => {
   test("X-Request-Id is echoed only when safe, and odd Idempotency-Keys never cause a 5xx", async () => {
     await fc.assert(
       fc.asyncProperty(headerValue, headerValue, async (requestId, key) => {
-        const res = await client.post("/v1/otp/send", { phone: "+919876543210" }, { "x-request-id": requestId, "idempotency-key": key });
+        const res = await client.post(
+          "/v1/otp/send",
+          { phone: "+919876543210" },
+          { "x-request-id": requestId, "idempotency-key": key },
+        );
         await expectSafeAnswer(res);
         const echoed = res.headers.get("x-request-id")!;
         expect(echoed).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);

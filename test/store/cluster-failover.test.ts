@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisStore } from "../../src/adapters/store/redis";
 import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
+import { parseLimits, type RateDecision } from "../../src/lib/rate-window";
 import { captureLogger } from "../support/harness";
 import { RedisCluster } from "../support/redis";
 
@@ -46,7 +46,7 @@ describe("redis-cluster store when a master fails over", () => {
 
     // The replica is promoted after cluster-node-timeout (2 s); the store finds it by itself.
     const deadline = Date.now() + 20_000;
-    let decision;
+    let decision: RateDecision | undefined;
     while (Date.now() < deadline) {
       decision = await store.hit(phone, "send", w, "e4").catch(() => undefined);
       if (decision) break;

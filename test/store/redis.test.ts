@@ -52,7 +52,10 @@ describe("redis store, faults and hygiene", () => {
       expect(keys.length).toBe(5); // send and verify events, two idempotency records, one verification
       for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
       // One phone's keys share a hash tag, so they live on one Cluster slot.
-      expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([`otp:{${phone}}:send`, `otp:{${phone}}:verify`]);
+      expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([
+        `otp:{${phone}}:send`,
+        `otp:{${phone}}:verify`,
+      ]);
     } finally {
       raw.disconnect();
       await store.close();
@@ -68,7 +71,7 @@ describe("redis store, faults and hygiene", () => {
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
       expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
-      expect((await store.beginVerify("otp_none", 3))).toBe("unknown");
+      expect(await store.beginVerify("otp_none", 3)).toBe("unknown");
     } finally {
       raw.disconnect();
       await store.close();
@@ -101,7 +104,10 @@ describe("redis store, faults and hygiene", () => {
       const deadline = Date.now() + 8_000;
       let back = false;
       while (!back && Date.now() < deadline) {
-        back = await store.ping().then(() => true, () => false);
+        back = await store.ping().then(
+          () => true,
+          () => false,
+        );
         if (!back) await Bun.sleep(100);
       }
       expect(back).toBe(true);
@@ -116,7 +122,9 @@ describe("redis store, faults and hygiene", () => {
         const blocked = raw.call("DEBUG", "SLEEP", "1").catch(() => undefined);
         await Bun.sleep(50);
         const started = performance.now();
-        await expect(store.hit(freshPhone(), "send", w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+        await expect(store.hit(freshPhone(), "send", w, crypto.randomUUID())).rejects.toMatchObject({
+          code: "STORE_UNAVAILABLE",
+        });
         expect(performance.now() - started).toBeLessThan(900);
         await blocked;
       } finally {

@@ -63,7 +63,14 @@ export class FakeStartMessaging {
   connections = 0;
 
   constructor(options: FakeOptions = {}) {
-    this.options = { shape: "tutorial", apiKey: "sm_test_fake_key", ttlMs: 300_000, sparse: false, reusableCodes: false, ...options };
+    this.options = {
+      shape: "tutorial",
+      apiKey: "sm_test_fake_key",
+      ttlMs: 300_000,
+      sparse: false,
+      reusableCodes: false,
+      ...options,
+    };
   }
 
   async start(): Promise<this> {
@@ -117,7 +124,8 @@ export class FakeStartMessaging {
     if (fault && (await this.#applyFault(fault, res))) return;
 
     if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
-    if (req.headers["x-api-key"] !== this.options.apiKey) return this.#reply(res, 401, { success: false, error: { code: "UNAUTHORIZED", message: "Invalid API key" } });
+    if (req.headers["x-api-key"] !== this.options.apiKey)
+      return this.#reply(res, 401, { success: false, error: { code: "UNAUTHORIZED", message: "Invalid API key" } });
     if (path === "/otp/send") return this.#send(body as Record<string, unknown>, res, fault);
     if (path === "/otp/verify") return this.#verify(body as Record<string, unknown>, res, fault);
     this.#reply(res, 404, { message: "Not found" });
@@ -148,10 +156,13 @@ export class FakeStartMessaging {
     }
   }
 
-  #send(body: Record<string, unknown>, res: ServerResponse, fault?: Fault): void {
+  #send(body: Record<string, unknown>, res: ServerResponse, fault?: Fault) {
     const phone = body?.phoneNumber;
     if (typeof phone !== "string" || !/^\+[1-9][0-9]{6,14}$/.test(phone)) {
-      return this.#reply(res, 400, { success: false, error: { code: "INVALID_PHONE", message: `Invalid phone ${String(phone)}` } });
+      return this.#reply(res, 400, {
+        success: false,
+        error: { code: "INVALID_PHONE", message: `Invalid phone ${String(phone)}` },
+      });
     }
     const key = typeof body.idempotencyKey === "string" ? body.idempotencyKey : undefined;
     const previous = key ? this.#idempotency.get(key) : undefined;
@@ -162,7 +173,8 @@ export class FakeStartMessaging {
     }
     // Tutorial shape: StartMessaging makes the code. Reference shape: it sends ours.
     const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
-    const code = this.options.shape === "reference" && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
+    const code =
+      this.options.shape === "reference" && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
     const requestId = this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID();
     const expiresAt = Date.now() + this.options.ttlMs;
     // A resend invalidates the previous code for this number.
@@ -173,7 +185,16 @@ export class FakeStartMessaging {
     const sparse = this.options.sparse;
     const [status, answer] =
       this.options.shape === "reference"
-        ? [201, { success: true, statusCode: 201, requestId: `req_${randomUUID()}`, timestamp: new Date().toISOString(), data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" } }]
+        ? [
+            201,
+            {
+              success: true,
+              statusCode: 201,
+              requestId: `req_${randomUUID()}`,
+              timestamp: new Date().toISOString(),
+              data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
+            },
+          ]
         : [200, { data: sparse ? { requestId } : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 } }];
     const text = JSON.stringify(answer);
     if (key) this.#idempotency.set(key, { phone, status, body: text });
@@ -182,7 +203,7 @@ export class FakeStartMessaging {
     res.end(text);
   }
 
-  #verify(body: Record<string, unknown>, res: ServerResponse, fault?: Fault): void {
+  #verify(body: Record<string, unknown>, res: ServerResponse, fault?: Fault) {
     const pending = typeof body?.requestId === "string" ? this.#pending.get(body.requestId) : undefined;
     if (!pending) return this.#reply(res, 404, { message: "OTP request not found" });
     if (Date.now() > pending.expiresAt) return this.#reply(res, 410, { message: "OTP expired" });

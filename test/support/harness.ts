@@ -1,13 +1,13 @@
-import { createApp, type AppDeps } from "../../src/app";
-import type { OtpStore } from "../../src/adapters/store/interface";
-import { MemoryStore } from "../../src/adapters/store/memory";
-import { loadConfig } from "../../src/config";
-import { buildServices } from "../../src/services";
 import { ConsoleProvider } from "../../src/adapters/sms/console";
 import type { SmsProvider } from "../../src/adapters/sms/interface";
-import { StartMessagingProvider, type StartMessagingOptions } from "../../src/adapters/sms/startmessaging";
+import { type StartMessagingOptions, StartMessagingProvider } from "../../src/adapters/sms/startmessaging";
+import type { OtpStore } from "../../src/adapters/store/interface";
+import { MemoryStore } from "../../src/adapters/store/memory";
+import { type AppDeps, createApp } from "../../src/app";
+import { loadConfig } from "../../src/config";
 import { createLogger, type Logger } from "../../src/lib/logger";
 import type { Metrics } from "../../src/lib/metrics";
+import { buildServices } from "../../src/services";
 
 /** A logger that keeps its lines, so tests can read what would have been logged. */
 export function captureLogger(): { logger: Logger; lines: string[] } {

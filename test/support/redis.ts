@@ -25,7 +25,6 @@ export async function flushSharedRedis(): Promise<void> {
   }
 }
 
-
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -56,7 +55,22 @@ export class RedisProcess {
 
   async start(): Promise<this> {
     this.#proc = Bun.spawn(
-      ["redis-server", "--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir, "--enable-debug-command", "local", ...this.extraArgs],
+      [
+        "redis-server",
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        this.dir,
+        "--enable-debug-command",
+        "local",
+        ...this.extraArgs,
+      ],
       { stdout: "ignore", stderr: "ignore" },
     );
     await waitFor(() => pings(this.port), `redis-server on ${this.port}`);
@@ -85,10 +99,23 @@ export class RedisCluster {
     const replicas = options.replicas ?? 0;
     for (let i = 0; i < 3 * (1 + replicas); i++) {
       const port = await freePort();
-      cluster.nodes.push(await new RedisProcess(port, ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"]).start());
+      cluster.nodes.push(
+        await new RedisProcess(port, [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          `nodes-${port}.conf`,
+          "--cluster-node-timeout",
+          "2000",
+        ]).start(),
+      );
     }
-    const create = Bun.spawn(["redis-cli", "--cluster", "create", ...cluster.seeds, "--cluster-replicas", String(replicas), "--cluster-yes"], { stdout: "pipe", stderr: "pipe" });
-    if ((await create.exited) !== 0) throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
+    const create = Bun.spawn(
+      ["redis-cli", "--cluster", "create", ...cluster.seeds, "--cluster-replicas", String(replicas), "--cluster-yes"],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    if ((await create.exited) !== 0)
+      throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
     for (const node of cluster.nodes) {
       await waitFor(async () => {
         const info = Bun.spawn(["redis-cli", "-p", String(node.port), "cluster", "info"], { stdout: "pipe" });
@@ -97,14 +124,18 @@ export class RedisCluster {
     }
     if (replicas > 0) {
       // A replica that has not finished its first sync cannot be promoted: wait for every link.
-      await waitFor(async () => {
-        let linked = 0;
-        for (const node of cluster.nodes) {
-          const info = Bun.spawn(["redis-cli", "-p", String(node.port), "info", "replication"], { stdout: "pipe" });
-          if ((await new Response(info.stdout).text()).includes("master_link_status:up")) linked++;
-        }
-        return linked === 3 * replicas;
-      }, "every replica in sync", 20_000);
+      await waitFor(
+        async () => {
+          let linked = 0;
+          for (const node of cluster.nodes) {
+            const info = Bun.spawn(["redis-cli", "-p", String(node.port), "info", "replication"], { stdout: "pipe" });
+            if ((await new Response(info.stdout).text()).includes("master_link_status:up")) linked++;
+          }
+          return linked === 3 * replicas;
+        },
+        "every replica in sync",
+        20_000,
+      );
     }
     return cluster;
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { LRUCache } from "lru-cache";
-import { boundedLru } from "../../lib/lru";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
+import { boundedLru } from "../../lib/lru";
 import { maskPhone } from "../../lib/mask";
 import { CodeHasher, generateCode } from "../../lib/otp-code";
 import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
@@ -57,7 +57,8 @@ export class ConsoleProvider implements SmsProvider {
   async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {
     const previous = this.#idempotent.get(idempotencyKey);
     if (previous) {
-      if (previous.phone !== phone) throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+      if (previous.phone !== phone)
+        throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
       return previous.result;
     }
     const requestId = `otp_${randomUUID().replaceAll("-", "")}`;
@@ -65,7 +66,12 @@ export class ConsoleProvider implements SmsProvider {
     const expiresAt = this.#now() + this.options.ttlMs;
     const stale = this.#latestByPhone.get(phone);
     if (stale) this.#codes.delete(stale); // a resend invalidates the previous code
-    this.#codes.set(requestId, { phone, digest: this.#hasher.digest(requestId, code), expiresAt, attemptsLeft: this.options.maxAttempts });
+    this.#codes.set(requestId, {
+      phone,
+      digest: this.#hasher.digest(requestId, code),
+      expiresAt,
+      attemptsLeft: this.options.maxAttempts,
+    });
     this.#latestByPhone.set(phone, requestId);
     const result = { requestId, expiresAt: new Date(expiresAt), attemptsLeft: this.options.maxAttempts };
     this.#idempotent.set(idempotencyKey, { phone, result });

@@ -1,7 +1,7 @@
 import { GatewayError } from "../../errors";
-import type { Logger } from "../../lib/logger";
-import { noMetrics, type Metrics } from "../../lib/metrics";
 import { VERIFICATION_ID_RE } from "../../lib/ids";
+import type { Logger } from "../../lib/logger";
+import { type Metrics, noMetrics } from "../../lib/metrics";
 import { generateCode } from "../../lib/otp-code";
 import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
 import { type Endpoint, throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
@@ -39,7 +39,6 @@ export interface StartMessagingOptions {
   metrics?: Metrics;
   now?: () => number;
 }
-
 
 const HEALTH_CACHE_MS = 15_000;
 
@@ -80,7 +79,11 @@ export class StartMessagingProvider implements SmsProvider {
         if (!(err instanceof GatewayError) || !err.retryable || attempt >= this.options.retries) throw err;
         const delay = Math.random() * this.options.retryBackoffMs * 2 ** attempt;
         this.#metrics.upstreamRetry("send");
-        this.options.logger.warn("upstream send failed, retrying", { attempt: attempt + 1, delayMs: Math.round(delay), error: err.message });
+        this.options.logger.warn("upstream send failed, retrying", {
+          attempt: attempt + 1,
+          delayMs: Math.round(delay),
+          error: err.message,
+        });
         await Bun.sleep(delay);
       }
     }
@@ -92,7 +95,9 @@ export class StartMessagingProvider implements SmsProvider {
     if (answer.status === 410) return { verified: false, reason: "expired" };
     if (answer.status === 400) {
       // Our validators passed it, so the upstream's 400 is about this id or code, not a malformed call.
-      this.options.logger.warn("upstream refused a verify with 400; answering not verified", { upstreamCode: readErrorInfo(answer.body).code });
+      this.options.logger.warn("upstream refused a verify with 400; answering not verified", {
+        upstreamCode: readErrorInfo(answer.body).code,
+      });
       return { verified: false, reason: "unknown" };
     }
     throwOnError("verify", answer, this.options.logger, this.#now());
@@ -107,7 +112,10 @@ export class StartMessagingProvider implements SmsProvider {
     let value: ProviderHealth;
     try {
       // Any HTTP answer proves DNS, TCP and TLS work; the key is not sent.
-      const res = await fetch(this.#base, { method: "HEAD", signal: AbortSignal.timeout(Math.min(this.options.timeoutMs, 2_000)) });
+      const res = await fetch(this.#base, {
+        method: "HEAD",
+        signal: AbortSignal.timeout(Math.min(this.options.timeoutMs, 2_000)),
+      });
       value = { ok: true, detail: `reachable (HTTP ${res.status})` };
     } catch (err) {
       value = { ok: false, detail: err instanceof Error && err.name === "TimeoutError" ? "timeout" : "unreachable" };
@@ -147,7 +155,11 @@ export class StartMessagingProvider implements SmsProvider {
       });
       const text = await readLimited(res);
       this.#metrics.upstream(endpoint, `${Math.floor(res.status / 100)}xx`, (performance.now() - started) / 1000);
-      this.options.logger.debug("upstream answered", { endpoint, status: res.status, ms: Math.round(performance.now() - started) });
+      this.options.logger.debug("upstream answered", {
+        endpoint,
+        status: res.status,
+        ms: Math.round(performance.now() - started),
+      });
       return { status: res.status, headers: res.headers, body: text === undefined ? undefined : parseJsonObject(text) };
     } catch (err) {
       if (err instanceof GatewayError) throw err;

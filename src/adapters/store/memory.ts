@@ -56,7 +56,12 @@ export class MemoryStore implements OtpStore {
   async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
     const key = `${kind}|${phone}`;
     const events = this.#events.get(key);
-    if (events) this.#events.set(key, events.filter((e) => e.member !== member), { noUpdateTTL: true });
+    if (events)
+      this.#events.set(
+        key,
+        events.filter((e) => e.member !== member),
+        { noUpdateTTL: true },
+      );
   }
 
   async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {

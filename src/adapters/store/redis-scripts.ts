@@ -88,7 +88,10 @@ if v and cjson.decode(v).a == nil then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-/** KEYS[1]: verification hash. ARGV[1]: phone; ARGV[2]: ttl ms. Creates it, with its expiry, only if absent; returns 1 if created. */
+/**
+ * KEYS[1]: verification hash. ARGV[1]: phone; ARGV[2]: ttl ms.
+ * Creates it, with its expiry, only if absent; returns 1 if created.
+ */
 export const SAVE_VERIFICATION_LUA = `
 -- An id seen before (an upstream replay) keeps its spent attempts and its used flag.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
-import { noMetrics, type Metrics } from "../../lib/metrics";
+import { type Metrics, noMetrics } from "../../lib/metrics";
 import type { RatePolicy } from "../../lib/rate-policy";
-import { toDecision, type RateDecision } from "../../lib/rate-window";
+import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 import {
   BEGIN_VERIFY_LUA,
@@ -16,7 +16,8 @@ import {
 } from "./redis-scripts";
 
 /** The commands this store uses: our scripts plus a few plain ones. */
-interface ScriptedRedis extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
+interface ScriptedRedis
+  extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
   otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number]>;
   otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
   otpReleaseIdempotency(key: string): Promise<number>;
@@ -108,7 +109,9 @@ export class RedisStore implements OtpStore {
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const [allowed, index, remaining, waitMs, nextMs] = await this.#call(() => this.#redis.otpHit(eventsKey(phone, kind), member, ...policy.scriptArgs));
+    const [allowed, index, remaining, waitMs, nextMs] = await this.#call(() =>
+      this.#redis.otpHit(eventsKey(phone, kind), member, ...policy.scriptArgs),
+    );
     return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs });
   }
 

@@ -41,7 +41,10 @@ export function healthController({ provider, store }: HealthDeps) {
       },
       {
         response: { 200: Readiness, 503: Readiness },
-        detail: { summary: "Readiness: the gateway's store answers", description: "`upstream` is informational and never makes this fail." },
+        detail: {
+          summary: "Readiness: the gateway's store answers",
+          description: "`upstream` is informational and never makes this fail.",
+        },
       },
     );
 }

@@ -51,9 +51,7 @@ export const VerifyResponse = t.Object({
   verified: t.Boolean({
     description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error.",
   }),
-  reason: t.Optional(
-    { ...VerifyFailureSchema, description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." },
-  ),
+  reason: t.Optional({ ...VerifyFailureSchema, description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." }),
 });
 
 /** What a send answers: the body of a 200 (`typeof` the model, so the two cannot drift). */
@@ -81,7 +79,10 @@ const SEND_ERRORS: readonly ErrorCode[] = [
 ];
 
 const VERIFY_ERRORS: readonly ErrorCode[] = SEND_ERRORS.filter(
-  (code) => !["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "COUNTRY_NOT_ALLOWED", "IDEMPOTENCY_CONFLICT", "IDEMPOTENCY_IN_PROGRESS"].includes(code),
+  (code) =>
+    !["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "COUNTRY_NOT_ALLOWED", "IDEMPOTENCY_CONFLICT", "IDEMPOTENCY_IN_PROGRESS"].includes(
+      code,
+    ),
 );
 
 /** The route documentation: summaries, descriptions and every answer, for index.ts. */

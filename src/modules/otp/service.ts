@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { SmsProvider, VerifyFailure } from "../../adapters/sms/interface";
+import type { SendOtpResult, SmsProvider, VerifyFailure } from "../../adapters/sms/interface";
 import type { OtpStore } from "../../adapters/store/interface";
-import { GatewayError, type ErrorCode } from "../../errors";
+import { type ErrorCode, GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
 import type { RatePolicy } from "../../lib/rate-policy";
@@ -39,7 +39,14 @@ export interface SendOutcome {
 }
 
 /** Failures after which the upstream surely sent nothing: the send is not counted. */
-const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set(["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "GATEWAY_MISCONFIGURED", "PROVIDER_UNAVAILABLE", "RATE_LIMITED", "IDEMPOTENCY_CONFLICT"]);
+const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set([
+  "INVALID_PHONE",
+  "UNSUPPORTED_COUNTRY",
+  "GATEWAY_MISCONFIGURED",
+  "PROVIDER_UNAVAILABLE",
+  "RATE_LIMITED",
+  "IDEMPOTENCY_CONFLICT",
+]);
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
@@ -60,7 +67,8 @@ export class OtpService {
     if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
     if (idempotencyKey) {
       const claim = await store.claimIdempotency(idempotencyKey, mobile.e164, policy.idempotencyPendingMs);
-      if (claim.state === "conflict") throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+      if (claim.state === "conflict")
+        throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
       if (claim.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
       if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
     }
@@ -71,7 +79,7 @@ export class OtpService {
     try {
       const decision = await store.hit(mobile.e164, "send", policy.phoneSend, event);
       if (!decision.allowed) throw GatewayError.rateLimited({ policy: policy.phoneSend, decision });
-      let sent;
+      let sent: SendOtpResult;
       try {
         sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
       } catch (err) {
@@ -87,7 +95,8 @@ export class OtpService {
       };
       await this.#afterSend(async () => {
         await store.saveVerification(sent.requestId, mobile.e164, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
-        if (idempotencyKey) await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
+        if (idempotencyKey)
+          await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
       });
       return { answer, maskedPhone, replayed: false };
     } catch (err) {
@@ -125,7 +134,9 @@ export class OtpService {
       } catch (err) {
         this.deps.logger.error("a code was sent but could not be recorded", { error: err instanceof Error ? err : String(err) });
         throw new GatewayError("STORE_UNAVAILABLE", {
-          detail: "The code may have been sent, but the gateway could not record it. Retry with the same Idempotency-Key: no second SMS goes out.",
+          detail:
+            "The code may have been sent, but the gateway could not record it. " +
+            "Retry with the same Idempotency-Key: no second SMS goes out.",
           cause: err,
         });
       }
