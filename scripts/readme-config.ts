@@ -1,10 +1,18 @@
-// Rewrites the configuration table in README.md from the environment schema (test/docs.test.ts checks it).
+// Rewrites the generated tables in README.md: configuration (from the environment schema) and
+// errors (from the error-code table). test/docs.test.ts checks that both are current.
 import { configMarkdown } from "../src/config-docs";
+import { errorsMarkdown } from "../src/http/error-codes";
 
 const path = new URL("../README.md", import.meta.url).pathname;
-const readme = await Bun.file(path).text();
-const [start, end] = ["<!-- config-table:start -->\n", "\n<!-- config-table:end -->"];
-const from = readme.indexOf(start) + start.length;
-const to = readme.indexOf(end);
-if (from < start.length || to < 0) throw new Error("README.md has no config-table markers");
-await Bun.write(path, readme.slice(0, from) + configMarkdown() + readme.slice(to));
+let readme = await Bun.file(path).text();
+for (const [name, table] of [
+  ["config-table", configMarkdown()],
+  ["error-table", errorsMarkdown()],
+] as const) {
+  const [start, end] = [`<!-- ${name}:start -->\n`, `\n<!-- ${name}:end -->`];
+  const from = readme.indexOf(start) + start.length;
+  const to = readme.indexOf(end);
+  if (from < start.length || to < 0) throw new Error(`README.md has no ${name} markers`);
+  readme = readme.slice(0, from) + table + readme.slice(to);
+}
+await Bun.write(path, readme);

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { configMarkdown } from "../src/config-docs";
+import { errorsMarkdown } from "../src/http/error-codes";
 
 test("the README's configuration table matches the schema", async () => {
   const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
@@ -28,4 +29,10 @@ test("the bench measures, and --help and the README name, the heap sizing the Do
   expect(text).toContain("BUN_JSC_forceRAMSize (bytes)");
   expect(text).toContain(`image sets ${image}`);
   expect(await help.exited).toBe(0);
+});
+
+test("the README's errors table matches the error-code table", async () => {
+  const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
+  const table = readme.split("<!-- error-table:start -->\n")[1]?.split("\n<!-- error-table:end -->")[0];
+  expect(table).toBe(errorsMarkdown());
 });
