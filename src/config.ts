@@ -1,7 +1,7 @@
 import type { StaticDecode } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { EnvSchema } from "./config-schema";
-import { DURATION_PATTERN, formatDuration } from "./lib/duration";
+import { DURATION_PATTERN } from "./lib/duration";
 
 export { EnvSchema } from "./config-schema";
 
@@ -37,21 +37,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (value !== undefined && value !== "") raw[key] = value;
   }
   const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Record<string, unknown>;
+  // First the shape of each value (type, pattern, range); only well-formed values are decoded.
+  const malformed = Object.entries(EnvSchema.properties)
+    .filter(([name, schema]) => !Value.Check(schema, env[name]))
+    .map(([name, schema]) => `${name}=${JSON.stringify(source[name] ?? "")}: expected ${expectation(schema)}`);
+  if (malformed.length > 0) throw new ConfigError(malformed);
   const problems: string[] = [];
   const settings: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(EnvSchema.properties)) {
-    if (!Value.Check(schema, env[name])) {
-      problems.push(`${name}=${JSON.stringify(source[name] ?? "")}: expected ${expectation(schema)}`);
-      continue;
-    }
     try {
       settings[name] = Value.Decode(schema, env[name]);
     } catch (err) {
       problems.push(`${name}=${JSON.stringify(env[name])}: expected ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  const config = crossChecked(settings as Partial<Settings>, env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return crossChecked(settings as Settings);
+  return config!;
 }
 
 function expectation(schema: unknown): string {
@@ -63,21 +65,25 @@ function expectation(schema: unknown): string {
   return "a non-empty value";
 }
 
-/** The rules that span several variables, in one place; each refusal names what to change. */
-function crossChecked(settings: Settings): Config {
-  const problems: string[] = [];
-  if ((settings.METRICS_ACCESS === "token" || settings.DOCS_ACCESS === "token") && settings.ADMIN_TOKEN.length < 16) {
+/**
+ * The rules that span several variables, in one place; each refusal names what
+ * to change. Checks whose variables did not decode are left to those problems.
+ */
+function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>, problems: string[]): Config | undefined {
+  if ((settings.METRICS_ACCESS === "token" || settings.DOCS_ACCESS === "token") && (settings.ADMIN_TOKEN ?? "").length < 16) {
     problems.push("ADMIN_TOKEN: expected 16 characters or more when METRICS_ACCESS or DOCS_ACCESS is token");
   }
-  if (settings.WORKERS > 1 && !settings.REDIS_URL && settings.REDIS_CLUSTER_NODES.length === 0) {
+  if ((settings.WORKERS ?? 1) > 1 && !settings.REDIS_URL && !settings.REDIS_CLUSTER_NODES?.length) {
     problems.push(
       `WORKERS=${settings.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too ` +
         "(workers must share limits, idempotency and verify state)",
     );
   }
 
-  const hasKey = settings.STARTMESSAGING_API_KEY !== "";
-  const provider = settings.OTP_PROVIDER === "auto" ? (hasKey ? "startmessaging" : "console") : settings.OTP_PROVIDER;
+  const hasKey = (settings.STARTMESSAGING_API_KEY ?? "") !== "";
+  // Plain (not decoded) settings are always there once their shape passed.
+  const chosen = settings.OTP_PROVIDER!;
+  const provider = chosen === "auto" ? (hasKey ? "startmessaging" : "console") : chosen;
   if (provider === "startmessaging" && !hasKey) {
     problems.push("STARTMESSAGING_API_KEY is empty: expected the API key when OTP_PROVIDER=startmessaging");
   }
@@ -90,16 +96,16 @@ function crossChecked(settings: Settings): Config {
 
   // Bun's idleTimeout also counts a handler that is still waiting on the upstream,
   // so it must outlast every attempt plus the backoff between them, or slow sends get cut.
-  const attempts = settings.UPSTREAM_RETRIES + 1;
-  const worstWaitMs = settings.UPSTREAM_TIMEOUT * attempts + settings.UPSTREAM_RETRY_BACKOFF * (2 ** attempts - 1);
+  const attempts = (settings.UPSTREAM_RETRIES ?? 0) + 1;
+  const worstWaitMs = (settings.UPSTREAM_TIMEOUT ?? 0) * attempts + (settings.UPSTREAM_RETRY_BACKOFF ?? 0) * (2 ** attempts - 1);
   const idle = Math.ceil(worstWaitMs / 1000) + 5;
   if (idle > MAX_IDLE_TIMEOUT_S) {
     problems.push(
-      `UPSTREAM_TIMEOUT=${formatDuration(settings.UPSTREAM_TIMEOUT)} with UPSTREAM_RETRIES=${settings.UPSTREAM_RETRIES}: ` +
+      `UPSTREAM_TIMEOUT=${String(raw.UPSTREAM_TIMEOUT)} with UPSTREAM_RETRIES=${settings.UPSTREAM_RETRIES}: ` +
         `worst upstream wait ${Math.ceil(worstWaitMs / 1000)}s ` +
         `exceeds the server's ${MAX_IDLE_TIMEOUT_S - 5}s limit`,
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { ...settings, OTP_PROVIDER: provider, IDLE_TIMEOUT_S: idle };
+  if (problems.length > 0) return undefined;
+  return { ...(settings as Settings), OTP_PROVIDER: provider, IDLE_TIMEOUT_S: idle };
 }

@@ -4,7 +4,7 @@ import { type ErrorCode, GatewayError } from "../errors";
 import { clientAddress, ipBucket, type TrustProxy } from "../lib/client-ip";
 import type { Metrics } from "../lib/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
-import { chargedOperation, otpOperation, pathOf } from "./path";
+import { chargedOperation, pathOf } from "./path";
 import { problemFor, problemResponse } from "./problem";
 import { problemHeaders } from "./problem-mapping";
 import { rateLimitHeaders } from "./rate-headers";
@@ -44,12 +44,10 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
   const keyDigests = apiKeys.map(tokenDigest);
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest(({ request, server, set }) => {
+    if (request.method !== "POST") return;
     const path = pathOf(request.url);
     const meta = metas.of(request);
-    // Decided here once: the request line and the outcome counters read it.
-    meta.operation = otpOperation(path);
-    if (request.method !== "POST") return;
-    const scope = meta.operation ?? chargedOperation(path);
+    const scope = chargedOperation(path);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
     const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
     // Answered here, not thrown: a refused flood skips Elysia's error path (and the

@@ -3,13 +3,11 @@ import type { ErrorCode } from "../errors";
 import { requestIdFrom } from "../lib/ids";
 import type { LogFields, Logger } from "../lib/logger";
 import type { Metrics } from "../lib/metrics";
-import type { OtpOperation } from "./path";
+import { otpOperation } from "./path";
 
 /** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
 export class RequestMeta {
   readonly startedAt = performance.now();
-  /** Which OTP route the path names, decided once by the guard; undefined for other paths. */
-  operation?: OtpOperation;
   /** Masked phone, set by a handler for the request log line. */
   maskedPhone?: string;
   /** Status of a problem answer, which Elysia's `set.status` does not see. */
@@ -60,15 +58,17 @@ export class RequestMetas {
 
   /**
    * The request log line and the outcome counters; called once per request, by
-   * requestLog, by the error hook for an unknown route, or by the guard for the
-   * answers it gives itself.
+   * requestLog (with the path the router matched), by the error hook for an
+   * unknown route, or by the guard for the answers it gives itself (both with
+   * the request's own path).
    */
   finish(meta: RequestMeta, method: string, path: string, status: number): void {
     if (meta.finished) return;
     meta.finished = true;
-    if (meta.operation) {
+    const operation = otpOperation(path);
+    if (operation) {
       const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
-      if (meta.operation === "send") this.metrics.send(outcome);
+      if (operation === "send") this.metrics.send(outcome);
       else this.metrics.verify(outcome);
     }
     const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
