@@ -197,7 +197,16 @@ try {
     ALLOWED_COUNTRIES: "IN",
   };
   // Per-IP limits far above the load (every request comes from 127.0.0.1), so they never answer.
-  const open = { IP_SEND_LIMITS: "10000/100ms", IP_VERIFY_LIMITS: "10000/100ms" };
+  // The flood's addresses fill whole /24s: the subnet tier is opened so that every address opens its own bucket.
+  const floodTiers = { IPV4_SUBNET_SEND_LIMITS: "10000/100ms" };
+  const open = {
+    IP_SEND_LIMITS: "10000/100ms",
+    IP_VERIFY_LIMITS: "10000/100ms",
+    IPV4_SUBNET_SEND_LIMITS: "10000/100ms",
+    IPV6_SUBNET_SEND_LIMITS: "10000/100ms",
+    // Budgets far above the load, but checked on every send (their cost is part of the row).
+    SEND_BUDGETS: "*=100000000/1h,IN=100000000/1h",
+  };
 
   // Every scenario, in report order; `--only <text>` runs those whose name contains the text.
   const scenarios: [string, string[], Record<string, string>, Parameters<typeof scenario>[3], Parameters<typeof scenario>[4]?][] =
@@ -258,10 +267,15 @@ try {
       [
         FLOOD_IMAGE,
         gateway,
-        { ...base, TRUST_PROXY: "1", ...IMAGE_HEAP },
+        { ...base, TRUST_PROXY: "1", ...floodTiers, ...IMAGE_HEAP },
         { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS },
       ],
-      [FLOOD, gateway, { ...base, TRUST_PROXY: "1" }, { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS }],
+      [
+        FLOOD,
+        gateway,
+        { ...base, TRUST_PROXY: "1", ...floodTiers },
+        { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS },
+      ],
     ];
   const rows: Row[] = [];
   for (const [name, cmd, env, load, prepare] of scenarios)

@@ -47,7 +47,13 @@ export function createApp(deps: AppDeps) {
   const { http } = deps;
   const metas = new RequestMetas(deps.logger, deps.metrics);
   const context = requestContext({ metas, metrics: deps.metrics, maxBodySize: http.maxBodySize });
-  const otp = new OtpService({ provider: deps.provider, store: deps.store, policy: deps.policy, logger: deps.logger });
+  const otp = new OtpService({
+    provider: deps.provider,
+    store: deps.store,
+    policy: deps.policy,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
   const app = new Elysia({
     // `/v1/otp/send/` is not `/v1/otp/send`: one spelling per route.
     strictPath: true,

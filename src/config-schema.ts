@@ -1,58 +1,15 @@
-import { type Static, Type as T, type TSchema } from "@sinclair/typebox";
+import { Type as T } from "@sinclair/typebox";
+import { Duration, decoded, Int, Limits, List, OneOf, OptionalLimits, PRICES_PATTERN, splitList } from "./config-decoders";
 import { formatTrustProxy, parseTrustProxy, type TrustProxy } from "./lib/client-ip";
-import { DURATION_PATTERN, formatDuration, parseDuration } from "./lib/duration";
 import { LOG_LEVELS } from "./lib/logger";
-import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
-
-/** A setting that decodes its text into the value the gateway uses; a decoder throws what it expected. */
-const decoded = <S extends TSchema, D>(schema: S, decode: (text: Static<S>) => D, encode: (value: D) => Static<S>) =>
-  T.Transform(schema).Decode(decode).Encode(encode);
-
-const Duration = (fallback: string, description: string) =>
-  decoded(
-    T.String({ pattern: DURATION_PATTERN, default: fallback, description, examples: ["500ms", "30s", "10m", "24h"] }),
-    (text): number => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0) throw new Error("a positive duration");
-      return ms;
-    },
-    formatDuration,
-  );
-const Limits = (fallback: string, description: string) =>
-  decoded(
-    T.String({
-      pattern: LIMITS_PATTERN,
-      default: fallback,
-      description: `${description} Format: count/duration, comma-separated.`,
-    }),
-    (text): Window[] => {
-      const windows = parseLimits(text);
-      if (!windows) throw new Error("count/duration pairs such as 1/1m,3/10m (count 1 to 10000)");
-      return windows;
-    },
-    (windows) => windows.map((w) => w.label).join(","),
-  );
-const splitList = (text: string) =>
-  text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-const List = (description: string, pattern?: string) =>
-  decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) => list.join(","));
-const Int = (fallback: number, minimum: number, maximum: number, description: string) =>
-  T.Integer({ minimum, maximum, default: fallback, description });
-const OneOf = <const V extends string>(values: readonly V[], fallback: V, description: string) =>
-  T.Union(
-    values.map((v) => T.Literal(v)),
-    { default: fallback, description },
-  );
-const ACCESS = ["public", "token", "off"] as const;
+import { BUDGETS_PATTERN, parseBudgets, type SendBudget } from "./lib/send-budget";
 
 /**
  * `bun build --compile` replaces `process.env.NODE_ENV` with "production" at build
  * time, so a compiled binary defaults to production; from source it is development.
  */
 const DEFAULT_NODE_ENV = process.env.NODE_ENV === "production" ? "production" : "development";
+const ACCESS = ["public", "token", "off"] as const;
 
 /**
  * Every environment variable the gateway reads: its type, default, decoding and
@@ -111,7 +68,20 @@ export const EnvSchema = T.Object({
   PHONE_VERIFY_LIMITS: Limits("10/10m,30/24h", "Verify attempts per phone number."),
   IP_SEND_LIMITS: Limits("5/1m,20/10m,50/1h", "Sends per client address (IPv6 by /64)."),
   IP_VERIFY_LIMITS: Limits("10/1m,60/1h", "Verifies per client address (IPv6 by /64)."),
-  IP_LRU_MAX: Int(100_000, 1_000, 10_000_000, "Client addresses remembered for per-IP limits (memory stays flat at this cap)."),
+  IPV4_SUBNET_SEND_LIMITS: OptionalLimits(
+    "60/1m,600/1h",
+    "Sends per IPv4 /24, on top of the per-address limits. High: many mobile users share addresses behind carrier-grade NAT.",
+  ),
+  IPV6_SUBNET_SEND_LIMITS: OptionalLimits(
+    "30/1m,300/1h",
+    "Sends per IPv6 /48 (one site; a tunnel broker hands out a /48 for free, 65 536 /64s), on top of the per-/64 limits.",
+  ),
+  IP_LRU_MAX: Int(
+    100_000,
+    1_000,
+    10_000_000,
+    "Client addresses and subnets remembered for per-IP limits (memory stays flat at this cap).",
+  ),
   TRUST_PROXY: decoded(
     T.String({
       default: "false",
@@ -140,6 +110,42 @@ export const EnvSchema = T.Object({
     "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged.",
   ),
   CORS_ORIGINS: List("Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers."),
+  SEND_BUDGETS: decoded(
+    T.String({
+      pattern: BUDGETS_PATTERN,
+      default: "*=1000/1h,*=10000/24h",
+      description:
+        "Ceilings on SMS sent, shared by every gateway on the store: `*` for all sends or a country code, then " +
+        "count/duration, comma-separated (`*=20000/24h,IN=5000/1h`), or `off`. The default bounds a fresh " +
+        "install at about ₹2 500 a day (10 000 SMS at ₹0.25); size it to a few times your peak.",
+    }),
+    (text): SendBudget[] => {
+      const budgets = parseBudgets(text);
+      if (!budgets)
+        throw new Error(
+          "scope=count/duration entries such as *=20000/24h,IN=5000/1h (count 1 to 100000000, 1s or longer), or off",
+        );
+      return budgets;
+    },
+    (budgets) => (budgets.length === 0 ? "off" : budgets.flatMap((b) => b.windows.map((w) => `${b.scope}=${w.label}`)).join(",")),
+  ),
+  SMS_PRICES: decoded(
+    T.String({
+      pattern: PRICES_PATTERN,
+      default: "*=0.25",
+      description:
+        "Estimated price of one SMS in INR by country (`IN=0.25,*=0.25`), for the estimated-spend metric. " +
+        "Default: StartMessaging's shared-route price, ₹0.25.",
+    }),
+    (text): Map<string, number> =>
+      new Map(
+        splitList(text).map((entry) => {
+          const [scope, price] = entry.split("=") as [string, string];
+          return [scope.toUpperCase(), Number(price)];
+        }),
+      ),
+    (prices) => [...prices].map(([scope, price]) => `${scope}=${price}`).join(","),
+  ),
   IDEMPOTENCY_TTL: Duration("24h", "How long an Idempotency-Key replays its first answer."),
   METRICS_ACCESS: OneOf(ACCESS, "public", "GET /metrics: `public`, `token` (needs ADMIN_TOKEN) or `off`."),
   DOCS_ACCESS: OneOf(

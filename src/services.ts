@@ -24,8 +24,12 @@ export function buildServices(
     provider: buildProvider(config, logger, metrics),
     store: buildStore(config, logger, metrics),
     ipLimiter: new LruIpLimiter({
-      send: ratePolicy("ip", config.IP_SEND_LIMITS),
-      verify: ratePolicy("ip", config.IP_VERIFY_LIMITS),
+      send: {
+        host: ratePolicy("ip", config.IP_SEND_LIMITS),
+        v4Subnet: config.IPV4_SUBNET_SEND_LIMITS && ratePolicy("subnet", config.IPV4_SUBNET_SEND_LIMITS),
+        v6Subnet: config.IPV6_SUBNET_SEND_LIMITS && ratePolicy("subnet", config.IPV6_SUBNET_SEND_LIMITS),
+      },
+      verify: { host: ratePolicy("ip", config.IP_VERIFY_LIMITS) },
       maxEntries: config.IP_LRU_MAX,
     }),
     policy: {
@@ -34,6 +38,8 @@ export function buildServices(
       allowedCountries: config.ALLOWED_COUNTRIES,
       maxAttempts: config.OTP_MAX_ATTEMPTS,
       idempotencyTtlMs: config.IDEMPOTENCY_TTL,
+      sendBudgets: config.SEND_BUDGETS,
+      smsPrices: config.SMS_PRICES,
       // A claim outlives the slowest possible send, then frees itself if its gateway died.
       idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,
       exposeReason: config.VERIFY_EXPOSE_REASON,

@@ -73,6 +73,12 @@ export const CODE_FACTS = {
       "a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, " +
       "`RateLimit-Policy` and `RateLimit` as in the IETF draft",
   },
+  SEND_BUDGET_EXHAUSTED: {
+    status: 503,
+    title: "Sending is paused: the gateway's send budget is used up",
+    detail: "This gateway has sent as many codes as its operators allow for now; try again after Retry-After.",
+    when: "a send budget (`SEND_BUDGETS`) is used up; nothing was sent; `Retry-After` says when one frees",
+  },
   GATEWAY_MISCONFIGURED: {
     status: 500,
     title: "The gateway is misconfigured",

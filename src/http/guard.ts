@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import type { IpLimiter } from "../adapters/limits/ip-limiter";
 import { type ErrorCode, GatewayError } from "../errors";
-import { clientAddress, ipBucket, type TrustProxy } from "../lib/client-ip";
+import { addressBuckets } from "../lib/address-buckets";
+import { clientAddress, type TrustProxy } from "../lib/client-ip";
 import type { Metrics } from "../lib/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
 import { chargedOperation, pathOf } from "./path";
@@ -49,7 +50,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     const meta = metas.of(request);
     const scope = chargedOperation(path);
     meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
-    const decision = ipLimiter.hit(scope, ipBucket(meta.clientIp));
+    const { decision, policy } = ipLimiter.hit(scope, addressBuckets(meta.clientIp));
     // Answered here, not thrown: a refused flood skips Elysia's error path (and the
     // cost of an Error per request), so the log line and the counters that path
     // would write are written here too.
@@ -62,8 +63,8 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
       return problemResponse(problem, headers);
     };
     if (!decision.allowed) {
-      metrics.rateLimited("ip");
-      return refuse("RATE_LIMITED", rateLimitHeaders({ policy: ipLimiter.policy(scope), decision }));
+      metrics.rateLimited(policy.scope);
+      return refuse("RATE_LIMITED", rateLimitHeaders({ policy, decision }));
     }
     if (keyDigests.length > 0) {
       // A short id of the accepted key: scopes idempotency keys per caller.

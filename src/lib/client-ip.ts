@@ -1,4 +1,5 @@
 import ipaddr from "ipaddr.js";
+import { CANONICAL_IPV4 } from "./address-buckets";
 
 /**
  * Which proxies may tell us the client's address through X-Forwarded-For:
@@ -37,14 +38,15 @@ export function formatTrustProxy(trust: TrustProxy): string {
   return trust.ranges.map(([range, bits]) => `${range.toString()}/${bits}`).join(",");
 }
 
-/** Dotted-quad IPv4 as ipaddr.js writes it (no leading zeros): already canonical. */
-const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-const CANONICAL_IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+/** `[v6]` or `[v6]:port`, and `v4:port`: proxies write X-Forwarded-For entries with ports too. */
+const WITH_PORT = /^\[([^\]]+)\](?::[0-9]{1,5})?$|^([0-9.]+):[0-9]{1,5}$/;
 
 function parse(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  const trimmed = text.trim();
+  let address = text.trim();
+  const ported = WITH_PORT.exec(address);
+  if (ported) address = ported[1] ?? ported[2]!;
   // ipaddr.process turns IPv4-mapped IPv6 (::ffff:1.2.3.4) into plain IPv4.
-  return ipaddr.isValid(trimmed) ? ipaddr.process(trimmed) : undefined;
+  return ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
 }
 
 function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][]): boolean {
@@ -73,12 +75,4 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | n
     current = next;
   }
   return current.toString();
-}
-
-/** The rate-limit bucket of an address: IPv4 as is, IPv6 by its /64 (one subscriber's usual allocation). */
-export function ipBucket(address: string): string {
-  if (CANONICAL_IPV4.test(address)) return address;
-  if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address)) return address;
-  const parts = ipaddr.IPv6.parse(address).toNormalizedString().split(":").slice(0, 4);
-  return `${parts.map((p) => p.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type Tally, tallied } from "./tally";
 
-export type RateLimitScope = "phone" | "ip" | "verify" | "country";
+export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "country";
 export type UpstreamEndpoint = "send" | "verify";
 
 /**
@@ -15,6 +16,10 @@ export interface Metrics {
   upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void;
   upstreamRetry(endpoint: UpstreamEndpoint): void;
   redisError(): void;
+  /** A send budget's window as last seen: sends in it and its limit. */
+  budget(scope: string, window: string, used: number, limit: number): void;
+  /** One SMS sent to `country`, at its estimated price (INR). */
+  spend(country: string, amount: number): void;
   /** Where in-flight requests are read from at scrape time (Bun's server). */
   watchInFlight(read: () => number): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -26,41 +31,6 @@ export interface PromMetricsOptions {
   defaultMetrics?: boolean;
 }
 
-/**
- * Counts by one label in a plain Map, handed to a prom-client counter when it is
- * collected (at scrape time): the hot path then pays one Map update instead of
- * prom-client's label hashing on every request.
- */
-class Tally {
-  readonly #pending = new Map<string, number>();
-  add(label: string): void {
-    this.#pending.set(label, (this.#pending.get(label) ?? 0) + 1);
-  }
-  drainInto(counter: Counter<string>, labelName: string): void {
-    for (const [label, count] of this.#pending) counter.inc({ [labelName]: label }, count);
-    this.#pending.clear();
-  }
-}
-
-/** A counter with one label whose increments are tallied until collected. */
-function tallied(counter: { name: string; help: string; labelName: string; registers: Registry[] }): {
-  tally: Tally;
-  counter: Counter<string>;
-} {
-  const tally = new Tally();
-  const { labelName } = counter;
-  const made = new Counter({
-    name: counter.name,
-    help: counter.help,
-    labelNames: [labelName],
-    registers: counter.registers,
-    collect() {
-      tally.drainInto(this, labelName);
-    },
-  });
-  return { tally, counter: made };
-}
-
 /** prom-client behind the Metrics port, on its own registry (no global state). */
 export class PromMetrics implements Metrics {
   readonly registry = new Registry();
@@ -70,6 +40,9 @@ export class PromMetrics implements Metrics {
   readonly #upstream: Histogram<"endpoint" | "status_class">;
   readonly #retries: Counter<"endpoint">;
   readonly #redisErrors: Counter;
+  /** Latest use per budget window, handed to the gauges at scrape time. */
+  readonly #budgets = new Map<string, { scope: string; window: string; used: number; limit: number }>();
+  readonly #spend: Tally;
   #inFlight: () => number = () => 0;
 
   constructor(options: PromMetricsOptions) {
@@ -111,6 +84,32 @@ export class PromMetrics implements Metrics {
       help: "Redis commands that failed or timed out.",
       registers,
     });
+    const spend = tallied({
+      name: "otp_gateway_estimated_spend_inr_total",
+      help: "Estimated SMS spend in INR by destination country (SMS_PRICES), for sends that went out.",
+      labelName: "country",
+      registers,
+    });
+    this.#spend = spend.tally;
+    const budgets = this.#budgets;
+    const budgetGauge = (name: string, help: string, value: (b: { used: number; limit: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["budget", "window"],
+        registers,
+        collect() {
+          for (const b of budgets.values()) this.set({ budget: b.scope, window: b.window }, value(b));
+        },
+      });
+    budgetGauge(
+      "otp_gateway_send_budget_used",
+      "Sends counted in a send budget's window (as this process last saw it).",
+      (b) => b.used,
+    );
+    budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) =>
+      Math.max(0, b.limit - b.used),
+    );
     const inFlight = () => this.#inFlight();
     new Gauge({
       name: "otp_gateway_http_requests_in_flight",
@@ -133,7 +132,7 @@ export class PromMetrics implements Metrics {
         this.registry.removeSingleMetric(name);
     }
     // Every series exists from the start, so rate() works before the first event.
-    for (const scope of ["phone", "ip", "verify", "country"]) limited.counter.inc({ scope }, 0);
+    for (const scope of ["phone", "ip", "subnet", "verify", "country"]) limited.counter.inc({ scope }, 0);
     for (const endpoint of ["send", "verify"]) this.#retries.inc({ endpoint }, 0);
     sends.counter.inc({ outcome: "sent" }, 0);
     verifies.counter.inc({ outcome: "verified" }, 0);
@@ -158,6 +157,12 @@ export class PromMetrics implements Metrics {
   redisError(): void {
     this.#redisErrors.inc();
   }
+  budget(scope: string, window: string, used: number, limit: number): void {
+    this.#budgets.set(`${scope} ${window}`, { scope, window, used, limit });
+  }
+  spend(country: string, amount: number): void {
+    this.#spend.add(country, amount);
+  }
   watchInFlight(read: () => number): void {
     this.#inFlight = read;
   }
@@ -174,6 +179,8 @@ export const noMetrics: Metrics = {
   upstream() {},
   upstreamRetry() {},
   redisError() {},
+  budget() {},
+  spend() {},
   watchInFlight() {},
   render: async () => ({ contentType: "text/plain", body: "" }),
 };

@@ -1,7 +1,7 @@
 import type { Window } from "./rate-window";
 
-/** Which limit a policy is: per phone (sends), per phone (verifies), or per client address. */
-export type PolicyScope = "phone" | "verify" | "ip";
+/** Which limit a policy is: per phone (sends), per phone (verifies), per client address, or per subnet. */
+export type PolicyScope = "phone" | "verify" | "ip" | "subnet";
 
 /**
  * A limit set as one value, built once at start (src/services.ts) and handed to

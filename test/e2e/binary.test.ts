@@ -162,6 +162,7 @@ describe("the compiled binary", () => {
           PORT: String(port),
           OTP_PROVIDER: "console",
           IP_SEND_LIMITS: "10000/1s",
+          IPV4_SUBNET_SEND_LIMITS: "10000/1s",
         },
         stderr: "ignore",
       });

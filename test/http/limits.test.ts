@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { LruIpLimiter } from "../../src/adapters/limits/ip-limiter";
 import { MemoryStore } from "../../src/adapters/store/memory";
 import { GatewayError } from "../../src/errors";
+import { addressBuckets } from "../../src/lib/address-buckets";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
@@ -155,12 +156,13 @@ describe("per-IP limits, before the body is read", () => {
 
   test("200000 distinct addresses keep the LRU at its cap", () => {
     const limiter = new LruIpLimiter({
-      send: ratePolicy("ip", parseLimits("5/1m,20/10m,50/1h")!),
-      verify: ratePolicy("ip", parseLimits("10/1m")!),
+      send: { host: ratePolicy("ip", parseLimits("5/1m,20/10m,50/1h")!) },
+      verify: { host: ratePolicy("ip", parseLimits("10/1m")!) },
       maxEntries: 100_000,
     });
     for (let i = 0; i < 200_000; i++) {
-      expect(limiter.hit("send", `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).allowed).toBe(true);
+      const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      expect(limiter.hit("send", addressBuckets(address)).decision.allowed).toBe(true);
     }
     expect(limiter.size).toBe(100_000);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { OtpStore } from "../../src/adapters/store/interface";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
+import { parseBudgets, type SendBudget } from "../../src/lib/send-budget";
 
 let phoneCounter = 0;
 /** A phone number no other test uses, so suites can share one Redis. */
@@ -12,6 +13,13 @@ export function freshPhone(): string {
 
 const windows = (text: string) => ratePolicy("phone", parseLimits(text)!);
 const id = () => crypto.randomUUID();
+let budgetCounter = 0;
+/** A budget under a scope no other test uses (budgets are shared by every gateway on a store). */
+const budget = (windows: string): SendBudget => {
+  budgetCounter += 1;
+  const scope = `T${process.pid % 1000}-${budgetCounter}`;
+  return { ...parseBudgets(windows.replace(/(^|,)/g, "$1*="))![0]!, scope };
+};
 
 /**
  * The store contract, run against every implementation (memory, Redis, Redis
@@ -152,6 +160,49 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       await Bun.sleep(300);
       expect(await store.verificationPhone(vid)).toBeUndefined();
       expect(await store.beginVerify(vid, 3)).toBe("unknown");
+    });
+
+    test("a budget admits exactly its limit under concurrency, and a refused send is not counted", async () => {
+      const b = budget("20/1h");
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.reserveBudget(b)));
+      expect(results.filter((r) => r.allowed)).toHaveLength(20);
+      const refused = results.find((r) => !r.allowed)!;
+      expect(refused.receipt).toBe("");
+      // Freed when its bucket leaves the window: within one window plus one bucket, never sooner than the window.
+      expect(refused.waitMs).toBeGreaterThan(3_600_000 - 60_000 - 1_000);
+      expect(refused.waitMs).toBeLessThanOrEqual(3_600_000 + 60_000);
+      expect((await store.reserveBudget(b, false)).used).toEqual([20]);
+    });
+
+    test("a budget checks every window, takes back a refund, and only looks when asked to", async () => {
+      const b = budget("3/1h,5/24h");
+      const first = await store.reserveBudget(b);
+      expect(first).toMatchObject({ allowed: true, used: [1, 1], remaining: 2, index: 0 });
+      await store.reserveBudget(b);
+      await store.reserveBudget(b);
+      expect((await store.reserveBudget(b)).allowed).toBe(false);
+      await store.refundBudget(b, first.receipt);
+      expect(await store.reserveBudget(b, false)).toMatchObject({ allowed: true, used: [2, 2] });
+      expect((await store.reserveBudget(b)).allowed).toBe(true);
+      expect((await store.reserveBudget(b)).allowed).toBe(false);
+      // A refund of a receipt twice takes back no more than was counted.
+      const other = budget("1/1m");
+      const only = await store.reserveBudget(other);
+      await store.refundBudget(other, only.receipt);
+      await store.refundBudget(other, only.receipt);
+      expect((await store.reserveBudget(other, false)).used).toEqual([0]);
+    });
+
+    test("a budget's window slides: sends leave it bucket by bucket", async () => {
+      const b = budget("2/2s");
+      expect((await store.reserveBudget(b)).allowed).toBe(true);
+      expect((await store.reserveBudget(b)).allowed).toBe(true);
+      const refused = await store.reserveBudget(b);
+      expect(refused.allowed).toBe(false);
+      expect(refused.waitMs).toBeGreaterThan(1_900);
+      expect(refused.waitMs).toBeLessThanOrEqual(2_034);
+      await Bun.sleep(refused.waitMs + 20);
+      expect((await store.reserveBudget(b)).allowed).toBe(true);
     });
 
     test("answers a ping", async () => {

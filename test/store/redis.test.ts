@@ -46,10 +46,15 @@ describe("redis store, faults and hygiene", () => {
     await store.saveVerification("otp_ttl", phone, 60_000);
     await store.beginVerify("otp_ttl", 3);
     await store.claimVerified("otp_ttl");
+    await store.reserveBudget({
+      scope: "ttl-test",
+      windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
+      scriptArgs: [5, 60_000, 1_000],
+    });
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       const keys = await raw.keys("*");
-      expect(keys.length).toBe(5); // send and verify events, two idempotency records, one verification
+      expect(keys.length).toBe(6); // send and verify events, two idempotency records, one verification, one budget
       for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
       // One phone's keys share a hash tag, so they live on one Cluster slot.
       expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([

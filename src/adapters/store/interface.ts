@@ -1,5 +1,6 @@
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
+import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 
 /**
  * Shared state of the gateway: per-phone sliding windows, idempotency records and
@@ -18,6 +19,15 @@ export interface OtpStore {
   hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision>;
   /** Takes back an event recorded by `hit` (the send did not go out). */
   unhit(phone: string, kind: EventKind, member: string): Promise<void>;
+
+  /**
+   * Counts one send against every window of a budget, atomically across every
+   * gateway on this store, when all allow; a denied send is not counted.
+   * With `record` false it only looks (the operator's view of the use).
+   */
+  reserveBudget(budget: SendBudget, record?: boolean): Promise<BudgetDecision>;
+  /** Takes back a send counted by `reserveBudget` (it did not go out). */
+  refundBudget(budget: SendBudget, receipt: string): Promise<void>;
 
   /** Claims an idempotency key for `fingerprint` (a pending claim expires after `pendingMs`). */
   claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim>;

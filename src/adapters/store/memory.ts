@@ -2,6 +2,7 @@ import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
+import { type BudgetDecision, budgetDecision, type SendBudget } from "../../lib/send-budget";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
 
 export interface MemoryStoreOptions {
@@ -25,11 +26,16 @@ export class MemoryStore implements OtpStore {
   readonly #events: LRUCache<string, { at: number; member: string }[]>;
   readonly #idempotency: LRUCache<string, Idempotency>;
   readonly #verifications: LRUCache<string, Verification>;
+  /** Per budget scope, per window: bucket index -> sends. Few scopes, at most ~61 buckets each. */
+  readonly #budgets = new Map<string, Map<number, number>[]>();
+  readonly #wallClock: () => number;
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 100_000;
     // A monotonic clock: a wall-clock step back must not reorder the logs.
     this.#now = options.now ?? (() => performance.now());
+    // Budget buckets are slices of wall-clock time, as in Redis.
+    this.#wallClock = options.now ?? Date.now;
     const perf = { now: this.#now };
     this.#events = boundedLru(max, { perf });
     this.#idempotency = boundedLru(max, { perf });
@@ -62,6 +68,35 @@ export class MemoryStore implements OtpStore {
         events.filter((e) => e.member !== member),
         { noUpdateTTL: true },
       );
+  }
+
+  async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
+    const counts = this.#budgets.get(budget.scope) ?? budget.windows.map(() => new Map<number, number>());
+    this.#budgets.set(budget.scope, counts);
+    const now = this.#wallClock();
+    const decision = budgetDecision(counts, now, budget);
+    const receipt: string[] = [];
+    budget.windows.forEach((w, k) => {
+      const buckets = counts[k]!;
+      const first = Math.floor((now - w.windowMs) / w.bucketMs);
+      for (const j of buckets.keys()) if (j < first) buckets.delete(j);
+      if (!decision.allowed || !record) return;
+      const bucket = Math.floor(now / w.bucketMs);
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+      receipt.push(`${k + 1}:${bucket}`);
+      decision.used[k]! += 1;
+    });
+    return { ...decision, receipt: receipt.join(",") };
+  }
+
+  async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
+    const counts = this.#budgets.get(budget.scope);
+    for (const field of receipt ? receipt.split(",") : []) {
+      const [k, bucket] = field.split(":").map(Number) as [number, number];
+      const buckets = counts?.[k - 1];
+      const count = buckets?.get(bucket) ?? 0;
+      if (count > 0) buckets!.set(bucket, count - 1);
+    }
   }
 
   async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {

@@ -1,39 +1,13 @@
 import { createHash } from "node:crypto";
-import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import { GatewayError } from "../../errors";
-import type { Logger } from "../../lib/logger";
 import { type Metrics, noMetrics } from "../../lib/metrics";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
+import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
-import {
-  BEGIN_VERIFY_LUA,
-  CLAIM_IDEMPOTENCY_LUA,
-  CLAIM_VERIFIED_LUA,
-  HIT_LUA,
-  RELEASE_IDEMPOTENCY_LUA,
-  SAVE_VERIFICATION_LUA,
-} from "./redis-scripts";
+import { connectRedis, type RedisConnection, type ScriptedRedis } from "./redis-client";
 
-/** The commands this store uses: our scripts plus a few plain ones. */
-interface ScriptedRedis
-  extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
-  otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number]>;
-  otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
-  otpReleaseIdempotency(key: string): Promise<number>;
-  otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
-  otpBeginVerify(key: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted">;
-  otpClaimVerified(key: string): Promise<number>;
-}
-
-export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL of one server. */
-  url?: string;
-  /** `host:port` seeds of a Redis Cluster; used instead of `url` when given. */
-  clusterNodes?: string[];
-  /** A command that has no answer after this long fails (the request then fails closed). */
-  commandTimeoutMs: number;
-  logger: Logger;
+export interface RedisStoreOptions extends RedisConnection {
   /** Counts failed commands. Default: none. */
   metrics?: Metrics;
 }
@@ -42,6 +16,8 @@ export interface RedisStoreOptions {
 const eventsKey = (phone: string, kind: EventKind) => `otp:{${phone}}:${kind}`;
 const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update(key).digest("hex").slice(0, 32)}}`;
 const verificationKey = (id: string) => `otp:vid:{${id}}`;
+/** One hash per budget; the scope is its hash tag (`{*}`, `{IN}`), so all its windows decide on one slot. */
+const budgetKey = (scope: string) => `otp:budget:{${scope}}`;
 
 /**
  * The shared store on Redis or Redis Cluster. Failure policy: no offline queue
@@ -57,55 +33,9 @@ export class RedisStore implements OtpStore {
 
   constructor(options: RedisStoreOptions) {
     this.#metrics = options.metrics ?? noMetrics;
-    const common: RedisOptions = {
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: Math.max(options.commandTimeoutMs * 4, 2_000),
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // Commands issued in one event-loop turn by concurrent requests go out in one write.
-      enableAutoPipelining: true,
-      // Reconnect forever, backing off to 2 s: the gateway must come back when Redis does.
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
-    };
-    const log = options.logger;
-    // Required here, not imported at the top: evaluating ioredis takes about 8 ms of
-    // start-up, which a gateway on the in-memory store never needs to pay.
-    const ioredis = require("ioredis") as typeof import("ioredis");
-    let client: Redis | Cluster;
-    if (options.clusterNodes?.length) {
-      this.kind = "redis-cluster";
-      const nodes: ClusterNode[] = options.clusterNodes.map((n) => {
-        const [host, port] = n.split(":");
-        return { host: host!, port: Number(port) };
-      });
-      client = new ioredis.Cluster(nodes, {
-        redisOptions: common,
-        enableOfflineQueue: false,
-        enableAutoPipelining: true,
-        clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
-        slotsRefreshTimeout: Math.max(options.commandTimeoutMs * 2, 1_000),
-      });
-    } else {
-      this.kind = "redis";
-      client = new ioredis.Redis(options.url ?? "redis://127.0.0.1:6379", common);
-    }
-    client.defineCommand("otpHit", { numberOfKeys: 1, lua: HIT_LUA });
-    client.defineCommand("otpClaimIdempotency", { numberOfKeys: 1, lua: CLAIM_IDEMPOTENCY_LUA });
-    client.defineCommand("otpReleaseIdempotency", { numberOfKeys: 1, lua: RELEASE_IDEMPOTENCY_LUA });
-    client.defineCommand("otpSaveVerification", { numberOfKeys: 1, lua: SAVE_VERIFICATION_LUA });
-    client.defineCommand("otpBeginVerify", { numberOfKeys: 1, lua: BEGIN_VERIFY_LUA });
-    client.defineCommand("otpClaimVerified", { numberOfKeys: 1, lua: CLAIM_VERIFIED_LUA });
-    // Without a listener ioredis prints every connection error; one line per state change is enough.
-    let lastError = "";
-    client.on("error", (err: Error) => {
-      if (err.message !== lastError) log.warn("redis error", { error: err.message });
-      lastError = err.message;
-    });
-    client.on("ready", () => {
-      if (lastError) log.info("redis is back");
-      lastError = "";
-    });
-    this.#redis = client as unknown as ScriptedRedis;
+    const { client, kind } = connectRedis(options);
+    this.#redis = client;
+    this.kind = kind;
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
@@ -117,6 +47,18 @@ export class RedisStore implements OtpStore {
 
   async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
     await this.#call(() => this.#redis.zrem(eventsKey(phone, kind), member));
+  }
+
+  async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
+    const key = budgetKey(budget.scope);
+    const reply = await this.#call(() => this.#redis.otpBudget(key, record ? 1 : 0, ...budget.scriptArgs));
+    const [allowed, index, remaining, waitMs, receipt, ...used] = reply;
+    return { allowed: allowed === 1, index, remaining, waitMs, receipt, used };
+  }
+
+  async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
+    if (!receipt) return;
+    await this.#call(() => this.#redis.otpRefundBudget(budgetKey(budget.scope), ...receipt.split(",")));
   }
 
   async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {

@@ -70,6 +70,7 @@ const SEND_ERRORS: readonly ErrorCode[] = [
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "RATE_LIMITED",
+  "SEND_BUDGET_EXHAUSTED",
   "GATEWAY_MISCONFIGURED",
   "INTERNAL_ERROR",
   "UPSTREAM_ERROR",
@@ -80,9 +81,14 @@ const SEND_ERRORS: readonly ErrorCode[] = [
 
 const VERIFY_ERRORS: readonly ErrorCode[] = SEND_ERRORS.filter(
   (code) =>
-    !["INVALID_PHONE", "UNSUPPORTED_COUNTRY", "COUNTRY_NOT_ALLOWED", "IDEMPOTENCY_CONFLICT", "IDEMPOTENCY_IN_PROGRESS"].includes(
-      code,
-    ),
+    ![
+      "INVALID_PHONE",
+      "UNSUPPORTED_COUNTRY",
+      "COUNTRY_NOT_ALLOWED",
+      "IDEMPOTENCY_CONFLICT",
+      "IDEMPOTENCY_IN_PROGRESS",
+      "SEND_BUDGET_EXHAUSTED",
+    ].includes(code),
 );
 
 /** The route documentation: summaries, descriptions and every answer, for index.ts. */

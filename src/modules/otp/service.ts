@@ -4,9 +4,12 @@ import type { OtpStore } from "../../adapters/store/interface";
 import { type ErrorCode, GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
+import type { Metrics } from "../../lib/metrics";
 import type { RatePolicy } from "../../lib/rate-policy";
+import type { SendBudget } from "../../lib/send-budget";
 import type { SendAnswer, VerifyAnswer } from "./model";
 import { requireMobile } from "./phone";
+import { budgetExhausted, SpendGuard } from "./spend";
 
 /** The gateway's own rules around every send and verify. */
 export interface OtpPolicy {
@@ -20,6 +23,10 @@ export interface OtpPolicy {
   idempotencyTtlMs: number;
   /** How long an unfinished claim on a key blocks others (the worst upstream wait). */
   idempotencyPendingMs: number;
+  /** Ceilings on sends (SEND_BUDGETS); empty: none. */
+  sendBudgets: readonly SendBudget[];
+  /** Estimated price of one SMS by country (`*` for the rest), for the spend metric. */
+  smsPrices: ReadonlyMap<string, number>;
   /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
   exposeReason: boolean;
 }
@@ -29,6 +36,7 @@ export interface OtpServiceDeps {
   store: OtpStore;
   policy: OtpPolicy;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export interface SendOutcome {
@@ -50,7 +58,16 @@ const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set([
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
-  constructor(private readonly deps: OtpServiceDeps) {}
+  readonly #spend: SpendGuard;
+
+  constructor(private readonly deps: OtpServiceDeps) {
+    this.#spend = new SpendGuard({
+      store: deps.store,
+      budgets: deps.policy.sendBudgets,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+  }
 
   /**
    * @param idempotencyKey the caller's Idempotency-Key, if any
@@ -77,16 +94,19 @@ export class OtpService {
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
     try {
-      const decision = await store.hit(mobile.e164, "send", policy.phoneSend, event);
-      if (!decision.allowed) throw GatewayError.rateLimited({ policy: policy.phoneSend, decision });
+      const { decision, reservation } = await this.#admit(mobile.e164, mobile.country, event);
       let sent: SendOtpResult;
       try {
         sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
       } catch (err) {
         // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
-        if (err instanceof GatewayError && NOTHING_SENT.has(err.code)) await store.unhit(mobile.e164, "send", event);
+        if (err instanceof GatewayError && NOTHING_SENT.has(err.code)) {
+          await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund()]);
+        }
         throw err;
       }
+      const country = mobile.country ?? "*";
+      this.deps.metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
       const answer: SendAnswer = {
         requestId: sent.requestId,
         expiresAt: sent.expiresAt.toISOString(),
@@ -119,6 +139,30 @@ export class OtpService {
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     return (await store.claimVerified(requestId)) ? { verified: true } : this.#refuse(requestId, "unknown");
+  }
+
+  /**
+   * The checks before a send, issued together (one round trip): the phone's
+   * windows and the send budgets. When one refuses, what the others counted is
+   * taken back and its refusal thrown.
+   */
+  async #admit(phone: string, country: string | undefined, event: string) {
+    const { store, policy } = this.deps;
+    const [hit, spend] = await Promise.allSettled([
+      store.hit(phone, "send", policy.phoneSend, event),
+      this.#spend.reserve(country),
+    ]);
+    const allowed = hit.status === "fulfilled" && hit.value.allowed;
+    const reserved = spend.status === "fulfilled" && !spend.value.denied;
+    if (allowed && reserved) return { decision: hit.value, reservation: spend.value };
+    await Promise.all([
+      allowed ? store.unhit(phone, "send", event).catch(() => undefined) : undefined,
+      reserved ? spend.value.refund() : undefined,
+    ]);
+    if (hit.status === "rejected") throw hit.reason;
+    if (spend.status === "rejected") throw spend.reason;
+    if (!hit.value.allowed) throw GatewayError.rateLimited({ policy: policy.phoneSend, decision: hit.value });
+    throw budgetExhausted(spend.value.denied!.decision);
   }
 
   /**

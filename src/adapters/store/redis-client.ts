@@ -1,0 +1,97 @@
+import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
+import type { Logger } from "../../lib/logger";
+import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
+import {
+  BEGIN_VERIFY_LUA,
+  CLAIM_IDEMPOTENCY_LUA,
+  CLAIM_VERIFIED_LUA,
+  HIT_LUA,
+  RELEASE_IDEMPOTENCY_LUA,
+  SAVE_VERIFICATION_LUA,
+} from "./redis-scripts";
+
+/** The commands this store uses: our scripts plus a few plain ones. */
+export interface ScriptedRedis
+  extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
+  otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number]>;
+  otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
+  otpReleaseIdempotency(key: string): Promise<number>;
+  otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
+  otpBeginVerify(key: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted">;
+  otpClaimVerified(key: string): Promise<number>;
+  otpBudget(
+    key: string,
+    record: number,
+    ...windows: readonly number[]
+  ): Promise<[number, number, number, number, string, ...number[]]>;
+  otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
+}
+
+export interface RedisConnection {
+  /** `redis://` or `rediss://` URL of one server. */
+  url?: string;
+  /** `host:port` seeds of a Redis Cluster; used instead of `url` when given. */
+  clusterNodes?: string[];
+  /** A command that has no answer after this long fails (the request then fails closed). */
+  commandTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * A client of one Redis or a Cluster with our scripts defined on it. Failure
+ * policy: no offline queue and a short command timeout, so a call to a slow or
+ * absent Redis fails within `commandTimeoutMs`; ioredis keeps reconnecting in
+ * the background, backing off to 2 s.
+ */
+export function connectRedis(options: RedisConnection): { client: ScriptedRedis; kind: "redis" | "redis-cluster" } {
+  const common: RedisOptions = {
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: Math.max(options.commandTimeoutMs * 4, 2_000),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // Commands issued in one event-loop turn by concurrent requests go out in one write.
+    enableAutoPipelining: true,
+    // Reconnect forever, backing off to 2 s: the gateway must come back when Redis does.
+    retryStrategy: (times) => Math.min(times * 100, 2_000),
+  };
+  const log = options.logger;
+  // Required here, not imported at the top: evaluating ioredis takes about 8 ms of
+  // start-up, which a gateway on the in-memory store never needs to pay.
+  const ioredis = require("ioredis") as typeof import("ioredis");
+  let client: Redis | Cluster;
+  const kind = options.clusterNodes?.length ? "redis-cluster" : "redis";
+  if (options.clusterNodes?.length) {
+    const nodes: ClusterNode[] = options.clusterNodes.map((n) => {
+      const [host, port] = n.split(":");
+      return { host: host!, port: Number(port) };
+    });
+    client = new ioredis.Cluster(nodes, {
+      redisOptions: common,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
+      slotsRefreshTimeout: Math.max(options.commandTimeoutMs * 2, 1_000),
+    });
+  } else {
+    client = new ioredis.Redis(options.url ?? "redis://127.0.0.1:6379", common);
+  }
+  client.defineCommand("otpHit", { numberOfKeys: 1, lua: HIT_LUA });
+  client.defineCommand("otpClaimIdempotency", { numberOfKeys: 1, lua: CLAIM_IDEMPOTENCY_LUA });
+  client.defineCommand("otpReleaseIdempotency", { numberOfKeys: 1, lua: RELEASE_IDEMPOTENCY_LUA });
+  client.defineCommand("otpSaveVerification", { numberOfKeys: 1, lua: SAVE_VERIFICATION_LUA });
+  client.defineCommand("otpBeginVerify", { numberOfKeys: 1, lua: BEGIN_VERIFY_LUA });
+  client.defineCommand("otpClaimVerified", { numberOfKeys: 1, lua: CLAIM_VERIFIED_LUA });
+  client.defineCommand("otpBudget", { numberOfKeys: 1, lua: BUDGET_LUA });
+  client.defineCommand("otpRefundBudget", { numberOfKeys: 1, lua: REFUND_BUDGET_LUA });
+  // Without a listener ioredis prints every connection error; one line per state change is enough.
+  let lastError = "";
+  client.on("error", (err: Error) => {
+    if (err.message !== lastError) log.warn("redis error", { error: err.message });
+    lastError = err.message;
+  });
+  client.on("ready", () => {
+    if (lastError) log.info("redis is back");
+    lastError = "";
+  });
+  return { client: client as unknown as ScriptedRedis, kind };
+}

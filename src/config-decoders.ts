@@ -1,0 +1,65 @@
+import { type Static, Type as T, type TSchema } from "@sinclair/typebox";
+import { DURATION_PATTERN, formatDuration, parseDuration } from "./lib/duration";
+import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
+
+/** The building blocks of the environment schema (src/config-schema.ts): each decodes its own text. */
+/** A setting that decodes its text into the value the gateway uses; a decoder throws what it expected. */
+export const decoded = <S extends TSchema, D>(schema: S, decode: (text: Static<S>) => D, encode: (value: D) => Static<S>) =>
+  T.Transform(schema).Decode(decode).Encode(encode);
+
+export const Duration = (fallback: string, description: string) =>
+  decoded(
+    T.String({ pattern: DURATION_PATTERN, default: fallback, description, examples: ["500ms", "30s", "10m", "24h"] }),
+    (text): number => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) throw new Error("a positive duration");
+      return ms;
+    },
+    formatDuration,
+  );
+export const Limits = (fallback: string, description: string) =>
+  decoded(
+    T.String({
+      pattern: LIMITS_PATTERN,
+      default: fallback,
+      description: `${description} Format: count/duration, comma-separated.`,
+    }),
+    (text): Window[] => {
+      const windows = parseLimits(text);
+      if (!windows) throw new Error("count/duration pairs such as 1/1m,3/10m (count 1 to 10000)");
+      return windows;
+    },
+    (windows) => windows.map((w) => w.label).join(","),
+  );
+/** Like Limits, or `off`: a tier an operator may switch off, by saying so. */
+export const OptionalLimits = (fallback: string, description: string) =>
+  decoded(
+    T.String({
+      pattern: `^off$|${LIMITS_PATTERN}`,
+      default: fallback,
+      description: `${description} Format: count/duration, comma-separated, or \`off\`.`,
+    }),
+    (text): Window[] | undefined => {
+      if (text === "off") return undefined;
+      const windows = parseLimits(text);
+      if (!windows) throw new Error("count/duration pairs such as 1/1m,3/10m (count 1 to 10000), or off");
+      return windows;
+    },
+    (windows) => (windows ? windows.map((w) => w.label).join(",") : "off"),
+  );
+/** `IN=0.25,*=0.25`: an estimated price per SMS by country, `*` for the rest. */
+export const PRICES_PATTERN = "^\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?(\\s*,\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?)*\\s*$";
+export const splitList = (text: string) =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+export const List = (description: string, pattern?: string) =>
+  decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) => list.join(","));
+export const Int = (fallback: number, minimum: number, maximum: number, description: string) =>
+  T.Integer({ minimum, maximum, default: fallback, description });
+export const OneOf = <const V extends string>(values: readonly V[], fallback: V, description: string) =>
+  T.Union(
+    values.map((v) => T.Literal(v)),
+    { default: fallback, description },
+  );

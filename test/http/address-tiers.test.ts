@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { createApp } from "../../src/app";
+import { EnvSchema } from "../../src/config-schema";
+import { socketPeer } from "../../src/http/guard";
+import { addressBuckets } from "../../src/lib/address-buckets";
+import { clientAddress, parseTrustProxy } from "../../src/lib/client-ip";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { captureLogger, startMessaging, testDeps } from "../support/harness";
+
+/** The shipped defaults of the address tiers, as the schema declares them. */
+const DEFAULTS = {
+  IP_SEND_LIMITS: EnvSchema.properties.IP_SEND_LIMITS.default,
+  IPV4_SUBNET_SEND_LIMITS: EnvSchema.properties.IPV4_SUBNET_SEND_LIMITS.default,
+  IPV6_SUBNET_SEND_LIMITS: EnvSchema.properties.IPV6_SUBNET_SEND_LIMITS.default,
+};
+
+describe("address buckets", () => {
+  test("IPv4 by itself and its /24; IPv6 by /64 and /48, however the address is spelled", () => {
+    expect(addressBuckets("192.0.2.77")).toEqual({ host: "192.0.2.77", subnet: "192.0.2.0/24", family: "v4" });
+    const v6 = { host: "2001:db8:1:2::/64", subnet: "2001:db8:1::/48", family: "v6" as const };
+    for (const spelling of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"]) expect(addressBuckets(spelling)).toEqual(v6);
+    // clientAddress writes every accepted spelling one way before bucketing.
+    const none = parseTrustProxy("false")!;
+    for (const spelling of ["2001:0DB8:0001:0002:0000:0000:0000:0001", "2001:db8:1:2:0::1", "[2001:db8:1:2::1]"]) {
+      const address = clientAddress(spelling.replace(/^\[|\]$/g, ""), null, none);
+      expect(addressBuckets(address), spelling).toEqual(v6);
+    }
+  });
+
+  test("transition addresses are bucketed as the IPv4 address they carry", () => {
+    const carried = { host: "192.0.2.45", subnet: "192.0.2.0/24", family: "v4" as const };
+    expect(addressBuckets("64:ff9b::c000:22d")).toEqual(carried); // NAT64, RFC 6052
+    expect(addressBuckets("2002:c000:22d::1")).toEqual(carried); // 6to4: any host behind one IPv4
+    expect(addressBuckets("2002:c000:22d:ffff:1:2:3:4")).toEqual(carried);
+    expect(addressBuckets("2001:0:4136:e378:8000:63bf:3fff:fdd2")).toEqual(carried); // Teredo, client inverted
+    // Two NAT64 clients are two buckets, not one.
+    expect(addressBuckets("64:ff9b::c000:22e").host).toBe("192.0.2.46");
+  });
+
+  test("X-Forwarded-For entries with a port are read as their address", () => {
+    const trust = parseTrustProxy("1")!;
+    expect(clientAddress("127.0.0.1", "192.0.2.10:51234", trust)).toBe("192.0.2.10");
+    expect(clientAddress("127.0.0.1", "[2001:db8::7]:443", trust)).toBe("2001:db8::7");
+    expect(clientAddress("127.0.0.1", "[2001:db8::8]", trust)).toBe("2001:db8::8");
+    // A port on something that is not an address still ends the walk at the proxy.
+    expect(clientAddress("127.0.0.1", "evil:80", trust)).toBe("127.0.0.1");
+    expect(clientAddress("127.0.0.1", "[::ffff:192.0.2.9]:80", trust)).toBe("192.0.2.9");
+  });
+});
+
+describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
+  const fake = new FakeStartMessaging();
+  const { logger } = captureLogger();
+  let server: ReturnType<ReturnType<typeof createApp>["listen"]>;
+  let base = "";
+  beforeAll(async () => {
+    await fake.start();
+    const deps = testDeps(startMessaging(fake.url, logger), logger, {
+      env: { ...DEFAULTS, TRUST_PROXY: "1", ALLOWED_COUNTRIES: "IN", PHONE_SEND_LIMITS: "1/1m" },
+    });
+    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+    base = `http://127.0.0.1:${server.server!.port}`;
+  });
+  afterAll(async () => {
+    await server.stop(true);
+    await fake.stop();
+  });
+  beforeEach(() => fake.reset());
+
+  let phones = 0;
+  const nextPhone = () => `+9198${String(10_000_000 + phones++).padStart(8, "0")}`;
+  const send = (forwardedFor: string) =>
+    fetch(`${base}/v1/otp/send`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body: JSON.stringify({ phone: nextPhone() }),
+    });
+
+  test("240 sends from 40 /64s of one /48 to fresh numbers: the /48 tier stops the drain", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 240 }, (_, i) => send(`2001:db8:77:${(i % 40).toString(16)}::${(i % 7) + 1}`)),
+    );
+    const ok = answers.filter((r) => r.status === 200).length;
+    const refused = answers.filter((r) => r.status === 429);
+    expect(ok).toBe(30); // IPV6_SUBNET_SEND_LIMITS: 30/1m
+    expect(fake.sms).toHaveLength(30);
+    expect(new Set(refused.map((r) => r.headers.get("ratelimit-policy")))).toContain(
+      '"subnet-1m";q=30;w=60, "subnet-1h";q=300;w=3600',
+    );
+    expect(ok + refused.length).toBe(240);
+  });
+
+  test("one IPv4 behind 6to4 cannot open 65 536 buckets; NAT64 clients are not all one", async () => {
+    const six2four = await Promise.all(Array.from({ length: 12 }, (_, i) => send(`2002:c633:6401:${i.toString(16)}::1`)));
+    expect(six2four.filter((r) => r.status === 200)).toHaveLength(5); // 198.51.100.1's own 5/1m
+    const nat64 = await Promise.all(Array.from({ length: 10 }, (_, i) => send(`64:ff9b::c633:64${(16 + i).toString(16)}`)));
+    expect(nat64.filter((r) => r.status === 200)).toHaveLength(10); // ten IPv4 clients, one send each
+  });
+
+  test("a proxy writing ip:port does not put everyone behind it in one bucket", async () => {
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`203.0.113.${i + 1}:4${i}001`)));
+    expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const again = await Promise.all(Array.from({ length: 6 }, () => send("203.0.113.1:55555")));
+    expect(again.filter((r) => r.status === 200)).toHaveLength(4); // 5/1m for 203.0.113.1, whatever the port
+  });
+
+  test("IPv4 /24: past its limit, fresh addresses of that /24 are refused; another /24 is not", async () => {
+    // 60/1m per /24 by default; each address stays under its own 5/1m.
+    const answers = [];
+    for (let i = 0; i < 70; i++) answers.push(await send(`198.18.7.${i + 1}`));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(60);
+    expect(answers.at(-1)!.headers.get("ratelimit-policy")).toContain('"subnet-1m";q=60;w=60');
+    expect((await send("198.18.8.1")).status).toBe(200);
+  });
+});

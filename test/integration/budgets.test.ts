@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { RedisStore } from "../../src/adapters/store/redis";
+import { createApp } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { socketPeer } from "../../src/http/guard";
+import { PromMetrics } from "../../src/lib/metrics";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
+import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
+
+const fake = new FakeStartMessaging();
+beforeAll(() => fake.start());
+afterAll(() => fake.stop());
+beforeEach(() => fake.reset());
+
+let phones = 0;
+const nextPhone = () => `+9197${String(20_000_000 + phones++).padStart(8, "0")}`;
+const json = (phone: string) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ phone }),
+});
+
+describe("send budgets", () => {
+  test("the defaults carry a budget; only `off` turns budgets off", () => {
+    const budgets = loadConfig({}).SEND_BUDGETS;
+    expect(budgets.map((b) => [b.scope, b.windows.map((w) => w.label)])).toEqual([["*", ["1000/1h", "10000/24h"]]]);
+    expect(loadConfig({ SEND_BUDGETS: "off" }).SEND_BUDGETS).toEqual([]);
+    expect(loadConfig({ SEND_BUDGETS: "*=20000/24h,in=5000/1h" }).SEND_BUDGETS.map((b) => b.scope)).toEqual(["*", "IN"]);
+    expect(() => loadConfig({ SEND_BUDGETS: "" })).not.toThrow(); // unset: the default
+    expect(() => loadConfig({ SEND_BUDGETS: "*=0/1h" })).toThrow("SEND_BUDGETS");
+    expect(() => loadConfig({ SEND_BUDGETS: "none" })).toThrow("SEND_BUDGETS");
+  });
+
+  test("two gateways on one Redis, 50 parallel sends over real sockets: exactly the budget goes out", async () => {
+    await flushSharedRedis();
+    const { logger, lines } = captureLogger();
+    const stores = [0, 1].map(() => new RedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 500, logger }));
+    const servers = stores.map((store) => {
+      const deps = testDeps(startMessaging(fake.url, logger), logger, { store, env: { SEND_BUDGETS: "*=20/1h,IN=100/1h" } });
+      return createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+    });
+    try {
+      for (const store of stores) expect(await store.connected(5_000)).toBe(true);
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          fetch(`http://127.0.0.1:${servers[i % 2]!.server!.port}/v1/otp/send`, json(nextPhone())),
+        ),
+      );
+      const refused = answers.filter((r) => r.status === 503);
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(20);
+      expect(refused).toHaveLength(30);
+      expect(fake.sms).toHaveLength(20);
+      const body = (await refused[0]!.json()) as { code: string };
+      expect(body.code).toBe("SEND_BUDGET_EXHAUSTED");
+      expect(Number(refused[0]!.headers.get("retry-after"))).toBeGreaterThan(3_500);
+      // The alert: one error line per gateway and budget window, not one per refusal.
+      const alerts = lines
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.level === "error" && e.msg.startsWith("send budget exhausted"));
+      expect(alerts.length).toBeGreaterThanOrEqual(1);
+      expect(alerts.length).toBeLessThanOrEqual(2);
+      expect(alerts[0]).toMatchObject({ budget: "*", window: "20/1h" });
+    } finally {
+      for (const server of servers) await server.stop(true);
+      for (const store of stores) await store.close();
+    }
+  });
+
+  test("a country's budget refuses that country only", async () => {
+    const { logger } = captureLogger();
+    const client = testApp(startMessaging(fake.url, logger), logger, {
+      env: { SEND_BUDGETS: "*=100/1h,IN=2/1h", ALLOWED_COUNTRIES: "IN,US" },
+    });
+    expect((await client.post("/v1/otp/send", { phone: nextPhone() })).status).toBe(200);
+    expect((await client.post("/v1/otp/send", { phone: nextPhone() })).status).toBe(200);
+    const third = await client.post("/v1/otp/send", { phone: nextPhone() });
+    expect(third.status, await third.clone().text()).toBe(503);
+    expect((await client.post("/v1/otp/send", { phone: "+14155552671" })).status).toBe(200);
+    expect(fake.sms).toHaveLength(3);
+  });
+
+  test("a replayed idempotent send and a send the upstream refused use no budget", async () => {
+    const { logger } = captureLogger();
+    const metrics = new PromMetrics({ version: "test", defaultMetrics: false });
+    const client = testApp(startMessaging(fake.url, logger), logger, { env: { SEND_BUDGETS: "*=2/1h" }, metrics });
+    const keyed = { "idempotency-key": crypto.randomUUID() };
+    const phone = nextPhone();
+    expect((await client.post("/v1/otp/send", { phone }, keyed)).status).toBe(200);
+    const replay = await client.post("/v1/otp/send", { phone }, keyed);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    fake.fail("/otp/send", { kind: "status", status: 402 }); // no balance: surely not sent
+    expect((await client.post("/v1/otp/send", { phone: nextPhone() })).status).toBe(503);
+    // One budget slot used so far: one more send passes, the next is refused.
+    expect((await client.post("/v1/otp/send", { phone: nextPhone() })).status).toBe(200);
+    const refused = await client.post("/v1/otp/send", { phone: nextPhone() });
+    expect(((await refused.json()) as { code: string }).code).toBe("SEND_BUDGET_EXHAUSTED");
+    expect(fake.sms).toHaveLength(2);
+    const page = (await metrics.render()).body;
+    expect(page).toContain('otp_gateway_send_budget_used{budget="*",window="2/1h"} 2');
+    expect(page).toContain('otp_gateway_send_budget_remaining{budget="*",window="2/1h"} 0');
+    expect(page).toContain('otp_gateway_estimated_spend_inr_total{country="IN"} 0.5');
+  });
+});
