@@ -129,6 +129,23 @@ export const EnvSchema = T.Object({
     },
     (budgets) => (budgets.length === 0 ? "off" : budgets.flatMap((b) => b.windows.map((w) => `${b.scope}=${w.label}`)).join(",")),
   ),
+  PUMPING_GUARD: OneOf(
+    ["off", "monitor", "enforce"],
+    "enforce",
+    "The pumping guard: blocks a number prefix whose sends are not verified. `monitor` decides, logs and counts " +
+      "but refuses nothing; `off`. Default enforce: a fresh install must not pay for pumping, and real users verify " +
+      "most codes. It needs the app to verify through the gateway.",
+  ),
+  PUMPING_PREFIX_DROP: Int(3, 1, 6, "Digits dropped from the end of a number to make its prefix (3: blocks of 1 000 numbers)."),
+  PUMPING_WINDOW: Duration("1h", "How far back a prefix's sends are judged (only sends whose code has expired count)."),
+  PUMPING_MIN_SENDS: Int(20, 3, 1_000_000, "Judged sends a prefix needs before it can be blocked."),
+  PUMPING_MIN_CONVERSION: Int(20, 1, 99, "A prefix is blocked when fewer than this % of its judged sends were verified."),
+  PUMPING_BLOCK: Duration("12h", "How long a prefix is blocked the first time; each repeat doubles it."),
+  PUMPING_BLOCK_MAX: Duration("7d", "The longest block."),
+  PUMPING_SAFE_LIST: List(
+    "Comma list of number prefixes or numbers (E.164, `+9198765`) the pumping guard never blocks.",
+    "^$|^\\+[0-9]{1,15}(,\\+[0-9]{1,15})*$",
+  ),
   SMS_PRICES: decoded(
     T.String({
       pattern: PRICES_PATTERN,

@@ -39,6 +39,19 @@ export function buildServices(
       maxAttempts: config.OTP_MAX_ATTEMPTS,
       idempotencyTtlMs: config.IDEMPOTENCY_TTL,
       sendBudgets: config.SEND_BUDGETS,
+      pumping: {
+        mode: config.PUMPING_GUARD,
+        dropDigits: config.PUMPING_PREFIX_DROP,
+        windowMs: config.PUMPING_WINDOW,
+        bucketMs: Math.max(1, Math.floor(config.PUMPING_WINDOW / 60)),
+        // A send is judged once its code can no longer be verified.
+        maturityMs: config.OTP_TTL,
+        minSends: config.PUMPING_MIN_SENDS,
+        minConversion: config.PUMPING_MIN_CONVERSION / 100,
+        blockMs: config.PUMPING_BLOCK,
+        blockMaxMs: Math.max(config.PUMPING_BLOCK, config.PUMPING_BLOCK_MAX),
+        safeList: config.PUMPING_SAFE_LIST,
+      },
       smsPrices: config.SMS_PRICES,
       // A claim outlives the slowest possible send, then frees itself if its gateway died.
       idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,

@@ -43,6 +43,12 @@ export const CODE_FACTS = {
     title: "Sending to this country is not allowed",
     when: "the number's country is not in `ALLOWED_COUNTRIES`",
   },
+  DESTINATION_BLOCKED: {
+    status: 403,
+    title: "Sending to this number is paused",
+    detail: "This gateway is not sending codes to this number right now; try again later.",
+    when: "the pumping guard blocked the number's prefix (its codes are not being verified); nothing was sent",
+  },
   NOT_FOUND: { status: 404, title: "No such route", when: "no such route" },
   IDEMPOTENCY_CONFLICT: {
     status: 409,

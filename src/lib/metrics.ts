@@ -20,6 +20,8 @@ export interface Metrics {
   budget(scope: string, window: string, used: number, limit: number): void;
   /** One SMS sent to `country`, at its estimated price (INR). */
   spend(country: string, amount: number): void;
+  /** The pumping guard: a send to `country` it refused, or would have refused in monitor mode. */
+  pumping(country: string, action: "refused" | "monitored"): void;
   /** Where in-flight requests are read from at scrape time (Bun's server). */
   watchInFlight(read: () => number): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -43,6 +45,7 @@ export class PromMetrics implements Metrics {
   /** Latest use per budget window, handed to the gauges at scrape time. */
   readonly #budgets = new Map<string, { scope: string; window: string; used: number; limit: number }>();
   readonly #spend: Tally;
+  readonly #pumping: Record<"refused" | "monitored", Tally>;
   #inFlight: () => number = () => 0;
 
   constructor(options: PromMetricsOptions) {
@@ -91,6 +94,12 @@ export class PromMetrics implements Metrics {
       registers,
     });
     this.#spend = spend.tally;
+    const pumpingTally = (action: string, help: string) =>
+      tallied({ name: `otp_gateway_pumping_${action}_total`, help, labelName: "country", registers }).tally;
+    this.#pumping = {
+      refused: pumpingTally("refused", "Sends the pumping guard refused (their prefix is blocked), by country."),
+      monitored: pumpingTally("monitored", "Sends the pumping guard would have refused in enforce mode, by country."),
+    };
     const budgets = this.#budgets;
     const budgetGauge = (name: string, help: string, value: (b: { used: number; limit: number }) => number) =>
       new Gauge({
@@ -163,6 +172,9 @@ export class PromMetrics implements Metrics {
   spend(country: string, amount: number): void {
     this.#spend.add(country, amount);
   }
+  pumping(country: string, action: "refused" | "monitored"): void {
+    this.#pumping[action].add(country);
+  }
   watchInFlight(read: () => number): void {
     this.#inFlight = read;
   }
@@ -181,6 +193,7 @@ export const noMetrics: Metrics = {
   redisError() {},
   budget() {},
   spend() {},
+  pumping() {},
   watchInFlight() {},
   render: async () => ({ contentType: "text/plain", body: "" }),
 };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { OtpStore } from "../../src/adapters/store/interface";
+import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 import { parseBudgets, type SendBudget } from "../../src/lib/send-budget";
@@ -19,6 +20,25 @@ const budget = (windows: string): SendBudget => {
   budgetCounter += 1;
   const scope = `T${process.pid % 1000}-${budgetCounter}`;
   return { ...parseBudgets(windows.replace(/(^|,)/g, "$1*="))![0]!, scope };
+};
+
+/** A pumping policy in milliseconds: 10 ms buckets, codes live 100 ms, blocks of 300 ms doubling to 700 ms. */
+const PUMPING: PumpingPolicy = {
+  mode: "enforce",
+  dropDigits: 3,
+  windowMs: 600,
+  bucketMs: 10,
+  maturityMs: 100,
+  minSends: 5,
+  minConversion: 0.5,
+  blockMs: 300,
+  blockMaxMs: 700,
+  safeList: [],
+};
+let prefixCounter = 0;
+const freshPrefix = () => {
+  prefixCounter += 1;
+  return `+9199${String(process.pid % 1000).padStart(3, "0")}${String(prefixCounter).padStart(2, "0")}`;
 };
 
 /**
@@ -203,6 +223,59 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(refused.waitMs).toBeLessThanOrEqual(2_034);
       await Bun.sleep(refused.waitMs + 20);
       expect((await store.reserveBudget(b)).allowed).toBe(true);
+    });
+
+    test("pumping: a prefix whose judged sends are not verified is blocked, longer on a repeat, then lifted", async () => {
+      const prefix = freshPrefix();
+      const phone = `${prefix}123`;
+      for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
+      // Fresh sends are not held against the prefix: their codes may still be verified.
+      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("clear");
+      await Bun.sleep(130);
+      const first = await store.pumpCheck(prefix, phone, PUMPING);
+      expect(first).toMatchObject({ state: "newly_blocked", strikes: 1 });
+      expect(first.remainingMs).toBeGreaterThan(250);
+      expect(first.remainingMs).toBeLessThanOrEqual(300);
+      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("blocked");
+      expect((await store.pumpBlocks()).map((b) => b.prefix)).toContain(prefix);
+      await Bun.sleep(320);
+      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("clear"); // lifted after its time
+      for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
+      await Bun.sleep(130);
+      const repeat = await store.pumpCheck(prefix, phone, PUMPING);
+      expect(repeat).toMatchObject({ state: "newly_blocked", strikes: 2 });
+      expect(repeat.remainingMs).toBeGreaterThan(550); // doubled
+      expect(await store.pumpLift(prefix)).toBe(true);
+      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("clear");
+      expect((await store.pumpBlocks()).map((b) => b.prefix)).not.toContain(prefix);
+    });
+
+    test("pumping: a converting prefix is never blocked; the safe list is honoured", async () => {
+      const converting = freshPrefix();
+      for (let i = 0; i < 8; i++) await store.pumpRecord(converting, "sent", PUMPING);
+      for (let i = 0; i < 6; i++) await store.pumpRecord(converting, "verified", PUMPING);
+      const pumped = freshPrefix();
+      for (let i = 0; i < 8; i++) await store.pumpRecord(pumped, "sent", PUMPING);
+      await store.pumpSafe(pumped, `${pumped}555`, true);
+      await Bun.sleep(130);
+      expect((await store.pumpCheck(converting, `${converting}001`, PUMPING)).state).toBe("clear");
+      expect((await store.pumpCheck(pumped, `${pumped}555`, PUMPING)).state).toBe("clear"); // that number is safe
+      await store.pumpSafe(pumped, undefined, true);
+      expect((await store.pumpCheck(pumped, `${pumped}001`, PUMPING)).state).toBe("clear"); // the whole prefix is
+      await store.pumpSafe(pumped, undefined, false);
+      await store.pumpSafe(pumped, `${pumped}555`, false);
+      expect((await store.pumpCheck(pumped, `${pumped}001`, PUMPING)).state).toBe("newly_blocked");
+    });
+
+    test("clearing a phone forgets its send and verify windows", async () => {
+      const phone = freshPhone();
+      const w = windows("1/1h");
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, "verify", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(false);
+      await store.clearPhone(phone);
+      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, "verify", w, id())).allowed).toBe(true);
     });
 
     test("answers a ping", async () => {

@@ -1,8 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { RedisStore } from "../../src/adapters/store/redis";
+import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
+
+const PUMPING_POLICY: PumpingPolicy = {
+  mode: "enforce",
+  dropDigits: 3,
+  windowMs: 3_600_000,
+  bucketMs: 60_000,
+  maturityMs: 300_000,
+  minSends: 20,
+  minConversion: 0.2,
+  blockMs: 43_200_000,
+  blockMaxMs: 604_800_000,
+  safeList: [],
+};
+
 import { captureLogger } from "../support/harness";
 import { flushSharedRedis, freePort, RedisCluster, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
 import { freshPhone, storeBehaviour } from "./behaviour";
@@ -51,10 +66,14 @@ describe("redis store, faults and hygiene", () => {
       windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
       scriptArgs: [5, 60_000, 1_000],
     });
+    const pumping = { ...PUMPING_POLICY };
+    await store.pumpRecord("+9198765", "sent", pumping);
+    await store.pumpSafe("+9198766", undefined, true);
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       const keys = await raw.keys("*");
-      expect(keys.length).toBe(6); // send and verify events, two idempotency records, one verification, one budget
+      // send and verify events, two idempotency records, one verification, one budget, two prefixes
+      expect(keys.length).toBe(8);
       for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
       // One phone's keys share a hash tag, so they live on one Cluster slot.
       expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([

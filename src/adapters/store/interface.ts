@@ -1,3 +1,4 @@
+import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
@@ -28,6 +29,22 @@ export interface OtpStore {
   reserveBudget(budget: SendBudget, record?: boolean): Promise<BudgetDecision>;
   /** Takes back a send counted by `reserveBudget` (it did not go out). */
   refundBudget(budget: SendBudget, receipt: string): Promise<void>;
+
+  /**
+   * The pumping guard's verdict on a number prefix: safe-listed or clear, blocked,
+   * or blocked by this very check (its judged sends convert too little).
+   */
+  pumpCheck(prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict>;
+  /** Counts a send that went out, or a send verified, for its prefix. */
+  pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void>;
+  /** Prefixes blocked now, with ms left and their strikes. */
+  pumpBlocks(): Promise<{ prefix: string; remainingMs: number; strikes: number }[]>;
+  /** Ends a prefix's block (its strikes stay); true if it was blocked. */
+  pumpLift(prefix: string): Promise<boolean>;
+  /** Puts a whole prefix (`number` undefined) or one number of it on the safe list, or takes it off. */
+  pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void>;
+  /** Forgets one phone's send and verify windows (the support desk's "my user is locked out"). */
+  clearPhone(phone: string): Promise<void>;
 
   /** Claims an idempotency key for `fingerprint` (a pending claim expires after `pendingMs`). */
   claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim>;

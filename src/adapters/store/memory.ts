@@ -1,9 +1,11 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
+import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
 import { type BudgetDecision, budgetDecision, type SendBudget } from "../../lib/send-budget";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
+import { MemoryPumping } from "./memory-pumping";
 
 export interface MemoryStoreOptions {
   /** Entries kept per kind of record; the least recently used go first. Default 100000. */
@@ -29,6 +31,7 @@ export class MemoryStore implements OtpStore {
   /** Per budget scope, per window: bucket index -> sends. Few scopes, at most ~61 buckets each. */
   readonly #budgets = new Map<string, Map<number, number>[]>();
   readonly #wallClock: () => number;
+  readonly #pumping: MemoryPumping;
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 100_000;
@@ -40,6 +43,7 @@ export class MemoryStore implements OtpStore {
     this.#events = boundedLru(max, { perf });
     this.#idempotency = boundedLru(max, { perf });
     this.#verifications = boundedLru(max, { perf });
+    this.#pumping = new MemoryPumping(max, this.#now);
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
@@ -97,6 +101,25 @@ export class MemoryStore implements OtpStore {
       const count = buckets?.get(bucket) ?? 0;
       if (count > 0) buckets!.set(bucket, count - 1);
     }
+  }
+
+  async pumpCheck(prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict> {
+    return this.#pumping.check(prefix, phone, policy);
+  }
+  async pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void> {
+    this.#pumping.count(prefix, kind, policy);
+  }
+  async pumpBlocks() {
+    return this.#pumping.blocks();
+  }
+  async pumpLift(prefix: string): Promise<boolean> {
+    return this.#pumping.lift(prefix);
+  }
+  async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
+    this.#pumping.safe(prefix, number, add);
+  }
+  async clearPhone(phone: string): Promise<void> {
+    for (const kind of ["send", "verify"] as const) this.#events.delete(`${kind}|${phone}`);
   }
 
   async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {

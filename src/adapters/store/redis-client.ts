@@ -1,6 +1,7 @@
 import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "../../lib/logger";
 import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
+import { PUMP_CHECK_LUA, PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
 import {
   BEGIN_VERIFY_LUA,
   CLAIM_IDEMPOTENCY_LUA,
@@ -12,7 +13,25 @@ import {
 
 /** The commands this store uses: our scripts plus a few plain ones. */
 export interface ScriptedRedis
-  extends Pick<Redis, "get" | "set" | "hget" | "zrem" | "ping" | "quit" | "disconnect" | "on" | "once" | "off" | "status"> {
+  extends Pick<
+    Redis,
+    | "get"
+    | "set"
+    | "hget"
+    | "zrem"
+    | "zadd"
+    | "zrangebyscore"
+    | "zremrangebyscore"
+    | "pexpire"
+    | "del"
+    | "ping"
+    | "quit"
+    | "disconnect"
+    | "on"
+    | "once"
+    | "off"
+    | "status"
+  > {
   otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number]>;
   otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
   otpReleaseIdempotency(key: string): Promise<number>;
@@ -25,6 +44,10 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
+  otpPumpCheck(key: string, ...args: (string | number)[]): Promise<[number, number, number]>;
+  otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
+  otpPumpLift(key: string): Promise<number>;
+  otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
 }
 
 export interface RedisConnection {
@@ -83,6 +106,10 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
   client.defineCommand("otpClaimVerified", { numberOfKeys: 1, lua: CLAIM_VERIFIED_LUA });
   client.defineCommand("otpBudget", { numberOfKeys: 1, lua: BUDGET_LUA });
   client.defineCommand("otpRefundBudget", { numberOfKeys: 1, lua: REFUND_BUDGET_LUA });
+  client.defineCommand("otpPumpCheck", { numberOfKeys: 1, lua: PUMP_CHECK_LUA });
+  client.defineCommand("otpPumpRecord", { numberOfKeys: 1, lua: PUMP_RECORD_LUA });
+  client.defineCommand("otpPumpLift", { numberOfKeys: 1, lua: PUMP_LIFT_LUA });
+  client.defineCommand("otpPumpSafe", { numberOfKeys: 1, lua: PUMP_SAFE_LUA });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

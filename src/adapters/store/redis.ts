@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
+import { type PumpingPolicy, type PumpVerdict, SAFE_ENTRY_MS, strikeMemoryMs } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
@@ -18,6 +19,10 @@ const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update
 const verificationKey = (id: string) => `otp:vid:{${id}}`;
 /** One hash per budget; the scope is its hash tag (`{*}`, `{IN}`), so all its windows decide on one slot. */
 const budgetKey = (scope: string) => `otp:budget:{${scope}}`;
+/** One hash per number prefix (its own hash tag); blocked prefixes are also listed in one sorted set. */
+const pumpKey = (prefix: string) => `otp:pump:{${prefix}}`;
+const BLOCKS_KEY = "otp:pump:blocks";
+const PUMP_STATES = ["clear", "blocked", "newly_blocked"] as const;
 
 /**
  * The shared store on Redis or Redis Cluster. Failure policy: no offline queue
@@ -59,6 +64,61 @@ export class RedisStore implements OtpStore {
   async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
     if (!receipt) return;
     await this.#call(() => this.#redis.otpRefundBudget(budgetKey(budget.scope), ...receipt.split(",")));
+  }
+
+  async pumpCheck(prefix: string, phone: string, p: PumpingPolicy): Promise<PumpVerdict> {
+    const args = [
+      phone,
+      p.windowMs,
+      p.bucketMs,
+      p.maturityMs,
+      p.minSends,
+      p.minConversion,
+      p.blockMs,
+      p.blockMaxMs,
+      strikeMemoryMs(p),
+    ];
+    const [state, remainingMs, strikes] = await this.#call(() => this.#redis.otpPumpCheck(pumpKey(prefix), ...args));
+    const verdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
+    if (verdict.state === "newly_blocked") {
+      // The operators' list of blocks, on its own slot: written only when a block starts.
+      await this.#call(() => this.#redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, prefix));
+      await this.#call(() => this.#redis.pexpire(BLOCKS_KEY, p.blockMaxMs));
+    }
+    return verdict;
+  }
+
+  async pumpRecord(prefix: string, kind: "sent" | "verified", p: PumpingPolicy): Promise<void> {
+    const keep = p.windowMs + p.maturityMs + p.bucketMs;
+    await this.#call(() => this.#redis.otpPumpRecord(pumpKey(prefix), kind === "sent" ? "s" : "v", p.bucketMs, keep));
+  }
+
+  async pumpBlocks() {
+    const now = Date.now();
+    await this.#call(() => this.#redis.zremrangebyscore(BLOCKS_KEY, "-inf", now));
+    const flat = await this.#call(() => this.#redis.zrangebyscore(BLOCKS_KEY, now, "+inf", "WITHSCORES"));
+    const blocks: { prefix: string; remainingMs: number; strikes: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const prefix = flat[i]!;
+      const strikes = Number((await this.#call(() => this.#redis.hget(pumpKey(prefix), "strikes"))) ?? 0);
+      blocks.push({ prefix, remainingMs: Number(flat[i + 1]) - now, strikes });
+    }
+    return blocks;
+  }
+
+  async pumpLift(prefix: string): Promise<boolean> {
+    const lifted = (await this.#call(() => this.#redis.otpPumpLift(pumpKey(prefix)))) === 1;
+    await this.#call(() => this.#redis.zrem(BLOCKS_KEY, prefix));
+    return lifted;
+  }
+
+  async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
+    const field = number ? `safe:${number}` : "safe";
+    await this.#call(() => this.#redis.otpPumpSafe(pumpKey(prefix), field, add ? 1 : 0, SAFE_ENTRY_MS));
+  }
+
+  async clearPhone(phone: string): Promise<void> {
+    await this.#call(() => this.#redis.del(eventsKey(phone, "send"), eventsKey(phone, "verify")));
   }
 
   async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {

@@ -5,11 +5,14 @@ import { type ErrorCode, GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
 import type { Metrics } from "../../lib/metrics";
+import type { PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { SendBudget } from "../../lib/send-budget";
+import { admit } from "./admission";
 import type { SendAnswer, VerifyAnswer } from "./model";
 import { requireMobile } from "./phone";
-import { budgetExhausted, SpendGuard } from "./spend";
+import { PumpingGuard } from "./pumping-guard";
+import { SpendGuard } from "./spend";
 
 /** The gateway's own rules around every send and verify. */
 export interface OtpPolicy {
@@ -25,6 +28,8 @@ export interface OtpPolicy {
   idempotencyPendingMs: number;
   /** Ceilings on sends (SEND_BUDGETS); empty: none. */
   sendBudgets: readonly SendBudget[];
+  /** The pumping guard (PUMPING_*). */
+  pumping: PumpingPolicy;
   /** Estimated price of one SMS by country (`*` for the rest), for the spend metric. */
   smsPrices: ReadonlyMap<string, number>;
   /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
@@ -58,15 +63,16 @@ const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set([
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
-  readonly #spend: SpendGuard;
+  readonly #guards: Parameters<typeof admit>[0];
 
   constructor(private readonly deps: OtpServiceDeps) {
-    this.#spend = new SpendGuard({
-      store: deps.store,
-      budgets: deps.policy.sendBudgets,
-      logger: deps.logger,
-      metrics: deps.metrics,
-    });
+    const { store, policy, logger, metrics } = deps;
+    this.#guards = {
+      store,
+      phoneSend: policy.phoneSend,
+      spend: new SpendGuard({ store, budgets: policy.sendBudgets, logger, metrics }),
+      pumping: new PumpingGuard({ store, policy: policy.pumping, logger, metrics }),
+    };
   }
 
   /**
@@ -94,7 +100,7 @@ export class OtpService {
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
     try {
-      const { decision, reservation } = await this.#admit(mobile.e164, mobile.country, event);
+      const { decision, reservation } = await admit(this.#guards, mobile, event);
       let sent: SendOtpResult;
       try {
         sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
@@ -113,11 +119,12 @@ export class OtpService {
         attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
         resendAfter: decision.nextAllowedSeconds,
       };
-      await this.#afterSend(async () => {
+      const recorded = this.#afterSend(async () => {
         await store.saveVerification(sent.requestId, mobile.e164, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
         if (idempotencyKey)
           await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
       });
+      await Promise.all([recorded, this.#guards.pumping.record(mobile.e164, "sent")]);
       return { answer, maskedPhone, replayed: false };
     } catch (err) {
       if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
@@ -138,31 +145,10 @@ export class OtpService {
     const result = await provider.verify({ requestId, code });
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
-    return (await store.claimVerified(requestId)) ? { verified: true } : this.#refuse(requestId, "unknown");
-  }
-
-  /**
-   * The checks before a send, issued together (one round trip): the phone's
-   * windows and the send budgets. When one refuses, what the others counted is
-   * taken back and its refusal thrown.
-   */
-  async #admit(phone: string, country: string | undefined, event: string) {
-    const { store, policy } = this.deps;
-    const [hit, spend] = await Promise.allSettled([
-      store.hit(phone, "send", policy.phoneSend, event),
-      this.#spend.reserve(country),
-    ]);
-    const allowed = hit.status === "fulfilled" && hit.value.allowed;
-    const reserved = spend.status === "fulfilled" && !spend.value.denied;
-    if (allowed && reserved) return { decision: hit.value, reservation: spend.value };
-    await Promise.all([
-      allowed ? store.unhit(phone, "send", event).catch(() => undefined) : undefined,
-      reserved ? spend.value.refund() : undefined,
-    ]);
-    if (hit.status === "rejected") throw hit.reason;
-    if (spend.status === "rejected") throw spend.reason;
-    if (!hit.value.allowed) throw GatewayError.rateLimited({ policy: policy.phoneSend, decision: hit.value });
-    throw budgetExhausted(spend.value.denied!.decision);
+    if (!(await store.claimVerified(requestId))) return this.#refuse(requestId, "unknown");
+    // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
+    void this.#guards.pumping.record(phone, "verified");
+    return { verified: true };
   }
 
   /**

@@ -1,0 +1,90 @@
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../../lib/lru";
+import {
+  blockDuration,
+  callsForBlock,
+  type PumpingPolicy,
+  type PumpVerdict,
+  SAFE_ENTRY_MS,
+  strikeMemoryMs,
+} from "../../lib/pumping";
+
+interface PrefixRecord {
+  sent: Map<number, number>;
+  verified: Map<number, number>;
+  until: number;
+  strikes: number;
+  /** `*` for the whole prefix, or numbers. */
+  safe: Set<string>;
+}
+
+/** The pumping guard's state for the memory store: the same semantics as the Redis scripts. */
+export class MemoryPumping {
+  readonly #prefixes: LRUCache<string, PrefixRecord>;
+
+  constructor(
+    maxEntries: number,
+    private readonly now: () => number,
+  ) {
+    this.#prefixes = boundedLru(maxEntries, { perf: { now } });
+  }
+
+  #record(prefix: string): PrefixRecord {
+    return this.#prefixes.get(prefix) ?? { sent: new Map(), verified: new Map(), until: 0, strikes: 0, safe: new Set() };
+  }
+
+  #keep(prefix: string, record: PrefixRecord, ttl: number): void {
+    const left = this.#prefixes.getRemainingTTL(prefix);
+    this.#prefixes.set(prefix, record, { ttl: Math.max(ttl, Number.isFinite(left) && left > 0 ? left : 0) });
+  }
+
+  check(prefix: string, phone: string, policy: PumpingPolicy): PumpVerdict {
+    const record = this.#prefixes.get(prefix);
+    if (!record || record.safe.has("*") || record.safe.has(phone))
+      return { state: "clear", remainingMs: 0, strikes: record?.strikes ?? 0 };
+    const now = this.now();
+    if (record.until > now) return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };
+    if (callsForBlock(record.sent, record.verified, now, policy)) {
+      record.strikes += 1;
+      const duration = blockDuration(policy, record.strikes);
+      record.until = now + duration;
+      record.sent.clear();
+      record.verified.clear();
+      this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
+      return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
+    }
+    const first = Math.floor((now - policy.windowMs) / policy.bucketMs);
+    for (const counts of [record.sent, record.verified]) for (const j of counts.keys()) if (j < first) counts.delete(j);
+    return { state: "clear", remainingMs: 0, strikes: record.strikes };
+  }
+
+  count(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): void {
+    const record = this.#record(prefix);
+    const bucket = Math.floor(this.now() / policy.bucketMs);
+    const counts = kind === "sent" ? record.sent : record.verified;
+    counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+    this.#keep(prefix, record, policy.windowMs + policy.maturityMs + policy.bucketMs);
+  }
+
+  blocks(): { prefix: string; remainingMs: number; strikes: number }[] {
+    const now = this.now();
+    return [...this.#prefixes.entries()]
+      .filter(([, record]) => record.until > now)
+      .map(([prefix, record]) => ({ prefix, remainingMs: record.until - now, strikes: record.strikes }));
+  }
+
+  lift(prefix: string): boolean {
+    const record = this.#prefixes.get(prefix);
+    const was = record !== undefined && record.until > this.now();
+    if (record) record.until = 0;
+    return was;
+  }
+
+  safe(prefix: string, number: string | undefined, add: boolean): void {
+    if (!add && !this.#prefixes.has(prefix)) return;
+    const record = this.#record(prefix);
+    if (add) record.safe.add(number ?? "*");
+    else record.safe.delete(number ?? "*");
+    this.#keep(prefix, record, add ? SAFE_ENTRY_MS : 1);
+  }
+}

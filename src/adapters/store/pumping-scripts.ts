@@ -1,0 +1,81 @@
+/**
+ * The pumping guard in Redis: one hash per number prefix (`otp:pump:{<prefix>}`,
+ * one hash tag), with sends and verified sends counted per bucket (`s:<bucket>`,
+ * `v:<bucket>`), the block (`until`, `strikes`) and safe-list entries (`safe`,
+ * `safe:<number>`).
+ */
+
+/**
+ * Mirrors `callsForBlock` in src/lib/pumping.ts and sets the block.
+ * KEYS[1]: the prefix's hash. ARGV: number, window ms, bucket ms, maturity ms,
+ * min sends, min conversion (0–1), block ms, max block ms, strike memory ms.
+ * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes}.
+ */
+export const PUMP_CHECK_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local key = KEYS[1]
+if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. ARGV[1]) == 1 then return {0, 0, 0} end
+local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
+local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
+if untilMs > now then return {1, untilMs - now, strikes} end
+local w, b, m = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local first = math.floor((now - w) / b)
+-- Judged: sends whose codes have all expired; their verifies may land up to one code lifetime later.
+local lastJudged = math.floor((now - m) / b) - 1
+local lastVerify = lastJudged + math.ceil(m / b)
+local judged, converted, counts, stale = 0, 0, {}, {}
+local raw = redis.call('HGETALL', key)
+for i = 1, #raw, 2 do
+  local kind, j = string.match(raw[i], '^([sv]):(%d+)$')
+  if kind then
+    j = tonumber(j)
+    counts[#counts + 1] = raw[i]
+    if j < first then stale[#stale + 1] = raw[i]
+    elseif kind == 's' and j <= lastJudged then judged = judged + tonumber(raw[i + 1])
+    elseif kind == 'v' and j <= lastVerify then converted = converted + tonumber(raw[i + 1]) end
+  end
+end
+if judged >= tonumber(ARGV[5]) and converted < judged * tonumber(ARGV[6]) then
+  strikes = strikes + 1
+  local dur = math.min(tonumber(ARGV[7]) * 2 ^ (strikes - 1), tonumber(ARGV[8]))
+  -- The counts that judged it go: after the block the prefix must earn a new one.
+  if #counts > 0 then redis.call('HDEL', key, unpack(counts)) end
+  redis.call('HSET', key, 'until', now + dur, 'strikes', strikes)
+  -- Remembered past the block, so that a repeat is blocked longer.
+  redis.call('PEXPIRE', key, dur + tonumber(ARGV[9]))
+  return {2, dur, strikes}
+end
+if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+return {0, 0, strikes}
+`;
+
+/** KEYS[1]: the prefix's hash. ARGV: `s` or `v`, bucket ms, ms the hash must live at least. Counts one. */
+export const PUMP_RECORD_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':' .. math.floor(now / tonumber(ARGV[2])), 1)
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`;
+
+/** KEYS[1]: the prefix's hash. Ends its block (strikes stay, so a repeat escalates); 1 if it was blocked. */
+export const PUMP_LIFT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untilMs = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+redis.call('HDEL', KEYS[1], 'until')
+if untilMs > now then return 1 end
+return 0
+`;
+
+/** KEYS[1]: the prefix's hash. ARGV: field (`safe` or `safe:<number>`), 1 to add or 0 to remove, ms to keep it. */
+export const PUMP_SAFE_LUA = `
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[1], 1)
+  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 1
+`;

@@ -1,0 +1,52 @@
+import type { OtpStore } from "../../adapters/store/interface";
+import { formatDuration } from "../../lib/duration";
+import type { Logger } from "../../lib/logger";
+import type { Metrics } from "../../lib/metrics";
+import type { MobileNumber } from "../../lib/phone";
+import { numberPrefix, type PumpingPolicy, safeListed } from "../../lib/pumping";
+
+/**
+ * The conversion-driven pumping guard: the gateway sees both halves of every
+ * OTP, the send and the successful verify, so a number prefix whose codes are
+ * sent but not verified is blocked for a while (PUMPING_*). It needs the app to
+ * verify through the gateway: codes checked elsewhere look like pumping.
+ */
+export class PumpingGuard {
+  constructor(private readonly deps: { store: OtpStore; policy: PumpingPolicy; logger: Logger; metrics: Metrics }) {}
+
+  /** The prefix as it may be logged: the dropped digits as `*`, never a full number. */
+  #shown(prefix: string): string {
+    return `${prefix}${"*".repeat(this.deps.policy.dropDigits)}`;
+  }
+
+  /** Whether a send may go: false only in enforce mode, for a blocked prefix. */
+  async allows(mobile: MobileNumber): Promise<boolean> {
+    const { store, policy, logger, metrics } = this.deps;
+    if (policy.mode === "off" || safeListed(policy, mobile.e164)) return true;
+    const prefix = numberPrefix(mobile.e164, policy.dropDigits);
+    const verdict = await store.pumpCheck(prefix, mobile.e164, policy);
+    if (verdict.state === "clear") return true;
+    const enforced = policy.mode === "enforce";
+    if (verdict.state === "newly_blocked") {
+      logger.warn(enforced ? "pumping guard: number prefix blocked" : "pumping guard (monitor): number prefix would be blocked", {
+        prefix: this.#shown(prefix),
+        country: mobile.country ?? "unknown",
+        for: formatDuration(verdict.remainingMs),
+        strikes: verdict.strikes,
+      });
+    }
+    metrics.pumping(mobile.country ?? "unknown", enforced ? "refused" : "monitored");
+    return !enforced;
+  }
+
+  /** Counts a send that went out, or a verified code; a failure is logged, never the caller's problem. */
+  async record(phone: string, kind: "sent" | "verified"): Promise<void> {
+    const { store, policy, logger } = this.deps;
+    if (policy.mode === "off") return;
+    try {
+      await store.pumpRecord(numberPrefix(phone, policy.dropDigits), kind, policy);
+    } catch (err) {
+      logger.warn("pumping guard: could not count", { kind, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
