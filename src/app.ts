@@ -11,6 +11,8 @@ import { RequestMetas, requestLog } from "./http/request-meta";
 import type { TrustProxy } from "./lib/client-ip";
 import type { Logger } from "./lib/logger";
 import type { Metrics } from "./lib/metrics";
+import { adminController } from "./modules/admin";
+import { AdminService } from "./modules/admin/service";
 import { healthController } from "./modules/health";
 import { metricsController } from "./modules/ops";
 import { otpController } from "./modules/otp";
@@ -92,6 +94,15 @@ export function createApp(deps: AppDeps) {
     .use(context);
   if (http.docsAccess !== "off") app.use(openapiDocs(adminCheck(http.docsAccess, http.adminToken)));
   if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
+  if (http.adminToken) {
+    const admin = new AdminService({
+      store: deps.store,
+      budgets: deps.policy.sendBudgets,
+      pumping: deps.policy.pumping,
+      logger: deps.logger,
+    });
+    app.use(adminController(admin, context, adminCheck("token", http.adminToken)));
+  }
   return app.use(healthController({ provider: deps.provider, store: deps.store })).use(otpController(otp, context));
 }
 

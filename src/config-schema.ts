@@ -172,7 +172,9 @@ export const EnvSchema = T.Object({
   ),
   ADMIN_TOKEN: T.String({
     default: "",
-    description: "Token for METRICS_ACCESS or DOCS_ACCESS = token (16 characters or more). Never logged.",
+    description:
+      "Operator token, 16 characters or more: opens the admin routes (/admin, off without it) and " +
+      "METRICS_ACCESS or DOCS_ACCESS = token. Never logged.",
   }),
   WORKERS: Int(1, 1, 64, "Processes serving one port (SO_REUSEPORT). Per-IP limits are per process: see README."),
   SHUTDOWN_GRACE: Duration("10s", "On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cut."),

@@ -70,8 +70,12 @@ function expectation(schema: unknown): string {
  * to change. Checks whose variables did not decode are left to those problems.
  */
 function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>, problems: string[]): Config | undefined {
-  if ((settings.METRICS_ACCESS === "token" || settings.DOCS_ACCESS === "token") && (settings.ADMIN_TOKEN ?? "").length < 16) {
+  const token = settings.ADMIN_TOKEN ?? "";
+  if ((settings.METRICS_ACCESS === "token" || settings.DOCS_ACCESS === "token") && token.length < 16) {
     problems.push("ADMIN_TOKEN: expected 16 characters or more when METRICS_ACCESS or DOCS_ACCESS is token");
+  } else if (token !== "" && token.length < 16) {
+    // The token also opens the admin routes (src/modules/admin): never a short one.
+    problems.push("ADMIN_TOKEN: expected 16 characters or more (it opens the admin routes)");
   }
   if ((settings.WORKERS ?? 1) > 1 && !settings.REDIS_URL && !settings.REDIS_CLUSTER_NODES?.length) {
     problems.push(

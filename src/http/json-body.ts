@@ -16,6 +16,8 @@ export function checkDeclaredLength(request: Request, maxBodySize: number): void
  * they came (a chunked body declares no length), and no field named toString.
  */
 export async function parseJsonBody(request: Request, contentType: string | undefined, maxBodySize: number): Promise<unknown> {
+  // Only POST routes take a body; the operator's PUT and DELETE routes read none.
+  if (request.method !== "POST") return null;
   if (!JSON_TYPE.test(contentType ?? "")) {
     throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", { detail: "Send the body as JSON with Content-Type: application/json." });
   }

@@ -88,6 +88,7 @@ export async function buildDocument(app: Elysia): Promise<Record<string, unknown
     tags: [
       { name: "OTP", description: "Send and verify one-time codes" },
       { name: "Health", description: "Liveness and readiness probes" },
+      { name: "Admin", description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)" },
     ],
     paths,
     components,

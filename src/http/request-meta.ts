@@ -2,6 +2,7 @@ import { Elysia, ElysiaCustomStatusResponse } from "elysia";
 import type { ErrorCode } from "../errors";
 import { requestIdFrom } from "../lib/ids";
 import type { LogFields, Logger } from "../lib/logger";
+import { maskPhone } from "../lib/mask";
 import type { Metrics } from "../lib/metrics";
 import { otpOperation } from "./path";
 
@@ -72,11 +73,20 @@ export class RequestMetas {
       else this.metrics.verify(outcome);
     }
     const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
-    const fields: LogFields = { requestId: meta.requestId, method, path, status, ms };
+    const fields: LogFields = { requestId: meta.requestId, method, path: loggablePath(path), status, ms };
     if (meta.clientIp) fields.ip = meta.clientIp;
     if (meta.maskedPhone) fields.phone = meta.maskedPhone;
     this.logger.info("request", fields);
   }
+}
+
+/** A phone number in a path (the admin routes take them) as `+`, or `%2B`, and 7–15 digits. */
+const PHONE_IN_PATH = /(?:\+|%2[Bb])([0-9]{7,15})/g;
+
+/** The path as it may be logged: a phone number in it masked, never whole. */
+function loggablePath(path: string): string {
+  if (!path.includes("+") && !path.includes("%")) return path;
+  return path.replace(PHONE_IN_PATH, (_, digits: string) => maskPhone(`+${digits}`));
 }
 
 /**

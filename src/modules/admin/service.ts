@@ -1,0 +1,62 @@
+import type { OtpStore } from "../../adapters/store/interface";
+import type { Logger } from "../../lib/logger";
+import { maskPhone } from "../../lib/mask";
+import { numberPrefix, type PumpingPolicy } from "../../lib/pumping";
+import type { SendBudget } from "../../lib/send-budget";
+import { requireMobile } from "../otp/phone";
+import type { GuardState } from "./model";
+
+/**
+ * What an operator may see and change of the spend guard. Every change is
+ * logged with what changed; a number only masked.
+ */
+export class AdminService {
+  constructor(
+    private readonly deps: { store: OtpStore; budgets: readonly SendBudget[]; pumping: PumpingPolicy; logger: Logger },
+  ) {}
+
+  async state(): Promise<GuardState> {
+    const { store, budgets, pumping } = this.deps;
+    const [blocks, uses] = await Promise.all([
+      store.pumpBlocks(),
+      Promise.all(budgets.map((b) => store.reserveBudget(b, false))),
+    ]);
+    return {
+      pumpingGuard: pumping.mode,
+      blocks: blocks.map((b) => ({ prefix: b.prefix, remainingSeconds: Math.ceil(b.remainingMs / 1000), strikes: b.strikes })),
+      budgets: budgets.flatMap((budget, i) =>
+        budget.windows.map((w, k) => {
+          const used = uses[i]!.used[k] ?? 0;
+          return { budget: budget.scope, window: w.label, limit: w.limit, used, remaining: Math.max(0, w.limit - used) };
+        }),
+      ),
+    };
+  }
+
+  async liftBlock(prefix: string): Promise<boolean> {
+    const lifted = await this.deps.store.pumpLift(prefix);
+    this.deps.logger.warn("admin: pumping block lifted", { prefix, wasBlocked: lifted });
+    return lifted;
+  }
+
+  /** A whole prefix, or one number (a valid mobile), on or off the safe list. */
+  async safeList(entry: { prefix: string } | { number: string }, add: boolean): Promise<void> {
+    const { store, pumping, logger } = this.deps;
+    const action = add ? "admin: safe-list entry added" : "admin: safe-list entry removed";
+    if ("prefix" in entry) {
+      await store.pumpSafe(entry.prefix, undefined, add);
+      logger.warn(action, { prefix: entry.prefix });
+      return;
+    }
+    const mobile = requireMobile(entry.number);
+    await store.pumpSafe(numberPrefix(mobile.e164, pumping.dropDigits), mobile.e164, add);
+    logger.warn(action, { number: maskPhone(mobile.e164, mobile.callingCode) });
+  }
+
+  /** The support desk's "my user is locked out": forgets one phone's send and verify windows. */
+  async clearPhone(phone: string): Promise<void> {
+    const mobile = requireMobile(phone);
+    await this.deps.store.clearPhone(mobile.e164);
+    this.deps.logger.warn("admin: phone windows cleared", { phone: maskPhone(mobile.e164, mobile.callingCode) });
+  }
+}
