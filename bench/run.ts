@@ -22,6 +22,8 @@ const FLOOD = "gateway: flood of distinct addresses, no heap sizing";
 const FLOOD_IMAGE = "gateway: flood of distinct addresses, heap sized as in the image";
 /** What the Dockerfile sets: JSC sizes its heap for 150 MB and collects sooner (see BENCHMARKS.md). */
 const IMAGE_HEAP = { BUN_JSC_forceRAMSize: "150000000" };
+/** The spend guard switched off: its cost per accepted send is the difference to the guarded row. */
+const GUARD_OFF = { SEND_BUDGETS: "off", PUMPING_GUARD: "off", IPV4_SUBNET_SEND_LIMITS: "off", IPV6_SUBNET_SEND_LIMITS: "off" };
 const work = mkdtempSync(join(tmpdir(), "otp-bench-"));
 
 type Proc = ReturnType<typeof Bun.spawn>;
@@ -226,6 +228,12 @@ try {
       ],
       ["gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
       [
+        "gateway: accepted send, spend guard off",
+        gateway,
+        { ...base, ...open, ...GUARD_OFF },
+        { script: "send-random-phone.lua", expect: 200 },
+      ],
+      [
         "gateway: send denied by the per-IP limit",
         gateway,
         { ...base, IP_SEND_LIMITS: "1/1h" },
@@ -318,12 +326,16 @@ function writeReport(rows: Row[]): void {
     by_cpu: cpuRatio(p.gateway, p.baseline),
     target: p.target,
   }));
+  const guarded = by("gateway: accepted send");
+  const unguarded = by("gateway: accepted send, spend guard off");
+  const guardCost = { cpu_us_per_send: guarded.cpu_us_per_req - unguarded.cpu_us_per_req, target_us: 15 };
   const report = {
     date: new Date().toISOString(),
     machine: { cores: navigator.hardwareConcurrency, arch: process.arch, bun: Bun.version },
     settings: { duration_s: DURATION, connections: CONNECTIONS, wrk_threads: 1, smoke: SMOKE, flood_seconds: FLOOD_SECONDS },
     rows,
     ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
+    spend_guard: { ...guardCost, met: guardCost.cpu_us_per_send <= guardCost.target_us },
     flood: {
       heap: "as in the image",
       distinct_addresses: flood.requests,
@@ -352,6 +364,7 @@ function writeReport(rows: Row[]): void {
     "| ratio | value (req/s) | by server CPU per request | target | met |",
     "|---|---:|---:|---:|---|",
     ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} | ${t.met ? "yes" : "no"} |`),
+    `| spend guard (subnet tiers, budgets, pumping check): CPU per accepted send, guarded − unguarded | ${guardCost.cpu_us_per_send} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send <= guardCost.target_us ? "yes" : "no"} |`,
     `| flood, heap sized as in the image: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
     `| flood, JSC's default heap sizing: peak RSS over ${floodUnsized.requests} distinct addresses | ${floodUnsized.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood_unsized_heap.met ? "yes" : "no"} |`,
     "",

@@ -137,7 +137,10 @@ export const EnvSchema = T.Object({
       "most codes. It needs the app to verify through the gateway.",
   ),
   PUMPING_PREFIX_DROP: Int(3, 1, 6, "Digits dropped from the end of a number to make its prefix (3: blocks of 1 000 numbers)."),
-  PUMPING_WINDOW: Duration("1h", "How far back a prefix's sends are judged (only sends whose code has expired count)."),
+  PUMPING_WINDOW: Duration(
+    "24h",
+    "How far back a prefix's sends are judged (only sends whose code has expired count): long enough to see a slow attack.",
+  ),
   PUMPING_MIN_SENDS: Int(20, 3, 1_000_000, "Judged sends a prefix needs before it can be blocked."),
   PUMPING_MIN_CONVERSION: Int(20, 1, 99, "A prefix is blocked when fewer than this % of its judged sends were verified."),
   PUMPING_BLOCK: Duration("12h", "How long a prefix is blocked the first time; each repeat doubles it."),

@@ -43,7 +43,8 @@ export function buildServices(
         mode: config.PUMPING_GUARD,
         dropDigits: config.PUMPING_PREFIX_DROP,
         windowMs: config.PUMPING_WINDOW,
-        bucketMs: Math.max(1, Math.floor(config.PUMPING_WINDOW / 60)),
+        // The last window / 24 (never less than a code's lifetime) in 60 buckets; older counts are folded.
+        bucketMs: Math.max(1, Math.ceil(Math.max(config.PUMPING_WINDOW / 24, config.OTP_TTL) / 60)),
         // A send is judged once its code can no longer be verified.
         maturityMs: config.OTP_TTL,
         minSends: config.PUMPING_MIN_SENDS,

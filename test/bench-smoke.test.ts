@@ -11,7 +11,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/smoke.json`).json();
-  expect(report.rows.length).toBe(12);
+  expect(report.rows.length).toBe(13); // every scenario of bench/run.ts
   for (const row of report.rows) {
     expect(row.rps, row.name).toBeGreaterThan(0);
     expect(row.cpu_us_per_req, `${row.name}: server CPU per request`).toBeGreaterThan(0);
@@ -23,3 +23,23 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
     "| ratio | value (req/s) | by server CPU per request | target | met |",
   );
 }, 120_000);
+
+/**
+ * The pumping benchmark as a short smoke: it runs the three modes through the
+ * compiled gateway; enforce sends fewer attack SMS than off and refuses no
+ * legitimate send for pumping. The figures themselves are judged in BENCHMARKS.md.
+ */
+test("bun run bench:pumping --smoke runs the three modes; enforce sends less to the attack and refuses no user", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const proc = Bun.spawn(["bun", "bench/pumping.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  expect(code, `${out}\n${err}`).toBe(0);
+  const report = await Bun.file(`${root}bench/results/pumping-smoke.json`).json();
+  const [off, monitor, enforce] = report.rows;
+  expect(report.rows.map((r: { mode: string }) => r.mode)).toEqual(["off", "monitor", "enforce"]);
+  expect(off.attack_sms.total).toBeGreaterThan(0);
+  expect(monitor.legit_refused_by_pumping_guard).toBe(0);
+  expect(enforce.attack_sms.total).toBeLessThan(off.attack_sms.total);
+  expect(enforce.legit_refused_by_pumping_guard).toBe(0);
+  expect(enforce.legit_sms).toBeGreaterThan(0);
+}, 150_000);

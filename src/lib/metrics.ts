@@ -1,31 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Metrics, RateLimitScope, UpstreamEndpoint } from "./metrics-port";
 import { type Tally, tallied } from "./tally";
 
-export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "country";
-export type UpstreamEndpoint = "send" | "verify";
-
-/**
- * What the gateway counts. The HTTP layer, the service and the adapters report
- * through this port; `/metrics` renders it in Prometheus text format.
- */
-export interface Metrics {
-  send(outcome: string): void;
-  verify(outcome: string): void;
-  rateLimited(scope: RateLimitScope): void;
-  /** One upstream attempt: its status class (`2xx`…`5xx`, `timeout`, `network`) and duration. */
-  upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void;
-  upstreamRetry(endpoint: UpstreamEndpoint): void;
-  redisError(): void;
-  /** A send budget's window as last seen: sends in it and its limit. */
-  budget(scope: string, window: string, used: number, limit: number): void;
-  /** One SMS sent to `country`, at its estimated price (INR). */
-  spend(country: string, amount: number): void;
-  /** The pumping guard: a send to `country` it refused, or would have refused in monitor mode. */
-  pumping(country: string, action: "refused" | "monitored"): void;
-  /** Where in-flight requests are read from at scrape time (Bun's server). */
-  watchInFlight(read: () => number): void;
-  render(): Promise<{ contentType: string; body: string }>;
-}
+export { type Metrics, noMetrics, type RateLimitScope, type UpstreamEndpoint } from "./metrics-port";
 
 export interface PromMetricsOptions {
   version: string;
@@ -45,7 +22,7 @@ export class PromMetrics implements Metrics {
   /** Latest use per budget window, handed to the gauges at scrape time. */
   readonly #budgets = new Map<string, { scope: string; window: string; used: number; limit: number }>();
   readonly #spend: Tally;
-  readonly #pumping: Record<"refused" | "monitored", Tally>;
+  readonly #pumping: Record<"refused" | "monitored" | "sent" | "verified", Tally>;
   #inFlight: () => number = () => 0;
 
   constructor(options: PromMetricsOptions) {
@@ -99,6 +76,8 @@ export class PromMetrics implements Metrics {
     this.#pumping = {
       refused: pumpingTally("refused", "Sends the pumping guard refused (their prefix is blocked), by country."),
       monitored: pumpingTally("monitored", "Sends the pumping guard would have refused in enforce mode, by country."),
+      sent: pumpingTally("sent", "Sends that went out, by country (with _verified: the conversion the guard watches)."),
+      verified: pumpingTally("verified", "Codes verified, by country."),
     };
     const budgets = this.#budgets;
     const budgetGauge = (name: string, help: string, value: (b: { used: number; limit: number }) => number) =>
@@ -172,8 +151,8 @@ export class PromMetrics implements Metrics {
   spend(country: string, amount: number): void {
     this.#spend.add(country, amount);
   }
-  pumping(country: string, action: "refused" | "monitored"): void {
-    this.#pumping[action].add(country);
+  pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void {
+    this.#pumping[event].add(country);
   }
   watchInFlight(read: () => number): void {
     this.#inFlight = read;
@@ -182,18 +161,3 @@ export class PromMetrics implements Metrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }
-
-/** For parts built without metrics (unit tests of one adapter). */
-export const noMetrics: Metrics = {
-  send() {},
-  verify() {},
-  rateLimited() {},
-  upstream() {},
-  upstreamRetry() {},
-  redisError() {},
-  budget() {},
-  spend() {},
-  pumping() {},
-  watchInFlight() {},
-  render: async () => ({ contentType: "text/plain", body: "" }),
-};

@@ -12,7 +12,7 @@ export interface PumpingPolicy {
   dropDigits: number;
   /** How far back a prefix's sends are judged. */
   windowMs: number;
-  /** Counting granularity: 60 buckets per window. */
+  /** Counting granularity of the most recent window / 24: 60 buckets in it (see PrefixCounts). */
   bucketMs: number;
   /** A send counts as unconverted only this long after its bucket ends (the code's lifetime). */
   maturityMs: number;
@@ -53,25 +53,47 @@ export const strikeMemoryMs = (policy: PumpingPolicy) => 2 * policy.blockMaxMs;
 export const safeListed = (policy: PumpingPolicy, e164: string) => policy.safeList.some((entry) => e164.startsWith(entry));
 
 /**
- * Whether a prefix's counts call for a block now. `sent` and `verified` map a
- * bucket (floor(ms / bucketMs)) to a count. Judged: sends in buckets of the
- * window whose codes have all expired. Their verifies may land up to one code
- * lifetime later, so verifies are read that far further: a few of an older
- * send's verifies may count, which only makes the guard more lenient.
- * Mirrored by PUMP_CHECK_LUA (src/adapters/store/pumping-scripts.ts).
+ * A prefix's counts. The last `coarseMs` (window / 24, at least a code's
+ * lifetime) are kept in buckets of `bucketMs` (coarse / 60); older buckets are
+ * folded into coarse ones, so the whole window costs at most 60 + 24 counters of
+ * each kind, and a folded send can no longer be verified.
  */
-export function callsForBlock(
-  sent: ReadonlyMap<number, number>,
-  verified: ReadonlyMap<number, number>,
-  now: number,
-  policy: PumpingPolicy,
-): boolean {
-  const first = Math.floor((now - policy.windowMs) / policy.bucketMs);
+export interface PrefixCounts {
+  sent: Map<number, number>;
+  verified: Map<number, number>;
+  sentOld: Map<number, number>;
+  verifiedOld: Map<number, number>;
+}
+
+export const coarseMs = (policy: PumpingPolicy) => policy.bucketMs * 60;
+
+/**
+ * Whether a prefix's counts call for a block now; folds fine buckets older than
+ * one coarse bucket into coarse ones and drops what the window no longer sees.
+ * Judged: sends whose codes have all expired (fine buckets that ended a code
+ * lifetime ago, and every folded one). Verifies count wherever they landed in
+ * the window, a few of a younger send's too: that only makes the guard more
+ * lenient. Mirrored by PUMP_CHECK_LUA (src/adapters/store/pumping-scripts.ts).
+ */
+export function judge(counts: PrefixCounts, now: number, policy: PumpingPolicy): boolean {
+  const coarse = coarseMs(policy);
+  const firstFine = Math.floor((now - coarse) / policy.bucketMs);
+  const firstCoarse = Math.floor((now - policy.windowMs) / coarse);
   const lastJudged = Math.floor((now - policy.maturityMs) / policy.bucketMs) - 1;
-  const lastVerify = lastJudged + Math.ceil(policy.maturityMs / policy.bucketMs);
-  let judged = 0;
-  let converted = 0;
-  for (const [j, count] of sent) if (j >= first && j <= lastJudged) judged += count;
-  for (const [j, count] of verified) if (j >= first && j <= lastVerify) converted += count;
+  const fold = (fine: Map<number, number>, old: Map<number, number>) => {
+    for (const [j, count] of fine) {
+      if (j >= firstFine) continue;
+      const bucket = Math.floor((j * policy.bucketMs) / coarse);
+      old.set(bucket, (old.get(bucket) ?? 0) + count);
+      fine.delete(j);
+    }
+    for (const bucket of old.keys()) if (bucket < firstCoarse) old.delete(bucket);
+  };
+  fold(counts.sent, counts.sentOld);
+  fold(counts.verified, counts.verifiedOld);
+  const sum = (m: Map<number, number>, keep: (j: number) => boolean = () => true) =>
+    [...m].reduce((total, [j, count]) => total + (keep(j) ? count : 0), 0);
+  const judged = sum(counts.sent, (j) => j <= lastJudged) + sum(counts.sentOld);
+  const converted = sum(counts.verified) + sum(counts.verifiedOld);
   return judged >= policy.minSends && converted < judged * policy.minConversion;
 }

@@ -250,6 +250,21 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await store.pumpBlocks()).map((b) => b.prefix)).not.toContain(prefix);
     });
 
+    test("pumping: a slow prefix is judged over the whole window, older counts folded", async () => {
+      // Coarse buckets of 120 ms (60 × 2 ms) in a 600 ms window: two sends every 150 ms stay under
+      // the 5 judged sends of any one coarse span, but not of the window.
+      const slow = { ...PUMPING, bucketMs: 2, maturityMs: 50 };
+      const prefix = freshPrefix();
+      const phone = `${prefix}001`;
+      for (let round = 0; round < 3; round++) {
+        await store.pumpRecord(prefix, "sent", slow);
+        await store.pumpRecord(prefix, "sent", slow);
+        expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("clear");
+        await Bun.sleep(150);
+      }
+      expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("newly_blocked");
+    });
+
     test("pumping: a converting prefix is never blocked; the safe list is honoured", async () => {
       const converting = freshPrefix();
       for (let i = 0; i < 8; i++) await store.pumpRecord(converting, "sent", PUMPING);

@@ -69,11 +69,16 @@ describe("redis store, faults and hygiene", () => {
     const pumping = { ...PUMPING_POLICY };
     await store.pumpRecord("+9198765", "sent", pumping);
     await store.pumpSafe("+9198766", undefined, true);
+    // A block, with its entry in the operators' list of blocks.
+    const quick = { ...PUMPING_POLICY, windowMs: 600, bucketMs: 10, maturityMs: 20, minSends: 1 };
+    await store.pumpRecord("+9198767", "sent", quick);
+    await Bun.sleep(60);
+    expect((await store.pumpCheck("+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       const keys = await raw.keys("*");
-      // send and verify events, two idempotency records, one verification, one budget, two prefixes
-      expect(keys.length).toBe(8);
+      // send and verify events, two idempotency records, one verification, one budget, three prefixes, the blocks list
+      expect(keys.length).toBe(10);
       for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
       // One phone's keys share a hash tag, so they live on one Cluster slot.
       expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([

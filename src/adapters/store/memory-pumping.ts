@@ -2,16 +2,16 @@ import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
 import {
   blockDuration,
-  callsForBlock,
+  coarseMs,
+  judge,
+  type PrefixCounts,
   type PumpingPolicy,
   type PumpVerdict,
   SAFE_ENTRY_MS,
   strikeMemoryMs,
 } from "../../lib/pumping";
 
-interface PrefixRecord {
-  sent: Map<number, number>;
-  verified: Map<number, number>;
+interface PrefixRecord extends PrefixCounts {
   until: number;
   strikes: number;
   /** `*` for the whole prefix, or numbers. */
@@ -30,7 +30,18 @@ export class MemoryPumping {
   }
 
   #record(prefix: string): PrefixRecord {
-    return this.#prefixes.get(prefix) ?? { sent: new Map(), verified: new Map(), until: 0, strikes: 0, safe: new Set() };
+    const empty = () => new Map<number, number>();
+    return (
+      this.#prefixes.get(prefix) ?? {
+        sent: empty(),
+        verified: empty(),
+        sentOld: empty(),
+        verifiedOld: empty(),
+        until: 0,
+        strikes: 0,
+        safe: new Set(),
+      }
+    );
   }
 
   #keep(prefix: string, record: PrefixRecord, ttl: number): void {
@@ -44,17 +55,14 @@ export class MemoryPumping {
       return { state: "clear", remainingMs: 0, strikes: record?.strikes ?? 0 };
     const now = this.now();
     if (record.until > now) return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };
-    if (callsForBlock(record.sent, record.verified, now, policy)) {
+    if (judge(record, now, policy)) {
       record.strikes += 1;
       const duration = blockDuration(policy, record.strikes);
       record.until = now + duration;
-      record.sent.clear();
-      record.verified.clear();
+      for (const counts of [record.sent, record.verified, record.sentOld, record.verifiedOld]) counts.clear();
       this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
-    const first = Math.floor((now - policy.windowMs) / policy.bucketMs);
-    for (const counts of [record.sent, record.verified]) for (const j of counts.keys()) if (j < first) counts.delete(j);
     return { state: "clear", remainingMs: 0, strikes: record.strikes };
   }
 
@@ -63,7 +71,7 @@ export class MemoryPumping {
     const bucket = Math.floor(this.now() / policy.bucketMs);
     const counts = kind === "sent" ? record.sent : record.verified;
     counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
-    this.#keep(prefix, record, policy.windowMs + policy.maturityMs + policy.bucketMs);
+    this.#keep(prefix, record, policy.windowMs + coarseMs(policy));
   }
 
   blocks(): { prefix: string; remainingMs: number; strikes: number }[] {

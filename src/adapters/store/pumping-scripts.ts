@@ -1,14 +1,16 @@
 /**
  * The pumping guard in Redis: one hash per number prefix (`otp:pump:{<prefix>}`,
- * one hash tag), with sends and verified sends counted per bucket (`s:<bucket>`,
- * `v:<bucket>`), the block (`until`, `strikes`) and safe-list entries (`safe`,
- * `safe:<number>`).
+ * one hash tag), with sends and verified sends counted per bucket (`s:`, `v:`,
+ * folded into `S:`, `V:` as they age), the block (`until`, `strikes`) and
+ * safe-list entries (`safe`, `safe:<number>`). At most about 170 fields.
  */
 
 /**
- * Mirrors `callsForBlock` in src/lib/pumping.ts and sets the block.
- * KEYS[1]: the prefix's hash. ARGV: number, window ms, bucket ms, maturity ms,
- * min sends, min conversion (0–1), block ms, max block ms, strike memory ms.
+ * Mirrors `judge` in src/lib/pumping.ts (folding included) and sets the block.
+ * KEYS[1]: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
+ * ones folded into `S:<coarse>` and `V:<coarse>` (coarse = 60 buckets).
+ * ARGV: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
+ * block ms, max block ms, strike memory ms.
  * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes}.
  */
 export const PUMP_CHECK_LUA = `
@@ -20,20 +22,40 @@ local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
 local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
 if untilMs > now then return {1, untilMs - now, strikes} end
 local w, b, m = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local first = math.floor((now - w) / b)
--- Judged: sends whose codes have all expired; their verifies may land up to one code lifetime later.
+local c = b * 60
+local firstFine, firstCoarse = math.floor((now - c) / b), math.floor((now - w) / c)
+-- Judged: sends whose codes have all expired (and everything folded); verifies wherever they landed.
 local lastJudged = math.floor((now - m) / b) - 1
-local lastVerify = lastJudged + math.ceil(m / b)
-local judged, converted, counts, stale = 0, 0, {}, {}
+local judged, converted, counts, gone, folds = 0, 0, {}, {}, {}
 local raw = redis.call('HGETALL', key)
 for i = 1, #raw, 2 do
-  local kind, j = string.match(raw[i], '^([sv]):(%d+)$')
+  local kind, j = string.match(raw[i], '^([svSV]):(%d+)$')
   if kind then
     j = tonumber(j)
+    local n = tonumber(raw[i + 1])
     counts[#counts + 1] = raw[i]
-    if j < first then stale[#stale + 1] = raw[i]
-    elseif kind == 's' and j <= lastJudged then judged = judged + tonumber(raw[i + 1])
-    elseif kind == 'v' and j <= lastVerify then converted = converted + tonumber(raw[i + 1]) end
+    if kind == 's' or kind == 'v' then
+      if j < firstFine then
+        -- Older than one coarse bucket: folded into its coarse bucket (or dropped past the window).
+        gone[#gone + 1] = raw[i]
+        local coarse = math.floor(j * b / c)
+        if coarse >= firstCoarse then
+          local field = string.upper(kind) .. ':' .. coarse
+          folds[field] = (folds[field] or 0) + n
+          if kind == 's' then judged = judged + n else converted = converted + n end
+        end
+      elseif kind == 's' then
+        if j <= lastJudged then judged = judged + n end
+      else
+        converted = converted + n
+      end
+    elseif j < firstCoarse then
+      gone[#gone + 1] = raw[i]
+    elseif kind == 'S' then
+      judged = judged + n
+    else
+      converted = converted + n
+    end
   end
 end
 if judged >= tonumber(ARGV[5]) and converted < judged * tonumber(ARGV[6]) then
@@ -46,7 +68,8 @@ if judged >= tonumber(ARGV[5]) and converted < judged * tonumber(ARGV[6]) then
   redis.call('PEXPIRE', key, dur + tonumber(ARGV[9]))
   return {2, dur, strikes}
 end
-if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
 return {0, 0, strikes}
 `;
 

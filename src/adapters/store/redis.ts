@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
-import { type PumpingPolicy, type PumpVerdict, SAFE_ENTRY_MS, strikeMemoryMs } from "../../lib/pumping";
+import { coarseMs, type PumpingPolicy, type PumpVerdict, SAFE_ENTRY_MS, strikeMemoryMs } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
@@ -89,7 +89,7 @@ export class RedisStore implements OtpStore {
   }
 
   async pumpRecord(prefix: string, kind: "sent" | "verified", p: PumpingPolicy): Promise<void> {
-    const keep = p.windowMs + p.maturityMs + p.bucketMs;
+    const keep = p.windowMs + coarseMs(p);
     await this.#call(() => this.#redis.otpPumpRecord(pumpKey(prefix), kind === "sent" ? "s" : "v", p.bucketMs, keep));
   }
 

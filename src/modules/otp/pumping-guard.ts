@@ -40,9 +40,11 @@ export class PumpingGuard {
   }
 
   /** Counts a send that went out, or a verified code; a failure is logged, never the caller's problem. */
-  async record(phone: string, kind: "sent" | "verified"): Promise<void> {
-    const { store, policy, logger } = this.deps;
+  async record(mobile: MobileNumber, kind: "sent" | "verified"): Promise<void> {
+    const { store, policy, logger, metrics } = this.deps;
+    metrics.pumping(mobile.country ?? "unknown", kind);
     if (policy.mode === "off") return;
+    const phone = mobile.e164;
     try {
       await store.pumpRecord(numberPrefix(phone, policy.dropDigits), kind, policy);
     } catch (err) {

@@ -124,7 +124,7 @@ export class OtpService {
         if (idempotencyKey)
           await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
       });
-      await Promise.all([recorded, this.#guards.pumping.record(mobile.e164, "sent")]);
+      await Promise.all([recorded, this.#guards.pumping.record(mobile, "sent")]);
       return { answer, maskedPhone, replayed: false };
     } catch (err) {
       if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
@@ -147,7 +147,7 @@ export class OtpService {
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     if (!(await store.claimVerified(requestId))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
-    void this.#guards.pumping.record(phone, "verified");
+    void this.#guards.pumping.record(requireMobile(phone), "verified");
     return { verified: true };
   }
 
