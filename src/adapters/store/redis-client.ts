@@ -50,6 +50,22 @@ export interface ScriptedRedis
   otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
 }
 
+/** Every script, by the command name it is defined as; each takes one key (one Cluster slot). */
+const SCRIPTS = {
+  otpHit: HIT_LUA,
+  otpClaimIdempotency: CLAIM_IDEMPOTENCY_LUA,
+  otpReleaseIdempotency: RELEASE_IDEMPOTENCY_LUA,
+  otpSaveVerification: SAVE_VERIFICATION_LUA,
+  otpBeginVerify: BEGIN_VERIFY_LUA,
+  otpClaimVerified: CLAIM_VERIFIED_LUA,
+  otpBudget: BUDGET_LUA,
+  otpRefundBudget: REFUND_BUDGET_LUA,
+  otpPumpCheck: PUMP_CHECK_LUA,
+  otpPumpRecord: PUMP_RECORD_LUA,
+  otpPumpLift: PUMP_LIFT_LUA,
+  otpPumpSafe: PUMP_SAFE_LUA,
+} satisfies Record<keyof Omit<ScriptedRedis, keyof Redis>, string>;
+
 export interface RedisConnection {
   /** `redis://` or `rediss://` URL of one server. */
   url?: string;
@@ -98,18 +114,7 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
   } else {
     client = new ioredis.Redis(options.url ?? "redis://127.0.0.1:6379", common);
   }
-  client.defineCommand("otpHit", { numberOfKeys: 1, lua: HIT_LUA });
-  client.defineCommand("otpClaimIdempotency", { numberOfKeys: 1, lua: CLAIM_IDEMPOTENCY_LUA });
-  client.defineCommand("otpReleaseIdempotency", { numberOfKeys: 1, lua: RELEASE_IDEMPOTENCY_LUA });
-  client.defineCommand("otpSaveVerification", { numberOfKeys: 1, lua: SAVE_VERIFICATION_LUA });
-  client.defineCommand("otpBeginVerify", { numberOfKeys: 1, lua: BEGIN_VERIFY_LUA });
-  client.defineCommand("otpClaimVerified", { numberOfKeys: 1, lua: CLAIM_VERIFIED_LUA });
-  client.defineCommand("otpBudget", { numberOfKeys: 1, lua: BUDGET_LUA });
-  client.defineCommand("otpRefundBudget", { numberOfKeys: 1, lua: REFUND_BUDGET_LUA });
-  client.defineCommand("otpPumpCheck", { numberOfKeys: 1, lua: PUMP_CHECK_LUA });
-  client.defineCommand("otpPumpRecord", { numberOfKeys: 1, lua: PUMP_RECORD_LUA });
-  client.defineCommand("otpPumpLift", { numberOfKeys: 1, lua: PUMP_LIFT_LUA });
-  client.defineCommand("otpPumpSafe", { numberOfKeys: 1, lua: PUMP_SAFE_LUA });
+  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

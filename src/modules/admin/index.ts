@@ -22,54 +22,30 @@ export function adminController(admin: AdminService, context: RequestContext, au
         Done,
       ),
     })
-    .put(
-      "/safe-list/prefixes/:prefix",
-      async ({ params }) => {
-        await admin.safeList({ prefix: params.prefix }, true);
-        return { done: true };
-      },
-      {
-        params: PrefixParams,
-        ...adminDocs("Never block a prefix", "The pumping guard never blocks numbers of this prefix.", Done),
-      },
-    )
+    .put("/safe-list/prefixes/:prefix", async ({ params }) => ({ done: await admin.safeList({ prefix: params.prefix }, true) }), {
+      params: PrefixParams,
+      ...adminDocs("Never block a prefix", "The pumping guard never blocks numbers of this prefix.", Done),
+    })
     .delete(
       "/safe-list/prefixes/:prefix",
-      async ({ params }) => {
-        await admin.safeList({ prefix: params.prefix }, false);
-        return { done: true };
-      },
+      async ({ params }) => ({ done: await admin.safeList({ prefix: params.prefix }, false) }),
       { params: PrefixParams, ...adminDocs("Take a prefix off the safe list", "", Done) },
     )
-    .put(
-      "/safe-list/numbers/:number",
-      async ({ params }) => {
-        await admin.safeList({ number: params.number }, true);
-        return { done: true };
-      },
-      { params: NumberParams, ...adminDocs("Never block a number", "The pumping guard never blocks this number.", Done) },
-    )
+    .put("/safe-list/numbers/:number", async ({ params }) => ({ done: await admin.safeList({ number: params.number }, true) }), {
+      params: NumberParams,
+      ...adminDocs("Never block a number", "The pumping guard never blocks this number.", Done),
+    })
     .delete(
       "/safe-list/numbers/:number",
-      async ({ params }) => {
-        await admin.safeList({ number: params.number }, false);
-        return { done: true };
-      },
+      async ({ params }) => ({ done: await admin.safeList({ number: params.number }, false) }),
       { params: NumberParams, ...adminDocs("Take a number off the safe list", "", Done) },
     )
-    .delete(
-      "/phones/:phone/windows",
-      async ({ params }) => {
-        await admin.clearPhone(params.phone);
-        return { done: true };
-      },
-      {
-        params: PhoneParams,
-        ...adminDocs(
-          "Clear a phone's windows",
-          "Forgets the phone's send and verify windows: the support desk's \"my user is locked out\".",
-          Done,
-        ),
-      },
-    );
+    .delete("/phones/:phone/windows", async ({ params }) => ({ done: await admin.clearPhone(params.phone) }), {
+      params: PhoneParams,
+      ...adminDocs(
+        "Clear a phone's windows",
+        "Forgets the phone's send and verify windows: the support desk's \"my user is locked out\".",
+        Done,
+      ),
+    });
 }

@@ -40,23 +40,25 @@ export class AdminService {
   }
 
   /** A whole prefix, or one number (a valid mobile), on or off the safe list. */
-  async safeList(entry: { prefix: string } | { number: string }, add: boolean): Promise<void> {
+  async safeList(entry: { prefix: string } | { number: string }, add: boolean): Promise<true> {
     const { store, pumping, logger } = this.deps;
     const action = add ? "admin: safe-list entry added" : "admin: safe-list entry removed";
     if ("prefix" in entry) {
       await store.pumpSafe(entry.prefix, undefined, add);
       logger.warn(action, { prefix: entry.prefix });
-      return;
+      return true;
     }
     const mobile = requireMobile(entry.number);
     await store.pumpSafe(numberPrefix(mobile.e164, pumping.dropDigits), mobile.e164, add);
     logger.warn(action, { number: maskPhone(mobile.e164, mobile.callingCode) });
+    return true;
   }
 
   /** The support desk's "my user is locked out": forgets one phone's send and verify windows. */
-  async clearPhone(phone: string): Promise<void> {
+  async clearPhone(phone: string): Promise<true> {
     const mobile = requireMobile(phone);
     await this.deps.store.clearPhone(mobile.e164);
     this.deps.logger.warn("admin: phone windows cleared", { phone: maskPhone(mobile.e164, mobile.callingCode) });
+    return true;
   }
 }
