@@ -76,6 +76,12 @@ export const coarseMs = (policy: PumpingPolicy) => policy.bucketMs * 60;
  * lenient. Mirrored by PUMP_CHECK_LUA (src/adapters/store/pumping-scripts.ts).
  */
 export function judge(counts: PrefixCounts, now: number, policy: PumpingPolicy): boolean {
+  const { judged, converted } = tally(counts, now, policy);
+  return judged >= policy.minSends && converted < judged * policy.minConversion;
+}
+
+/** The judged sends and the verifies of some counts, folding as `judge` says. */
+export function tally(counts: PrefixCounts, now: number, policy: PumpingPolicy): { judged: number; converted: number } {
   const coarse = coarseMs(policy);
   const firstFine = Math.floor((now - coarse) / policy.bucketMs);
   const firstCoarse = Math.floor((now - policy.windowMs) / coarse);
@@ -93,7 +99,52 @@ export function judge(counts: PrefixCounts, now: number, policy: PumpingPolicy):
   fold(counts.verified, counts.verifiedOld);
   const sum = (m: Map<number, number>, keep: (j: number) => boolean = () => true) =>
     [...m].reduce((total, [j, count]) => total + (keep(j) ? count : 0), 0);
-  const judged = sum(counts.sent, (j) => j <= lastJudged) + sum(counts.sentOld);
-  const converted = sum(counts.verified) + sum(counts.verifiedOld);
-  return judged >= policy.minSends && converted < judged * policy.minConversion;
+  return {
+    judged: sum(counts.sent, (j) => j <= lastJudged) + sum(counts.sentOld),
+    converted: sum(counts.verified) + sum(counts.verifiedOld),
+  };
+}
+
+export const emptyCounts = (): PrefixCounts => ({
+  sent: new Map(),
+  verified: new Map(),
+  sentOld: new Map(),
+  verifiedOld: new Map(),
+});
+
+/**
+ * Each country's conversion as this process sees it (a share of the traffic has
+ * the same ratio as all of it, so nothing is shared). A country is under attack
+ * when at least 5 × minSends of its sends are judged and fewer than half were
+ * verified; its prefixes are then judged on a quarter of minSends (at least 3),
+ * which contains an attack spread over many blocks sooner.
+ */
+export class CountryWatch {
+  readonly #countries = new Map<string, PrefixCounts>();
+
+  constructor(
+    private readonly policy: PumpingPolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  count(country: string, kind: "sent" | "verified"): void {
+    let counts = this.#countries.get(country);
+    if (!counts) {
+      if (this.#countries.size >= 300) return; // ISO 3166 has 249 codes: anything more is junk
+      counts = emptyCounts();
+      this.#countries.set(country, counts);
+    }
+    const bucket = Math.floor(this.now() / this.policy.bucketMs);
+    const map = kind === "sent" ? counts.sent : counts.verified;
+    map.set(bucket, (map.get(bucket) ?? 0) + 1);
+  }
+
+  /** The policy a prefix of this country is judged by now. */
+  policyFor(country: string): PumpingPolicy {
+    const counts = this.#countries.get(country);
+    if (!counts) return this.policy;
+    const { judged, converted } = tally(counts, this.now(), this.policy);
+    if (judged < 5 * this.policy.minSends || converted * 2 >= judged) return this.policy;
+    return { ...this.policy, minSends: Math.max(3, Math.ceil(this.policy.minSends / 4)) };
+  }
 }

@@ -84,6 +84,18 @@ describe("the pumping guard", () => {
     expect((await send(`${prefix}777`)).status).toBe(200);
   });
 
+  test("a country under attack has its blocks judged on fewer sends", async () => {
+    const { send, lines } = gateway();
+    // Ten blocks with 3 unverified codes each: under the 5 judged sends one block needs, but the
+    // country's 30 judged sends, none verified, put it under attack (3 are then enough).
+    const prefixes = Array.from({ length: 10 }, () => freshBlock());
+    for (const prefix of prefixes) await sendAll(send, prefix, 3);
+    await Bun.sleep(1_250);
+    expect((await send(`${prefixes[0]}777`)).status).toBe(403);
+    expect((await send(`${prefixes[9]}777`)).status).toBe(403);
+    expect(lines().filter((e) => e.msg === "pumping guard: number prefix blocked")).toHaveLength(2);
+  });
+
   test("a block is lifted after its time and longer on a repeat; the safe list is never blocked", async () => {
     const prefix = freshBlock();
     const { send, lines } = gateway({ PUMPING_SAFE_LIST: `${prefix}999` });

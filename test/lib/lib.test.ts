@@ -104,3 +104,32 @@ describe("problem answers", () => {
     }
   });
 });
+
+describe("country watch", () => {
+  test("a country whose judged sends convert under half is under attack: its blocks need a quarter of the sends", async () => {
+    const { CountryWatch } = await import("../../src/lib/pumping");
+    let now = 1_000_000;
+    const policy = {
+      mode: "enforce" as const,
+      dropDigits: 3,
+      windowMs: 86_400_000,
+      bucketMs: 60_000,
+      maturityMs: 300_000,
+      minSends: 20,
+      minConversion: 0.2,
+      blockMs: 43_200_000,
+      blockMaxMs: 604_800_000,
+      safeList: [],
+    };
+    const watch = new CountryWatch(policy, () => now);
+    for (let i = 0; i < 100; i++) watch.count("IN", "sent");
+    for (let i = 0; i < 60; i++) watch.count("IN", "verified");
+    for (let i = 0; i < 100; i++) watch.count("AE", "sent");
+    for (let i = 0; i < 10; i++) watch.count("AE", "verified");
+    expect(watch.policyFor("AE").minSends).toBe(20); // fresh sends are not judged yet
+    now += 7 * 60_000;
+    expect(watch.policyFor("IN").minSends).toBe(20); // 60 % verified: normal
+    expect(watch.policyFor("AE").minSends).toBe(5); // 10 %: under attack
+    expect(watch.policyFor("US")).toBe(policy); // nothing seen
+  });
+});

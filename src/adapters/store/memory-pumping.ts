@@ -3,6 +3,7 @@ import { boundedLru } from "../../lib/lru";
 import {
   blockDuration,
   coarseMs,
+  emptyCounts,
   judge,
   type PrefixCounts,
   type PumpingPolicy,
@@ -30,18 +31,7 @@ export class MemoryPumping {
   }
 
   #record(prefix: string): PrefixRecord {
-    const empty = () => new Map<number, number>();
-    return (
-      this.#prefixes.get(prefix) ?? {
-        sent: empty(),
-        verified: empty(),
-        sentOld: empty(),
-        verifiedOld: empty(),
-        until: 0,
-        strikes: 0,
-        safe: new Set(),
-      }
-    );
+    return this.#prefixes.get(prefix) ?? { ...emptyCounts(), until: 0, strikes: 0, safe: new Set() };
   }
 
   #keep(prefix: string, record: PrefixRecord, ttl: number): void {

@@ -3,7 +3,7 @@ import { formatDuration } from "../../lib/duration";
 import type { Logger } from "../../lib/logger";
 import type { Metrics } from "../../lib/metrics";
 import type { MobileNumber } from "../../lib/phone";
-import { numberPrefix, type PumpingPolicy, safeListed } from "../../lib/pumping";
+import { CountryWatch, numberPrefix, type PumpingPolicy, safeListed } from "../../lib/pumping";
 
 /**
  * The conversion-driven pumping guard: the gateway sees both halves of every
@@ -12,7 +12,11 @@ import { numberPrefix, type PumpingPolicy, safeListed } from "../../lib/pumping"
  * verify through the gateway: codes checked elsewhere look like pumping.
  */
 export class PumpingGuard {
-  constructor(private readonly deps: { store: OtpStore; policy: PumpingPolicy; logger: Logger; metrics: Metrics }) {}
+  readonly #countries: CountryWatch;
+
+  constructor(private readonly deps: { store: OtpStore; policy: PumpingPolicy; logger: Logger; metrics: Metrics }) {
+    this.#countries = new CountryWatch(deps.policy);
+  }
 
   /** The prefix as it may be logged: the dropped digits as `*`, never a full number. */
   #shown(prefix: string): string {
@@ -24,7 +28,8 @@ export class PumpingGuard {
     const { store, policy, logger, metrics } = this.deps;
     if (policy.mode === "off" || safeListed(policy, mobile.e164)) return true;
     const prefix = numberPrefix(mobile.e164, policy.dropDigits);
-    const verdict = await store.pumpCheck(prefix, mobile.e164, policy);
+    // A country under attack has its prefixes judged on fewer sends.
+    const verdict = await store.pumpCheck(prefix, mobile.e164, this.#countries.policyFor(mobile.country ?? "unknown"));
     if (verdict.state === "clear") return true;
     const enforced = policy.mode === "enforce";
     if (verdict.state === "newly_blocked") {
@@ -44,6 +49,7 @@ export class PumpingGuard {
     const { store, policy, logger, metrics } = this.deps;
     metrics.pumping(mobile.country ?? "unknown", kind);
     if (policy.mode === "off") return;
+    this.#countries.count(mobile.country ?? "unknown", kind);
     const phone = mobile.e164;
     try {
       await store.pumpRecord(numberPrefix(phone, policy.dropDigits), kind, policy);
