@@ -114,37 +114,60 @@ export const emptyCounts = (): PrefixCounts => ({
 
 /**
  * Each country's conversion as this process sees it (a share of the traffic has
- * the same ratio as all of it, so nothing is shared). A country is under attack
- * when at least 5 × minSends of its sends are judged and fewer than half were
- * verified; its prefixes are then judged on a quarter of minSends (at least 3),
- * which contains an attack spread over many blocks sooner.
+ * the same ratio as all of it, so nothing is shared), over its recent judged
+ * sends: the last RECENT buckets whose codes have expired, and the verifies
+ * landed by one bucket later. A country is under attack when at least 5 ×
+ * minSends of those were sent and fewer than half verified; its blocks are then
+ * judged on a quarter of minSends (at least 3), which contains an attack spread
+ * over many blocks sooner. The verdict is worked out once per bucket.
  */
 export class CountryWatch {
-  readonly #countries = new Map<string, PrefixCounts>();
+  static readonly RECENT = 15;
+  readonly #countries = new Map<string, Map<number, [sent: number, verified: number]>>();
+  readonly #verdicts = new Map<string, { bucket: number; policy: PumpingPolicy }>();
+  readonly #underAttack: PumpingPolicy;
 
   constructor(
     private readonly policy: PumpingPolicy,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  count(country: string, kind: "sent" | "verified"): void {
-    let counts = this.#countries.get(country);
-    if (!counts) {
-      if (this.#countries.size >= 300) return; // ISO 3166 has 249 codes: anything more is junk
-      counts = emptyCounts();
-      this.#countries.set(country, counts);
-    }
-    const bucket = Math.floor(this.now() / this.policy.bucketMs);
-    const map = kind === "sent" ? counts.sent : counts.verified;
-    map.set(bucket, (map.get(bucket) ?? 0) + 1);
+  ) {
+    this.#underAttack = { ...policy, minSends: Math.max(3, Math.ceil(policy.minSends / 4)) };
   }
 
-  /** The policy a prefix of this country is judged by now. */
+  count(country: string, kind: "sent" | "verified"): void {
+    let buckets = this.#countries.get(country);
+    if (!buckets) {
+      if (this.#countries.size >= 300) return; // ISO 3166 has 249 codes: anything more is junk
+      buckets = new Map();
+      this.#countries.set(country, buckets);
+    }
+    const bucket = Math.floor(this.now() / this.policy.bucketMs);
+    const counts = buckets.get(bucket) ?? [0, 0];
+    counts[kind === "sent" ? 0 : 1] += 1;
+    buckets.set(bucket, counts);
+  }
+
+  /** The policy a block of this country is judged by now. */
   policyFor(country: string): PumpingPolicy {
-    const counts = this.#countries.get(country);
-    if (!counts) return this.policy;
-    const { judged, converted } = tally(counts, this.now(), this.policy);
-    if (judged < 5 * this.policy.minSends || converted * 2 >= judged) return this.policy;
-    return { ...this.policy, minSends: Math.max(3, Math.ceil(this.policy.minSends / 4)) };
+    const buckets = this.#countries.get(country);
+    if (!buckets) return this.policy;
+    const now = this.now();
+    const current = Math.floor(now / this.policy.bucketMs);
+    const cached = this.#verdicts.get(country);
+    if (cached?.bucket === current) return cached.policy;
+    const last = Math.floor((now - this.policy.maturityMs) / this.policy.bucketMs) - 1;
+    const first = last - CountryWatch.RECENT + 1;
+    let judged = 0;
+    let converted = 0;
+    for (const [j, [sent, verified]] of buckets) {
+      if (j < first) buckets.delete(j);
+      else {
+        if (j <= last) judged += sent;
+        if (j <= last + 1) converted += verified;
+      }
+    }
+    const policy = judged >= 5 * this.policy.minSends && converted * 2 < judged ? this.#underAttack : this.policy;
+    this.#verdicts.set(country, { bucket: current, policy });
+    return policy;
   }
 }

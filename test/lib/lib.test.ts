@@ -130,6 +130,8 @@ describe("country watch", () => {
     now += 7 * 60_000;
     expect(watch.policyFor("IN").minSends).toBe(20); // 60 % verified: normal
     expect(watch.policyFor("AE").minSends).toBe(5); // 10 %: under attack
+    now += 20 * 60_000;
+    expect(watch.policyFor("AE").minSends).toBe(20); // only recent sends count: the attack is over
     expect(watch.policyFor("US")).toBe(policy); // nothing seen
   });
 });
