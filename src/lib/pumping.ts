@@ -30,6 +30,8 @@ export interface PumpingPolicy {
 /** What the store's check says of a prefix. */
 export interface PumpVerdict {
   state: "clear" | "blocked" | "newly_blocked";
+  /** Clear (and not safe-listed): the bucket the send was counted in by the check, to take it back. */
+  counted?: number;
   /** While blocked: ms left. */
   remainingMs: number;
   /** Blocks so far, this one included (escalation). */
@@ -48,6 +50,19 @@ export const blockDuration = (policy: PumpingPolicy, strikes: number) =>
 
 /** How long a prefix's record outlives its last block: repeats within this escalate. */
 export const strikeMemoryMs = (policy: PumpingPolicy) => 2 * policy.blockMaxMs;
+
+/** PUMP_CHECK_LUA's arguments after the number, in its order. */
+export const pumpScriptArgs = (p: PumpingPolicy) => [
+  p.windowMs,
+  p.bucketMs,
+  p.maturityMs,
+  p.minSends,
+  p.minConversion,
+  p.blockMs,
+  p.blockMaxMs,
+  strikeMemoryMs(p),
+  p.windowMs + coarseMs(p),
+];
 
 /** Whether the safe list (environment) covers a number. */
 export const safeListed = (policy: PumpingPolicy, e164: string) => policy.safeList.some((entry) => e164.startsWith(entry));

@@ -258,11 +258,25 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const phone = `${prefix}001`;
       for (let round = 0; round < 3; round++) {
         await store.pumpRecord(prefix, "sent", slow);
-        await store.pumpRecord(prefix, "sent", slow);
-        expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("clear");
+        expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("clear"); // and counts this send
         await Bun.sleep(150);
       }
       expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("newly_blocked");
+    });
+
+    test("pumping: a clear check counts its send; a send taken back does not count", async () => {
+      const prefix = freshPrefix();
+      for (let i = 0; i < 6; i++) {
+        const verdict = await store.pumpCheck(prefix, `${prefix}00${i}`, PUMPING);
+        expect(verdict.state).toBe("clear");
+        await store.pumpUncount(prefix, verdict.counted!);
+      }
+      await Bun.sleep(130);
+      expect((await store.pumpCheck(prefix, `${prefix}010`, PUMPING)).state).toBe("clear");
+      const counted = freshPrefix();
+      for (let i = 0; i < 6; i++) expect((await store.pumpCheck(counted, `${counted}00${i}`, PUMPING)).counted).toBeNumber();
+      await Bun.sleep(130);
+      expect((await store.pumpCheck(counted, `${counted}010`, PUMPING)).state).toBe("newly_blocked");
     });
 
     test("pumping: a converting prefix is never blocked; the safe list is honoured", async () => {

@@ -32,10 +32,13 @@ export interface OtpStore {
 
   /**
    * The pumping guard's verdict on a number prefix: safe-listed or clear, blocked,
-   * or blocked by this very check (its judged sends convert too little).
+   * or blocked by this very check (its judged sends convert too little). A clear
+   * prefix has the send counted in the same step (`counted`; `pumpUncount` takes it back).
    */
   pumpCheck(prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict>;
-  /** Counts a send that went out, or a send verified, for its prefix. */
+  /** Takes back a send counted by `pumpCheck` (it did not go out). */
+  pumpUncount(prefix: string, bucket: number): Promise<void>;
+  /** Counts a send that went out (when the check did not), or a send verified, for its prefix. */
   pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void>;
   /** Prefixes blocked now, with ms left and their strikes. */
   pumpBlocks(): Promise<{ prefix: string; remainingMs: number; strikes: number }[]>;

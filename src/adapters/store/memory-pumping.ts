@@ -40,9 +40,10 @@ export class MemoryPumping {
   }
 
   check(prefix: string, phone: string, policy: PumpingPolicy): PumpVerdict {
-    const record = this.#prefixes.get(prefix);
-    if (!record || record.safe.has("*") || record.safe.has(phone))
-      return { state: "clear", remainingMs: 0, strikes: record?.strikes ?? 0 };
+    const found = this.#prefixes.get(prefix);
+    if (found && (found.safe.has("*") || found.safe.has(phone)))
+      return { state: "clear", remainingMs: 0, strikes: found.strikes };
+    const record = found ?? this.#record(prefix);
     const now = this.now();
     if (record.until > now) return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };
     if (judge(record, now, policy)) {
@@ -53,15 +54,23 @@ export class MemoryPumping {
       this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
-    return { state: "clear", remainingMs: 0, strikes: record.strikes };
+    // Clear: the send is counted now (taken back if it does not go out).
+    return { state: "clear", remainingMs: 0, strikes: record.strikes, counted: this.count(prefix, "sent", policy, record) };
   }
 
-  count(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): void {
-    const record = this.#record(prefix);
+  uncount(prefix: string, bucket: number): void {
+    const counts = this.#prefixes.get(prefix)?.sent;
+    const count = counts?.get(bucket) ?? 0;
+    if (count > 0) counts!.set(bucket, count - 1);
+  }
+
+  /** Counts one; returns its bucket. */
+  count(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy, record = this.#record(prefix)): number {
     const bucket = Math.floor(this.now() / policy.bucketMs);
     const counts = kind === "sent" ? record.sent : record.verified;
     counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
     this.#keep(prefix, record, policy.windowMs + coarseMs(policy));
+    return bucket;
   }
 
   blocks(): { prefix: string; remainingMs: number; strikes: number }[] {

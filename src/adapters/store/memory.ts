@@ -106,6 +106,9 @@ export class MemoryStore implements OtpStore {
   async pumpCheck(prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict> {
     return this.#pumping.check(prefix, phone, policy);
   }
+  async pumpUncount(prefix: string, bucket: number): Promise<void> {
+    this.#pumping.uncount(prefix, bucket);
+  }
   async pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void> {
     this.#pumping.count(prefix, kind, policy);
   }

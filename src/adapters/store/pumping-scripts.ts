@@ -10,14 +10,15 @@
  * KEYS[1]: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
  * ones folded into `S:<coarse>` and `V:<coarse>` (coarse = 60 buckets).
  * ARGV: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
- * block ms, max block ms, strike memory ms.
- * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes}.
+ * block ms, max block ms, strike memory ms, ms the hash must live at least.
+ * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes,
+ * bucket the send was counted in (clear only; -1 if safe-listed)}.
  */
 export const PUMP_CHECK_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local key = KEYS[1]
-if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. ARGV[1]) == 1 then return {0, 0, 0} end
+if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. ARGV[1]) == 1 then return {0, 0, 0, -1} end
 local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
 local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
 if untilMs > now then return {1, untilMs - now, strikes} end
@@ -70,7 +71,11 @@ if judged >= tonumber(ARGV[5]) and converted < judged * tonumber(ARGV[6]) then
 end
 if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
 for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
-return {0, 0, strikes}
+-- Clear: the send is counted now (taken back if it does not go out).
+local bucket = math.floor(now / b)
+redis.call('HINCRBY', key, 's:' .. bucket, 1)
+if redis.call('PTTL', key) < tonumber(ARGV[10]) then redis.call('PEXPIRE', key, ARGV[10]) end
+return {0, 0, strikes, bucket}
 `;
 
 /** KEYS[1]: the prefix's hash. ARGV: `s` or `v`, bucket ms, ms the hash must live at least. Counts one. */

@@ -44,7 +44,7 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  otpPumpCheck(key: string, ...args: (string | number)[]): Promise<[number, number, number]>;
+  otpPumpCheck(key: string, ...args: (string | number)[]): Promise<[number, number, number, number?]>;
   otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
   otpPumpLift(key: string): Promise<number>;
   otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
@@ -59,6 +59,7 @@ const SCRIPTS = {
   otpBeginVerify: BEGIN_VERIFY_LUA,
   otpClaimVerified: CLAIM_VERIFIED_LUA,
   otpBudget: BUDGET_LUA,
+  // Takes one back from each field still above 0: budgets' receipts, and a pumping count.
   otpRefundBudget: REFUND_BUDGET_LUA,
   otpPumpCheck: PUMP_CHECK_LUA,
   otpPumpRecord: PUMP_RECORD_LUA,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
-import { coarseMs, type PumpingPolicy, type PumpVerdict, SAFE_ENTRY_MS, strikeMemoryMs } from "../../lib/pumping";
+import { coarseMs, type PumpingPolicy, type PumpVerdict, pumpScriptArgs, SAFE_ENTRY_MS } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
@@ -67,25 +67,20 @@ export class RedisStore implements OtpStore {
   }
 
   async pumpCheck(prefix: string, phone: string, p: PumpingPolicy): Promise<PumpVerdict> {
-    const args = [
-      phone,
-      p.windowMs,
-      p.bucketMs,
-      p.maturityMs,
-      p.minSends,
-      p.minConversion,
-      p.blockMs,
-      p.blockMaxMs,
-      strikeMemoryMs(p),
-    ];
-    const [state, remainingMs, strikes] = await this.#call(() => this.#redis.otpPumpCheck(pumpKey(prefix), ...args));
-    const verdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
+    const args = [phone, ...pumpScriptArgs(p)];
+    const [state, remainingMs, strikes, bucket] = await this.#call(() => this.#redis.otpPumpCheck(pumpKey(prefix), ...args));
+    const verdict: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
+    if (bucket !== undefined && bucket >= 0) verdict.counted = bucket;
     if (verdict.state === "newly_blocked") {
       // The operators' list of blocks, on its own slot: written only when a block starts.
       await this.#call(() => this.#redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, prefix));
       await this.#call(() => this.#redis.pexpire(BLOCKS_KEY, p.blockMaxMs));
     }
     return verdict;
+  }
+
+  async pumpUncount(prefix: string, bucket: number): Promise<void> {
+    await this.#call(() => this.#redis.otpRefundBudget(pumpKey(prefix), `s:${bucket}`));
   }
 
   async pumpRecord(prefix: string, kind: "sent" | "verified", p: PumpingPolicy): Promise<void> {

@@ -3,13 +3,14 @@ import { GatewayError } from "../../errors";
 import type { MobileNumber } from "../../lib/phone";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
-import type { PumpingGuard } from "./pumping-guard";
+import type { PumpingGuard, PumpPass } from "./pumping-guard";
 import { budgetExhausted, type Reservation, type SpendGuard } from "./spend";
 
-/** What passed before a send: the phone windows' decision and the budgets held for it. */
+/** What passed before a send: the phone windows' decision, the budgets held and the pumping count for it. */
 export interface Admitted {
   decision: RateDecision;
   reservation: Reservation;
+  pumping: PumpPass;
 }
 
 /**
@@ -27,17 +28,19 @@ export async function admit(
   const [hit, held, pump] = await Promise.allSettled([
     store.hit(mobile.e164, "send", phoneSend, event),
     spend.reserve(mobile.country),
-    pumping.allows(mobile),
+    pumping.check(mobile),
   ]);
   const allowed = hit.status === "fulfilled" && hit.value.allowed;
   const reserved = held.status === "fulfilled" && !held.value.denied;
-  if (allowed && reserved && pump.status === "fulfilled" && pump.value) return { decision: hit.value, reservation: held.value };
+  const passed = pump.status === "fulfilled" && pump.value.allowed;
+  if (allowed && reserved && passed) return { decision: hit.value, reservation: held.value, pumping: pump.value };
   await Promise.all([
     allowed ? store.unhit(mobile.e164, "send", event).catch(() => undefined) : undefined,
     reserved ? held.value.refund() : undefined,
+    pump.status === "fulfilled" ? pump.value.undo() : undefined,
   ]);
   for (const result of [hit, held, pump]) if (result.status === "rejected") throw result.reason;
-  if (pump.status === "fulfilled" && !pump.value) throw new GatewayError("DESTINATION_BLOCKED");
+  if (pump.status === "fulfilled" && !pump.value.allowed) throw new GatewayError("DESTINATION_BLOCKED");
   if (hit.status === "fulfilled" && !hit.value.allowed)
     throw GatewayError.rateLimited({ policy: phoneSend, decision: hit.value });
   throw budgetExhausted((held as PromiseFulfilledResult<Reservation>).value.denied!.decision);

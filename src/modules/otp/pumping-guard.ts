@@ -5,6 +5,15 @@ import type { Metrics } from "../../lib/metrics";
 import type { MobileNumber } from "../../lib/phone";
 import { CountryWatch, numberPrefix, type PumpingPolicy, safeListed } from "../../lib/pumping";
 
+/** A pumping check's answer for one send. */
+export interface PumpPass {
+  allowed: boolean;
+  /** The send did not go out: take back what the check counted. */
+  undo(): Promise<void>;
+  /** The send went out. */
+  sent(): Promise<void>;
+}
+
 /**
  * The conversion-driven pumping guard: the gateway sees both halves of every
  * OTP, the send and the successful verify, so a number prefix whose codes are
@@ -23,14 +32,18 @@ export class PumpingGuard {
     return `${prefix}${"*".repeat(this.deps.policy.dropDigits)}`;
   }
 
-  /** Whether a send may go: false only in enforce mode, for a blocked prefix. */
-  async allows(mobile: MobileNumber): Promise<boolean> {
+  /**
+   * Whether a send may go (false only in enforce mode, for a blocked prefix). A
+   * clear prefix's check counted the send already: `undo` takes it back when the
+   * send does not go out; `sent` counts one the check did not.
+   */
+  async check(mobile: MobileNumber): Promise<PumpPass> {
     const { store, policy, logger, metrics } = this.deps;
-    if (policy.mode === "off" || safeListed(policy, mobile.e164)) return true;
+    if (policy.mode === "off" || safeListed(policy, mobile.e164)) return this.#pass(mobile, true);
     const prefix = numberPrefix(mobile.e164, policy.dropDigits);
     // A country under attack has its prefixes judged on fewer sends.
     const verdict = await store.pumpCheck(prefix, mobile.e164, this.#countries.policyFor(mobile.country ?? "unknown"));
-    if (verdict.state === "clear") return true;
+    if (verdict.state === "clear") return this.#pass(mobile, true, prefix, verdict.counted);
     const enforced = policy.mode === "enforce";
     if (verdict.state === "newly_blocked") {
       logger.warn(enforced ? "pumping guard: number prefix blocked" : "pumping guard (monitor): number prefix would be blocked", {
@@ -41,16 +54,37 @@ export class PumpingGuard {
       });
     }
     metrics.pumping(mobile.country ?? "unknown", enforced ? "refused" : "monitored");
-    return !enforced;
+    return this.#pass(mobile, !enforced);
   }
 
-  /** Counts a send that went out, or a verified code; a failure is logged, never the caller's problem. */
-  async record(mobile: MobileNumber, kind: "sent" | "verified"): Promise<void> {
-    const { store, policy, logger, metrics } = this.deps;
-    metrics.pumping(mobile.country ?? "unknown", kind);
-    if (policy.mode === "off") return;
-    this.#countries.count(mobile.country ?? "unknown", kind);
-    const phone = mobile.e164;
+  #pass(mobile: MobileNumber, allowed: boolean, prefix?: string, counted?: number): PumpPass {
+    const { store, policy, metrics } = this.deps;
+    const country = mobile.country ?? "unknown";
+    return {
+      allowed,
+      undo: async () => {
+        if (prefix !== undefined && counted !== undefined) await store.pumpUncount(prefix, counted).catch(() => undefined);
+      },
+      sent: async () => {
+        metrics.pumping(country, "sent");
+        if (policy.mode === "off") return;
+        this.#countries.count(country, "sent");
+        // Safe-listed, or let through by monitor mode: the check did not count it.
+        if (counted === undefined) await this.#count(mobile.e164, "sent");
+      },
+    };
+  }
+
+  /** Counts a verified code; a failure is logged, never the caller's problem. */
+  async verified(mobile: MobileNumber): Promise<void> {
+    this.deps.metrics.pumping(mobile.country ?? "unknown", "verified");
+    if (this.deps.policy.mode === "off") return;
+    this.#countries.count(mobile.country ?? "unknown", "verified");
+    await this.#count(mobile.e164, "verified");
+  }
+
+  async #count(phone: string, kind: "sent" | "verified"): Promise<void> {
+    const { store, policy, logger } = this.deps;
     try {
       await store.pumpRecord(numberPrefix(phone, policy.dropDigits), kind, policy);
     } catch (err) {

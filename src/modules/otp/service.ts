@@ -100,14 +100,14 @@ export class OtpService {
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
     try {
-      const { decision, reservation } = await admit(this.#guards, mobile, event);
+      const { decision, reservation, pumping } = await admit(this.#guards, mobile, event);
       let sent: SendOtpResult;
       try {
         sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
       } catch (err) {
         // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
         if (err instanceof GatewayError && NOTHING_SENT.has(err.code)) {
-          await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund()]);
+          await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund(), pumping.undo()]);
         }
         throw err;
       }
@@ -124,7 +124,7 @@ export class OtpService {
         if (idempotencyKey)
           await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
       });
-      await Promise.all([recorded, this.#guards.pumping.record(mobile, "sent")]);
+      await Promise.all([recorded, pumping.sent()]);
       return { answer, maskedPhone, replayed: false };
     } catch (err) {
       if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
@@ -147,7 +147,7 @@ export class OtpService {
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     if (!(await store.claimVerified(requestId))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
-    void this.#guards.pumping.record(requireMobile(phone), "verified");
+    void this.#guards.pumping.verified(requireMobile(phone));
     return { verified: true };
   }
 
