@@ -4,7 +4,7 @@ import type { MobileNumber } from "../../lib/phone";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
 import type { PumpingGuard, PumpPass } from "./pumping-guard";
-import { budgetExhausted, type Reservation, type SpendGuard } from "./spend";
+import { budgetExhausted, NOTHING_RESERVED, type Reservation, type SpendGuard } from "./spend";
 
 /** What passed before a send: the phone windows' decision, the budgets held and the pumping count for it. */
 export interface Admitted {
@@ -25,10 +25,18 @@ export async function admit(
   event: string,
 ): Promise<Admitted> {
   const { store, phoneSend, spend, pumping } = deps;
+  const budgeted = spend.appliesTo(mobile.country);
+  const judged = pumping.judges(mobile);
+  if (!budgeted && !judged) {
+    // Nothing but the phone's windows to ask: one call, as before the spend guard.
+    const decision = await store.hit(mobile.e164, "send", phoneSend, event);
+    if (!decision.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision });
+    return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile) };
+  }
   const [hit, held, pump] = await Promise.allSettled([
     store.hit(mobile.e164, "send", phoneSend, event),
-    spend.reserve(mobile.country),
-    pumping.check(mobile),
+    budgeted ? spend.reserve(mobile.country) : NOTHING_RESERVED,
+    judged ? pumping.check(mobile) : pumping.passThrough(mobile),
   ]);
   const allowed = hit.status === "fulfilled" && hit.value.allowed;
   const reserved = held.status === "fulfilled" && !held.value.denied;

@@ -37,9 +37,19 @@ export class PumpingGuard {
    * clear prefix's check counted the send already: `undo` takes it back when the
    * send does not go out; `sent` counts one the check did not.
    */
+  /** Whether a send to this number is judged at all (not with the guard off, nor for the safe list). */
+  judges(mobile: MobileNumber): boolean {
+    return this.deps.policy.mode !== "off" && !safeListed(this.deps.policy, mobile.e164);
+  }
+
+  /** The answer for a number the guard does not judge. */
+  passThrough(mobile: MobileNumber): PumpPass {
+    return this.#pass(mobile, true);
+  }
+
   async check(mobile: MobileNumber): Promise<PumpPass> {
     const { store, policy, logger, metrics } = this.deps;
-    if (policy.mode === "off" || safeListed(policy, mobile.e164)) return this.#pass(mobile, true);
+    if (!this.judges(mobile)) return this.#pass(mobile, true);
     const prefix = numberPrefix(mobile.e164, policy.dropDigits);
     // A country under attack has its prefixes judged on fewer sends.
     const verdict = await store.pumpCheck(prefix, mobile.e164, this.#countries.policyFor(mobile.country ?? "unknown"));

@@ -11,6 +11,9 @@ export interface Reservation {
   refund(): Promise<void>;
 }
 
+/** A send no budget applies to. */
+export const NOTHING_RESERVED: Reservation = { refund: async () => {} };
+
 /**
  * The send budgets (SEND_BUDGETS): what a gateway may spend, whoever asks.
  * A send draws on the `*` budget and on its country's; both are reserved
@@ -22,6 +25,11 @@ export class SpendGuard {
   readonly #alerted = new Map<string, number>();
 
   constructor(private readonly deps: { store: OtpStore; budgets: readonly SendBudget[]; logger: Logger; metrics: Metrics }) {}
+
+  /** Whether any budget applies to a send to `country` (none: nothing to reserve, no store call). */
+  appliesTo(country: string | undefined): boolean {
+    return this.deps.budgets.some((b) => b.scope === "*" || b.scope === country);
+  }
 
   async reserve(country: string | undefined): Promise<Reservation> {
     const { store, budgets, metrics } = this.deps;
