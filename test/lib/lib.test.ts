@@ -3,6 +3,7 @@ import { formatDuration, parseDuration } from "../../src/lib/duration";
 import { maskPhone } from "../../src/lib/mask";
 import { generateCode } from "../../src/lib/otp-code";
 import { requireMobile } from "../../src/modules/otp/phone";
+import { defaultPumpingPolicy } from "../support/harness";
 
 describe("durations", () => {
   test("read like 500ms, 30s, 10m, 24h, 1d", () => {
@@ -109,18 +110,7 @@ describe("country watch", () => {
   test("a country whose judged sends convert under half is under attack: its blocks need a quarter of the sends", async () => {
     const { CountryWatch } = await import("../../src/lib/pumping");
     let now = 1_000_000;
-    const policy = {
-      mode: "enforce" as const,
-      dropDigits: 3,
-      windowMs: 86_400_000,
-      bucketMs: 60_000,
-      maturityMs: 300_000,
-      minSends: 20,
-      minConversion: 0.2,
-      blockMs: 43_200_000,
-      blockMaxMs: 604_800_000,
-      safeList: [],
-    };
+    const policy = defaultPumpingPolicy(); // 20 judged sends, 1-minute buckets, 5-minute codes
     const watch = new CountryWatch(policy, () => now);
     for (let i = 0; i < 100; i++) watch.count("IN", "sent");
     for (let i = 0; i < 60; i++) watch.count("IN", "verified");

@@ -5,20 +5,9 @@ import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 
-const PUMPING_POLICY: PumpingPolicy = {
-  mode: "enforce",
-  dropDigits: 3,
-  windowMs: 3_600_000,
-  bucketMs: 60_000,
-  maturityMs: 300_000,
-  minSends: 20,
-  minConversion: 0.2,
-  blockMs: 43_200_000,
-  blockMaxMs: 604_800_000,
-  safeList: [],
-};
+const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 
-import { captureLogger } from "../support/harness";
+import { captureLogger, defaultPumpingPolicy } from "../support/harness";
 import { flushSharedRedis, freePort, RedisCluster, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
 import { freshPhone, storeBehaviour } from "./behaviour";
 

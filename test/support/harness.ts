@@ -28,6 +28,11 @@ export const RELAXED_ENV: Record<string, string> = {
   ALLOWED_COUNTRIES: "*",
 };
 
+/** The pumping guard's policy as the shipped defaults build it (src/services.ts). */
+export function defaultPumpingPolicy() {
+  return buildServices(loadConfig({}), createLogger({ level: "silent" })).policy.pumping;
+}
+
 /** Under app.handle there is no socket: tests name the peer in this header. */
 export const TEST_PEER_HEADER = "x-test-peer";
 
