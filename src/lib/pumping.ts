@@ -141,12 +141,15 @@ export class CountryWatch {
   readonly #countries = new Map<string, Map<number, [sent: number, verified: number]>>();
   readonly #verdicts = new Map<string, { bucket: number; policy: PumpingPolicy }>();
   readonly #underAttack: PumpingPolicy;
+  /** Buckets a verdict can read: the recent ones, those of codes still live, and one. */
+  readonly #keep: number;
 
   constructor(
     private readonly policy: PumpingPolicy,
     private readonly now: () => number = Date.now,
   ) {
     this.#underAttack = { ...policy, minSends: Math.max(3, Math.ceil(policy.minSends / 4)) };
+    this.#keep = CountryWatch.RECENT + Math.ceil(policy.maturityMs / policy.bucketMs) + 2;
   }
 
   count(country: string, kind: "sent" | "verified"): void {
@@ -160,6 +163,9 @@ export class CountryWatch {
     const counts = buckets.get(bucket) ?? [0, 0];
     counts[kind === "sent" ? 0 : 1] += 1;
     buckets.set(bucket, counts);
+    // Bounded even for a country whose verdict nobody asks for (its numbers all safe-listed).
+    if (buckets.size > this.#keep + CountryWatch.RECENT)
+      for (const j of buckets.keys()) if (j < bucket - this.#keep) buckets.delete(j);
   }
 
   /** The policy a block of this country is judged by now. */
