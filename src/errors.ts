@@ -51,6 +51,8 @@ export interface GatewayErrorOptions {
   retryAfterSeconds?: number;
   fieldErrors?: FieldError[];
   rateLimit?: RateLimitInfo;
+  /** An SMS may have gone out although this error says otherwise (an earlier attempt reached the upstream). */
+  mayHaveSent?: boolean;
   cause?: unknown;
 }
 
@@ -61,6 +63,7 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds?: number;
   readonly fieldErrors?: FieldError[];
   readonly rateLimit?: RateLimitInfo;
+  readonly mayHaveSent: boolean;
 
   constructor(
     readonly code: ErrorCode,
@@ -72,6 +75,21 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.fieldErrors = options.fieldErrors;
     this.rateLimit = options.rateLimit;
+    this.mayHaveSent = options.mayHaveSent ?? false;
+  }
+
+  /** The same error, marked: an SMS may have gone out before it. */
+  withMayHaveSent(): GatewayError {
+    const { code, detail, retryable, retryAfterSeconds, fieldErrors, rateLimit } = this;
+    return new GatewayError(code, {
+      detail,
+      retryable,
+      retryAfterSeconds,
+      fieldErrors,
+      rateLimit,
+      mayHaveSent: true,
+      cause: this.cause,
+    });
   }
 
   /** A denial by one of the gateway's own limits. */

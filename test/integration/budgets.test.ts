@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/adapters/store/memory";
 import { RedisStore } from "../../src/adapters/store/redis";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { socketPeer } from "../../src/http/guard";
 import { PromMetrics } from "../../src/lib/metrics";
+import { parseBudgets } from "../../src/lib/send-budget";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
@@ -100,5 +102,25 @@ describe("send budgets", () => {
     expect(page).toContain('otp_gateway_send_budget_used{budget="*",window="2/1h"} 2');
     expect(page).toContain('otp_gateway_send_budget_remaining{budget="*",window="2/1h"} 0');
     expect(page).toContain('otp_gateway_estimated_spend_inr_total{country="IN"} 0.5');
+  });
+
+  test("a send refused after a retried 5xx stays counted: the first attempt may have gone out", async () => {
+    const { logger } = captureLogger();
+    const store = new MemoryStore();
+    const client = testApp(startMessaging(fake.url, logger), logger, {
+      env: { SEND_BUDGETS: "*=5/1h", PHONE_SEND_LIMITS: "1/1h" },
+      store,
+    });
+    const phone = nextPhone();
+    fake.fail("/otp/send", { kind: "status", status: 502 });
+    fake.fail("/otp/send", { kind: "status", status: 429 });
+    const first = await client.post("/v1/otp/send", { phone });
+    expect(first.status).toBe(429); // the upstream's refusal, on the retry
+    expect(fake.calls("/otp/send")).toHaveLength(2);
+    // Not taken back: the phone's window holds it, and the budget counts it.
+    const second = await client.post("/v1/otp/send", { phone });
+    expect(second.headers.get("ratelimit")).toStartWith('"phone-1h"');
+    expect(fake.calls("/otp/send")).toHaveLength(2);
+    expect((await store.reserveBudget(parseBudgets("*=5/1h")![0]!, false)).used).toEqual([1]);
   });
 });

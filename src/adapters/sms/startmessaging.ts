@@ -76,7 +76,11 @@ export class StartMessagingProvider implements SmsProvider {
         const answer = await this.#post("send", payload);
         return this.#readSend(answer);
       } catch (err) {
-        if (!(err instanceof GatewayError) || !err.retryable || attempt >= this.options.retries) throw err;
+        if (!(err instanceof GatewayError) || !err.retryable || attempt >= this.options.retries) {
+          // An earlier attempt failed after reaching the upstream (5xx, reset): it may have sent,
+          // whatever this last answer says (a 402 or 429 right after a delivered SMS, say).
+          throw attempt > 0 && err instanceof GatewayError ? err.withMayHaveSent() : err;
+        }
         const delay = Math.random() * this.options.retryBackoffMs * 2 ** attempt;
         this.#metrics.upstreamRetry("send");
         this.options.logger.warn("upstream send failed, retrying", {

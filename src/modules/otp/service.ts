@@ -106,7 +106,7 @@ export class OtpService {
         sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
       } catch (err) {
         // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
-        if (err instanceof GatewayError && NOTHING_SENT.has(err.code)) {
+        if (err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent) {
           await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund(), pumping.undo()]);
         }
         throw err;
