@@ -75,6 +75,8 @@ export function createApp(deps: AppDeps) {
         allowedHeaders: ["content-type", "authorization", "idempotency-key", "x-request-id"],
         exposeHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy"],
         maxAge: 600,
+        // The gateway uses no cookies: a browser never needs to send credentials cross-origin.
+        credentials: false,
       }),
     );
   }

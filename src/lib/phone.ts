@@ -32,3 +32,11 @@ export function parseMobile(input: string): ParsedMobile {
   }
   return { ok: true, mobile: { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode } };
 }
+
+/**
+ * Whether `prefix` is an E.164 number without its last `dropDigits` digits: a
+ * block that holds valid numbers (tried at its start, middle and end).
+ */
+export function isNumberBlock(prefix: string, dropDigits: number): boolean {
+  return ["0", "5", "9"].some((digit) => parsePhoneNumberFromString(`${prefix}${digit.repeat(dropDigits)}`)?.isValid() === true);
+}

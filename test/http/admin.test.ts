@@ -61,6 +61,9 @@ describe("admin routes", () => {
       ["DELETE", "/admin/blocks/%2B919876543"],
       ["PUT", "/admin/safe-list/numbers/+919876543210"],
       ["DELETE", "/admin/phones/+919876543210/windows"],
+      // Parameters that would be a 400: without the token they are a 401 first, like any other.
+      ["DELETE", "/admin/blocks/abc"],
+      ["PUT", "/admin/safe-list/numbers/+1"],
     ] as const) {
       for (const token of [null, "wrong-token-0123456789", `${TOKEN}x`]) {
         const res = await call(method, path, token);
@@ -92,7 +95,10 @@ describe("admin routes", () => {
     expect((await store.pumpCheck(prefix, `${prefix}210`, POLICY)).state).toBe("clear");
     expect(await (await call("DELETE", `/admin/blocks/${prefix}`)).json()).toEqual({ done: false });
     const line = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "admin: pumping block lifted");
-    expect(line).toMatchObject({ prefix, wasBlocked: true });
+    expect(line).toMatchObject({ prefix: `${prefix}***`, wasBlocked: true });
+    // Only a number block is a prefix: a full number, or a block of another length, is refused.
+    expect((await call("DELETE", "/admin/blocks/+919876543210")).status).toBe(400);
+    expect((await call("PUT", "/admin/safe-list/prefixes/+9198765")).status).toBe(400);
   });
 
   test("a safe-listed number is never blocked; invalid entries are 400", async () => {

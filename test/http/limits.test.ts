@@ -387,6 +387,11 @@ describe("who may call, and where to", () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(refused.headers.get("access-control-expose-headers")).toContain("retry-after");
+    // No cookies here: a cross-origin page never gets to send the browser's credentials along.
+    expect(refused.headers.get("access-control-allow-credentials")).toBeNull();
+    const any = app({ CORS_ORIGINS: "*" });
+    const star = await any.get("/healthz", { origin: "https://evil.example" });
+    expect(star.headers.get("access-control-allow-credentials")).toBeNull();
     const other = await client.post("/v1/otp/send", { phone: PHONE }, { origin: "https://evil.example" });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const none = app();

@@ -1,6 +1,8 @@
 import type { OtpStore } from "../../adapters/store/interface";
+import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
+import { isNumberBlock } from "../../lib/phone";
 import { numberPrefix, type PumpingPolicy } from "../../lib/pumping";
 import type { SendBudget } from "../../lib/send-budget";
 import { requireMobile } from "../otp/phone";
@@ -34,9 +36,25 @@ export class AdminService {
   }
 
   async liftBlock(prefix: string): Promise<boolean> {
-    const lifted = await this.deps.store.pumpLift(prefix);
-    this.deps.logger.warn("admin: pumping block lifted", { prefix, wasBlocked: lifted });
+    const lifted = await this.deps.store.pumpLift(this.#block(prefix));
+    this.deps.logger.warn("admin: pumping block lifted", { prefix: this.#shown(prefix), wasBlocked: lifted });
     return lifted;
+  }
+
+  /** A prefix as the guard keys it (a number less PUMPING_PREFIX_DROP digits), or 400: anything else would match nothing. */
+  #block(prefix: string): string {
+    const drop = this.deps.pumping.dropDigits;
+    if (!isNumberBlock(prefix, drop)) {
+      throw new GatewayError("INVALID_REQUEST", {
+        detail: `Not a number block: give a number without its last ${drop} digits (PUMPING_PREFIX_DROP).`,
+      });
+    }
+    return prefix;
+  }
+
+  /** The prefix as it is logged: its dropped digits as `*`. */
+  #shown(prefix: string): string {
+    return `${prefix}${"*".repeat(this.deps.pumping.dropDigits)}`;
   }
 
   /** A whole prefix, or one number (a valid mobile), on or off the safe list. */
@@ -44,8 +62,8 @@ export class AdminService {
     const { store, pumping, logger } = this.deps;
     const action = add ? "admin: safe-list entry added" : "admin: safe-list entry removed";
     if ("prefix" in entry) {
-      await store.pumpSafe(entry.prefix, undefined, add);
-      logger.warn(action, { prefix: entry.prefix });
+      await store.pumpSafe(this.#block(entry.prefix), undefined, add);
+      logger.warn(action, { prefix: this.#shown(entry.prefix) });
       return true;
     }
     const mobile = requireMobile(entry.number);
