@@ -27,13 +27,16 @@ const dotted = (high: number, low: number) => `${high >> 8}.${high & 255}.${low 
  * range maps the whole IPv4 Internet into IPv6, so bucketing it by /64 would
  * put every NAT64 or Teredo client into one bucket, and give each IPv4 address
  * 65 536 buckets through 6to4.
- * - NAT64 `64:ff9b::/96` (RFC 6052) and SIIT `::ffff:0:0/96`: the last 32 bits.
+ * - NAT64 `64:ff9b::/96` (RFC 6052) and SIIT `::ffff:0:0/96`: the last 32 bits;
+ *   the local-use NAT64 `64:ff9b:1::/48` (RFC 8215): bits 48–63 and 72–87.
  * - 6to4 `2002::/16` (RFC 3056): bits 16–47.
  * - Teredo `2001::/32` (RFC 4380): the client's address, stored inverted, in the last 32 bits.
  */
 function embeddedIpv4(parts: readonly number[]): string | undefined {
   const [p0, p1, p2, p3, p4, p5, p6, p7] = parts as [number, number, number, number, number, number, number, number];
   if (p0 === 0x64 && p1 === 0xff9b && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0) return dotted(p6, p7);
+  // The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215): a /48 layout, the IPv4 in bits 48–63 and 72–87.
+  if (p0 === 0x64 && p1 === 0xff9b && p2 === 1) return dotted(p3, ((p4 & 0xff) << 8) | (p5 >> 8));
   // SIIT's IPv4-translated form ::ffff:0:a.b.c.d (RFC 6145), like the IPv4-mapped one.
   if (p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0 && p4 === 0xffff && p5 === 0) return dotted(p6, p7);
   if (p0 === 0x2002) return dotted(p1, p2);

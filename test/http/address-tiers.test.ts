@@ -31,6 +31,7 @@ describe("address buckets", () => {
     const carried = { host: "192.0.2.45", subnet: "192.0.2.0/24", family: "v4" as const };
     expect(addressBuckets("64:ff9b::c000:22d")).toEqual(carried); // NAT64, RFC 6052
     expect(addressBuckets("::ffff:0:c000:22d")).toEqual(carried); // SIIT, RFC 6145
+    expect(addressBuckets("64:ff9b:1:c000:2:2d00::")).toEqual(carried); // local-use NAT64 /48, RFC 8215
     expect(addressBuckets("2002:c000:22d::1")).toEqual(carried); // 6to4: any host behind one IPv4
     expect(addressBuckets("2002:c000:22d:ffff:1:2:3:4")).toEqual(carried);
     expect(addressBuckets("2001:0:4136:e378:8000:63bf:3fff:fdd2")).toEqual(carried); // Teredo, client inverted
