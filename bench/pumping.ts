@@ -1,10 +1,5 @@
-// `bun run bench:pumping`: the compiled gateway, a private Redis and a fake upstream through a
-// deterministic, time-compressed SMS-pumping simulation (bench/pumping-sim.ts), once with the spend
-// guard off, once in monitor and once in enforce mode. Writes bench/results/pumping.{md,json}.
-//   bun bench/pumping.ts [--smoke] [--no-build]
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, sh, waitHealthy } from "../scripts/lib/local";
+import { freePort, sh, waitHealthy, writeResults } from "../scripts/lib/local";
 import { EnvSchema } from "../src/config-schema";
 import { parseDuration } from "../src/lib/duration";
 import { type Actor, type PlannedSend, plan, type SimShape } from "./pumping-sim";
@@ -251,9 +246,5 @@ function report(results: Awaited<ReturnType<typeof run>>[], sends: PlannedSend[]
     "",
     "Targets (enforce, defaults): attack SMS ≤ 5 % of the off run; 0 legitimate sends refused by the pumping guard.",
   ].join("\n");
-  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const name = SMOKE ? "pumping-smoke" : "pumping";
-  writeFileSync(join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(ROOT, `bench/results/${name}.md`), `${md}\n`);
-  console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
+  writeResults(ROOT, SMOKE ? "pumping-smoke" : "pumping", json, md);
 }

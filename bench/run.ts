@@ -3,10 +3,10 @@
 // binaries; drives load with wrk from a separate process. Writes bench/results/latest.{json,md}.
 //   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build] [--only <text>]
 // --only runs the scenarios whose name contains <text> and prints them; it writes no report.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds, freePort, rssMiB, sh, waitHealthy } from "../scripts/lib/local";
+import { cpuSeconds, freePort, rssMiB, sh, waitHealthy, writeResults } from "../scripts/lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -370,9 +370,5 @@ function writeReport(rows: Row[]): void {
     "",
     "errors = socket errors + answers other than the scenario's expected status (200, 429 or 400). Server CPU: user + system time of the server process (and its workers) during the load, per answered request; steadier than req/s when the machine is shared.",
   ].join("\n");
-  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const name = SMOKE ? "smoke" : "latest";
-  writeFileSync(join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(ROOT, `bench/results/${name}.md`), `${md}\n`);
-  console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
+  writeResults(ROOT, SMOKE ? "smoke" : "latest", report, md);
 }

@@ -1,5 +1,6 @@
 // Helpers for the scripts, the benchmark and the tests that start local processes.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
@@ -76,4 +77,12 @@ export function memorySplitMiB(pid: number): { anon: number; file: number } {
   const rollup = readProc(`/proc/${pid}/smaps_rollup`);
   const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(rollup)?.[1] ?? NaN) / 1024;
   return { anon: field("Pss_Anon"), file: field("Pss_File") };
+}
+
+/** Writes a benchmark's report as bench/results/<name>.{json,md} and prints it. */
+export function writeResults(root: string, name: string, json: unknown, md: string): void {
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  writeFileSync(join(root, `bench/results/${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(root, `bench/results/${name}.md`), `${md}\n`);
+  console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
 }
