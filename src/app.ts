@@ -59,6 +59,9 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia({
     // `/v1/otp/send/` is not `/v1/otp/send`: one spelling per route.
     strictPath: true,
+    // Find the path after `http://` (7), not after 11 characters: `Host: otp` is a
+    // fine host name, and the guard refuses any request the two would read apart.
+    handler: { standardHostname: false },
     serve: {
       idleTimeout: http.idleTimeoutSeconds,
       // Bun refuses a larger declared body itself (plain 413); our own check below

@@ -40,28 +40,37 @@ export interface GuardOptions {
  * Every POST is guarded, whatever its path: the only POST routes are the OTP
  * routes, and matching exact paths here would let a variant the router still
  * accepts (a trailing slash, an encoded letter) walk past the checks.
+ *
+ * The budget is chosen from `path`, the path Elysia routes on (it parses the URL
+ * once, before this hook). A request whose target reads differently to the
+ * router than as written (a Host header Bun finds invalid, so that the URL is a
+ * bare path) is refused first: what is charged, routed and logged is one path.
  */
 export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress, cors }: GuardOptions) {
   const keyDigests = apiKeys.map(tokenDigest);
   // onRequest hooks run for every request of the app, before routing.
-  return new Elysia({ name: "guard" }).onRequest(({ request, server, set }) => {
-    if (request.method !== "POST") return;
+  return new Elysia({ name: "guard" }).onRequest((context) => {
+    const { request, server, set } = context;
+    // Elysia's parse of the URL, the one its router uses: in the context at run time, though not in
+    // its PreContext type. Were it ever missing, every request would be refused here (fail closed).
+    const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
     const meta = metas.of(request);
-    const scope = chargedOperation(path);
-    meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
-    const { decision, policy } = ipLimiter.hit(scope, addressBuckets(meta.clientIp));
     // Answered here, not thrown: a refused flood skips Elysia's error path (and the
     // cost of an Error per request), so the log line and the counters that path
     // would write are written here too.
-    const refuse = (code: ErrorCode, headers: Record<string, string>) => {
-      const problem = problemFor(code, meta.requestId);
+    const refuse = (code: ErrorCode, headers: Record<string, string>, detail?: string) => {
+      const problem = problemFor(code, meta.requestId, { detail });
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
       metas.finish(meta, request.method, path, problem.status);
       if (cors) copyCorsHeaders(set.headers, headers);
       return problemResponse(problem, headers);
     };
+    if (routed !== path) return refuse("INVALID_REQUEST", {}, "The Host header is not a valid host name.");
+    if (request.method !== "POST") return;
+    meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
+    const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(meta.clientIp));
     if (!decision.allowed) {
       metrics.rateLimited(policy.scope);
       return refuse("RATE_LIMITED", rateLimitHeaders({ policy, decision }));

@@ -1,9 +1,13 @@
 /** The two operations of the API; what the guard charges, the log line and the metrics count. */
 export type OtpOperation = "send" | "verify";
 
-/** The path of an absolute request URL without building a URL object (hot path). */
+/**
+ * The path of the request target as the client wrote it, without building a URL
+ * object (hot path). Bun gives an absolute URL, or only the path when it found
+ * the Host header invalid (`a b`, `x/y`).
+ */
 export function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   const query = url.indexOf("?", start);
   return query < 0 ? url.slice(start) : url.slice(start, query);
