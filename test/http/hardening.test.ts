@@ -86,3 +86,37 @@ describe("the Host header and the request target", () => {
     }
   });
 });
+
+describe("the phone's verify window", () => {
+  test("junk verifies of a spent or exhausted id do not lock the phone's owner out", async () => {
+    const { base, stop } = gateway({ PHONE_VERIFY_LIMITS: EnvSchema.properties.PHONE_VERIFY_LIMITS.default });
+    const call = async (path: string, body: unknown) => {
+      const res = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    try {
+      const phone = nextPhone();
+      // The attacker sends one code to the victim and burns its id with junk, many times over.
+      const burnt = (await call("/v1/otp/send", { phone })).body.requestId as string;
+      const answers = [];
+      for (let i = 0; i < 25; i++) answers.push(await call("/v1/otp/verify", { requestId: burnt, code: "000000" }));
+      expect(answers.every((a) => a.status === 200 && a.body.verified === false)).toBe(true);
+      // Only the attempts the upstream saw (3) were charged: the owner's fresh code still verifies.
+      const fresh = (await call("/v1/otp/send", { phone })).body.requestId as string;
+      const right = await call("/v1/otp/verify", { requestId: fresh, code: fake.codeFor(fresh)! });
+      expect(right).toEqual({ status: 200, body: { verified: true } });
+      // A spent id now answers as an unknown one does, however often it is tried.
+      const spent = [];
+      for (let i = 0; i < 15; i++) spent.push(await call("/v1/otp/verify", { requestId: fresh, code: "000000" }));
+      const unknown = [];
+      for (let i = 0; i < 15; i++) unknown.push(await call("/v1/otp/verify", { requestId: `${fresh}x`, code: "000000" }));
+      expect(spent).toEqual(unknown);
+    } finally {
+      await stop();
+    }
+  });
+});

@@ -164,6 +164,16 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(await store.verificationPhone(vid)).toBe("+919876543210");
       for (let i = 0; i < 3; i++) expect(await store.beginVerify(vid, 3)).toBe("ok");
       expect(await store.beginVerify(vid, 3)).toBe("exhausted");
+      await store.refundAttempt(vid); // an attempt whose check never ran is given back
+      expect(await store.beginVerify(vid, 3)).toBe("ok");
+      expect(await store.beginVerify(vid, 3)).toBe("exhausted");
+      await store.refundAttempt(`otp_${id()}`); // an unknown id: nothing to give back, nothing made
+      await store.refundAttempt(vid);
+      await store.refundAttempt(vid);
+      await store.refundAttempt(vid);
+      await store.refundAttempt(vid); // never below zero: still three attempts, not four
+      for (let i = 0; i < 3; i++) expect(await store.beginVerify(vid, 3)).toBe("ok");
+      expect(await store.beginVerify(vid, 3)).toBe("exhausted");
 
       const other = `otp_${id()}`;
       await store.saveVerification(other, "+919876543210", 60_000);

@@ -62,6 +62,8 @@ export interface OtpStore {
   verificationPhone(id: string): Promise<string | undefined>;
   /** Spends one attempt; says why not when the id is unknown, used or out of attempts. */
   beginVerify(id: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted">;
+  /** Gives back an attempt `beginVerify` spent on a check that never ran. */
+  refundAttempt(id: string): Promise<void>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
   claimVerified(id: string): Promise<boolean>;
 

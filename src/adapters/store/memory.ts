@@ -161,6 +161,11 @@ export class MemoryStore implements OtpStore {
     return "ok";
   }
 
+  async refundAttempt(id: string): Promise<void> {
+    const record = this.#verifications.get(id);
+    if (record && record.attempts > 0) record.attempts -= 1;
+  }
+
   async claimVerified(id: string): Promise<boolean> {
     const record = this.#verifications.get(id);
     if (!record || record.verified) return false;

@@ -59,7 +59,7 @@ const SCRIPTS = {
   otpBeginVerify: BEGIN_VERIFY_LUA,
   otpClaimVerified: CLAIM_VERIFIED_LUA,
   otpBudget: BUDGET_LUA,
-  // Takes one back from each field still above 0: budgets' receipts, and a pumping count.
+  // Takes one back from each field still above 0: budgets' receipts, a pumping count, a verify attempt.
   otpRefundBudget: REFUND_BUDGET_LUA,
   otpPumpCheck: PUMP_CHECK_LUA,
   otpPumpRecord: PUMP_RECORD_LUA,

@@ -142,6 +142,10 @@ export class RedisStore implements OtpStore {
     return this.#call(() => this.#redis.otpBeginVerify(verificationKey(id), maxAttempts));
   }
 
+  async refundAttempt(id: string): Promise<void> {
+    await this.#call(() => this.#redis.otpRefundBudget(verificationKey(id), "n"));
+  }
+
   async claimVerified(id: string): Promise<boolean> {
     return (await this.#call(() => this.#redis.otpClaimVerified(verificationKey(id)))) === 1;
   }

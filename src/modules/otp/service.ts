@@ -137,11 +137,15 @@ export class OtpService {
     // Only ids this gateway issued (and that have not expired) reach the upstream.
     const phone = await store.verificationPhone(requestId);
     if (!phone) return this.#refuse(requestId, "unknown");
-    const decision = await store.hit(phone, "verify", policy.phoneVerify, crypto.randomUUID());
-    if (!decision.allowed) throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision });
-
+    // The attempt first, then the phone's window: only an attempt that goes to the upstream is
+    // charged to the phone, so junk verifies of a spent or exhausted id cannot lock its owner out.
     const begun = await store.beginVerify(requestId, policy.maxAttempts);
     if (begun !== "ok") return this.#refuse(requestId, begun === "used" ? "unknown" : begun);
+    const decision = await store.hit(phone, "verify", policy.phoneVerify, crypto.randomUUID());
+    if (!decision.allowed) {
+      await store.refundAttempt(requestId).catch(() => undefined); // nothing was checked
+      throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision });
+    }
     const result = await provider.verify({ requestId, code });
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
