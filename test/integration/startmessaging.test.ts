@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import zlib from "node:zlib";
 import { FakeStartMessaging, type Shape } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 
@@ -174,6 +175,35 @@ describe("the StartMessaging client", () => {
     }
     fake.fail("/otp/send", { kind: "truncate" });
     expect((await send()).status).toBe(502);
+  });
+
+  test("an endless body is cut at the 64 KiB cap: the rest is never fetched", async () => {
+    fake.fail("/otp/send", { kind: "flood", bytes: 100_000_000 });
+    const started = performance.now();
+    const res = await send();
+    expect(res.status).toBe(502);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    await Bun.sleep(100); // the fake notices the hang-up
+    // What sits in socket buffers is written, not the 100 MB (before the cap held, all of it was read).
+    expect(fake.floodWritten).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  test("asks for an uncompressed answer, and does not expand one it did not ask for", async () => {
+    const answer = JSON.stringify({
+      data: { requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 60_000), attemptsLeft: 3 },
+    });
+    for (const [encoding, body] of [
+      ["br", zlib.brotliCompressSync(answer)],
+      ["gzip", zlib.gzipSync(answer)],
+    ] as const) {
+      fake.fail("/otp/send", { kind: "status", status: 200, body, headers: { "content-encoding": encoding } });
+      const res = await send();
+      // A valid answer inside: a client that decompressed would say 200 (and would expand a bomb too).
+      expect(res.status, encoding).toBe(502);
+    }
+    expect(fake.calls("/otp/send").every((c) => c.headers["accept-encoding"] === "identity")).toBe(true);
+    fake.fail("/otp/send", { kind: "status", status: 200, body: answer, headers: { "content-encoding": "identity" } });
+    expect((await send()).status).toBe(200);
   });
 
   test("a slow upstream answers 504 after the timeout, without retrying", async () => {

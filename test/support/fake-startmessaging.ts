@@ -12,7 +12,9 @@ import type { AddressInfo } from "node:net";
 export type Shape = "tutorial" | "reference";
 
 export type Fault =
-  | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: "status"; status: number; body?: string | Uint8Array; headers?: Record<string, string> }
+  /** A 200 whose chunked body goes on for `bytes` (or until the client hangs up). */
+  | { kind: "flood"; bytes: number }
   | { kind: "delay"; ms: number }
   | { kind: "slow-body"; ms: number }
   | { kind: "reset" }
@@ -61,6 +63,8 @@ export class FakeStartMessaging {
   url = "";
   /** TCP connections accepted, to check that the client reuses them. */
   connections = 0;
+  /** Body bytes the last `flood` fault got written before it ended or the client hung up. */
+  floodWritten = 0;
 
   constructor(options: FakeOptions = {}) {
     this.options = {
@@ -141,6 +145,21 @@ export class FakeStartMessaging {
       case "delay":
         await Bun.sleep(fault.ms);
         return false;
+      case "flood": {
+        res.writeHead(200, { "content-type": "application/json" });
+        const chunk = Buffer.alloc(65_536, 0x20);
+        this.floodWritten = 0;
+        let closed = false;
+        res.on("close", () => {
+          closed = true;
+        });
+        while (!closed && this.floodWritten < fault.bytes) {
+          this.floodWritten += chunk.length;
+          if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+        }
+        res.end();
+        return true;
+      }
       case "reset":
         res.writeHead(200, { "content-type": "application/json", "content-length": "200" });
         res.write('{"data":{"requ');

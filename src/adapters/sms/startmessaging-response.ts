@@ -81,13 +81,33 @@ export function parseRetryAfter(header: string | null, now: number): number | un
 /** A larger answer than this is not a StartMessaging answer; we stop reading. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** Reads at most MAX_RESPONSE_BYTES; `undefined` for a larger body. */
+/**
+ * The answer's body as text, or undefined when it is not one we read: longer
+ * than MAX_RESPONSE_BYTES (declared or counted as the bytes arrive; reading
+ * stops there and the rest is never fetched), or compressed, which we did not
+ * ask for (`accept-encoding: identity`; the client fetches with
+ * `decompress: false`, so a small compressed body never expands in memory).
+ */
 export async function readLimited(res: Response): Promise<string | undefined> {
   const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > MAX_RESPONSE_BYTES) {
-    await res.body?.cancel();
+  const encoding = res.headers.get("content-encoding")?.trim().toLowerCase();
+  if (declared > MAX_RESPONSE_BYTES || (encoding && encoding !== "identity")) {
+    await res.body?.cancel().catch(() => undefined);
     return undefined;
   }
-  const text = await res.text();
-  return text.length > MAX_RESPONSE_BYTES ? undefined : text;
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

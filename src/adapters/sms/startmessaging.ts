@@ -150,7 +150,14 @@ export class StartMessagingProvider implements SmsProvider {
     try {
       const res = await fetch(`${this.#base}/otp/${endpoint}`, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "x-api-key": this.options.apiKey },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "accept-encoding": "identity",
+          "x-api-key": this.options.apiKey,
+        },
+        // What we did not ask to be compressed is not expanded: readLimited refuses it.
+        decompress: false,
         body: JSON.stringify(payload),
         // One deadline for connect, headers and body.
         signal: AbortSignal.timeout(this.options.timeoutMs),
