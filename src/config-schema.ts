@@ -166,7 +166,10 @@ export const EnvSchema = T.Object({
       ),
     (prices) => [...prices].map(([scope, price]) => `${scope}=${price}`).join(","),
   ),
-  IDEMPOTENCY_TTL: Duration("24h", "How long an Idempotency-Key replays its first answer."),
+  IDEMPOTENCY_TTL: Duration(
+    "24h",
+    "How long an Idempotency-Key replays its first answer; at least the longest PHONE_SEND_LIMITS window.",
+  ),
   METRICS_ACCESS: OneOf(ACCESS, "public", "GET /metrics: `public`, `token` (needs ADMIN_TOKEN) or `off`."),
   DOCS_ACCESS: OneOf(
     ACCESS,

@@ -1,7 +1,7 @@
 import type { StaticDecode } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { EnvSchema } from "./config-schema";
-import { DURATION_PATTERN } from "./lib/duration";
+import { DURATION_PATTERN, formatDuration } from "./lib/duration";
 
 export { EnvSchema } from "./config-schema";
 
@@ -40,7 +40,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // First the shape of each value (type, pattern, range); only well-formed values are decoded.
   const malformed = Object.entries(EnvSchema.properties)
     .filter(([name, schema]) => !Value.Check(schema, env[name]))
-    .map(([name, schema]) => `${name}=${JSON.stringify(source[name] ?? "")}: expected ${expectation(schema)}`);
+    .map(([name, schema]) => `${name}=${shown(name, source[name] ?? "")}: expected ${expectation(schema)}`);
   if (malformed.length > 0) throw new ConfigError(malformed);
   const problems: string[] = [];
   const settings: Record<string, unknown> = {};
@@ -48,12 +48,25 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     try {
       settings[name] = Value.Decode(schema, env[name]);
     } catch (err) {
-      problems.push(`${name}=${JSON.stringify(env[name])}: expected ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(`${name}=${shown(name, env[name])}: expected ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   const config = crossChecked(settings as Partial<Settings>, env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config!;
+}
+
+/** Settings whose whole value is a secret: a configuration error never shows them. */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/;
+
+/**
+ * A value as a configuration error may show it: a secret setting only by its
+ * length, and any credentials in a URL (`redis://user:password@host`) masked.
+ */
+export function shown(name: string, value: unknown): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value ?? "");
+  if (SECRET_NAME.test(name)) return `(hidden, ${text.length} characters)`;
+  return JSON.stringify(text.replace(/\/\/[^@\s]*@/g, "//***@"));
 }
 
 function expectation(schema: unknown): string {
@@ -81,6 +94,16 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
     problems.push(
       `WORKERS=${settings.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too ` +
         "(workers must share limits, idempotency and verify state)",
+    );
+  }
+
+  // A reused key is exempt from the phone's windows while its record lives (its send is already
+  // counted there); a record that expired before the window would let the key send again uncounted.
+  const longestPhoneWindow = Math.max(0, ...(settings.PHONE_SEND_LIMITS ?? []).map((w) => w.windowMs));
+  if (settings.IDEMPOTENCY_TTL !== undefined && settings.IDEMPOTENCY_TTL < longestPhoneWindow) {
+    problems.push(
+      `IDEMPOTENCY_TTL=${String(raw.IDEMPOTENCY_TTL)}: expected at least the longest PHONE_SEND_LIMITS window ` +
+        `(${formatDuration(longestPhoneWindow)}), or a reused key could send past the phone's limits`,
     );
   }
 

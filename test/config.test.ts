@@ -66,6 +66,27 @@ describe("configuration", () => {
     expect(problemsOf({ UPSTREAM_TIMEOUT: "2m", UPSTREAM_RETRIES: "2" })[0]).toContain("exceeds");
   });
 
+  test("a configuration error never shows a secret or the password in a URL", () => {
+    const problems = problemsOf({
+      REDIS_URL: "valkey://:hunter2@cache.internal:6379",
+      ADMIN_TOKEN: "short-s3cret",
+      GATEWAY_API_KEYS: ",",
+      PORT: "-1",
+    }).join("\n");
+    expect(problems).toContain("REDIS_URL=");
+    expect(problems).toContain("//***@cache.internal");
+    for (const secret of ["hunter2", "short-s3cret"]) expect(problems).not.toContain(secret);
+    expect(problemsOf({ REDIS_URL: "redi://user:pa/ss@h:1" }).join("\n")).not.toContain("pa/ss");
+  });
+
+  test("an Idempotency-Key record may not end before the phone's longest send window", () => {
+    expect(problemsOf({ IDEMPOTENCY_TTL: "3s", PHONE_SEND_LIMITS: "1/1m" })[0]).toContain(
+      "IDEMPOTENCY_TTL=3s: expected at least the longest PHONE_SEND_LIMITS window (1m)",
+    );
+    expect(problemsOf({ IDEMPOTENCY_TTL: "12h" })[0]).toContain("(1d)"); // the default windows reach 24 h
+    expect(loadConfig({ IDEMPOTENCY_TTL: "1m", PHONE_SEND_LIMITS: "1/1m" }).IDEMPOTENCY_TTL).toBe(60_000);
+  });
+
   test("the API key never appears in a configuration error", () => {
     const problems = problemsOf({ STARTMESSAGING_API_KEY: "sm_live_abcdefgh12345", PORT: "-1" });
     expect(problems.join("\n")).not.toContain("sm_live_");

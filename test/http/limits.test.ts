@@ -293,7 +293,9 @@ describe("sends that fail half-way", () => {
   test("an upstream replay of a used id after the gateway forgot the key cannot verify twice", async () => {
     const reusable = await new FakeStartMessaging({ reusableCodes: true }).start();
     try {
-      const client = testApp(startMessaging(reusable.url, logger), logger, { env: { IDEMPOTENCY_TTL: "200ms" } });
+      const client = testApp(startMessaging(reusable.url, logger), logger, {
+        env: { IDEMPOTENCY_TTL: "200ms", PHONE_SEND_LIMITS: "10000/200ms" },
+      });
       const key = { "idempotency-key": crypto.randomUUID() };
       const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
       const code = reusable.codeFor(requestId)!;
