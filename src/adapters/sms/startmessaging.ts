@@ -3,6 +3,7 @@ import { VERIFICATION_ID_RE } from "../../lib/ids";
 import type { Logger } from "../../lib/logger";
 import { type Metrics, noMetrics } from "../../lib/metrics";
 import { generateCode } from "../../lib/otp-code";
+import { singleFlight } from "../../lib/single-flight";
 import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
 import { type Endpoint, throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
 import {
@@ -113,6 +114,11 @@ export class StartMessagingProvider implements SmsProvider {
   async health(): Promise<ProviderHealth> {
     const cached = this.#health;
     if (cached && this.#now() - cached.at < HEALTH_CACHE_MS) return cached.value;
+    return this.#probe();
+  }
+
+  /** One reachability check at a time, shared by every /readyz that asks meanwhile. */
+  readonly #probe = singleFlight(async (): Promise<ProviderHealth> => {
     let value: ProviderHealth;
     try {
       // Any HTTP answer proves DNS, TCP and TLS work; the key is not sent.
@@ -126,7 +132,7 @@ export class StartMessagingProvider implements SmsProvider {
     }
     this.#health = { at: this.#now(), value };
     return value;
-  }
+  });
 
   #readSend(answer: UpstreamAnswer): SendOtpResult {
     throwOnError("send", answer, this.options.logger, this.#now());

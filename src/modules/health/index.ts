@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { SmsProvider } from "../../adapters/sms/interface";
 import type { OtpStore } from "../../adapters/store/interface";
+import { singleFlight } from "../../lib/single-flight";
 
 export interface HealthDeps {
   provider: SmsProvider;
@@ -21,6 +22,14 @@ const Readiness = t.Object({
  * clean 502 answers into connection errors.
  */
 export function healthController({ provider, store }: HealthDeps) {
+  // One ping in flight at a time, shared by every caller: a /readyz flood (it needs no token)
+  // makes one Redis ping at a time; the provider merges its own probes likewise.
+  const pingStore = singleFlight(() =>
+    store.ping().then(
+      () => ({ ok: true, detail: store.kind }),
+      () => ({ ok: false, detail: `${store.kind} does not answer` }),
+    ),
+  );
   return new Elysia({ name: "health", tags: ["Health"] })
     .get("/healthz", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },
@@ -29,13 +38,7 @@ export function healthController({ provider, store }: HealthDeps) {
     .get(
       "/readyz",
       async ({ status }) => {
-        const [storeCheck, upstream] = await Promise.all([
-          store.ping().then(
-            () => ({ ok: true, detail: store.kind }),
-            () => ({ ok: false, detail: `${store.kind} does not answer` }),
-          ),
-          provider.health(),
-        ]);
+        const [storeCheck, upstream] = await Promise.all([pingStore(), provider.health()]);
         const checks = { store: storeCheck, upstream };
         return storeCheck.ok ? { status: "ready" as const, checks } : status(503, { status: "not_ready" as const, checks });
       },
