@@ -1,10 +1,11 @@
-import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import type { IpLimiter } from "./adapters/limits/ip-limiter";
 import type { SmsProvider } from "./adapters/sms/interface";
 import type { OtpStore } from "./adapters/store/interface";
 import { type AdminAccess, adminCheck } from "./http/admin-access";
+import { cors } from "./http/cors";
 import { guard, type PeerAddress, socketPeer } from "./http/guard";
+import { RouteMethods } from "./http/methods";
 import { openapiDocs } from "./http/openapi";
 import { requestContext } from "./http/request-context";
 import { RequestMetas, requestLog } from "./http/request-meta";
@@ -48,7 +49,14 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { http } = deps;
   const metas = new RequestMetas(deps.logger, deps.metrics);
-  const context = requestContext({ metas, metrics: deps.metrics, maxBodySize: http.maxBodySize });
+  // Read at request time, once every route below is registered.
+  const methods = new RouteMethods(() => app.routes);
+  const context = requestContext({
+    metas,
+    metrics: deps.metrics,
+    maxBodySize: http.maxBodySize,
+    allow: (path) => methods.allow(path),
+  });
   const otp = new OtpService({
     provider: deps.provider,
     store: deps.store,
@@ -64,25 +72,15 @@ export function createApp(deps: AppDeps) {
     handler: { standardHostname: false },
     serve: {
       idleTimeout: http.idleTimeoutSeconds,
-      // Bun refuses a larger declared body itself (plain 413); our own check below
-      // this cap answers problem+json, so the cap sits well above MAX_BODY_SIZE.
-      maxRequestBodySize: Math.max(4 * http.maxBodySize, 65_536),
+      // Bun would refuse a larger declared body itself, with a bare 413 and no log line:
+      // no cap of Bun's, so that every refusal is ours (problem+json, logged, counted).
+      // Nothing reads a body past MAX_BODY_SIZE: a declared one is refused before it is
+      // read (json-body.ts), a chunked one is counted as it arrives and cut there.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     },
   }).use(requestLog(metas));
   // Before the guard, so that a browser can read a 429 or 401 too.
-  if (http.corsOrigins.length > 0) {
-    app.use(
-      cors({
-        origin: http.corsOrigins.includes("*") ? true : [...http.corsOrigins],
-        methods: ["GET", "POST", "OPTIONS"],
-        allowedHeaders: ["content-type", "authorization", "idempotency-key", "x-request-id"],
-        exposeHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy"],
-        maxAge: 600,
-        // The gateway uses no cookies: a browser never needs to send credentials cross-origin.
-        credentials: false,
-      }),
-    );
-  }
+  if (http.corsOrigins.length > 0) app.use(cors(http.corsOrigins, metas));
   app
     // Every POST meets the per-IP limit before anything else, an oversize body included.
     .use(

@@ -50,6 +50,11 @@ export const CODE_FACTS = {
     when: "the pumping guard blocked the number's prefix (its codes are not being verified); nothing was sent",
   },
   NOT_FOUND: { status: 404, title: "No such route", when: "no such route" },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    title: "This route does not take that method",
+    when: "a known path with another method (`GET /v1/otp/send`); `Allow` lists the methods it takes",
+  },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     title: "The Idempotency-Key was used with different data",

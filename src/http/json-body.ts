@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors";
+import { readCapped } from "../lib/read-capped";
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
@@ -15,14 +16,17 @@ export function checkDeclaredLength(request: Request, maxBodySize: number): void
  * The only body parser: JSON and nothing else, at most `maxBodySize` bytes as
  * they came (a chunked body declares no length), and no field named toString.
  */
-export async function parseJsonBody(request: Request, contentType: string | undefined, maxBodySize: number): Promise<unknown> {
+export async function parseJsonBody(request: Request, maxBodySize: number): Promise<unknown> {
   // Only POST routes take a body; the operator's PUT and DELETE routes read none.
   if (request.method !== "POST") return null;
-  if (!JSON_TYPE.test(contentType ?? "")) {
+  // The header itself: Elysia hands its parser no content type when the body is empty, and an
+  // empty JSON body is a bad request (400), not the wrong media type.
+  if (!JSON_TYPE.test(request.headers.get("content-type") ?? "")) {
     throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", { detail: "Send the body as JSON with Content-Type: application/json." });
   }
-  const text = await request.text();
-  if (Buffer.byteLength(text) > maxBodySize) throw tooLarge(maxBodySize);
+  const bytes = await readCapped(request.body, maxBodySize);
+  if (!bytes) throw tooLarge(maxBodySize);
+  const text = bytes.toString("utf8");
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -3,7 +3,7 @@ import { GatewayError } from "../errors";
 import type { Metrics } from "../lib/metrics";
 import { checkDeclaredLength, parseJsonBody } from "./json-body";
 import { pathOf } from "./path";
-import { problemResponse } from "./problem";
+import { problemFor, problemResponse } from "./problem";
 import { problemHeaders, problemOf } from "./problem-mapping";
 import type { RequestMetas } from "./request-meta";
 
@@ -12,6 +12,8 @@ export interface RequestContextOptions {
   metrics: Metrics;
   /** Largest accepted body in bytes (MAX_BODY_SIZE). */
   maxBodySize: number;
+  /** The methods a path takes (its `Allow`), or undefined for a path no route has. */
+  allow: (path: string) => string | undefined;
 }
 
 /**
@@ -20,26 +22,43 @@ export interface RequestContextOptions {
  * request's state for the handlers (`meta`), and the one place where thrown
  * errors become problem+json answers (problem-mapping.ts).
  */
-export function requestContext({ metas, metrics, maxBodySize }: RequestContextOptions) {
+export function requestContext({ metas, metrics, maxBodySize, allow }: RequestContextOptions) {
   return new Elysia({ name: "request-context" })
     .onRequest(({ request, set }) => {
-      set.headers["x-request-id"] = metas.of(request).requestId;
+      const meta = metas.of(request);
+      set.headers["x-request-id"] = meta.requestId;
+      if (request.method === "OPTIONS") {
+        // What a path takes (a CORS preflight was answered before this, by cors.ts).
+        const path = pathOf(request.url);
+        const methods = allow(path);
+        if (methods) {
+          metas.finish(meta, request.method, path, 204);
+          return new Response(null, { status: 204, headers: { allow: methods, "x-request-id": meta.requestId } });
+        }
+      }
       checkDeclaredLength(request, maxBodySize);
     })
-    .onParse({ as: "global" }, async ({ request, contentType }) => await parseJsonBody(request, contentType, maxBodySize))
+    .onParse({ as: "global" }, async ({ request }) => await parseJsonBody(request, maxBodySize))
     .derive({ as: "global" }, ({ request }) => ({ meta: metas.of(request) }))
     .onError({ as: "global" }, ({ code, error, request }) => {
       const meta = metas.of(request);
       // Elysia wraps what a parser throws in its ParseError; the cause is ours.
       const wrapped = !(error instanceof GatewayError) && error instanceof Error && error.cause instanceof GatewayError;
       const cause = wrapped ? (error.cause as GatewayError) : error;
-      const problem = problemOf(code, cause, meta);
+      const path = pathOf(request.url);
+      // A path some route has, asked with another method: 405 and what it takes.
+      const methods = code === "NOT_FOUND" ? allow(path) : undefined;
+      const problem = methods
+        ? problemFor("METHOD_NOT_ALLOWED", meta.requestId, { detail: `This path takes ${methods}.` })
+        : problemOf(code, cause, meta);
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
       if (cause instanceof GatewayError && cause.rateLimit) metrics.rateLimited(cause.rateLimit.policy.scope);
       if (problem.code === "COUNTRY_NOT_ALLOWED") metrics.rateLimited("country");
-      // No route, so no mapResponse hook (where requestLog writes the line): write it here.
-      if (code === "NOT_FOUND") metas.finish(meta, request.method, pathOf(request.url), problem.status);
+      // Written here: an unknown route, or a refusal in onRequest (a declared oversize body),
+      // never reaches mapResponse, where requestLog writes the line. Written once either way.
+      metas.finish(meta, request.method, path, problem.status);
+      if (methods) return problemResponse(problem, { allow: methods });
       return problemResponse(problem, cause instanceof GatewayError ? problemHeaders(cause) : {});
     })
     .as("global");

@@ -66,7 +66,8 @@ export class RequestMetas {
   finish(meta: RequestMeta, method: string, path: string, status: number): void {
     if (meta.finished) return;
     meta.finished = true;
-    const operation = otpOperation(path);
+    // Only a POST is a send or a verify; a GET of the same path is counted as nothing.
+    const operation = method === "POST" ? otpOperation(path) : undefined;
     if (operation) {
       const outcome = meta.outcome ?? meta.problemCode?.toLowerCase() ?? "unknown";
       if (operation === "send") this.metrics.send(outcome);

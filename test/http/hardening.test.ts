@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { EnvSchema } from "../../src/config-schema";
+import { PromMetrics } from "../../src/lib/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { listenApp, rawRequest } from "../support/socket";
@@ -14,10 +15,15 @@ const nextPhone = () => `+9198${String(20_000_000 + phones++).padStart(8, "0")}`
 
 function gateway(env: Record<string, string> = {}) {
   const capture = captureLogger();
-  const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: { ALLOWED_COUNTRIES: "IN", ...env } });
+  const metrics = new PromMetrics({ version: "test", defaultMetrics: false });
+  const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, {
+    env: { ALLOWED_COUNTRIES: "IN", ...env },
+    metrics,
+  });
   const server = listenApp(deps);
   const lines = () => capture.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { ...server, lines, capture };
+  const page = async () => (await metrics.render()).body;
+  return { ...server, lines, capture, page };
 }
 
 const post = (target: string, host: string, body: string, extra = "") =>
@@ -142,6 +148,122 @@ describe("/readyz under a flood", () => {
       expect(new Set(await Promise.all(checks))).toEqual(new Set([200])); // ready: the upstream is informational
       expect(fake.requests.filter((r) => r.method === "HEAD")).toHaveLength(1);
       expect(sendMs).toBeLessThan(1_000);
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe("the HTTP edges, over a real socket", () => {
+  test("an empty JSON body is 400, as documented (not 415)", async () => {
+    const { port, stop } = gateway();
+    try {
+      for (const length of ["\r\nContent-Length: 0", ""]) {
+        const answer = await rawRequest(
+          port,
+          `POST /v1/otp/send HTTP/1.1\r\nHost: otp\r\nContent-Type: application/json${length}`,
+        );
+        expect(answer.status).toBe(400);
+        expect(JSON.parse(answer.body).code).toBe("INVALID_REQUEST");
+      }
+    } finally {
+      await stop();
+    }
+  });
+
+  test("every oversize body, declared or chunked, small or huge, is a 413 problem, logged once and counted", async () => {
+    const { port, stop, lines, page } = gateway();
+    try {
+      const head = (length: string) => `POST /v1/otp/send HTTP/1.1\r\nHost: otp\r\nContent-Type: application/json${length}`;
+      const padded = (bytes: number) => JSON.stringify({ phone: "+919876543210", pad: "x".repeat(bytes) });
+      const chunked = (body: string) => `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+      const answers = [
+        await rawRequest(port, head("\r\nContent-Length: 20000"), padded(20_000).slice(0, 20_000)),
+        await rawRequest(port, head("\r\nContent-Length: 100000"), padded(100_000).slice(0, 100_000)),
+        await rawRequest(port, head("\r\nContent-Length: 10000000000"), "{"),
+        await rawRequest(port, head("\r\nTransfer-Encoding: chunked"), chunked(padded(100_000))),
+      ];
+      for (const answer of answers) {
+        expect(answer.status).toBe(413);
+        expect(answer.headers.get("content-type")).toContain("application/problem+json");
+        expect(answer.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+        expect(JSON.parse(answer.body).code).toBe("PAYLOAD_TOO_LARGE");
+      }
+      const logged = lines().filter((l) => l.msg === "request" && l.status === 413);
+      expect(logged.map((l) => l.requestId).sort()).toEqual(answers.map((a) => a.headers.get("x-request-id")).sort());
+      expect(await page()).toContain('otp_gateway_sends_total{outcome="payload_too_large"} 4');
+      expect(fake.sms).toHaveLength(0);
+    } finally {
+      await stop();
+    }
+  });
+
+  test("GET on a POST route is 405 with Allow and no send outcome; OPTIONS answers Allow", async () => {
+    const { port, stop, page } = gateway();
+    try {
+      const wrong = await rawRequest(port, "GET /v1/otp/send HTTP/1.1\r\nHost: otp");
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers.get("allow")).toBe("POST, OPTIONS");
+      expect(JSON.parse(wrong.body).code).toBe("METHOD_NOT_ALLOWED");
+      expect(await page()).toContain(`otp_gateway_sends_total{outcome="sent"} 0\n\n`); // no other outcome counted
+      const options = await rawRequest(port, "OPTIONS /v1/otp/verify HTTP/1.1\r\nHost: otp");
+      expect(options.status).toBe(204);
+      expect(options.headers.get("allow")).toBe("POST, OPTIONS");
+      expect((await rawRequest(port, "OPTIONS /healthz HTTP/1.1\r\nHost: otp")).headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+      expect((await rawRequest(port, "OPTIONS /nope HTTP/1.1\r\nHost: otp")).status).toBe(404);
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe("CORS", () => {
+  const preflight = (path: string, origin: string) =>
+    `OPTIONS ${path} HTTP/1.1\r\nHost: otp\r\nOrigin: ${origin}\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type`;
+
+  test("a listed origin only, matched exactly: Origin: constructor and look-alikes get nothing", async () => {
+    const { port, stop } = gateway({ CORS_ORIGINS: "https://app.example" });
+    try {
+      const ok = await rawRequest(port, preflight("/v1/otp/send", "https://app.example"));
+      expect(ok.status).toBe(204);
+      expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example");
+      expect(ok.headers.get("access-control-allow-methods")).toContain("POST");
+      expect(ok.headers.get("access-control-allow-credentials")).toBeUndefined();
+      for (const origin of [
+        "constructor",
+        "__proto__",
+        "toString",
+        "app.example",
+        "http://app.example",
+        "https://app.example.evil",
+      ]) {
+        const answer = await rawRequest(port, preflight("/v1/otp/send", origin));
+        expect(answer.headers.get("access-control-allow-origin"), origin).toBeUndefined();
+      }
+    } finally {
+      await stop();
+    }
+  });
+
+  test("with *, admin routes, /metrics and the docs still get no CORS headers; a replay is readable", async () => {
+    const { port, stop } = gateway({ CORS_ORIGINS: "*", ADMIN_TOKEN: "an-admin-token-of-length" });
+    try {
+      for (const path of ["/metrics", "/swagger/json", "/admin/guard"]) {
+        const get = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: otp\r\nOrigin: https://evil.example`);
+        expect(get.headers.get("access-control-allow-origin"), path).toBeUndefined();
+        const pre = await rawRequest(port, preflight(path, "https://evil.example"));
+        expect(pre.headers.get("access-control-allow-origin"), path).toBeUndefined();
+      }
+      const body = JSON.stringify({ phone: nextPhone() });
+      const send = (await rawRequest(
+        port,
+        `${post("/v1/otp/send", "otp", body)}\r\nOrigin: https://any.example\r\nIdempotency-Key: k-${phones}`,
+        body,
+      )) as Awaited<ReturnType<typeof rawRequest>>;
+      expect(send.status).toBe(200);
+      expect(send.headers.get("access-control-allow-origin")).toBe("*");
+      expect(send.headers.get("access-control-expose-headers")).toContain("idempotent-replayed");
+      expect(send.headers.get("access-control-allow-credentials")).toBeUndefined();
     } finally {
       await stop();
     }

@@ -154,9 +154,11 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
 });
 
 describe("every answer", () => {
-  test("an unknown route is a 404 problem", async () => {
+  test("an unknown route is a 404 problem; a known path with another method is 405 with Allow", async () => {
     await expectProblem(await client.get("/v1/nope"), 404, "NOT_FOUND");
-    await expectProblem(await client.get("/v1/otp/send"), 404, "NOT_FOUND");
+    const wrongMethod = await client.get("/v1/otp/send");
+    expect(wrongMethod.headers.get("allow")).toBe("POST, OPTIONS");
+    await expectProblem(wrongMethod, 405, "METHOD_NOT_ALLOWED");
   });
 
   test("echoes a sane X-Request-Id and replaces an unsafe one", async () => {

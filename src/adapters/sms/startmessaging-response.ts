@@ -1,3 +1,5 @@
+import { readCapped } from "../../lib/read-capped";
+
 /**
  * Defensive readers for StartMessaging's answers. Its public pages describe two
  * response shapes and two error shapes, and some answers are not JSON at all;
@@ -95,19 +97,5 @@ export async function readLimited(res: Response): Promise<string | undefined> {
     await res.body?.cancel().catch(() => undefined);
     return undefined;
   }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    if (bytes > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return (await readCapped(res.body, MAX_RESPONSE_BYTES))?.toString("utf8");
 }
