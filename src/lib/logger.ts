@@ -7,6 +7,8 @@
  * Callers pass already-safe fields: phone numbers masked with `maskPhone`,
  * never a code or a key. `redactFields` is a second net for the obvious names.
  */
+import { BoundedSink } from "./log-sink";
+
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = "json" | "pretty";
@@ -69,36 +71,32 @@ function describeError(err: Error): LogFields {
 }
 
 /**
- * Lines to stdout through one buffered sink, flushed once per turn of the event
- * loop: a synchronous write per line cost a fifth of the CPU under load. One
- * per process, like stdout itself, so that `closeStdoutLog` can drain it.
+ * Lines to stdout through one buffered, bounded sink (log-sink.ts), flushed once
+ * per turn of the event loop: a synchronous write per line cost a fifth of the
+ * CPU under load. One per process, like stdout itself, so that `closeStdoutLog`
+ * can drain it.
  */
-let stdoutSink: ReturnType<typeof Bun.stdout.writer> | undefined;
+let stdoutSink: BoundedSink | undefined;
 
 function stdoutWriter(): (line: string) => void {
-  stdoutSink ??= Bun.stdout.writer();
+  stdoutSink ??= new BoundedSink(Bun.stdout.writer(), (text) => process.stderr.write(text));
   const sink = stdoutSink;
-  let pending = false;
-  const flush = () => {
-    pending = false;
-    void sink.flush();
-  };
-  return (line) => {
-    sink.write(`${line}\n`);
-    if (!pending) {
-      pending = true;
-      setImmediate(flush);
-    }
-  };
+  return (line) => sink.write(line);
 }
+
+/** Log lines dropped because stdout was not being read (otp_gateway_log_lines_dropped_total). */
+export const droppedLogLines = () => stdoutSink?.dropped ?? 0;
 
 /**
  * Waits until every buffered log line has reached stdout (a slow log collector
- * may hold it back); call before `process.exit`, which would drop the rest.
+ * may hold it back), for at most `maxWaitMs`: a reader that never comes back
+ * must not keep a stopping gateway alive. Call before `process.exit`.
  */
-export async function closeStdoutLog(): Promise<void> {
-  if (stdoutSink) await stdoutSink.end();
+export async function closeStdoutLog(maxWaitMs = 2_000): Promise<void> {
+  if (!stdoutSink) return;
+  const closed = stdoutSink.close();
   stdoutSink = undefined;
+  await Promise.race([closed, Bun.sleep(maxWaitMs)]);
 }
 
 export function createLogger(options: LoggerOptions = {}, bound: LogFields = {}): Logger {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { droppedLogLines } from "./logger";
 import type { Metrics, RateLimitScope, UpstreamEndpoint } from "./metrics-port";
 import { type Tally, tallied } from "./tally";
 
@@ -105,6 +106,15 @@ export class PromMetrics implements Metrics {
       registers,
       collect() {
         this.set(inFlight());
+      },
+    });
+    new Counter({
+      name: "otp_gateway_log_lines_dropped_total",
+      help: "Log lines dropped because stdout was not being read (a stuck log collector).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines());
       },
     });
     new Gauge({
