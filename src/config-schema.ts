@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
 import { Type as T } from "@sinclair/typebox";
 import { Duration, decoded, Int, Limits, List, OneOf, OptionalLimits, PRICES_PATTERN, splitList } from "./config-decoders";
 import { formatTrustProxy, parseTrustProxy, type TrustProxy } from "./lib/client-ip";
 import { LOG_LEVELS } from "./lib/logger";
+import { type ClusterSeeds, describeSeeds, parseClusterSeeds } from "./lib/redis-seeds";
 import { BUDGETS_PATTERN, parseBudgets, type SendBudget } from "./lib/send-budget";
 
 /**
@@ -56,9 +58,37 @@ export const EnvSchema = T.Object({
     default: "",
     description: "Redis for shared limits and state (`redis://` or `rediss://`). Unset: an in-memory store (one process only).",
   }),
-  REDIS_CLUSTER_NODES: List(
-    "Redis Cluster seed nodes, `host:port,host:port`; used instead of REDIS_URL when set.",
-    "^$|^[^,:\\s]+:[0-9]+(,[^,:\\s]+:[0-9]+)*$",
+  REDIS_CLUSTER_NODES: decoded(
+    T.String({
+      default: "",
+      description:
+        "Redis Cluster seed nodes, used instead of REDIS_URL when set: `host:port,host:port`, or URLs with a login " +
+        "and TLS, `rediss://user:password@host:6379,rediss://user:password@host2:6379` (one login for every node).",
+    }),
+    (text): ClusterSeeds => {
+      const seeds = parseClusterSeeds(text);
+      if (typeof seeds === "string") throw new Error(seeds);
+      return seeds;
+    },
+    (seeds) => describeSeeds(seeds),
+  ),
+  REDIS_TLS_CA_FILE: decoded(
+    T.String({
+      default: "",
+      description:
+        "PEM file of the CA that signed the Redis servers' certificates (`rediss://`), when it is not one the system trusts.",
+    }),
+    (path): string | undefined => {
+      if (!path) return undefined;
+      try {
+        const pem = readFileSync(path, "utf8");
+        if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error("not PEM");
+        return pem;
+      } catch {
+        throw new Error("a readable PEM file of CA certificates");
+      }
+    },
+    () => "",
   ),
   REDIS_COMMAND_TIMEOUT: Duration(
     "500ms",

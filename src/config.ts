@@ -90,7 +90,7 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
     // The token also opens the admin routes (src/modules/admin): never a short one.
     problems.push("ADMIN_TOKEN: expected 16 characters or more (it opens the admin routes)");
   }
-  if ((settings.WORKERS ?? 1) > 1 && !settings.REDIS_URL && !settings.REDIS_CLUSTER_NODES?.length) {
+  if ((settings.WORKERS ?? 1) > 1 && !settings.REDIS_URL && !settings.REDIS_CLUSTER_NODES?.nodes.length) {
     problems.push(
       `WORKERS=${settings.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too ` +
         "(workers must share limits, idempotency and verify state)",

@@ -72,10 +72,11 @@ export function buildServices(
 }
 
 function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore {
-  if (config.REDIS_CLUSTER_NODES.length > 0 || config.REDIS_URL) {
+  if (config.REDIS_CLUSTER_NODES.nodes.length > 0 || config.REDIS_URL) {
     return new RedisStore({
       url: config.REDIS_URL || undefined,
-      clusterNodes: config.REDIS_CLUSTER_NODES,
+      cluster: config.REDIS_CLUSTER_NODES,
+      tlsCa: config.REDIS_TLS_CA_FILE,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT,
       logger: logger.child({ component: "redis" }),
       metrics,

@@ -79,6 +79,41 @@ describe("configuration", () => {
     expect(problemsOf({ REDIS_URL: "redi://user:pa/ss@h:1" }).join("\n")).not.toContain("pa/ss");
   });
 
+  test("cluster seeds: host:port, or URLs carrying one login and TLS for every node", () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, [::1]:7001" }).REDIS_CLUSTER_NODES).toEqual({
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+      tls: false,
+    });
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: "rediss://app:p%40ss@a.internal:6379,rediss://app:p%40ss@b.internal:6379" })
+        .REDIS_CLUSTER_NODES,
+    ).toEqual({
+      nodes: [
+        { host: "a.internal", port: 6379 },
+        { host: "b.internal", port: 6379 },
+      ],
+      tls: true,
+      username: "app",
+      password: "p@ss",
+    });
+    for (const [value, expected] of [
+      ["rediss://:one@a:1,rediss://:two@b:2", "same scheme, user and password"],
+      ["rediss://:pw@a:1,b:2", "rediss:// on every seed"],
+      ["redis://:pw@a:1/3", "no database"],
+      ["redis://:pw@a", "a port"],
+      ["valkey://:pw@a:1", "host:port, or a redis:// or rediss:// URL"],
+      ["a:99999", "a port from 1 to 65535"],
+    ]) {
+      const problem = problemsOf({ REDIS_CLUSTER_NODES: value! }).join("\n");
+      expect(problem, value).toContain(expected!);
+      expect(problem, value).not.toMatch(/:(pw|one|two)@/);
+    }
+    expect(problemsOf({ REDIS_TLS_CA_FILE: "/nonexistent/ca.pem" })[0]).toContain("a readable PEM file");
+  });
+
   test("an Idempotency-Key record may not end before the phone's longest send window", () => {
     expect(problemsOf({ IDEMPOTENCY_TTL: "3s", PHONE_SEND_LIMITS: "1/1m" })[0]).toContain(
       "IDEMPOTENCY_TTL=3s: expected at least the longest PHONE_SEND_LIMITS window (1m)",

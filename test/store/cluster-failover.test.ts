@@ -17,7 +17,7 @@ describe("redis-cluster store when a master fails over", () => {
   let store: RedisStore;
   beforeAll(async () => {
     cluster = await RedisCluster.start({ replicas: 1 });
-    store = new RedisStore({ clusterNodes: cluster.seeds, commandTimeoutMs: 500, logger });
+    store = new RedisStore({ cluster: cluster.connection, commandTimeoutMs: 500, logger });
     expect(await store.connected(5_000)).toBe(true);
   }, 30_000);
   afterAll(async () => {

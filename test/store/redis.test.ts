@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { RedisStore } from "../../src/adapters/store/redis";
+import { loadConfig } from "../../src/config";
+import { createLogger } from "../../src/lib/logger";
 import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
@@ -8,7 +10,15 @@ import { parseLimits } from "../../src/lib/rate-window";
 const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 
 import { captureLogger, defaultPumpingPolicy } from "../support/harness";
-import { flushSharedRedis, freePort, RedisCluster, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
+import {
+  flushSharedRedis,
+  freePort,
+  makeTlsFiles,
+  RedisCluster,
+  RedisProcess,
+  SHARED_REDIS_URL,
+  type TlsFiles,
+} from "../support/redis";
 import { freshPhone, storeBehaviour } from "./behaviour";
 
 const { logger } = captureLogger();
@@ -28,12 +38,63 @@ storeBehaviour(
   "redis-cluster",
   async () => {
     cluster = await RedisCluster.start();
-    const store = new RedisStore({ clusterNodes: cluster.seeds, commandTimeoutMs: 1_000, logger });
+    const store = new RedisStore({ cluster: cluster.connection, commandTimeoutMs: 1_000, logger });
     expect(await store.connected(5_000)).toBe(true);
     return store;
   },
   async () => cluster?.stop(),
 );
+
+// The same behaviour through a cluster that wants a password and speaks only TLS (rediss://).
+let secured: RedisCluster | undefined;
+let tls: TlsFiles | undefined;
+storeBehaviour(
+  "redis-cluster with a password and TLS",
+  async () => {
+    tls = makeTlsFiles();
+    secured = await RedisCluster.start({ auth: { password: "cluster-s3cret", tls } });
+    const config = loadConfig({ REDIS_CLUSTER_NODES: secured.setting, REDIS_TLS_CA_FILE: tls.ca });
+    expect(config.REDIS_CLUSTER_NODES).toMatchObject({ tls: true, password: "cluster-s3cret" });
+    const store = new RedisStore({
+      cluster: config.REDIS_CLUSTER_NODES,
+      tlsCa: config.REDIS_TLS_CA_FILE,
+      commandTimeoutMs: 1_000,
+      logger,
+    });
+    expect(await store.connected(5_000)).toBe(true);
+    return store;
+  },
+  async () => secured?.stop(),
+);
+
+describe("a secured cluster refuses what it should", () => {
+  test("a wrong password or no CA is never ready, and no error shows the password", async () => {
+    tls ??= makeTlsFiles();
+    const cluster = await RedisCluster.start({ auth: { password: "right-s3cret", tls } });
+    try {
+      const lines: string[] = [];
+      const quiet = createLogger({ level: "debug", write: (line) => lines.push(line) });
+      for (const [setting, ca] of [
+        [cluster.setting.replaceAll("right-s3cret", "wrong-s3cret"), tls.ca],
+        [cluster.setting, undefined],
+        [cluster.seeds.join(","), tls.ca], // plain text to a TLS port
+      ] as const) {
+        const config = loadConfig({ REDIS_CLUSTER_NODES: setting, ...(ca ? { REDIS_TLS_CA_FILE: ca } : {}) });
+        const store = new RedisStore({
+          cluster: config.REDIS_CLUSTER_NODES,
+          tlsCa: config.REDIS_TLS_CA_FILE,
+          commandTimeoutMs: 300,
+          logger: quiet,
+        });
+        expect(await store.connected(1_500)).toBe(false);
+        await store.close();
+      }
+      for (const line of lines) expect(line).not.toContain("s3cret");
+    } finally {
+      await cluster.stop();
+    }
+  }, 30_000);
+});
 
 describe("redis store, faults and hygiene", () => {
   const w = ratePolicy("phone", parseLimits("5/1m")!);

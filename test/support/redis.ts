@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../../scripts/lib/local";
+import { type ClusterSeeds, parseClusterSeeds } from "../../src/lib/redis-seeds";
 
 export { freePort };
 
@@ -34,8 +35,79 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000)
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function pings(port: number): Promise<boolean> {
-  const proc = Bun.spawn(["redis-cli", "-p", String(port), "ping"], { stdout: "pipe", stderr: "ignore" });
+/** How clients log in to a private server: a password (requirepass) and TLS (only a TLS port). */
+export interface RedisAuth {
+  password?: string;
+  tls?: TlsFiles;
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export function makeTlsFiles(): TlsFiles {
+  const dir = mkdtempSync(join(tmpdir(), "otp-tls-"));
+  const files = { ca: join(dir, "ca.crt"), cert: join(dir, "server.crt"), key: join(dir, "server.key") };
+  const run = (...args: string[]) => {
+    const proc = Bun.spawnSync(["openssl", ...args], { stdout: "ignore", stderr: "pipe" });
+    if (proc.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${proc.stderr.toString()}`);
+  };
+  const caKey = join(dir, "ca.key");
+  run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=otp-test-ca",
+    "-keyout",
+    caKey,
+    "-out",
+    files.ca,
+  );
+  const csr = join(dir, "server.csr");
+  run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", files.key, "-out", csr);
+  const ext = join(dir, "san.ext");
+  writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  run(
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    files.ca,
+    "-CAkey",
+    caKey,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    ext,
+    "-out",
+    files.cert,
+  );
+  return files;
+}
+
+/** redis-cli's arguments to reach a server on `port` with `auth`. */
+function cliArgs(port: number, auth: RedisAuth = {}): string[] {
+  return [
+    "redis-cli",
+    "-p",
+    String(port),
+    ...(auth.password ? ["-a", auth.password, "--no-auth-warning"] : []),
+    ...(auth.tls ? ["--tls", "--cacert", auth.tls.ca] : []),
+  ];
+}
+
+async function pings(port: number, auth?: RedisAuth): Promise<boolean> {
+  const proc = Bun.spawn([...cliArgs(port, auth), "ping"], { stdout: "pipe", stderr: "ignore" });
   return (await new Response(proc.stdout).text()).trim() === "PONG";
 }
 
@@ -47,18 +119,33 @@ export class RedisProcess {
   constructor(
     readonly port: number,
     private readonly extraArgs: string[] = [],
+    readonly auth: RedisAuth = {},
   ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** redis-cli's arguments for this server. */
+  cli(...args: string[]): string[] {
+    return [...cliArgs(this.port, this.auth), ...args];
+  }
+
   async start(): Promise<this> {
+    const { password, tls } = this.auth;
+    const authArgs = [
+      ...(password ? ["--requirepass", password, "--masterauth", password] : []),
+      ...(tls ? ["--tls-port", String(this.port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key] : []),
+      ...(tls
+        ? ["--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes"]
+        : []),
+    ];
     this.#proc = Bun.spawn(
       [
         "redis-server",
         "--port",
-        String(this.port),
+        tls ? "0" : String(this.port),
+        ...authArgs,
         "--bind",
         "127.0.0.1",
         "--save",
@@ -73,7 +160,7 @@ export class RedisProcess {
       ],
       { stdout: "ignore", stderr: "ignore" },
     );
-    await waitFor(() => pings(this.port), `redis-server on ${this.port}`);
+    await waitFor(() => pings(this.port, this.auth), `redis-server on ${this.port}`);
     return this;
   }
 
@@ -93,32 +180,39 @@ export class RedisProcess {
 export class RedisCluster {
   readonly nodes: RedisProcess[] = [];
 
-  /** Three masters; with `replicas: 1`, a replica each (six servers). */
-  static async start(options: { replicas?: number } = {}): Promise<RedisCluster> {
-    const cluster = new RedisCluster();
+  constructor(readonly auth: RedisAuth = {}) {}
+
+  /** Three masters; with `replicas: 1`, a replica each (six servers); with `auth`, behind a password and TLS. */
+  static async start(options: { replicas?: number; auth?: RedisAuth } = {}): Promise<RedisCluster> {
+    const cluster = new RedisCluster(options.auth);
     const replicas = options.replicas ?? 0;
     for (let i = 0; i < 3 * (1 + replicas); i++) {
       const port = await freePort();
       cluster.nodes.push(
-        await new RedisProcess(port, [
-          "--cluster-enabled",
-          "yes",
-          "--cluster-config-file",
-          `nodes-${port}.conf`,
-          "--cluster-node-timeout",
-          "2000",
-        ]).start(),
+        await new RedisProcess(
+          port,
+          ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+          cluster.auth,
+        ).start(),
       );
     }
     const create = Bun.spawn(
-      ["redis-cli", "--cluster", "create", ...cluster.seeds, "--cluster-replicas", String(replicas), "--cluster-yes"],
+      [
+        ...cliArgs(cluster.nodes[0]!.port, cluster.auth),
+        "--cluster",
+        "create",
+        ...cluster.seeds,
+        "--cluster-replicas",
+        String(replicas),
+        "--cluster-yes",
+      ],
       { stdout: "pipe", stderr: "pipe" },
     );
     if ((await create.exited) !== 0)
       throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
     for (const node of cluster.nodes) {
       await waitFor(async () => {
-        const info = Bun.spawn(["redis-cli", "-p", String(node.port), "cluster", "info"], { stdout: "pipe" });
+        const info = Bun.spawn(node.cli("cluster", "info"), { stdout: "pipe" });
         return (await new Response(info.stdout).text()).includes("cluster_state:ok");
       }, `cluster state ok on ${node.port}`);
     }
@@ -128,7 +222,7 @@ export class RedisCluster {
         async () => {
           let linked = 0;
           for (const node of cluster.nodes) {
-            const info = Bun.spawn(["redis-cli", "-p", String(node.port), "info", "replication"], { stdout: "pipe" });
+            const info = Bun.spawn(node.cli("info", "replication"), { stdout: "pipe" });
             if ((await new Response(info.stdout).text()).includes("master_link_status:up")) linked++;
           }
           return linked === 3 * replicas;
@@ -142,9 +236,9 @@ export class RedisCluster {
 
   /** The port of the master serving `key`'s slot. */
   async masterOf(key: string): Promise<number> {
-    const slotProc = Bun.spawn(["redis-cli", "-p", String(this.nodes[0]!.port), "cluster", "keyslot", key], { stdout: "pipe" });
+    const slotProc = Bun.spawn(this.nodes[0]!.cli("cluster", "keyslot", key), { stdout: "pipe" });
     const slot = Number((await new Response(slotProc.stdout).text()).trim());
-    const nodesProc = Bun.spawn(["redis-cli", "-p", String(this.nodes[0]!.port), "cluster", "nodes"], { stdout: "pipe" });
+    const nodesProc = Bun.spawn(this.nodes[0]!.cli("cluster", "nodes"), { stdout: "pipe" });
     for (const line of (await new Response(nodesProc.stdout).text()).split("\n")) {
       const fields = line.split(" ");
       if (!fields[2]?.includes("master") || fields[2].includes("fail")) continue;
@@ -162,6 +256,18 @@ export class RedisCluster {
 
   get seeds(): string[] {
     return this.nodes.map((n) => `127.0.0.1:${n.port}`);
+  }
+
+  /** REDIS_CLUSTER_NODES for this cluster: plain seeds, or URLs with its password and TLS. */
+  get setting(): string {
+    const { password, tls } = this.auth;
+    if (!password && !tls) return this.seeds.join(",");
+    return this.seeds.map((seed) => `${tls ? "rediss" : "redis"}://${password ? `:${password}@` : ""}${seed}`).join(",");
+  }
+
+  /** The seeds as the store takes them (what REDIS_CLUSTER_NODES decodes to). */
+  get connection(): ClusterSeeds {
+    return parseClusterSeeds(this.setting) as ClusterSeeds;
   }
 
   async stop(): Promise<void> {

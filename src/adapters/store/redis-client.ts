@@ -1,5 +1,6 @@
 import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "../../lib/logger";
+import type { ClusterSeeds } from "../../lib/redis-seeds";
 import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
 import { PUMP_CHECK_LUA, PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
 import {
@@ -70,8 +71,10 @@ const SCRIPTS = {
 export interface RedisConnection {
   /** `redis://` or `rediss://` URL of one server. */
   url?: string;
-  /** `host:port` seeds of a Redis Cluster; used instead of `url` when given. */
-  clusterNodes?: string[];
+  /** A Redis Cluster's seeds and login; used instead of `url` when it has nodes. */
+  cluster?: ClusterSeeds;
+  /** PEM of the CA that signed the servers' certificates, for `rediss://` (REDIS_TLS_CA_FILE). */
+  tlsCa?: string;
   /** A command that has no answer after this long fails (the request then fails closed). */
   commandTimeoutMs: number;
   logger: Logger;
@@ -99,21 +102,27 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
   // start-up, which a gateway on the in-memory store never needs to pay.
   const ioredis = require("ioredis") as typeof import("ioredis");
   let client: Redis | Cluster;
-  const kind = options.clusterNodes?.length ? "redis-cluster" : "redis";
-  if (options.clusterNodes?.length) {
-    const nodes: ClusterNode[] = options.clusterNodes.map((n) => {
-      const [host, port] = n.split(":");
-      return { host: host!, port: Number(port) };
-    });
+  const cluster = options.cluster?.nodes.length ? options.cluster : undefined;
+  const kind = cluster ? "redis-cluster" : "redis";
+  const tls = options.tlsCa ? { ca: options.tlsCa } : {};
+  if (cluster) {
+    const nodes: ClusterNode[] = cluster.nodes.map(({ host, port }) => ({ host, port }));
     client = new ioredis.Cluster(nodes, {
-      redisOptions: common,
+      // Every node, the ones found later included, with the seeds' login and TLS.
+      redisOptions: {
+        ...common,
+        username: cluster.username,
+        password: cluster.password,
+        ...(cluster.tls ? { tls } : {}),
+      },
       enableOfflineQueue: false,
       enableAutoPipelining: true,
       clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
       slotsRefreshTimeout: Math.max(options.commandTimeoutMs * 2, 1_000),
     });
   } else {
-    client = new ioredis.Redis(options.url ?? "redis://127.0.0.1:6379", common);
+    const url = options.url ?? "redis://127.0.0.1:6379";
+    client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
   for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
