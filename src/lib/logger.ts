@@ -92,7 +92,7 @@ export const droppedLogLines = () => stdoutSink?.dropped ?? 0;
  * may hold it back), for at most `maxWaitMs`: a reader that never comes back
  * must not keep a stopping gateway alive. Call before `process.exit`.
  */
-export async function closeStdoutLog(maxWaitMs = 2_000): Promise<void> {
+export async function closeStdoutLog(maxWaitMs = 5_000): Promise<void> {
   if (!stdoutSink) return;
   const closed = stdoutSink.close();
   stdoutSink = undefined;

@@ -6,6 +6,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { freePort, waitHealthy } from "../../scripts/lib/local";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
+import { rawRequest } from "../support/socket";
 
 /**
  * End to end against the compiled binary, not the sources: built here with the
@@ -124,6 +125,35 @@ describe("the compiled binary", () => {
     expect(code).toBe(0);
     expect(output).not.toContain("+919876501001");
     expect(output).not.toContain("sm_test_fake_key");
+  });
+
+  test("the HTTP edge holds in the binary: Host spellings keep the per-IP limit; 413 and 405 are problems", async () => {
+    fake.reset();
+    const gateway = await startGateway({ ...upstreamEnv(), ALLOWED_COUNTRIES: "IN" });
+    try {
+      const body = (i: number) => JSON.stringify({ phone: `+9198765${String(10_000 + i).padStart(5, "0")}` });
+      const post = (target: string, host: string, b: string) =>
+        rawRequest(
+          gateway.port,
+          `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${b.length}`,
+          b,
+        );
+      // First, while the address has budget: every POST meets the per-IP limit before its size.
+      const big = await post("/v1/otp/send", "localhost", "x".repeat(100_000));
+      expect([big.status, big.headers.get("content-type")]).toEqual([413, "application/problem+json"]);
+      let i = 0;
+      for (const [target, host] of [
+        ["/v1/otp/send", "localhost"],
+        ["/verify/v1/otp/send", "x"],
+        ["/x/verify01/v1/otp/send", "a b"],
+      ] as const)
+        for (let n = 0; n < 8; n++) expect((await post(target, host, body(i++))).status).toBeLessThan(500);
+      expect(fake.sms.length).toBeLessThanOrEqual(5); // IP_SEND_LIMITS' default: 5/1m, the 413 among them
+      const get = await rawRequest(gateway.port, "GET /v1/otp/send HTTP/1.1\r\nHost: localhost");
+      expect([get.status, get.headers.get("allow")]).toEqual([405, "POST, OPTIONS"]);
+    } finally {
+      await gateway.stop();
+    }
   });
 
   test("SIGTERM during a send in flight: the send completes, then the process exits 0", async () => {
