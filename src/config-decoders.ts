@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { type Static, Type as T, type TSchema } from "@sinclair/typebox";
 import { DURATION_PATTERN, formatDuration, parseDuration } from "./lib/duration";
 import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
+import { type ClusterSeeds, describeSeeds, parseClusterSeeds } from "./lib/redis-seeds";
 
 /** The building blocks of the environment schema (src/config-schema.ts): each decodes its own text. */
 /** A setting that decodes its text into the value the gateway uses; a decoder throws what it expected. */
@@ -62,4 +64,39 @@ export const OneOf = <const V extends string>(values: readonly V[], fallback: V,
   T.Union(
     values.map((v) => T.Literal(v)),
     { default: fallback, description },
+  );
+
+/** Redis Cluster seeds (lib/redis-seeds.ts): `host:port` or `rediss://user:password@host:port`, comma-separated. */
+export const ClusterNodes = (description: string) =>
+  decoded(
+    T.String({ default: "", description }),
+    (text): ClusterSeeds => {
+      const seeds = parseClusterSeeds(text);
+      if (typeof seeds === "string") throw new Error(seeds);
+      return seeds;
+    },
+    (seeds) => describeSeeds(seeds),
+  );
+
+/** A path to a PEM file of certificates, read once at start; its contents, or undefined when unset. */
+export const PemFile = (description: string) =>
+  decoded(
+    T.String({ default: "", description }),
+    (path): string | undefined => {
+      if (!path) return undefined;
+      try {
+        const pem = readFileSync(path, "utf8");
+        if (pem.includes("-----BEGIN CERTIFICATE-----")) return pem;
+      } catch {}
+      throw new Error("a readable PEM file of CA certificates");
+    },
+    () => "",
+  );
+
+/** `true` or `false`. */
+export const Flag = (fallback: boolean, description: string) =>
+  decoded(
+    OneOf(["true", "false"], fallback ? "true" : "false", description),
+    (text) => text === "true",
+    (flag) => (flag ? "true" : "false"),
   );

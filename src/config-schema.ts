@@ -1,9 +1,20 @@
-import { readFileSync } from "node:fs";
 import { Type as T } from "@sinclair/typebox";
-import { Duration, decoded, Int, Limits, List, OneOf, OptionalLimits, PRICES_PATTERN, splitList } from "./config-decoders";
+import {
+  ClusterNodes,
+  Duration,
+  decoded,
+  Flag,
+  Int,
+  Limits,
+  List,
+  OneOf,
+  OptionalLimits,
+  PemFile,
+  PRICES_PATTERN,
+  splitList,
+} from "./config-decoders";
 import { formatTrustProxy, parseTrustProxy, type TrustProxy } from "./lib/client-ip";
 import { LOG_LEVELS } from "./lib/logger";
-import { type ClusterSeeds, describeSeeds, parseClusterSeeds } from "./lib/redis-seeds";
 import { BUDGETS_PATTERN, parseBudgets, type SendBudget } from "./lib/send-budget";
 
 /**
@@ -44,51 +55,20 @@ export const EnvSchema = T.Object({
   OTP_LENGTH: Int(6, 4, 8, "Digits in a generated code."),
   OTP_TTL: Duration("5m", "How long a code stays valid (used when the upstream does not say)."),
   OTP_MAX_ATTEMPTS: Int(3, 1, 10, "Verify attempts per code (used when the upstream does not say)."),
-  VERIFY_EXPOSE_REASON: decoded(
-    OneOf(
-      ["true", "false"],
-      "false",
-      "Add `reason` (wrong_code, expired, unknown, exhausted) to verify answers. Off by default: one generic answer leaks less.",
-    ),
-    (text) => text === "true",
-    (flag) => (flag ? "true" : "false"),
+  VERIFY_EXPOSE_REASON: Flag(
+    false,
+    "Add `reason` (wrong_code, expired, unknown, exhausted) to verify answers. Off by default: one generic answer leaks less.",
   ),
   REDIS_URL: T.String({
     pattern: "^$|^rediss?://",
     default: "",
     description: "Redis for shared limits and state (`redis://` or `rediss://`). Unset: an in-memory store (one process only).",
   }),
-  REDIS_CLUSTER_NODES: decoded(
-    T.String({
-      default: "",
-      description:
-        "Redis Cluster seed nodes, used instead of REDIS_URL when set: `host:port,host:port`, or URLs with a login " +
-        "and TLS, `rediss://user:password@host:6379,rediss://user:password@host2:6379` (one login for every node).",
-    }),
-    (text): ClusterSeeds => {
-      const seeds = parseClusterSeeds(text);
-      if (typeof seeds === "string") throw new Error(seeds);
-      return seeds;
-    },
-    (seeds) => describeSeeds(seeds),
+  REDIS_CLUSTER_NODES: ClusterNodes(
+    "Redis Cluster seeds, instead of REDIS_URL: `host:port,…`, or `rediss://user:password@host:6379,…` (one login for all).",
   ),
-  REDIS_TLS_CA_FILE: decoded(
-    T.String({
-      default: "",
-      description:
-        "PEM file of the CA that signed the Redis servers' certificates (`rediss://`), when it is not one the system trusts.",
-    }),
-    (path): string | undefined => {
-      if (!path) return undefined;
-      try {
-        const pem = readFileSync(path, "utf8");
-        if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error("not PEM");
-        return pem;
-      } catch {
-        throw new Error("a readable PEM file of CA certificates");
-      }
-    },
-    () => "",
+  REDIS_TLS_CA_FILE: PemFile(
+    "PEM file of the CA that signed the Redis servers' certificates (`rediss://`), when it is not one the system trusts.",
   ),
   REDIS_COMMAND_TIMEOUT: Duration(
     "500ms",
