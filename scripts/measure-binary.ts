@@ -65,7 +65,6 @@ try {
     join(work, "imports.ts"),
     [
       `import { Elysia } from "${ROOT}node_modules/elysia";`,
-      `import "${ROOT}node_modules/@elysiajs/openapi";`,
       `import "${ROOT}node_modules/ioredis";`,
       `import "${ROOT}node_modules/libphonenumber-js/max";`,
       `import { collectDefaultMetrics, Registry } from "${ROOT}node_modules/prom-client";`,
@@ -138,7 +137,7 @@ try {
       `${baselineRss.fileMiB.toFixed(0)} MiB`,
     ],
     [
-      "idle RSS of the dependencies alone (elysia, @elysiajs/openapi, ioredis, libphonenumber-js/max, prom-client with default metrics, lru-cache; one Elysia route)",
+      "idle RSS of the dependencies alone (elysia, ioredis, libphonenumber-js/max, prom-client with default metrics, lru-cache; one Elysia route)",
       "–",
       `${importsRss.rssMiB.toFixed(0)} MiB`,
     ],

@@ -13,11 +13,14 @@ import type { TrustProxy } from "./lib/client-ip";
 import type { Logger } from "./lib/logger";
 import type { Metrics } from "./lib/metrics";
 import { adminController } from "./modules/admin";
+import { ADMIN_OPERATIONS } from "./modules/admin/model";
 import { AdminService } from "./modules/admin/service";
-import { healthController } from "./modules/health";
+import { HEALTH_OPERATIONS, healthController } from "./modules/health";
 import { metricsController } from "./modules/ops";
 import { otpController } from "./modules/otp";
+import { SEND_OPERATION, VERIFY_OPERATION } from "./modules/otp/model";
 import { type OtpPolicy, OtpService } from "./modules/otp/service";
+import { problemPages } from "./modules/problems";
 
 export interface HttpOptions {
   maxBodySize: number;
@@ -95,7 +98,11 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(context);
-  if (http.docsAccess !== "off") app.use(openapiDocs(adminCheck(http.docsAccess, http.adminToken)));
+  // The operations of the routes mounted below, for the document.
+  const operations = [SEND_OPERATION, VERIFY_OPERATION, ...HEALTH_OPERATIONS, ...(http.adminToken ? ADMIN_OPERATIONS : [])];
+  if (http.docsAccess !== "off") app.use(openapiDocs(operations, adminCheck(http.docsAccess, http.adminToken)));
+  // Every problem's `type` links here: public, whatever DOCS_ACCESS says (it tells nothing the README does not).
+  app.use(problemPages());
   if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
   if (http.adminToken) {
     const admin = new AdminService({

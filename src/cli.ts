@@ -13,7 +13,7 @@ Usage: otp-gateway [command]
 Commands:
   serve          Start the gateway (the default). Swagger UI at /swagger, OpenAPI at /swagger/json.
   healthcheck    Exit 0 when a gateway answers /healthz on HOST:PORT, 1 otherwise (for container HEALTHCHECK).
-  openapi        Print the OpenAPI document and exit.
+  openapi        Print the OpenAPI document (admin routes included) and exit.
   --version      Print the version and exit.
   --help         Print this help and exit.
 
@@ -176,7 +176,8 @@ async function healthcheck(): Promise<number> {
 async function printOpenapi(): Promise<number> {
   // The document depends only on the routes: build them with quiet, offline parts
   // (console provider, memory store), whatever this environment says.
-  const config = loadConfig({ OTP_PROVIDER: "console", NODE_ENV: "development" });
+  // The whole contract: the admin routes too (a gateway serves them only with ADMIN_TOKEN set).
+  const config = loadConfig({ OTP_PROVIDER: "console", NODE_ENV: "development", ADMIN_TOKEN: "x".repeat(32) });
   const app = createApp(buildServices(config, createLogger({ level: "silent" })));
   const res = await app.handle(new Request("http://localhost/swagger/json"));
   stdout(`${JSON.stringify(await res.json(), null, 2)}\n`);

@@ -9,6 +9,8 @@ export interface CodeFacts {
   detail?: string;
   /** When a caller meets it (Markdown): the README's errors table and the OpenAPI descriptions. */
   when: string;
+  /** What the caller should do about it (Markdown): the problem's page at /problems/<code>. */
+  action: string;
 }
 
 /**
@@ -21,60 +23,76 @@ export const CODE_FACTS = {
     status: 400,
     title: "The request is not valid",
     when: "malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent",
+    action: "Fix the request: `errors` points at each field that is wrong. Retrying it unchanged fails the same way.",
   },
   INVALID_PHONE: {
     status: 400,
     title: "The phone number is not a valid mobile number",
     when: "not a valid mobile number (ours, or the upstream's 400)",
+    action: "Ask the user for a mobile number in E.164 form (`+919876543210`); landlines and made-up numbers are refused.",
   },
   UNSUPPORTED_COUNTRY: {
     status: 400,
     title: "The phone number's country is not supported",
     when: "the upstream refused the country",
+    action: "Offer another way to sign in for this country; the SMS provider does not deliver there.",
   },
   UNAUTHORIZED: {
     status: 401,
     title: "A valid API key is required",
     detail: "Send Authorization: Bearer <key> with a key this gateway accepts.",
     when: "`GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came",
+    action: "Send `Authorization: Bearer <key>` with a key from the gateway's `GATEWAY_API_KEYS` (ask its operators).",
   },
   COUNTRY_NOT_ALLOWED: {
     status: 403,
     title: "Sending to this country is not allowed",
     when: "the number's country is not in `ALLOWED_COUNTRIES`",
+    action: "This gateway sends only to the countries its operators chose (`ALLOWED_COUNTRIES`); offer another way to sign in.",
   },
   DESTINATION_BLOCKED: {
     status: 403,
     title: "Sending to this number is paused",
     detail: "This gateway is not sending codes to this number right now; try again later.",
     when: "the pumping guard blocked the number's prefix (its codes are not being verified); nothing was sent",
+    action: "Try again later, or offer another way to sign in; if a real user is affected, the operators can lift the block.",
   },
-  NOT_FOUND: { status: 404, title: "No such route", when: "no such route" },
+  NOT_FOUND: {
+    status: 404,
+    title: "No such route",
+    when: "no such route",
+    action: "Check the path: the API is `POST /v1/otp/send` and `POST /v1/otp/verify`.",
+  },
   METHOD_NOT_ALLOWED: {
     status: 405,
     title: "This route does not take that method",
     when: "a known path with another method (`GET /v1/otp/send`); `Allow` lists the methods it takes",
+    action: "Use a method from the `Allow` header (the OTP routes take POST).",
   },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     title: "The Idempotency-Key was used with different data",
     when: "`Idempotency-Key` reused with another phone",
+    action: "Use a new `Idempotency-Key` for a new phone number; a key belongs to one send.",
   },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,
     title: "A request with this Idempotency-Key is still in progress",
     detail: "Another request with this Idempotency-Key is being processed; retry after it finishes.",
     when: "a request with this `Idempotency-Key` is still running",
+    action: "Wait a moment and retry with the same key: you then get the first request's answer.",
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     title: "The request body is too large",
     when: "body over `MAX_BODY_SIZE` (declared or streamed)",
+    action: "Send only the documented fields; a send or verify body is a few dozen bytes.",
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     title: "The request body must be application/json",
     when: "body is not JSON",
+    action: "Send the body as JSON with `Content-Type: application/json`.",
   },
   RATE_LIMITED: {
     status: 429,
@@ -83,46 +101,54 @@ export const CODE_FACTS = {
     when:
       "a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, " +
       "`RateLimit-Policy` and `RateLimit` as in the IETF draft",
+    action: "Wait the seconds in `Retry-After` before trying again; tell the user when they may ask for a new code.",
   },
   SEND_BUDGET_EXHAUSTED: {
     status: 503,
     title: "Sending is paused: the gateway's send budget is used up",
     detail: "This gateway has sent as many codes as its operators allow for now; try again after Retry-After.",
     when: "a send budget (`SEND_BUDGETS`) is used up; nothing was sent; `Retry-After` says when one frees",
+    action: "Retry after `Retry-After`; the operators have been alerted. Nothing was sent and nothing was charged.",
   },
   GATEWAY_MISCONFIGURED: {
     status: 500,
     title: "The gateway is misconfigured",
     detail: "The gateway cannot use its SMS provider; its operators have been alerted.",
     when: "the upstream refused our API key; not the caller's fault",
+    action: "Nothing to fix on your side; retry later. The operators have been alerted.",
   },
   INTERNAL_ERROR: {
     status: 500,
     title: "Internal error",
     detail: "An unexpected error occurred.",
     when: "a bug; logged with its cause",
+    action: "Retry later; if it persists, give the operators the `requestId`.",
   },
   UPSTREAM_ERROR: {
     status: 502,
     title: "The SMS provider failed",
     when: "the upstream failed after retries, or sent an unreadable answer",
+    action: "Retry with the same `Idempotency-Key`: no second SMS goes out if the first one did.",
   },
   PROVIDER_UNAVAILABLE: {
     status: 503,
     title: "The SMS provider cannot take requests now",
     detail: "Sending is paused on the provider's side; try again later.",
     when: "the upstream cannot send now (no balance)",
+    action: "Retry later; the operators have been alerted.",
   },
   STORE_UNAVAILABLE: {
     status: 503,
     title: "The gateway's store is unavailable",
     detail: "The gateway cannot check its limits right now, so nothing was sent; try again shortly.",
     when: "Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent",
+    action: "Retry shortly (with the same `Idempotency-Key` if the answer said the code may have been sent).",
   },
   UPSTREAM_TIMEOUT: {
     status: 504,
     title: "The SMS provider did not answer in time",
     when: "no answer within `UPSTREAM_TIMEOUT`",
+    action: "Retry with the same `Idempotency-Key`: the code may have been sent, and the key prevents a second SMS.",
   },
 } as const satisfies Record<ErrorCode, CodeFacts>;
 

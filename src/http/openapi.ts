@@ -2,80 +2,39 @@ import { Elysia } from "elysia";
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import pkg from "../../package.json" with { type: "json" };
-import { PROBLEM_CONTENT_TYPE } from "./problem";
+import { contract, type OperationDoc } from "./contract";
 
 const ASSETS = "/swagger/assets";
 const OPENAPI_VERSION = "3.1.0";
 
 /**
- * The OpenAPI document at /swagger/json and a Swagger UI at /swagger, both made
- * from the routes' own TypeBox schemas by @elysiajs/openapi's generator. We
- * render the page ourselves and finish the document (problem+json error bodies,
- * JSON-only request bodies, X-Request-Id and Retry-After headers), which the
- * plugin's page and generator cannot express. The UI's script and stylesheet
- * are served by the gateway (embedded in the binary), never from a CDN, and are
- * read only when asked for; the generator itself is loaded on the first request
- * for the document.
+ * The OpenAPI document at /swagger/json and a Swagger UI at /swagger. The
+ * document is made from the operations of the mounted routes (contract.ts),
+ * written next to each route from the schemas it validates with. The UI's
+ * script and stylesheet are served by the gateway (embedded in the binary),
+ * never from a CDN, and are read only when asked for.
  */
-export function openapiDocs(authorize: (request: Request) => void = () => {}) {
-  const docs = new Elysia({ name: "openapi-docs" });
+export function openapiDocs(operations: readonly OperationDoc[], authorize: (request: Request) => void = () => {}) {
   let document: Record<string, unknown> | undefined;
   return (
-    docs
+    new Elysia({ name: "openapi-docs" })
       // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
       .onBeforeHandle(({ request }) => authorize(request))
-      .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), {
-        detail: { hide: true },
-      })
-      // Routes are fixed once the app is built, so the document is made once, on first request.
-      .get("/swagger/json", async () => (document ??= await buildDocument(docs)), { detail: { hide: true } })
-      .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), {
-        detail: { hide: true },
-      })
-      .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), { detail: { hide: true } })
+      .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }))
+      // Made once, on the first request for it.
+      .get("/swagger/json", () => (document ??= buildDocument(operations)))
+      .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"))
+      .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"))
   );
 }
 
-type Operation = {
-  requestBody?: { content?: Record<string, unknown> };
-  responses?: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
-};
-
-const REQUEST_ID_HEADER = {
-  description: "The request id: the caller's X-Request-Id when it is sane (1–128 of A-Z a-z 0-9 . _ : -), else a generated UUID.",
-  schema: { type: "string" },
-};
-const RETRY_AFTER_HEADER = { description: "Whole seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } };
-
-export async function buildDocument(app: Elysia): Promise<Record<string, unknown>> {
-  // Loaded on the first request for the document: serving sends never needs the
-  // generator (its effect on idle memory is too small to measure; BENCHMARKS.md).
-  const { toOpenAPISchema } = await import("@elysiajs/openapi");
-  const { paths, components } = toOpenAPISchema(app, undefined, undefined, undefined, OPENAPI_VERSION) as {
-    paths: Record<string, Record<string, Operation>>;
-    components: Record<string, unknown>;
-  };
-  // Our strict JSON parser is a function, so the generator cannot tell the body's
-  // media type and leaves `content` empty: put the route's own body schema back.
-  // getGlobalRoutes is what @elysiajs/openapi itself reads; TypeScript marks it protected.
-  const routes = (
-    app as unknown as { getGlobalRoutes(): { method: string; path: string; hooks?: { body?: unknown } }[] }
-  ).getGlobalRoutes();
-  const bodies = new Map(routes.map((r) => [`${r.method.toLowerCase()} ${r.path}`, r.hooks?.body]));
-  for (const [path, operations] of Object.entries(paths)) {
-    for (const [method, op] of Object.entries(operations)) {
-      const schema = bodies.get(`${method} ${path}`);
-      if (op.requestBody && schema) op.requestBody.content = { "application/json": { schema } };
-      for (const [status, response] of Object.entries(op.responses ?? {})) {
-        response.headers = {
-          "X-Request-Id": REQUEST_ID_HEADER,
-          ...(status === "429" ? { "Retry-After": RETRY_AFTER_HEADER } : {}),
-        };
-        const schema = response.content?.["application/json"];
-        if (Number(status) >= 400 && schema) response.content = { [PROBLEM_CONTENT_TYPE]: schema };
-      }
-    }
-  }
+export function buildDocument(operations: readonly OperationDoc[]): Record<string, unknown> {
+  const { paths, components } = contract(operations);
+  const tags = [
+    { name: "OTP", description: "Send and verify one-time codes" },
+    { name: "Health", description: "Liveness and readiness probes (no key needed)" },
+    { name: "Admin", description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)" },
+  ].filter((tag) => operations.some((op) => op.tag === tag.name));
   return {
     openapi: OPENAPI_VERSION,
     info: {
@@ -83,13 +42,11 @@ export async function buildDocument(app: Elysia): Promise<Record<string, unknown
       version: pkg.version,
       description:
         "Send one-time codes by SMS and verify them. Errors are `application/problem+json` (RFC 9457) " +
-        "with a stable `code` and the request id. Every response carries `X-Request-Id`.",
+        "with a stable `code`, the request id, and a `type` that links to a page about the problem " +
+        "(`/problems/<code>`). Every response carries `X-Request-Id`.",
     },
-    tags: [
-      { name: "OTP", description: "Send and verify one-time codes" },
-      { name: "Health", description: "Liveness and readiness probes" },
-      { name: "Admin", description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)" },
-    ],
+    servers: [{ url: "/", description: "This gateway" }],
+    tags,
     paths,
     components,
   };

@@ -21,11 +21,15 @@ function defaultDetail(code: ErrorCode): string {
   return facts.detail ?? facts.title;
 }
 
+/** A code as its page's name: `RATE_LIMITED` is `rate-limited`. */
+export const problemSlug = (code: ErrorCode) => code.toLowerCase().replaceAll("_", "-");
+
 const problemTypes = new Map<ErrorCode, string>();
+/** The problem's `type`: its page, served by the gateway (relative, so it resolves against the request's URL). */
 const problemType = (code: ErrorCode) => {
   let type = problemTypes.get(code);
   if (!type) {
-    type = `urn:otp-gateway:problem:${code.toLowerCase().replaceAll("_", "-")}`;
+    type = `/problems/${problemSlug(code)}`;
     problemTypes.set(code, type);
   }
   return type;

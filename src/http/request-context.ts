@@ -47,7 +47,7 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
       const cause = wrapped ? (error.cause as GatewayError) : error;
       const path = pathOf(request.url);
       // A path some route has, asked with another method: 405 and what it takes.
-      const methods = code === "NOT_FOUND" ? allow(path) : undefined;
+      const methods = code === "NOT_FOUND" && !(error instanceof GatewayError) ? allow(path) : undefined;
       const problem = methods
         ? problemFor("METHOD_NOT_ALLOWED", meta.requestId, { detail: `This path takes ${methods}.` })
         : problemOf(code, cause, meta);

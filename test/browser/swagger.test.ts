@@ -151,6 +151,30 @@ describe("the Swagger UI at /swagger in Chromium", () => {
   );
 
   test(
+    "shows a rate-limit problem as the 429 example and an Authorize button for caller keys",
+    async () => {
+      const { context, page, traffic } = await openSwagger();
+      try {
+        await page.locator(".auth-wrapper button.authorize").waitFor({ state: "visible" });
+        const send = operation(page, "POST", "/v1/otp/send");
+        await send.locator(".opblock-summary-control").click();
+        const limited = send.locator("tr.response[data-code='429']");
+        await limited.waitFor({ state: "visible" });
+        const example = await limited.locator(".response-col_description pre").first().innerText();
+        expect(JSON.parse(example), "the 429 example").toMatchObject({ status: 429, code: "RATE_LIMITED" });
+        const invalid = await send.locator("tr.response[data-code='400'] .response-col_description pre").first().innerText();
+        expect(JSON.parse(invalid).status, "a status is a number, not a string").toBe(400);
+        await page.locator(".auth-wrapper button.authorize").click();
+        await page.locator(".modal-ux").getByText("callerKey").waitFor({ state: "visible" });
+        expectStayedOnGateway(traffic);
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     "'Try it out' on send gets a 200 with a requestId, and the console provider logs its code",
     async () => {
       const { context, page, traffic } = await openSwagger();

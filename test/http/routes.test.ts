@@ -12,7 +12,7 @@ async function expectProblem(res: Response, status: number, code: string) {
   expect(problem).toMatchObject({
     status,
     code,
-    type: expect.stringMatching(/^urn:otp-gateway:problem:/),
+    type: expect.stringMatching(/^\/problems\/[a-z-]+$/),
     title: expect.any(String),
     detail: expect.any(String),
   });

@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { SmsProvider } from "../../adapters/sms/interface";
 import type { OtpStore } from "../../adapters/store/interface";
+import type { OperationDoc } from "../../http/contract";
 import { singleFlight } from "../../lib/single-flight";
 
 export interface HealthDeps {
@@ -8,11 +9,51 @@ export interface HealthDeps {
   store: OtpStore;
 }
 
-const Check = t.Object({ ok: t.Boolean(), detail: t.String() });
+const Check = t.Object({
+  ok: t.Boolean(),
+  detail: t.String({ description: "What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.", examples: ["redis"] }),
+});
+const Liveness = t.Object({ status: t.Literal("ok") });
 const Readiness = t.Object({
   status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
-  checks: t.Object({ store: Check, upstream: Check }),
+  checks: t.Object({
+    store: { ...Check, description: "The gateway's store (Redis, or memory): without it every send fails closed." },
+    upstream: { ...Check, description: "Whether the SMS provider answers at all; informational, never makes this fail." },
+  }),
 });
+
+export const HEALTH_OPERATIONS: OperationDoc[] = [
+  {
+    method: "get",
+    path: "/healthz",
+    operationId: "checkLiveness",
+    tag: "Health",
+    summary: "Liveness: the process answers",
+    description: 'Always `{"status": "ok"}` while the process serves; for a container\'s liveness probe. No key needed.',
+    security: "none",
+    answers: { 200: { description: "The process is alive.", schema: ["Liveness", Liveness] } },
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/readyz",
+    operationId: "checkReadiness",
+    tag: "Health",
+    summary: "Readiness: the gateway's store answers",
+    description:
+      "200 while the store answers, 503 (the same JSON, `not_ready`) while it does not. `upstream` is " +
+      "informational and never makes this fail: the SMS provider is shared by every replica. No key needed.",
+    security: "none",
+    answers: {
+      200: { description: "Ready: sends and verifies can be served.", schema: ["Readiness", Readiness] },
+      503: {
+        description: "Not ready: the store does not answer, so sends and verifies fail closed.",
+        schema: ["Readiness", Readiness],
+      },
+    },
+    errors: [],
+  },
+];
 
 /**
  * Liveness and readiness. Readiness fails only on the gateway's own
@@ -30,11 +71,8 @@ export function healthController({ provider, store }: HealthDeps) {
       () => ({ ok: false, detail: `${store.kind} does not answer` }),
     ),
   );
-  return new Elysia({ name: "health", tags: ["Health"] })
-    .get("/healthz", () => ({ status: "ok" as const }), {
-      response: { 200: t.Object({ status: t.Literal("ok") }) },
-      detail: { summary: "Liveness: the process answers" },
-    })
+  return new Elysia({ name: "health" })
+    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: Liveness } })
     .get(
       "/readyz",
       async ({ status }) => {
@@ -42,12 +80,6 @@ export function healthController({ provider, store }: HealthDeps) {
         const checks = { store: storeCheck, upstream };
         return storeCheck.ok ? { status: "ready" as const, checks } : status(503, { status: "not_ready" as const, checks });
       },
-      {
-        response: { 200: Readiness, 503: Readiness },
-        detail: {
-          summary: "Readiness: the gateway's store answers",
-          description: "`upstream` is informational and never makes this fail.",
-        },
-      },
+      { response: { 200: Readiness, 503: Readiness } },
     );
 }

@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
 import type { RequestContext } from "../../http/request-context";
-import { SendBody, SendDocs, SendHeaders, VerifyBody, VerifyDocs } from "./model";
+import { SendBody, SendHeaders, SendResponse, VerifyBody, VerifyResponse } from "./model";
 import type { OtpService } from "./service";
 
 /** HTTP controller for /v1/otp: validation by schema, everything else in OtpService. */
 export function otpController(service: OtpService, context: RequestContext) {
-  return new Elysia({ name: "otp", prefix: "/v1/otp", tags: ["OTP"] })
+  return new Elysia({ name: "otp", prefix: "/v1/otp" })
     .use(context)
     .post(
       "/send",
@@ -16,7 +16,7 @@ export function otpController(service: OtpService, context: RequestContext) {
         if (replayed) set.headers["idempotent-replayed"] = "true";
         return answer;
       },
-      { body: SendBody, headers: SendHeaders, ...SendDocs },
+      { body: SendBody, headers: SendHeaders, response: { 200: SendResponse } },
     )
     .post(
       "/verify",
@@ -25,6 +25,6 @@ export function otpController(service: OtpService, context: RequestContext) {
         meta.outcome = result.verified ? "verified" : "not_verified";
         return result;
       },
-      { body: VerifyBody, ...VerifyDocs },
+      { body: VerifyBody, response: { 200: VerifyResponse } },
     );
 }

@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { VerifyFailureSchema } from "../../adapters/sms/interface";
 import type { ErrorCode } from "../../errors";
-import { problemResponses } from "../../http/openapi-models";
+import type { OperationDoc } from "../../http/contract";
 import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../lib/ids";
 import { E164_PATTERN } from "../../lib/phone";
 
@@ -93,26 +93,65 @@ const VERIFY_ERRORS: readonly ErrorCode[] = SEND_ERRORS.filter(
     ].includes(code),
 );
 
-/** The route documentation: summaries, descriptions and every answer, for index.ts. */
-export const SendDocs = {
-  response: { ...problemResponses(SEND_ERRORS), 200: SendResponse },
-  detail: {
-    summary: "Send a one-time code by SMS",
-    description:
-      "Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and " +
-      "per-phone limits, and asks the SMS provider to send a code. Nothing is sent for invalid or refused " +
-      "input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. With the same " +
-      "`Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.",
+export const SEND_OPERATION: OperationDoc = {
+  method: "post",
+  path: "/v1/otp/send",
+  operationId: "sendOtp",
+  tag: "OTP",
+  summary: "Send a one-time code by SMS",
+  description:
+    "Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and " +
+    "per-phone limits and the spend guard, and asks the SMS provider to send a code. Nothing is sent for " +
+    "invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. " +
+    "With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) " +
+    "without a second SMS.",
+  security: "caller",
+  body: ["SendRequest", SendBody],
+  headerParams: {
+    "Idempotency-Key": {
+      schema: SendHeaders.properties["idempotency-key"],
+      description:
+        "Optional; 1–255 printable ASCII characters, no spaces (a UUID is a good key). A repeat with the same key within " +
+        "IDEMPOTENCY_TTL returns the first answer without a second SMS; with another phone it is 409; while the " +
+        "first is still running, 409 too. Retry a send that timed out with the same key.",
+      example: "3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11",
+    },
   },
+  answers: {
+    200: {
+      description: "The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key).",
+      schema: ["SendResponse", SendResponse],
+      headers: ["Idempotent-Replayed"],
+    },
+  },
+  errors: SEND_ERRORS,
 };
 
-export const VerifyDocs = {
-  response: { ...problemResponses(VERIFY_ERRORS), 200: VerifyResponse },
-  detail: {
-    summary: "Check a code the user typed",
-    description:
-      "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers " +
-      "200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; " +
-      "per-phone and per-IP verify limits answer 429.",
+export const VERIFY_OPERATION: OperationDoc = {
+  method: "post",
+  path: "/v1/otp/verify",
+  operationId: "verifyOtp",
+  tag: "OTP",
+  summary: "Check a code the user typed",
+  description:
+    "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers " +
+    "200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; " +
+    "per-phone and per-IP verify limits answer 429.",
+  security: "caller",
+  body: ["VerifyRequest", VerifyBody],
+  answers: {
+    200: {
+      description: "Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true.",
+      schema: ["VerifyResponse", VerifyResponse],
+      examples: {
+        verified: { summary: "The right code, the first time", value: { verified: true } },
+        notVerified: { summary: "Wrong, expired, used or unknown", value: { verified: false } },
+        withReason: {
+          summary: "The same, with VERIFY_EXPOSE_REASON=true",
+          value: { verified: false, reason: "wrong_code" },
+        },
+      },
+    },
   },
+  errors: VERIFY_ERRORS,
 };
