@@ -19,7 +19,8 @@ import { HEALTH_OPERATIONS, healthController } from "./modules/health";
 import { metricsController } from "./modules/ops";
 import { otpController } from "./modules/otp";
 import { SEND_OPERATION, VERIFY_OPERATION } from "./modules/otp/model";
-import { type OtpPolicy, OtpService } from "./modules/otp/service";
+import type { OtpPolicy } from "./modules/otp/policy";
+import { OtpService } from "./modules/otp/service";
 import { problemPages } from "./modules/problems";
 
 export interface HttpOptions {

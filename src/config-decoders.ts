@@ -3,6 +3,8 @@ import { type Static, Type as T, type TSchema } from "@sinclair/typebox";
 import { DURATION_PATTERN, formatDuration, parseDuration } from "./lib/duration";
 import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
 import { type ClusterSeeds, describeSeeds, parseClusterSeeds } from "./lib/redis-seeds";
+import { BUDGETS_PATTERN, parseBudgets, type SendBudget } from "./lib/send-budget";
+import { parseTestPhones, type TestPhone } from "./lib/test-phones";
 
 /** The building blocks of the environment schema (src/config-schema.ts): each decodes its own text. */
 /** A setting that decodes its text into the value the gateway uses; a decoder throws what it expected. */
@@ -99,4 +101,45 @@ export const Flag = (fallback: boolean, description: string) =>
     OneOf(["true", "false"], fallback ? "true" : "false", description),
     (text) => text === "true",
     (flag) => (flag ? "true" : "false"),
+  );
+
+/** Send budgets (lib/send-budget.ts): `scope=count/duration`, comma-separated, or `off`. */
+export const Budgets = (fallback: string, description: string) =>
+  decoded(
+    T.String({ pattern: BUDGETS_PATTERN, default: fallback, description }),
+    (text): SendBudget[] => {
+      const budgets = parseBudgets(text);
+      if (!budgets)
+        throw new Error(
+          "scope=count/duration entries such as *=20000/24h,IN=5000/1h (count 1 to 100000000, 1s or longer), or off",
+        );
+      return budgets;
+    },
+    (budgets) => (budgets.length === 0 ? "off" : budgets.flatMap((b) => b.windows.map((w) => `${b.scope}=${w.label}`)).join(",")),
+  );
+
+/** Prices by country: `IN=0.25,*=0.25`. */
+export const Prices = (fallback: string, description: string) =>
+  decoded(
+    T.String({ pattern: PRICES_PATTERN, default: fallback, description }),
+    (text): Map<string, number> =>
+      new Map(
+        splitList(text).map((entry) => {
+          const [scope, price] = entry.split("=") as [string, string];
+          return [scope.toUpperCase(), Number(price)];
+        }),
+      ),
+    (prices) => [...prices].map(([scope, price]) => `${scope}=${price}`).join(","),
+  );
+
+/** Test numbers (lib/test-phones.ts). */
+export const TestPhones = (description: string) =>
+  decoded(
+    T.String({ default: "", description }),
+    (text): Map<string, TestPhone> => {
+      const phones = parseTestPhones(text);
+      if (typeof phones === "string") throw new Error(phones);
+      return phones;
+    },
+    (phones) => [...phones.keys()].map((phone) => `${phone}:******`).join(","),
   );

@@ -1,5 +1,6 @@
 import { Type as T } from "@sinclair/typebox";
 import {
+  Budgets,
   ClusterNodes,
   Duration,
   decoded,
@@ -10,12 +11,12 @@ import {
   OneOf,
   OptionalLimits,
   PemFile,
-  PRICES_PATTERN,
+  Prices,
   splitList,
+  TestPhones,
 } from "./config-decoders";
 import { formatTrustProxy, parseTrustProxy, type TrustProxy } from "./lib/client-ip";
 import { LOG_LEVELS } from "./lib/logger";
-import { BUDGETS_PATTERN, parseBudgets, type SendBudget } from "./lib/send-budget";
 
 /**
  * `bun build --compile` replaces `process.env.NODE_ENV` with "production" at build
@@ -120,24 +121,11 @@ export const EnvSchema = T.Object({
     "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged.",
   ),
   CORS_ORIGINS: List("Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers."),
-  SEND_BUDGETS: decoded(
-    T.String({
-      pattern: BUDGETS_PATTERN,
-      default: "*=1000/1h,*=10000/24h",
-      description:
-        "Ceilings on SMS sent, shared by every gateway on the store: `*` for all sends or a country code, then " +
-        "count/duration, comma-separated (`*=20000/24h,IN=5000/1h`), or `off`. The default bounds a fresh " +
-        "install at about ₹2 500 a day (10 000 SMS at ₹0.25); size it to a few times your peak.",
-    }),
-    (text): SendBudget[] => {
-      const budgets = parseBudgets(text);
-      if (!budgets)
-        throw new Error(
-          "scope=count/duration entries such as *=20000/24h,IN=5000/1h (count 1 to 100000000, 1s or longer), or off",
-        );
-      return budgets;
-    },
-    (budgets) => (budgets.length === 0 ? "off" : budgets.flatMap((b) => b.windows.map((w) => `${b.scope}=${w.label}`)).join(",")),
+  SEND_BUDGETS: Budgets(
+    "*=1000/1h,*=10000/24h",
+    "Ceilings on SMS sent, shared by every gateway on the store: `*` for all sends or a country code, then " +
+      "count/duration, comma-separated (`*=20000/24h,IN=5000/1h`), or `off`. The default bounds a fresh " +
+      "install at about ₹2 500 a day (10 000 SMS at ₹0.25); size it to a few times your peak.",
   ),
   PUMPING_GUARD: OneOf(
     ["off", "monitor", "enforce"],
@@ -159,22 +147,14 @@ export const EnvSchema = T.Object({
     "Comma list of number prefixes or numbers (E.164, `+9198765`) the pumping guard never blocks.",
     "^$|^\\+[0-9]{1,15}(,\\+[0-9]{1,15})*$",
   ),
-  SMS_PRICES: decoded(
-    T.String({
-      pattern: PRICES_PATTERN,
-      default: "*=0.25",
-      description:
-        "Estimated price of one SMS in INR by country (`IN=0.25,*=0.25`), for the estimated-spend metric. " +
-        "Default: StartMessaging's shared-route price, ₹0.25.",
-    }),
-    (text): Map<string, number> =>
-      new Map(
-        splitList(text).map((entry) => {
-          const [scope, price] = entry.split("=") as [string, string];
-          return [scope.toUpperCase(), Number(price)];
-        }),
-      ),
-    (prices) => [...prices].map(([scope, price]) => `${scope}=${price}`).join(","),
+  SMS_PRICES: Prices(
+    "*=0.25",
+    "Estimated price of one SMS in INR by country (`IN=0.25,*=0.25`), for the estimated-spend metric. " +
+      "Default: StartMessaging's shared-route price, ₹0.25.",
+  ),
+  TEST_PHONES: TestPhones(
+    "Test numbers for app-store review, QA and CI: `+919999999999:123456`, comma-separated, each optionally with a last " +
+      "day (`:2027-01-31`). They never reach the upstream or use a budget or phone window, and verify only with their code.",
   ),
   IDEMPOTENCY_TTL: Duration(
     "24h",

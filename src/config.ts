@@ -57,7 +57,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 }
 
 /** Settings whose whole value is a secret: a configuration error never shows them. */
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/;
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|TEST_PHONES/;
 
 /**
  * A value as a configuration error may show it: a secret setting only by its

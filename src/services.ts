@@ -18,6 +18,7 @@ export function buildServices(
   logger: Logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
 ): AppDeps {
   const metrics = new PromMetrics({ version: pkg.version });
+  warnOfTestPhones(config, logger);
   return {
     logger,
     metrics,
@@ -57,6 +58,8 @@ export function buildServices(
       // A claim outlives the slowest possible send, then frees itself if its gateway died.
       idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,
       exposeReason: config.VERIFY_EXPOSE_REASON,
+      testPhones: config.TEST_PHONES,
+      otpTtlMs: config.OTP_TTL,
     },
     http: {
       maxBodySize: config.MAX_BODY_SIZE,
@@ -111,5 +114,16 @@ function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsPro
     ttlMs: config.OTP_TTL,
     maxAttempts: config.OTP_MAX_ATTEMPTS,
     logger: logger.child({ component: "console-provider" }),
+  });
+}
+
+/** Test numbers are allowed in production (app-store reviewers test it); say so at start, never their codes. */
+function warnOfTestPhones(config: Config, logger: Logger): void {
+  if (config.TEST_PHONES.size === 0) return;
+  const now = Date.now();
+  const expired = [...config.TEST_PHONES.values()].filter((p) => p.until !== undefined && p.until < now).length;
+  logger.warn("test phone numbers are configured: they never reach the upstream and verify only with their fixed codes", {
+    count: config.TEST_PHONES.size - expired,
+    ...(expired ? { expired } : {}),
   });
 }

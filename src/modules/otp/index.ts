@@ -10,9 +10,9 @@ export function otpController(service: OtpService, context: RequestContext) {
     .post(
       "/send",
       async ({ body, headers, meta, set }) => {
-        const { answer, maskedPhone, replayed } = await service.send(body.phone, headers["idempotency-key"], meta.callerId);
+        const { answer, maskedPhone, replayed, test } = await service.send(body.phone, headers["idempotency-key"], meta.callerId);
         meta.maskedPhone = maskedPhone;
-        meta.outcome = replayed ? "replayed" : "sent";
+        meta.outcome = replayed ? "replayed" : test ? "test_number" : "sent";
         if (replayed) set.headers["idempotent-replayed"] = "true";
         return answer;
       },
@@ -21,9 +21,9 @@ export function otpController(service: OtpService, context: RequestContext) {
     .post(
       "/verify",
       async ({ body, meta }) => {
-        const result = await service.verify(body.requestId, body.code);
-        meta.outcome = result.verified ? "verified" : "not_verified";
-        return result;
+        const { answer, test } = await service.verify(body.requestId, body.code);
+        meta.outcome = `${test ? "test_" : ""}${answer.verified ? "verified" : "not_verified"}`;
+        return answer;
       },
       { body: VerifyBody, response: { 200: VerifyResponse } },
     );

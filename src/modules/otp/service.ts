@@ -1,72 +1,25 @@
 import { createHash } from "node:crypto";
-import type { SendOtpResult, SmsProvider, VerifyFailure } from "../../adapters/sms/interface";
-import type { OtpStore } from "../../adapters/store/interface";
-import { type ErrorCode, GatewayError } from "../../errors";
-import type { Logger } from "../../lib/logger";
+import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/interface";
+import { GatewayError } from "../../errors";
 import { maskPhone } from "../../lib/mask";
-import type { Metrics } from "../../lib/metrics";
-import type { PumpingPolicy } from "../../lib/pumping";
-import type { RatePolicy } from "../../lib/rate-policy";
-import type { SendBudget } from "../../lib/send-budget";
+import type { MobileNumber } from "../../lib/phone";
 import { admit } from "./admission";
-import type { SendAnswer, VerifyAnswer } from "./model";
+import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
+import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
 import { PumpingGuard } from "./pumping-guard";
 import { SpendGuard } from "./spend";
-
-/** The gateway's own rules around every send and verify. */
-export interface OtpPolicy {
-  phoneSend: RatePolicy;
-  phoneVerify: RatePolicy;
-  /** Upper-case ISO 3166 codes; undefined allows every country. */
-  allowedCountries?: ReadonlySet<string>;
-  /** Verifies per request id, whatever the upstream says. */
-  maxAttempts: number;
-  /** How long an Idempotency-Key replays its first answer. */
-  idempotencyTtlMs: number;
-  /** How long an unfinished claim on a key blocks others (the worst upstream wait). */
-  idempotencyPendingMs: number;
-  /** Ceilings on sends (SEND_BUDGETS); empty: none. */
-  sendBudgets: readonly SendBudget[];
-  /** The pumping guard (PUMPING_*). */
-  pumping: PumpingPolicy;
-  /** Estimated price of one SMS by country (`*` for the rest), for the spend metric. */
-  smsPrices: ReadonlyMap<string, number>;
-  /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
-  exposeReason: boolean;
-}
-
-export interface OtpServiceDeps {
-  provider: SmsProvider;
-  store: OtpStore;
-  policy: OtpPolicy;
-  logger: Logger;
-  metrics: Metrics;
-}
-
-export interface SendOutcome {
-  answer: SendAnswer;
-  /** Masked, for the request log. */
-  maskedPhone: string;
-  replayed: boolean;
-}
-
-/** Failures after which the upstream surely sent nothing: the send is not counted. */
-const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set([
-  "INVALID_PHONE",
-  "UNSUPPORTED_COUNTRY",
-  "GATEWAY_MISCONFIGURED",
-  "PROVIDER_UNAVAILABLE",
-  "RATE_LIMITED",
-  "IDEMPOTENCY_CONFLICT",
-]);
+import { TestNumbers } from "./test-numbers";
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
   readonly #guards: Parameters<typeof admit>[0];
 
+  readonly #tests: TestNumbers;
+
   constructor(private readonly deps: OtpServiceDeps) {
     const { store, policy, logger, metrics } = deps;
+    this.#tests = new TestNumbers(policy.testPhones, { ttlMs: policy.otpTtlMs, maxAttempts: policy.maxAttempts });
     this.#guards = {
       store,
       phoneSend: policy.phoneSend,
@@ -80,59 +33,70 @@ export class OtpService {
    * @param caller who is asking (a caller-key id), so one caller cannot replay another's key
    */
   async send(phone: string, idempotencyKey: string | undefined, caller?: string): Promise<SendOutcome> {
-    const { store, provider, policy } = this.deps;
-    const mobile = requireMobile(phone); // INVALID_PHONE before anything is spent
-    const maskedPhone = maskPhone(mobile.e164, mobile.callingCode);
-    if (policy.allowedCountries && !policy.allowedCountries.has(mobile.country ?? "")) {
+    const { store, policy } = this.deps;
+    // A test number is taken as written (it need not be a real mobile); any other must be one.
+    const test = this.#tests.active(phone);
+    const mobile = test ? undefined : requireMobile(phone); // INVALID_PHONE before anything is spent
+    const maskedPhone = maskPhone(phone, mobile?.callingCode);
+    if (mobile && policy.allowedCountries && !policy.allowedCountries.has(mobile.country ?? "")) {
       throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
     }
 
     if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
     if (idempotencyKey) {
-      const claim = await store.claimIdempotency(idempotencyKey, mobile.e164, policy.idempotencyPendingMs);
+      const claim = await store.claimIdempotency(idempotencyKey, phone, policy.idempotencyPendingMs);
       if (claim.state === "conflict")
         throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
       if (claim.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
       if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
     }
 
-    // With a key, the event is named after it: a retry of a send that timed out is
-    // not counted (or refused) a second time, and the upstream dedups the SMS.
-    const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
     try {
-      const { decision, reservation, pumping } = await admit(this.#guards, mobile, event);
-      let sent: SendOtpResult;
-      try {
-        sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
-      } catch (err) {
-        // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
-        if (err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent) {
-          await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund(), pumping.undo()]);
-        }
-        throw err;
-      }
-      const country = mobile.country ?? "*";
-      this.deps.metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
+      const { sent, resendAfter, afterRecord } = mobile
+        ? await this.#sendSms(mobile, idempotencyKey)
+        : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
       const answer: SendAnswer = {
         requestId: sent.requestId,
         expiresAt: sent.expiresAt.toISOString(),
         attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
-        resendAfter: decision.nextAllowedSeconds,
+        resendAfter,
       };
       const recorded = this.#afterSend(async () => {
-        await store.saveVerification(sent.requestId, mobile.e164, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
+        await store.saveVerification(sent.requestId, phone, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
         if (idempotencyKey)
-          await store.completeIdempotency(idempotencyKey, mobile.e164, JSON.stringify(answer), policy.idempotencyTtlMs);
+          await store.completeIdempotency(idempotencyKey, phone, JSON.stringify(answer), policy.idempotencyTtlMs);
       });
-      await Promise.all([recorded, pumping.sent()]);
-      return { answer, maskedPhone, replayed: false };
+      await Promise.all([recorded, afterRecord?.()]);
+      return { answer, maskedPhone, replayed: false, test: !mobile };
     } catch (err) {
       if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
       throw err;
     }
   }
 
-  async verify(requestId: string, code: string): Promise<VerifyAnswer> {
+  /** A real SMS: the checks before it (admission.ts), the upstream call, and what is taken back if nothing went. */
+  async #sendSms(mobile: MobileNumber, idempotencyKey: string | undefined) {
+    const { store, provider, policy } = this.deps;
+    // With a key, the event is named after it: a retry of a send that timed out is
+    // not counted (or refused) a second time, and the upstream dedups the SMS.
+    const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
+    const { decision, reservation, pumping } = await admit(this.#guards, mobile, event);
+    let sent: SendOtpResult;
+    try {
+      sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
+    } catch (err) {
+      // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
+      if (err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent) {
+        await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund(), pumping.undo()]);
+      }
+      throw err;
+    }
+    const country = mobile.country ?? "*";
+    this.deps.metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
+    return { sent, resendAfter: decision.nextAllowedSeconds, afterRecord: () => pumping.sent() };
+  }
+
+  async verify(requestId: string, code: string): Promise<VerifyOutcome> {
     const { store, provider, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream.
     const phone = await store.verificationPhone(requestId);
@@ -141,6 +105,13 @@ export class OtpService {
     // charged to the phone, so junk verifies of a spent or exhausted id cannot lock its owner out.
     const begun = await store.beginVerify(requestId, policy.maxAttempts);
     if (begun !== "ok") return this.#refuse(requestId, begun === "used" ? "unknown" : begun);
+    const test = requestId.startsWith("test_") ? this.#tests.active(phone) : undefined;
+    if (test) {
+      // A test number's fixed code, checked here: no upstream, no phone window.
+      if (!this.#tests.matches(test, code)) return { ...this.#refuse(requestId, "wrong_code"), test: true };
+      if (!(await store.claimVerified(requestId))) return { ...this.#refuse(requestId, "unknown"), test: true };
+      return { answer: { verified: true }, test: true };
+    }
     const decision = await store.hit(phone, "verify", policy.phoneVerify, crypto.randomUUID());
     if (!decision.allowed) {
       await store.refundAttempt(requestId).catch(() => undefined); // nothing was checked
@@ -152,7 +123,7 @@ export class OtpService {
     if (!(await store.claimVerified(requestId))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
     void this.#guards.pumping.verified(requireMobile(phone));
-    return { verified: true };
+    return { answer: { verified: true }, test: false };
   }
 
   /**
@@ -177,8 +148,8 @@ export class OtpService {
     }
   }
 
-  #refuse(requestId: string, reason: VerifyFailure): VerifyAnswer {
+  #refuse(requestId: string, reason: VerifyFailure): VerifyOutcome {
     this.deps.logger.debug("verify refused", { verificationId: requestId, reason });
-    return this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false };
+    return { answer: this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false }, test: false };
   }
 }

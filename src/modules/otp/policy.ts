@@ -1,0 +1,69 @@
+import type { SmsProvider } from "../../adapters/sms/interface";
+import type { OtpStore } from "../../adapters/store/interface";
+import type { ErrorCode } from "../../errors";
+import type { Logger } from "../../lib/logger";
+import type { Metrics } from "../../lib/metrics";
+import type { PumpingPolicy } from "../../lib/pumping";
+import type { RatePolicy } from "../../lib/rate-policy";
+import type { SendBudget } from "../../lib/send-budget";
+import type { TestPhone } from "../../lib/test-phones";
+import type { SendAnswer, VerifyAnswer } from "./model";
+
+/** The gateway's own rules around every send and verify. */
+export interface OtpPolicy {
+  phoneSend: RatePolicy;
+  phoneVerify: RatePolicy;
+  /** Upper-case ISO 3166 codes; undefined allows every country. */
+  allowedCountries?: ReadonlySet<string>;
+  /** Verifies per request id, whatever the upstream says. */
+  maxAttempts: number;
+  /** How long an Idempotency-Key replays its first answer. */
+  idempotencyTtlMs: number;
+  /** How long an unfinished claim on a key blocks others (the worst upstream wait). */
+  idempotencyPendingMs: number;
+  /** Ceilings on sends (SEND_BUDGETS); empty: none. */
+  sendBudgets: readonly SendBudget[];
+  /** The pumping guard (PUMPING_*). */
+  pumping: PumpingPolicy;
+  /** Estimated price of one SMS by country (`*` for the rest), for the spend metric. */
+  smsPrices: ReadonlyMap<string, number>;
+  /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
+  exposeReason: boolean;
+  /** Test numbers (TEST_PHONES) by E.164 number. */
+  testPhones: ReadonlyMap<string, TestPhone>;
+  /** A code's lifetime when the gateway makes the id itself (a test number). */
+  otpTtlMs: number;
+}
+
+export interface OtpServiceDeps {
+  provider: SmsProvider;
+  store: OtpStore;
+  policy: OtpPolicy;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface SendOutcome {
+  answer: SendAnswer;
+  /** Masked, for the request log. */
+  maskedPhone: string;
+  replayed: boolean;
+  /** A test number's send (TEST_PHONES): no SMS went out. */
+  test?: boolean;
+}
+
+export interface VerifyOutcome {
+  answer: VerifyAnswer;
+  /** A test number's verify (TEST_PHONES). */
+  test: boolean;
+}
+
+/** Failures after which the upstream surely sent nothing: the send is not counted. */
+export const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set([
+  "INVALID_PHONE",
+  "UNSUPPORTED_COUNTRY",
+  "GATEWAY_MISCONFIGURED",
+  "PROVIDER_UNAVAILABLE",
+  "RATE_LIMITED",
+  "IDEMPOTENCY_CONFLICT",
+]);

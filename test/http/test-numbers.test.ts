@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "../../src/config";
+import { createLogger } from "../../src/lib/logger";
+import { PromMetrics } from "../../src/lib/metrics";
+import { buildServices } from "../../src/services";
+import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { captureLogger, startMessaging, testApp } from "../support/harness";
+
+const fake = new FakeStartMessaging();
+beforeAll(() => fake.start());
+afterAll(() => fake.stop());
+beforeEach(() => fake.reset());
+
+const REVIEWER = "+919999999999";
+const FICTIONAL = "+15555550100"; // not a real mobile: a test number need not be one
+const EXPIRED = "+919999999998";
+const TEST_PHONES = `${REVIEWER}:123456,${FICTIONAL}:4321,${EXPIRED}:111111:2020-01-31`;
+
+function gateway(env: Record<string, string> = {}) {
+  const capture = captureLogger();
+  const metrics = new PromMetrics({ version: "test", defaultMetrics: false });
+  const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
+    metrics,
+    // Strict limits: a test number must get past all of them.
+    env: { TEST_PHONES, PHONE_SEND_LIMITS: "1/1m", PHONE_VERIFY_LIMITS: "2/1m", SEND_BUDGETS: "*=1/1h", ...env },
+  });
+  const send = async (phone: string, headers: Record<string, string> = {}) => {
+    const res = await client.post("/v1/otp/send", { phone }, headers);
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  };
+  const verify = async (requestId: unknown, code: string) =>
+    (await (await client.post("/v1/otp/verify", { requestId, code })).json()) as { verified: boolean };
+  return { client, send, verify, capture, metrics };
+}
+
+describe("test numbers (TEST_PHONES)", () => {
+  test("never reach the upstream, use no budget or phone window, and verify only with their code, once", async () => {
+    const { send, verify, capture, metrics } = gateway();
+    const ids: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const sent = await send(REVIEWER);
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      expect(sent.body.resendAfter).toBe(0);
+      ids.push(sent.body.requestId);
+    }
+    expect((await send(FICTIONAL)).status).toBe(200);
+    expect(fake.requests).toHaveLength(0);
+    expect(await verify(ids[0], "654321")).toEqual({ verified: false });
+    expect(await verify(ids[0], "123456")).toEqual({ verified: true });
+    expect(await verify(ids[0], "123456")).toEqual({ verified: false }); // once
+    // The attempt cap still applies (3): after three wrong codes the right one no longer works.
+    for (let i = 0; i < 3; i++) expect(await verify(ids[1], "000000")).toEqual({ verified: false });
+    expect(await verify(ids[1], "123456")).toEqual({ verified: false });
+    // Past the phone's verify window (2/1m) too: test numbers do not use it.
+    expect(await verify(ids[2], "123456")).toEqual({ verified: true });
+    expect(fake.requests).toHaveLength(0);
+    // The budget (1/1h) is still whole for a real number.
+    expect((await send("+919876543210")).status).toBe(200);
+    expect((await send("+919876543211")).status).toBe(503);
+    const page = (await metrics.render()).body;
+    expect(page).toContain('otp_gateway_sends_total{outcome="test_number"} 6');
+    expect(page).toContain('otp_gateway_verifies_total{outcome="test_verified"} 2');
+    expect(page).toContain('otp_gateway_verifies_total{outcome="test_not_verified"}');
+    for (const line of capture.lines) for (const code of ["123456", "4321"]) expect(line).not.toContain(code);
+  });
+
+  test("an expired entry is an ordinary number again; a replayed Idempotency-Key replays a test send", async () => {
+    const { send } = gateway({ SEND_BUDGETS: "*=100/1h" });
+    expect((await send(EXPIRED)).status).toBe(200);
+    expect(fake.sms.map((m) => m.phone)).toEqual([EXPIRED]);
+    const key = { "idempotency-key": crypto.randomUUID() };
+    const first = await send(REVIEWER, key);
+    const again = await send(REVIEWER, key);
+    expect(again.body.requestId).toBe(first.body.requestId);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  test("allowed in production; a warn line at start says how many, never the codes", () => {
+    const lines: string[] = [];
+    const config = loadConfig({ NODE_ENV: "production", STARTMESSAGING_API_KEY: "sm_live_x", TEST_PHONES });
+    buildServices(config, createLogger({ level: "info", write: (line) => lines.push(line) }));
+    const warn = lines.map((l) => JSON.parse(l)).find((l) => String(l.msg).startsWith("test phone numbers"));
+    expect(warn).toMatchObject({ level: "warn", count: 2, expired: 1 });
+    for (const line of lines) expect(line).not.toContain("123456");
+    try {
+      loadConfig({ TEST_PHONES: `${REVIEWER}:123456,+91:999999` });
+      throw new Error("expected a ConfigError");
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toContain("TEST_PHONES");
+      expect((err as ConfigError).message).not.toContain("123456");
+    }
+  });
+});
