@@ -33,6 +33,9 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+# openapi-typescript needs TypeScript 5's compiler API; it lives apart (the contract test runs it).
+bun install --cwd tools/openapi-client --frozen-lockfile >/dev/null
+
 bunx tsc --noEmit -p .
 # Formatting and lint rules (biome.json); `bun run format` fixes what it can.
 bun run lint

@@ -60,7 +60,9 @@ function problemHeaders(status: number, codes: readonly ErrorCode[]): HeaderName
 function problemResponse(status: number, codes: readonly ErrorCode[]) {
   const description = codes.map((code) => `\`${code}\`: ${CODE_FACTS[code].when}.`).join(" ");
   // The subset of codes this status can carry, so that a generated client types `code` narrowly.
-  const schema = { allOf: [ref("schemas", "Problem"), { type: "object", properties: { code: { enum: [...codes] } } }] };
+  const schema = {
+    allOf: [ref("schemas", "Problem"), { type: "object", required: ["code"], properties: { code: { enum: [...codes] } } }],
+  };
   const examples = Object.fromEntries(
     codes.map((code) => [code, { summary: CODE_FACTS[code].title, value: problemExample(code) }]),
   );
