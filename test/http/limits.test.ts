@@ -309,6 +309,26 @@ describe("sends that fail half-way", () => {
     }
   });
 
+  test("a key whose answer was stored but whose record was not: the retry records it, one SMS, and the code verifies", async () => {
+    const store = new MemoryStore();
+    const save = store.saveVerification.bind(store);
+    let failures = 2; // both writes of the first request (the write and its one retry)
+    store.saveVerification = async (...args) => {
+      if (failures-- > 0) throw new GatewayError("STORE_UNAVAILABLE");
+      return save(...args);
+    };
+    const client = testApp(startMessaging(fake.url, logger), logger, { store });
+    const key = { "idempotency-key": crypto.randomUUID() };
+    await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 503, "STORE_UNAVAILABLE");
+    const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
+    expect(retry.status, await retry.clone().text()).toBe(200);
+    expect(retry.headers.get("idempotent-replayed")).toBeNull(); // sent again, not replayed unrecorded
+    const { requestId } = (await retry.json()) as { requestId: string };
+    expect(fake.sms).toHaveLength(1); // the upstream deduplicated the second call
+    const verified = await client.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+    expect(await verified.json()).toEqual({ verified: true });
+  });
+
   test("when the code went out but cannot be recorded, the answer says so instead of 'nothing was sent'", async () => {
     const store = new MemoryStore();
     store.saveVerification = async () => {

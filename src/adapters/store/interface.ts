@@ -53,8 +53,8 @@ export interface OtpStore {
   claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim>;
   /** Stores the answer for a claimed key, kept for `ttlMs`. */
   completeIdempotency(key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void>;
-  /** Drops a pending claim so the caller may retry (the send failed). */
-  releaseIdempotency(key: string): Promise<void>;
+  /** Drops a pending claim so the caller may retry (the send failed); with `answered`, a stored answer too. */
+  releaseIdempotency(key: string, answered?: boolean): Promise<void>;
 
   /** Remembers which phone a verification id belongs to, until the code expires; an id already known is left as it is. */
   saveVerification(id: string, phone: string, ttlMs: number): Promise<void>;

@@ -139,8 +139,8 @@ export class MemoryStore implements OtpStore {
     this.#idempotency.set(key, { fingerprint, answer }, { ttl: ttlMs });
   }
 
-  async releaseIdempotency(key: string): Promise<void> {
-    if (this.#idempotency.get(key)?.answer === undefined) this.#idempotency.delete(key);
+  async releaseIdempotency(key: string, answered = false): Promise<void> {
+    if (answered || this.#idempotency.get(key)?.answer === undefined) this.#idempotency.delete(key);
   }
 
   async saveVerification(id: string, phone: string, ttlMs: number): Promise<void> {

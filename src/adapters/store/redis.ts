@@ -126,8 +126,9 @@ export class RedisStore implements OtpStore {
     await this.#call(() => this.#redis.set(idempotencyKey(key), JSON.stringify({ f: fingerprint, a: answer }), "PX", ttlMs));
   }
 
-  async releaseIdempotency(key: string): Promise<void> {
-    await this.#call(() => this.#redis.otpReleaseIdempotency(idempotencyKey(key)));
+  async releaseIdempotency(key: string, answered = false): Promise<void> {
+    if (answered) await this.#call(() => this.#redis.del(idempotencyKey(key)));
+    else await this.#call(() => this.#redis.otpReleaseIdempotency(idempotencyKey(key)));
   }
 
   async saveVerification(id: string, phone: string, ttlMs: number): Promise<void> {

@@ -61,11 +61,19 @@ export class OtpService {
         attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
         resendAfter,
       };
-      const recorded = this.#afterSend(async () => {
-        await store.saveVerification(sent.requestId, phone, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000));
-        if (idempotencyKey)
-          await store.completeIdempotency(idempotencyKey, phone, JSON.stringify(answer), policy.idempotencyTtlMs);
-      });
+      // The verification record and the key's answer together: one store step after the upstream.
+      const recorded = this.#afterSend(
+        () =>
+          Promise.all([
+            store.saveVerification(sent.requestId, phone, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000)),
+            idempotencyKey
+              ? store.completeIdempotency(idempotencyKey, phone, JSON.stringify(answer), policy.idempotencyTtlMs)
+              : undefined,
+          ]),
+        // The key's answer may have been stored without its record: forget it, so that a retry
+        // with the key sends again (the upstream dedups it) and records the id this time.
+        idempotencyKey ? () => store.releaseIdempotency(idempotencyKey, true) : undefined,
+      );
       await Promise.all([recorded, afterRecord?.()]);
       return { answer, maskedPhone, replayed: false, test: !mobile };
     } catch (err) {
@@ -130,13 +138,14 @@ export class OtpService {
    * Records what a send produced. The SMS is already out, so one failed write is
    * retried, and a second failure must not say "nothing was sent".
    */
-  async #afterSend(write: () => Promise<void>): Promise<void> {
+  async #afterSend(write: () => Promise<unknown>, forget?: () => Promise<void>): Promise<void> {
     try {
       await write();
     } catch {
       try {
         await write();
       } catch (err) {
+        await forget?.().catch(() => undefined);
         this.deps.logger.error("a code was sent but could not be recorded", { error: err instanceof Error ? err : String(err) });
         throw new GatewayError("STORE_UNAVAILABLE", {
           detail:
