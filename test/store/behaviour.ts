@@ -118,10 +118,10 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("a verification id seen before keeps its spent attempts and its used flag", async () => {
       const vid = `otp_${id()}`;
       await store.saveVerification(vid, "+919876543210", 60_000);
-      expect(await store.beginVerify(vid, 3)).toBe("ok");
+      expect((await store.beginVerify(vid, 3)).state).toBe("ok");
       expect(await store.claimVerified(vid)).toBe(true);
       await store.saveVerification(vid, "+919876543210", 60_000);
-      expect(await store.beginVerify(vid, 3)).toBe("used");
+      expect((await store.beginVerify(vid, 3)).state).toBe("used");
       expect(await store.claimVerified(vid)).toBe(false);
     });
 
@@ -159,28 +159,32 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
 
     test("verification records: attempts are counted, success is claimed once", async () => {
       const vid = `otp_${id()}`;
-      expect(await store.beginVerify(vid, 3)).toBe("unknown");
+      expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
       await store.saveVerification(vid, "+919876543210", 60_000);
       expect(await store.verificationPhone(vid)).toBe("+919876543210");
-      for (let i = 0; i < 3; i++) expect(await store.beginVerify(vid, 3)).toBe("ok");
-      expect(await store.beginVerify(vid, 3)).toBe("exhausted");
+      // One step finds the id's phone and begins the attempt.
+      expect(await store.beginVerify(vid, 3)).toEqual({ state: "ok", phone: "+919876543210" });
+      await store.refundAttempt(vid);
+      expect(await store.beginVerify(`otp_${id()}`, 3)).toEqual({ state: "unknown" });
+      for (let i = 0; i < 3; i++) expect((await store.beginVerify(vid, 3)).state).toBe("ok");
+      expect((await store.beginVerify(vid, 3)).state).toBe("exhausted");
       await store.refundAttempt(vid); // an attempt whose check never ran is given back
-      expect(await store.beginVerify(vid, 3)).toBe("ok");
-      expect(await store.beginVerify(vid, 3)).toBe("exhausted");
+      expect((await store.beginVerify(vid, 3)).state).toBe("ok");
+      expect((await store.beginVerify(vid, 3)).state).toBe("exhausted");
       await store.refundAttempt(`otp_${id()}`); // an unknown id: nothing to give back, nothing made
       await store.refundAttempt(vid);
       await store.refundAttempt(vid);
       await store.refundAttempt(vid);
       await store.refundAttempt(vid); // never below zero: still three attempts, not four
-      for (let i = 0; i < 3; i++) expect(await store.beginVerify(vid, 3)).toBe("ok");
-      expect(await store.beginVerify(vid, 3)).toBe("exhausted");
+      for (let i = 0; i < 3; i++) expect((await store.beginVerify(vid, 3)).state).toBe("ok");
+      expect((await store.beginVerify(vid, 3)).state).toBe("exhausted");
 
       const other = `otp_${id()}`;
       await store.saveVerification(other, "+919876543210", 60_000);
-      expect(await store.beginVerify(other, 3)).toBe("ok");
+      expect((await store.beginVerify(other, 3)).state).toBe("ok");
       const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimVerified(other)));
       expect(claims.filter(Boolean)).toHaveLength(1);
-      expect(await store.beginVerify(other, 3)).toBe("used");
+      expect((await store.beginVerify(other, 3)).state).toBe("used");
       expect(await store.claimVerified(`otp_${id()}`)).toBe(false);
     });
 
@@ -189,7 +193,7 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       await store.saveVerification(vid, "+919876543210", 200);
       await Bun.sleep(300);
       expect(await store.verificationPhone(vid)).toBeUndefined();
-      expect(await store.beginVerify(vid, 3)).toBe("unknown");
+      expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
     });
 
     test("a budget admits exactly its limit under concurrency, and a refused send is not counted", async () => {

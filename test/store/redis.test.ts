@@ -150,7 +150,7 @@ describe("redis store, faults and hygiene", () => {
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
       expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
-      expect(await store.beginVerify("otp_none", 3)).toBe("unknown");
+      expect((await store.beginVerify("otp_none", 3)).state).toBe("unknown");
     } finally {
       raw.disconnect();
       await store.close();

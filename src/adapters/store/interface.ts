@@ -60,8 +60,11 @@ export interface OtpStore {
   saveVerification(id: string, phone: string, ttlMs: number): Promise<void>;
   /** The phone of a live verification id, or undefined. */
   verificationPhone(id: string): Promise<string | undefined>;
-  /** Spends one attempt; says why not when the id is unknown, used or out of attempts. */
-  beginVerify(id: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted">;
+  /**
+   * Spends one attempt, or says why not (the id is unknown, used or out of attempts),
+   * with the id's phone: one step finds the id and begins its check.
+   */
+  beginVerify(id: string, maxAttempts: number): Promise<VerifyStart>;
   /** Gives back an attempt `beginVerify` spent on a check that never ran. */
   refundAttempt(id: string): Promise<void>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
@@ -75,6 +78,12 @@ export interface OtpStore {
 }
 
 export type EventKind = "send" | "verify";
+
+/** What `beginVerify` found: the attempt's fate and, for a known id, its phone. */
+export interface VerifyStart {
+  state: "ok" | "unknown" | "used" | "exhausted";
+  phone?: string;
+}
 
 export type IdempotencyClaim =
   | { state: "new" }

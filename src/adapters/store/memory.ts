@@ -4,7 +4,7 @@ import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
 import { type BudgetDecision, budgetDecision, type SendBudget } from "../../lib/send-budget";
-import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
+import type { EventKind, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
 import { MemoryPumping } from "./memory-pumping";
 
 export interface MemoryStoreOptions {
@@ -152,13 +152,13 @@ export class MemoryStore implements OtpStore {
     return this.#verifications.get(id)?.phone;
   }
 
-  async beginVerify(id: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted"> {
+  async beginVerify(id: string, maxAttempts: number): Promise<VerifyStart> {
     const record = this.#verifications.get(id);
-    if (!record) return "unknown";
-    if (record.verified) return "used";
-    if (record.attempts >= maxAttempts) return "exhausted";
+    if (!record) return { state: "unknown" };
+    if (record.verified) return { state: "used", phone: record.phone };
+    if (record.attempts >= maxAttempts) return { state: "exhausted", phone: record.phone };
     record.attempts += 1;
-    return "ok";
+    return { state: "ok", phone: record.phone };
   }
 
   async refundAttempt(id: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "../../lib/logger";
 import type { ClusterSeeds } from "../../lib/redis-seeds";
 import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
+import type { VerifyStart } from "./interface";
 import { PUMP_CHECK_LUA, PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
 import {
   BEGIN_VERIFY_LUA,
@@ -37,7 +38,7 @@ export interface ScriptedRedis
   otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
   otpReleaseIdempotency(key: string): Promise<number>;
   otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
-  otpBeginVerify(key: string, maxAttempts: number): Promise<"ok" | "unknown" | "used" | "exhausted">;
+  otpBeginVerify(key: string, maxAttempts: number): Promise<[VerifyStart["state"], string?]>;
   otpClaimVerified(key: string): Promise<number>;
   otpBudget(
     key: string,

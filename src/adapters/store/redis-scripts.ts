@@ -102,15 +102,15 @@ return 1
 
 /**
  * KEYS[1]: verification hash {p = phone, n = attempts, ok = 0|1}. ARGV[1]: max attempts.
- * Spends an attempt when one is left. Returns 'ok' | 'unknown' | 'used' | 'exhausted'.
+ * Spends an attempt when one is left. Returns {'ok' | 'unknown' | 'used' | 'exhausted', phone (unless unknown)}.
  */
 export const BEGIN_VERIFY_LUA = `
 local r = redis.call('HMGET', KEYS[1], 'p', 'n', 'ok')
-if not r[1] then return 'unknown' end
-if r[3] == '1' then return 'used' end
-if tonumber(r[2]) >= tonumber(ARGV[1]) then return 'exhausted' end
+if not r[1] then return {'unknown'} end
+if r[3] == '1' then return {'used', r[1]} end
+if tonumber(r[2]) >= tonumber(ARGV[1]) then return {'exhausted', r[1]} end
 redis.call('HINCRBY', KEYS[1], 'n', 1)
-return 'ok'
+return {'ok', r[1]}
 `;
 
 /** KEYS[1]: verification hash. Sets ok = 1; returns 1 only for the caller that set it. */

@@ -140,7 +140,8 @@ export class RedisStore implements OtpStore {
   }
 
   async beginVerify(id: string, maxAttempts: number) {
-    return this.#call(() => this.#redis.otpBeginVerify(verificationKey(id), maxAttempts));
+    const [state, phone] = await this.#call(() => this.#redis.otpBeginVerify(verificationKey(id), maxAttempts));
+    return phone === undefined ? { state } : { state, phone };
   }
 
   async refundAttempt(id: string): Promise<void> {

@@ -106,13 +106,12 @@ export class OtpService {
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
     const { store, provider, policy } = this.deps;
-    // Only ids this gateway issued (and that have not expired) reach the upstream.
-    const phone = await store.verificationPhone(requestId);
-    if (!phone) return this.#refuse(requestId, "unknown");
-    // The attempt first, then the phone's window: only an attempt that goes to the upstream is
-    // charged to the phone, so junk verifies of a spent or exhausted id cannot lock its owner out.
-    const begun = await store.beginVerify(requestId, policy.maxAttempts);
-    if (begun !== "ok") return this.#refuse(requestId, begun === "used" ? "unknown" : begun);
+    // Only ids this gateway issued (and that have not expired) reach the upstream. The attempt
+    // first (found with the id's phone, one step), then the phone's window: only an attempt that
+    // goes to the upstream is charged to the phone, so junk verifies of a spent or exhausted id
+    // cannot lock its owner out.
+    const { state, phone } = await store.beginVerify(requestId, policy.maxAttempts);
+    if (state !== "ok" || !phone) return this.#refuse(requestId, state === "used" || state === "ok" ? "unknown" : state);
     const test = requestId.startsWith("test_") ? this.#tests.active(phone) : undefined;
     if (test) {
       // A test number's fixed code, checked here: no upstream, no phone window.
