@@ -40,6 +40,8 @@ export interface RateDecision {
   /** When allowed: seconds after this event before the next one can pass every window. */
   nextAllowedSeconds: number;
   policy: string;
+  /** Whether this check recorded the event (not when denied, nor when it was recorded before: a retry). */
+  recorded: boolean;
 }
 
 /**
@@ -55,6 +57,8 @@ export interface RawDecision {
   waitMs: number;
   /** Allowed: ms after this event before the next can pass every window. */
   nextMs: number;
+  /** The event is recorded by this check: allowed, and not in the log already. */
+  recorded: boolean;
 }
 
 /**
@@ -89,12 +93,19 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
   if (counted) {
     const d = denied as { index: number; waitMs: number } | undefined;
     return d
-      ? { allowed: true, index: d.index, remaining: 0, waitMs: d.waitMs, nextMs: d.waitMs }
-      : { allowed: true, index: tightest!.index, remaining: tightest!.remaining, waitMs: tightest!.resetMs, nextMs: 0 };
+      ? { allowed: true, index: d.index, remaining: 0, waitMs: d.waitMs, nextMs: d.waitMs, recorded: false }
+      : {
+          allowed: true,
+          index: tightest!.index,
+          remaining: tightest!.remaining,
+          waitMs: tightest!.resetMs,
+          nextMs: 0,
+          recorded: false,
+        };
   }
-  if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0 };
+  if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0, recorded: false };
   const t = tightest!;
-  return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs };
+  return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs, recorded: true };
 }
 
 /** Index of the first timestamp greater than `cutoff` (binary search: O(log n) per window). */
@@ -122,6 +133,7 @@ export function toDecision(windows: readonly Window[], raw: RawDecision): RateDe
     retryAfterSeconds: raw.allowed ? 0 : seconds,
     nextAllowedSeconds: raw.allowed ? toSeconds(raw.nextMs) : seconds,
     policy: window.label,
+    recorded: raw.recorded,
   };
 }
 

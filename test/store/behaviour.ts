@@ -108,9 +108,11 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("an event already recorded passes again without being counted twice", async () => {
       const phone = freshPhone();
       const w = windows("1/1m,3/10m");
-      expect((await store.hit(phone, "send", w, "idem:retry-me")).allowed).toBe(true);
+      expect(await store.hit(phone, "send", w, "idem:retry-me")).toMatchObject({ allowed: true, recorded: true });
       const retry = await store.hit(phone, "send", w, "idem:retry-me");
-      expect(retry).toMatchObject({ allowed: true, policy: "1/1m" });
+      // It says it recorded nothing: a caller taking its check back must not erase the first send.
+      expect(retry).toMatchObject({ allowed: true, policy: "1/1m", recorded: false });
+      expect((await store.hit(phone, "send", w, "idem:refused")).recorded).toBe(false);
       expect(retry.nextAllowedSeconds).toBeGreaterThanOrEqual(59);
       expect((await store.hit(phone, "send", w, "idem:another")).allowed).toBe(false);
     });

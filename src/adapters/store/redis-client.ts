@@ -34,7 +34,7 @@ export interface ScriptedRedis
     | "off"
     | "status"
   > {
-  otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number]>;
+  otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number, number]>;
   otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
   otpReleaseIdempotency(key: string): Promise<number>;
   otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;

@@ -10,7 +10,7 @@
  * KEYS[1]: sorted set of events (score = ms, member = unique event id).
  * ARGV[1]: member to record (one already present passes uncounted);
  * ARGV[2k], ARGV[2k+1]: limit and window ms of window k.
- * Returns {allowed, index (0-based), remaining, waitMs, nextMs}.
+ * Returns {allowed, index (0-based), remaining, waitMs, nextMs, recorded (1 when this call added the member)}.
  */
 export const HIT_LUA = `
 -- Time from Redis, so every gateway process (and a promoted replica) agrees on "now".
@@ -53,14 +53,14 @@ for k = 1, windows do
   end
 end
 if counted then
-  if denied >= 0 then return {1, denied, 0, deniedWait, deniedWait} end
-  return {1, tight, tightRemaining, tightReset, 0}
+  if denied >= 0 then return {1, denied, 0, deniedWait, deniedWait, 0} end
+  return {1, tight, tightRemaining, tightReset, 0, 0}
 end
 -- A denied event is not recorded.
-if denied >= 0 then return {0, denied, 0, deniedWait, 0} end
+if denied >= 0 then return {0, denied, 0, deniedWait, 0, 0} end
 redis.call('ZADD', key, now, member)
 redis.call('PEXPIRE', key, longest)
-return {1, tight, tightRemaining, tightReset, nextMs}
+return {1, tight, tightRemaining, tightReset, nextMs, 1}
 `;
 
 /**

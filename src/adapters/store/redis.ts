@@ -44,10 +44,10 @@ export class RedisStore implements OtpStore {
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const [allowed, index, remaining, waitMs, nextMs] = await this.#call(() =>
+    const [allowed, index, remaining, waitMs, nextMs, recorded] = await this.#call(() =>
       this.#redis.otpHit(eventsKey(phone, kind), member, ...policy.scriptArgs),
     );
-    return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs });
+    return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs, recorded: recorded === 1 });
   }
 
   async unhit(phone: string, kind: EventKind, member: string): Promise<void> {

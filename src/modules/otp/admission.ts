@@ -11,6 +11,8 @@ export interface Admitted {
   decision: RateDecision;
   reservation: Reservation;
   pumping: PumpPass;
+  /** Takes back what this admission counted (the send did not go out). */
+  undo(): Promise<void>;
 }
 
 /**
@@ -31,7 +33,8 @@ export async function admit(
     // Nothing but the phone's windows to ask: one call, as before the spend guard.
     const decision = await store.hit(mobile.e164, "send", phoneSend, event);
     if (!decision.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision });
-    return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile) };
+    const undo = () => unhit(store, mobile, event, decision);
+    return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile), undo };
   }
   const [hit, held, pump] = await Promise.allSettled([
     store.hit(mobile.e164, "send", phoneSend, event),
@@ -41,9 +44,15 @@ export async function admit(
   const allowed = hit.status === "fulfilled" && hit.value.allowed;
   const reserved = held.status === "fulfilled" && !held.value.denied;
   const passed = pump.status === "fulfilled" && pump.value.allowed;
-  if (allowed && reserved && passed) return { decision: hit.value, reservation: held.value, pumping: pump.value };
+  if (allowed && reserved && passed) {
+    const [decision, reservation, pass] = [hit.value, held.value, pump.value];
+    const undo = async () => {
+      await Promise.all([unhit(store, mobile, event, decision), reservation.refund(), pass.undo()]);
+    };
+    return { decision, reservation, pumping: pass, undo };
+  }
   await Promise.all([
-    allowed ? store.unhit(mobile.e164, "send", event).catch(() => undefined) : undefined,
+    allowed ? unhit(store, mobile, event, hit.value) : undefined,
     reserved ? held.value.refund() : undefined,
     pump.status === "fulfilled" ? pump.value.undo() : undefined,
   ]);
@@ -52,4 +61,9 @@ export async function admit(
   if (hit.status === "fulfilled" && !hit.value.allowed)
     throw GatewayError.rateLimited({ policy: phoneSend, decision: hit.value });
   throw budgetExhausted((held as PromiseFulfilledResult<Reservation>).value.denied!.decision);
+}
+
+/** Takes the phone's event back only if this check recorded it: a retried key's earlier send stays counted. */
+async function unhit(store: OtpStore, mobile: MobileNumber, event: string, decision: RateDecision): Promise<void> {
+  if (decision.recorded) await store.unhit(mobile.e164, "send", event).catch(() => undefined);
 }

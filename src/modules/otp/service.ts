@@ -84,18 +84,19 @@ export class OtpService {
 
   /** A real SMS: the checks before it (admission.ts), the upstream call, and what is taken back if nothing went. */
   async #sendSms(mobile: MobileNumber, idempotencyKey: string | undefined) {
-    const { store, provider, policy } = this.deps;
+    const { provider, policy } = this.deps;
     // With a key, the event is named after it: a retry of a send that timed out is
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
-    const { decision, reservation, pumping } = await admit(this.#guards, mobile, event);
+    const admitted = await admit(this.#guards, mobile, event);
+    const { decision, pumping } = admitted;
     let sent: SendOtpResult;
     try {
       sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
     } catch (err) {
       // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
       if (err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent) {
-        await Promise.all([store.unhit(mobile.e164, "send", event), reservation.refund(), pumping.undo()]);
+        await admitted.undo();
       }
       throw err;
     }
