@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps) {
       // no cap of Bun's, so that every refusal is ours (problem+json, logged, counted).
       // Nothing reads a body past MAX_BODY_SIZE: a declared one is refused before it is
       // read (json-body.ts), a chunked one is counted as it arrives and cut there.
-      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      maxRequestBodySize: Number.POSITIVE_INFINITY,
     },
   }).use(requestLog(metas));
   // Before the guard, so that a browser can read a 429 or 401 too.

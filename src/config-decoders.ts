@@ -143,3 +143,17 @@ export const TestPhones = (description: string) =>
     },
     (phones) => [...phones.keys()].map((phone) => `${phone}:******`).join(","),
   );
+
+/** A `redis://` or `rediss://` URL that parses (ioredis would throw on start, printing it); empty: unset. */
+export const RedisUrl = (description: string) =>
+  decoded(
+    T.String({ pattern: "^$|^rediss?://", default: "", description }),
+    (text): string => {
+      if (text === "") return text;
+      try {
+        if (new URL(text).hostname) return text;
+      } catch {}
+      throw new Error("a URL such as rediss://user:password@host:6379/0 (in the password, percent-encode / ? # @)");
+    },
+    (text) => text,
+  );

@@ -12,6 +12,7 @@ import {
   OptionalLimits,
   PemFile,
   Prices,
+  RedisUrl,
   splitList,
   TestPhones,
 } from "./config-decoders";
@@ -60,11 +61,9 @@ export const EnvSchema = T.Object({
     false,
     "Add `reason` (wrong_code, expired, unknown, exhausted) to verify answers. Off by default: one generic answer leaks less.",
   ),
-  REDIS_URL: T.String({
-    pattern: "^$|^rediss?://",
-    default: "",
-    description: "Redis for shared limits and state (`redis://` or `rediss://`). Unset: an in-memory store (one process only).",
-  }),
+  REDIS_URL: RedisUrl(
+    "Redis for shared limits and state (`redis://` or `rediss://`). Unset: an in-memory store (one process only).",
+  ),
   REDIS_CLUSTER_NODES: ClusterNodes(
     "Redis Cluster seeds, instead of REDIS_URL: `host:port,…`, or `rediss://user:password@host:6379,…` (one login for all).",
   ),

@@ -61,12 +61,23 @@ const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|TEST_PHONES/;
 
 /**
  * A value as a configuration error may show it: a secret setting only by its
- * length, and any credentials in a URL (`redis://user:password@host`) masked.
+ * length, and in any other, of each comma-separated part, whatever comes before
+ * its last `@` (the credentials of `redis://user:password@host`, however badly
+ * written) masked, its scheme kept.
  */
 export function shown(name: string, value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value ?? "");
   if (SECRET_NAME.test(name)) return `(hidden, ${text.length} characters)`;
-  return JSON.stringify(text.replace(/\/\/[^@\s]*@/g, "//***@"));
+  const masked = text
+    .split(",")
+    .map((part) => {
+      const at = part.lastIndexOf("@");
+      if (at < 0) return part;
+      const scheme = /^\s*[A-Za-z][A-Za-z0-9+.-]*:(\/\/)?/.exec(part)?.[0] ?? "";
+      return `${scheme}***${part.slice(at)}`;
+    })
+    .join(",");
+  return JSON.stringify(masked);
 }
 
 function expectation(schema: unknown): string {

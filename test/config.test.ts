@@ -77,6 +77,20 @@ describe("configuration", () => {
     expect(problems).toContain("//***@cache.internal");
     for (const secret of ["hunter2", "short-s3cret"]) expect(problems).not.toContain(secret);
     expect(problemsOf({ REDIS_URL: "redi://user:pa/ss@h:1" }).join("\n")).not.toContain("pa/ss");
+    // Values that pass the scheme check but are not URLs (ioredis would throw, printing them), and badly written ones.
+    for (const [name, value] of [
+      ["REDIS_URL", "redis://:Zm9v/YmFy+s3cret=@127.0.0.1:6379"],
+      ["REDIS_URL", "redis://:s3cret@127.0.0.1:99999"],
+      ["REDIS_URL", "redis:u:s3cret@h"],
+      ["REDIS_URL", "u:s3cret@h:6379"],
+      ["STARTMESSAGING_BASE_URL", "https://u:s3c ret@h"],
+      ["REDIS_CLUSTER_NODES", "rediss://u:s3c@ret@a:1,rediss://u:s3cother@b:2"],
+    ] as const) {
+      const problems = problemsOf({ [name]: value }).join("\n");
+      expect(problems, value).toContain(`${name}=`);
+      expect(problems, value).not.toContain("s3c");
+      expect(problems, value).not.toContain("Zm9v");
+    }
   });
 
   test("cluster seeds: host:port, or URLs carrying one login and TLS for every node", () => {

@@ -69,7 +69,11 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     };
     if (routed !== path) return refuse("INVALID_REQUEST", {}, "The Host header is not a valid host name.");
     if (request.method !== "POST") return;
-    meta.clientIp = clientAddress(peerAddress(request, server), request.headers.get("x-forwarded-for"), trustProxy);
+    const peer = peerAddress(request, server);
+    // A peer gone before its request is read (a reset) has no address: it must not share one
+    // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
+    if (peer === undefined) return refuse("INVALID_REQUEST", {}, "The client's address could not be read.");
+    meta.clientIp = clientAddress(peer, request.headers.get("x-forwarded-for"), trustProxy);
     const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(meta.clientIp));
     if (!decision.allowed) {
       metrics.rateLimited(policy.scope);

@@ -27,6 +27,9 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   const bytes = await readCapped(request.body, maxBodySize);
   if (!bytes) throw tooLarge(maxBodySize);
   const text = bytes.toString("utf8");
+  // No valid body nests: refuse deep ones before anything recurses into them (Elysia's
+  // validation message formats a value recursively and overflows the stack on ~4 500 levels).
+  if (nestingDepth(text) > MAX_DEPTH) throw new GatewayError("INVALID_REQUEST", { detail: "The body nests too deeply." });
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -39,6 +42,27 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   // body has such a key, so refuse it here. Found by the property tests.
   if (shadowsToString(body)) throw new GatewayError("INVALID_REQUEST", { detail: "The body has a field named toString." });
   return body;
+}
+
+/** Deeper than any body of this API (they are flat objects), well short of any recursion limit. */
+const MAX_DEPTH = 8;
+
+/** How deeply the JSON text nests arrays and objects, strings skipped; a linear scan, no recursion. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function shadowsToString(value: unknown): boolean {

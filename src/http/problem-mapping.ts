@@ -42,7 +42,13 @@ export function problemHeaders(error: GatewayError): Record<string, string> {
 
 /** TypeBox's errors as JSON pointers with short messages; never echoes the value sent. */
 function fieldErrors(error: unknown): FieldError[] {
-  const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
+  let all: { path?: string; message?: string; summary?: string }[];
+  try {
+    // Elysia works the list out when asked; for an odd value that can throw: then no field list.
+    all = (error as { all?: typeof all }).all ?? [];
+  } catch {
+    return [];
+  }
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const item of all) {

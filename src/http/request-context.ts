@@ -50,7 +50,7 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
       const methods = code === "NOT_FOUND" && !(error instanceof GatewayError) ? allow(path) : undefined;
       const problem = methods
         ? problemFor("METHOD_NOT_ALLOWED", meta.requestId, { detail: `This path takes ${methods}.` })
-        : problemOf(code, cause, meta);
+        : safeProblemOf(code, cause, meta);
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
       if (cause instanceof GatewayError && cause.rateLimit) metrics.rateLimited(cause.rateLimit.policy.scope);
@@ -65,3 +65,15 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+/**
+ * problemOf that never throws: this hook is the last line, and an error thrown
+ * here would reach Bun's own handler (a bare text answer, a stack on stderr).
+ */
+function safeProblemOf(...args: Parameters<typeof problemOf>): ReturnType<typeof problemOf> {
+  try {
+    return problemOf(...args);
+  } catch {
+    return problemFor("INTERNAL_ERROR", args[2].requestId);
+  }
+}

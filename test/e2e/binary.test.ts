@@ -149,6 +149,14 @@ describe("the compiled binary", () => {
       ] as const)
         for (let n = 0; n < 8; n++) expect((await post(target, host, body(i++))).status).toBeLessThan(500);
       expect(fake.sms.length).toBeLessThanOrEqual(5); // IP_SEND_LIMITS' default: 5/1m, the 413 among them
+      // In production mode (the binary's default) too, a deep body is a clean 400, not Bun's bare 500.
+      const deep = `{"requestId":${"[".repeat(8000)}${"]".repeat(8000)},"code":"123456"}`;
+      const nested = await rawRequest(
+        gateway.port,
+        `POST /v1/otp/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${deep.length}`,
+        deep,
+      );
+      expect([nested.status, nested.headers.get("content-type")]).toEqual([400, "application/problem+json"]);
       const get = await rawRequest(gateway.port, "GET /v1/otp/send HTTP/1.1\r\nHost: localhost");
       expect([get.status, get.headers.get("allow")]).toEqual([405, "POST, OPTIONS"]);
     } finally {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import net from "node:net";
 import { EnvSchema } from "../../src/config-schema";
+import { nestingDepth } from "../../src/http/json-body";
 import { PromMetrics } from "../../src/lib/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
@@ -264,6 +266,74 @@ describe("CORS", () => {
       expect(send.headers.get("access-control-allow-origin")).toBe("*");
       expect(send.headers.get("access-control-expose-headers")).toContain("idempotent-replayed");
       expect(send.headers.get("access-control-allow-credentials")).toBeUndefined();
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe("found by an attack review of this round", () => {
+  test("deeply nested JSON is a 400 before anything recurses into it, in every field", async () => {
+    const { port, stop, lines } = gateway();
+    try {
+      const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+      for (const body of [
+        `{"phone":${deep(8000)}}`,
+        `{"requestId":${deep(8000)},"code":"123456"}`,
+        `{"requestId":"otp_1","code":${deep(8000)}}`,
+        `{"a":${'{"a":'.repeat(2000)}1${"}".repeat(2000)}}`,
+      ]) {
+        const target = body.includes("requestId") ? "/v1/otp/verify" : "/v1/otp/send";
+        const answer = await rawRequest(port, post(target, "otp", body), body);
+        expect(answer.status, body.slice(0, 30)).toBe(400);
+        expect(JSON.parse(answer.body).code).toBe("INVALID_REQUEST");
+      }
+      expect(lines().filter((l) => l.level === "error")).toEqual([]);
+      // Brackets inside strings are text, not nesting.
+      const quoted = JSON.stringify({ phone: "[[[[[[[[[[[[" });
+      expect((await rawRequest(port, post("/v1/otp/send", "otp", quoted), quoted)).status).toBe(400); // an invalid phone
+      expect(nestingDepth(quoted)).toBe(1);
+      expect(nestingDepth('{"a":"\\"[[[","b":[{}]}')).toBe(3);
+    } finally {
+      await stop();
+    }
+  });
+
+  test("a request whose connection is reset before it is read gets no address: it does not share an 'unknown' budget", async () => {
+    const { port, stop, lines } = gateway({ IP_SEND_LIMITS: EnvSchema.properties.IP_SEND_LIMITS.default });
+    try {
+      const send = (phone: string) => {
+        const body = JSON.stringify({ phone });
+        return `${post("/v1/otp/send", "otp", body)}\r\nConnection: close\r\n\r\n${body}`;
+      };
+      for (let i = 0; i < 5; i++) {
+        const body = JSON.stringify({ phone: nextPhone() });
+        expect((await rawRequest(port, post("/v1/otp/send", "otp", body), body)).status).toBe(200);
+      }
+      for (let i = 0; i < 8; i++) {
+        const socket = net.connect({ port, host: "127.0.0.1" });
+        socket.on("error", () => {});
+        await new Promise((resolve) => socket.on("connect", resolve));
+        socket.write(send(nextPhone()), () => socket.resetAndDestroy());
+        await Bun.sleep(30);
+      }
+      await Bun.sleep(200);
+      expect(fake.sms.length).toBeLessThanOrEqual(5);
+      expect(lines().filter((l) => l.msg === "request" && l.ip === "unknown" && l.status === 200)).toEqual([]);
+    } finally {
+      await stop();
+    }
+  });
+
+  test("a Content-Length past 2^53 is still the gateway's own 413", async () => {
+    const { port, stop } = gateway();
+    try {
+      const answer = await rawRequest(
+        port,
+        "POST /v1/otp/send HTTP/1.1\r\nHost: otp\r\nContent-Type: application/json\r\nContent-Length: 9007199254740993",
+      );
+      expect(answer.status).toBe(413);
+      expect(answer.headers.get("content-type")).toContain("application/problem+json");
     } finally {
       await stop();
     }
