@@ -266,6 +266,22 @@ describe("idempotency keys", () => {
     expect(fake.calls("/otp/send")).toHaveLength(1);
   });
 
+  test("concurrent sends with one key: one SMS, and the phone's window still counts it", async () => {
+    const client = testApp(startMessaging(fake.url, logger), logger, { env: { PHONE_SEND_LIMITS: "1/1m" } });
+    const key = { "idempotency-key": crypto.randomUUID() };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => client.post("/v1/otp/send", { phone: PHONE }, key)));
+    expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(answers.every((a) => a.status === 200 || a.status === 409)).toBe(true);
+    expect(fake.sms).toHaveLength(1);
+    // The requests that found the key in flight took nothing of the owner's away: a new key is refused.
+    await problem(
+      await client.post("/v1/otp/send", { phone: PHONE }, { "idempotency-key": crypto.randomUUID() }),
+      429,
+      "RATE_LIMITED",
+    );
+    await problem(await client.post("/v1/otp/send", { phone: PHONE }), 429, "RATE_LIMITED");
+  });
+
   test("a failed send frees the key for a retry", async () => {
     const client = app();
     const key = { "idempotency-key": crypto.randomUUID() };

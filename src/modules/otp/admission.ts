@@ -11,8 +11,12 @@ export interface Admitted {
   decision: RateDecision;
   reservation: Reservation;
   pumping: PumpPass;
-  /** Takes back what this admission counted (the send did not go out). */
-  undo(): Promise<void>;
+  /**
+   * Takes back what this admission counted (the send did not go out). With
+   * `keepEvent`, the phone's event stays: it is named after an Idempotency-Key
+   * whose owner (the request that claimed it, on this phone) counts on it.
+   */
+  undo(options?: { keepEvent?: boolean }): Promise<void>;
 }
 
 /**
@@ -33,7 +37,9 @@ export async function admit(
     // Nothing but the phone's windows to ask: one call, as before the spend guard.
     const decision = await store.hit(mobile.e164, "send", phoneSend, event);
     if (!decision.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision });
-    const undo = () => unhit(store, mobile, event, decision);
+    const undo = async (options?: { keepEvent?: boolean }) => {
+      if (!options?.keepEvent) await unhit(store, mobile, event, decision);
+    };
     return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile), undo };
   }
   const [hit, held, pump] = await Promise.allSettled([
@@ -46,8 +52,12 @@ export async function admit(
   const passed = pump.status === "fulfilled" && pump.value.allowed;
   if (allowed && reserved && passed) {
     const [decision, reservation, pass] = [hit.value, held.value, pump.value];
-    const undo = async () => {
-      await Promise.all([unhit(store, mobile, event, decision), reservation.refund(), pass.undo()]);
+    const undo = async (options?: { keepEvent?: boolean }) => {
+      await Promise.all([
+        options?.keepEvent ? undefined : unhit(store, mobile, event, decision),
+        reservation.refund(),
+        pass.undo(),
+      ]);
     };
     return { decision, reservation, pumping: pass, undo };
   }

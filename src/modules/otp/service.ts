@@ -1,15 +1,19 @@
 import { createHash } from "node:crypto";
 import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/interface";
+import type { IdempotencyClaim } from "../../adapters/store/interface";
 import { GatewayError } from "../../errors";
 import { maskPhone } from "../../lib/mask";
 import type { MobileNumber } from "../../lib/phone";
-import { admit } from "./admission";
+import { type Admitted, admit } from "./admission";
 import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
 import { PumpingGuard } from "./pumping-guard";
 import { SpendGuard } from "./spend";
 import { TestNumbers } from "./test-numbers";
+
+/** A send without a key claims nothing. */
+const NEW_KEY: IdempotencyClaim = { state: "new" };
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
@@ -43,17 +47,33 @@ export class OtpService {
     }
 
     if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
-    if (idempotencyKey) {
-      const claim = await store.claimIdempotency(idempotencyKey, phone, policy.idempotencyPendingMs);
-      if (claim.state === "conflict")
+    // With a key, the event is named after it: a retry of a send that timed out is
+    // not counted (or refused) a second time, and the upstream dedups the SMS.
+    const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
+    // One store step before the upstream: the key's claim and every check of the send, together.
+    const [claim, admission] = await Promise.allSettled([
+      idempotencyKey ? store.claimIdempotency(idempotencyKey, phone, policy.idempotencyPendingMs) : NEW_KEY,
+      mobile ? admit(this.#guards, mobile, event) : undefined,
+    ]);
+    const admitted = admission.status === "fulfilled" ? admission.value : undefined;
+    if (claim.status === "rejected" || claim.value.state !== "new") {
+      // Not ours to send (a failure, a replay, a conflict, one in flight): what the checks counted
+      // goes back, but for the phone's event of a key its owner holds on this phone (replayed or in
+      // flight): that owner may have recorded it, or relies on this check having done so.
+      const owned = claim.status === "fulfilled" && (claim.value.state === "done" || claim.value.state === "pending");
+      await admitted?.undo({ keepEvent: owned });
+      if (claim.status === "rejected") throw claim.reason;
+      const state = claim.value;
+      if (state.state === "conflict")
         throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
-      if (claim.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
-      if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
+      if (state.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
+      if (state.state === "done") return { answer: JSON.parse(state.answer) as SendAnswer, maskedPhone, replayed: true };
     }
 
     try {
-      const { sent, resendAfter, afterRecord } = mobile
-        ? await this.#sendSms(mobile, idempotencyKey)
+      if (admission.status === "rejected") throw admission.reason;
+      const { sent, resendAfter, afterRecord } = admitted
+        ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event)
         : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
       const answer: SendAnswer = {
         requestId: sent.requestId,
@@ -83,16 +103,12 @@ export class OtpService {
   }
 
   /** A real SMS: the checks before it (admission.ts), the upstream call, and what is taken back if nothing went. */
-  async #sendSms(mobile: MobileNumber, idempotencyKey: string | undefined) {
+  async #sendSms(mobile: MobileNumber, admitted: Admitted, upstreamKey: string) {
     const { provider, policy } = this.deps;
-    // With a key, the event is named after it: a retry of a send that timed out is
-    // not counted (or refused) a second time, and the upstream dedups the SMS.
-    const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
-    const admitted = await admit(this.#guards, mobile, event);
     const { decision, pumping } = admitted;
     let sent: SendOtpResult;
     try {
-      sent = await provider.send({ phone: mobile.e164, idempotencyKey: idempotencyKey ?? event });
+      sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey });
     } catch (err) {
       // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
       if (err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent) {
