@@ -97,5 +97,7 @@ export async function readLimited(res: Response): Promise<string | undefined> {
     await res.body?.cancel().catch(() => undefined);
     return undefined;
   }
+  // A declared length (checked above) frames the body exactly: read it whole; otherwise count.
+  if (res.headers.has("content-length")) return await res.text();
   return (await readCapped(res.body, MAX_RESPONSE_BYTES))?.toString("utf8");
 }
