@@ -64,13 +64,13 @@ export const HEADERS = {
     description:
       "The limit that refused the request, as an RFC 8941 list (IETF draft-ietf-httpapi-ratelimit-headers): " +
       "`r` requests remaining, `t` seconds until one frees. Absent when the upstream refused.",
-    schema: { type: "string" },
-    example: '"ip-send-1m";r=0;t=42',
+    schema: { type: "string", pattern: '^"[a-z0-9-]+";r=[0-9]+;t=[0-9]+$' },
+    example: '"ip-1m";r=0;t=42',
   },
   "RateLimit-Policy": {
     description: "Every window of that limit: `q` requests per `w` seconds. Absent when the upstream refused.",
-    schema: { type: "string" },
-    example: '"ip-send-1m";q=5;w=60, "ip-send-10m";q=20;w=600, "ip-send-1h";q=50;w=3600',
+    schema: { type: "string", pattern: '^"[a-z0-9-]+";q=[0-9]+;w=[0-9]+(, "[a-z0-9-]+";q=[0-9]+;w=[0-9]+)*$' },
+    example: '"ip-1m";q=5;w=60, "ip-10m";q=20;w=600, "ip-1h";q=50;w=3600',
   },
   "Idempotent-Replayed": {
     description: "`true` when this is the stored answer of an earlier send with the same Idempotency-Key (no SMS went out).",

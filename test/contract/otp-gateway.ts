@@ -357,12 +357,12 @@ export interface components {
         "Retry-After": number;
         /**
          * @description The limit that refused the request, as an RFC 8941 list (IETF draft-ietf-httpapi-ratelimit-headers): `r` requests remaining, `t` seconds until one frees. Absent when the upstream refused.
-         * @example "ip-send-1m";r=0;t=42
+         * @example "ip-1m";r=0;t=42
          */
         RateLimit: string;
         /**
          * @description Every window of that limit: `q` requests per `w` seconds. Absent when the upstream refused.
-         * @example "ip-send-1m";q=5;w=60, "ip-send-10m";q=20;w=600, "ip-send-1h";q=50;w=3600
+         * @example "ip-1m";q=5;w=60, "ip-10m";q=20;w=600, "ip-1h";q=50;w=3600
          */
         "RateLimit-Policy": string;
         /**
