@@ -1,173 +1,88 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { droppedLogLines } from "./logger";
 import type { Metrics, RateLimitScope, UpstreamEndpoint } from "./metrics-port";
-import { type Tally, tallied } from "./tally";
+import { type CounterFamily, type MetricsState, type PromMetricsOptions, UPSTREAM_BUCKETS } from "./metrics-state";
 
 export { type Metrics, noMetrics, type RateLimitScope, type UpstreamEndpoint } from "./metrics-port";
+export type { PromMetricsOptions } from "./metrics-state";
 
-export interface PromMetricsOptions {
-  version: string;
-  /** process_* and nodejs_* metrics (CPU, memory, event loop lag). Default true. */
-  defaultMetrics?: boolean;
-}
-
-/** prom-client behind the Metrics port, on its own registry (no global state). */
+/**
+ * The Metrics port in plain Maps, rendered by prom-client on its own registry.
+ * prom-client is loaded on the first scrape, not at start: a gateway that is
+ * never scraped never pays for it (its module and default metrics are some
+ * megabytes of idle memory), and the hot path pays one Map update per count.
+ */
 export class PromMetrics implements Metrics {
-  readonly registry = new Registry();
-  readonly #sends: Tally;
-  readonly #verifies: Tally;
-  readonly #limited: Tally;
-  readonly #upstream: Histogram<"endpoint" | "status_class">;
-  readonly #retries: Counter<"endpoint">;
-  readonly #redisErrors: Counter;
-  /** Latest use per budget window, handed to the gauges at scrape time. */
-  readonly #budgets = new Map<string, { scope: string; window: string; used: number; limit: number }>();
-  readonly #spend: Tally;
-  readonly #pumping: Record<"refused" | "monitored" | "sent" | "verified", Tally>;
-  #inFlight: () => number = () => 0;
+  readonly #state: MetricsState;
+  #render?: Promise<() => Promise<{ contentType: string; body: string }>>;
 
   constructor(options: PromMetricsOptions) {
-    const registers = [this.registry];
-    const sends = tallied({
-      name: "otp_gateway_sends_total",
-      help: "Send requests by outcome (sent, replayed, or the error code).",
-      labelName: "outcome",
-      registers,
-    });
-    const verifies = tallied({
-      name: "otp_gateway_verifies_total",
-      help: "Verify requests by outcome (verified, not_verified, or the error code).",
-      labelName: "outcome",
-      registers,
-    });
-    const limited = tallied({
-      name: "otp_gateway_rate_limited_total",
-      help: "Requests refused by a gateway limit, by scope.",
-      labelName: "scope",
-      registers,
-    });
-    [this.#sends, this.#verifies, this.#limited] = [sends.tally, verifies.tally, limited.tally];
-    this.#upstream = new Histogram({
-      name: "otp_gateway_upstream_request_duration_seconds",
-      help: "StartMessaging request duration by endpoint and status class.",
-      labelNames: ["endpoint", "status_class"],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.#retries = new Counter({
-      name: "otp_gateway_upstream_retries_total",
-      help: "Upstream send attempts repeated after a 5xx or connection error.",
-      labelNames: ["endpoint"],
-      registers,
-    });
-    this.#redisErrors = new Counter({
-      name: "otp_gateway_redis_errors_total",
-      help: "Redis commands that failed or timed out.",
-      registers,
-    });
-    const spend = tallied({
-      name: "otp_gateway_estimated_spend_inr_total",
-      help: "Estimated SMS spend in INR by destination country (SMS_PRICES), for sends that went out.",
-      labelName: "country",
-      registers,
-    });
-    this.#spend = spend.tally;
-    const pumpingTally = (action: string, help: string) =>
-      tallied({ name: `otp_gateway_pumping_${action}_total`, help, labelName: "country", registers }).tally;
-    this.#pumping = {
-      refused: pumpingTally("refused", "Sends the pumping guard refused (their prefix is blocked), by country."),
-      monitored: pumpingTally("monitored", "Sends the pumping guard would have refused in enforce mode, by country."),
-      sent: pumpingTally("sent", "Sends that went out, by country (with _verified: the conversion the guard watches)."),
-      verified: pumpingTally("verified", "Codes verified, by country."),
-    };
-    const budgets = this.#budgets;
-    const budgetGauge = (name: string, help: string, value: (b: { used: number; limit: number }) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["budget", "window"],
-        registers,
-        collect() {
-          for (const b of budgets.values()) this.set({ budget: b.scope, window: b.window }, value(b));
-        },
-      });
-    budgetGauge(
-      "otp_gateway_send_budget_used",
-      "Sends counted in a send budget's window (as this process last saw it).",
-      (b) => b.used,
-    );
-    budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) =>
-      Math.max(0, b.limit - b.used),
-    );
-    const inFlight = () => this.#inFlight();
-    new Gauge({
-      name: "otp_gateway_http_requests_in_flight",
-      help: "HTTP requests being served.",
-      registers,
-      collect() {
-        this.set(inFlight());
-      },
-    });
-    new Counter({
-      name: "otp_gateway_log_lines_dropped_total",
-      help: "Log lines dropped because stdout was not being read (a stuck log collector).",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(droppedLogLines());
-      },
-    });
-    new Gauge({
-      name: "otp_gateway_build_info",
-      help: "Always 1; labels say what is running.",
-      labelNames: ["version", "bun"],
-      registers,
-    }).set({ version: options.version, bun: Bun.version }, 1);
-    if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry });
-      // Gauges whose names end in _total fail `promtool check metrics`; the rest stay.
-      for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
-        this.registry.removeSingleMetric(name);
-    }
+    const counts = Object.fromEntries(
+      (["sends", "verifies", "limited", "retries", "spend", "refused", "monitored", "sent", "verified"] as const).map((f) => [
+        f,
+        new Map<string, number>(),
+      ]),
+    ) as MetricsState["counts"];
     // Every series exists from the start, so rate() works before the first event.
-    for (const scope of ["phone", "ip", "subnet", "verify", "country"]) limited.counter.inc({ scope }, 0);
-    for (const endpoint of ["send", "verify"]) this.#retries.inc({ endpoint }, 0);
-    sends.counter.inc({ outcome: "sent" }, 0);
-    verifies.counter.inc({ outcome: "verified" }, 0);
-    verifies.counter.inc({ outcome: "not_verified" }, 0);
+    for (const scope of ["phone", "ip", "subnet", "verify", "country"]) counts.limited.set(scope, 0);
+    for (const endpoint of ["send", "verify"]) counts.retries.set(endpoint, 0);
+    counts.sends.set("sent", 0);
+    counts.verifies.set("verified", 0).set("not_verified", 0);
+    this.#state = {
+      options: { defaultMetrics: true, ...options },
+      counts,
+      redisErrors: { value: 0 },
+      upstream: new Map(),
+      budgets: new Map(),
+      inFlight: () => 0,
+    };
+  }
+
+  #add(family: CounterFamily, label: string, amount = 1): void {
+    const map = this.#state.counts[family];
+    map.set(label, (map.get(label) ?? 0) + amount);
   }
 
   send(outcome: string): void {
-    this.#sends.add(outcome);
+    this.#add("sends", outcome);
   }
   verify(outcome: string): void {
-    this.#verifies.add(outcome);
+    this.#add("verifies", outcome);
   }
   rateLimited(scope: RateLimitScope): void {
-    this.#limited.add(scope);
+    this.#add("limited", scope);
   }
   upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void {
-    this.#upstream.observe({ endpoint, status_class: statusClass }, seconds);
+    const key = `${endpoint} ${statusClass}`;
+    let series = this.#state.upstream.get(key);
+    if (!series) {
+      series = { endpoint, statusClass, buckets: UPSTREAM_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.#state.upstream.set(key, series);
+    }
+    const bucket = UPSTREAM_BUCKETS.findIndex((le) => seconds <= le);
+    if (bucket >= 0) series.buckets[bucket]! += 1;
+    series.sum += seconds;
+    series.count += 1;
   }
   upstreamRetry(endpoint: UpstreamEndpoint): void {
-    this.#retries.inc({ endpoint });
+    this.#add("retries", endpoint);
   }
   redisError(): void {
-    this.#redisErrors.inc();
+    this.#state.redisErrors.value += 1;
   }
   budget(scope: string, window: string, used: number, limit: number): void {
-    this.#budgets.set(`${scope} ${window}`, { scope, window, used, limit });
+    this.#state.budgets.set(`${scope} ${window}`, { scope, window, used, limit });
   }
   spend(country: string, amount: number): void {
-    this.#spend.add(country, amount);
+    this.#add("spend", country, amount);
   }
   pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void {
-    this.#pumping[event].add(country);
+    this.#add(event, country);
   }
   watchInFlight(read: () => number): void {
-    this.#inFlight = read;
+    this.#state.inFlight = read;
   }
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    // Loaded and built once, on the first scrape.
+    this.#render ??= import("./prom-registry").then(({ promRegistry }) => promRegistry(this.#state));
+    return (await this.#render)();
   }
 }

@@ -1,0 +1,146 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { droppedLogLines } from "./logger";
+import { type CounterFamily, type MetricsState, UPSTREAM_BUCKETS } from "./metrics-state";
+
+const COUNTERS: [CounterFamily, name: string, label: string, help: string][] = [
+  ["sends", "otp_gateway_sends_total", "outcome", "Send requests by outcome (sent, replayed, or the error code)."],
+  [
+    "verifies",
+    "otp_gateway_verifies_total",
+    "outcome",
+    "Verify requests by outcome (verified, not_verified, or the error code).",
+  ],
+  ["limited", "otp_gateway_rate_limited_total", "scope", "Requests refused by a gateway limit, by scope."],
+  [
+    "retries",
+    "otp_gateway_upstream_retries_total",
+    "endpoint",
+    "Upstream send attempts repeated after a 5xx or connection error.",
+  ],
+  [
+    "spend",
+    "otp_gateway_estimated_spend_inr_total",
+    "country",
+    "Estimated SMS spend in INR by destination country (SMS_PRICES), for sends that went out.",
+  ],
+  [
+    "refused",
+    "otp_gateway_pumping_refused_total",
+    "country",
+    "Sends the pumping guard refused (their prefix is blocked), by country.",
+  ],
+  [
+    "monitored",
+    "otp_gateway_pumping_monitored_total",
+    "country",
+    "Sends the pumping guard would have refused in enforce mode, by country.",
+  ],
+  [
+    "sent",
+    "otp_gateway_pumping_sent_total",
+    "country",
+    "Sends that went out, by country (with _verified: the conversion the guard watches).",
+  ],
+  ["verified", "otp_gateway_pumping_verified_total", "country", "Codes verified, by country."],
+];
+
+/**
+ * prom-client's registry over the gateway's counts (metrics.ts), built on the
+ * first scrape: each metric reads the plain state when collected. Returns the
+ * renderer.
+ */
+export function promRegistry(state: MetricsState): () => Promise<{ contentType: string; body: string }> {
+  const registry = new Registry();
+  const registers = [registry];
+  for (const [family, name, label, help] of COUNTERS) {
+    const counts = state.counts[family];
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [value, total] of counts) this.inc({ [label]: value }, total);
+      },
+    });
+  }
+  registry.registerMetric(upstreamHistogram(state) as never);
+  new Counter({
+    name: "otp_gateway_redis_errors_total",
+    help: "Redis commands that failed or timed out.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(state.redisErrors.value);
+    },
+  });
+  const budgetGauge = (name: string, help: string, value: (b: { used: number; limit: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["budget", "window"],
+      registers,
+      collect() {
+        for (const b of state.budgets.values()) this.set({ budget: b.scope, window: b.window }, value(b));
+      },
+    });
+  budgetGauge(
+    "otp_gateway_send_budget_used",
+    "Sends counted in a send budget's window (as this process last saw it).",
+    (b) => b.used,
+  );
+  budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) => Math.max(0, b.limit - b.used));
+  new Gauge({
+    name: "otp_gateway_http_requests_in_flight",
+    help: "HTTP requests being served.",
+    registers,
+    collect() {
+      this.set(state.inFlight());
+    },
+  });
+  new Counter({
+    name: "otp_gateway_log_lines_dropped_total",
+    help: "Log lines dropped because stdout was not being read (a stuck log collector).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
+  });
+  new Gauge({
+    name: "otp_gateway_build_info",
+    help: "Always 1; labels say what is running.",
+    labelNames: ["version", "bun"],
+    registers,
+  }).set({ version: state.options.version, bun: Bun.version }, 1);
+  if (state.options.defaultMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges whose names end in _total fail `promtool check metrics`; the rest stay.
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
+      registry.removeSingleMetric(name);
+  }
+  return async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+}
+
+/** The upstream durations as a histogram metric prom-client renders (its buckets counted in metrics.ts). */
+function upstreamHistogram(state: MetricsState) {
+  const name = "otp_gateway_upstream_request_duration_seconds";
+  const help = "StartMessaging request duration by endpoint and status class.";
+  const get = async () => {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const series of state.upstream.values()) {
+      const labels = { endpoint: series.endpoint, status_class: series.statusClass };
+      let cumulative = 0;
+      UPSTREAM_BUCKETS.forEach((le, i) => {
+        cumulative += series.buckets[i]!;
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: series.count });
+      values.push({ metricName: `${name}_sum`, labels, value: series.sum });
+      values.push({ metricName: `${name}_count`, labels, value: series.count });
+    }
+    return { name, help, type: "histogram", aggregator: "sum", values };
+  };
+  return { name, help, type: "histogram", aggregator: "sum", get, reset() {} };
+}
