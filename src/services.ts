@@ -80,6 +80,7 @@ function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore 
       url: config.REDIS_URL || undefined,
       cluster: config.REDIS_CLUSTER_NODES,
       tlsCa: config.REDIS_TLS_CA_FILE,
+      prefixDigits: config.PUMPING_PREFIX_DROP,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT,
       logger: logger.child({ component: "redis" }),
       metrics,

@@ -5,6 +5,7 @@ import { socketPeer } from "../../src/http/guard";
 import type { PumpingPolicy } from "../../src/lib/pumping";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
+import { judgePrefix } from "../support/pumping";
 
 const TOKEN = "admin-token-0123456789";
 const fake = new FakeStartMessaging();
@@ -81,7 +82,7 @@ describe("admin routes", () => {
     const prefix = "+919876543";
     for (let i = 0; i < 4; i++) await store.pumpRecord(prefix, "sent", POLICY);
     await Bun.sleep(80);
-    expect((await store.pumpCheck(prefix, `${prefix}210`, POLICY)).state).toBe("newly_blocked");
+    expect((await judgePrefix(store, prefix, `${prefix}210`, POLICY)).state).toBe("newly_blocked");
     const state = (await (await call("GET", "/admin/guard")).json()) as {
       pumpingGuard: string;
       blocks: { prefix: string; remainingSeconds: number; strikes: number }[];
@@ -92,7 +93,7 @@ describe("admin routes", () => {
     expect(state.budgets.map((b) => `${b.budget} ${b.window}`)).toEqual(["* 50/1h", "IN 20/24h"]);
     const lifted = await call("DELETE", `/admin/blocks/${encodeURIComponent(prefix)}`);
     expect(await lifted.json()).toEqual({ done: true });
-    expect((await store.pumpCheck(prefix, `${prefix}210`, POLICY)).state).toBe("clear");
+    expect((await judgePrefix(store, prefix, `${prefix}210`, POLICY)).state).toBe("clear");
     expect(await (await call("DELETE", `/admin/blocks/${prefix}`)).json()).toEqual({ done: false });
     const line = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "admin: pumping block lifted");
     expect(line).toMatchObject({ prefix: `${prefix}***`, wasBlocked: true });
@@ -106,12 +107,12 @@ describe("admin routes", () => {
     for (let i = 0; i < 4; i++) await store.pumpRecord(prefix, "sent", POLICY);
     await Bun.sleep(80);
     expect((await call("PUT", `/admin/safe-list/numbers/${prefix}678`)).status).toBe(200);
-    expect((await store.pumpCheck(prefix, `${prefix}678`, POLICY)).state).toBe("clear");
-    expect((await store.pumpCheck(prefix, `${prefix}679`, POLICY)).state).toBe("newly_blocked");
+    expect((await judgePrefix(store, prefix, `${prefix}678`, POLICY)).state).toBe("clear");
+    expect((await judgePrefix(store, prefix, `${prefix}679`, POLICY)).state).toBe("newly_blocked");
     expect((await call("PUT", "/admin/safe-list/numbers/+911123456789")).status).toBe(400); // a landline
     expect((await call("PUT", "/admin/safe-list/prefixes/919812")).status).toBe(400);
     expect((await call("PUT", `/admin/safe-list/prefixes/${encodeURIComponent(prefix)}`)).status).toBe(200);
-    expect((await store.pumpCheck(prefix, `${prefix}679`, POLICY)).state).toBe("clear"); // safe wins over a block
+    expect((await judgePrefix(store, prefix, `${prefix}679`, POLICY)).state).toBe("clear"); // safe wins over a block
     expect(capture.lines.join("\n")).not.toContain(`${prefix}678`); // the number only masked
   });
 

@@ -4,6 +4,7 @@ import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
 import { parseBudgets, type SendBudget } from "../../src/lib/send-budget";
+import { judgePrefix } from "../support/pumping";
 
 let phoneCounter = 0;
 /** A phone number no other test uses, so suites can share one Redis. */
@@ -246,23 +247,23 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const phone = `${prefix}123`;
       for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
       // Fresh sends are not held against the prefix: their codes may still be verified.
-      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("clear");
+      expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("clear");
       await Bun.sleep(130);
-      const first = await store.pumpCheck(prefix, phone, PUMPING);
+      const first = await judgePrefix(store, prefix, phone, PUMPING);
       expect(first).toMatchObject({ state: "newly_blocked", strikes: 1 });
       expect(first.remainingMs).toBeGreaterThan(250);
       expect(first.remainingMs).toBeLessThanOrEqual(300);
-      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("blocked");
+      expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("blocked");
       expect((await store.pumpBlocks()).map((b) => b.prefix)).toContain(prefix);
       await Bun.sleep(320);
-      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("clear"); // lifted after its time
+      expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("clear"); // lifted after its time
       for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
       await Bun.sleep(130);
-      const repeat = await store.pumpCheck(prefix, phone, PUMPING);
+      const repeat = await judgePrefix(store, prefix, phone, PUMPING);
       expect(repeat).toMatchObject({ state: "newly_blocked", strikes: 2 });
       expect(repeat.remainingMs).toBeGreaterThan(550); // doubled
       expect(await store.pumpLift(prefix)).toBe(true);
-      expect((await store.pumpCheck(prefix, phone, PUMPING)).state).toBe("clear");
+      expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("clear");
       expect((await store.pumpBlocks()).map((b) => b.prefix)).not.toContain(prefix);
     });
 
@@ -274,25 +275,25 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const phone = `${prefix}001`;
       for (let round = 0; round < 3; round++) {
         await store.pumpRecord(prefix, "sent", slow);
-        expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("clear"); // and counts this send
+        expect((await judgePrefix(store, prefix, phone, slow)).state).toBe("clear"); // and counts this send
         await Bun.sleep(150);
       }
-      expect((await store.pumpCheck(prefix, phone, slow)).state).toBe("newly_blocked");
+      expect((await judgePrefix(store, prefix, phone, slow)).state).toBe("newly_blocked");
     });
 
     test("pumping: a clear check counts its send; a send taken back does not count", async () => {
       const prefix = freshPrefix();
       for (let i = 0; i < 6; i++) {
-        const verdict = await store.pumpCheck(prefix, `${prefix}00${i}`, PUMPING);
+        const verdict = await judgePrefix(store, prefix, `${prefix}00${i}`, PUMPING);
         expect(verdict.state).toBe("clear");
         await store.pumpUncount(prefix, verdict.counted!);
       }
       await Bun.sleep(130);
-      expect((await store.pumpCheck(prefix, `${prefix}010`, PUMPING)).state).toBe("clear");
+      expect((await judgePrefix(store, prefix, `${prefix}010`, PUMPING)).state).toBe("clear");
       const counted = freshPrefix();
-      for (let i = 0; i < 6; i++) expect((await store.pumpCheck(counted, `${counted}00${i}`, PUMPING)).counted).toBeNumber();
+      for (let i = 0; i < 6; i++) expect((await judgePrefix(store, counted, `${counted}00${i}`, PUMPING)).counted).toBeNumber();
       await Bun.sleep(130);
-      expect((await store.pumpCheck(counted, `${counted}010`, PUMPING)).state).toBe("newly_blocked");
+      expect((await judgePrefix(store, counted, `${counted}010`, PUMPING)).state).toBe("newly_blocked");
     });
 
     test("pumping: a converting prefix is never blocked; the safe list is honoured", async () => {
@@ -303,13 +304,46 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       for (let i = 0; i < 8; i++) await store.pumpRecord(pumped, "sent", PUMPING);
       await store.pumpSafe(pumped, `${pumped}555`, true);
       await Bun.sleep(130);
-      expect((await store.pumpCheck(converting, `${converting}001`, PUMPING)).state).toBe("clear");
-      expect((await store.pumpCheck(pumped, `${pumped}555`, PUMPING)).state).toBe("clear"); // that number is safe
+      expect((await judgePrefix(store, converting, `${converting}001`, PUMPING)).state).toBe("clear");
+      expect((await judgePrefix(store, pumped, `${pumped}555`, PUMPING)).state).toBe("clear"); // that number is safe
       await store.pumpSafe(pumped, undefined, true);
-      expect((await store.pumpCheck(pumped, `${pumped}001`, PUMPING)).state).toBe("clear"); // the whole prefix is
+      expect((await judgePrefix(store, pumped, `${pumped}001`, PUMPING)).state).toBe("clear"); // the whole prefix is
       await store.pumpSafe(pumped, undefined, false);
       await store.pumpSafe(pumped, `${pumped}555`, false);
-      expect((await store.pumpCheck(pumped, `${pumped}001`, PUMPING)).state).toBe("newly_blocked");
+      expect((await judgePrefix(store, pumped, `${pumped}001`, PUMPING)).state).toBe("newly_blocked");
+    });
+
+    test("admitSend: the phone's windows first; a refused send asks nothing of its prefix", async () => {
+      const prefix = freshPrefix();
+      const w = windows("1/1m");
+      const first = await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING });
+      expect(first.decision).toMatchObject({ allowed: true, recorded: true });
+      expect(first.pump).toMatchObject({ state: "clear", counted: expect.any(Number) });
+      const refused = await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING });
+      expect(refused.decision.allowed).toBe(false);
+      expect(refused.pump).toBeUndefined();
+      // Five more sends (other numbers of the block) make six judged: had the refused one counted, seven.
+      for (let i = 2; i <= 5; i++) await store.admitSend(`${prefix}00${i}`, w, id(), { prefix, policy: PUMPING });
+      await Bun.sleep(130);
+      const strict = { ...PUMPING, minSends: 6 };
+      expect((await judgePrefix(store, prefix, `${prefix}009`, strict)).state).toBe("clear"); // 5 judged < 6
+    });
+
+    test("admitSend: a blocked prefix keeps the phone's window free when enforced, not when monitored", async () => {
+      const prefix = freshPrefix();
+      for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
+      await Bun.sleep(130);
+      const w = windows("1/1m");
+      const blocked = await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING });
+      expect(blocked.pump?.state).toBe("newly_blocked");
+      expect(blocked.decision).toMatchObject({ allowed: true, recorded: false });
+      const monitored = await store.admitSend(`${prefix}002`, w, id(), { prefix, policy: { ...PUMPING, mode: "monitor" } });
+      expect(monitored.pump?.state).toBe("blocked");
+      expect(monitored.decision.recorded).toBe(true);
+      expect(await store.pumpLift(prefix)).toBe(true);
+      // The enforced refusal used nothing of the phone's 1/1m; the monitored send did.
+      expect((await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING })).decision.allowed).toBe(true);
+      expect((await store.admitSend(`${prefix}002`, w, id(), { prefix, policy: PUMPING })).decision.allowed).toBe(false);
     });
 
     test("clearing a phone forgets its send and verify windows", async () => {

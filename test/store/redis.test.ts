@@ -10,6 +10,7 @@ import { parseLimits } from "../../src/lib/rate-window";
 const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 
 import { captureLogger, defaultPumpingPolicy } from "../support/harness";
+import { judgePrefix } from "../support/pumping";
 import {
   flushSharedRedis,
   freePort,
@@ -123,18 +124,20 @@ describe("redis store, faults and hygiene", () => {
     const quick = { ...PUMPING_POLICY, windowMs: 600, bucketMs: 10, maturityMs: 20, minSends: 1 };
     await store.pumpRecord("+9198767", "sent", quick);
     await Bun.sleep(60);
-    expect((await store.pumpCheck("+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
+    expect((await judgePrefix(store, "+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       const keys = await raw.keys("*");
       // send and verify events, two idempotency records, one verification, one budget, three prefixes, the blocks list
       expect(keys.length).toBe(10);
       for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
-      // One phone's keys share a hash tag, so they live on one Cluster slot.
-      expect(keys.filter((k) => k.startsWith(`otp:{${phone}}:`)).sort()).toEqual([
-        `otp:{${phone}}:send`,
-        `otp:{${phone}}:verify`,
+      // A phone's keys carry its number prefix as hash tag, the pumping hash's tag too: one Cluster slot.
+      const [prefix, rest] = [phone.slice(0, -3), phone.slice(-3)];
+      expect(keys.filter((k) => k.startsWith(`otp:{${prefix}}:`)).sort()).toEqual([
+        `otp:{${prefix}}:${rest}:send`,
+        `otp:{${prefix}}:${rest}:verify`,
       ]);
+      expect(keys).toContain("otp:pump:{+9198767}");
     } finally {
       raw.disconnect();
       await store.close();

@@ -20,6 +20,21 @@ export interface OtpStore {
   hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision>;
   /** Takes back an event recorded by `hit` (the send did not go out). */
   unhit(phone: string, kind: EventKind, member: string): Promise<void>;
+  /**
+   * A send's phone windows (as `hit`) and the pumping guard's verdict on its
+   * number prefix, in one atomic step. The prefix is safe-listed or clear,
+   * blocked, or blocked by this very check (its judged sends convert too
+   * little); a clear prefix has the send counted (`counted`; `pumpUncount` takes
+   * it back). When the windows refuse, the prefix is not asked; when the prefix
+   * is blocked and the guard enforces, the event is not recorded. The prefix is
+   * the phone without its last PUMPING_PREFIX_DROP digits.
+   */
+  admitSend(
+    phone: string,
+    policy: RatePolicy,
+    member: string,
+    pump: { prefix: string; policy: PumpingPolicy },
+  ): Promise<Admission>;
 
   /**
    * Counts one send against every window of a budget, atomically across every
@@ -30,13 +45,7 @@ export interface OtpStore {
   /** Takes back a send counted by `reserveBudget` (it did not go out). */
   refundBudget(budget: SendBudget, receipt: string): Promise<void>;
 
-  /**
-   * The pumping guard's verdict on a number prefix: safe-listed or clear, blocked,
-   * or blocked by this very check (its judged sends convert too little). A clear
-   * prefix has the send counted in the same step (`counted`; `pumpUncount` takes it back).
-   */
-  pumpCheck(prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict>;
-  /** Takes back a send counted by `pumpCheck` (it did not go out). */
+  /** Takes back a send counted by `admitSend`'s pumping check (it did not go out). */
   pumpUncount(prefix: string, bucket: number): Promise<void>;
   /** Counts a send that went out (when the check did not), or a send verified, for its prefix. */
   pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void>;
@@ -78,6 +87,12 @@ export interface OtpStore {
 }
 
 export type EventKind = "send" | "verify";
+
+/** What `admitSend` decided: the phone's windows, and the prefix's verdict when the windows allowed. */
+export interface Admission {
+  decision: RateDecision;
+  pump?: PumpVerdict;
+}
 
 /** What `beginVerify` found: the attempt's fate and, for a known id, its phone. */
 export interface VerifyStart {

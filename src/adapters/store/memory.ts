@@ -1,6 +1,6 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
-import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
+import type { PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
 import { type BudgetDecision, budgetDecision, type SendBudget } from "../../lib/send-budget";
@@ -47,7 +47,23 @@ export class MemoryStore implements OtpStore {
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const key = `${kind}|${phone}`;
+    const { decision, record } = this.#window(`${kind}|${phone}`, policy, member);
+    if (decision.recorded) record();
+    return decision;
+  }
+
+  async admitSend(phone: string, policy: RatePolicy, member: string, pump: { prefix: string; policy: PumpingPolicy }) {
+    const { decision, record } = this.#window(`send|${phone}`, policy, member);
+    if (!decision.allowed) return { decision };
+    const verdict = this.#pumping.check(pump.prefix, phone, pump.policy);
+    // A blocked prefix in enforce mode: the send does not go, so its event is not recorded.
+    const recorded = decision.recorded && (verdict.state === "clear" || pump.policy.mode !== "enforce");
+    if (recorded) record();
+    return { decision: { ...decision, recorded }, pump: verdict };
+  }
+
+  /** The windows' decision for one more event, and how to record it (the log is pruned either way). */
+  #window(key: string, policy: RatePolicy, member: string) {
     const now = this.#now();
     const longest = policy.longestMs;
     const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
@@ -58,9 +74,8 @@ export class MemoryStore implements OtpStore {
       policy.windows,
       counted,
     );
-    if (decision.allowed && !counted) events.push({ at: now, member });
     this.#events.set(key, events, { ttl: longest });
-    return decision;
+    return { decision, record: () => events.push({ at: now, member }) };
   }
 
   async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
@@ -103,9 +118,6 @@ export class MemoryStore implements OtpStore {
     }
   }
 
-  async pumpCheck(prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict> {
-    return this.#pumping.check(prefix, phone, policy);
-  }
   async pumpUncount(prefix: string, bucket: number): Promise<void> {
     this.#pumping.uncount(prefix, bucket);
   }

@@ -6,76 +6,78 @@
  */
 
 /**
- * Mirrors `judge` in src/lib/pumping.ts (folding included) and sets the block.
- * KEYS[1]: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
+ * `pump_check(key, a)`, a Lua function (ADMIT_LUA calls it): mirrors `judge` in
+ * src/lib/pumping.ts (folding included) and sets the block.
+ * key: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
  * ones folded into `S:<coarse>` and `V:<coarse>` (coarse = 60 buckets).
- * ARGV: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
+ * a: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
  * block ms, max block ms, strike memory ms, ms the hash must live at least.
  * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes,
  * bucket the send was counted in (clear only; -1 if safe-listed)}.
  */
-export const PUMP_CHECK_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local key = KEYS[1]
-if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. ARGV[1]) == 1 then return {0, 0, 0, -1} end
-local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
-local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
-if untilMs > now then return {1, untilMs - now, strikes} end
-local w, b, m = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local c = b * 60
-local firstFine, firstCoarse = math.floor((now - c) / b), math.floor((now - w) / c)
--- Judged: sends whose codes have all expired (and everything folded); verifies wherever they landed.
-local lastJudged = math.floor((now - m) / b) - 1
-local judged, converted, counts, gone, folds = 0, 0, {}, {}, {}
-local raw = redis.call('HGETALL', key)
-for i = 1, #raw, 2 do
-  local kind, j = string.match(raw[i], '^([svSV]):(%d+)$')
-  if kind then
-    j = tonumber(j)
-    local n = tonumber(raw[i + 1])
-    counts[#counts + 1] = raw[i]
-    if kind == 's' or kind == 'v' then
-      if j < firstFine then
-        -- Older than one coarse bucket: folded into its coarse bucket (or dropped past the window).
-        gone[#gone + 1] = raw[i]
-        local coarse = math.floor(j * b / c)
-        if coarse >= firstCoarse then
-          local field = string.upper(kind) .. ':' .. coarse
-          folds[field] = (folds[field] or 0) + n
-          if kind == 's' then judged = judged + n else converted = converted + n end
+export const PUMP_FN = `
+local function pump_check(key, a)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. a[1]) == 1 then return {0, 0, 0, -1} end
+  local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
+  local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
+  if untilMs > now then return {1, untilMs - now, strikes} end
+  local w, b, m = tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
+  local c = b * 60
+  local firstFine, firstCoarse = math.floor((now - c) / b), math.floor((now - w) / c)
+  -- Judged: sends whose codes have all expired (and everything folded); verifies wherever they landed.
+  local lastJudged = math.floor((now - m) / b) - 1
+  local judged, converted, counts, gone, folds = 0, 0, {}, {}, {}
+  local raw = redis.call('HGETALL', key)
+  for i = 1, #raw, 2 do
+    local kind, j = string.match(raw[i], '^([svSV]):(%d+)$')
+    if kind then
+      j = tonumber(j)
+      local n = tonumber(raw[i + 1])
+      counts[#counts + 1] = raw[i]
+      if kind == 's' or kind == 'v' then
+        if j < firstFine then
+          -- Older than one coarse bucket: folded into its coarse bucket (or dropped past the window).
+          gone[#gone + 1] = raw[i]
+          local coarse = math.floor(j * b / c)
+          if coarse >= firstCoarse then
+            local field = string.upper(kind) .. ':' .. coarse
+            folds[field] = (folds[field] or 0) + n
+            if kind == 's' then judged = judged + n else converted = converted + n end
+          end
+        elseif kind == 's' then
+          if j <= lastJudged then judged = judged + n end
+        else
+          converted = converted + n
         end
-      elseif kind == 's' then
-        if j <= lastJudged then judged = judged + n end
+      elseif j < firstCoarse then
+        gone[#gone + 1] = raw[i]
+      elseif kind == 'S' then
+        judged = judged + n
       else
         converted = converted + n
       end
-    elseif j < firstCoarse then
-      gone[#gone + 1] = raw[i]
-    elseif kind == 'S' then
-      judged = judged + n
-    else
-      converted = converted + n
     end
   end
+  if judged >= tonumber(a[5]) and converted < judged * tonumber(a[6]) then
+    strikes = strikes + 1
+    local dur = math.min(tonumber(a[7]) * 2 ^ (strikes - 1), tonumber(a[8]))
+    -- The counts that judged it go: after the block the prefix must earn a new one.
+    if #counts > 0 then redis.call('HDEL', key, unpack(counts)) end
+    redis.call('HSET', key, 'until', now + dur, 'strikes', strikes)
+    -- Remembered past the block, so that a repeat is blocked longer.
+    redis.call('PEXPIRE', key, dur + tonumber(a[9]))
+    return {2, dur, strikes}
+  end
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
+  -- Clear: the send is counted now (taken back if it does not go out).
+  local bucket = math.floor(now / b)
+  redis.call('HINCRBY', key, 's:' .. bucket, 1)
+  if redis.call('PTTL', key) < tonumber(a[10]) then redis.call('PEXPIRE', key, a[10]) end
+  return {0, 0, strikes, bucket}
 end
-if judged >= tonumber(ARGV[5]) and converted < judged * tonumber(ARGV[6]) then
-  strikes = strikes + 1
-  local dur = math.min(tonumber(ARGV[7]) * 2 ^ (strikes - 1), tonumber(ARGV[8]))
-  -- The counts that judged it go: after the block the prefix must earn a new one.
-  if #counts > 0 then redis.call('HDEL', key, unpack(counts)) end
-  redis.call('HSET', key, 'until', now + dur, 'strikes', strikes)
-  -- Remembered past the block, so that a repeat is blocked longer.
-  redis.call('PEXPIRE', key, dur + tonumber(ARGV[9]))
-  return {2, dur, strikes}
-end
-if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
-for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
--- Clear: the send is counted now (taken back if it does not go out).
-local bucket = math.floor(now / b)
-redis.call('HINCRBY', key, 's:' .. bucket, 1)
-if redis.call('PTTL', key) < tonumber(ARGV[10]) then redis.call('PEXPIRE', key, ARGV[10]) end
-return {0, 0, strikes, bucket}
 `;
 
 /** KEYS[1]: the prefix's hash. ARGV: `s` or `v`, bucket ms, ms the hash must live at least. Counts one. */

@@ -1,9 +1,10 @@
 import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "../../lib/logger";
 import type { ClusterSeeds } from "../../lib/redis-seeds";
+import { ADMIT_LUA } from "./admit-scripts";
 import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
 import type { VerifyStart } from "./interface";
-import { PUMP_CHECK_LUA, PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
+import { PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
 import {
   BEGIN_VERIFY_LUA,
   CLAIM_IDEMPOTENCY_LUA,
@@ -46,13 +47,13 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  otpPumpCheck(key: string, ...args: (string | number)[]): Promise<[number, number, number, number?]>;
+  otpAdmit(eventsKey: string, prefixKey: string, ...args: (string | number)[]): Promise<number[]>;
   otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
   otpPumpLift(key: string): Promise<number>;
   otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
 }
 
-/** Every script, by the command name it is defined as; each takes one key (one Cluster slot). */
+/** Every script, by the command name it is defined as; each takes one key (one Cluster slot), but otpAdmit two (one slot too). */
 const SCRIPTS = {
   otpHit: HIT_LUA,
   otpClaimIdempotency: CLAIM_IDEMPOTENCY_LUA,
@@ -63,7 +64,7 @@ const SCRIPTS = {
   otpBudget: BUDGET_LUA,
   // Takes one back from each field still above 0: budgets' receipts, a pumping count, a verify attempt.
   otpRefundBudget: REFUND_BUDGET_LUA,
-  otpPumpCheck: PUMP_CHECK_LUA,
+  otpAdmit: ADMIT_LUA,
   otpPumpRecord: PUMP_RECORD_LUA,
   otpPumpLift: PUMP_LIFT_LUA,
   otpPumpSafe: PUMP_SAFE_LUA,
@@ -125,7 +126,8 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     const url = options.url ?? "redis://127.0.0.1:6379";
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
-  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
+  for (const [name, lua] of Object.entries(SCRIPTS))
+    client.defineCommand(name, { numberOfKeys: name === "otpAdmit" ? 2 : 1, lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {
@@ -137,4 +139,19 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     lastError = "";
   });
   return { client: client as unknown as ScriptedRedis, kind };
+}
+
+/** True once the client is ready (at once if it is), false after `timeoutMs`. */
+export function whenReady(client: ScriptedRedis, timeoutMs: number): Promise<boolean> {
+  if (client.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    client.once("ready", onReady);
+  });
 }

@@ -6,61 +6,83 @@
  */
 
 /**
- * Sliding-window log: mirrors `decideRaw` in src/lib/rate-window.ts.
+ * Sliding-window log: mirrors `decideRaw` in src/lib/rate-window.ts, as a Lua
+ * function that decides and does not record (the callers below record).
+ * `w`: limit and window ms of each window, flat. Returns now, the longest
+ * window, whether the member was recorded before, and {allowed, index
+ * (0-based), remaining, waitMs, nextMs}.
+ */
+export const WINDOW_FN = `
+local function window_decide(key, member, w)
+  -- Time from Redis, so every gateway process (and a promoted replica) agrees on "now".
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local windows = #w / 2
+  local longest = 0
+  for k = 1, windows do longest = math.max(longest, tonumber(w[2 * k])) end
+  -- Forget what no window can see; what stays is at most the largest limit, cheap to read whole.
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+  local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local ts = {}
+  for i = 2, #raw, 2 do ts[#ts + 1] = tonumber(raw[i]) end
+  local n = #ts
+  -- Already recorded (a retry with the same idempotency key): passes, is not counted twice.
+  local counted = redis.call('ZSCORE', key, member)
+  local denied, deniedWait = -1, -1
+  local tight, tightRemaining, tightReset = -1, math.huge, 0
+  local nextMs = 0
+  for k = 1, windows do
+    local limit, ms = tonumber(w[2 * k - 1]), tonumber(w[2 * k])
+    local inWindow, j = 0, n
+    while j >= 1 and ts[j] > now - ms do inWindow = inWindow + 1; j = j - 1 end
+    if inWindow >= limit then
+      -- The slot frees when the event limit places from the newest leaves the window.
+      local wait = ts[n - limit + 1] + ms - now
+      if wait > deniedWait then denied, deniedWait = k - 1, wait end
+    else
+      local remaining = limit - inWindow - 1
+      local oldest = now
+      if inWindow > 0 then oldest = ts[n - inWindow + 1] end
+      if remaining < tightRemaining then tight, tightRemaining, tightReset = k - 1, remaining, oldest + ms - now end
+      -- Recording this event fills the window until its limit-th newest event leaves.
+      if remaining == 0 then
+        local base = now
+        if limit > 1 then base = ts[n - limit + 2] end
+        nextMs = math.max(nextMs, base + ms - now)
+      end
+    end
+  end
+  if counted then
+    if denied >= 0 then return now, longest, true, {1, denied, 0, deniedWait, deniedWait} end
+    return now, longest, true, {1, tight, tightRemaining, tightReset, 0}
+  end
+  -- A denied event is not recorded.
+  if denied >= 0 then return now, longest, false, {0, denied, 0, deniedWait, 0} end
+  return now, longest, false, {1, tight, tightRemaining, tightReset, nextMs}
+end
+
+local function window_record(key, member, now, longest)
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, longest)
+end
+`;
+
+/**
  * KEYS[1]: sorted set of events (score = ms, member = unique event id).
  * ARGV[1]: member to record (one already present passes uncounted);
  * ARGV[2k], ARGV[2k+1]: limit and window ms of window k.
  * Returns {allowed, index (0-based), remaining, waitMs, nextMs, recorded (1 when this call added the member)}.
  */
-export const HIT_LUA = `
--- Time from Redis, so every gateway process (and a promoted replica) agrees on "now".
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local key, member = KEYS[1], ARGV[1]
-local windows = (#ARGV - 1) / 2
-local longest = 0
-for k = 1, windows do longest = math.max(longest, tonumber(ARGV[2 * k + 1])) end
--- Forget what no window can see; what stays is at most the largest limit, cheap to read whole.
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
-local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-local ts = {}
-for i = 2, #raw, 2 do ts[#ts + 1] = tonumber(raw[i]) end
-local n = #ts
--- Already recorded (a retry with the same idempotency key): passes, is not counted twice.
-local counted = redis.call('ZSCORE', key, member)
-local denied, deniedWait = -1, -1
-local tight, tightRemaining, tightReset = -1, math.huge, 0
-local nextMs = 0
-for k = 1, windows do
-  local limit, w = tonumber(ARGV[2 * k]), tonumber(ARGV[2 * k + 1])
-  local inWindow, j = 0, n
-  while j >= 1 and ts[j] > now - w do inWindow = inWindow + 1; j = j - 1 end
-  if inWindow >= limit then
-    -- The slot frees when the event limit places from the newest leaves the window.
-    local wait = ts[n - limit + 1] + w - now
-    if wait > deniedWait then denied, deniedWait = k - 1, wait end
-  else
-    local remaining = limit - inWindow - 1
-    local oldest = now
-    if inWindow > 0 then oldest = ts[n - inWindow + 1] end
-    if remaining < tightRemaining then tight, tightRemaining, tightReset = k - 1, remaining, oldest + w - now end
-    -- Recording this event fills the window until its limit-th newest event leaves.
-    if remaining == 0 then
-      local base = now
-      if limit > 1 then base = ts[n - limit + 2] end
-      nextMs = math.max(nextMs, base + w - now)
-    end
-  end
+export const HIT_LUA = `${WINDOW_FN}
+local w = {}
+for i = 2, #ARGV do w[#w + 1] = ARGV[i] end
+local now, longest, counted, r = window_decide(KEYS[1], ARGV[1], w)
+local recorded = 0
+if r[1] == 1 and not counted then
+  window_record(KEYS[1], ARGV[1], now, longest)
+  recorded = 1
 end
-if counted then
-  if denied >= 0 then return {1, denied, 0, deniedWait, deniedWait, 0} end
-  return {1, tight, tightRemaining, tightReset, 0, 0}
-end
--- A denied event is not recorded.
-if denied >= 0 then return {0, denied, 0, deniedWait, 0, 0} end
-redis.call('ZADD', key, now, member)
-redis.call('PEXPIRE', key, longest)
-return {1, tight, tightRemaining, tightReset, nextMs, 1}
+return {r[1], r[2], r[3], r[4], r[5], recorded}
 `;
 
 /**

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
 import { coarseMs, type PumpingPolicy, type PumpVerdict, pumpScriptArgs, SAFE_ENTRY_MS } from "../../lib/pumping";
@@ -6,22 +5,16 @@ import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
-import { connectRedis, type RedisConnection, type ScriptedRedis } from "./redis-client";
+import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./redis-client";
+import { BLOCKS_KEY, budgetKey, eventsKey, idempotencyKey, pumpKey, verificationKey } from "./redis-keys";
 
 export interface RedisStoreOptions extends RedisConnection {
   /** Counts failed commands. Default: none. */
   metrics?: Metrics;
+  /** PUMPING_PREFIX_DROP: a phone's keys carry its prefix as hash tag. Default 3. */
+  prefixDigits?: number;
 }
 
-/** Keys: every key of one phone shares the hash tag `{+phone}`, so one decision stays on one Cluster slot. */
-const eventsKey = (phone: string, kind: EventKind) => `otp:{${phone}}:${kind}`;
-const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update(key).digest("hex").slice(0, 32)}}`;
-const verificationKey = (id: string) => `otp:vid:{${id}}`;
-/** One hash per budget; the scope is its hash tag (`{*}`, `{IN}`), so all its windows decide on one slot. */
-const budgetKey = (scope: string) => `otp:budget:{${scope}}`;
-/** One hash per number prefix (its own hash tag); blocked prefixes are also listed in one sorted set. */
-const pumpKey = (prefix: string) => `otp:pump:{${prefix}}`;
-const BLOCKS_KEY = "otp:pump:blocks";
 const PUMP_STATES = ["clear", "blocked", "newly_blocked"] as const;
 
 /**
@@ -35,23 +28,23 @@ export class RedisStore implements OtpStore {
   readonly kind: "redis" | "redis-cluster";
   readonly #redis: ScriptedRedis;
   readonly #metrics: Metrics;
+  readonly #digits: number;
 
   constructor(options: RedisStoreOptions) {
     this.#metrics = options.metrics ?? noMetrics;
+    this.#digits = options.prefixDigits ?? 3;
     const { client, kind } = connectRedis(options);
     this.#redis = client;
     this.kind = kind;
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const [allowed, index, remaining, waitMs, nextMs, recorded] = await this.#call(() =>
-      this.#redis.otpHit(eventsKey(phone, kind), member, ...policy.scriptArgs),
-    );
-    return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs, recorded: recorded === 1 });
+    const reply = await this.#call(() => this.#redis.otpHit(eventsKey(phone, kind, this.#digits), member, ...policy.scriptArgs));
+    return windowDecision(policy, reply);
   }
 
   async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
-    await this.#call(() => this.#redis.zrem(eventsKey(phone, kind), member));
+    await this.#call(() => this.#redis.zrem(eventsKey(phone, kind, this.#digits), member));
   }
 
   async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
@@ -66,11 +59,21 @@ export class RedisStore implements OtpStore {
     await this.#call(() => this.#redis.otpRefundBudget(budgetKey(budget.scope), ...receipt.split(",")));
   }
 
-  async pumpCheck(prefix: string, phone: string, p: PumpingPolicy): Promise<PumpVerdict> {
-    const args = [phone, ...pumpScriptArgs(p)];
-    const [state, remainingMs, strikes, bucket] = await this.#call(() => this.#redis.otpPumpCheck(pumpKey(prefix), ...args));
+  async admitSend(phone: string, policy: RatePolicy, member: string, pump: { prefix: string; policy: PumpingPolicy }) {
+    const { prefix, policy: p } = pump;
+    const [events, prefixKey] = [eventsKey(phone, "send", this.#digits), pumpKey(prefix)];
+    const args = [member, policy.scriptArgs.length, ...policy.scriptArgs, p.mode, phone, ...pumpScriptArgs(p)];
+    const reply = await this.#call(() => this.#redis.otpAdmit(events, prefixKey, ...args));
+    const decision = windowDecision(policy, reply);
+    const [state, remainingMs, strikes, bucket] = reply.slice(6) as [number, number, number, number];
+    // state -1: the windows refused, the prefix was not asked.
+    if (state < 0) return { decision };
+    return { decision, pump: await this.#verdict(prefix, p, state, remainingMs, strikes, bucket) };
+  }
+
+  async #verdict(prefix: string, p: PumpingPolicy, state: number, remainingMs: number, strikes: number, bucket: number) {
     const verdict: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
-    if (bucket !== undefined && bucket >= 0) verdict.counted = bucket;
+    if (bucket >= 0) verdict.counted = bucket;
     if (verdict.state === "newly_blocked") {
       // The operators' list of blocks, on its own slot: written only when a block starts.
       await this.#call(() => this.#redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, prefix));
@@ -113,7 +116,7 @@ export class RedisStore implements OtpStore {
   }
 
   async clearPhone(phone: string): Promise<void> {
-    await this.#call(() => this.#redis.del(eventsKey(phone, "send"), eventsKey(phone, "verify")));
+    await this.#call(() => this.#redis.del(eventsKey(phone, "send", this.#digits), eventsKey(phone, "verify", this.#digits)));
   }
 
   async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {
@@ -152,18 +155,8 @@ export class RedisStore implements OtpStore {
     return (await this.#call(() => this.#redis.otpClaimVerified(verificationKey(id)))) === 1;
   }
 
-  async connected(timeoutMs: number): Promise<boolean> {
-    if (this.#redis.status === "ready") return true;
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.#redis.off("ready", onReady);
-        resolve(ok);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.#redis.once("ready", onReady);
-    });
+  connected(timeoutMs: number): Promise<boolean> {
+    return whenReady(this.#redis, timeoutMs);
   }
 
   async ping(): Promise<void> {
@@ -194,4 +187,10 @@ export class RedisStore implements OtpStore {
     this.#metrics.redisError();
     throw new GatewayError("STORE_UNAVAILABLE", { retryable: true, cause: err });
   };
+}
+
+/** The first six numbers of a window script's reply: {allowed, index, remaining, waitMs, nextMs, recorded}. */
+function windowDecision(policy: RatePolicy, reply: number[]): RateDecision {
+  const [allowed, index, remaining, waitMs, nextMs, recorded] = reply as [number, number, number, number, number, number];
+  return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs, recorded: recorded === 1 });
 }

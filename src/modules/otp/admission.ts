@@ -1,4 +1,4 @@
-import type { OtpStore } from "../../adapters/store/interface";
+import type { Admission, OtpStore } from "../../adapters/store/interface";
 import { GatewayError } from "../../errors";
 import type { MobileNumber } from "../../lib/phone";
 import type { RatePolicy } from "../../lib/rate-policy";
@@ -42,16 +42,21 @@ export async function admit(
     };
     return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile), undo };
   }
-  const [hit, held, pump] = await Promise.allSettled([
-    store.hit(mobile.e164, "send", phoneSend, event),
+  // The phone's windows and the prefix in one step (one slot), the budgets beside it: one round trip.
+  const plan = judged ? pumping.plan(mobile) : undefined;
+  const [step, held] = await Promise.allSettled([
+    plan
+      ? store.admitSend(mobile.e164, phoneSend, event, plan)
+      : store.hit(mobile.e164, "send", phoneSend, event).then((decision): Admission => ({ decision })),
     budgeted ? spend.reserve(mobile.country) : NOTHING_RESERVED,
-    judged ? pumping.check(mobile) : pumping.passThrough(mobile),
   ]);
-  const allowed = hit.status === "fulfilled" && hit.value.allowed;
+  const hit = step.status === "fulfilled" ? step.value.decision : undefined;
+  const pass =
+    step.status === "fulfilled" && plan ? pumping.judge(mobile, plan.prefix, step.value.pump) : pumping.passThrough(mobile);
+  const allowed = hit?.allowed === true;
   const reserved = held.status === "fulfilled" && !held.value.denied;
-  const passed = pump.status === "fulfilled" && pump.value.allowed;
-  if (allowed && reserved && passed) {
-    const [decision, reservation, pass] = [hit.value, held.value, pump.value];
+  if (allowed && reserved && pass.allowed) {
+    const [decision, reservation] = [hit!, (held as PromiseFulfilledResult<Reservation>).value];
     const undo = async (options?: { keepEvent?: boolean }) => {
       await Promise.all([
         options?.keepEvent ? undefined : unhit(store, mobile, event, decision),
@@ -62,14 +67,13 @@ export async function admit(
     return { decision, reservation, pumping: pass, undo };
   }
   await Promise.all([
-    allowed ? unhit(store, mobile, event, hit.value) : undefined,
-    reserved ? held.value.refund() : undefined,
-    pump.status === "fulfilled" ? pump.value.undo() : undefined,
+    hit ? unhit(store, mobile, event, hit) : undefined,
+    reserved ? (held as PromiseFulfilledResult<Reservation>).value.refund() : undefined,
+    pass.undo(),
   ]);
-  for (const result of [hit, held, pump]) if (result.status === "rejected") throw result.reason;
-  if (pump.status === "fulfilled" && !pump.value.allowed) throw new GatewayError("DESTINATION_BLOCKED");
-  if (hit.status === "fulfilled" && !hit.value.allowed)
-    throw GatewayError.rateLimited({ policy: phoneSend, decision: hit.value });
+  for (const result of [step, held]) if (result.status === "rejected") throw result.reason;
+  if (!pass.allowed) throw new GatewayError("DESTINATION_BLOCKED");
+  if (hit && !hit.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision: hit });
   throw budgetExhausted((held as PromiseFulfilledResult<Reservation>).value.denied!.decision);
 }
 

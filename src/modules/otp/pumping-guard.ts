@@ -3,7 +3,7 @@ import { formatDuration } from "../../lib/duration";
 import type { Logger } from "../../lib/logger";
 import type { Metrics } from "../../lib/metrics";
 import type { MobileNumber } from "../../lib/phone";
-import { CountryWatch, numberPrefix, type PumpingPolicy, safeListed } from "../../lib/pumping";
+import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../lib/pumping";
 
 /** A pumping check's answer for one send. */
 export interface PumpPass {
@@ -47,12 +47,23 @@ export class PumpingGuard {
     return this.#pass(mobile, true);
   }
 
-  async check(mobile: MobileNumber): Promise<PumpPass> {
-    const { store, policy, logger, metrics } = this.deps;
-    if (!this.judges(mobile)) return this.#pass(mobile, true);
-    const prefix = numberPrefix(mobile.e164, policy.dropDigits);
+  /** What the store's check of a judged number needs: its prefix and the policy it is judged by now. */
+  plan(mobile: MobileNumber): { prefix: string; policy: PumpingPolicy } {
     // A country under attack has its prefixes judged on fewer sends.
-    const verdict = await store.pumpCheck(prefix, mobile.e164, this.#countries.policyFor(mobile.country ?? "unknown"));
+    return {
+      prefix: numberPrefix(mobile.e164, this.deps.policy.dropDigits),
+      policy: this.#countries.policyFor(mobile.country ?? "unknown"),
+    };
+  }
+
+  /**
+   * The answer for a send from the store's verdict on its prefix (admitSend):
+   * logs a new block, counts a refusal; `undefined` (the prefix was not asked,
+   * the phone's windows refused first) passes with nothing counted.
+   */
+  judge(mobile: MobileNumber, prefix: string, verdict: PumpVerdict | undefined): PumpPass {
+    const { policy, logger, metrics } = this.deps;
+    if (!verdict) return this.#pass(mobile, true);
     if (verdict.state === "clear") return this.#pass(mobile, true, prefix, verdict.counted);
     const enforced = policy.mode === "enforce";
     if (verdict.state === "newly_blocked") {

@@ -1,0 +1,14 @@
+import type { OtpStore } from "../../src/adapters/store/interface";
+import type { PumpingPolicy, PumpVerdict } from "../../src/lib/pumping";
+import { ratePolicy } from "../../src/lib/rate-policy";
+import { parseLimits } from "../../src/lib/rate-window";
+
+/** Phone windows wide enough never to refuse, so a send's admission is the prefix's verdict alone. */
+const WIDE = ratePolicy("phone", parseLimits("1000/1m")!);
+
+/** The pumping guard's verdict on `prefix` for one send to `phone`, through the store's admission step. */
+export async function judgePrefix(store: OtpStore, prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict> {
+  const { pump } = await store.admitSend(phone, WIDE, crypto.randomUUID(), { prefix, policy });
+  if (!pump) throw new Error("the phone windows refused: the prefix was not asked");
+  return pump;
+}
