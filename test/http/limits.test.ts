@@ -306,6 +306,19 @@ describe("sends that fail half-way", () => {
     await problem(await client.post("/v1/otp/send", { phone: PHONE }), 429, "RATE_LIMITED");
   });
 
+  test("that retry uses no budget of its own: the timed-out attempt holds the one SMS's share", async () => {
+    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, { env: { SEND_BUDGETS: "*=1/1h" } });
+    const key = { "idempotency-key": crypto.randomUUID() };
+    fake.fail("/otp/send", { kind: "delay", ms: 300 });
+    await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 504, "UPSTREAM_TIMEOUT");
+    await Bun.sleep(200);
+    const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
+    expect(retry.status, await retry.clone().text()).toBe(200);
+    expect(fake.sms).toHaveLength(1);
+    // The budget of 1 was spent once, by the one SMS: the next number is refused.
+    await problem(await client.post("/v1/otp/send", { phone: "+919812345678" }), 503, "SEND_BUDGET_EXHAUSTED");
+  });
+
   test("an upstream replay of a used id after the gateway forgot the key cannot verify twice", async () => {
     const reusable = await new FakeStartMessaging({ reusableCodes: true }).start();
     try {

@@ -75,9 +75,12 @@ export class RedisStore implements OtpStore {
     const verdict: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
     if (bucket >= 0) verdict.counted = bucket;
     if (verdict.state === "newly_blocked") {
-      // The operators' list of blocks, on its own slot: written only when a block starts.
-      await this.#call(() => this.#redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, prefix));
-      await this.#call(() => this.#redis.pexpire(BLOCKS_KEY, p.blockMaxMs));
+      // The operators' list of blocks, on its own slot: written only when a block starts. The
+      // block itself is in the prefix's hash already; a failed write here (counted) must not
+      // turn the decision made into a store failure.
+      await this.#call(() => this.#redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, prefix))
+        .then(() => this.#call(() => this.#redis.pexpire(BLOCKS_KEY, p.blockMaxMs)))
+        .catch(() => undefined);
     }
     return verdict;
   }

@@ -11,12 +11,8 @@ export interface Admitted {
   decision: RateDecision;
   reservation: Reservation;
   pumping: PumpPass;
-  /**
-   * Takes back what this admission counted (the send did not go out). With
-   * `keepEvent`, the phone's event stays: it is named after an Idempotency-Key
-   * whose owner (the request that claimed it, on this phone) counts on it.
-   */
-  undo(options?: { keepEvent?: boolean }): Promise<void>;
+  /** Takes back what this admission counted (the send did not go out). */
+  undo(): Promise<void>;
 }
 
 /**
@@ -37,9 +33,7 @@ export async function admit(
     // Nothing but the phone's windows to ask: one call, as before the spend guard.
     const decision = await store.hit(mobile.e164, "send", phoneSend, event);
     if (!decision.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision });
-    const undo = async (options?: { keepEvent?: boolean }) => {
-      if (!options?.keepEvent) await unhit(store, mobile, event, decision);
-    };
+    const undo = () => unhit(store, mobile, event, decision);
     return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile), undo };
   }
   // The phone's windows and the prefix in one step (one slot), the budgets beside it: one round trip.
@@ -54,27 +48,32 @@ export async function admit(
   const pass =
     step.status === "fulfilled" && plan ? pumping.judge(mobile, plan.prefix, step.value.pump) : pumping.passThrough(mobile);
   const allowed = hit?.allowed === true;
-  const reserved = held.status === "fulfilled" && !held.value.denied;
+  const reservation = held.status === "fulfilled" ? held.value : undefined;
+  const reserved = reservation !== undefined && !reservation.denied;
+  if (allowed && pass.allowed && !hit!.recorded && reservation) {
+    // A retry of a keyed send that may have gone out (its event is there already): that attempt
+    // holds the budgets and the prefix's count, and the upstream dedups the key. Not counted
+    // again, nor refused by a budget that attempt used up.
+    await Promise.all([reserved ? reservation.refund() : undefined, pass.undo()]);
+    const nothing = async () => {};
+    return { decision: hit!, reservation: NOTHING_RESERVED, pumping: { ...pass, undo: nothing }, undo: nothing };
+  }
   if (allowed && reserved && pass.allowed) {
-    const [decision, reservation] = [hit!, (held as PromiseFulfilledResult<Reservation>).value];
-    const undo = async (options?: { keepEvent?: boolean }) => {
-      await Promise.all([
-        options?.keepEvent ? undefined : unhit(store, mobile, event, decision),
-        reservation.refund(),
-        pass.undo(),
-      ]);
+    const decision = hit!;
+    const undo = async () => {
+      await Promise.all([unhit(store, mobile, event, decision), reservation.refund(), pass.undo()]);
     };
     return { decision, reservation, pumping: pass, undo };
   }
   await Promise.all([
     hit ? unhit(store, mobile, event, hit) : undefined,
-    reserved ? (held as PromiseFulfilledResult<Reservation>).value.refund() : undefined,
+    reserved ? reservation.refund() : undefined,
     pass.undo(),
   ]);
   for (const result of [step, held]) if (result.status === "rejected") throw result.reason;
   if (!pass.allowed) throw new GatewayError("DESTINATION_BLOCKED");
   if (hit && !hit.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision: hit });
-  throw budgetExhausted((held as PromiseFulfilledResult<Reservation>).value.denied!.decision);
+  throw budgetExhausted(reservation!.denied!.decision);
 }
 
 /** Takes the phone's event back only if this check recorded it: a retried key's earlier send stays counted. */

@@ -5,7 +5,12 @@ import type { Metrics } from "../../lib/metrics";
 import type { MobileNumber } from "../../lib/phone";
 import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../lib/pumping";
 
-/** A pumping check's answer for one send. */
+/**
+ * A pumping check's answer for one send: whether it may go (false only in
+ * enforce mode, for a blocked prefix). A clear prefix's check counted the send
+ * already: `undo` takes it back when the send does not go out; `sent` counts
+ * one the check did not.
+ */
 export interface PumpPass {
   allowed: boolean;
   /** The send did not go out: take back what the check counted. */
@@ -32,11 +37,6 @@ export class PumpingGuard {
     return `${prefix}${"*".repeat(this.deps.policy.dropDigits)}`;
   }
 
-  /**
-   * Whether a send may go (false only in enforce mode, for a blocked prefix). A
-   * clear prefix's check counted the send already: `undo` takes it back when the
-   * send does not go out; `sent` counts one the check did not.
-   */
   /** Whether a send to this number is judged at all (not with the guard off, nor for the safe list). */
   judges(mobile: MobileNumber): boolean {
     return this.deps.policy.mode !== "off" && !safeListed(this.deps.policy, mobile.e164);

@@ -47,31 +47,23 @@ export class OtpService {
     }
 
     if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
+    // The number as the gateway keys it: two spellings of one number are one number.
+    const subject = mobile?.e164 ?? phone;
     // With a key, the event is named after it: a retry of a send that timed out is
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
-    // One store step before the upstream: the key's claim and every check of the send, together.
-    const [claim, admission] = await Promise.allSettled([
-      idempotencyKey ? store.claimIdempotency(idempotencyKey, phone, policy.idempotencyPendingMs) : NEW_KEY,
-      mobile ? admit(this.#guards, mobile, event) : undefined,
-    ]);
-    const admitted = admission.status === "fulfilled" ? admission.value : undefined;
-    if (claim.status === "rejected" || claim.value.state !== "new") {
-      // Not ours to send (a failure, a replay, a conflict, one in flight): what the checks counted
-      // goes back, but for the phone's event of a key its owner holds on this phone (replayed or in
-      // flight): that owner may have recorded it, or relies on this check having done so.
-      const owned = claim.status === "fulfilled" && (claim.value.state === "done" || claim.value.state === "pending");
-      await admitted?.undo({ keepEvent: owned });
-      if (claim.status === "rejected") throw claim.reason;
-      const state = claim.value;
-      if (state.state === "conflict")
-        throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
-      if (state.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
-      if (state.state === "done") return { answer: JSON.parse(state.answer) as SendAnswer, maskedPhone, replayed: true };
-    }
+    // The key's claim comes first, on its own: only its owner may touch the phone's windows,
+    // the budgets and the prefix. (Issued together, a duplicate's check could record or take
+    // back the event its owner counts on, on another node in between: the per-phone limit leaks.)
+    const claim = idempotencyKey ? await store.claimIdempotency(idempotencyKey, subject, policy.idempotencyPendingMs) : NEW_KEY;
+    if (claim.state === "conflict")
+      throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+    if (claim.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
+    if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
 
     try {
-      if (admission.status === "rejected") throw admission.reason;
+      // Then every check of the send, issued together: one store step before the upstream.
+      const admitted = mobile ? await admit(this.#guards, mobile, event) : undefined;
       const { sent, resendAfter, afterRecord } = admitted
         ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event)
         : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
@@ -85,9 +77,9 @@ export class OtpService {
       const recorded = this.#afterSend(
         () =>
           Promise.all([
-            store.saveVerification(sent.requestId, phone, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000)),
+            store.saveVerification(sent.requestId, subject, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000)),
             idempotencyKey
-              ? store.completeIdempotency(idempotencyKey, phone, JSON.stringify(answer), policy.idempotencyTtlMs)
+              ? store.completeIdempotency(idempotencyKey, subject, JSON.stringify(answer), policy.idempotencyTtlMs)
               : undefined,
           ]),
         // The key's answer may have been stored without its record: forget it, so that a retry
