@@ -1,0 +1,62 @@
+// The spend guard's parts, in process (no HTTP): N sends through OtpService on the Redis at
+// 127.0.0.1:6379 (database 12, flushed first), 32 at a time, with a provider that answers at once.
+// Prints the gateway's CPU per send and Redis's own CPU per send (INFO commandstats).
+//   bun bench/guard-parts.ts <off|budget|pump|on> [N]
+//   off: no guard; budget: the budget only; pump: the pumping guard only; on: both.
+
+import { Redis } from "ioredis";
+import { RedisStore } from "../src/adapters/store/redis";
+import { loadConfig } from "../src/config";
+import { createLogger } from "../src/lib/logger";
+import { OtpService } from "../src/modules/otp/service";
+import { buildServices } from "../src/services";
+
+const logger = createLogger({ level: "silent" });
+const mode = process.argv[2] ?? "on";
+const N = Number(process.argv[3] ?? 20000);
+const off = { SEND_BUDGETS: "off", PUMPING_GUARD: "off", IPV4_SUBNET_SEND_LIMITS: "off", IPV6_SUBNET_SEND_LIMITS: "off" };
+const env: Record<string, string> = {
+  PHONE_SEND_LIMITS: "10000/1h",
+  SEND_BUDGETS: "*=100000000/1h",
+  ...(mode === "off" ? off : {}),
+  ...(mode === "budget" ? { PUMPING_GUARD: "off" } : {}),
+  ...(mode === "pump" ? { SEND_BUDGETS: "off" } : {}),
+};
+const deps = buildServices(loadConfig(env), logger);
+const store = new RedisStore({ url: "redis://127.0.0.1:6379/12", commandTimeoutMs: 1000, logger, prefixDigits: 3 });
+await store.connected(2000);
+const admin = new Redis("redis://127.0.0.1:6379/12");
+await admin.flushdb();
+let n = 0;
+const provider = {
+  name: "console" as const,
+  health: async () => ({ ok: true, detail: "" }),
+  verify: async () => ({ verified: true as const }),
+  send: async () => ({ requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300000), attemptsLeft: 3 }),
+};
+const svc = new OtpService({ ...deps, provider, store, logger });
+const phone = () => `+9198${String(10000000 + Math.floor(Math.random() * 89999999))}`;
+async function run(count: number) {
+  const c = 32;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (i++ < count) await svc.send(phone(), undefined).catch(() => n++);
+    }),
+  );
+}
+await run(3000);
+await admin.config("RESETSTAT");
+const t0 = process.cpuUsage();
+const w0 = performance.now();
+await run(N);
+const t1 = process.cpuUsage(t0);
+const w1 = performance.now();
+const stats = String(await admin.info("commandstats"));
+const redisUs = [...stats.matchAll(/usec=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+console.log(
+  `${mode}: gateway CPU ${((t1.user + t1.system) / N).toFixed(1)} µs/send, Redis CPU ${(redisUs / N).toFixed(1)} µs/send, ` +
+    `wall ${(w1 - w0).toFixed(0)} ms, refused ${n}`,
+);
+await store.close();
+admin.disconnect();
