@@ -4,6 +4,7 @@ import { DURATION_PATTERN, formatDuration, parseDuration } from "./lib/duration"
 import { LIMITS_PATTERN, parseLimits, type Window } from "./lib/rate-window";
 import { type ClusterSeeds, describeSeeds, parseClusterSeeds } from "./lib/redis-seeds";
 import { BUDGETS_PATTERN, parseBudgets, type SendBudget } from "./lib/send-budget";
+import { splitList } from "./lib/split-list";
 import { parseTestPhones, type TestPhone } from "./lib/test-phones";
 
 /** The building blocks of the environment schema (src/config-schema.ts): each decodes its own text. */
@@ -53,11 +54,6 @@ export const OptionalLimits = (fallback: string, description: string) =>
   );
 /** `IN=0.25,*=0.25`: an estimated price per SMS by country, `*` for the rest. */
 export const PRICES_PATTERN = "^\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?(\\s*,\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?)*\\s*$";
-export const splitList = (text: string) =>
-  text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
 export const List = (description: string, pattern?: string) =>
   decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) => list.join(","));
 export const Int = (fallback: number, minimum: number, maximum: number, description: string) =>

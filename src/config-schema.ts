@@ -13,11 +13,11 @@ import {
   PemFile,
   Prices,
   RedisUrl,
-  splitList,
   TestPhones,
 } from "./config-decoders";
 import { formatTrustProxy, parseTrustProxy, type TrustProxy } from "./lib/client-ip";
 import { LOG_LEVELS } from "./lib/logger";
+import { splitList } from "./lib/split-list";
 
 /**
  * `bun build --compile` replaces `process.env.NODE_ENV` with "production" at build

@@ -1,3 +1,5 @@
+import { splitList } from "./split-list";
+
 /** Where a Redis Cluster is found, and how to log in to its nodes. */
 export interface ClusterSeeds {
   nodes: { host: string; port: number }[];
@@ -19,10 +21,7 @@ export function parseClusterSeeds(text: string): ClusterSeeds | string {
   const seeds: ClusterSeeds = { nodes: [], tls: false };
   let login: string | undefined;
   let plainSeeds = 0;
-  const entries = text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const entries = splitList(text);
   for (const [i, entry] of entries.entries()) {
     const plain = PLAIN.exec(entry);
     if (plain) {

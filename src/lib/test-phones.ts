@@ -1,3 +1,5 @@
+import { splitList } from "./split-list";
+
 /** A number that never reaches the upstream: it verifies only with its fixed code (TEST_PHONES). */
 export interface TestPhone {
   code: string;
@@ -14,10 +16,7 @@ const ENTRY = /^(\+[1-9][0-9]{6,14}):([0-9]{4,8})(?::([0-9]{4}-[0-9]{2}-[0-9]{2}
  */
 export function parseTestPhones(text: string): Map<string, TestPhone> | string {
   const phones = new Map<string, TestPhone>();
-  const entries = text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const entries = splitList(text);
   for (const [i, entry] of entries.entries()) {
     const match = ENTRY.exec(entry);
     if (!match) return `entry ${i + 1}: +E164:code (4 to 8 digits), optionally :YYYY-MM-DD`;

@@ -1,8 +1,7 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 
-// biome-ignore lint/suspicious/noExplicitAny: an arbitrary OpenAPI document
-type Json = Record<string, any>;
+import { type Json, resolveRef } from "../support/openapi-doc";
 
 /** Headers every HTTP answer may carry whatever the document says (transport, CORS, caching). */
 const TRANSPORT = new Set(["content-type", "content-length", "date", "connection", "keep-alive", "transfer-encoding", "vary"]);
@@ -30,15 +29,7 @@ export function validatingProxy(doc: Json, target: string) {
     }
     return check;
   };
-  const resolve = (node: Json): Json =>
-    node.$ref
-      ? resolve(
-          node.$ref
-            .slice(2)
-            .split("/")
-            .reduce((n: Json, k: string) => n[k], doc),
-        )
-      : node;
+  const resolve = (node: Json) => resolveRef(doc, node);
   const templates = Object.keys(doc.paths).map((template) => ({
     template,
     re: new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`),

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ERROR_CODES } from "../../src/errors";
 import { CODE_FACTS } from "../../src/http/error-codes";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
+import { type Json, resolveRef } from "../support/openapi-doc";
 
 const { logger } = captureLogger();
 // A StartMessaging provider with a recognisable key: the document must never show it.
@@ -9,20 +10,9 @@ const client = testApp(startMessaging("http://127.0.0.1:9", logger, { apiKey: "s
   env: { ADMIN_TOKEN: "an-admin-token-of-length" },
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: a test walking an arbitrary JSON document
-type Json = Record<string, any>;
 let doc: Json;
 let text: string;
-/** Follows one `$ref` inside the document. */
-const resolve = (node: Json): Json =>
-  node.$ref
-    ? resolve(
-        node.$ref
-          .slice(2)
-          .split("/")
-          .reduce((n: Json, k: string) => n[k], doc),
-      )
-    : node;
+const resolve = (node: Json) => resolveRef(doc, node);
 const operations = () =>
   Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => ({ path, method, op })),
