@@ -20,7 +20,7 @@ for i = 3, 2 + n do w[#w + 1] = ARGV[i] end
 for i = 4 + n, #ARGV do pa[#pa + 1] = ARGV[i] end
 local now, longest, counted, r = window_decide(KEYS[1], ARGV[1], w)
 if r[1] == 0 then return {r[1], r[2], r[3], r[4], r[5], 0, -1, 0, 0, -1} end
-local p = pump_check(KEYS[2], pa)
+local p = pump_check(KEYS[2], pa, now)
 local recorded = 0
 if p[1] == 0 or ARGV[3 + n] ~= 'enforce' then
   if not counted then

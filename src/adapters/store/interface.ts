@@ -67,8 +67,6 @@ export interface OtpStore {
 
   /** Remembers which phone a verification id belongs to, until the code expires; an id already known is left as it is. */
   saveVerification(id: string, phone: string, ttlMs: number): Promise<void>;
-  /** The phone of a live verification id, or undefined. */
-  verificationPhone(id: string): Promise<string | undefined>;
   /**
    * Spends one attempt, or says why not (the id is unknown, used or out of attempts),
    * with the id's phone: one step finds the id and begins its check.

@@ -160,10 +160,6 @@ export class MemoryStore implements OtpStore {
     this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: ttlMs });
   }
 
-  async verificationPhone(id: string): Promise<string | undefined> {
-    return this.#verifications.get(id)?.phone;
-  }
-
   async beginVerify(id: string, maxAttempts: number): Promise<VerifyStart> {
     const record = this.#verifications.get(id);
     if (!record) return { state: "unknown" };

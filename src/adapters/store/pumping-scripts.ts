@@ -6,8 +6,9 @@
  */
 
 /**
- * `pump_check(key, a)`, a Lua function (ADMIT_LUA calls it): mirrors `judge` in
- * src/lib/pumping.ts (folding included) and sets the block.
+ * `pump_check(key, a, now)`, a Lua function that ADMIT_LUA calls with the ms
+ * of its own Redis TIME: mirrors `judge` in src/lib/pumping.ts (folding
+ * included) and sets the block.
  * key: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
  * ones folded into `S:<coarse>` and `V:<coarse>` (coarse = 60 buckets).
  * a: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
@@ -16,9 +17,7 @@
  * bucket the send was counted in (clear only; -1 if safe-listed)}.
  */
 export const PUMP_FN = `
-local function pump_check(key, a)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function pump_check(key, a, now)
   if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. a[1]) == 1 then return {0, 0, 0, -1} end
   local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
   local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')

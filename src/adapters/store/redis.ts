@@ -141,10 +141,6 @@ export class RedisStore implements OtpStore {
     await this.#call(() => this.#redis.otpSaveVerification(verificationKey(id), phone, ttlMs));
   }
 
-  async verificationPhone(id: string): Promise<string | undefined> {
-    return (await this.#call(() => this.#redis.hget(verificationKey(id), "p"))) ?? undefined;
-  }
-
   async beginVerify(id: string, maxAttempts: number) {
     const [state, phone] = await this.#call(() => this.#redis.otpBeginVerify(verificationKey(id), maxAttempts));
     return phone === undefined ? { state } : { state, phone };

@@ -3,16 +3,16 @@ import { GatewayError } from "../../errors";
 import type { MobileNumber } from "../../lib/phone";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
-import type { PumpingGuard, PumpPass } from "./pumping-guard";
-import { budgetExhausted, NOTHING_RESERVED, type Reservation, type SpendGuard } from "./spend";
+import type { PumpingGuard } from "./pumping-guard";
+import { budgetExhausted, NOTHING_RESERVED, type SpendGuard } from "./spend";
 
-/** What passed before a send: the phone windows' decision, the budgets held and the pumping count for it. */
+/** What passed before a send: the phone windows' decision, and what the checks counted for it. */
 export interface Admitted {
   decision: RateDecision;
-  reservation: Reservation;
-  pumping: PumpPass;
   /** Takes back what this admission counted (the send did not go out). */
   undo(): Promise<void>;
+  /** The send went out (the pumping guard counts it where its check did not). */
+  sent(): Promise<void>;
 }
 
 /**
@@ -33,8 +33,7 @@ export async function admit(
     // Nothing but the phone's windows to ask: one call, as before the spend guard.
     const decision = await store.hit(mobile.e164, "send", phoneSend, event);
     if (!decision.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision });
-    const undo = () => unhit(store, mobile, event, decision);
-    return { decision, reservation: NOTHING_RESERVED, pumping: pumping.passThrough(mobile), undo };
+    return { decision, undo: () => unhit(store, mobile, event, decision), sent: pumping.passThrough(mobile).sent };
   }
   // The phone's windows and the prefix in one step (one slot), the budgets beside it: one round trip.
   const plan = judged ? pumping.plan(mobile) : undefined;
@@ -55,15 +54,14 @@ export async function admit(
     // holds the budgets and the prefix's count, and the upstream dedups the key. Not counted
     // again, nor refused by a budget that attempt used up.
     await Promise.all([reserved ? reservation.refund() : undefined, pass.undo()]);
-    const nothing = async () => {};
-    return { decision: hit!, reservation: NOTHING_RESERVED, pumping: { ...pass, undo: nothing }, undo: nothing };
+    return { decision: hit!, undo: async () => {}, sent: pass.sent };
   }
   if (allowed && reserved && pass.allowed) {
     const decision = hit!;
     const undo = async () => {
       await Promise.all([unhit(store, mobile, event, decision), reservation.refund(), pass.undo()]);
     };
-    return { decision, reservation, pumping: pass, undo };
+    return { decision, undo, sent: pass.sent };
   }
   await Promise.all([
     hit ? unhit(store, mobile, event, hit) : undefined,

@@ -97,7 +97,7 @@ export class OtpService {
   /** A real SMS: the checks before it (admission.ts), the upstream call, and what is taken back if nothing went. */
   async #sendSms(mobile: MobileNumber, admitted: Admitted, upstreamKey: string) {
     const { provider, policy } = this.deps;
-    const { decision, pumping } = admitted;
+    const { decision } = admitted;
     let sent: SendOtpResult;
     try {
       sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey });
@@ -110,7 +110,7 @@ export class OtpService {
     }
     const country = mobile.country ?? "*";
     this.deps.metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
-    return { sent, resendAfter: decision.nextAllowedSeconds, afterRecord: () => pumping.sent() };
+    return { sent, resendAfter: decision.nextAllowedSeconds, afterRecord: admitted.sent };
   }
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
