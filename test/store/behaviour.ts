@@ -314,14 +314,14 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("admitSend: the phone's windows first; a refused send asks nothing of its prefix", async () => {
       const prefix = freshPrefix();
       const w = windows("1/1m");
-      const first = await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING });
+      const first = await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
       expect(first.decision).toMatchObject({ allowed: true, recorded: true });
       expect(first.pump).toMatchObject({ state: "clear", counted: expect.any(Number) });
-      const refused = await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING });
+      const refused = await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
       expect(refused.decision.allowed).toBe(false);
       expect(refused.pump).toBeUndefined();
       // Five more sends (other numbers of the block) make six judged: had the refused one counted, seven.
-      for (let i = 2; i <= 5; i++) await store.admitSend(`${prefix}00${i}`, w, id(), { prefix, policy: PUMPING });
+      for (let i = 2; i <= 5; i++) await store.admitSend(`${prefix}00${i}`, w, id(), { pump: { prefix, policy: PUMPING } });
       await Bun.sleep(130);
       const strict = { ...PUMPING, minSends: 6 };
       expect((await judgePrefix(store, prefix, `${prefix}009`, strict)).state).toBe("clear"); // 5 judged < 6
@@ -332,16 +332,20 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
       await Bun.sleep(130);
       const w = windows("1/1m");
-      const blocked = await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING });
+      const blocked = await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
       expect(blocked.pump?.state).toBe("newly_blocked");
       expect(blocked.decision).toMatchObject({ allowed: true, recorded: false });
-      const monitored = await store.admitSend(`${prefix}002`, w, id(), { prefix, policy: { ...PUMPING, mode: "monitor" } });
+      const monitored = await store.admitSend(`${prefix}002`, w, id(), {
+        pump: { prefix, policy: { ...PUMPING, mode: "monitor" } },
+      });
       expect(monitored.pump?.state).toBe("blocked");
       expect(monitored.decision.recorded).toBe(true);
       expect(await store.pumpLift(prefix)).toBe(true);
       // The enforced refusal used nothing of the phone's 1/1m; the monitored send did.
-      expect((await store.admitSend(`${prefix}001`, w, id(), { prefix, policy: PUMPING })).decision.allowed).toBe(true);
-      expect((await store.admitSend(`${prefix}002`, w, id(), { prefix, policy: PUMPING })).decision.allowed).toBe(false);
+      expect((await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } })).decision.allowed).toBe(true);
+      expect((await store.admitSend(`${prefix}002`, w, id(), { pump: { prefix, policy: PUMPING } })).decision.allowed).toBe(
+        false,
+      );
     });
 
     test("clearing a phone forgets its send and verify windows", async () => {

@@ -8,7 +8,7 @@ const WIDE = ratePolicy("phone", parseLimits("1000/1m")!);
 
 /** The pumping guard's verdict on `prefix` for one send to `phone`, through the store's admission step. */
 export async function judgePrefix(store: OtpStore, prefix: string, phone: string, policy: PumpingPolicy): Promise<PumpVerdict> {
-  const { pump } = await store.admitSend(phone, WIDE, crypto.randomUUID(), { prefix, policy });
+  const { pump } = await store.admitSend(phone, WIDE, crypto.randomUUID(), { pump: { prefix, policy } });
   if (!pump) throw new Error("the phone windows refused: the prefix was not asked");
   return pump;
 }

@@ -21,20 +21,18 @@ export interface OtpStore {
   /** Takes back an event recorded by `hit` (the send did not go out). */
   unhit(phone: string, kind: EventKind, member: string): Promise<void>;
   /**
-   * A send's phone windows (as `hit`) and the pumping guard's verdict on its
-   * number prefix, in one atomic step. The prefix is safe-listed or clear,
-   * blocked, or blocked by this very check (its judged sends convert too
-   * little); a clear prefix has the send counted (`counted`; `pumpUncount` takes
-   * it back). When the windows refuse, the prefix is not asked; when the prefix
-   * is blocked and the guard enforces, the event is not recorded. The prefix is
-   * the phone without its last PUMPING_PREFIX_DROP digits.
+   * Every check before a send in one atomic step, all or nothing: the phone's
+   * windows (as `hit`), the pumping guard's verdict on the number's prefix and
+   * the send budgets. When the windows refuse, nothing else is asked. A prefix
+   * is safe-listed or clear, blocked, or blocked by this very check (its judged
+   * sends convert too little); when it is blocked and the guard enforces, the
+   * budgets are not asked and nothing is recorded. A retried send (its member
+   * recorded before) asks no budget and counts nothing. When a budget refuses,
+   * nothing is recorded. Otherwise the event, the prefix's count (`counted`;
+   * `pumpUncount` takes it back) and each budget's send (`refundBudget` takes
+   * it back) are. The prefix is the phone without its last PUMPING_PREFIX_DROP digits.
    */
-  admitSend(
-    phone: string,
-    policy: RatePolicy,
-    member: string,
-    pump: { prefix: string; policy: PumpingPolicy },
-  ): Promise<Admission>;
+  admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission>;
 
   /**
    * Counts one send against every window of a budget, atomically across every
@@ -42,7 +40,7 @@ export interface OtpStore {
    * With `record` false it only looks (the operator's view of the use).
    */
   reserveBudget(budget: SendBudget, record?: boolean): Promise<BudgetDecision>;
-  /** Takes back a send counted by `reserveBudget` (it did not go out). */
+  /** Takes back a send counted by `reserveBudget` or `admitSend` (it did not go out). */
   refundBudget(budget: SendBudget, receipt: string): Promise<void>;
 
   /** Takes back a send counted by `admitSend`'s pumping check (it did not go out). */
@@ -86,10 +84,19 @@ export interface OtpStore {
 
 export type EventKind = "send" | "verify";
 
-/** What `admitSend` decided: the phone's windows, and the prefix's verdict when the windows allowed. */
+/** What `admitSend` checks besides the phone's windows. */
+export interface AdmitChecks {
+  /** The pumping guard's check of the number's prefix, by the policy it is judged by now. */
+  pump?: { prefix: string; policy: PumpingPolicy };
+  budgets?: readonly SendBudget[];
+}
+
+/** What `admitSend` decided: the phone's windows, the prefix's verdict and each budget's, as far as they were asked. */
 export interface Admission {
   decision: RateDecision;
   pump?: PumpVerdict;
+  /** In the order given; only when the budgets were asked. */
+  budgets?: BudgetDecision[];
 }
 
 /** What `beginVerify` found: the attempt's fate and, for a known id, its phone. */

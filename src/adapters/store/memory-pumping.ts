@@ -39,7 +39,8 @@ export class MemoryPumping {
     this.#prefixes.set(prefix, record, { ttl: Math.max(ttl, Number.isFinite(left) && left > 0 ? left : 0) });
   }
 
-  check(prefix: string, phone: string, policy: PumpingPolicy): PumpVerdict {
+  /** As pump_check: `count` false (a retried send) judges without counting the send. */
+  check(prefix: string, phone: string, policy: PumpingPolicy, count = true): PumpVerdict {
     const found = this.#prefixes.get(prefix);
     if (found && (found.safe.has("*") || found.safe.has(phone)))
       return { state: "clear", remainingMs: 0, strikes: found.strikes };
@@ -54,6 +55,7 @@ export class MemoryPumping {
       this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
+    if (!count) return { state: "clear", remainingMs: 0, strikes: record.strikes };
     // Clear: the send is counted now (taken back if it does not go out).
     return { state: "clear", remainingMs: 0, strikes: record.strikes, counted: this.count(prefix, "sent", policy, record) };
   }

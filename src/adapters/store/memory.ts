@@ -3,8 +3,9 @@ import { boundedLru } from "../../lib/lru";
 import type { PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
-import { type BudgetDecision, budgetDecision, type SendBudget } from "../../lib/send-budget";
-import type { EventKind, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
+import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
+import type { Admission, AdmitChecks, EventKind, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
+import { MemoryBudgets } from "./memory-budgets";
 import { MemoryPumping } from "./memory-pumping";
 
 export interface MemoryStoreOptions {
@@ -28,9 +29,7 @@ export class MemoryStore implements OtpStore {
   readonly #events: LRUCache<string, { at: number; member: string }[]>;
   readonly #idempotency: LRUCache<string, Idempotency>;
   readonly #verifications: LRUCache<string, Verification>;
-  /** Per budget scope, per window: bucket index -> sends. Few scopes, at most ~61 buckets each. */
-  readonly #budgets = new Map<string, Map<number, number>[]>();
-  readonly #wallClock: () => number;
+  readonly #budgets: MemoryBudgets;
   readonly #pumping: MemoryPumping;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -38,7 +37,7 @@ export class MemoryStore implements OtpStore {
     // A monotonic clock: a wall-clock step back must not reorder the logs.
     this.#now = options.now ?? (() => performance.now());
     // Budget buckets are slices of wall-clock time, as in Redis.
-    this.#wallClock = options.now ?? Date.now;
+    this.#budgets = new MemoryBudgets(options.now ?? Date.now);
     const perf = { now: this.#now };
     this.#events = boundedLru(max, { perf });
     this.#idempotency = boundedLru(max, { perf });
@@ -52,14 +51,25 @@ export class MemoryStore implements OtpStore {
     return decision;
   }
 
-  async admitSend(phone: string, policy: RatePolicy, member: string, pump: { prefix: string; policy: PumpingPolicy }) {
+  async admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
     const { decision, record } = this.#window(`send|${phone}`, policy, member);
-    if (!decision.allowed) return { decision };
-    const verdict = this.#pumping.check(pump.prefix, phone, pump.policy);
-    // A blocked prefix in enforce mode: the send does not go, so its event is not recorded.
-    const recorded = decision.recorded && (verdict.state === "clear" || pump.policy.mode !== "enforce");
-    if (recorded) record();
-    return { decision: { ...decision, recorded }, pump: verdict };
+    if (!decision.allowed) return { decision: { ...decision, recorded: false } };
+    const { pump } = checks;
+    const verdict = pump && this.#pumping.check(pump.prefix, phone, pump.policy, decision.recorded);
+    const admission: Admission = verdict ? { decision, pump: verdict } : { decision };
+    // Blocked and enforced, or a retry: the budgets are not asked, nothing is recorded.
+    if (!decision.recorded || (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce"))
+      return { ...admission, decision: { ...decision, recorded: false } };
+    const budgets = (checks.budgets ?? []).map((b) => this.#budgets.check(b));
+    admission.budgets = budgets.map((b) => b.decision);
+    if (budgets.some((b) => !b.decision.allowed)) {
+      if (verdict?.counted !== undefined) this.#pumping.uncount(pump!.prefix, verdict.counted);
+      delete verdict?.counted;
+      return { ...admission, decision: { ...decision, recorded: false } };
+    }
+    for (const b of budgets) b.record();
+    record();
+    return admission;
   }
 
   /** The windows' decision for one more event, and how to record it (the log is pruned either way). */
@@ -90,32 +100,13 @@ export class MemoryStore implements OtpStore {
   }
 
   async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
-    const counts = this.#budgets.get(budget.scope) ?? budget.windows.map(() => new Map<number, number>());
-    this.#budgets.set(budget.scope, counts);
-    const now = this.#wallClock();
-    const decision = budgetDecision(counts, now, budget);
-    const receipt: string[] = [];
-    budget.windows.forEach((w, k) => {
-      const buckets = counts[k]!;
-      const first = Math.floor((now - w.windowMs) / w.bucketMs);
-      for (const j of buckets.keys()) if (j < first) buckets.delete(j);
-      if (!decision.allowed || !record) return;
-      const bucket = Math.floor(now / w.bucketMs);
-      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
-      receipt.push(`${k + 1}:${bucket}`);
-      decision.used[k]! += 1;
-    });
-    return { ...decision, receipt: receipt.join(",") };
+    const check = this.#budgets.check(budget);
+    if (record && check.decision.allowed) check.record();
+    return check.decision;
   }
 
   async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
-    const counts = this.#budgets.get(budget.scope);
-    for (const field of receipt ? receipt.split(",") : []) {
-      const [k, bucket] = field.split(":").map(Number) as [number, number];
-      const buckets = counts?.[k - 1];
-      const count = buckets?.get(bucket) ?? 0;
-      if (count > 0) buckets!.set(bucket, count - 1);
-    }
+    this.#budgets.refund(budget, receipt);
   }
 
   async pumpUncount(prefix: string, bucket: number): Promise<void> {

@@ -6,18 +6,19 @@
  */
 
 /**
- * `pump_check(key, a, now)`, a Lua function that ADMIT_LUA calls with the ms
- * of its own Redis TIME: mirrors `judge` in src/lib/pumping.ts (folding
- * included) and sets the block.
+ * `pump_check(key, a, now, count)`, a Lua function that ADMIT_LUA calls with
+ * the ms of its own Redis TIME: mirrors `judge` in src/lib/pumping.ts (folding
+ * included) and sets the block; a clear prefix has the send counted unless
+ * `count` is false (a retried send, counted by its first attempt).
  * key: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
  * ones folded into `S:<coarse>` and `V:<coarse>` (coarse = 60 buckets).
  * a: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
  * block ms, max block ms, strike memory ms, ms the hash must live at least.
  * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes,
- * bucket the send was counted in (clear only; -1 if safe-listed)}.
+ * bucket the send was counted in (clear only; -1 if safe-listed or not counted)}.
  */
 export const PUMP_FN = `
-local function pump_check(key, a, now)
+local function pump_check(key, a, now, count)
   if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. a[1]) == 1 then return {0, 0, 0, -1} end
   local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
   local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
@@ -71,6 +72,7 @@ local function pump_check(key, a, now)
   end
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
   for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
+  if not count then return {0, 0, strikes, -1} end
   -- Clear: the send is counted now (taken back if it does not go out).
   local bucket = math.floor(now / b)
   redis.call('HINCRBY', key, 's:' .. bucket, 1)

@@ -47,13 +47,13 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  otpAdmit(eventsKey: string, prefixKey: string, ...args: (string | number)[]): Promise<number[]>;
+  otpAdmit(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
   otpPumpLift(key: string): Promise<number>;
   otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
 }
 
-/** Every script, by the command name it is defined as; each takes one key (one Cluster slot), but otpAdmit two (one slot too). */
+/** Every script, by the command name it is defined as; each takes one key (one Cluster slot), but otpAdmit takes its count first (one slot too). */
 const SCRIPTS = {
   otpHit: HIT_LUA,
   otpClaimIdempotency: CLAIM_IDEMPOTENCY_LUA,
@@ -127,7 +127,7 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
   for (const [name, lua] of Object.entries(SCRIPTS))
-    client.defineCommand(name, { numberOfKeys: name === "otpAdmit" ? 2 : 1, lua });
+    client.defineCommand(name, name === "otpAdmit" ? { lua } : { numberOfKeys: 1, lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

@@ -1,10 +1,11 @@
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
-import { coarseMs, type PumpingPolicy, type PumpVerdict, pumpScriptArgs, SAFE_ENTRY_MS } from "../../lib/pumping";
+import { coarseMs, type PumpingPolicy, SAFE_ENTRY_MS } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
-import { type RateDecision, toDecision } from "../../lib/rate-window";
+import type { RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
-import type { EventKind, IdempotencyClaim, OtpStore } from "./interface";
+import type { Admission, AdmitChecks, EventKind, IdempotencyClaim, OtpStore } from "./interface";
+import { admitOnRedis, budgetReply, windowDecision } from "./redis-admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./redis-client";
 import { BLOCKS_KEY, budgetKey, eventsKey, idempotencyKey, pumpKey, verificationKey } from "./redis-keys";
 
@@ -14,8 +15,6 @@ export interface RedisStoreOptions extends RedisConnection {
   /** PUMPING_PREFIX_DROP: a phone's keys carry its prefix as hash tag. Default 3. */
   prefixDigits?: number;
 }
-
-const PUMP_STATES = ["clear", "blocked", "newly_blocked"] as const;
 
 /**
  * The shared store on Redis or Redis Cluster. Failure policy: no offline queue
@@ -49,9 +48,7 @@ export class RedisStore implements OtpStore {
 
   async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
     const key = budgetKey(budget.scope);
-    const reply = await this.#call(() => this.#redis.otpBudget(key, record ? 1 : 0, ...budget.scriptArgs));
-    const [allowed, index, remaining, waitMs, receipt, ...used] = reply;
-    return { allowed: allowed === 1, index, remaining, waitMs, receipt, used };
+    return budgetReply(await this.#call(() => this.#redis.otpBudget(key, record ? 1 : 0, ...budget.scriptArgs)));
   }
 
   async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
@@ -59,30 +56,9 @@ export class RedisStore implements OtpStore {
     await this.#call(() => this.#redis.otpRefundBudget(budgetKey(budget.scope), ...receipt.split(",")));
   }
 
-  async admitSend(phone: string, policy: RatePolicy, member: string, pump: { prefix: string; policy: PumpingPolicy }) {
-    const { prefix, policy: p } = pump;
-    const [events, prefixKey] = [eventsKey(phone, "send", this.#digits), pumpKey(prefix)];
-    const args = [member, policy.scriptArgs.length, ...policy.scriptArgs, p.mode, phone, ...pumpScriptArgs(p)];
-    const reply = await this.#call(() => this.#redis.otpAdmit(events, prefixKey, ...args));
-    const decision = windowDecision(policy, reply);
-    const [state, remainingMs, strikes, bucket] = reply.slice(6) as [number, number, number, number];
-    // state -1: the windows refused, the prefix was not asked.
-    if (state < 0) return { decision };
-    return { decision, pump: await this.#verdict(prefix, p, state, remainingMs, strikes, bucket) };
-  }
-
-  async #verdict(prefix: string, p: PumpingPolicy, state: number, remainingMs: number, strikes: number, bucket: number) {
-    const verdict: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
-    if (bucket >= 0) verdict.counted = bucket;
-    if (verdict.state === "newly_blocked") {
-      // The operators' list of blocks, on its own slot: written only when a block starts. The
-      // block itself is in the prefix's hash already; a failed write here (counted) must not
-      // turn the decision made into a store failure.
-      await this.#call(() => this.#redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, prefix))
-        .then(() => this.#call(() => this.#redis.pexpire(BLOCKS_KEY, p.blockMaxMs)))
-        .catch(() => undefined);
-    }
-    return verdict;
+  admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
+    const ctx = { redis: this.#redis, call: this.#call.bind(this), digits: this.#digits, cluster: this.kind === "redis-cluster" };
+    return admitOnRedis(ctx, phone, policy, member, checks);
   }
 
   async pumpUncount(prefix: string, bucket: number): Promise<void> {
@@ -186,10 +162,4 @@ export class RedisStore implements OtpStore {
     this.#metrics.redisError();
     throw new GatewayError("STORE_UNAVAILABLE", { retryable: true, cause: err });
   };
-}
-
-/** The first six numbers of a window script's reply: {allowed, index, remaining, waitMs, nextMs, recorded}. */
-function windowDecision(policy: RatePolicy, reply: number[]): RateDecision {
-  const [allowed, index, remaining, waitMs, nextMs, recorded] = reply as [number, number, number, number, number, number];
-  return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs, recorded: recorded === 1 });
 }

@@ -16,9 +16,9 @@ export const NOTHING_RESERVED: Reservation = { refund: async () => {} };
 
 /**
  * The send budgets (SEND_BUDGETS): what a gateway may spend, whoever asks.
- * A send draws on the `*` budget and on its country's; both are reserved
- * together (no extra round trip) and taken back when either refuses or the
- * send surely did not go out.
+ * A send draws on the `*` budget and on its country's; both are reserved in
+ * the send's admission step (src/modules/otp/admission.ts) and taken back when
+ * the send surely did not go out.
  */
 export class SpendGuard {
   /** When each budget window last raised its alert: once per window length, per process. */
@@ -26,35 +26,34 @@ export class SpendGuard {
 
   constructor(private readonly deps: { store: OtpStore; budgets: readonly SendBudget[]; logger: Logger; metrics: Metrics }) {}
 
-  /** Whether any budget applies to a send to `country` (none: nothing to reserve, no store call). */
-  appliesTo(country: string | undefined): boolean {
-    return this.deps.budgets.some((b) => b.scope === "*" || b.scope === country);
+  /** The budgets a send to `country` draws on: `*` and its country's (none: nothing to reserve). */
+  budgetsFor(country: string | undefined): readonly SendBudget[] {
+    return this.deps.budgets.filter((b) => b.scope === "*" || b.scope === country);
   }
 
-  async reserve(country: string | undefined): Promise<Reservation> {
-    const { store, budgets, metrics } = this.deps;
-    const applicable = budgets.filter((b) => b.scope === "*" || b.scope === country);
-    const results = await Promise.allSettled(applicable.map((b) => store.reserveBudget(b)));
-    const held: [SendBudget, string][] = [];
+  /**
+   * The budgets' decisions on one send (the store's admission step asked them,
+   * in `budgets`' order; undefined when it did not): their use as metrics, the
+   * alert when one refused, and how to take the send back.
+   */
+  settle(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[] | undefined): Reservation {
+    if (!decisions) return NOTHING_RESERVED;
+    const { store, metrics } = this.deps;
     let denied: Reservation["denied"];
-    let failure: unknown;
-    for (const [i, result] of results.entries()) {
-      const budget = applicable[i]!;
-      if (result.status === "rejected") {
-        failure ??= result.reason;
-        continue;
-      }
-      for (const [k, w] of budget.windows.entries()) metrics.budget(budget.scope, w.label, result.value.used[k] ?? 0, w.limit);
-      if (result.value.allowed) held.push([budget, result.value.receipt]);
-      else denied ??= { budget, decision: result.value };
+    for (const [i, decision] of decisions.entries()) {
+      const budget = budgets[i]!;
+      for (const [k, w] of budget.windows.entries()) metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit);
+      if (!decision.allowed) denied ??= { budget, decision };
     }
-    const refund = async () => {
-      await Promise.all(held.map(([budget, receipt]) => store.refundBudget(budget, receipt).catch(() => undefined)));
+    if (denied) {
+      this.#alert(denied.budget, denied.decision);
+      return { denied, refund: async () => {} };
+    }
+    return {
+      refund: async () => {
+        await Promise.all(decisions.map((d, i) => store.refundBudget(budgets[i]!, d.receipt).catch(() => undefined)));
+      },
     };
-    if (failure !== undefined || denied) await refund();
-    if (failure !== undefined) throw failure;
-    if (denied) this.#alert(denied.budget, denied.decision);
-    return { denied, refund };
   }
 
   /** The error-level line an operator alerts on, once per window length. */

@@ -1,0 +1,152 @@
+import { type PumpingPolicy, type PumpVerdict, pumpScriptArgs } from "../../lib/pumping";
+import type { RatePolicy } from "../../lib/rate-policy";
+import { type RateDecision, toDecision } from "../../lib/rate-window";
+import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
+import type { Admission, AdmitChecks } from "./interface";
+import type { ScriptedRedis } from "./redis-client";
+import { BLOCKS_KEY, budgetKey, eventsKey, pumpKey } from "./redis-keys";
+
+/** What admitSend needs of the store: its client, its failure mapping, and its key layout. */
+export interface AdmitContext {
+  redis: ScriptedRedis;
+  call<T>(command: () => Promise<T>): Promise<T>;
+  digits: number;
+  /** On a Cluster the budgets live on slots of their own: checked beside the admission step. */
+  cluster: boolean;
+}
+
+const PUMP_STATES = ["clear", "blocked", "newly_blocked"] as const;
+
+/**
+ * `admitSend` on Redis: one script (ADMIT_LUA) on one server. On a Cluster the
+ * budgets are reserved beside it, in the same round trip, and whatever one part
+ * counted is taken back when another refuses: the same all-or-nothing outcome.
+ */
+export async function admitOnRedis(
+  ctx: AdmitContext,
+  phone: string,
+  policy: RatePolicy,
+  member: string,
+  checks: AdmitChecks,
+): Promise<Admission> {
+  const budgets = checks.budgets ?? [];
+  const inScript = ctx.cluster ? [] : budgets;
+  const step = ctx.call(() => ctx.redis.otpAdmit(...admitArgs(ctx.digits, phone, policy, member, checks, inScript)));
+  if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
+  const [main, ...held] = await Promise.allSettled([
+    step,
+    ...budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, ...b.scriptArgs))),
+  ]);
+  const decisions = held.map((r) => (r.status === "fulfilled" ? budgetReply(r.value) : undefined));
+  const refund = () =>
+    Promise.all(
+      decisions.map((d, k) =>
+        d?.allowed ? ctx.call(() => ctx.redis.otpRefundBudget(budgetKey(budgets[k]!.scope), ...d.receipt.split(","))) : undefined,
+      ),
+    ).catch(() => undefined);
+  if (main.status === "rejected") {
+    await refund();
+    throw main.reason;
+  }
+  const admission = await parse(ctx, policy, checks, [], main.value);
+  const failed = held.find((r) => r.status === "rejected");
+  const asked = admission.decision.recorded;
+  if (!asked || failed || decisions.some((d) => !d!.allowed)) {
+    // Refused before the budgets (or a retry): nothing of theirs stays. A budget refused or failed: nothing of the rest.
+    await refund();
+    if (asked) await undoAdmission(ctx, phone, member, checks, admission);
+    if (failed) throw failed.reason;
+    if (!asked) return admission;
+    return { ...admission, decision: { ...admission.decision, recorded: false }, budgets: decisions as BudgetDecision[] };
+  }
+  return { ...admission, budgets: decisions as BudgetDecision[] };
+}
+
+function admitArgs(
+  digits: number,
+  phone: string,
+  policy: RatePolicy,
+  member: string,
+  checks: AdmitChecks,
+  budgets: readonly SendBudget[],
+): [number, ...(string | number)[]] {
+  const { pump } = checks;
+  const events = eventsKey(phone, "send", digits);
+  const pumpArgs = pump ? [phone, ...pumpScriptArgs(pump.policy)] : [];
+  return [
+    2 + budgets.length,
+    events,
+    pump ? pumpKey(pump.prefix) : events,
+    ...budgets.map((b) => budgetKey(b.scope)),
+    member,
+    policy.scriptArgs.length,
+    ...policy.scriptArgs,
+    pump?.policy.mode ?? "off",
+    pumpArgs.length,
+    ...pumpArgs,
+    ...budgets.flatMap((b) => [b.scriptArgs.length, ...b.scriptArgs]),
+  ];
+}
+
+async function parse(
+  ctx: AdmitContext,
+  policy: RatePolicy,
+  checks: AdmitChecks,
+  budgets: readonly SendBudget[],
+  reply: (number | string)[],
+): Promise<Admission> {
+  const decision = windowDecision(policy, reply as number[]);
+  const [state, remainingMs, strikes, bucket, asked] = reply.slice(6, 11) as number[];
+  const admission: Admission = { decision };
+  // state -1: the windows refused, or the guard is off.
+  if (checks.pump && state! >= 0) admission.pump = await verdict(ctx, checks.pump, state!, remainingMs!, strikes!, bucket!);
+  if (asked! > 0) {
+    admission.budgets = [];
+    let at = 11;
+    for (const b of budgets) {
+      const size = 5 + b.windows.length;
+      admission.budgets.push(budgetReply(reply.slice(at, at + size) as Parameters<typeof budgetReply>[0]));
+      at += size;
+    }
+  }
+  return admission;
+}
+
+async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: PumpingPolicy }, ...raw: number[]) {
+  const [state, remainingMs, strikes, bucket] = raw as [number, number, number, number];
+  const v: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
+  if (bucket >= 0) v.counted = bucket;
+  if (v.state === "newly_blocked") {
+    // The operators' list of blocks, on its own slot: written only when a block starts. The
+    // block itself is in the prefix's hash already; a failed write here (counted) must not
+    // turn the decision made into a store failure.
+    await ctx
+      .call(() => ctx.redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, pump.prefix))
+      .then(() => ctx.call(() => ctx.redis.pexpire(BLOCKS_KEY, pump.policy.blockMaxMs)))
+      .catch(() => undefined);
+  }
+  return v;
+}
+
+/** Takes back what a Cluster's admission step recorded, when a budget beside it refused. */
+async function undoAdmission(ctx: AdmitContext, phone: string, member: string, checks: AdmitChecks, admission: Admission) {
+  const counted = admission.pump?.counted;
+  await Promise.all([
+    ctx.call(() => ctx.redis.zrem(eventsKey(phone, "send", ctx.digits), member)),
+    checks.pump && counted !== undefined
+      ? ctx.call(() => ctx.redis.otpRefundBudget(pumpKey(checks.pump!.prefix), `s:${counted}`))
+      : undefined,
+  ]).catch(() => undefined);
+  if (admission.pump) delete admission.pump.counted;
+}
+
+export function budgetReply(reply: [number, number, number, number, string, ...number[]]): BudgetDecision {
+  const [allowed, index, remaining, waitMs, receipt, ...used] = reply;
+  return { allowed: allowed === 1, index, remaining, waitMs, receipt, used };
+}
+
+/** The first six numbers of a window script's reply: {allowed, index, remaining, waitMs, nextMs, recorded}. */
+export function windowDecision(policy: RatePolicy, reply: number[]): RateDecision {
+  const [allowed, index, remaining, waitMs, nextMs, recorded] = reply as [number, number, number, number, number, number];
+  return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs, recorded: recorded === 1 });
+}
