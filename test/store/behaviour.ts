@@ -348,6 +348,63 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       );
     });
 
+    test("admitSend with budgets: all or nothing; a blocked prefix or a retry asks no budget", async () => {
+      const prefix = freshPrefix();
+      const [all, country] = [budget("5/1h"), budget("1/1h")];
+      const w = windows("1/1m");
+      const pump = { prefix, policy: PUMPING };
+      const member = id();
+      const first = await store.admitSend(`${prefix}001`, w, member, { pump, budgets: [all, country] });
+      expect(first.decision).toMatchObject({ allowed: true, recorded: true });
+      expect(first.budgets?.map((b) => [b.allowed, b.used])).toEqual([
+        [true, [1]],
+        [true, [1]],
+      ]);
+      expect(first.budgets![0]!.receipt).not.toBe("");
+      // The country's budget refuses: the phone's window, the prefix and the `*` budget keep nothing of it.
+      const refused = await store.admitSend(`${prefix}002`, w, id(), { pump, budgets: [all, country] });
+      expect(refused.decision).toMatchObject({ allowed: true, recorded: false });
+      expect(refused.budgets?.map((b) => b.allowed)).toEqual([true, false]);
+      expect(refused.pump?.counted).toBeUndefined();
+      expect((await store.reserveBudget(all, false)).used).toEqual([1]);
+      expect((await store.hit(`${prefix}002`, "send", w, id())).allowed).toBe(true);
+      // A retry of the first send (same member): passes, asks no budget, counts nothing.
+      const retry = await store.admitSend(`${prefix}001`, w, member, { pump, budgets: [all, country] });
+      expect(retry.decision).toMatchObject({ allowed: true, recorded: false });
+      expect(retry.budgets).toBeUndefined();
+      expect(retry.pump).toMatchObject({ state: "clear" });
+      expect(retry.pump?.counted).toBeUndefined();
+      // The prefix saw one send (the first): with minSends 2 it is not judged, with 1 it is.
+      await Bun.sleep(130);
+      expect((await judgePrefix(store, prefix, `${prefix}009`, { ...PUMPING, minSends: 2 })).state).toBe("clear");
+      const other = freshPrefix();
+      await store.admitSend(`${other}001`, w, id(), { pump: { prefix: other, policy: PUMPING } });
+      for (let i = 0; i < 6; i++) await store.pumpRecord(other, "sent", PUMPING);
+      await Bun.sleep(130);
+      const blocked = await store.admitSend(`${other}002`, w, id(), { pump: { prefix: other, policy: PUMPING }, budgets: [all] });
+      expect(blocked.pump?.state).toBe("newly_blocked");
+      expect(blocked.budgets).toBeUndefined();
+      expect((await store.reserveBudget(all, false)).used).toEqual([1]);
+    });
+
+    test("admitSend: 50 parallel sends under a budget of 20 record exactly 20", async () => {
+      const b = budget("20/1h");
+      const prefix = freshPrefix();
+      const w = windows("5/1m");
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.admitSend(`${prefix}${String(i).padStart(3, "0")}`, w, id(), { pump: { prefix, policy: PUMPING }, budgets: [b] }),
+        ),
+      );
+      expect(results.filter((r) => r.decision.recorded)).toHaveLength(20);
+      expect(results.filter((r) => r.budgets?.[0]?.allowed)).toHaveLength(20);
+      expect((await store.reserveBudget(b, false)).used).toEqual([20]);
+      // Only the 20 admitted were counted for the prefix: judged on 21 it stays clear, on 20 it blocks.
+      await Bun.sleep(130);
+      expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 21 })).state).toBe("clear");
+      expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 20 })).state).toBe("newly_blocked");
+    });
+
     test("clearing a phone forgets its send and verify windows", async () => {
       const phone = freshPhone();
       const w = windows("1/1h");

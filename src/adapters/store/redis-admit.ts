@@ -31,7 +31,10 @@ export async function admitOnRedis(
 ): Promise<Admission> {
   const budgets = checks.budgets ?? [];
   const inScript = ctx.cluster ? [] : budgets;
-  const step = ctx.call(() => ctx.redis.otpAdmit(...admitArgs(ctx.digits, phone, policy, member, checks, inScript)));
+  // A send draws on `*` and its country's budget at most: 2 to 4 keys.
+  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4"] as const)[inScript.length];
+  if (!command) throw new Error("a send draws on two budgets at most");
+  const step = ctx.call(() => ctx.redis[command](...admitArgs(ctx.digits, phone, policy, member, checks, inScript)));
   if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
   const [main, ...held] = await Promise.allSettled([
     step,
@@ -69,12 +72,11 @@ function admitArgs(
   member: string,
   checks: AdmitChecks,
   budgets: readonly SendBudget[],
-): [number, ...(string | number)[]] {
+): (string | number)[] {
   const { pump } = checks;
   const events = eventsKey(phone, "send", digits);
   const pumpArgs = pump ? [phone, ...pumpScriptArgs(pump.policy)] : [];
   return [
-    2 + budgets.length,
     events,
     pump ? pumpKey(pump.prefix) : events,
     ...budgets.map((b) => budgetKey(b.scope)),

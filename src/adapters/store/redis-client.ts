@@ -47,13 +47,16 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  otpAdmit(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
+  /** ADMIT_LUA with 2, 3 or 4 keys (the phone, its prefix, up to two budgets): fixed counts, so a Cluster client reads the keys right. */
+  otpAdmit2(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
+  otpAdmit3(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
+  otpAdmit4(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
   otpPumpLift(key: string): Promise<number>;
   otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
 }
 
-/** Every script, by the command name it is defined as; each takes one key (one Cluster slot), but otpAdmit takes its count first (one slot too). */
+/** Every script, by the command name it is defined as, with its number of keys (one Cluster slot). */
 const SCRIPTS = {
   otpHit: HIT_LUA,
   otpClaimIdempotency: CLAIM_IDEMPOTENCY_LUA,
@@ -64,7 +67,9 @@ const SCRIPTS = {
   otpBudget: BUDGET_LUA,
   // Takes one back from each field still above 0: budgets' receipts, a pumping count, a verify attempt.
   otpRefundBudget: REFUND_BUDGET_LUA,
-  otpAdmit: ADMIT_LUA,
+  otpAdmit2: ADMIT_LUA,
+  otpAdmit3: ADMIT_LUA,
+  otpAdmit4: ADMIT_LUA,
   otpPumpRecord: PUMP_RECORD_LUA,
   otpPumpLift: PUMP_LIFT_LUA,
   otpPumpSafe: PUMP_SAFE_LUA,
@@ -127,7 +132,7 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
   for (const [name, lua] of Object.entries(SCRIPTS))
-    client.defineCommand(name, name === "otpAdmit" ? { lua } : { numberOfKeys: 1, lua });
+    client.defineCommand(name, { numberOfKeys: Number(name.match(/^otpAdmit(\d)$/)?.[1] ?? 1), lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {
