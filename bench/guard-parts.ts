@@ -23,7 +23,7 @@ const env: Record<string, string> = {
   ...(mode === "pump" ? { SEND_BUDGETS: "off" } : {}),
 };
 const deps = buildServices(loadConfig(env), logger);
-const store = new RedisStore({ url: "redis://127.0.0.1:6379/12", commandTimeoutMs: 1000, logger, prefixDigits: 3 });
+const store = new RedisStore({ url: "redis://127.0.0.1:6379/12", commandTimeoutMs: 1000, logger });
 await store.connected(2000);
 const admin = new Redis("redis://127.0.0.1:6379/12");
 await admin.flushdb();

@@ -134,6 +134,14 @@ export const EnvSchema = T.Object({
       "most codes. It needs the app to verify through the gateway.",
   ),
   PUMPING_PREFIX_DROP: Int(3, 1, 6, "Digits dropped from the end of a number to make its prefix (3: blocks of 1 000 numbers)."),
+  PUMPING_RANGE_DROP: Int(
+    5,
+    0,
+    8,
+    "Digits dropped to make the wider range each block is also judged in (5: 100 blocks), more than PUMPING_PREFIX_DROP; " +
+      "a range is blocked only below half PUMPING_MIN_CONVERSION, so that an attack spread over many blocks of one operator " +
+      "is caught as one. 0: no ranges. Changing it starts the phones' windows and the guard's counts afresh.",
+  ),
   PUMPING_WINDOW: Duration(
     "24h",
     "How far back a prefix's sends are judged (only sends whose code has expired count): long enough to see a slow attack.",

@@ -108,6 +108,13 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
     );
   }
 
+  const drop = settings.PUMPING_PREFIX_DROP ?? 3;
+  if (settings.PUMPING_RANGE_DROP !== undefined && settings.PUMPING_RANGE_DROP !== 0 && settings.PUMPING_RANGE_DROP <= drop) {
+    problems.push(
+      `PUMPING_RANGE_DROP=${String(raw.PUMPING_RANGE_DROP)}: expected more than PUMPING_PREFIX_DROP (${drop}), or 0 for no ranges`,
+    );
+  }
+
   // A reused key is exempt from the phone's windows while its record lives (its send is already
   // counted there); a record that expired before the window would let the key send again uncounted.
   const longestPhoneWindow = Math.max(0, ...(settings.PHONE_SEND_LIMITS ?? []).map((w) => w.windowMs));

@@ -43,6 +43,7 @@ export function buildServices(
       pumping: {
         mode: config.PUMPING_GUARD,
         dropDigits: config.PUMPING_PREFIX_DROP,
+        rangeDropDigits: config.PUMPING_RANGE_DROP,
         windowMs: config.PUMPING_WINDOW,
         // The last window / 24 (never less than a code's lifetime) in 60 buckets; older counts are folded.
         bucketMs: Math.max(1, Math.ceil(Math.max(config.PUMPING_WINDOW / 24, config.OTP_TTL) / 60)),
@@ -80,14 +81,14 @@ function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore 
       url: config.REDIS_URL || undefined,
       cluster: config.REDIS_CLUSTER_NODES,
       tlsCa: config.REDIS_TLS_CA_FILE,
-      prefixDigits: config.PUMPING_PREFIX_DROP,
+      layout: { dropDigits: config.PUMPING_PREFIX_DROP, rangeDropDigits: config.PUMPING_RANGE_DROP },
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT,
       logger: logger.child({ component: "redis" }),
       metrics,
     });
   }
   logger.warn("no REDIS_URL: limits and state are kept in this process's memory (lost on restart, not shared between processes)");
-  return new MemoryStore();
+  return new MemoryStore({ layout: { dropDigits: config.PUMPING_PREFIX_DROP, rangeDropDigits: config.PUMPING_RANGE_DROP } });
 }
 
 function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsProvider {

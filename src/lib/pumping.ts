@@ -10,6 +10,8 @@ export interface PumpingPolicy {
   mode: PumpingMode;
   /** Digits dropped from the end of an E.164 number to make its prefix (3: a block of 1 000 numbers). */
   dropDigits: number;
+  /** Digits dropped to make the wider range a block is also judged in (5: 100 blocks); 0: no ranges. */
+  rangeDropDigits: number;
   /** How far back a prefix's sends are judged. */
   windowMs: number;
   /** Counting granularity of the most recent window / 24: 60 buckets in it (see PrefixCounts). */
@@ -30,6 +32,8 @@ export interface PumpingPolicy {
 /** What the store's check says of a prefix. */
 export interface PumpVerdict {
   state: "clear" | "blocked" | "newly_blocked";
+  /** Blocked as part of its wider range (PUMPING_RANGE_DROP), not as a block of its own. */
+  range?: boolean;
   /** Clear (and not safe-listed): the bucket the send was counted in by the check, to take it back. */
   counted?: number;
   /** While blocked: ms left. */

@@ -15,6 +15,7 @@ afterAll(() => fake.stop());
 const POLICY: PumpingPolicy = {
   mode: "enforce",
   dropDigits: 3,
+  rangeDropDigits: 5,
   windowMs: 600,
   bucketMs: 10,
   maturityMs: 50,
@@ -85,11 +86,11 @@ describe("admin routes", () => {
     expect((await judgePrefix(store, prefix, `${prefix}210`, POLICY)).state).toBe("newly_blocked");
     const state = (await (await call("GET", "/admin/guard")).json()) as {
       pumpingGuard: string;
-      blocks: { prefix: string; remainingSeconds: number; strikes: number }[];
+      blocks: { prefix: string; range: boolean; remainingSeconds: number; strikes: number }[];
       budgets: { budget: string; window: string; used: number; remaining: number }[];
     };
     expect(state.pumpingGuard).toBe("enforce");
-    expect(state.blocks).toEqual([{ prefix, remainingSeconds: 60, strikes: 1 }]);
+    expect(state.blocks).toEqual([{ prefix, range: false, remainingSeconds: 60, strikes: 1 }]);
     expect(state.budgets.map((b) => `${b.budget} ${b.window}`)).toEqual(["* 50/1h", "IN 20/24h"]);
     const lifted = await call("DELETE", `/admin/blocks/${encodeURIComponent(prefix)}`);
     expect(await lifted.json()).toEqual({ done: true });
@@ -100,6 +101,23 @@ describe("admin routes", () => {
     // Only a number block is a prefix: a full number, or a block of another length, is refused.
     expect((await call("DELETE", "/admin/blocks/+919876543210")).status).toBe(400);
     expect((await call("PUT", "/admin/safe-list/prefixes/+9198765")).status).toBe(400);
+  });
+
+  test("a range blocked as a whole is listed as one and lifted by its prefix", async () => {
+    const range = "+9198201";
+    const block = (k: number) => `${range}${k}0`;
+    for (let k = 1; k <= 4; k++) expect((await judgePrefix(store, block(k), `${block(k)}001`, POLICY)).state).toBe("clear");
+    await Bun.sleep(80);
+    expect(await judgePrefix(store, block(5), `${block(5)}001`, POLICY)).toMatchObject({ state: "newly_blocked", range: true });
+    const state = (await (await call("GET", "/admin/guard")).json()) as { blocks: { prefix: string; range: boolean }[] };
+    expect(state.blocks.filter((b) => b.prefix.startsWith(range))).toEqual([
+      expect.objectContaining({ prefix: range, range: true }),
+    ]);
+    expect(await (await call("DELETE", `/admin/blocks/${encodeURIComponent(range)}`)).json()).toEqual({ done: true });
+    expect((await judgePrefix(store, block(6), `${block(6)}001`, POLICY)).state).toBe("clear");
+    const line = capture.lines.map((l) => JSON.parse(l)).findLast((e) => e.msg === "admin: pumping block lifted");
+    expect(line).toMatchObject({ prefix: `${range}*****`, wasBlocked: true });
+    expect((await call("DELETE", "/admin/blocks/+91987")).status).toBe(400);
   });
 
   test("a safe-listed number is never blocked; invalid entries are 400", async () => {

@@ -27,6 +27,7 @@ const budget = (windows: string): SendBudget => {
 const PUMPING: PumpingPolicy = {
   mode: "enforce",
   dropDigits: 3,
+  rangeDropDigits: 5,
   windowMs: 600,
   bucketMs: 10,
   maturityMs: 100,
@@ -37,9 +38,10 @@ const PUMPING: PumpingPolicy = {
   safeList: [],
 };
 let prefixCounter = 0;
+/** A block in a range no other test uses (the stores judge ranges of 100 blocks: PUMPING_RANGE_DROP 5). */
 const freshPrefix = () => {
   prefixCounter += 1;
-  return `+9199${String(process.pid % 1000).padStart(3, "0")}${String(prefixCounter).padStart(2, "0")}`;
+  return `+919${String(process.pid % 1000).padStart(3, "0")}${String(prefixCounter).padStart(2, "0")}00`;
 };
 
 /**
@@ -309,6 +311,63 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       await store.pumpSafe(pumped, undefined, false);
       await store.pumpSafe(pumped, `${pumped}555`, false);
       expect((await judgePrefix(store, pumped, `${pumped}001`, PUMPING)).state).toBe("newly_blocked");
+    });
+
+    test("pumping ranges: sends spread thin over the blocks of one range are judged as one, below half the conversion", async () => {
+      const block = freshPrefix();
+      const range = block.slice(0, -2);
+      const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
+      // One send in each of 6 blocks: no block has its 5 judged sends, the range has 6.
+      for (let k = 1; k <= 6; k++)
+        expect((await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING)).state).toBe("clear");
+      // Two verified of 6 is under the blocks' 50 % but not under the range's 25 %; 2 of 13 is.
+      await store.pumpRecord(sibling(1), "verified", PUMPING);
+      await store.pumpRecord(sibling(2), "verified", PUMPING);
+      await Bun.sleep(130);
+      expect((await judgePrefix(store, sibling(7), `${sibling(7)}001`, PUMPING)).state).toBe("clear");
+      for (let k = 8; k <= 13; k++) await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING);
+      await Bun.sleep(130);
+      const closed = await judgePrefix(store, sibling(20), `${sibling(20)}001`, PUMPING);
+      expect(closed).toMatchObject({ state: "newly_blocked", range: true, strikes: 1 });
+      expect(closed.counted).toBeUndefined();
+      // Every block of the range is refused now, a safe-listed one is not; another range is untouched.
+      expect(await judgePrefix(store, sibling(99), `${sibling(99)}123`, PUMPING)).toMatchObject({
+        state: "blocked",
+        range: true,
+      });
+      await store.pumpSafe(sibling(50), undefined, true);
+      expect((await judgePrefix(store, sibling(50), `${sibling(50)}001`, PUMPING)).state).toBe("clear");
+      const other = freshPrefix();
+      expect((await judgePrefix(store, other, `${other}001`, PUMPING)).state).toBe("clear");
+      const listed = (await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range));
+      expect(listed).toEqual([expect.objectContaining({ prefix: range, range: true, strikes: 1 })]);
+      // Lifting the range by its prefix: a block's lift does not touch it.
+      expect(await store.pumpLift(sibling(20))).toBe(false);
+      expect(await store.pumpLift(range, true)).toBe(true);
+      expect((await judgePrefix(store, sibling(21), `${sibling(21)}001`, PUMPING)).state).toBe("clear");
+      expect((await store.pumpBlocks()).some((b) => b.prefix === range)).toBe(false);
+    });
+
+    test("pumping ranges: a send counts in its block and its range; one taken back leaves neither; a blocked block's sends leave its range", async () => {
+      const block = freshPrefix();
+      const range = block.slice(0, -2);
+      const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
+      for (let k = 1; k <= 6; k++) {
+        const verdict = await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING);
+        await store.pumpUncount(sibling(k), verdict.counted!);
+      }
+      await Bun.sleep(130);
+      expect((await judgePrefix(store, sibling(7), `${sibling(7)}001`, PUMPING)).state).toBe("clear");
+      // A block blocked on its own says so, not its range.
+      for (let i = 0; i < 6; i++) await store.pumpRecord(sibling(30), "sent", PUMPING);
+      await Bun.sleep(130);
+      const own = await judgePrefix(store, sibling(30), `${sibling(30)}001`, PUMPING);
+      expect(own.state).toBe("newly_blocked");
+      expect(own.range).toBeUndefined();
+      // ...and its range forgets the sends it was judged on: one pumped block does not close its neighbours.
+      await Bun.sleep(20);
+      expect((await judgePrefix(store, sibling(31), `${sibling(31)}001`, PUMPING)).state).toBe("clear");
+      expect((await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(30)]);
     });
 
     test("admitSend: the phone's windows first; a refused send asks nothing of its prefix", async () => {

@@ -128,16 +128,21 @@ describe("redis store, faults and hygiene", () => {
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       const keys = await raw.keys("*");
-      // send and verify events, two idempotency records, one verification, one budget, three prefixes, the blocks list
-      expect(keys.length).toBe(10);
+      // send and verify events, two idempotency records, one verification, one budget, three blocks and
+      // their range, the blocks list
+      expect(keys.length).toBe(11);
       for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
-      // A phone's keys carry its number prefix as hash tag, the pumping hash's tag too: one Cluster slot.
-      const [prefix, rest] = [phone.slice(0, -3), phone.slice(-3)];
-      expect(keys.filter((k) => k.startsWith(`otp:{${prefix}}:`)).sort()).toEqual([
-        `otp:{${prefix}}:${rest}:send`,
-        `otp:{${prefix}}:${rest}:verify`,
+      // A phone's keys carry its range (the number less 5 digits) as hash tag, its block's and its
+      // range's pumping hashes too: one Cluster slot.
+      const [range, rest] = [phone.slice(0, -5), phone.slice(-5)];
+      expect(keys.filter((k) => k.startsWith(`otp:{${range}}:`)).sort()).toEqual([
+        `otp:{${range}}:${rest}:send`,
+        `otp:{${range}}:${rest}:verify`,
       ]);
-      expect(keys).toContain("otp:pump:{+9198767}");
+      expect(keys).toContain("otp:pump:{+91987}67");
+      expect(keys).toContain("otp:pump:{+91987}");
+      // The list of blocks names the blocked hash.
+      expect(await raw.zrange("otp:pump:blocks", "0", "-1")).toEqual(["otp:pump:{+91987}67"]);
     } finally {
       raw.disconnect();
       await store.close();

@@ -4,21 +4,27 @@ import { WINDOW_FN } from "./redis-scripts";
 
 /**
  * Every check before a send in one atomic step, all or nothing: the phone's
- * windows, its prefix's pumping check and the send budgets. On one Redis the
- * budgets come along; on a Cluster they live on slots of their own and are
- * checked beside it (KEYS[1] and KEYS[2] share the prefix's hash tag).
- * KEYS[1]: the phone's send events; KEYS[2]: the prefix's hash (KEYS[1] again
- * when the guard is off); KEYS[3..]: the budgets' hashes.
+ * windows, its prefix's pumping check (the block's, then its range's) and the
+ * send budgets. On one Redis the budgets come along; on a Cluster they live on
+ * slots of their own and are checked beside it (the phone's keys, its block's
+ * and its range's share one hash tag).
+ * KEYS[1]: the phone's send events; KEYS[2]: the block's hash (KEYS[1] again
+ * when the guard is off); then the range's hash when ARGV says there is one;
+ * then the budgets' hashes.
  * ARGV: member; n, then n window arguments (limit and window ms of each);
- * the mode (`off`, `monitor`, `enforce`); m, then m of PUMP_CHECK's arguments
- * (number, window ms, …); then per budget k, its count and BUDGET_FN's arguments.
- * The windows refuse: nothing else is asked. The prefix is blocked and enforced:
- * the budgets are not asked. The member was recorded before (a retried send): the
+ * the mode (`off`, `monitor`, `enforce`); m, then m of pump_check's arguments
+ * for the block (number, window ms, …); r, then r for the range (0: none);
+ * then per budget k, its count and BUDGET_FN's arguments.
+ * The windows refuse: nothing else is asked. A safe-listed block asks no range;
+ * a block blocked now takes the counts it was judged on out of its range.
+ * The block or its range is blocked and enforced: the budgets are not asked and
+ * nothing stays counted. The member was recorded before (a retried send): the
  * budgets are not asked and nothing is counted. A budget refuses: nothing is
- * recorded, the prefix's count taken back. Otherwise all is recorded.
+ * recorded, the prefix's counts taken back. Otherwise all is recorded.
  * Returns the window's six numbers (as HIT), the pumping verdict's four (state,
  * remaining ms, strikes, counted bucket or -1; the state -1 when not asked), the
- * number of budgets asked, and each one's reply (five values and its use per window).
+ * number of budgets asked, 1 if the verdict is the range's, and each budget's
+ * reply (five values and its use per window).
  */
 export const ADMIT_LUA = `${WINDOW_FN}${PUMP_FN}${BUDGET_FN}
 local at = 1
@@ -32,24 +38,43 @@ local member = take(1)[1]
 local w = take(tonumber(take(1)[1]))
 local mode = take(1)[1]
 local pa = take(tonumber(take(1)[1]))
+local ra = take(tonumber(take(1)[1]))
+local first = 3
+if #ra > 0 then first = 4 end
 local budgets = {}
-for k = 3, #KEYS do budgets[#budgets + 1] = take(tonumber(take(1)[1])) end
+for k = first, #KEYS do budgets[#budgets + 1] = take(tonumber(take(1)[1])) end
 local now, longest, counted, r = window_decide(KEYS[1], member, w)
-if r[1] == 0 then return {r[1], r[2], r[3], r[4], r[5], 0, -1, 0, 0, -1, 0} end
-local p = {-1, 0, 0, -1}
-if mode ~= 'off' then p = pump_check(KEYS[2], pa, now, not counted) end
-local out = {r[1], r[2], r[3], r[4], r[5], 0, p[1], p[2] or 0, p[3] or 0, p[4] or -1, 0}
+if r[1] == 0 then return {r[1], r[2], r[3], r[4], r[5], 0, -1, 0, 0, -1, 0, 0} end
+local p, wide = {-1, 0, 0, -1}, 0
+local pumped = {}
+if mode ~= 'off' then
+  p = pump_check(KEYS[2], pa, now, not counted)
+  if (p[4] or -1) >= 0 then pumped[1] = KEYS[2] end
+  if p[1] == 2 and #ra > 0 then pump_forget(KEYS[3], p[5]) end
+  if p[1] == 0 and #ra > 0 and (p[4] or -1) ~= -2 then
+    local q = pump_check(KEYS[3], ra, now, not counted)
+    if q[1] > 0 then
+      -- The range is blocked: as for a blocked block, the check keeps no count (monitor mode counts what goes out).
+      if pumped[1] then redis.call('HINCRBY', KEYS[2], 's:' .. p[4], -1) end
+      p, wide, pumped = {q[1], q[2], q[3], -1}, 1, {}
+    elseif (q[4] or -1) >= 0 then
+      pumped[#pumped + 1] = KEYS[3]
+    end
+  end
+end
+local out = {r[1], r[2], r[3], r[4], r[5], 0, p[1], p[2] or 0, p[3] or 0, p[4] or -1, 0, wide}
 if counted or (p[1] > 0 and mode == 'enforce') then return out end
 local replies, refused = {}, false
 for k, a in ipairs(budgets) do
-  replies[k] = budget_check(KEYS[2 + k], a, now)
+  replies[k] = budget_check(KEYS[first - 1 + k], a, now)
   if replies[k][1] == 0 then refused = true end
 end
 out[11] = #budgets
 if refused then
-  if p[4] and p[4] >= 0 then redis.call('HINCRBY', KEYS[2], 's:' .. p[4], -1); out[10] = -1 end
+  for _, key in ipairs(pumped) do redis.call('HINCRBY', key, 's:' .. p[4], -1) end
+  out[10] = -1
 else
-  for k, a in ipairs(budgets) do budget_record(KEYS[2 + k], a, now, replies[k]) end
+  for k, a in ipairs(budgets) do budget_record(KEYS[first - 1 + k], a, now, replies[k]) end
   window_record(KEYS[1], member, now, longest)
   out[6] = 1
 end

@@ -30,7 +30,8 @@ export interface OtpStore {
    * recorded before) asks no budget and counts nothing. When a budget refuses,
    * nothing is recorded. Otherwise the event, the prefix's count (`counted`;
    * `pumpUncount` takes it back) and each budget's send (`refundBudget` takes
-   * it back) are. The prefix is the phone without its last PUMPING_PREFIX_DROP digits.
+   * it back) are. The prefix is the phone without its last PUMPING_PREFIX_DROP digits; unless the
+   * block is safe-listed, its range (PUMPING_RANGE_DROP) is judged after it and counts the send too.
    */
   admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission>;
 
@@ -43,14 +44,14 @@ export interface OtpStore {
   /** Takes back a send counted by `reserveBudget` or `admitSend` (it did not go out). */
   refundBudget(budget: SendBudget, receipt: string): Promise<void>;
 
-  /** Takes back a send counted by `admitSend`'s pumping check (it did not go out). */
+  /** Takes back a send counted by `admitSend`'s pumping check (it did not go out), from the block and its range. */
   pumpUncount(prefix: string, bucket: number): Promise<void>;
-  /** Counts a send that went out (when the check did not), or a send verified, for its prefix. */
+  /** Counts a send that went out (when the check did not), or a send verified, for its block and its range. */
   pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void>;
-  /** Prefixes blocked now, with ms left and their strikes. */
-  pumpBlocks(): Promise<{ prefix: string; remainingMs: number; strikes: number }[]>;
-  /** Ends a prefix's block (its strikes stay); true if it was blocked. */
-  pumpLift(prefix: string): Promise<boolean>;
+  /** Blocks and ranges (`range` true) blocked now, with ms left and their strikes. */
+  pumpBlocks(): Promise<{ prefix: string; remainingMs: number; strikes: number; range: boolean }[]>;
+  /** Ends a block's block, or a range's (`range` true); its strikes stay. True if it was blocked. */
+  pumpLift(prefix: string, range?: boolean): Promise<boolean>;
   /** Puts a whole prefix (`number` undefined) or one number of it on the safe list, or takes it off. */
   pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void>;
   /** Forgets one phone's send and verify windows (the support desk's "my user is locked out"). */

@@ -1,5 +1,6 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
+import { type PrefixLayout, rangeOf, rangePolicy } from "../../lib/number-ranges";
 import {
   blockDuration,
   coarseMs,
@@ -10,6 +11,7 @@ import {
   type PumpVerdict,
   SAFE_ENTRY_MS,
   strikeMemoryMs,
+  tally,
 } from "../../lib/pumping";
 
 interface PrefixRecord extends PrefixCounts {
@@ -19,6 +21,9 @@ interface PrefixRecord extends PrefixCounts {
   safe: Set<string>;
 }
 
+/** A range's record is kept under this mark and its prefix, apart from blocks. */
+const RANGE = "range:";
+
 /** The pumping guard's state for the memory store: the same semantics as the Redis scripts. */
 export class MemoryPumping {
   readonly #prefixes: LRUCache<string, PrefixRecord>;
@@ -26,8 +31,30 @@ export class MemoryPumping {
   constructor(
     maxEntries: number,
     private readonly now: () => number,
+    private readonly layout: PrefixLayout,
   ) {
     this.#prefixes = boundedLru(maxEntries, { perf: { now } });
+  }
+
+  /** The records a block's sends are counted in: its own, and its range's when it has one. */
+  #keys(prefix: string): string[] {
+    const range = rangeOf(prefix, this.layout);
+    return range === undefined ? [prefix] : [prefix, RANGE + range];
+  }
+
+  /**
+   * As ADMIT_LUA's pumping part: the block, then (unless it is safe-listed or
+   * refused) its range by rangePolicy. A blocked range keeps no count in the block.
+   */
+  admit(prefix: string, phone: string, policy: PumpingPolicy, count = true): PumpVerdict {
+    const found = this.#prefixes.get(prefix);
+    const [, range] = this.#keys(prefix);
+    const block = this.check(prefix, phone, policy, count, range ? (held) => this.#forget(range, held, policy) : undefined);
+    if (block.state !== "clear" || !range || found?.safe.has("*") || found?.safe.has(phone)) return block;
+    const wide = this.check(range, phone, rangePolicy(policy), count);
+    if (wide.state === "clear") return block;
+    if (block.counted !== undefined) this.#uncountOne(prefix, block.counted);
+    return { ...wide, range: true };
   }
 
   #record(prefix: string): PrefixRecord {
@@ -39,8 +66,30 @@ export class MemoryPumping {
     this.#prefixes.set(prefix, record, { ttl: Math.max(ttl, Number.isFinite(left) && left > 0 ? left : 0) });
   }
 
+  /**
+   * As pump_forget: a block just blocked takes the counts it was judged on out of
+   * its range (folded alike first: both were judged at this same moment).
+   */
+  #forget(range: string, held: PrefixCounts, policy: PumpingPolicy): void {
+    const record = this.#prefixes.get(range);
+    if (!record) return;
+    tally(record, this.now(), policy);
+    for (const kind of ["sent", "verified", "sentOld", "verifiedOld"] as const) {
+      for (const [j, n] of held[kind]) {
+        const have = record[kind].get(j) ?? 0;
+        if (have > 0) record[kind].set(j, have - Math.min(n, have));
+      }
+    }
+  }
+
   /** As pump_check: `count` false (a retried send) judges without counting the send. */
-  check(prefix: string, phone: string, policy: PumpingPolicy, count = true): PumpVerdict {
+  check(
+    prefix: string,
+    phone: string,
+    policy: PumpingPolicy,
+    count = true,
+    onBlocked?: (held: PrefixCounts) => void,
+  ): PumpVerdict {
     const found = this.#prefixes.get(prefix);
     if (found && (found.safe.has("*") || found.safe.has(phone)))
       return { state: "clear", remainingMs: 0, strikes: found.strikes };
@@ -51,6 +100,12 @@ export class MemoryPumping {
       record.strikes += 1;
       const duration = blockDuration(policy, record.strikes);
       record.until = now + duration;
+      onBlocked?.({
+        sent: new Map(record.sent),
+        verified: new Map(record.verified),
+        sentOld: new Map(record.sentOld),
+        verifiedOld: new Map(record.verifiedOld),
+      });
       for (const counts of [record.sent, record.verified, record.sentOld, record.verifiedOld]) counts.clear();
       this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
@@ -60,30 +115,45 @@ export class MemoryPumping {
     return { state: "clear", remainingMs: 0, strikes: record.strikes, counted: this.count(prefix, "sent", policy, record) };
   }
 
+  /** Takes back a send `admit` counted, from the block and its range. */
   uncount(prefix: string, bucket: number): void {
-    const counts = this.#prefixes.get(prefix)?.sent;
+    for (const key of this.#keys(prefix)) this.#uncountOne(key, bucket);
+  }
+
+  #uncountOne(key: string, bucket: number): void {
+    const counts = this.#prefixes.get(key)?.sent;
     const count = counts?.get(bucket) ?? 0;
     if (count > 0) counts!.set(bucket, count - 1);
   }
 
-  /** Counts one; returns its bucket. */
-  count(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy, record = this.#record(prefix)): number {
+  /** Counts one in the block and its range. */
+  record(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): void {
+    for (const key of this.#keys(prefix)) this.count(key, kind, policy);
+  }
+
+  /** Counts one in one record; returns its bucket. */
+  count(key: string, kind: "sent" | "verified", policy: PumpingPolicy, record = this.#record(key)): number {
     const bucket = Math.floor(this.now() / policy.bucketMs);
     const counts = kind === "sent" ? record.sent : record.verified;
     counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
-    this.#keep(prefix, record, policy.windowMs + coarseMs(policy));
+    this.#keep(key, record, policy.windowMs + coarseMs(policy));
     return bucket;
   }
 
-  blocks(): { prefix: string; remainingMs: number; strikes: number }[] {
+  blocks(): { prefix: string; remainingMs: number; strikes: number; range: boolean }[] {
     const now = this.now();
     return [...this.#prefixes.entries()]
       .filter(([, record]) => record.until > now)
-      .map(([prefix, record]) => ({ prefix, remainingMs: record.until - now, strikes: record.strikes }));
+      .map(([key, record]) => ({
+        prefix: key.startsWith(RANGE) ? key.slice(RANGE.length) : key,
+        remainingMs: record.until - now,
+        strikes: record.strikes,
+        range: key.startsWith(RANGE),
+      }));
   }
 
-  lift(prefix: string): boolean {
-    const record = this.#prefixes.get(prefix);
+  lift(prefix: string, range = false): boolean {
+    const record = this.#prefixes.get(range ? RANGE + prefix : prefix);
     const was = record !== undefined && record.until > this.now();
     if (record) record.until = 0;
     return was;

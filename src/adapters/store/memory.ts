@@ -1,5 +1,6 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
+import type { PrefixLayout } from "../../lib/number-ranges";
 import type { PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
@@ -13,6 +14,8 @@ export interface MemoryStoreOptions {
   maxEntries?: number;
   /** Clock in ms, for tests. Default: monotonic `performance.now`. */
   now?: () => number;
+  /** PUMPING_PREFIX_DROP and PUMPING_RANGE_DROP. Default 3 and 5. */
+  layout?: PrefixLayout;
 }
 
 type Idempotency = { fingerprint: string; answer?: string };
@@ -42,7 +45,7 @@ export class MemoryStore implements OtpStore {
     this.#events = boundedLru(max, { perf });
     this.#idempotency = boundedLru(max, { perf });
     this.#verifications = boundedLru(max, { perf });
-    this.#pumping = new MemoryPumping(max, this.#now);
+    this.#pumping = new MemoryPumping(max, this.#now, options.layout ?? { dropDigits: 3, rangeDropDigits: 5 });
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
@@ -55,7 +58,7 @@ export class MemoryStore implements OtpStore {
     const { decision, record } = this.#window(`send|${phone}`, policy, member);
     if (!decision.allowed) return { decision: { ...decision, recorded: false } };
     const { pump } = checks;
-    const verdict = pump && this.#pumping.check(pump.prefix, phone, pump.policy, decision.recorded);
+    const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, decision.recorded);
     const admission: Admission = verdict ? { decision, pump: verdict } : { decision };
     // Blocked and enforced, or a retry: the budgets are not asked, nothing is recorded.
     if (!decision.recorded || (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce"))
@@ -113,13 +116,13 @@ export class MemoryStore implements OtpStore {
     this.#pumping.uncount(prefix, bucket);
   }
   async pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void> {
-    this.#pumping.count(prefix, kind, policy);
+    this.#pumping.record(prefix, kind, policy);
   }
   async pumpBlocks() {
     return this.#pumping.blocks();
   }
-  async pumpLift(prefix: string): Promise<boolean> {
-    return this.#pumping.lift(prefix);
+  async pumpLift(prefix: string, range = false): Promise<boolean> {
+    return this.#pumping.lift(prefix, range);
   }
   async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
     this.#pumping.safe(prefix, number, add);

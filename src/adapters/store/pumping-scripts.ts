@@ -1,6 +1,8 @@
 /**
- * The pumping guard in Redis: one hash per number prefix (`otp:pump:{<prefix>}`,
- * one hash tag), with sends and verified sends counted per bucket (`s:`, `v:`,
+ * The pumping guard in Redis: one hash per number prefix and one per wider range
+ * (`otp:pump:{<range>}<rest of the prefix>`, `otp:pump:{<range>}`: one hash tag,
+ * the range's, which the phone's own keys carry too; `otp:pump:{<prefix>}` with
+ * no ranges), with sends and verified sends counted per bucket (`s:`, `v:`,
  * folded into `S:`, `V:` as they age), the block (`until`, `strikes`) and
  * safe-list entries (`safe`, `safe:<number>`). At most about 170 fields.
  */
@@ -15,11 +17,12 @@
  * a: number, window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
  * block ms, max block ms, strike memory ms, ms the hash must live at least.
  * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes,
- * bucket the send was counted in (clear only; -1 if safe-listed or not counted)}.
+ * bucket the send was counted in (clear only; -1 if not counted, -2 if safe-listed),
+ * and when blocked now the counts it was judged on (field, count, …) for pump_forget}.
  */
 export const PUMP_FN = `
 local function pump_check(key, a, now, count)
-  if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. a[1]) == 1 then return {0, 0, 0, -1} end
+  if redis.call('HEXISTS', key, 'safe') == 1 or redis.call('HEXISTS', key, 'safe:' .. a[1]) == 1 then return {0, 0, 0, -2} end
   local untilMs = tonumber(redis.call('HGET', key, 'until') or '0')
   local strikes = tonumber(redis.call('HGET', key, 'strikes') or '0')
   if untilMs > now then return {1, untilMs - now, strikes} end
@@ -28,7 +31,7 @@ local function pump_check(key, a, now, count)
   local firstFine, firstCoarse = math.floor((now - c) / b), math.floor((now - w) / c)
   -- Judged: sends whose codes have all expired (and everything folded); verifies wherever they landed.
   local lastJudged = math.floor((now - m) / b) - 1
-  local judged, converted, counts, gone, folds = 0, 0, {}, {}, {}
+  local judged, converted, counts, gone, folds, held = 0, 0, {}, {}, {}, {}
   local raw = redis.call('HGETALL', key)
   for i = 1, #raw, 2 do
     local kind, j = string.match(raw[i], '^([svSV]):(%d+)$')
@@ -36,6 +39,8 @@ local function pump_check(key, a, now, count)
       j = tonumber(j)
       local n = tonumber(raw[i + 1])
       counts[#counts + 1] = raw[i]
+      held[#held + 1] = raw[i]
+      held[#held + 1] = n
       if kind == 's' or kind == 'v' then
         if j < firstFine then
           -- Older than one coarse bucket: folded into its coarse bucket (or dropped past the window).
@@ -68,7 +73,7 @@ local function pump_check(key, a, now, count)
     redis.call('HSET', key, 'until', now + dur, 'strikes', strikes)
     -- Remembered past the block, so that a repeat is blocked longer.
     redis.call('PEXPIRE', key, dur + tonumber(a[9]))
-    return {2, dur, strikes}
+    return {2, dur, strikes, -1, held}
   end
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
   for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
@@ -79,14 +84,35 @@ local function pump_check(key, a, now, count)
   if redis.call('PTTL', key) < tonumber(a[10]) then redis.call('PEXPIRE', key, a[10]) end
   return {0, 0, strikes, bucket}
 end
+
+-- A block just blocked: its range forgets the counts that judged it (the block answers for them
+-- now), so one pumped block does not close its 99 neighbours. held: field, count, ... as the block
+-- had them; the range may have folded a fine bucket since (it is checked at least as often).
+local function pump_forget(key, held)
+  for i = 1, #held, 2 do
+    local field, n = held[i], held[i + 1]
+    local have = tonumber(redis.call('HGET', key, field) or '0')
+    local kind, j = string.match(field, '^([sv]):(%d+)$')
+    if have == 0 and kind then
+      field = string.upper(kind) .. ':' .. math.floor(tonumber(j) / 60)
+      have = tonumber(redis.call('HGET', key, field) or '0')
+    end
+    if have > 0 then redis.call('HINCRBY', key, field, -math.min(n, have)) end
+  end
+end
 `;
 
-/** KEYS[1]: the prefix's hash. ARGV: `s` or `v`, bucket ms, ms the hash must live at least. Counts one. */
+/**
+ * KEYS: the prefix's hash, then its range's if it has one. ARGV: `s` or `v`,
+ * bucket ms, ms the hash must live at least. Counts one in each.
+ */
 export const PUMP_RECORD_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':' .. math.floor(now / tonumber(ARGV[2])), 1)
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, ARGV[1] .. ':' .. math.floor(now / tonumber(ARGV[2])), 1)
+  if redis.call('PTTL', key) < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+end
 return 1
 `;
 

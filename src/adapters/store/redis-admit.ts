@@ -1,3 +1,4 @@
+import { type PrefixLayout, rangeOf, rangePolicy, tagDigits } from "../../lib/number-ranges";
 import { type PumpingPolicy, type PumpVerdict, pumpScriptArgs } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
@@ -10,7 +11,8 @@ import { BLOCKS_KEY, budgetKey, eventsKey, pumpKey } from "./redis-keys";
 export interface AdmitContext {
   redis: ScriptedRedis;
   call<T>(command: () => Promise<T>): Promise<T>;
-  digits: number;
+  /** How phones' keys are tagged and prefixes make ranges. */
+  layout: PrefixLayout;
   /** On a Cluster the budgets live on slots of their own: checked beside the admission step. */
   cluster: boolean;
 }
@@ -31,10 +33,12 @@ export async function admitOnRedis(
 ): Promise<Admission> {
   const budgets = checks.budgets ?? [];
   const inScript = ctx.cluster ? [] : budgets;
-  // A send draws on `*` and its country's budget at most: 2 to 4 keys.
-  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4"] as const)[inScript.length];
+  const range = checks.pump && rangeOf(checks.pump.prefix, ctx.layout);
+  // A send draws on `*` and its country's budget at most: 2 to 5 keys.
+  const keys = 2 + (range ? 1 : 0) + inScript.length;
+  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5"] as const)[keys - 2];
   if (!command) throw new Error("a send draws on two budgets at most");
-  const step = ctx.call(() => ctx.redis[command](...admitArgs(ctx.digits, phone, policy, member, checks, inScript)));
+  const step = ctx.call(() => ctx.redis[command](...admitArgs(ctx.layout, phone, policy, member, checks, inScript)));
   if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
   const [main, ...held] = await Promise.allSettled([
     step,
@@ -66,7 +70,7 @@ export async function admitOnRedis(
 }
 
 function admitArgs(
-  digits: number,
+  layout: PrefixLayout,
   phone: string,
   policy: RatePolicy,
   member: string,
@@ -74,11 +78,14 @@ function admitArgs(
   budgets: readonly SendBudget[],
 ): (string | number)[] {
   const { pump } = checks;
-  const events = eventsKey(phone, "send", digits);
+  const events = eventsKey(phone, "send", tagDigits(layout));
+  const range = pump && rangeOf(pump.prefix, layout);
   const pumpArgs = pump ? [phone, ...pumpScriptArgs(pump.policy)] : [];
+  const rangeArgs = pump && range ? [phone, ...pumpScriptArgs(rangePolicy(pump.policy))] : [];
   return [
     events,
-    pump ? pumpKey(pump.prefix) : events,
+    pump ? pumpKey(pump.prefix, range) : events,
+    ...(range ? [pumpKey(range)] : []),
     ...budgets.map((b) => budgetKey(b.scope)),
     member,
     policy.scriptArgs.length,
@@ -86,6 +93,8 @@ function admitArgs(
     pump?.policy.mode ?? "off",
     pumpArgs.length,
     ...pumpArgs,
+    rangeArgs.length,
+    ...rangeArgs,
     ...budgets.flatMap((b) => [b.scriptArgs.length, ...b.scriptArgs]),
   ];
 }
@@ -98,13 +107,14 @@ async function parse(
   reply: (number | string)[],
 ): Promise<Admission> {
   const decision = windowDecision(policy, reply as number[]);
-  const [state, remainingMs, strikes, bucket, asked] = reply.slice(6, 11) as number[];
+  const [state, remainingMs, strikes, bucket, asked, wide] = reply.slice(6, 12) as number[];
   const admission: Admission = { decision };
   // state -1: the windows refused, or the guard is off.
-  if (checks.pump && state! >= 0) admission.pump = await verdict(ctx, checks.pump, state!, remainingMs!, strikes!, bucket!);
+  if (checks.pump && state! >= 0)
+    admission.pump = await verdict(ctx, checks.pump, wide === 1, state!, remainingMs!, strikes!, bucket!);
   if (asked! > 0) {
     admission.budgets = [];
-    let at = 11;
+    let at = 12;
     for (const b of budgets) {
       const size = 5 + b.windows.length;
       admission.budgets.push(budgetReply(reply.slice(at, at + size) as Parameters<typeof budgetReply>[0]));
@@ -114,16 +124,19 @@ async function parse(
   return admission;
 }
 
-async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: PumpingPolicy }, ...raw: number[]) {
+async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: PumpingPolicy }, wide: boolean, ...raw: number[]) {
   const [state, remainingMs, strikes, bucket] = raw as [number, number, number, number];
   const v: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
   if (bucket >= 0) v.counted = bucket;
+  if (wide) v.range = true;
   if (v.state === "newly_blocked") {
     // The operators' list of blocks, on its own slot: written only when a block starts. The
     // block itself is in the prefix's hash already; a failed write here (counted) must not
     // turn the decision made into a store failure.
+    const range = rangeOf(pump.prefix, ctx.layout);
+    const key = wide ? pumpKey(range!) : pumpKey(pump.prefix, range);
     await ctx
-      .call(() => ctx.redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, pump.prefix))
+      .call(() => ctx.redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, key))
       .then(() => ctx.call(() => ctx.redis.pexpire(BLOCKS_KEY, pump.policy.blockMaxMs)))
       .catch(() => undefined);
   }
@@ -134,12 +147,18 @@ async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: Pumpin
 async function undoAdmission(ctx: AdmitContext, phone: string, member: string, checks: AdmitChecks, admission: Admission) {
   const counted = admission.pump?.counted;
   await Promise.all([
-    ctx.call(() => ctx.redis.zrem(eventsKey(phone, "send", ctx.digits), member)),
-    checks.pump && counted !== undefined
-      ? ctx.call(() => ctx.redis.otpRefundBudget(pumpKey(checks.pump!.prefix), `s:${counted}`))
-      : undefined,
+    ctx.call(() => ctx.redis.zrem(eventsKey(phone, "send", tagDigits(ctx.layout)), member)),
+    ...(checks.pump && counted !== undefined ? pumpKeys(checks.pump.prefix, ctx.layout) : []).map((key) =>
+      ctx.call(() => ctx.redis.otpRefundBudget(key, `s:${counted}`)),
+    ),
   ]).catch(() => undefined);
   if (admission.pump) delete admission.pump.counted;
+}
+
+/** The hashes a clear send is counted in: its block's, and its range's when it has one. */
+export function pumpKeys(prefix: string, layout: PrefixLayout): string[] {
+  const range = rangeOf(prefix, layout);
+  return range === undefined ? [pumpKey(prefix)] : [pumpKey(prefix, range), pumpKey(range)];
 }
 
 export function budgetReply(reply: [number, number, number, number, string, ...number[]]): BudgetDecision {

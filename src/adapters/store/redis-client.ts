@@ -47,11 +47,14 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  /** ADMIT_LUA with 2, 3 or 4 keys (the phone, its prefix, up to two budgets): fixed counts, so a Cluster client reads the keys right. */
+  /** ADMIT_LUA with 2 to 5 keys (the phone, its block, its range, up to two budgets): fixed counts, so a Cluster client reads the keys right. */
   otpAdmit2(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpAdmit3(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpAdmit4(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
+  otpAdmit5(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
+  /** PUMP_RECORD_LUA on a block's hash and its range's. */
+  otpPumpRecord2(block: string, range: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
   otpPumpLift(key: string): Promise<number>;
   otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
 }
@@ -70,7 +73,9 @@ const SCRIPTS = {
   otpAdmit2: ADMIT_LUA,
   otpAdmit3: ADMIT_LUA,
   otpAdmit4: ADMIT_LUA,
+  otpAdmit5: ADMIT_LUA,
   otpPumpRecord: PUMP_RECORD_LUA,
+  otpPumpRecord2: PUMP_RECORD_LUA,
   otpPumpLift: PUMP_LIFT_LUA,
   otpPumpSafe: PUMP_SAFE_LUA,
 } satisfies Record<keyof Omit<ScriptedRedis, keyof Redis>, string>;
@@ -132,7 +137,7 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
   for (const [name, lua] of Object.entries(SCRIPTS))
-    client.defineCommand(name, { numberOfKeys: Number(name.match(/^otpAdmit(\d)$/)?.[1] ?? 1), lua });
+    client.defineCommand(name, { numberOfKeys: Number(name.match(/(\d)$/)?.[1] ?? 1), lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

@@ -2,15 +2,24 @@ import { createHash } from "node:crypto";
 import type { EventKind } from "./interface";
 
 /**
- * The Redis keys. A phone's events carry its number prefix (the phone less its
- * last PUMPING_PREFIX_DROP digits) as their hash tag, the tag of the prefix's
- * pumping hash too (`otp:{+919876543}:210:send`, `otp:pump:{+919876543}`), so a
- * send's windows and its prefix are decided in one step on one Cluster slot.
+ * The Redis keys. A phone's events carry its hash tag: the number less its last
+ * PUMPING_RANGE_DROP digits (its range; PUMPING_PREFIX_DROP with no ranges), the
+ * tag of its block's and its range's pumping hashes too
+ * (`otp:{+9198765}:43210:send`, `otp:pump:{+9198765}43`, `otp:pump:{+9198765}`),
+ * so a send's windows and its prefix are decided in one step on one Cluster slot.
  */
-export const eventsKey = (phone: string, kind: EventKind, digits: number) =>
-  `otp:{${phone.slice(0, -digits)}}:${phone.slice(-digits)}:${kind}`;
-/** One hash per number prefix; blocked prefixes are also listed in one sorted set. */
-export const pumpKey = (prefix: string) => `otp:pump:{${prefix}}`;
+export const eventsKey = (phone: string, kind: EventKind, tagDigits: number) =>
+  `otp:{${phone.slice(0, -tagDigits)}}:${phone.slice(-tagDigits)}:${kind}`;
+/** The pumping hash of a block (under its range's tag when it has one) or of a range (`range` undefined). */
+export const pumpKey = (prefix: string, range?: string) =>
+  range === undefined ? `otp:pump:{${prefix}}` : `otp:pump:{${range}}${prefix.slice(range.length)}`;
+/** The prefix a pumping hash is for (its tag and the rest); an older entry may be the bare prefix. */
+export const prefixOfPumpKey = (key: string) =>
+  key
+    .match(/^otp:pump:\{([^}]*)\}(.*)$/)
+    ?.slice(1, 3)
+    .join("") ?? key;
+/** Blocked prefixes and ranges, by their hashes' key names, scored by when the block ends. */
 export const BLOCKS_KEY = "otp:pump:blocks";
 export const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update(key).digest("hex").slice(0, 32)}}`;
 export const verificationKey = (id: string) => `otp:vid:{${id}}`;

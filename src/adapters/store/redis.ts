@@ -1,19 +1,20 @@
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
+import { type PrefixLayout, rangeOf, tagDigits } from "../../lib/number-ranges";
 import { coarseMs, type PumpingPolicy, SAFE_ENTRY_MS } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { Admission, AdmitChecks, EventKind, IdempotencyClaim, OtpStore } from "./interface";
-import { admitOnRedis, budgetReply, windowDecision } from "./redis-admit";
+import { admitOnRedis, budgetReply, pumpKeys, windowDecision } from "./redis-admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./redis-client";
-import { BLOCKS_KEY, budgetKey, eventsKey, idempotencyKey, pumpKey, verificationKey } from "./redis-keys";
+import { BLOCKS_KEY, budgetKey, eventsKey, idempotencyKey, prefixOfPumpKey, pumpKey, verificationKey } from "./redis-keys";
 
 export interface RedisStoreOptions extends RedisConnection {
   /** Counts failed commands. Default: none. */
   metrics?: Metrics;
-  /** PUMPING_PREFIX_DROP: a phone's keys carry its prefix as hash tag. Default 3. */
-  prefixDigits?: number;
+  /** PUMPING_PREFIX_DROP and PUMPING_RANGE_DROP: a phone's keys carry its range as hash tag. Default 3 and 5. */
+  layout?: PrefixLayout;
 }
 
 /**
@@ -27,11 +28,14 @@ export class RedisStore implements OtpStore {
   readonly kind: "redis" | "redis-cluster";
   readonly #redis: ScriptedRedis;
   readonly #metrics: Metrics;
+  readonly #layout: PrefixLayout;
+  /** Digits a phone's keys drop for their hash tag. */
   readonly #digits: number;
 
   constructor(options: RedisStoreOptions) {
     this.#metrics = options.metrics ?? noMetrics;
-    this.#digits = options.prefixDigits ?? 3;
+    this.#layout = options.layout ?? { dropDigits: 3, rangeDropDigits: 5 };
+    this.#digits = tagDigits(this.#layout);
     const { client, kind } = connectRedis(options);
     this.#redis = client;
     this.kind = kind;
@@ -57,41 +61,56 @@ export class RedisStore implements OtpStore {
   }
 
   admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
-    const ctx = { redis: this.#redis, call: this.#call.bind(this), digits: this.#digits, cluster: this.kind === "redis-cluster" };
+    const ctx = { redis: this.#redis, call: this.#call.bind(this), layout: this.#layout, cluster: this.kind === "redis-cluster" };
     return admitOnRedis(ctx, phone, policy, member, checks);
   }
 
   async pumpUncount(prefix: string, bucket: number): Promise<void> {
-    await this.#call(() => this.#redis.otpRefundBudget(pumpKey(prefix), `s:${bucket}`));
+    const keys = pumpKeys(prefix, this.#layout);
+    await Promise.all(keys.map((key) => this.#call(() => this.#redis.otpRefundBudget(key, `s:${bucket}`))));
   }
 
   async pumpRecord(prefix: string, kind: "sent" | "verified", p: PumpingPolicy): Promise<void> {
     const keep = p.windowMs + coarseMs(p);
-    await this.#call(() => this.#redis.otpPumpRecord(pumpKey(prefix), kind === "sent" ? "s" : "v", p.bucketMs, keep));
+    const [block, range] = pumpKeys(prefix, this.#layout);
+    const field = kind === "sent" ? "s" : "v";
+    await this.#call(() =>
+      range
+        ? this.#redis.otpPumpRecord2(block!, range, field, p.bucketMs, keep)
+        : this.#redis.otpPumpRecord(block!, field, p.bucketMs, keep),
+    );
   }
 
   async pumpBlocks() {
     const now = Date.now();
     await this.#call(() => this.#redis.zremrangebyscore(BLOCKS_KEY, "-inf", now));
     const flat = await this.#call(() => this.#redis.zrangebyscore(BLOCKS_KEY, now, "+inf", "WITHSCORES"));
-    const blocks: { prefix: string; remainingMs: number; strikes: number }[] = [];
+    const entries = [];
     for (let i = 0; i < flat.length; i += 2) {
-      const prefix = flat[i]!;
-      const strikes = Number((await this.#call(() => this.#redis.hget(pumpKey(prefix), "strikes"))) ?? 0);
-      blocks.push({ prefix, remainingMs: Number(flat[i + 1]) - now, strikes });
+      // A member is the blocked hash's key name (a bare prefix from before ranges).
+      const key = flat[i]!.startsWith("otp:pump:") ? flat[i]! : pumpKey(flat[i]!);
+      entries.push({ key, prefix: prefixOfPumpKey(key), remainingMs: Number(flat[i + 1]) - now });
     }
-    return blocks;
+    const strikes = await Promise.all(entries.map((e) => this.#call(() => this.#redis.hget(e.key, "strikes"))));
+    return entries.map(({ key, prefix, remainingMs }, i) => ({
+      prefix,
+      remainingMs,
+      strikes: Number(strikes[i] ?? 0),
+      range: this.#layout.rangeDropDigits > this.#layout.dropDigits && key === pumpKey(prefix),
+    }));
   }
 
-  async pumpLift(prefix: string): Promise<boolean> {
-    const lifted = (await this.#call(() => this.#redis.otpPumpLift(pumpKey(prefix)))) === 1;
-    await this.#call(() => this.#redis.zrem(BLOCKS_KEY, prefix));
+  async pumpLift(prefix: string, range = false): Promise<boolean> {
+    const key = range ? pumpKey(prefix) : pumpKeys(prefix, this.#layout)[0]!;
+    const lifted = (await this.#call(() => this.#redis.otpPumpLift(key))) === 1;
+    await this.#call(() => this.#redis.zrem(BLOCKS_KEY, key, prefix));
     return lifted;
   }
 
   async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
     const field = number ? `safe:${number}` : "safe";
-    await this.#call(() => this.#redis.otpPumpSafe(pumpKey(prefix), field, add ? 1 : 0, SAFE_ENTRY_MS));
+    const key = pumpKey(prefix, rangeOf(prefix, this.#layout));
+    await this.#call(() => this.#redis.otpPumpSafe(key, field, add ? 1 : 0, SAFE_ENTRY_MS));
   }
 
   async clearPhone(phone: string): Promise<void> {

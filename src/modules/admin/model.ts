@@ -11,6 +11,10 @@ export const GuardStateModel = t.Object({
   blocks: t.Array(
     t.Object({
       prefix: t.String({ description: "The blocked number prefix (E.164 without its last digits).", examples: ["+919876543"] }),
+      range: t.Boolean({
+        description:
+          "A wider range (the number less PUMPING_RANGE_DROP digits), blocked as a whole; false: a block (PUMPING_PREFIX_DROP).",
+      }),
       remainingSeconds: Type.Integer({ minimum: 0 }),
       strikes: Type.Integer({ minimum: 1, description: "Blocks of this prefix so far: each doubles the next." }),
     }),
@@ -70,7 +74,8 @@ export const ADMIN_OPERATIONS: OperationDoc[] = [
     "/blocks/:prefix",
     "liftBlock",
     "Lift a prefix block",
-    "`done: false` when the prefix was not blocked. Its strikes stay: a repeat is blocked longer.",
+    "Lifts the block of a number block (a number less PUMPING_PREFIX_DROP digits) or of a range (less PUMPING_RANGE_DROP). " +
+      "`done: false` when it was not blocked. Its strikes stay: a repeat is blocked longer.",
     DONE,
     PrefixParams,
   ),

@@ -25,7 +25,12 @@ export class AdminService {
     ]);
     return {
       pumpingGuard: pumping.mode,
-      blocks: blocks.map((b) => ({ prefix: b.prefix, remainingSeconds: Math.ceil(b.remainingMs / 1000), strikes: b.strikes })),
+      blocks: blocks.map((b) => ({
+        prefix: b.prefix,
+        range: b.range,
+        remainingSeconds: Math.ceil(b.remainingMs / 1000),
+        strikes: b.strikes,
+      })),
       budgets: budgets.flatMap((budget, i) =>
         budget.windows.map((w, k) => {
           const used = uses[i]!.used[k] ?? 0;
@@ -35,18 +40,28 @@ export class AdminService {
     };
   }
 
+  /** Lifts a block's block, or a range's; a string that reads as both lifts both. */
   async liftBlock(prefix: string): Promise<boolean> {
-    const lifted = await this.deps.store.pumpLift(this.#block(prefix));
-    this.deps.logger.warn("admin: pumping block lifted", { prefix: this.#shown(prefix), wasBlocked: lifted });
-    return lifted;
+    const { dropDigits, rangeDropDigits } = this.deps.pumping;
+    const block = isNumberBlock(prefix, dropDigits);
+    const range = rangeDropDigits > dropDigits && isNumberBlock(prefix, rangeDropDigits);
+    if (!block && !range) this.#block(prefix);
+    const lifted = await Promise.all([
+      block && this.deps.store.pumpLift(prefix),
+      range && this.deps.store.pumpLift(prefix, true),
+    ]);
+    const shown = block ? this.#shown(prefix) : `${prefix}${"*".repeat(rangeDropDigits)}`;
+    this.deps.logger.warn("admin: pumping block lifted", { prefix: shown, wasBlocked: lifted.includes(true) });
+    return lifted.includes(true);
   }
 
   /** A prefix as the guard keys it (a number less PUMPING_PREFIX_DROP digits), or 400: anything else would match nothing. */
   #block(prefix: string): string {
-    const drop = this.deps.pumping.dropDigits;
+    const { dropDigits: drop, rangeDropDigits: range } = this.deps.pumping;
     if (!isNumberBlock(prefix, drop)) {
+      const ranges = range > drop ? ` (or, to lift a range's block, its last ${range}: PUMPING_RANGE_DROP)` : "";
       throw new GatewayError("INVALID_REQUEST", {
-        detail: `Not a number block: give a number without its last ${drop} digits (PUMPING_PREFIX_DROP).`,
+        detail: `Not a number block: give a number without its last ${drop} digits (PUMPING_PREFIX_DROP)${ranges}.`,
       });
     }
     return prefix;

@@ -2,6 +2,7 @@ import type { OtpStore } from "../../adapters/store/interface";
 import { formatDuration } from "../../lib/duration";
 import type { Logger } from "../../lib/logger";
 import type { Metrics } from "../../lib/metrics";
+import { rangeOf } from "../../lib/number-ranges";
 import type { MobileNumber } from "../../lib/phone";
 import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../lib/pumping";
 
@@ -32,9 +33,11 @@ export class PumpingGuard {
     this.#countries = new CountryWatch(deps.policy);
   }
 
-  /** The prefix as it may be logged: the dropped digits as `*`, never a full number. */
-  #shown(prefix: string): string {
-    return `${prefix}${"*".repeat(this.deps.policy.dropDigits)}`;
+  /** The block or its range as it may be logged: the dropped digits as `*`, never a full number. */
+  #shown(prefix: string, range: boolean): string {
+    const { dropDigits, rangeDropDigits } = this.deps.policy;
+    const wide = range ? rangeOf(prefix, this.deps.policy) : undefined;
+    return wide === undefined ? `${prefix}${"*".repeat(dropDigits)}` : `${wide}${"*".repeat(rangeDropDigits)}`;
   }
 
   /** Whether a send to this number is judged at all (not with the guard off, nor for the safe list). */
@@ -67,8 +70,9 @@ export class PumpingGuard {
     if (verdict.state === "clear") return this.#pass(mobile, true, prefix, verdict.counted);
     const enforced = policy.mode === "enforce";
     if (verdict.state === "newly_blocked") {
-      logger.warn(enforced ? "pumping guard: number prefix blocked" : "pumping guard (monitor): number prefix would be blocked", {
-        prefix: this.#shown(prefix),
+      const what = verdict.range ? "number range" : "number prefix";
+      logger.warn(enforced ? `pumping guard: ${what} blocked` : `pumping guard (monitor): ${what} would be blocked`, {
+        prefix: this.#shown(prefix, verdict.range === true),
         country: mobile.country ?? "unknown",
         for: formatDuration(verdict.remainingMs),
         strikes: verdict.strikes,
