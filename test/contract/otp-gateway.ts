@@ -116,7 +116,7 @@ export interface paths {
         post?: never;
         /**
          * Lift a prefix block
-         * @description `done: false` when the prefix was not blocked. Its strikes stay: a repeat is blocked longer. Logged with what changed (never a full number).
+         * @description Lifts the block of a number block (a number less PUMPING_PREFIX_DROP digits) or of a range (less PUMPING_RANGE_DROP). `done: false` when it was not blocked. Its strikes stay: a repeat is blocked longer. Logged with what changed (never a full number).
          */
         delete: operations["liftBlock"];
         options?: never;
@@ -320,6 +320,8 @@ export interface components {
                  * @example +919876543
                  */
                 prefix: string;
+                /** @description A wider range (the number less PUMPING_RANGE_DROP digits), blocked as a whole; false: a block (PUMPING_PREFIX_DROP). */
+                range: boolean;
                 remainingSeconds: number;
                 /** @description Blocks of this prefix so far: each doubles the next. */
                 strikes: number;
