@@ -21,9 +21,12 @@ const env: Record<string, string> = {
   ...(mode === "off" ? off : {}),
   ...(mode === "budget" ? { PUMPING_GUARD: "off" } : {}),
   ...(mode === "pump" ? { SEND_BUDGETS: "off" } : {}),
+  ...(mode === "no-ranges" ? { PUMPING_RANGE_DROP: "0" } : {}),
 };
-const deps = buildServices(loadConfig(env), logger);
-const store = new RedisStore({ url: "redis://127.0.0.1:6379/12", commandTimeoutMs: 1000, logger });
+const config = loadConfig(env);
+const deps = buildServices(config, logger);
+const layout = { dropDigits: config.PUMPING_PREFIX_DROP, rangeDropDigits: config.PUMPING_RANGE_DROP };
+const store = new RedisStore({ url: "redis://127.0.0.1:6379/12", commandTimeoutMs: 1000, logger, layout });
 await store.connected(2000);
 const admin = new Redis("redis://127.0.0.1:6379/12");
 await admin.flushdb();
