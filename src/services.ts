@@ -76,19 +76,20 @@ export function buildServices(
 }
 
 function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore {
+  const layout = { dropDigits: config.PUMPING_PREFIX_DROP, rangeDropDigits: config.PUMPING_RANGE_DROP };
   if (config.REDIS_CLUSTER_NODES.nodes.length > 0 || config.REDIS_URL) {
     return new RedisStore({
       url: config.REDIS_URL || undefined,
       cluster: config.REDIS_CLUSTER_NODES,
       tlsCa: config.REDIS_TLS_CA_FILE,
-      layout: { dropDigits: config.PUMPING_PREFIX_DROP, rangeDropDigits: config.PUMPING_RANGE_DROP },
+      layout,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT,
       logger: logger.child({ component: "redis" }),
       metrics,
     });
   }
   logger.warn("no REDIS_URL: limits and state are kept in this process's memory (lost on restart, not shared between processes)");
-  return new MemoryStore({ layout: { dropDigits: config.PUMPING_PREFIX_DROP, rangeDropDigits: config.PUMPING_RANGE_DROP } });
+  return new MemoryStore({ layout });
 }
 
 function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsProvider {

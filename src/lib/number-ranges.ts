@@ -1,10 +1,16 @@
-import type { PumpingPolicy } from "./pumping";
+import { type PumpingPolicy, pumpScriptArgs } from "./pumping";
 
 /** How a store keys prefixes: the block's digits and its range's (0: no ranges). */
 export interface PrefixLayout {
   dropDigits: number;
   rangeDropDigits: number;
 }
+
+/** PUMPING_PREFIX_DROP and PUMPING_RANGE_DROP at their defaults: blocks of 1 000 numbers, ranges of 100 blocks. */
+export const DEFAULT_LAYOUT: PrefixLayout = { dropDigits: 3, rangeDropDigits: 5 };
+
+/** A block or range as it may be logged: its dropped digits as `*`, never a full number. */
+export const shownPrefix = (prefix: string, dropped: number) => `${prefix}${"*".repeat(dropped)}`;
 
 /** The wider range a block is judged in as well, or undefined when the layout has none. */
 export function rangeOf(block: string, layout: PrefixLayout): string | undefined {
@@ -21,3 +27,18 @@ export const tagDigits = (layout: PrefixLayout) => Math.max(layout.dropDigits, l
  * numbers, so only traffic that is mostly pumped may close it.
  */
 export const rangePolicy = (policy: PumpingPolicy): PumpingPolicy => ({ ...policy, minConversion: policy.minConversion / 2 });
+
+const scriptArgs = new WeakMap<PumpingPolicy, { block: (number | string)[]; range: (number | string)[] }>();
+
+/**
+ * pump_check's arguments after the number, for a block and for its range, worked
+ * out once per policy (a process judges by a handful: CountryWatch hands out two).
+ */
+export function pumpArgsFor(policy: PumpingPolicy): { block: (number | string)[]; range: (number | string)[] } {
+  let args = scriptArgs.get(policy);
+  if (!args) {
+    args = { block: pumpScriptArgs(policy), range: pumpScriptArgs(rangePolicy(policy)) };
+    scriptArgs.set(policy, args);
+  }
+  return args;
+}

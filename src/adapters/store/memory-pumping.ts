@@ -21,6 +21,9 @@ interface PrefixRecord extends PrefixCounts {
   safe: Set<string>;
 }
 
+/** Whether a block's safe list (the whole block, or this number) covers a number. */
+const safeFor = (record: PrefixRecord, phone: string) => record.safe.has("*") || record.safe.has(phone);
+
 /** A range's record is kept under this mark and its prefix, apart from blocks. */
 const RANGE = "range:";
 
@@ -50,7 +53,7 @@ export class MemoryPumping {
     const found = this.#prefixes.get(prefix);
     const [, range] = this.#keys(prefix);
     const block = this.check(prefix, phone, policy, count, range ? (held) => this.#forget(range, held, policy) : undefined);
-    if (block.state !== "clear" || !range || found?.safe.has("*") || found?.safe.has(phone)) return block;
+    if (block.state !== "clear" || !range || (found && safeFor(found, phone))) return block;
     const wide = this.check(range, phone, rangePolicy(policy), count);
     if (wide.state === "clear") return block;
     if (block.counted !== undefined) this.#uncountOne(prefix, block.counted);
@@ -91,8 +94,7 @@ export class MemoryPumping {
     onBlocked?: (held: PrefixCounts) => void,
   ): PumpVerdict {
     const found = this.#prefixes.get(prefix);
-    if (found && (found.safe.has("*") || found.safe.has(phone)))
-      return { state: "clear", remainingMs: 0, strikes: found.strikes };
+    if (found && safeFor(found, phone)) return { state: "clear", remainingMs: 0, strikes: found.strikes };
     const record = found ?? this.#record(prefix);
     const now = this.now();
     if (record.until > now) return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };

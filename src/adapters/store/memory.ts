@@ -1,6 +1,6 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../lib/lru";
-import type { PrefixLayout } from "../../lib/number-ranges";
+import { DEFAULT_LAYOUT, type PrefixLayout } from "../../lib/number-ranges";
 import type { PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
@@ -45,7 +45,7 @@ export class MemoryStore implements OtpStore {
     this.#events = boundedLru(max, { perf });
     this.#idempotency = boundedLru(max, { perf });
     this.#verifications = boundedLru(max, { perf });
-    this.#pumping = new MemoryPumping(max, this.#now, options.layout ?? { dropDigits: 3, rangeDropDigits: 5 });
+    this.#pumping = new MemoryPumping(max, this.#now, options.layout ?? DEFAULT_LAYOUT);
   }
 
   async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {

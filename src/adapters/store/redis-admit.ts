@@ -1,11 +1,11 @@
-import { type PrefixLayout, rangeOf, rangePolicy, tagDigits } from "../../lib/number-ranges";
-import { type PumpingPolicy, type PumpVerdict, pumpScriptArgs } from "../../lib/pumping";
+import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../lib/number-ranges";
+import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { Admission, AdmitChecks } from "./interface";
 import type { ScriptedRedis } from "./redis-client";
-import { BLOCKS_KEY, budgetKey, eventsKey, pumpKey } from "./redis-keys";
+import { BLOCKS_KEY, budgetKey, eventsKey, pumpKeys } from "./redis-keys";
 
 /** What admitSend needs of the store: its client, its failure mapping, and its key layout. */
 export interface AdmitContext {
@@ -33,12 +33,11 @@ export async function admitOnRedis(
 ): Promise<Admission> {
   const budgets = checks.budgets ?? [];
   const inScript = ctx.cluster ? [] : budgets;
-  const range = checks.pump && rangeOf(checks.pump.prefix, ctx.layout);
-  // A send draws on `*` and its country's budget at most: 2 to 5 keys.
-  const keys = 2 + (range ? 1 : 0) + inScript.length;
-  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5"] as const)[keys - 2];
+  const args = admitArgs(ctx.layout, phone, policy, member, checks, inScript);
+  // The phone, its block and range, and `*` and its country's budget at most: 2 to 5 keys.
+  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5"] as const)[args.keys - 2];
   if (!command) throw new Error("a send draws on two budgets at most");
-  const step = ctx.call(() => ctx.redis[command](...admitArgs(ctx.layout, phone, policy, member, checks, inScript)));
+  const step = ctx.call(() => ctx.redis[command](...args.list));
   if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
   const [main, ...held] = await Promise.allSettled([
     step,
@@ -69,6 +68,7 @@ export async function admitOnRedis(
   return { ...admission, budgets: decisions as BudgetDecision[] };
 }
 
+/** ADMIT_LUA's keys and arguments for one send, and how many of them are keys. */
 function admitArgs(
   layout: PrefixLayout,
   phone: string,
@@ -76,27 +76,29 @@ function admitArgs(
   member: string,
   checks: AdmitChecks,
   budgets: readonly SendBudget[],
-): (string | number)[] {
+): { keys: number; list: (string | number)[] } {
   const { pump } = checks;
   const events = eventsKey(phone, "send", tagDigits(layout));
-  const range = pump && rangeOf(pump.prefix, layout);
-  const pumpArgs = pump ? [phone, ...pumpScriptArgs(pump.policy)] : [];
-  const rangeArgs = pump && range ? [phone, ...pumpScriptArgs(rangePolicy(pump.policy))] : [];
-  return [
-    events,
-    pump ? pumpKey(pump.prefix, range) : events,
-    ...(range ? [pumpKey(range)] : []),
-    ...budgets.map((b) => budgetKey(b.scope)),
-    member,
-    policy.scriptArgs.length,
-    ...policy.scriptArgs,
-    pump?.policy.mode ?? "off",
-    pumpArgs.length,
-    ...pumpArgs,
-    rangeArgs.length,
-    ...rangeArgs,
-    ...budgets.flatMap((b) => [b.scriptArgs.length, ...b.scriptArgs]),
-  ];
+  const pumped = pump ? pumpKeys(pump.prefix, layout) : [events];
+  const args = pump && pumpArgsFor(pump.policy);
+  const pumpArgs = args ? [phone, ...args.block] : [];
+  const rangeArgs = args && pumped[1] ? [phone, ...args.range] : [];
+  const keys = [events, ...(pumped.filter(Boolean) as string[]), ...budgets.map((b) => budgetKey(b.scope))];
+  return {
+    keys: keys.length,
+    list: [
+      ...keys,
+      member,
+      policy.scriptArgs.length,
+      ...policy.scriptArgs,
+      pump?.policy.mode ?? "off",
+      pumpArgs.length,
+      ...pumpArgs,
+      rangeArgs.length,
+      ...rangeArgs,
+      ...budgets.flatMap((b) => [b.scriptArgs.length, ...b.scriptArgs]),
+    ],
+  };
 }
 
 async function parse(
@@ -133,8 +135,8 @@ async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: Pumpin
     // The operators' list of blocks, on its own slot: written only when a block starts. The
     // block itself is in the prefix's hash already; a failed write here (counted) must not
     // turn the decision made into a store failure.
-    const range = rangeOf(pump.prefix, ctx.layout);
-    const key = wide ? pumpKey(range!) : pumpKey(pump.prefix, range);
+    const [block, range] = pumpKeys(pump.prefix, ctx.layout);
+    const key = wide ? range! : block;
     await ctx
       .call(() => ctx.redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, key))
       .then(() => ctx.call(() => ctx.redis.pexpire(BLOCKS_KEY, pump.policy.blockMaxMs)))
@@ -149,16 +151,10 @@ async function undoAdmission(ctx: AdmitContext, phone: string, member: string, c
   await Promise.all([
     ctx.call(() => ctx.redis.zrem(eventsKey(phone, "send", tagDigits(ctx.layout)), member)),
     ...(checks.pump && counted !== undefined ? pumpKeys(checks.pump.prefix, ctx.layout) : []).map((key) =>
-      ctx.call(() => ctx.redis.otpRefundBudget(key, `s:${counted}`)),
+      key ? ctx.call(() => ctx.redis.otpRefundBudget(key, `s:${counted}`)) : undefined,
     ),
   ]).catch(() => undefined);
   if (admission.pump) delete admission.pump.counted;
-}
-
-/** The hashes a clear send is counted in: its block's, and its range's when it has one. */
-export function pumpKeys(prefix: string, layout: PrefixLayout): string[] {
-  const range = rangeOf(prefix, layout);
-  return range === undefined ? [pumpKey(prefix)] : [pumpKey(prefix, range), pumpKey(range)];
 }
 
 export function budgetReply(reply: [number, number, number, number, string, ...number[]]): BudgetDecision {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type PrefixLayout, rangeOf } from "../../lib/number-ranges";
 import type { EventKind } from "./interface";
 
 /**
@@ -13,6 +14,11 @@ export const eventsKey = (phone: string, kind: EventKind, tagDigits: number) =>
 /** The pumping hash of a block (under its range's tag when it has one) or of a range (`range` undefined). */
 export const pumpKey = (prefix: string, range?: string) =>
   range === undefined ? `otp:pump:{${prefix}}` : `otp:pump:{${range}}${prefix.slice(range.length)}`;
+/** A block's pumping hash and, when it has a range, the range's: where a clear send is counted. */
+export function pumpKeys(prefix: string, layout: PrefixLayout): [block: string, range?: string] {
+  const range = rangeOf(prefix, layout);
+  return range === undefined ? [pumpKey(prefix)] : [pumpKey(prefix, range), pumpKey(range)];
+}
 /** The prefix a pumping hash is for (its tag and the rest); an older entry may be the bare prefix. */
 export const prefixOfPumpKey = (key: string) =>
   key

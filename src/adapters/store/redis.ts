@@ -1,14 +1,23 @@
 import { GatewayError } from "../../errors";
 import { type Metrics, noMetrics } from "../../lib/metrics";
-import { type PrefixLayout, rangeOf, tagDigits } from "../../lib/number-ranges";
+import { DEFAULT_LAYOUT, type PrefixLayout, tagDigits } from "../../lib/number-ranges";
 import { coarseMs, type PumpingPolicy, SAFE_ENTRY_MS } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { Admission, AdmitChecks, EventKind, IdempotencyClaim, OtpStore } from "./interface";
-import { admitOnRedis, budgetReply, pumpKeys, windowDecision } from "./redis-admit";
+import { admitOnRedis, budgetReply, windowDecision } from "./redis-admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./redis-client";
-import { BLOCKS_KEY, budgetKey, eventsKey, idempotencyKey, prefixOfPumpKey, pumpKey, verificationKey } from "./redis-keys";
+import {
+  BLOCKS_KEY,
+  budgetKey,
+  eventsKey,
+  idempotencyKey,
+  prefixOfPumpKey,
+  pumpKey,
+  pumpKeys,
+  verificationKey,
+} from "./redis-keys";
 
 export interface RedisStoreOptions extends RedisConnection {
   /** Counts failed commands. Default: none. */
@@ -34,7 +43,7 @@ export class RedisStore implements OtpStore {
 
   constructor(options: RedisStoreOptions) {
     this.#metrics = options.metrics ?? noMetrics;
-    this.#layout = options.layout ?? { dropDigits: 3, rangeDropDigits: 5 };
+    this.#layout = options.layout ?? DEFAULT_LAYOUT;
     this.#digits = tagDigits(this.#layout);
     const { client, kind } = connectRedis(options);
     this.#redis = client;
@@ -66,7 +75,7 @@ export class RedisStore implements OtpStore {
   }
 
   async pumpUncount(prefix: string, bucket: number): Promise<void> {
-    const keys = pumpKeys(prefix, this.#layout);
+    const keys = pumpKeys(prefix, this.#layout).filter((key) => key !== undefined);
     await Promise.all(keys.map((key) => this.#call(() => this.#redis.otpRefundBudget(key, `s:${bucket}`))));
   }
 
@@ -101,7 +110,7 @@ export class RedisStore implements OtpStore {
   }
 
   async pumpLift(prefix: string, range = false): Promise<boolean> {
-    const key = range ? pumpKey(prefix) : pumpKeys(prefix, this.#layout)[0]!;
+    const key = range ? pumpKey(prefix) : pumpKeys(prefix, this.#layout)[0];
     const lifted = (await this.#call(() => this.#redis.otpPumpLift(key))) === 1;
     await this.#call(() => this.#redis.zrem(BLOCKS_KEY, key, prefix));
     return lifted;
@@ -109,7 +118,7 @@ export class RedisStore implements OtpStore {
 
   async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
     const field = number ? `safe:${number}` : "safe";
-    const key = pumpKey(prefix, rangeOf(prefix, this.#layout));
+    const [key] = pumpKeys(prefix, this.#layout);
     await this.#call(() => this.#redis.otpPumpSafe(key, field, add ? 1 : 0, SAFE_ENTRY_MS));
   }
 

@@ -2,6 +2,7 @@ import type { OtpStore } from "../../adapters/store/interface";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../lib/logger";
 import { maskPhone } from "../../lib/mask";
+import { shownPrefix } from "../../lib/number-ranges";
 import { isNumberBlock } from "../../lib/phone";
 import { numberPrefix, type PumpingPolicy } from "../../lib/pumping";
 import type { SendBudget } from "../../lib/send-budget";
@@ -50,7 +51,7 @@ export class AdminService {
       block && this.deps.store.pumpLift(prefix),
       range && this.deps.store.pumpLift(prefix, true),
     ]);
-    const shown = block ? this.#shown(prefix) : `${prefix}${"*".repeat(rangeDropDigits)}`;
+    const shown = shownPrefix(prefix, block ? dropDigits : rangeDropDigits);
     this.deps.logger.warn("admin: pumping block lifted", { prefix: shown, wasBlocked: lifted.includes(true) });
     return lifted.includes(true);
   }
@@ -69,7 +70,7 @@ export class AdminService {
 
   /** The prefix as it is logged: its dropped digits as `*`. */
   #shown(prefix: string): string {
-    return `${prefix}${"*".repeat(this.deps.pumping.dropDigits)}`;
+    return shownPrefix(prefix, this.deps.pumping.dropDigits);
   }
 
   /** A whole prefix, or one number (a valid mobile), on or off the safe list. */

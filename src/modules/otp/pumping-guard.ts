@@ -2,7 +2,7 @@ import type { OtpStore } from "../../adapters/store/interface";
 import { formatDuration } from "../../lib/duration";
 import type { Logger } from "../../lib/logger";
 import type { Metrics } from "../../lib/metrics";
-import { rangeOf } from "../../lib/number-ranges";
+import { rangeOf, shownPrefix } from "../../lib/number-ranges";
 import type { MobileNumber } from "../../lib/phone";
 import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../lib/pumping";
 
@@ -37,7 +37,7 @@ export class PumpingGuard {
   #shown(prefix: string, range: boolean): string {
     const { dropDigits, rangeDropDigits } = this.deps.policy;
     const wide = range ? rangeOf(prefix, this.deps.policy) : undefined;
-    return wide === undefined ? `${prefix}${"*".repeat(dropDigits)}` : `${wide}${"*".repeat(rangeDropDigits)}`;
+    return wide === undefined ? shownPrefix(prefix, dropDigits) : shownPrefix(wide, rangeDropDigits);
   }
 
   /** Whether a send to this number is judged at all (not with the guard off, nor for the safe list). */
