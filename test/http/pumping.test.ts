@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { PromMetrics } from "../../src/lib/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
-import { captureLogger, startMessaging, testApp } from "../support/harness";
+import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
+import { listenApp } from "../support/socket";
 
 const fake = new FakeStartMessaging({ ttlMs: 1_000 });
 beforeAll(() => fake.start());
@@ -113,5 +114,29 @@ describe("the pumping guard", () => {
       ["2s", 1],
       ["4s", 2],
     ]);
+  });
+
+  test("over a real socket: a range pumped thinly over its blocks is refused as one, whatever the number's spelling", async () => {
+    const capture = captureLogger();
+    const served = listenApp(testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: GUARD }));
+    const post = (body: string) =>
+      fetch(`${served.base}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    try {
+      // One code to each of 6 blocks of the range +9198201: no block has its 5 judged sends.
+      for (let k = 1; k <= 6; k++) expect((await post(JSON.stringify({ phone: `+9198201${k}0001` }))).status).toBe(200);
+      await Bun.sleep(1_250);
+      expect((await post(JSON.stringify({ phone: "+919820170001" }))).status).toBe(403);
+      // Formatted spellings are not E.164: refused before any check. JSON escapes decode to the range: blocked.
+      for (const phone of ["+91 98201 80001", "+91-98201-80002", "+91 (98201) 80003"])
+        expect((await post(`{"phone":"${phone}"}`)).status, phone).toBe(400);
+      for (const phone of ["\\u002b919820180004", "+9198201\\u00380005"])
+        expect((await post(`{"phone":"${phone}"}`)).status, phone).toBe(403);
+      expect(fake.sms).toHaveLength(6);
+      const warn = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "pumping guard: number range blocked");
+      expect(warn).toMatchObject({ prefix: "+9198201*****", country: "IN" });
+      expect((await post(JSON.stringify({ phone: "+919812345678" }))).status).toBe(200); // another range
+    } finally {
+      await served.stop();
+    }
   });
 });
