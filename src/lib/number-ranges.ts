@@ -28,16 +28,17 @@ export const tagDigits = (layout: PrefixLayout) => Math.max(layout.dropDigits, l
  */
 export const rangePolicy = (policy: PumpingPolicy): PumpingPolicy => ({ ...policy, minConversion: policy.minConversion / 2 });
 
-const scriptArgs = new WeakMap<PumpingPolicy, { block: (number | string)[]; range: (number | string)[] }>();
+const scriptArgs = new WeakMap<PumpingPolicy, { block: string; range: string }>();
 
 /**
- * pump_check's arguments after the number, for a block and for its range, worked
- * out once per policy (a process judges by a handful: CountryWatch hands out two).
+ * pump_check's arguments after the number, for a block and for its range, each
+ * joined by commas as ADMIT_LUA takes them, worked out once per policy (a
+ * process judges by a handful: CountryWatch hands out two).
  */
-export function pumpArgsFor(policy: PumpingPolicy): { block: (number | string)[]; range: (number | string)[] } {
+export function pumpArgsFor(policy: PumpingPolicy): { block: string; range: string } {
   let args = scriptArgs.get(policy);
   if (!args) {
-    args = { block: pumpScriptArgs(policy), range: pumpScriptArgs(rangePolicy(policy)) };
+    args = { block: pumpScriptArgs(policy).join(","), range: pumpScriptArgs(rangePolicy(policy)).join(",") };
     scriptArgs.set(policy, args);
   }
   return args;

@@ -11,10 +11,11 @@ import { WINDOW_FN } from "./redis-scripts";
  * KEYS[1]: the phone's send events; KEYS[2]: the block's hash (KEYS[1] again
  * when the guard is off); then the range's hash when ARGV says there is one;
  * then the budgets' hashes.
- * ARGV: member; n, then n window arguments (limit and window ms of each);
- * the mode (`off`, `monitor`, `enforce`); m, then m of pump_check's arguments
- * for the block (number, window ms, …); r, then r for the range (0: none);
- * then per budget k, its count and BUDGET_FN's arguments.
+ * ARGV: member; the windows (limit and window ms of each); the mode (`off`,
+ * `monitor`, `enforce`); the number; pump_check's arguments for the block
+ * (window ms, …; empty with the guard off) and for the range (empty: none);
+ * then BUDGET_FN's arguments of each budget. Each list is one argument, its
+ * values joined by commas: a send's arguments cost the gateway by their count.
  * The windows refuse: nothing else is asked. A safe-listed block asks no range;
  * a block blocked now takes the counts it was judged on out of its range.
  * The block or its range is blocked and enforced: the budgets are not asked and
@@ -27,32 +28,27 @@ import { WINDOW_FN } from "./redis-scripts";
  * reply (five values and its use per window).
  */
 export const ADMIT_LUA = `${WINDOW_FN}${PUMP_FN}${BUDGET_FN}
-local at = 1
-local function take(count)
+local function list(s)
   local out = {}
-  for i = at, at + count - 1 do out[#out + 1] = ARGV[i] end
-  at = at + count
+  for v in string.gmatch(s, '[^,]+') do out[#out + 1] = v end
   return out
 end
-local member = take(1)[1]
-local w = take(tonumber(take(1)[1]))
-local mode = take(1)[1]
-local pa = take(tonumber(take(1)[1]))
-local ra = take(tonumber(take(1)[1]))
+local member, w, mode, number = ARGV[1], list(ARGV[2]), ARGV[3], ARGV[4]
+local pa, ra = list(ARGV[5]), list(ARGV[6])
 local first = 3
 if #ra > 0 then first = 4 end
 local budgets = {}
-for k = first, #KEYS do budgets[#budgets + 1] = take(tonumber(take(1)[1])) end
+for k = first, #KEYS do budgets[#budgets + 1] = list(ARGV[7 + k - first]) end
 local now, longest, counted, r = window_decide(KEYS[1], member, w)
 if r[1] == 0 then return {r[1], r[2], r[3], r[4], r[5], 0, -1, 0, 0, -1, 0, 0} end
 local p, wide = {-1, 0, 0, -1}, 0
 local pumped = {}
 if mode ~= 'off' then
-  p = pump_check(KEYS[2], pa, now, not counted)
+  p = pump_check(KEYS[2], number, pa, now, not counted)
   if (p[4] or -1) >= 0 then pumped[1] = KEYS[2] end
   if p[1] == 2 and #ra > 0 then pump_forget(KEYS[3], p[5]) end
   if p[1] == 0 and #ra > 0 and (p[4] or -1) ~= -2 then
-    local q = pump_check(KEYS[3], ra, now, not counted)
+    local q = pump_check(KEYS[3], number, ra, now, not counted)
     if q[1] > 0 then
       -- The range is blocked: as for a blocked block, the check keeps no count (monitor mode counts what goes out).
       if pumped[1] then redis.call('HINCRBY', KEYS[2], 's:' .. p[4], -1) end

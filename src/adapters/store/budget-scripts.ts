@@ -56,17 +56,18 @@ local function budget_check(key, a, now)
 end
 
 local function budget_record(key, a, now, res)
-  local receipt, ttl = {}, 0
+  local receipt, ttl, opened = {}, 0, false
   for k = 1, #a / 3 do
     local w, s = tonumber(a[3 * k - 1]), tonumber(a[3 * k])
     local field = k .. ':' .. math.floor(now / s)
-    redis.call('HINCRBY', key, field, 1)
+    if redis.call('HINCRBY', key, field, 1) == 1 then opened = true end
     receipt[#receipt + 1] = field
     res[5 + k] = res[5 + k] + 1
     ttl = math.max(ttl, w + s)
   end
-  -- The hash outlives its longest window by one bucket, then goes.
-  redis.call('PEXPIRE', key, ttl)
+  -- The hash outlives its newest bucket's longest window by one bucket, then goes: set when a
+  -- bucket opens (a bucket starts before it is opened, so each is kept while a window sees it).
+  if opened then redis.call('PEXPIRE', key, ttl) end
   res[5] = table.concat(receipt, ',')
 end
 `;

@@ -68,6 +68,18 @@ export async function admitOnRedis(
   return { ...admission, budgets: decisions as BudgetDecision[] };
 }
 
+const joined = new WeakMap<object, string>();
+
+/** A policy's script arguments as one, joined by commas, worked out once per policy. */
+function packed(owner: { scriptArgs: readonly number[] }): string {
+  let s = joined.get(owner);
+  if (s === undefined) {
+    s = owner.scriptArgs.join(",");
+    joined.set(owner, s);
+  }
+  return s;
+}
+
 /** ADMIT_LUA's keys and arguments for one send, and how many of them are keys. */
 function admitArgs(
   layout: PrefixLayout,
@@ -76,29 +88,25 @@ function admitArgs(
   member: string,
   checks: AdmitChecks,
   budgets: readonly SendBudget[],
-): { keys: number; list: (string | number)[] } {
+): { keys: number; list: string[] } {
   const { pump } = checks;
   const events = eventsKey(phone, "send", tagDigits(layout));
-  const pumped = pump ? pumpKeys(pump.prefix, layout) : [events];
+  const [block, range] = pump ? pumpKeys(pump.prefix, layout) : [events];
   const args = pump && pumpArgsFor(pump.policy);
-  const pumpArgs = args ? [phone, ...args.block] : [];
-  const rangeArgs = args && pumped[1] ? [phone, ...args.range] : [];
-  const keys = [events, ...(pumped.filter(Boolean) as string[]), ...budgets.map((b) => budgetKey(b.scope))];
-  return {
-    keys: keys.length,
-    list: [
-      ...keys,
-      member,
-      policy.scriptArgs.length,
-      ...policy.scriptArgs,
-      pump?.policy.mode ?? "off",
-      pumpArgs.length,
-      ...pumpArgs,
-      rangeArgs.length,
-      ...rangeArgs,
-      ...budgets.flatMap((b) => [b.scriptArgs.length, ...b.scriptArgs]),
-    ],
-  };
+  const keys = [events, block!];
+  if (range) keys.push(range);
+  for (const b of budgets) keys.push(budgetKey(b.scope));
+  const list = [
+    ...keys,
+    member,
+    packed(policy),
+    pump?.policy.mode ?? "off",
+    phone,
+    args ? args.block : "",
+    args && range ? args.range : "",
+  ];
+  for (const b of budgets) list.push(packed(b));
+  return { keys: keys.length, list };
 }
 
 async function parse(

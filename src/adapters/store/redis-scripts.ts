@@ -20,14 +20,21 @@ local function window_decide(key, member, w)
   local windows = #w / 2
   local longest = 0
   for k = 1, windows do longest = math.max(longest, tonumber(w[2 * k])) end
-  -- Forget what no window can see; what stays is at most the largest limit, cheap to read whole.
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
-  local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local ts = {}
-  for i = 2, #raw, 2 do ts[#ts + 1] = tonumber(raw[i]) end
-  local n = #ts
+  -- What stays is at most the largest limit, cheap to read whole; what no window can see goes.
   -- Already recorded (a retry with the same idempotency key): passes, is not counted twice.
-  local counted = redis.call('ZSCORE', key, member)
+  local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local ts, stale, counted = {}, false, false
+  for i = 2, #raw, 2 do
+    local at = tonumber(raw[i])
+    if at <= now - longest then
+      stale = true
+    else
+      ts[#ts + 1] = at
+      if raw[i - 1] == member then counted = true end
+    end
+  end
+  if stale then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest) end
+  local n = #ts
   local denied, deniedWait = -1, -1
   local tight, tightRemaining, tightReset = -1, math.huge, 0
   local nextMs = 0
