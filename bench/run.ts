@@ -1,8 +1,12 @@
 // `bun run bench`: load on the compiled gateway and on baselines measured in the same run,
 // reported as ratios. Starts everything it needs: a private Redis, a fake upstream, the
 // binaries; drives load with wrk from a separate process. Writes bench/results/latest.{json,md}.
-//   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build] [--only <text>]
-// --only runs the scenarios whose name contains <text> and prints them; it writes no report.
+//   bun bench/run.ts [--duration 10] [--connections 32] [--smoke] [--no-build] [--only <text>] [--repeat 1]
+// --only runs the scenarios whose name matches <text>, a regular expression (`accepted send$|guard off`),
+// and prints them; it writes no report.
+// --repeat N runs the scenarios N times, round after round, every other round in reverse order (so a
+// noisy minute touches each alike), and keeps each one's median run by server CPU per request; the
+// guard's cost is then the median of the rounds' differences.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +22,9 @@ const DURATION = option("duration", SMOKE ? 1 : 10);
 const CONNECTIONS = option("connections", SMOKE ? 4 : 32);
 const FLOOD_SECONDS = option("flood-seconds", SMOKE ? 1 : 25);
 const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const REPEAT = Math.max(1, option("repeat", 1));
+const GUARDED = "gateway: accepted send";
+const UNGUARDED = "gateway: accepted send, spend guard off";
 const FLOOD = "gateway: flood of distinct addresses, no heap sizing";
 const FLOOD_IMAGE = "gateway: flood of distinct addresses, heap sized as in the image";
 /** What the Dockerfile sets: JSC sizes its heap for 150 MB and collects sooner (see BENCHMARKS.md). */
@@ -94,6 +101,14 @@ interface Row extends WrkResult {
   peak_rss_mib: number;
   /** Server CPU (user + system, workers included) per answered request, in µs. */
   cpu_us_per_req: number;
+}
+
+const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+/** A scenario's median run by server CPU per request (the lower middle one of an even count). */
+function median(runs: Row[]): Row {
+  const cpu = medianOf(runs.map((r) => r.cpu_us_per_req));
+  return runs.find((r) => r.cpu_us_per_req === cpu)!;
 }
 
 /** Starts `cmd`, waits for /healthz, runs the load, samples RSS, stops it. */
@@ -226,13 +241,8 @@ try {
         { REDIS_URL, UPSTREAM_URL },
         { script: "send-random-phone.lua", expect: 200 },
       ],
-      ["gateway: accepted send", gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
-      [
-        "gateway: accepted send, spend guard off",
-        gateway,
-        { ...base, ...open, ...GUARD_OFF },
-        { script: "send-random-phone.lua", expect: 200 },
-      ],
+      [GUARDED, gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
+      [UNGUARDED, gateway, { ...base, ...open, ...GUARD_OFF }, { script: "send-random-phone.lua", expect: 200 }],
       [
         "gateway: send denied by the per-IP limit",
         gateway,
@@ -285,21 +295,38 @@ try {
         { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS },
       ],
     ];
-  const rows: Row[] = [];
-  for (const [name, cmd, env, load, prepare] of scenarios)
-    if (!ONLY || name.includes(ONLY)) rows.push(await scenario(name, cmd, env, load, prepare));
+  const chosen = scenarios.filter(([name]) => !ONLY || new RegExp(ONLY).test(name));
+  const runs = new Map<string, Row[]>(chosen.map(([name]) => [name, []]));
+  for (let round = 1; round <= REPEAT; round++) {
+    if (REPEAT > 1) console.log(`round ${round} of ${REPEAT}`);
+    // Every other round in reverse order: neither of two compared rows always runs first.
+    for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse())
+      runs.get(name)!.push(await scenario(name, cmd, env, load, prepare));
+  }
+  const rows = [...runs.values()].map(median);
+  if (REPEAT > 1) {
+    console.log(`medians of ${REPEAT} rounds, by server CPU per request:`);
+    for (const r of rows) console.log(`${r.name.padEnd(44)} cpu ${r.cpu_us_per_req} µs/req  ${r.rps.toFixed(0)} req/s`);
+  }
+  const guarded = runs.get(GUARDED);
+  const unguarded = runs.get(UNGUARDED);
+  const guardDeltas = guarded && unguarded ? guarded.map((g, i) => g.cpu_us_per_req - unguarded[i]!.cpu_us_per_req) : [];
+  if (REPEAT > 1 && guardDeltas.length > 0)
+    console.log(
+      `spend guard's cost per accepted send, per round: ${guardDeltas.join(", ")} µs; median ${medianOf(guardDeltas)} µs`,
+    );
 
   await stop(upstream);
   await stop(redis);
 
-  if (!ONLY) writeReport(rows);
+  if (!ONLY) writeReport(rows, medianOf(guardDeltas));
 } finally {
   for (const p of running) p.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 }
 
 /** The ratios against the targets, and the report in markdown and JSON. */
-function writeReport(rows: Row[]): void {
+function writeReport(rows: Row[], guardUs: number): void {
   const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
   const flood = by(FLOOD_IMAGE);
   const floodUnsized = by(FLOOD);
@@ -326,13 +353,18 @@ function writeReport(rows: Row[]): void {
     by_cpu: cpuRatio(p.gateway, p.baseline),
     target: p.target,
   }));
-  const guarded = by("gateway: accepted send");
-  const unguarded = by("gateway: accepted send, spend guard off");
-  const guardCost = { cpu_us_per_send: guarded.cpu_us_per_req - unguarded.cpu_us_per_req, target_us: 15 };
+  const guardCost = { cpu_us_per_send: guardUs, rounds: REPEAT, target_us: 15 };
   const report = {
     date: new Date().toISOString(),
     machine: { cores: navigator.hardwareConcurrency, arch: process.arch, bun: Bun.version },
-    settings: { duration_s: DURATION, connections: CONNECTIONS, wrk_threads: 1, smoke: SMOKE, flood_seconds: FLOOD_SECONDS },
+    settings: {
+      repeat: REPEAT,
+      duration_s: DURATION,
+      connections: CONNECTIONS,
+      wrk_threads: 1,
+      smoke: SMOKE,
+      flood_seconds: FLOOD_SECONDS,
+    },
     rows,
     ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
     spend_guard: { ...guardCost, met: guardCost.cpu_us_per_send <= guardCost.target_us },
@@ -352,7 +384,7 @@ function writeReport(rows: Row[]): void {
     },
   };
   const md = [
-    `Run ${report.date.slice(0, 16)}Z on ${report.machine.cores} cores (${report.machine.arch}, bun ${report.machine.bun}); ${DURATION}s per scenario, ${CONNECTIONS} connections, wrk -t1 on the same machine.`,
+    `Run ${report.date.slice(0, 16)}Z on ${report.machine.cores} cores (${report.machine.arch}, bun ${report.machine.bun}); ${DURATION}s per scenario${REPEAT > 1 ? `, ${REPEAT} rounds (each row its median run by server CPU)` : ""}, ${CONNECTIONS} connections, wrk -t1 on the same machine.`,
     "",
     "| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | errors | peak RSS MiB |",
     "|---|---:|---:|---:|---:|---:|---:|",
@@ -364,7 +396,7 @@ function writeReport(rows: Row[]): void {
     "| ratio | value (req/s) | by server CPU per request | target | met |",
     "|---|---:|---:|---:|---|",
     ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} | ${t.met ? "yes" : "no"} |`),
-    `| spend guard (subnet tiers, budgets, pumping check): CPU per accepted send, guarded − unguarded | ${guardCost.cpu_us_per_send} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send <= guardCost.target_us ? "yes" : "no"} |`,
+    `| spend guard (subnet tiers, budgets, pumping check): CPU per accepted send, guarded − unguarded${REPEAT > 1 ? ` (median of ${REPEAT} rounds' differences)` : ""} | ${guardCost.cpu_us_per_send} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send <= guardCost.target_us ? "yes" : "no"} |`,
     `| flood, heap sized as in the image: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
     `| flood, JSC's default heap sizing: peak RSS over ${floodUnsized.requests} distinct addresses | ${floodUnsized.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood_unsized_heap.met ? "yes" : "no"} |`,
     "",

@@ -84,8 +84,9 @@ local function pump_check(key, number, a, now, count)
   if not count then return {0, 0, strikes, -1} end
   -- Clear: the send is counted now (taken back if it does not go out).
   local bucket = math.floor(now / b)
-  -- A new bucket makes the hash live at least a[9] more: it then outlives every bucket's start by that.
-  if redis.call('HINCRBY', key, 's:' .. bucket, 1) == 1 and redis.call('PTTL', key) < tonumber(a[9]) then
+  -- A new bucket makes the hash live at least a[9] more: it then outlives every bucket's start by
+  -- that (a hash that was empty has no expiry to keep).
+  if redis.call('HINCRBY', key, 's:' .. bucket, 1) == 1 and (#raw == 0 or redis.call('PTTL', key) < tonumber(a[9])) then
     redis.call('PEXPIRE', key, a[9])
   end
   return {0, 0, strikes, bucket}
