@@ -6,6 +6,7 @@ import { createLogger } from "../../src/lib/logger";
 import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
+import { sendBudget } from "../../src/lib/send-budget";
 
 const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 
@@ -99,6 +100,50 @@ describe("a secured cluster refuses what it should", () => {
 
 describe("redis store, faults and hygiene", () => {
   const w = ratePolicy("phone", parseLimits("5/1m")!);
+
+  test("a budget's running totals agree with its buckets: a hash without them, a changed window, refunds, aging", async () => {
+    const store = await open(SHARED_REDIS_URL);
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      const scope = `totals-${process.pid}`;
+      const key = `otp:budget:{${scope}}`;
+      await raw.del(key);
+      const budget = sendBudget(scope, [{ limit: 10, windowMs: 3_000, bucketMs: 50, label: "10/3s" }]);
+      // A hash written before the totals (buckets only), two seconds old: counted from its buckets;
+      // one past the window is dropped.
+      const now = Math.floor(Date.now() / 50);
+      await raw.hset(key, `1:${now - 40}`, 2, `1:${now - 39}`, 1, `1:${now - 200}`, 5);
+      await raw.pexpire(key, 60_000);
+      expect((await store.reserveBudget(budget, false)).used).toEqual([3]);
+      expect(await raw.hexists(key, `1:${now - 200}`)).toBe(0);
+      // A total counted for another window shape is not trusted: counted afresh.
+      await raw.hset(key, "t:1", 999, "g:1", "60000/1000");
+      expect((await store.reserveBudget(budget, false)).used).toEqual([3]);
+      const sent = await store.reserveBudget(budget);
+      expect(sent.used).toEqual([4]);
+      await store.refundBudget(budget, sent.receipt);
+      expect((await store.reserveBudget(budget, false)).used).toEqual([3]);
+      expect(Number(await raw.hget(key, "t:1"))).toBe(3);
+      for (let i = 0; i < 7; i++) expect((await store.reserveBudget(budget)).allowed).toBe(true);
+      expect((await store.reserveBudget(budget)).allowed).toBe(false);
+      // As buckets leave the window, the total goes down with them: the two-second-old ones first.
+      await Bun.sleep(1_300);
+      const half = await store.reserveBudget(budget, false);
+      const fields = await raw.hgetall(key);
+      const inBuckets = Object.entries(fields)
+        .filter(([f]) => /^1:\d+$/.test(f))
+        .reduce((sum, [, n]) => sum + Number(n), 0);
+      expect(half.used).toEqual([inBuckets]);
+      expect(Number(fields["t:1"])).toBe(inBuckets);
+      expect(half.used[0]).toBe(7);
+      await Bun.sleep(2_000);
+      expect((await store.reserveBudget(budget, false)).used).toEqual([0]);
+      expect(Object.keys(await raw.hgetall(key)).filter((f) => /^1:/.test(f))).toEqual([]);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
 
   test("every key it writes has a TTL", async () => {
     await flushSharedRedis();
