@@ -5,6 +5,8 @@
 //   off: no guard; budget: the budget only; pump: the pumping guard only; on: both;
 //   no-ranges: both, PUMPING_RANGE_DROP=0. FULL_BUDGET=1 first fills the budget's last hour with a
 //   count in every bucket, as a budget in steady use has (its script then reads 60 buckets a send).
+//   BUSY_RANGE=1 sends to one range only (+9198765…), its hash first filled as a day of steady,
+//   verified traffic leaves it: every fine and coarse bucket of sends and of verifies.
 
 import { Redis } from "ioredis";
 import { RedisStore } from "../src/adapters/store/redis";
@@ -48,7 +50,20 @@ const provider = {
   send: async () => ({ requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300000), attemptsLeft: 3 }),
 };
 const svc = new OtpService({ ...deps, provider, store, logger });
-const phone = () => `+9198${String(10000000 + Math.floor(Math.random() * 89999999))}`;
+const busy = process.env.BUSY_RANGE === "1";
+const phone = busy
+  ? () => `+9198765${String(Math.floor(Math.random() * 100000)).padStart(5, "0")}`
+  : () => `+9198${String(10000000 + Math.floor(Math.random() * 89999999))}`;
+if (busy) {
+  const { bucketMs } = deps.policy.pumping;
+  const fine = Math.floor(Date.now() / bucketMs);
+  const coarse = Math.floor(fine / 60);
+  const fields: string[] = [];
+  for (let i = 0; i < 60; i++) fields.push(`s:${fine - i}`, "50", `v:${fine - i}`, "45");
+  for (let i = 1; i <= 24; i++) fields.push(`S:${coarse - i}`, "3000", `V:${coarse - i}`, "2700");
+  await admin.hset("otp:pump:{+9198765}", ...fields);
+  await admin.pexpire("otp:pump:{+9198765}", 86_400_000);
+}
 async function run(count: number) {
   const c = 32;
   let i = 0;

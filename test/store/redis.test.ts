@@ -145,6 +145,71 @@ describe("redis store, faults and hygiene", () => {
     }
   });
 
+  test("a pump hash's running totals always equal what its buckets hold, as buckets mature, fold, leave and are taken back", async () => {
+    const store = await open(SHARED_REDIS_URL);
+    const raw = new Redis(SHARED_REDIS_URL);
+    // 10 ms buckets: a coarse bucket is 600 ms, the window three of them; never blocked.
+    const policy = { ...PUMPING_POLICY, windowMs: 1_800, bucketMs: 10, maturityMs: 50, minSends: 1_000_000 };
+    const range = `+9191${String(process.pid % 1000).padStart(3, "0")}`;
+    const block = `${range}42`;
+    const keys = [`otp:pump:{${range}}42`, `otp:pump:{${range}}`];
+    /** J and C from the fields, by the markers the hash holds: every S from o on and s up to m; every v and V. */
+    const check = async () => {
+      for (const key of keys) {
+        const h = await raw.hgetall(key);
+        const m = Number(h.m);
+        let judged = 0;
+        let converted = 0;
+        for (const [field, value] of Object.entries(h)) {
+          const [, kind, j] = field.match(/^([svSV]):(\d+)$/) ?? [];
+          if (!kind) continue;
+          const n = Number(value);
+          if (kind === "S" || (kind === "s" && Number(j) <= m)) judged += n;
+          if (kind === "v" || kind === "V") converted += n;
+          // Nothing older than the markers stays behind.
+          if (kind === "s" || kind === "v") expect(Number(j)).toBeGreaterThanOrEqual(Number(h.f));
+          else expect(Number(j)).toBeGreaterThanOrEqual(Number(h.o));
+        }
+        expect([key, Number(h.J), Number(h.C)]).toEqual([key, judged, converted]);
+      }
+    };
+    try {
+      await raw.del(...keys);
+      let seed = 7;
+      const next = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      const counted: number[] = [];
+      const started = Date.now();
+      let checks = 0;
+      // 2.5 s: buckets mature, fold into coarse ones, and the first coarse ones leave the window.
+      while (Date.now() - started < 2_500) {
+        const r = next();
+        const phone = `${block}${String(Math.floor(next() * 1000)).padStart(3, "0")}`;
+        if (r < 0.5) {
+          const verdict = await judgePrefix(store, block, phone, policy);
+          expect(verdict.state).toBe("clear");
+          if (verdict.counted !== undefined) counted.push(verdict.counted);
+          await check();
+          checks++;
+        } else if (r < 0.8) await store.pumpRecord(block, next() < 0.5 ? "verified" : "sent", policy);
+        else if (counted.length > 0) await store.pumpUncount(block, counted.splice(Math.floor(next() * counted.length), 1)[0]!);
+        await Bun.sleep(Math.floor(next() * 25));
+      }
+      expect(checks).toBeGreaterThan(30);
+      // After a gap longer than the window and its oldest coarse bucket (2.4 s), counted afresh:
+      // nothing of the old traffic is judged any more.
+      await Bun.sleep(2_500);
+      await judgePrefix(store, block, `${block}000`, policy);
+      await check();
+      expect(Number(await raw.hget(keys[1]!, "J"))).toBe(0);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
   test("every key it writes has a TTL", async () => {
     await flushSharedRedis();
     const store = await open(SHARED_REDIS_URL);

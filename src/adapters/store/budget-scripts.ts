@@ -120,7 +120,8 @@ return res
 
 /**
  * KEYS[1]: a budget's hash (or a pump hash). ARGV: the receipt's fields. Takes
- * one send back from each bucket still there, and from its window's total.
+ * one send back from each bucket still there, and from its window's total (a
+ * pump hash's judged total, src/adapters/store/pumping-scripts.ts).
  */
 export const REFUND_BUDGET_LUA = `
 for _, field in ipairs(ARGV) do
@@ -130,6 +131,10 @@ for _, field in ipairs(ARGV) do
     -- A bucket still there is one its window's total counts (a bucket leaves the total as it goes).
     local k = string.match(field, '^(%d+):%d+$')
     if k and tonumber(redis.call('HGET', KEYS[1], 't:' .. k) or '0') > 0 then redis.call('HINCRBY', KEYS[1], 't:' .. k, -1) end
+    -- A pump hash's send (s:<bucket>): in its judged total J once matured (up to m).
+    local j = string.match(field, '^s:(%d+)$')
+    local m = j and redis.call('HGET', KEYS[1], 'm')
+    if m and tonumber(j) <= tonumber(m) then redis.call('HINCRBY', KEYS[1], 'J', -1) end
   end
 end
 return 1

@@ -4,7 +4,11 @@
  * the range's, which the phone's own keys carry too; `otp:pump:{<prefix>}` with
  * no ranges), with sends and verified sends counted per bucket (`s:`, `v:`,
  * folded into `S:`, `V:` as they age), the block (`until`, `strikes`) and
- * safe-list entries (`safe`, `safe:<number>`). At most about 170 fields.
+ * safe-list entries (`safe`, `safe:<number>`). At most about 180 fields.
+ * Running totals spare a send reading the buckets: `J` the judged sends (every
+ * `S:` bucket from `o` on, and the `s:` buckets up to `m`), `C` the verified
+ * ones (every `v:` and `V:` bucket), `f` the oldest fine bucket not yet folded,
+ * and `g` the window, bucket and maturity ms they were counted for.
  */
 
 /**
@@ -12,9 +16,9 @@
  * with the ms of its own Redis TIME: mirrors `judge` in src/lib/pumping.ts
  * (folding included) and sets the block; a clear prefix has the send counted
  * unless `count` is false (a retried send, counted by its first attempt).
- * key: the prefix's hash: recent counts `s:<bucket>` and `v:<bucket>`, older
- * ones folded into `S:<coarse>` and `V:<coarse>` (coarse = 60 buckets), the
- * block and the safe list; read whole, once.
+ * A check reads the totals and the block; it reads buckets only as they mature,
+ * fold or leave the window (a few at a time), or to count a hash afresh (first
+ * use, a changed shape, a long gap), or when it blocks.
  * a: window ms, bucket ms, maturity ms, min sends, min conversion (0–1),
  * block ms, max block ms, strike memory ms, ms the hash must live at least.
  * Returns {state (0 clear, 1 blocked, 2 blocked now), remaining ms, strikes,
@@ -22,28 +26,23 @@
  * and when blocked now the counts it was judged on (field, count, …) for pump_forget}.
  */
 export const PUMP_FN = `
-local function pump_check(key, number, a, now, count)
+local function pump_sum(key, fields)
+  local n = 0
+  if #fields == 0 then return n end
+  for _, v in ipairs(redis.call('HMGET', key, unpack(fields))) do n = n + (tonumber(v) or 0) end
+  return n
+end
+
+-- The totals from the buckets, folding and dropping as judge does; nothing written.
+local function pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
+  local judged, converted, gone, folds = 0, 0, {}, {}
   local raw = redis.call('HGETALL', key)
-  local untilMs, strikes, safeField = 0, 0, 'safe:' .. number
-  local w, b, m = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
-  local c = b * 60
-  local firstFine, firstCoarse = math.floor((now - c) / b), math.floor((now - w) / c)
-  -- Judged: sends whose codes have all expired (and everything folded); verifies wherever they landed.
-  local lastJudged = math.floor((now - m) / b) - 1
-  local judged, converted, counts, gone, folds, held = 0, 0, {}, {}, {}, {}
   for i = 1, #raw, 2 do
     local field = raw[i]
     local kind, j = string.match(field, '^([svSV]):(%d+)$')
-    if not kind then
-      if field == 'until' then untilMs = tonumber(raw[i + 1])
-      elseif field == 'strikes' then strikes = tonumber(raw[i + 1])
-      elseif field == 'safe' or field == safeField then return {0, 0, 0, -2} end
-    else
+    if kind then
       j = tonumber(j)
       local n = tonumber(raw[i + 1])
-      counts[#counts + 1] = field
-      held[#held + 1] = field
-      held[#held + 1] = n
       if kind == 's' or kind == 'v' then
         if j < firstFine then
           -- Older than one coarse bucket: folded into its coarse bucket (or dropped past the window).
@@ -68,34 +67,143 @@ local function pump_check(key, number, a, now, count)
       end
     end
   end
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
+  return judged, converted, #raw == 0
+end
+
+-- The totals brought up to now: matured fine sends join J, fine buckets older than one coarse
+-- bucket fold into it, coarse buckets the window no longer sees leave J and C.
+local function pump_advance(key, b, c, t, firstFine, firstCoarse, lastJudged)
+  local J, C, m, f, o = t[1], t[2], t[3], t[4], t[5]
+  if m < lastJudged then
+    local names = {}
+    for j = m + 1, lastJudged do names[#names + 1] = 's:' .. j end
+    J = J + pump_sum(key, names)
+    m = lastJudged
+  end
+  if f < firstFine then
+    local names, folds = {}, {}
+    for j = f, firstFine - 1 do
+      names[#names + 1] = 's:' .. j
+      names[#names + 1] = 'v:' .. j
+    end
+    local vals = redis.call('HMGET', key, unpack(names))
+    for i, name in ipairs(names) do
+      local n = tonumber(vals[i]) or 0
+      if n ~= 0 then
+        local kind, j = string.sub(name, 1, 1), tonumber(string.sub(name, 3))
+        local coarse = math.floor(j * b / c)
+        local live = coarse >= firstCoarse
+        if kind == 's' then
+          -- J holds a fine send once it matured (up to m): one that folds unmatured joins, one dropped leaves.
+          if live and j > m then J = J + n elseif not live and j <= m then J = J - n end
+        elseif not live then
+          C = C - n
+        end
+        if live then
+          local into = string.upper(kind) .. ':' .. coarse
+          folds[into] = (folds[into] or 0) + n
+        end
+      end
+    end
+    redis.call('HDEL', key, unpack(names))
+    for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
+    f = firstFine
+  end
+  if o < firstCoarse then
+    local sends, verifies, names = {}, {}, {}
+    for k = o, firstCoarse - 1 do
+      sends[#sends + 1] = 'S:' .. k
+      verifies[#verifies + 1] = 'V:' .. k
+      names[#names + 1] = 'S:' .. k
+      names[#names + 1] = 'V:' .. k
+    end
+    J = J - pump_sum(key, sends)
+    C = C - pump_sum(key, verifies)
+    redis.call('HDEL', key, unpack(names))
+    o = firstCoarse
+  end
+  return J, C, m, f, o
+end
+
+local function pump_check(key, number, a, now, count)
+  local meta = redis.call('HMGET', key, 'safe', 'safe:' .. number, 'until', 'strikes', 'J', 'C', 'm', 'f', 'o', 'g')
+  if meta[1] or meta[2] then return {0, 0, 0, -2} end
+  local untilMs, strikes = tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
   if untilMs > now then return {1, untilMs - now, strikes} end
-  if judged >= tonumber(a[4]) and converted < judged * tonumber(a[5]) then
+  local w, b, mt = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
+  local c = b * 60
+  local firstFine, firstCoarse = math.floor((now - c) / b), math.floor((now - w) / c)
+  -- Judged: sends whose codes have all expired (and everything folded); verifies wherever they landed.
+  local lastJudged = math.floor((now - mt) / b) - 1
+  local shape = a[1] .. '/' .. a[2] .. '/' .. a[3]
+  local t = {tonumber(meta[5]), tonumber(meta[6]), tonumber(meta[7]), tonumber(meta[8]), tonumber(meta[9])}
+  local J, C, m, f, o, empty
+  if meta[10] ~= shape or not (t[1] and t[2] and t[3] and t[4] and t[5])
+    or lastJudged - t[3] > 64 or firstFine - t[4] > 64 or firstCoarse - t[5] > 26 then
+    J, C, empty = pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
+    m, f, o = lastJudged, firstFine, firstCoarse
+  else
+    J, C, m, f, o = pump_advance(key, b, c, t, firstFine, firstCoarse, lastJudged)
+  end
+  if J >= tonumber(a[4]) and C < J * tonumber(a[5]) then
     strikes = strikes + 1
     local dur = math.min(tonumber(a[6]) * 2 ^ (strikes - 1), tonumber(a[7]))
     -- The counts that judged it go: after the block the prefix must earn a new one.
+    local raw, counts, held = redis.call('HGETALL', key), {}, {}
+    for i = 1, #raw, 2 do
+      if string.match(raw[i], '^[svSV]:%d+$') then
+        counts[#counts + 1] = raw[i]
+        held[#held + 1] = raw[i]
+        held[#held + 1] = tonumber(raw[i + 1])
+      end
+    end
     if #counts > 0 then redis.call('HDEL', key, unpack(counts)) end
-    redis.call('HSET', key, 'until', now + dur, 'strikes', strikes)
+    redis.call('HSET', key, 'until', now + dur, 'strikes', strikes, 'J', 0, 'C', 0, 'm', m, 'f', f, 'o', o, 'g', shape)
     -- Remembered past the block, so that a repeat is blocked longer.
     redis.call('PEXPIRE', key, dur + tonumber(a[8]))
     return {2, dur, strikes, -1, held}
   end
-  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
-  for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
-  if not count then return {0, 0, strikes, -1} end
-  -- Clear: the send is counted now (taken back if it does not go out).
+  if not count then
+    if J ~= t[1] or C ~= t[2] or m ~= t[3] or f ~= t[4] or o ~= t[5] or meta[10] ~= shape then
+      if not empty then redis.call('HSET', key, 'J', J, 'C', C, 'm', m, 'f', f, 'o', o, 'g', shape) end
+    end
+    return {0, 0, strikes, -1}
+  end
+  -- Clear: the send is counted now (taken back if it does not go out); the totals with it.
   local bucket = math.floor(now / b)
-  -- A new bucket makes the hash live at least a[9] more: it then outlives every bucket's start by
-  -- that (a hash that was empty has no expiry to keep).
-  if redis.call('HINCRBY', key, 's:' .. bucket, 1) == 1 and (#raw == 0 or redis.call('PTTL', key) < tonumber(a[9])) then
+  local field = 's:' .. bucket
+  if empty then
+    redis.call('HSET', key, field, 1, 'J', J, 'C', C, 'm', m, 'f', f, 'o', o, 'g', shape)
+    redis.call('PEXPIRE', key, a[9])
+    return {0, 0, strikes, bucket}
+  end
+  if J ~= t[1] or C ~= t[2] or m ~= t[3] or f ~= t[4] or o ~= t[5] or meta[10] ~= shape then
+    redis.call('HSET', key, 'J', J, 'C', C, 'm', m, 'f', f, 'o', o, 'g', shape)
+  end
+  -- A new bucket makes the hash live at least a[9] more: it then outlives every bucket's start by that.
+  if redis.call('HINCRBY', key, field, 1) == 1 and redis.call('PTTL', key) < tonumber(a[9]) then
     redis.call('PEXPIRE', key, a[9])
   end
   return {0, 0, strikes, bucket}
+end
+
+-- The totals' change for n taken from (or given to) one bucket field of a hash with totals: a
+-- matured fine send or a coarse one is in J, a verify in C. m: the hash's m (nil: no totals).
+local function pump_total_delta(field, n, m)
+  if not m then return nil, 0 end
+  local kind, j = string.match(field, '^([svSV]):(%d+)$')
+  if kind == 'S' or (kind == 's' and tonumber(j) <= m) then return 'J', n end
+  if kind == 'v' or kind == 'V' then return 'C', n end
+  return nil, 0
 end
 
 -- A block just blocked: its range forgets the counts that judged it (the block answers for them
 -- now), so one pumped block does not close its 99 neighbours. held: field, count, ... as the block
 -- had them; the range may have folded a fine bucket since (it is checked at least as often).
 local function pump_forget(key, held)
+  local m = tonumber(redis.call('HGET', key, 'm') or 'x')
   for i = 1, #held, 2 do
     local field, n = held[i], held[i + 1]
     local have = tonumber(redis.call('HGET', key, field) or '0')
@@ -104,7 +212,12 @@ local function pump_forget(key, held)
       field = string.upper(kind) .. ':' .. math.floor(tonumber(j) / 60)
       have = tonumber(redis.call('HGET', key, field) or '0')
     end
-    if have > 0 then redis.call('HINCRBY', key, field, -math.min(n, have)) end
+    if have > 0 then
+      local take = math.min(n, have)
+      redis.call('HINCRBY', key, field, -take)
+      local total, d = pump_total_delta(field, take, m)
+      if total then redis.call('HINCRBY', key, total, -d) end
+    end
   end
 end
 `;
@@ -121,6 +234,8 @@ for _, key in ipairs(KEYS) do
   if redis.call('HINCRBY', key, field, 1) == 1 and redis.call('PTTL', key) < tonumber(ARGV[3]) then
     redis.call('PEXPIRE', key, ARGV[3])
   end
+  -- A verify is in C at once; a send joins J when it matures (the next check adds it).
+  if ARGV[1] == 'v' and redis.call('HEXISTS', key, 'C') == 1 then redis.call('HINCRBY', key, 'C', 1) end
 end
 return 1
 `;
