@@ -5,7 +5,8 @@
  * no ranges), with sends and verified sends counted per bucket (`s:`, `v:`,
  * folded into `S:`, `V:` as they age), the block (`until`, `strikes`) and
  * safe-list entries (`safe`, `safe:<number>`). At most about 180 fields.
- * Running totals spare a send reading the buckets: `J` the judged sends (every
+ * Running totals spare a send to a busy prefix (16 count fields or more) reading
+ * the buckets: `J` the judged sends (every
  * `S:` bucket from `o` on, and the `s:` buckets up to `m`), `C` the verified
  * ones (every `v:` and `V:` bucket), `f` the oldest fine bucket not yet folded,
  * and `g` the window, bucket and maturity ms they were counted for.
@@ -26,6 +27,8 @@
  * and when blocked now the counts it was judged on (field, count, …) for pump_forget}.
  */
 export const PUMP_FN = `
+local PUMP_TOTALS_FROM = 16
+
 local function pump_sum(key, fields)
   local n = 0
   if #fields == 0 then return n end
@@ -33,9 +36,10 @@ local function pump_sum(key, fields)
   return n
 end
 
--- The totals from the buckets, folding and dropping as judge does; nothing written.
+-- The totals from the buckets, folding and dropping as judge does (totals not written), and about
+-- how many count fields the hash keeps; whether it was empty.
 local function pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
-  local judged, converted, gone, folds = 0, 0, {}, {}
+  local judged, converted, gone, folds, fields = 0, 0, {}, {}, 0
   local raw = redis.call('HGETALL', key)
   for i = 1, #raw, 2 do
     local field = raw[i]
@@ -43,6 +47,7 @@ local function pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
     if kind then
       j = tonumber(j)
       local n = tonumber(raw[i + 1])
+      fields = fields + 1
       if kind == 's' or kind == 'v' then
         if j < firstFine then
           -- Older than one coarse bucket: folded into its coarse bucket (or dropped past the window).
@@ -69,7 +74,7 @@ local function pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
   end
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
   for field, n in pairs(folds) do redis.call('HINCRBY', key, field, n) end
-  return judged, converted, #raw == 0
+  return judged, converted, fields - #gone, #raw == 0
 end
 
 -- The totals brought up to now: matured fine sends join J, fine buckets older than one coarse
@@ -139,19 +144,27 @@ local function pump_check(key, number, a, now, count)
   local lastJudged = math.floor((now - mt) / b) - 1
   local shape = a[1] .. '/' .. a[2] .. '/' .. a[3]
   local t = {tonumber(meta[5]), tonumber(meta[6]), tonumber(meta[7]), tonumber(meta[8]), tonumber(meta[9])}
-  local J, C, m, f, o, empty
-  if meta[10] ~= shape or not (t[1] and t[2] and t[3] and t[4] and t[5])
-    or lastJudged - t[3] > 64 or firstFine - t[4] > 64 or firstCoarse - t[5] > 26 then
-    J, C, empty = pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
-    m, f, o = lastJudged, firstFine, firstCoarse
-  else
+  -- Totals are kept from PUMP_TOTALS_FROM count fields on: a small hash is cheaper read whole
+  -- than kept up (most prefixes see a send or two); a busy one is read by its totals only.
+  local J, C, m, f, o, kept, empty
+  local tracked = meta[10] == shape and t[1] and t[2] and t[3] and t[4] and t[5]
+    and lastJudged - t[3] <= 64 and firstFine - t[4] <= 64 and firstCoarse - t[5] <= 26
+  if tracked then
     J, C, m, f, o = pump_advance(key, b, c, t, firstFine, firstCoarse, lastJudged)
+  else
+    J, C, kept, empty = pump_recount(key, b, c, firstFine, firstCoarse, lastJudged)
+    m, f, o = lastJudged, firstFine, firstCoarse
+    if kept >= PUMP_TOTALS_FROM then
+      tracked = true
+    elseif meta[10] then
+      redis.call('HDEL', key, 'J', 'C', 'm', 'f', 'o', 'g')
+    end
   end
   if J >= tonumber(a[4]) and C < J * tonumber(a[5]) then
     strikes = strikes + 1
     local dur = math.min(tonumber(a[6]) * 2 ^ (strikes - 1), tonumber(a[7]))
-    -- The counts that judged it go: after the block the prefix must earn a new one.
-    local raw, counts, held = redis.call('HGETALL', key), {}, {}
+    -- The counts that judged it go (and the totals): after the block the prefix must earn a new one.
+    local raw, counts, held = redis.call('HGETALL', key), {'J', 'C', 'm', 'f', 'o', 'g'}, {}
     for i = 1, #raw, 2 do
       if string.match(raw[i], '^[svSV]:%d+$') then
         counts[#counts + 1] = raw[i]
@@ -159,31 +172,20 @@ local function pump_check(key, number, a, now, count)
         held[#held + 1] = tonumber(raw[i + 1])
       end
     end
-    if #counts > 0 then redis.call('HDEL', key, unpack(counts)) end
-    redis.call('HSET', key, 'until', now + dur, 'strikes', strikes, 'J', 0, 'C', 0, 'm', m, 'f', f, 'o', o, 'g', shape)
+    redis.call('HDEL', key, unpack(counts))
+    redis.call('HSET', key, 'until', now + dur, 'strikes', strikes)
     -- Remembered past the block, so that a repeat is blocked longer.
     redis.call('PEXPIRE', key, dur + tonumber(a[8]))
     return {2, dur, strikes, -1, held}
   end
-  if not count then
-    if J ~= t[1] or C ~= t[2] or m ~= t[3] or f ~= t[4] or o ~= t[5] or meta[10] ~= shape then
-      if not empty then redis.call('HSET', key, 'J', J, 'C', C, 'm', m, 'f', f, 'o', o, 'g', shape) end
-    end
-    return {0, 0, strikes, -1}
-  end
-  -- Clear: the send is counted now (taken back if it does not go out); the totals with it.
-  local bucket = math.floor(now / b)
-  local field = 's:' .. bucket
-  if empty then
-    redis.call('HSET', key, field, 1, 'J', J, 'C', C, 'm', m, 'f', f, 'o', o, 'g', shape)
-    redis.call('PEXPIRE', key, a[9])
-    return {0, 0, strikes, bucket}
-  end
-  if J ~= t[1] or C ~= t[2] or m ~= t[3] or f ~= t[4] or o ~= t[5] or meta[10] ~= shape then
+  if tracked and (J ~= t[1] or C ~= t[2] or m ~= t[3] or f ~= t[4] or o ~= t[5] or meta[10] ~= shape) then
     redis.call('HSET', key, 'J', J, 'C', C, 'm', m, 'f', f, 'o', o, 'g', shape)
   end
-  -- A new bucket makes the hash live at least a[9] more: it then outlives every bucket's start by that.
-  if redis.call('HINCRBY', key, field, 1) == 1 and redis.call('PTTL', key) < tonumber(a[9]) then
+  if not count then return {0, 0, strikes, -1} end
+  -- Clear: the send is counted now (taken back if it does not go out). A new bucket makes the hash
+  -- live at least a[9] more: it then outlives every bucket's start by that.
+  local bucket = math.floor(now / b)
+  if redis.call('HINCRBY', key, 's:' .. bucket, 1) == 1 and (empty or redis.call('PTTL', key) < tonumber(a[9])) then
     redis.call('PEXPIRE', key, a[9])
   end
   return {0, 0, strikes, bucket}
