@@ -7,6 +7,8 @@
 // --repeat N runs the scenarios N times, round after round, every other round in reverse order (so a
 // noisy minute touches each alike), and keeps each one's median run by server CPU per request; the
 // guard's cost is then the median of the rounds' differences.
+// --pin runs the server under test on the second core and everything else (wrk, Redis, the fake
+// upstream) on the first (taskset), so that they do not take turns on the server's core.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +25,9 @@ const CONNECTIONS = option("connections", SMOKE ? 4 : 32);
 const FLOOD_SECONDS = option("flood-seconds", SMOKE ? 1 : 25);
 const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 const REPEAT = Math.max(1, option("repeat", 1));
+const PIN = flag("pin");
+/** `cmd` on one core with --pin: 1 for the server under test, 0 for the rest. */
+const onCore = (core: 0 | 1, cmd: string[]) => (PIN ? ["taskset", "-c", String(core), ...cmd] : cmd);
 const GUARDED = "gateway: accepted send";
 const UNGUARDED = "gateway: accepted send, spend guard off";
 const FLOOD = "gateway: flood of distinct addresses, no heap sizing";
@@ -77,7 +82,7 @@ async function wrk(
   );
   writeFileSync(combined, parts.join("\n"));
   const proc = Bun.spawn(
-    ["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`],
+    onCore(0, ["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`]),
     {
       env: {
         PATH: process.env.PATH ?? "",
@@ -120,7 +125,7 @@ async function scenario(
   prepare?: (port: number) => Promise<Record<string, string>>,
 ): Promise<Row> {
   const port = await freePort();
-  const proc = spawn(cmd, { HOST: "127.0.0.1", PORT: String(port), ...env });
+  const proc = spawn(onCore(1, cmd), { HOST: "127.0.0.1", PORT: String(port), ...env });
   await waitHealthy(port);
   const extraEnv = prepare ? await prepare(port) : {};
   let peak = rssMiB(proc.pid, true);
@@ -196,11 +201,11 @@ try {
   }
   const redisPort = await freePort();
   const redis = spawn(
-    ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    onCore(0, ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
     {},
   );
   const upstreamPort = await freePort();
-  const upstream = spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], { PORT: String(upstreamPort) });
+  const upstream = spawn(onCore(0, ["bun", join(ROOT, "bench/fake-upstream.ts")]), { PORT: String(upstreamPort) });
   await Bun.sleep(300);
 
   const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
