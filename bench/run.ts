@@ -29,6 +29,10 @@ const PIN = flag("pin");
 /** `cmd` on one core with --pin: 1 for the server under test, 0 for the rest. */
 const onCore = (core: 0 | 1, cmd: string[]) => (PIN ? ["taskset", "-c", String(core), ...cmd] : cmd);
 const GUARDED = "gateway: accepted send";
+const FLOOR = "baseline: Elysia + 1 EVALSHA + 1 fetch";
+/** Paced at half the gateway's peak (its accepted-send row's req/s), the floor and then the gateway. */
+const FLOOR_PACED = "baseline: Elysia + 1 EVALSHA + 1 fetch, paced at half the gateway's peak";
+const GUARDED_PACED = "gateway: accepted send, paced at half its peak";
 const UNGUARDED = "gateway: accepted send, spend guard off";
 const FLOOD = "gateway: flood of distinct addresses, no heap sizing";
 const FLOOD_IMAGE = "gateway: flood of distinct addresses, heap sized as in the image";
@@ -78,7 +82,7 @@ async function wrk(
 ): Promise<WrkResult> {
   const combined = join(work, `${script}.combined.lua`);
   const parts = await Promise.all(
-    ["threads.lua", script, "report.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()),
+    ["threads.lua", script, "rate.lua", "report.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()),
   );
   writeFileSync(combined, parts.join("\n"));
   const proc = Bun.spawn(
@@ -240,12 +244,7 @@ try {
         {},
         { script: "send-random-phone.lua", expect: 200 },
       ],
-      [
-        "baseline: Elysia + 1 EVALSHA + 1 fetch",
-        [join(work, "minimal-pipeline")],
-        { REDIS_URL, UPSTREAM_URL },
-        { script: "send-random-phone.lua", expect: 200 },
-      ],
+      [FLOOR, [join(work, "minimal-pipeline")], { REDIS_URL, UPSTREAM_URL }, { script: "send-random-phone.lua", expect: 200 }],
       [GUARDED, gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
       [UNGUARDED, gateway, { ...base, ...open, ...GUARD_OFF }, { script: "send-random-phone.lua", expect: 200 }],
       [
@@ -308,6 +307,20 @@ try {
     for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse())
       runs.get(name)!.push(await scenario(name, cmd, env, load, prepare));
   }
+  // p99 at a rate both can carry: half the gateway's peak, the same for the floor and the gateway.
+  const peak = runs.get(GUARDED);
+  if (peak && (!ONLY || new RegExp(ONLY).test(GUARDED_PACED))) {
+    const rate = Math.round(median(peak).rps / 2);
+    console.log(`paced rows: ${rate} req/s`);
+    const [, floorCmd, floorEnv, floorLoad] = scenarios.find(([name]) => name === FLOOR)!;
+    const [, gwCmd, gwEnv, gwLoad] = scenarios.find(([name]) => name === GUARDED)!;
+    const paced = (load: (typeof scenarios)[number][3]) => ({ ...load, env: { ...load.env, RATE: String(rate) } });
+    for (const name of [FLOOR_PACED, GUARDED_PACED]) runs.set(name, []);
+    for (let round = 1; round <= REPEAT; round++) {
+      runs.get(FLOOR_PACED)!.push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
+      runs.get(GUARDED_PACED)!.push(await scenario(GUARDED_PACED, gwCmd, gwEnv, paced(gwLoad)));
+    }
+  }
   const rows = [...runs.values()].map(median);
   if (REPEAT > 1) {
     console.log(`medians of ${REPEAT} rounds, by server CPU per request:`);
@@ -359,6 +372,15 @@ function writeReport(rows: Row[], guardUs: number): void {
     target: p.target,
   }));
   const guardCost = { cpu_us_per_send: guardUs, rounds: REPEAT, target_us: 15 };
+  const floorPaced = by(FLOOR_PACED);
+  const gatewayPaced = by(GUARDED_PACED);
+  const p99 = {
+    rate_rps: gatewayPaced.rps,
+    gateway_p99_ms: gatewayPaced.p99_ms,
+    floor_p99_ms: floorPaced.p99_ms,
+    ratio: Math.round((gatewayPaced.p99_ms / floorPaced.p99_ms) * 100) / 100,
+    target: 1.5,
+  };
   const report = {
     date: new Date().toISOString(),
     machine: { cores: navigator.hardwareConcurrency, arch: process.arch, bun: Bun.version },
@@ -373,6 +395,7 @@ function writeReport(rows: Row[], guardUs: number): void {
     rows,
     ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
     spend_guard: { ...guardCost, met: guardCost.cpu_us_per_send <= guardCost.target_us },
+    p99_at_half_peak: { ...p99, met: p99.ratio <= p99.target },
     flood: {
       heap: "as in the image",
       distinct_addresses: flood.requests,
@@ -402,6 +425,7 @@ function writeReport(rows: Row[], guardUs: number): void {
     "|---|---:|---:|---:|---|",
     ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} | ${t.met ? "yes" : "no"} |`),
     `| spend guard (subnet tiers, budgets, pumping check): CPU per accepted send, guarded − unguarded${REPEAT > 1 ? ` (median of ${REPEAT} rounds' differences)` : ""} | ${guardCost.cpu_us_per_send} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send <= guardCost.target_us ? "yes" : "no"} |`,
+    `| p99 of an accepted send at half its peak (${p99.rate_rps.toFixed(0)} req/s) ÷ the floor's p99 at the same rate | ${p99.ratio} (${p99.gateway_p99_ms.toFixed(2)} / ${p99.floor_p99_ms.toFixed(2)} ms) | | ≤ ${p99.target} | ${p99.ratio <= p99.target ? "yes" : "no"} |`,
     `| flood, heap sized as in the image: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
     `| flood, JSC's default heap sizing: peak RSS over ${floodUnsized.requests} distinct addresses | ${floodUnsized.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood_unsized_heap.met ? "yes" : "no"} |`,
     "",
