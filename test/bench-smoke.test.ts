@@ -11,7 +11,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/smoke.json`).json();
-  expect(report.rows.length).toBe(13); // every scenario of bench/run.ts
+  expect(report.rows.length).toBe(15); // every scenario of bench/run.ts, the two paced ones included
   for (const row of report.rows) {
     expect(row.rps, row.name).toBeGreaterThan(0);
     expect(row.cpu_us_per_req, `${row.name}: server CPU per request`).toBeGreaterThan(0);
@@ -19,6 +19,11 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
     expect(row.socket_errors, `${row.name}: socket errors`).toBeLessThanOrEqual(row.requests * 0.01);
   }
   expect(report.flood.distinct_addresses).toBeGreaterThan(0);
+  // The paced rows ran at the one rate they were given (half the gateway's peak), the floor and the gateway alike.
+  const paced = report.rows.filter((r: { name: string }) => r.name.includes("paced at half"));
+  expect(paced).toHaveLength(2);
+  expect(report.p99_at_half_peak.floor_p99_ms).toBeGreaterThan(0);
+  expect(Math.abs(paced[0].rps - paced[1].rps)).toBeLessThan(Math.max(paced[0].rps, paced[1].rps) * 0.35);
   expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain(
     "| ratio | value (req/s) | by server CPU per request | target | met |",
   );
