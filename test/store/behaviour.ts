@@ -370,6 +370,27 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(30)]);
     });
 
+    test("pumping ranges: a block blocked on sends it has just folded still takes them out of its range", async () => {
+      // Three coarse buckets of 600 ms: sends folded after 600 ms are still judged.
+      const slow = { ...PUMPING, windowMs: 1_800, maturityMs: 50, minSends: 20, minConversion: 0.5 };
+      const block = freshPrefix();
+      const range = block.slice(0, -2);
+      const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
+      // A zero count in the block (a send taken back) beside a neighbour's count in the range.
+      const taken = await judgePrefix(store, sibling(1), `${sibling(1)}001`, slow);
+      await store.pumpRecord(sibling(2), "sent", slow);
+      await store.pumpUncount(sibling(1), taken.counted!);
+      for (let i = 0; i < 25; i++) await store.pumpRecord(sibling(1), "sent", slow);
+      // Older than one coarse bucket: the block's check folds them, then blocks on them.
+      await Bun.sleep(650);
+      const own = await judgePrefix(store, sibling(1), `${sibling(1)}002`, slow);
+      expect(own).toMatchObject({ state: "newly_blocked" });
+      expect(own.range).toBeUndefined();
+      // The range forgot them (folded or not there): a neighbour's send is clear, the range not blocked.
+      expect((await judgePrefix(store, sibling(3), `${sibling(3)}001`, slow)).state).toBe("clear");
+      expect((await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(1)]);
+    });
+
     test("admitSend: the phone's windows first; a refused send asks nothing of its prefix", async () => {
       const prefix = freshPrefix();
       const w = windows("1/1m");

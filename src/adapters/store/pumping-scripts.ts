@@ -86,22 +86,34 @@ end
 
 -- A block just blocked: its range forgets the counts that judged it (the block answers for them
 -- now), so one pumped block does not close its 99 neighbours. held: field, count, ... as the block
--- had them; the range may have folded a fine bucket since (it is checked at least as often).
+-- had them, folded as far as the block's check went. The range may be folded more or less: a
+-- fine count is taken from its fine bucket, then its coarse one; a coarse count from the coarse
+-- bucket, then its 60 fine ones.
 local function pump_forget(key, held)
   local m = tonumber(redis.call('HGET', key, 'm') or 'x')
-  for i = 1, #held, 2 do
-    local field, n = held[i], held[i + 1]
+  local function take(field, want)
     local have = tonumber(redis.call('HGET', key, field) or '0')
-    local kind, j = string.match(field, '^([sv]):(%d+)$')
-    if have == 0 and kind then
-      field = string.upper(kind) .. ':' .. math.floor(tonumber(j) / 60)
-      have = tonumber(redis.call('HGET', key, field) or '0')
-    end
-    if have > 0 then
-      local take = math.min(n, have)
-      redis.call('HINCRBY', key, field, -take)
-      local total, d = pump_total_delta(field, take, m)
-      if total then redis.call('HINCRBY', key, total, -d) end
+    local n = math.min(want, have)
+    if n <= 0 then return 0 end
+    redis.call('HINCRBY', key, field, 0 - n)
+    local total, d = pump_total_delta(field, n, m)
+    if total then redis.call('HINCRBY', key, total, 0 - d) end
+    return n
+  end
+  for i = 1, #held, 2 do
+    local field, left = held[i], held[i + 1]
+    local kind, j = string.match(field, '^([svSV]):(%d+)$')
+    if kind and left > 0 then
+      left = left - take(field, left)
+      if kind == 's' or kind == 'v' then
+        if left > 0 then take(string.upper(kind) .. ':' .. math.floor(tonumber(j) / 60), left) end
+      else
+        local fine = string.lower(kind) .. ':'
+        for f = tonumber(j) * 60, tonumber(j) * 60 + 59 do
+          if left <= 0 then break end
+          left = left - take(fine .. f, left)
+        end
+      end
     end
   end
 end
