@@ -73,8 +73,9 @@ describe("one Idempotency-Key, two gateways, interleaved", () => {
   });
 
   test("an owner whose upstream surely sent nothing frees the phone, a duplicate in flight or not", async () => {
-    // A: claim at 0, checks at 100, then the upstream refuses; B (from 5): claim at 95, A in flight.
-    const [first, second, plain] = await Promise.all([a(100), b(), a(0)]);
+    // A: claim at 0, checks at 160, then the upstream refuses; B (from 5): claim at 95, A in flight
+    // (65 ms apart: with 100 the two were 5 ms apart, and a loaded CI machine once ran them the other way).
+    const [first, second, plain] = await Promise.all([a(160), b(), a(0)]);
     const phone = "+919876550000";
     const key = { "idempotency-key": crypto.randomUUID() };
     fake.fail("/otp/send", { kind: "status", status: 402, body: "{}" }); // no credit: surely nothing sent
