@@ -30,6 +30,18 @@ async function open(url: string, commandTimeoutMs = 500): Promise<RedisStore> {
   return store;
 }
 
+/** A store and a plain client on the shared Redis, both closed after `body`, whatever it does. */
+async function withStore(body: (store: RedisStore, raw: Redis) => Promise<void>): Promise<void> {
+  const store = await open(SHARED_REDIS_URL);
+  const raw = new Redis(SHARED_REDIS_URL);
+  try {
+    await body(store, raw);
+  } finally {
+    raw.disconnect();
+    await store.close();
+  }
+}
+
 storeBehaviour("redis", async () => {
   await flushSharedRedis();
   return open(SHARED_REDIS_URL);
@@ -102,9 +114,7 @@ describe("redis store, faults and hygiene", () => {
   const w = ratePolicy("phone", parseLimits("5/1m")!);
 
   test("a budget's running totals agree with its buckets: a hash without them, a changed window, refunds, aging", async () => {
-    const store = await open(SHARED_REDIS_URL);
-    const raw = new Redis(SHARED_REDIS_URL);
-    try {
+    await withStore(async (store, raw) => {
       const scope = `totals-${process.pid}`;
       const key = `otp:budget:{${scope}}`;
       await raw.del(key);
@@ -139,48 +149,43 @@ describe("redis store, faults and hygiene", () => {
       await Bun.sleep(2_000);
       expect((await store.reserveBudget(budget, false)).used).toEqual([0]);
       expect(Object.keys(await raw.hgetall(key)).filter((f) => /^1:/.test(f))).toEqual([]);
-    } finally {
-      raw.disconnect();
-      await store.close();
-    }
+    });
   });
 
   test("a pump hash's running totals always equal what its buckets hold, as buckets mature, fold, leave and are taken back", async () => {
-    const store = await open(SHARED_REDIS_URL);
-    const raw = new Redis(SHARED_REDIS_URL);
-    // 10 ms buckets: a coarse bucket is 600 ms, the window three of them; never blocked.
-    const policy = { ...PUMPING_POLICY, windowMs: 1_800, bucketMs: 10, maturityMs: 50, minSends: 1_000_000 };
-    const range = `+9191${String(process.pid % 1000).padStart(3, "0")}`;
-    const block = `${range}42`;
-    const keys = [`otp:pump:{${range}}42`, `otp:pump:{${range}}`];
-    /** J and C from the fields, by the markers the hash holds: every S from o on and s up to m; every v and V. */
-    let tracked = 0;
-    const check = async () => {
-      for (const key of keys) {
-        const h = await raw.hgetall(key);
-        // A small hash (under 16 count fields) keeps no totals: it is read whole.
-        if (h.g === undefined) {
-          expect([h.J, h.C, h.m]).toEqual([undefined, undefined, undefined]);
-          continue;
+    await withStore(async (store, raw) => {
+      // 10 ms buckets: a coarse bucket is 600 ms, the window three of them; never blocked.
+      const policy = { ...PUMPING_POLICY, windowMs: 1_800, bucketMs: 10, maturityMs: 50, minSends: 1_000_000 };
+      const range = `+9191${String(process.pid % 1000).padStart(3, "0")}`;
+      const block = `${range}42`;
+      const keys = [`otp:pump:{${range}}42`, `otp:pump:{${range}}`];
+      /** J and C from the fields, by the markers the hash holds: every S from o on and s up to m; every v and V. */
+      let tracked = 0;
+      const check = async () => {
+        for (const key of keys) {
+          const h = await raw.hgetall(key);
+          // A small hash (under 16 count fields) keeps no totals: it is read whole.
+          if (h.g === undefined) {
+            expect([h.J, h.C, h.m]).toEqual([undefined, undefined, undefined]);
+            continue;
+          }
+          tracked++;
+          const m = Number(h.m);
+          let judged = 0;
+          let converted = 0;
+          for (const [field, value] of Object.entries(h)) {
+            const [, kind, j] = field.match(/^([svSV]):(\d+)$/) ?? [];
+            if (!kind) continue;
+            const n = Number(value);
+            if (kind === "S" || (kind === "s" && Number(j) <= m)) judged += n;
+            if (kind === "v" || kind === "V") converted += n;
+            // Nothing older than the markers stays behind.
+            if (kind === "s" || kind === "v") expect(Number(j)).toBeGreaterThanOrEqual(Number(h.f));
+            else expect(Number(j)).toBeGreaterThanOrEqual(Number(h.o));
+          }
+          expect([key, Number(h.J), Number(h.C)]).toEqual([key, judged, converted]);
         }
-        tracked++;
-        const m = Number(h.m);
-        let judged = 0;
-        let converted = 0;
-        for (const [field, value] of Object.entries(h)) {
-          const [, kind, j] = field.match(/^([svSV]):(\d+)$/) ?? [];
-          if (!kind) continue;
-          const n = Number(value);
-          if (kind === "S" || (kind === "s" && Number(j) <= m)) judged += n;
-          if (kind === "v" || kind === "V") converted += n;
-          // Nothing older than the markers stays behind.
-          if (kind === "s" || kind === "v") expect(Number(j)).toBeGreaterThanOrEqual(Number(h.f));
-          else expect(Number(j)).toBeGreaterThanOrEqual(Number(h.o));
-        }
-        expect([key, Number(h.J), Number(h.C)]).toEqual([key, judged, converted]);
-      }
-    };
-    try {
+      };
       await raw.del(...keys);
       let seed = 7;
       const next = () => {
@@ -214,39 +219,34 @@ describe("redis store, faults and hygiene", () => {
       // Counted afresh, both hashes are small again: their totals are gone, one send is all they hold.
       for (const key of keys) expect((await raw.hgetall(key)).J).toBeUndefined();
       expect(Object.keys(await raw.hgetall(keys[1]!)).filter((f) => /^[svSV]:/.test(f))).toHaveLength(1);
-    } finally {
-      raw.disconnect();
-      await store.close();
-    }
+    });
   });
 
   test("every key it writes has a TTL", async () => {
     await flushSharedRedis();
-    const store = await open(SHARED_REDIS_URL);
-    const phone = freshPhone();
-    await store.hit(phone, "send", w, crypto.randomUUID());
-    await store.hit(phone, "verify", w, crypto.randomUUID());
-    await store.claimIdempotency("k-ttl", phone, 5_000);
-    await store.completeIdempotency("k-ttl", phone, "{}", 60_000);
-    await store.claimIdempotency("k-ttl-pending", phone, 5_000);
-    await store.saveVerification("otp_ttl", phone, 60_000);
-    await store.beginVerify("otp_ttl", 3);
-    await store.claimVerified("otp_ttl");
-    await store.reserveBudget({
-      scope: "ttl-test",
-      windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
-      scriptArgs: [5, 60_000, 1_000],
-    });
-    const pumping = { ...PUMPING_POLICY };
-    await store.pumpRecord("+9198765", "sent", pumping);
-    await store.pumpSafe("+9198766", undefined, true);
-    // A block, with its entry in the operators' list of blocks.
-    const quick = { ...PUMPING_POLICY, windowMs: 600, bucketMs: 10, maturityMs: 20, minSends: 1 };
-    await store.pumpRecord("+9198767", "sent", quick);
-    await Bun.sleep(60);
-    expect((await judgePrefix(store, "+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
-    const raw = new Redis(SHARED_REDIS_URL);
-    try {
+    await withStore(async (store, raw) => {
+      const phone = freshPhone();
+      await store.hit(phone, "send", w, crypto.randomUUID());
+      await store.hit(phone, "verify", w, crypto.randomUUID());
+      await store.claimIdempotency("k-ttl", phone, 5_000);
+      await store.completeIdempotency("k-ttl", phone, "{}", 60_000);
+      await store.claimIdempotency("k-ttl-pending", phone, 5_000);
+      await store.saveVerification("otp_ttl", phone, 60_000);
+      await store.beginVerify("otp_ttl", 3);
+      await store.claimVerified("otp_ttl");
+      await store.reserveBudget({
+        scope: "ttl-test",
+        windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
+        scriptArgs: [5, 60_000, 1_000],
+      });
+      const pumping = { ...PUMPING_POLICY };
+      await store.pumpRecord("+9198765", "sent", pumping);
+      await store.pumpSafe("+9198766", undefined, true);
+      // A block, with its entry in the operators' list of blocks.
+      const quick = { ...PUMPING_POLICY, windowMs: 600, bucketMs: 10, maturityMs: 20, minSends: 1 };
+      await store.pumpRecord("+9198767", "sent", quick);
+      await Bun.sleep(60);
+      expect((await judgePrefix(store, "+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
       const keys = await raw.keys("*");
       // send and verify events, two idempotency records, one verification, one budget, three blocks and
       // their range, the blocks list
@@ -263,26 +263,18 @@ describe("redis store, faults and hygiene", () => {
       expect(keys).toContain("otp:pump:{+91987}");
       // The list of blocks names the blocked hash.
       expect(await raw.zrange("otp:pump:blocks", "0", "-1")).toEqual(["otp:pump:{+91987}67"]);
-    } finally {
-      raw.disconnect();
-      await store.close();
-    }
+    });
   });
 
   test("recovers after SCRIPT FLUSH (EVALSHA falls back to EVAL on NOSCRIPT)", async () => {
-    const store = await open(SHARED_REDIS_URL);
-    const raw = new Redis(SHARED_REDIS_URL);
-    try {
+    await withStore(async (store, raw) => {
       const phone = freshPhone();
       expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
       expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
       expect((await store.beginVerify("otp_none", 3)).state).toBe("unknown");
-    } finally {
-      raw.disconnect();
-      await store.close();
-    }
+    });
   });
 
   describe("a Redis that dies and comes back", () => {
