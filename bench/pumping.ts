@@ -126,7 +126,9 @@ async function run(mode: string, env: Record<string, string>, sends: PlannedSend
     return res.status === 200 ? json.requestId : undefined;
   };
   const verify = async (s: PlannedSend, requestId: string) => {
-    const res = await post("verify", { requestId, code: fake.codes.get(requestId) }, s.ip);
+    // The user reads the SMS the upstream sent for the upstream's id, which the gateway's carries after its tag.
+    const code = fake.codes.get(requestId.slice(requestId.indexOf(".") + 1));
+    const res = await post("verify", { requestId, code }, s.ip);
     if (((await res.json()) as { verified?: boolean }).verified) verified++;
   };
   const flow = async (s: PlannedSend) => {

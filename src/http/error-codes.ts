@@ -72,6 +72,7 @@ export const CODE_FACTS = {
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     title: "The Idempotency-Key was used with different data",
+    detail: "This Idempotency-Key was used for another phone number.",
     when: "`Idempotency-Key` reused with another phone",
     action: "Use a new `Idempotency-Key` for a new phone number; a key belongs to one send.",
   },

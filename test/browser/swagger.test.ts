@@ -215,10 +215,13 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         expect(shown.attemptsLeft).toBeGreaterThan(0);
         expect(await send.locator(".request-url pre").innerText(), "request URL shown").toBe(`${origin}/v1/otp/send`);
 
-        // What the gateway did: the console provider printed a code for exactly this request.
+        // What the gateway did: the console provider printed a code for exactly this request (under its
+        // own id, which the gateway's carries after its tag).
         const logged = lines
           .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; code?: string })
-          .filter((entry) => entry.msg?.startsWith("console provider: OTP code") && entry.requestId === shown.requestId);
+          .filter(
+            (entry) => entry.msg?.startsWith("console provider: OTP code") && shown.requestId.endsWith(`.${entry.requestId}`),
+          );
         expect(logged.length, `console provider log lines for ${shown.requestId}; all lines:\n${lines.join("\n")}`).toBe(1);
         expect(logged[0]!.code, "the logged code").toMatch(/^[0-9]{6}$/);
 

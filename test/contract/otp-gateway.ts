@@ -238,8 +238,8 @@ export interface components {
         };
         SendResponse: {
             /**
-             * @description Pass this to /v1/otp/verify.
-             * @example otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
+             * @description Pass this to /v1/otp/verify as it is. Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; its form may change between releases.
+             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
              */
             requestId: string;
             /**
@@ -274,8 +274,8 @@ export interface components {
         };
         VerifyRequest: {
             /**
-             * @description The `requestId` returned by send.
-             * @example otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
+             * @description The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.
+             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
              */
             requestId: string;
             /**

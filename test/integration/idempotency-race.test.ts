@@ -49,13 +49,13 @@ afterAll(async () => {
 });
 
 describe("one Idempotency-Key, two gateways, interleaved", () => {
-  // A's checks start late; B's claim lands late, while A's send is in flight.
-  const a = (ms: number) => gateway({ admitSend: ms, hit: ms });
-  const b = () => gateway({ claimIdempotency: 90 });
+  // The key's claim is taken in the send's admission step, with the phone's windows: A's on time,
+  // B's landing late, while A's send is in flight.
+  const a = (delays: Partial<Record<keyof OtpStore, number>> = {}) => gateway(delays);
+  const b = (ms: number) => gateway({ admitSend: ms });
 
-  test("a duplicate (another spelling of the number) never takes back the event of the SMS its owner sent", async () => {
-    // A: claim at 0, checks at 60, a slow upstream; B (from 5): claim at 95, after A's checks.
-    const [first, second, plain] = await Promise.all([a(60), b(), a(0)]);
+  test("a duplicate (another spelling of the number) in flight finds the claim and never takes back the owner's event", async () => {
+    const [first, second, plain] = await Promise.all([a(), b(60), a()]);
     for (let round = 0; round < 3; round++) {
       const phone = `+9198765${String(40_000 + round).padStart(5, "0")}`;
       const key = { "idempotency-key": crypto.randomUUID() };
@@ -66,19 +66,34 @@ describe("one Idempotency-Key, two gateways, interleaved", () => {
         sleep(5).then(() => second.post("/v1/otp/send", { phone: national }, key)),
       ]);
       expect([x.status, y.status].sort()).toEqual([200, 409]);
+      expect((await y.json()) as { code: string }).toMatchObject({ code: "IDEMPOTENCY_IN_PROGRESS" });
       // The one SMS holds the phone's 1/1m: a send without a key is refused.
       expect((await plain.post("/v1/otp/send", { phone })).status).toBe(429);
     }
     expect(fake.sms).toHaveLength(3);
   });
 
+  test("a duplicate's binding of the key may land first: the claim still decides, one SMS", async () => {
+    // A's binding lands 40 ms late: B (from 5) binds the key to the phone first, A finds it bound to its own.
+    const [first, second, plain] = await Promise.all([a({ ownIdempotency: 40 }), b(60), a()]);
+    const phone = "+919876540100";
+    const key = { "idempotency-key": crypto.randomUUID() };
+    fake.fail("/otp/send", { kind: "delay", ms: 150 });
+    const [x, y] = await Promise.all([
+      first.post("/v1/otp/send", { phone }, key),
+      sleep(5).then(() => second.post("/v1/otp/send", { phone }, key)),
+    ]);
+    expect([x.status, y.status]).toEqual([200, 409]);
+    expect((await plain.post("/v1/otp/send", { phone })).status).toBe(429);
+    expect(fake.sms).toHaveLength(1);
+  });
+
   test("an owner whose upstream surely sent nothing frees the phone, a duplicate in flight or not", async () => {
-    // A: claim at 0, checks at 160, then the upstream refuses; B (from 5): claim at 95, A in flight
-    // (65 ms apart: with 100 the two were 5 ms apart, and a loaded CI machine once ran them the other way).
-    const [first, second, plain] = await Promise.all([a(160), b(), a(0)]);
+    const [first, second, plain] = await Promise.all([a(), b(60), a()]);
     const phone = "+919876550000";
     const key = { "idempotency-key": crypto.randomUUID() };
-    fake.fail("/otp/send", { kind: "status", status: 402, body: "{}" }); // no credit: surely nothing sent
+    // No credit (surely nothing sent), answered after 150 ms: B's step lands while A waits.
+    fake.fail("/otp/send", { kind: "status", status: 402, body: "{}", delayMs: 150 });
     const [x, y] = await Promise.all([
       first.post("/v1/otp/send", { phone }, key),
       sleep(5).then(() => second.post("/v1/otp/send", { phone }, key)),
@@ -86,5 +101,24 @@ describe("one Idempotency-Key, two gateways, interleaved", () => {
     expect([x.status, y.status].sort()).toEqual([409, 503]);
     expect(fake.sms).toHaveLength(0);
     expect((await plain.post("/v1/otp/send", { phone })).status).toBe(200);
+  });
+
+  test("one key for phones of two ranges at once: one SMS, a 409, and the other phone keeps nothing", async () => {
+    // Each claim is under its own phone's tag, so both are taken; the key's binding (A's first:
+    // B's lands 30 ms late) finds B out, and B gives back what its step counted.
+    const [first, second, plain] = await Promise.all([a(), a({ ownIdempotency: 30 }), a()]);
+    const [mine, theirs] = ["+919876560000", "+919812560000"];
+    const key = { "idempotency-key": crypto.randomUUID() };
+    const [x, y] = await Promise.all([
+      first.post("/v1/otp/send", { phone: mine }, key),
+      second.post("/v1/otp/send", { phone: theirs }, key),
+    ]);
+    expect([x.status, y.status]).toEqual([200, 409]);
+    expect((await y.json()) as { code: string }).toMatchObject({ code: "IDEMPOTENCY_CONFLICT" });
+    expect(fake.sms.map((m) => m.phone)).toEqual([mine]);
+    // The loser's phone window was given back (1/1m), and its claim: the key stays A's.
+    expect((await plain.post("/v1/otp/send", { phone: theirs })).status).toBe(200);
+    expect((await plain.post("/v1/otp/send", { phone: mine })).status).toBe(429);
+    expect((await second.post("/v1/otp/send", { phone: mine }, key)).headers.get("idempotent-replayed")).toBe("true");
   });
 });

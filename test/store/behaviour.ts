@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { OtpStore } from "../../src/adapters/store/interface";
+import type { VerificationRef } from "../../src/lib/ids";
 import type { PumpingPolicy } from "../../src/lib/pumping";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
@@ -44,6 +45,13 @@ const freshPrefix = () => {
   return `+919${String(process.pid % 1000).padStart(3, "0")}${String(prefixCounter).padStart(2, "0")}00`;
 };
 
+/** A verification record of `phone` under a fresh id, as a send leaves it. */
+async function saved(store: OtpStore, phone: string): Promise<VerificationRef> {
+  const ref = { tag: await store.phoneTag(phone), inner: `otp_${id()}` };
+  await store.saveVerification(ref, phone, 60_000);
+  return ref;
+}
+
 /**
  * The store contract, run against every implementation (memory, Redis, Redis
  * Cluster): the same behaviour or the suite fails.
@@ -62,25 +70,25 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("allows up to the limit, then denies, and a denied hit is not recorded", async () => {
       const phone = freshPhone();
       const w = windows("2/400ms");
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      for (let i = 0; i < 5; i++) expect((await store.hit(phone, "send", w, id())).allowed).toBe(false);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      for (let i = 0; i < 5; i++) expect((await store.hit(phone, w, id())).allowed).toBe(false);
       await Bun.sleep(450);
       // Had the denials been recorded, the window would still be full.
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
     });
 
     test("enforces every window at once and names the one that denies", async () => {
       const phone = freshPhone();
       const w = windows("1/300ms,2/5s");
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      const short = await store.hit(phone, "send", w, id());
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      const short = await store.hit(phone, w, id());
       expect(short).toMatchObject({ allowed: false, policy: "1/300ms", retryAfterSeconds: 1 });
       await Bun.sleep(350);
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
       await Bun.sleep(350);
-      const long = await store.hit(phone, "send", w, id());
+      const long = await store.hit(phone, w, id());
       expect(long).toMatchObject({ allowed: false, policy: "2/5s", remaining: 0 });
       // The first hit leaves the 5 s window about 4.3 s from now: Retry-After is never earlier.
       expect(long.retryAfterSeconds).toBeGreaterThanOrEqual(4);
@@ -90,39 +98,39 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("reports what is left and when the next event can pass", async () => {
       const phone = freshPhone();
       const w = windows("1/1m,3/10m");
-      const first = await store.hit(phone, "send", w, id());
+      const first = await store.hit(phone, w, id());
       expect(first).toMatchObject({ allowed: true, remaining: 0, policy: "1/1m", nextAllowedSeconds: 60 });
     });
 
     test("send and verify events of one phone are counted apart", async () => {
       const phone = freshPhone();
       const w = windows("1/1m");
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, "verify", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      const vid = await saved(store, phone);
+      expect(await store.beginVerify(vid, 3, { policy: w, member: id() })).toEqual({ state: "ok", phone });
     });
 
     test("exact under concurrency: 50 parallel hits on a limit of 10 let exactly 10 through", async () => {
       const phone = freshPhone();
       const w = windows("10/1m,40/1h");
-      const results = await Promise.all(Array.from({ length: 50 }, () => store.hit(phone, "send", w, id())));
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.hit(phone, w, id())));
       expect(results.filter((r) => r.allowed)).toHaveLength(10);
     });
 
     test("an event already recorded passes again without being counted twice", async () => {
       const phone = freshPhone();
       const w = windows("1/1m,3/10m");
-      expect(await store.hit(phone, "send", w, "idem:retry-me")).toMatchObject({ allowed: true, recorded: true });
-      const retry = await store.hit(phone, "send", w, "idem:retry-me");
+      expect(await store.hit(phone, w, "idem:retry-me")).toMatchObject({ allowed: true, recorded: true });
+      const retry = await store.hit(phone, w, "idem:retry-me");
       // It says it recorded nothing: a caller taking its check back must not erase the first send.
       expect(retry).toMatchObject({ allowed: true, policy: "1/1m", recorded: false });
-      expect((await store.hit(phone, "send", w, "idem:refused")).recorded).toBe(false);
+      expect((await store.hit(phone, w, "idem:refused")).recorded).toBe(false);
       expect(retry.nextAllowedSeconds).toBeGreaterThanOrEqual(59);
-      expect((await store.hit(phone, "send", w, "idem:another")).allowed).toBe(false);
+      expect((await store.hit(phone, w, "idem:another")).allowed).toBe(false);
     });
 
     test("a verification id seen before keeps its spent attempts and its used flag", async () => {
-      const vid = `otp_${id()}`;
-      await store.saveVerification(vid, "+919876543210", 60_000);
+      const vid = await saved(store, "+919876543210");
       expect((await store.beginVerify(vid, 3)).state).toBe("ok");
       expect(await store.claimVerified(vid)).toBe(true);
       await store.saveVerification(vid, "+919876543210", 60_000);
@@ -134,25 +142,47 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const phone = freshPhone();
       const w = windows("1/1m");
       const event = id();
-      expect((await store.hit(phone, "send", w, event)).allowed).toBe(true);
-      await store.unhit(phone, "send", event);
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, event)).allowed).toBe(true);
+      await store.unhit(phone, event);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
     });
 
     test("idempotency: claim, replay, conflict, release", async () => {
       const key = `key-${id()}`;
       expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "new" });
       expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "pending" });
-      expect(await store.claimIdempotency(key, "+919812345678", 5_000)).toEqual({ state: "conflict" });
+      // Another phone of the range meets the claim itself (another range's is found by ownIdempotency).
+      expect(await store.claimIdempotency(key, "+919876543299", 5_000)).toEqual({ state: "conflict" });
       await store.completeIdempotency(key, "+919876543210", '{"requestId":"r1"}', 60_000);
       expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "done", answer: '{"requestId":"r1"}' });
-      await store.releaseIdempotency(key); // a finished answer is kept
+      await store.releaseIdempotency(key, "+919876543210"); // a finished answer is kept
       expect((await store.claimIdempotency(key, "+919876543210", 5_000)).state).toBe("done");
 
       const failed = `key-${id()}`;
       await store.claimIdempotency(failed, "+919876543210", 5_000);
-      await store.releaseIdempotency(failed);
+      await store.releaseIdempotency(failed, "+919812345678"); // another phone's release takes nothing
+      expect((await store.claimIdempotency(failed, "+919876543210", 5_000)).state).toBe("pending");
+      await store.releaseIdempotency(failed, "+919876543210");
       expect(await store.claimIdempotency(failed, "+919876543210", 5_000)).toEqual({ state: "new" });
+    });
+
+    test("idempotency: a key is bound to one phone until its claim is released", async () => {
+      const key = `key-${id()}`;
+      const [a, b] = [freshPhone(), `+9197${freshPhone().slice(5)}`]; // b in another range
+      expect(await store.claimIdempotency(key, a, 5_000)).toEqual({ state: "new" });
+      expect(await store.ownIdempotency(key, a, 5_000)).not.toBe("other");
+      expect(await store.ownIdempotency(key, a, 5_000)).toBe("same");
+      expect(await store.ownIdempotency(key, b, 5_000)).toBe("other");
+      await store.releaseIdempotency(key, b); // not b's to release
+      expect(await store.ownIdempotency(key, b, 5_000)).toBe("other");
+      await store.releaseIdempotency(key, a);
+      expect(await store.ownIdempotency(key, b, 5_000)).not.toBe("other");
+      // An answered key stays bound to its phone for as long as its answer is kept.
+      const done = `key-${id()}`;
+      await store.claimIdempotency(done, a, 5_000);
+      await store.ownIdempotency(done, a, 5_000);
+      await store.completeIdempotency(done, a, '{"requestId":"r1"}', 60_000);
+      expect(await store.ownIdempotency(done, b, 5_000)).toBe("other");
     });
 
     test("a pending claim expires on its own (its gateway may have died)", async () => {
@@ -163,37 +193,73 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     });
 
     test("verification records: attempts are counted, success is claimed once", async () => {
-      const vid = `otp_${id()}`;
+      const phone = freshPhone();
+      const vid = { tag: await store.phoneTag(phone), inner: `otp_${id()}` };
       expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
-      await store.saveVerification(vid, "+919876543210", 60_000);
+      await store.saveVerification(vid, phone, 60_000);
       // One step finds the id's phone and begins the attempt.
-      expect(await store.beginVerify(vid, 3)).toEqual({ state: "ok", phone: "+919876543210" });
-      await store.refundAttempt(vid);
-      expect(await store.beginVerify(`otp_${id()}`, 3)).toEqual({ state: "unknown" });
-      for (let i = 0; i < 3; i++) expect((await store.beginVerify(vid, 3)).state).toBe("ok");
-      expect((await store.beginVerify(vid, 3)).state).toBe("exhausted");
-      await store.refundAttempt(vid); // an attempt whose check never ran is given back
-      expect((await store.beginVerify(vid, 3)).state).toBe("ok");
-      expect((await store.beginVerify(vid, 3)).state).toBe("exhausted");
-      await store.refundAttempt(`otp_${id()}`); // an unknown id: nothing to give back, nothing made
-      await store.refundAttempt(vid);
-      await store.refundAttempt(vid);
-      await store.refundAttempt(vid);
-      await store.refundAttempt(vid); // never below zero: still three attempts, not four
-      for (let i = 0; i < 3; i++) expect((await store.beginVerify(vid, 3)).state).toBe("ok");
-      expect((await store.beginVerify(vid, 3)).state).toBe("exhausted");
+      expect(await store.beginVerify(vid, 3)).toEqual({ state: "ok", phone });
+      expect(await store.beginVerify({ ...vid, inner: `otp_${id()}` }, 3)).toEqual({ state: "unknown" });
+      for (let i = 0; i < 2; i++) expect((await store.beginVerify(vid, 3)).state).toBe("ok");
+      expect(await store.beginVerify(vid, 3)).toEqual({ state: "exhausted", phone });
 
-      const other = `otp_${id()}`;
-      await store.saveVerification(other, "+919876543210", 60_000);
+      const other = await saved(store, phone);
       expect((await store.beginVerify(other, 3)).state).toBe("ok");
       const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimVerified(other)));
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect((await store.beginVerify(other, 3)).state).toBe("used");
-      expect(await store.claimVerified(`otp_${id()}`)).toBe(false);
+      expect(await store.claimVerified({ ...other, inner: `otp_${id()}` })).toBe(false);
+    });
+
+    test("a verify charges its phone's window in the step that begins it; a refused one spends no attempt", async () => {
+      const phone = freshPhone();
+      const w = windows("2/1m");
+      const charge = () => ({ policy: w, member: id() });
+      const [first, second] = [await saved(store, phone), await saved(store, phone)];
+      expect((await store.beginVerify(first, 3, charge())).state).toBe("ok");
+      expect((await store.beginVerify(second, 3, charge())).state).toBe("ok");
+      const limited = await store.beginVerify(second, 3, charge());
+      expect(limited).toMatchObject({ state: "limited", phone, decision: { allowed: false, policy: "2/1m", limit: 2 } });
+      expect(limited.decision!.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      // The refused verify spent none of the id's three attempts: two are left.
+      expect((await store.beginVerify(second, 3)).state).toBe("ok");
+      expect((await store.beginVerify(second, 3)).state).toBe("ok");
+      expect((await store.beginVerify(second, 3)).state).toBe("exhausted");
+      // An exhausted, used or unknown id charges nothing to its phone.
+      const elsewhere = freshPhone();
+      const one = { policy: windows("1/1m"), member: "" };
+      const [spent, used, fresh] = [await saved(store, elsewhere), await saved(store, elsewhere), await saved(store, elsewhere)];
+      for (let i = 0; i < 3; i++) await store.beginVerify(spent, 3);
+      await store.beginVerify(used, 3);
+      await store.claimVerified(used);
+      expect((await store.beginVerify(spent, 3, { ...one, member: id() })).state).toBe("exhausted");
+      expect((await store.beginVerify(used, 3, { ...one, member: id() })).state).toBe("used");
+      expect((await store.beginVerify({ ...fresh, inner: `otp_${id()}` }, 3, { ...one, member: id() })).state).toBe("unknown");
+      expect((await store.beginVerify(fresh, 3, { ...one, member: id() })).state).toBe("ok");
+      expect((await store.beginVerify(fresh, 3, { ...one, member: id() })).state).toBe("limited");
+    });
+
+    test("a phone's verify window holds across its ids, exactly, under concurrency", async () => {
+      const phone = freshPhone();
+      const w = windows("10/1m");
+      const vids = await Promise.all(Array.from({ length: 10 }, () => saved(store, phone)));
+      const starts = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.beginVerify(vids[i % 10]!, 5, { policy: w, member: id() })),
+      );
+      expect(starts.filter((s) => s.state === "ok")).toHaveLength(10);
+      expect(starts.filter((s) => s.state === "limited")).toHaveLength(40);
+    });
+
+    test("a phone's tag is stable and its own", async () => {
+      const phone = freshPhone();
+      const tag = await store.phoneTag(phone);
+      expect(tag).toMatch(/^[0-9a-f]{16}$/);
+      expect(await store.phoneTag(phone)).toBe(tag);
+      expect(await store.phoneTag(freshPhone())).not.toBe(tag);
     });
 
     test("verification records expire with the code", async () => {
-      const vid = `otp_${id()}`;
+      const vid = { tag: await store.phoneTag("+919876543210"), inner: `otp_${id()}` };
       await store.saveVerification(vid, "+919876543210", 200);
       await Bun.sleep(300);
       expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
@@ -447,7 +513,7 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(refused.budgets?.map((b) => b.allowed)).toEqual([true, false]);
       expect(refused.pump?.counted).toBeUndefined();
       expect((await store.reserveBudget(all, false)).used).toEqual([1]);
-      expect((await store.hit(`${prefix}002`, "send", w, id())).allowed).toBe(true);
+      expect((await store.hit(`${prefix}002`, w, id())).allowed).toBe(true);
       // A retry of the first send (same member): passes, asks no budget, counts nothing.
       const retry = await store.admitSend(`${prefix}001`, w, member, { pump, budgets: [all, country] });
       expect(retry.decision).toMatchObject({ allowed: true, recorded: false });
@@ -488,12 +554,14 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("clearing a phone forgets its send and verify windows", async () => {
       const phone = freshPhone();
       const w = windows("1/1h");
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, "verify", w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(false);
+      const vid = await saved(store, phone);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await store.beginVerify(vid, 5, { policy: w, member: id() })).state).toBe("ok");
+      expect((await store.hit(phone, w, id())).allowed).toBe(false);
+      expect((await store.beginVerify(vid, 5, { policy: w, member: id() })).state).toBe("limited");
       await store.clearPhone(phone);
-      expect((await store.hit(phone, "send", w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, "verify", w, id())).allowed).toBe(true);
+      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await store.beginVerify(vid, 5, { policy: w, member: id() })).state).toBe("ok");
     });
 
     test("answers a ping", async () => {

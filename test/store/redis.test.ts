@@ -226,14 +226,16 @@ describe("redis store, faults and hygiene", () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {
       const phone = freshPhone();
-      await store.hit(phone, "send", w, crypto.randomUUID());
-      await store.hit(phone, "verify", w, crypto.randomUUID());
+      await store.hit(phone, w, crypto.randomUUID());
       await store.claimIdempotency("k-ttl", phone, 5_000);
+      await store.ownIdempotency("k-ttl", phone, 5_000);
       await store.completeIdempotency("k-ttl", phone, "{}", 60_000);
       await store.claimIdempotency("k-ttl-pending", phone, 5_000);
-      await store.saveVerification("otp_ttl", phone, 60_000);
-      await store.beginVerify("otp_ttl", 3);
-      await store.claimVerified("otp_ttl");
+      await store.ownIdempotency("k-ttl-pending", phone, 5_000);
+      const vid = { tag: await store.phoneTag(phone), inner: "otp_ttl" };
+      await store.saveVerification(vid, phone, 60_000);
+      await store.beginVerify(vid, 3, { policy: w, member: crypto.randomUUID() });
+      await store.claimVerified(vid);
       await store.reserveBudget({
         scope: "ttl-test",
         windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
@@ -248,17 +250,20 @@ describe("redis store, faults and hygiene", () => {
       await Bun.sleep(60);
       expect((await judgePrefix(store, "+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
       const keys = await raw.keys("*");
-      // send and verify events, two idempotency records, one verification, one budget, three blocks and
-      // their range, the blocks list
-      expect(keys.length).toBe(11);
-      for (const key of keys) expect(await raw.pttl(key), key).toBeGreaterThan(0);
-      // A phone's keys carry its range (the number less 5 digits) as hash tag, its block's and its
-      // range's pumping hashes too: one Cluster slot.
+      // send and verify events, two idempotency claims and their bindings, one verification, one
+      // budget, three blocks and their range, the blocks list; and the tag secret
+      expect(keys.length, keys.join(" ")).toBe(14);
+      // The tag secret is one key, made once and never grown: it lives as long as the Redis does
+      // (a Redis that restarts empty makes a new one, and every gateway reads it again).
+      expect(await raw.pttl("otp:tag-secret")).toBe(-1);
+      for (const key of keys.filter((k) => k !== "otp:tag-secret")) expect(await raw.pttl(key), key).toBeGreaterThan(0);
+      // A phone's sends and claims carry its range (the number less 5 digits) as hash tag, its
+      // block's and its range's pumping hashes too: one Cluster slot. Its verifies carry its ids' tag.
       const [range, rest] = [phone.slice(0, -5), phone.slice(-5)];
-      expect(keys.filter((k) => k.startsWith(`otp:{${range}}:`)).sort()).toEqual([
-        `otp:{${range}}:${rest}:send`,
-        `otp:{${range}}:${rest}:verify`,
-      ]);
+      expect(keys.filter((k) => k.startsWith(`otp:{${range}}:`))).toEqual([`otp:{${range}}:${rest}:send`]);
+      expect(keys.filter((k) => k.startsWith(`otp:idem:{${range}}`))).toHaveLength(2);
+      expect(keys).toContain(`otp:{${vid.tag}}:verify`);
+      expect(keys).toContain(`otp:vid:{${vid.tag}}otp_ttl`);
       expect(keys).toContain("otp:pump:{+91987}67");
       expect(keys).toContain("otp:pump:{+91987}");
       // The list of blocks names the blocked hash.
@@ -266,14 +271,35 @@ describe("redis store, faults and hygiene", () => {
     });
   });
 
+  test("gateways on one Redis tag a phone's ids alike: the first makes the secret, the rest read it", async () => {
+    await flushSharedRedis();
+    const [a, b] = await Promise.all([open(SHARED_REDIS_URL), open(SHARED_REDIS_URL)]);
+    try {
+      const phone = freshPhone();
+      // Both ask at once: one secret stands.
+      const [tagA, tagB] = await Promise.all([a.phoneTag(phone), b.phoneTag(phone)]);
+      expect(tagA).toBe(tagB);
+      // An id one gateway issued is begun on the other, its phone's window charged once for both.
+      const vid = { tag: tagA, inner: "otp_shared" };
+      await a.saveVerification(vid, phone, 60_000);
+      const once = { policy: ratePolicy("verify", parseLimits("1/1m")!), member: crypto.randomUUID() };
+      expect(await b.beginVerify(vid, 3, once)).toEqual({ state: "ok", phone });
+      expect(
+        (await a.beginVerify({ tag: await a.phoneTag(phone), inner: "otp_shared" }, 3, { ...once, member: "x" })).state,
+      ).toBe("limited");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test("recovers after SCRIPT FLUSH (EVALSHA falls back to EVAL on NOSCRIPT)", async () => {
     await withStore(async (store, raw) => {
       const phone = freshPhone();
-      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
-      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
-      expect((await store.beginVerify("otp_none", 3)).state).toBe("unknown");
+      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await store.beginVerify({ tag: "0123456789abcdef", inner: "otp_none" }, 3)).state).toBe("unknown");
     });
   });
 
@@ -292,10 +318,11 @@ describe("redis store, faults and hygiene", () => {
 
     test("calls fail fast with STORE_UNAVAILABLE while it is gone, and work again once it is back", async () => {
       const phone = freshPhone();
-      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      const tagBefore = await store.phoneTag(phone);
       await server.kill();
       const started = performance.now();
-      await expect(store.hit(phone, "send", w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      await expect(store.hit(phone, w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
       await expect(store.ping()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
       expect(performance.now() - started).toBeLessThan(1_500);
 
@@ -311,7 +338,15 @@ describe("redis store, faults and hygiene", () => {
       }
       expect(back).toBe(true);
       // The restarted server has no scripts loaded and no data: both must be handled.
-      expect((await store.hit(phone, "send", w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      // Nor the tag secret: the store reads it again, as a gateway starting now does.
+      const fresh = await open(server.url, 300);
+      try {
+        expect(await fresh.phoneTag(phone)).toBe(await store.phoneTag(phone));
+        expect(await store.phoneTag(phone)).not.toBe(tagBefore);
+      } finally {
+        await fresh.close();
+      }
     });
 
     test("a Redis slower than the command timeout fails the call instead of hanging", async () => {
@@ -321,7 +356,7 @@ describe("redis store, faults and hygiene", () => {
         const blocked = raw.call("DEBUG", "SLEEP", "1").catch(() => undefined);
         await Bun.sleep(50);
         const started = performance.now();
-        await expect(store.hit(freshPhone(), "send", w, crypto.randomUUID())).rejects.toMatchObject({
+        await expect(store.hit(freshPhone(), w, crypto.randomUUID())).rejects.toMatchObject({
           code: "STORE_UNAVAILABLE",
         });
         expect(performance.now() - started).toBeLessThan(900);

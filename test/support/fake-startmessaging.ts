@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseVerificationId } from "../../src/lib/ids";
 
 /**
  * A fake of the StartMessaging OTP API over real HTTP, for tests. It keeps real
@@ -12,7 +13,7 @@ import type { AddressInfo } from "node:net";
 export type Shape = "tutorial" | "reference";
 
 export type Fault =
-  | { kind: "status"; status: number; body?: string | Uint8Array; headers?: Record<string, string> }
+  | { kind: "status"; status: number; body?: string | Uint8Array; headers?: Record<string, string>; delayMs?: number }
   /** A 200 whose chunked body goes on for `bytes` (or until the client hangs up). */
   | { kind: "flood"; bytes: number }
   | { kind: "delay"; ms: number }
@@ -98,8 +99,10 @@ export class FakeStartMessaging {
     return this.requests.filter((r) => r.path === path);
   }
 
+  /** The code an SMS carried, by its id here or by the gateway's id that carries it. */
   codeFor(requestId: string): string | undefined {
-    return this.sms.find((m) => m.requestId === requestId)?.code;
+    const id = parseVerificationId(requestId)?.inner ?? requestId;
+    return this.sms.find((m) => m.requestId === id)?.code;
   }
 
   reset(): void {
@@ -139,6 +142,7 @@ export class FakeStartMessaging {
   async #applyFault(fault: Fault, res: ServerResponse): Promise<boolean> {
     switch (fault.kind) {
       case "status":
+        if (fault.delayMs) await Bun.sleep(fault.delayMs);
         res.writeHead(fault.status, { "content-type": "application/json", ...fault.headers });
         res.end(fault.body ?? "");
         return true;

@@ -5,6 +5,7 @@ import type { OtpStore } from "../../src/adapters/store/interface";
 import { MemoryStore } from "../../src/adapters/store/memory";
 import { type AppDeps, createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { parseVerificationId } from "../../src/lib/ids";
 import { createLogger, type Logger } from "../../src/lib/logger";
 import type { Metrics } from "../../src/lib/metrics";
 import { buildServices } from "../../src/services";
@@ -101,7 +102,9 @@ export function startMessaging(baseUrl: string, logger: Logger, overrides: Parti
 }
 
 /** The code the console provider printed for a request id. */
-export function codeFromLog(lines: string[], requestId: string): string {
+export function codeFromLog(lines: string[], gatewayId: string): string {
+  // The provider logs its own id, which the gateway's carries.
+  const requestId = parseVerificationId(gatewayId)?.inner ?? gatewayId;
   for (const line of lines) {
     const entry = JSON.parse(line) as { requestId?: string; code?: string; msg?: string };
     if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) return entry.code!;

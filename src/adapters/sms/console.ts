@@ -57,8 +57,7 @@ export class ConsoleProvider implements SmsProvider {
   async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {
     const previous = this.#idempotent.get(idempotencyKey);
     if (previous) {
-      if (previous.phone !== phone)
-        throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+      if (previous.phone !== phone) throw new GatewayError("IDEMPOTENCY_CONFLICT");
       return previous.result;
     }
     const requestId = `otp_${randomUUID().replaceAll("-", "")}`;

@@ -35,7 +35,7 @@ export function throwOnError(endpoint: Endpoint, { status, headers, body }: Upst
     throw new GatewayError("PROVIDER_UNAVAILABLE");
   }
   if (status === 409 && endpoint === "send") {
-    throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
+    throw new GatewayError("IDEMPOTENCY_CONFLICT");
   }
   if (status === 429) {
     const retryAfter = parseRetryAfter(headers.get("retry-after"), now) ?? info.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S;

@@ -1,5 +1,5 @@
 import { GatewayError } from "../../errors";
-import { VERIFICATION_ID_RE } from "../../lib/ids";
+import { UPSTREAM_ID_RE } from "../../lib/ids";
 import type { Logger } from "../../lib/logger";
 import { type Metrics, noMetrics } from "../../lib/metrics";
 import { generateCode } from "../../lib/otp-code";
@@ -138,7 +138,7 @@ export class StartMessagingProvider implements SmsProvider {
     throwOnError("send", answer, this.options.logger, this.#now());
     if (answer.status !== 200 && answer.status !== 201) throw this.#badBody("send", answer.status);
     const requestId = readVerificationId(answer.body);
-    if (!requestId || !VERIFICATION_ID_RE.test(requestId)) throw this.#badBody("send", answer.status);
+    if (!requestId || !UPSTREAM_ID_RE.test(requestId)) throw this.#badBody("send", answer.status);
     return {
       requestId,
       expiresAt: readExpiresAt(answer.body, this.#now()) ?? new Date(this.#now() + this.options.ttlMs),

@@ -1,46 +1,53 @@
 import { BUDGET_FN } from "./budget-scripts";
+import { IDEM_FN } from "./idempotency-scripts";
 import { PUMP_FN } from "./pumping-scripts";
-import { WINDOW_FN } from "./redis-scripts";
+import { LIST_FN, WINDOW_FN } from "./redis-scripts";
 
 /**
- * Every check before a send in one atomic step, all or nothing: the phone's
- * windows, its prefix's pumping check (the block's, then its range's) and the
- * send budgets. On one Redis the budgets come along; on a Cluster they live on
+ * Every check before a send in one atomic step, all or nothing: the
+ * Idempotency-Key's claim, the phone's windows, its prefix's pumping check (the
+ * block's, then its range's) and the send budgets. On one Redis the budgets come along; on a Cluster they live on
  * slots of their own and are checked beside it (the phone's keys, its block's
  * and its range's share one hash tag).
  * KEYS[1]: the phone's send events; KEYS[2]: the block's hash (KEYS[1] again
  * when the guard is off); then the range's hash when ARGV says there is one;
- * then the budgets' hashes.
+ * then the budgets' hashes; last, the key's claim when ARGV says there is one.
  * ARGV: member; the windows (limit and window ms of each); the mode (`off`,
  * `monitor`, `enforce`); the number; pump_check's arguments for the block
  * (window ms, …; empty with the guard off) and for the range (empty: none);
- * then BUDGET_FN's arguments of each budget. Each list is one argument, its
+ * the ms a pending claim lives (empty: no key); then BUDGET_FN's arguments of
+ * each budget. Each list is one argument, its
  * values joined by commas: a send's arguments cost the gateway by their count.
  * The windows refuse: nothing else is asked. A safe-listed block asks no range;
  * a block blocked now takes the counts it was judged on out of its range.
  * The block or its range is blocked and enforced: the budgets are not asked and
- * nothing stays counted. The member was recorded before (a retried send): the
+ * nothing stays counted. A key claimed before: nothing else is asked (its
+ * state is the answer). A free key is claimed only when the send goes ahead.
+ * The member was recorded before (a retried send): the
  * budgets are not asked and nothing is counted. A budget refuses: nothing is
  * recorded, the prefix's counts taken back. Otherwise all is recorded.
  * Returns the window's six numbers (as HIT), the pumping verdict's four (state,
  * remaining ms, strikes, counted bucket or -1; the state -1 when not asked), the
- * number of budgets asked, 1 if the verdict is the range's, and each budget's
- * reply (five values and its use per window).
+ * number of budgets asked, 1 if the verdict is the range's, the claim's state
+ * ('' without a key or when nothing went ahead; 'new' when taken now; else as
+ * CLAIM_IDEMPOTENCY) and its answer, then each budget's reply (five values and
+ * its use per window).
  */
-export const ADMIT_LUA = `${WINDOW_FN}${PUMP_FN}${BUDGET_FN}
-local function list(s)
-  local out = {}
-  for v in string.gmatch(s, '[^,]+') do out[#out + 1] = v end
-  return out
-end
+export const ADMIT_LUA = `${WINDOW_FN}${PUMP_FN}${BUDGET_FN}${LIST_FN}${IDEM_FN}
 local member, w, mode, number = ARGV[1], list(ARGV[2]), ARGV[3], ARGV[4]
-local pa, ra = list(ARGV[5]), list(ARGV[6])
+local pa, ra, pendingMs = list(ARGV[5]), list(ARGV[6]), ARGV[7]
+local last, claim = #KEYS, nil
+if pendingMs ~= '' then
+  claim, last = KEYS[#KEYS], #KEYS - 1
+  local state, answer = idem_read(claim, number)
+  if state then return {1, 0, 0, 0, 0, 0, -1, 0, 0, -1, 0, 0, state, answer} end
+end
 local first = 3
 if #ra > 0 then first = 4 end
 local budgets = {}
-for k = first, #KEYS do budgets[#budgets + 1] = list(ARGV[7 + k - first]) end
+for k = first, last do budgets[#budgets + 1] = list(ARGV[8 + k - first]) end
 local now, longest, counted, r = window_decide(KEYS[1], member, w)
-if r[1] == 0 then return {r[1], r[2], r[3], r[4], r[5], 0, -1, 0, 0, -1, 0, 0} end
+if r[1] == 0 then return {r[1], r[2], r[3], r[4], r[5], 0, -1, 0, 0, -1, 0, 0, '', ''} end
 local p, wide = {-1, 0, 0, -1}, 0
 local pumped = {}
 if mode ~= 'off' then
@@ -58,8 +65,19 @@ if mode ~= 'off' then
     end
   end
 end
-local out = {r[1], r[2], r[3], r[4], r[5], 0, p[1], p[2] or 0, p[3] or 0, p[4] or -1, 0, wide}
-if counted or (p[1] > 0 and mode == 'enforce') then return out end
+local out = {r[1], r[2], r[3], r[4], r[5], 0, p[1], p[2] or 0, p[3] or 0, p[4] or -1, 0, wide, '', ''}
+if p[1] > 0 and mode == 'enforce' then return out end
+-- The send goes ahead (unless a budget refuses, below): the key is its own from now on.
+local function go()
+  if claim then
+    idem_claim(claim, number, pendingMs)
+    out[13] = 'new'
+  end
+end
+if counted then
+  go()
+  return out
+end
 local replies, refused = {}, false
 for k, a in ipairs(budgets) do
   replies[k] = budget_check(KEYS[first - 1 + k], a, now)
@@ -73,6 +91,7 @@ else
   for k, a in ipairs(budgets) do budget_record(KEYS[first - 1 + k], a, now, replies[k]) end
   window_record(KEYS[1], member, now, longest)
   out[6] = 1
+  go()
 end
 for _, res in ipairs(replies) do
   for _, v in ipairs(res) do out[#out + 1] = v end

@@ -1,3 +1,4 @@
+import type { VerificationRef } from "../../lib/ids";
 import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
@@ -13,17 +14,20 @@ export interface OtpStore {
   readonly kind: "redis" | "redis-cluster" | "memory";
 
   /**
-   * Checks every window of the policy against `phone`'s events of this kind and records the event
-   * (`member`) only when all allow. A denied event is not recorded; a member
+   * Checks every window of the policy against `phone`'s sends and records the send
+   * (`member`) only when all allow. A denied send is not recorded; a member
    * already recorded passes without being counted twice (a retried send).
    */
-  hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision>;
-  /** Takes back an event recorded by `hit` (the send did not go out). */
-  unhit(phone: string, kind: EventKind, member: string): Promise<void>;
+  hit(phone: string, policy: RatePolicy, member: string): Promise<RateDecision>;
+  /** Takes back a send recorded by `hit` or `admitSend` (it did not go out). */
+  unhit(phone: string, member: string): Promise<void>;
   /**
-   * Every check before a send in one atomic step, all or nothing: the phone's
-   * windows (as `hit`), the pumping guard's verdict on the number's prefix and
-   * the send budgets. When the windows refuse, nothing else is asked. A prefix
+   * Every check before a send in one atomic step, all or nothing: the
+   * Idempotency-Key's claim (`checks.claim`), the phone's windows (as `hit`), the
+   * pumping guard's verdict on the number's prefix and the send budgets. A key
+   * claimed before (pending, answered, or another phone's) is answered as
+   * `claimIdempotency` would and nothing else is asked or recorded; a new claim is
+   * kept only when the send is admitted. When the windows refuse, nothing else is asked. A prefix
    * is safe-listed or clear, blocked, or blocked by this very check (its judged
    * sends convert too little); when it is blocked and the guard enforces, the
    * budgets are not asked and nothing is recorded. A retried send (its member
@@ -57,24 +61,40 @@ export interface OtpStore {
   /** Forgets one phone's send and verify windows (the support desk's "my user is locked out"). */
   clearPhone(phone: string): Promise<void>;
 
-  /** Claims an idempotency key for `fingerprint` (a pending claim expires after `pendingMs`). */
-  claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim>;
-  /** Stores the answer for a claimed key, kept for `ttlMs`. */
-  completeIdempotency(key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void>;
-  /** Drops a pending claim so the caller may retry (the send failed); with `answered`, a stored answer too. */
-  releaseIdempotency(key: string, answered?: boolean): Promise<void>;
-
-  /** Remembers which phone a verification id belongs to, until the code expires; an id already known is left as it is. */
-  saveVerification(id: string, phone: string, ttlMs: number): Promise<void>;
   /**
-   * Spends one attempt, or says why not (the id is unknown, used or out of attempts),
-   * with the id's phone: one step finds the id and begins its check.
+   * Claims an idempotency key for `phone` (a pending claim expires after `pendingMs`):
+   * a key belongs to one phone, and another phone's claim on it is a conflict.
    */
-  beginVerify(id: string, maxAttempts: number): Promise<VerifyStart>;
-  /** Gives back an attempt `beginVerify` spent on a check that never ran. */
-  refundAttempt(id: string): Promise<void>;
+  claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim>;
+  /**
+   * Binds an Idempotency-Key to `phone` unless it is bound (for `pendingMs`): `new`
+   * (bound now), `same` (to this phone already) or `other` (another phone's key).
+   * A claim lives under its phone's hash tag, so that a send claims its key and
+   * checks its windows in one step; this binding, on the key's own slot and issued
+   * beside that step, is what finds a key another phone claimed.
+   */
+  ownIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other">;
+  /** Stores the answer for a claimed key (and its binding to the phone), kept for `ttlMs`. */
+  completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void>;
+  /** Drops `phone`'s pending claim so the caller may retry (the send failed); with `answered`, a stored answer too. */
+  releaseIdempotency(key: string, phone: string, answered?: boolean): Promise<void>;
+
+  /**
+   * The tag of `phone`'s verification ids (src/lib/ids.ts), under a secret every
+   * gateway on this store shares; a promise only while the secret is being read.
+   */
+  phoneTag(phone: string): string | Promise<string>;
+  /** Remembers which phone a verification id belongs to, until the code expires; an id already known is left as it is. */
+  saveVerification(id: VerificationRef, phone: string, ttlMs: number): Promise<void>;
+  /**
+   * One step finds the id and begins its check: spends one attempt and, with
+   * `window`, charges the id's phone one verify against the policy's windows, or
+   * says why not: the id is unknown, used or out of attempts (nothing charged), or
+   * the phone's windows refuse (`limited`, with their decision; no attempt spent).
+   */
+  beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
-  claimVerified(id: string): Promise<boolean>;
+  claimVerified(id: VerificationRef): Promise<boolean>;
 
   /** Resolves true once connected, false after `timeoutMs` (the store keeps trying). */
   connected(timeoutMs: number): Promise<boolean>;
@@ -83,27 +103,30 @@ export interface OtpStore {
   close(): Promise<void>;
 }
 
-export type EventKind = "send" | "verify";
-
 /** What `admitSend` checks besides the phone's windows. */
 export interface AdmitChecks {
+  /** The Idempotency-Key to claim for the phone, and how long a pending claim lives. */
+  claim?: { key: string; pendingMs: number };
   /** The pumping guard's check of the number's prefix, by the policy it is judged by now. */
   pump?: { prefix: string; policy: PumpingPolicy };
   budgets?: readonly SendBudget[];
 }
 
-/** What `admitSend` decided: the phone's windows, the prefix's verdict and each budget's, as far as they were asked. */
+/** What `admitSend` decided: the key's claim, the phone's windows, the prefix's verdict and each budget's, as far as they were asked. */
 export interface Admission {
+  /** With a key: its claim. Unless `new`, nothing else was asked (`decision` allows, recording nothing). */
+  claim?: IdempotencyClaim;
   decision: RateDecision;
   pump?: PumpVerdict;
   /** In the order given; only when the budgets were asked. */
   budgets?: BudgetDecision[];
 }
 
-/** What `beginVerify` found: the attempt's fate and, for a known id, its phone. */
+/** What `beginVerify` found: the attempt's fate and, for a known id, its phone; when `limited`, the windows' decision. */
 export interface VerifyStart {
-  state: "ok" | "unknown" | "used" | "exhausted";
+  state: "ok" | "unknown" | "used" | "exhausted" | "limited";
   phone?: string;
+  decision?: RateDecision;
 }
 
 export type IdempotencyClaim =

@@ -1,13 +1,17 @@
+import { randomBytes } from "node:crypto";
 import type { LRUCache } from "lru-cache";
+import { phoneTag, type VerificationRef, verificationId } from "../../lib/ids";
 import { boundedLru } from "../../lib/lru";
 import { DEFAULT_LAYOUT, type PrefixLayout } from "../../lib/number-ranges";
 import type { PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
-import type { Admission, AdmitChecks, EventKind, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
+import type { Admission, AdmitChecks, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
 import { MemoryBudgets } from "./memory-budgets";
+import { MemoryIdempotency } from "./memory-idempotency";
 import { MemoryPumping } from "./memory-pumping";
+import { MemoryWindows } from "./memory-windows";
 
 export interface MemoryStoreOptions {
   /** Entries kept per kind of record; the least recently used go first. Default 100000. */
@@ -18,7 +22,6 @@ export interface MemoryStoreOptions {
   layout?: PrefixLayout;
 }
 
-type Idempotency = { fingerprint: string; answer?: string };
 type Verification = { phone: string; attempts: number; verified: boolean };
 
 /**
@@ -29,11 +32,13 @@ type Verification = { phone: string; attempts: number; verified: boolean };
 export class MemoryStore implements OtpStore {
   readonly kind = "memory";
   readonly #now: () => number;
-  readonly #events: LRUCache<string, { at: number; member: string }[]>;
-  readonly #idempotency: LRUCache<string, Idempotency>;
+  readonly #windows: MemoryWindows;
+  readonly #idempotency: MemoryIdempotency;
   readonly #verifications: LRUCache<string, Verification>;
   readonly #budgets: MemoryBudgets;
   readonly #pumping: MemoryPumping;
+  /** One process, one secret: the tags need agree with no other gateway. */
+  readonly #secret = randomBytes(32);
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 100_000;
@@ -42,27 +47,40 @@ export class MemoryStore implements OtpStore {
     // Budget buckets are slices of wall-clock time, as in Redis.
     this.#budgets = new MemoryBudgets(options.now ?? Date.now);
     const perf = { now: this.#now };
-    this.#events = boundedLru(max, { perf });
-    this.#idempotency = boundedLru(max, { perf });
+    this.#windows = new MemoryWindows(max, this.#now);
+    this.#idempotency = new MemoryIdempotency(max, this.#now);
     this.#verifications = boundedLru(max, { perf });
     this.#pumping = new MemoryPumping(max, this.#now, options.layout ?? DEFAULT_LAYOUT);
   }
 
-  async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const { decision, record } = this.#window(`${kind}|${phone}`, policy, member);
+  async hit(phone: string, policy: RatePolicy, member: string): Promise<RateDecision> {
+    const { decision, record } = this.#windows.check(`send|${phone}`, policy, member);
     if (decision.recorded) record();
     return decision;
   }
 
   async admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
-    const { decision, record } = this.#window(`send|${phone}`, policy, member);
+    const { claim } = checks;
+    const claimed = claim && this.#idempotency.find(claim.key, phone);
+    if (claimed) return { claim: claimed, decision: { ...decide([], 0, policy.windows), recorded: false } };
+    const { decision, record } = this.#windows.check(`send|${phone}`, policy, member);
     if (!decision.allowed) return { decision: { ...decision, recorded: false } };
     const { pump } = checks;
     const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, decision.recorded);
     const admission: Admission = verdict ? { decision, pump: verdict } : { decision };
-    // Blocked and enforced, or a retry: the budgets are not asked, nothing is recorded.
-    if (!decision.recorded || (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce"))
+    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce")
       return { ...admission, decision: { ...decision, recorded: false } };
+    // The send goes ahead (unless a budget refuses, below): the key is its own from now on.
+    const go = () => {
+      if (!claim) return;
+      this.#idempotency.take(claim.key, phone, claim.pendingMs);
+      admission.claim = { state: "new" };
+    };
+    // A retry: the budgets are not asked, nothing is recorded.
+    if (!decision.recorded) {
+      go();
+      return admission;
+    }
     const budgets = (checks.budgets ?? []).map((b) => this.#budgets.check(b));
     admission.budgets = budgets.map((b) => b.decision);
     if (budgets.some((b) => !b.decision.allowed)) {
@@ -72,34 +90,12 @@ export class MemoryStore implements OtpStore {
     }
     for (const b of budgets) b.record();
     record();
+    go();
     return admission;
   }
 
-  /** The windows' decision for one more event, and how to record it (the log is pruned either way). */
-  #window(key: string, policy: RatePolicy, member: string) {
-    const now = this.#now();
-    const longest = policy.longestMs;
-    const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
-    const counted = events.some((e) => e.member === member);
-    const decision = decide(
-      events.map((e) => e.at),
-      now,
-      policy.windows,
-      counted,
-    );
-    this.#events.set(key, events, { ttl: longest });
-    return { decision, record: () => events.push({ at: now, member }) };
-  }
-
-  async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
-    const key = `${kind}|${phone}`;
-    const events = this.#events.get(key);
-    if (events)
-      this.#events.set(
-        key,
-        events.filter((e) => e.member !== member),
-        { noUpdateTTL: true },
-      );
+  async unhit(phone: string, member: string): Promise<void> {
+    this.#windows.remove(`send|${phone}`, member);
   }
 
   async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
@@ -128,48 +124,57 @@ export class MemoryStore implements OtpStore {
     this.#pumping.safe(prefix, number, add);
   }
   async clearPhone(phone: string): Promise<void> {
-    for (const kind of ["send", "verify"] as const) this.#events.delete(`${kind}|${phone}`);
+    for (const kind of ["send", "verify"] as const) this.#windows.clear(`${kind}|${phone}`);
   }
 
-  async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {
-    const existing = this.#idempotency.get(key);
-    if (!existing) {
-      this.#idempotency.set(key, { fingerprint }, { ttl: pendingMs });
-      return { state: "new" };
-    }
-    if (existing.fingerprint !== fingerprint) return { state: "conflict" };
-    return existing.answer === undefined ? { state: "pending" } : { state: "done", answer: existing.answer };
+  async claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim> {
+    const claimed = this.#idempotency.find(key, phone);
+    if (claimed) return claimed;
+    this.#idempotency.take(key, phone, pendingMs);
+    return { state: "new" };
+  }
+  async ownIdempotency(key: string, phone: string): Promise<"new" | "same" | "other"> {
+    return this.#idempotency.owner(key, phone);
+  }
+  async completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void> {
+    this.#idempotency.complete(key, phone, answer, ttlMs);
+  }
+  async releaseIdempotency(key: string, phone: string, answered = false): Promise<void> {
+    this.#idempotency.release(key, phone, answered);
   }
 
-  async completeIdempotency(key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void> {
-    this.#idempotency.set(key, { fingerprint, answer }, { ttl: ttlMs });
+  phoneTag(phone: string): string {
+    return phoneTag(this.#secret, phone);
   }
 
-  async releaseIdempotency(key: string, answered = false): Promise<void> {
-    if (answered || this.#idempotency.get(key)?.answer === undefined) this.#idempotency.delete(key);
-  }
-
-  async saveVerification(id: string, phone: string, ttlMs: number): Promise<void> {
+  async saveVerification(ref: VerificationRef, phone: string, ttlMs: number): Promise<void> {
+    const id = verificationId(ref);
     if (this.#verifications.has(id)) return; // an upstream replay keeps its spent attempts
     this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: ttlMs });
   }
 
-  async beginVerify(id: string, maxAttempts: number): Promise<VerifyStart> {
-    const record = this.#verifications.get(id);
+  async beginVerify(
+    ref: VerificationRef,
+    maxAttempts: number,
+    window?: { policy: RatePolicy; member: string },
+  ): Promise<VerifyStart> {
+    const record = this.#verifications.get(verificationId(ref));
     if (!record) return { state: "unknown" };
-    if (record.verified) return { state: "used", phone: record.phone };
-    if (record.attempts >= maxAttempts) return { state: "exhausted", phone: record.phone };
+    const { phone } = record;
+    if (record.verified) return { state: "used", phone };
+    if (record.attempts >= maxAttempts) return { state: "exhausted", phone };
+    if (window) {
+      // Only an attempt that goes to the upstream is charged to the phone; a refused one spends nothing.
+      const { decision, record: charge } = this.#windows.check(`verify|${phone}`, window.policy, window.member);
+      if (!decision.allowed) return { state: "limited", phone, decision };
+      charge();
+    }
     record.attempts += 1;
-    return { state: "ok", phone: record.phone };
+    return { state: "ok", phone };
   }
 
-  async refundAttempt(id: string): Promise<void> {
-    const record = this.#verifications.get(id);
-    if (record && record.attempts > 0) record.attempts -= 1;
-  }
-
-  async claimVerified(id: string): Promise<boolean> {
-    const record = this.#verifications.get(id);
+  async claimVerified(ref: VerificationRef): Promise<boolean> {
+    const record = this.#verifications.get(verificationId(ref));
     if (!record || record.verified) return false;
     record.verified = true;
     return true;

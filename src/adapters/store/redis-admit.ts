@@ -5,7 +5,7 @@ import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { Admission, AdmitChecks } from "./interface";
 import type { ScriptedRedis } from "./redis-client";
-import { BLOCKS_KEY, budgetKey, eventsKey, pumpKeys } from "./redis-keys";
+import { BLOCKS_KEY, budgetKey, idempotencyKey, pumpKeys, sendsKey } from "./redis-keys";
 
 /** What admitSend needs of the store: its client, its failure mapping, and its key layout. */
 export interface AdmitContext {
@@ -35,7 +35,7 @@ export async function admitOnRedis(
   const inScript = ctx.cluster ? [] : budgets;
   const args = admitArgs(ctx.layout, phone, policy, member, checks, inScript);
   // The phone, its block and range, and `*` and its country's budget at most: 2 to 5 keys.
-  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5"] as const)[args.keys - 2];
+  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5", "otpAdmit6"] as const)[args.keys - 2];
   if (!command) throw new Error("a send draws on two budgets at most");
   const step = ctx.call(() => ctx.redis[command](...args.list));
   if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
@@ -71,7 +71,7 @@ export async function admitOnRedis(
 const joined = new WeakMap<object, string>();
 
 /** A policy's script arguments as one, joined by commas, worked out once per policy. */
-function packed(owner: { scriptArgs: readonly number[] }): string {
+export function packed(owner: { scriptArgs: readonly number[] }): string {
   let s = joined.get(owner);
   if (s === undefined) {
     s = owner.scriptArgs.join(",");
@@ -89,13 +89,14 @@ function admitArgs(
   checks: AdmitChecks,
   budgets: readonly SendBudget[],
 ): { keys: number; list: string[] } {
-  const { pump } = checks;
-  const events = eventsKey(phone, "send", tagDigits(layout));
+  const { pump, claim } = checks;
+  const events = sendsKey(phone, tagDigits(layout));
   const [block, range] = pump ? pumpKeys(pump.prefix, layout) : [events];
   const args = pump && pumpArgsFor(pump.policy);
   const keys = [events, block!];
   if (range) keys.push(range);
   for (const b of budgets) keys.push(budgetKey(b.scope));
+  if (claim) keys.push(idempotencyKey(claim.key, phone, tagDigits(layout)));
   const list = [
     ...keys,
     member,
@@ -104,6 +105,7 @@ function admitArgs(
     phone,
     args ? args.block : "",
     args && range ? args.range : "",
+    claim ? String(claim.pendingMs) : "",
   ];
   for (const b of budgets) list.push(packed(b));
   return { keys: keys.length, list };
@@ -119,12 +121,15 @@ async function parse(
   const decision = windowDecision(policy, reply as number[]);
   const [state, remainingMs, strikes, bucket, asked, wide] = reply.slice(6, 12) as number[];
   const admission: Admission = { decision };
+  const [claimed, answer] = reply.slice(12, 14) as [string, string];
+  if (claimed === "done") admission.claim = { state: "done", answer };
+  else if (claimed) admission.claim = { state: claimed as "new" | "pending" | "conflict" };
   // state -1: the windows refused, or the guard is off.
   if (checks.pump && state! >= 0)
     admission.pump = await verdict(ctx, checks.pump, wide === 1, state!, remainingMs!, strikes!, bucket!);
   if (asked! > 0) {
     admission.budgets = [];
-    let at = 12;
+    let at = 14;
     for (const b of budgets) {
       const size = 5 + b.windows.length;
       admission.budgets.push(budgetReply(reply.slice(at, at + size) as Parameters<typeof budgetReply>[0]));
@@ -153,16 +158,21 @@ async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: Pumpin
   return v;
 }
 
-/** Takes back what a Cluster's admission step recorded, when a budget beside it refused. */
+/** Takes back what a Cluster's admission step recorded (the key's claim too), when a budget beside it refused. */
 async function undoAdmission(ctx: AdmitContext, phone: string, member: string, checks: AdmitChecks, admission: Admission) {
   const counted = admission.pump?.counted;
+  const { claim } = checks;
   await Promise.all([
-    ctx.call(() => ctx.redis.zrem(eventsKey(phone, "send", tagDigits(ctx.layout)), member)),
+    ctx.call(() => ctx.redis.zrem(sendsKey(phone, tagDigits(ctx.layout)), member)),
+    claim && admission.claim?.state === "new"
+      ? ctx.call(() => ctx.redis.otpReleaseIdempotency(idempotencyKey(claim.key, phone, tagDigits(ctx.layout)), 0))
+      : undefined,
     ...(checks.pump && counted !== undefined ? pumpKeys(checks.pump.prefix, ctx.layout) : []).map((key) =>
       key ? ctx.call(() => ctx.redis.otpRefundBudget(key, `s:${counted}`)) : undefined,
     ),
   ]).catch(() => undefined);
   if (admission.pump) delete admission.pump.counted;
+  delete admission.claim;
 }
 
 export function budgetReply(reply: [number, number, number, number, string, ...number[]]): BudgetDecision {

@@ -3,16 +3,10 @@ import type { Logger } from "../../lib/logger";
 import type { ClusterSeeds } from "../../lib/redis-seeds";
 import { ADMIT_LUA } from "./admit-scripts";
 import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
+import { CLAIM_IDEMPOTENCY_LUA, DELETE_IF_LUA, OWN_IDEMPOTENCY_LUA, RELEASE_IDEMPOTENCY_LUA } from "./idempotency-scripts";
 import type { VerifyStart } from "./interface";
 import { PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
-import {
-  BEGIN_VERIFY_LUA,
-  CLAIM_IDEMPOTENCY_LUA,
-  CLAIM_VERIFIED_LUA,
-  HIT_LUA,
-  RELEASE_IDEMPOTENCY_LUA,
-  SAVE_VERIFICATION_LUA,
-} from "./redis-scripts";
+import { BEGIN_VERIFY_LUA, CLAIM_VERIFIED_LUA, HIT_LUA, SAVE_VERIFICATION_LUA, TAG_SECRET_LUA } from "./redis-scripts";
 
 /** The commands this store uses: our scripts plus a few plain ones. */
 export interface ScriptedRedis
@@ -36,10 +30,20 @@ export interface ScriptedRedis
     | "status"
   > {
   otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number, number]>;
-  otpClaimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<[string, string?]>;
-  otpReleaseIdempotency(key: string): Promise<number>;
+  otpClaimIdempotency(key: string, phone: string, pendingMs: number): Promise<[string, string?]>;
+  otpOwnIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other">;
+  otpReleaseIdempotency(key: string, any: number): Promise<number>;
+  otpDeleteIf(key: string, value: string): Promise<number>;
+  otpTagSecret(key: string, candidate: string): Promise<string>;
   otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
-  otpBeginVerify(key: string, maxAttempts: number): Promise<[VerifyStart["state"], string?]>;
+  /** BEGIN_VERIFY_LUA on an id's record and its phone's verifies. */
+  otpBeginVerify2(
+    key: string,
+    verifies: string,
+    maxAttempts: number,
+    member: string,
+    windows: string,
+  ): Promise<[VerifyStart["state"], ...(string | number)[]]>;
   otpClaimVerified(key: string): Promise<number>;
   otpBudget(
     key: string,
@@ -47,11 +51,15 @@ export interface ScriptedRedis
     ...windows: readonly number[]
   ): Promise<[number, number, number, number, string, ...number[]]>;
   otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  /** ADMIT_LUA with 2 to 5 keys (the phone, its block, its range, up to two budgets): fixed counts, so a Cluster client reads the keys right. */
+  /**
+   * ADMIT_LUA with 2 to 6 keys (the phone, its block, its range, up to two budgets, the key's claim):
+   * fixed counts, so a Cluster client reads the keys right.
+   */
   otpAdmit2(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpAdmit3(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpAdmit4(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpAdmit5(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
+  otpAdmit6(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
   otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
   /** PUMP_RECORD_LUA on a block's hash and its range's. */
   otpPumpRecord2(block: string, range: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
@@ -63,9 +71,12 @@ export interface ScriptedRedis
 const SCRIPTS = {
   otpHit: HIT_LUA,
   otpClaimIdempotency: CLAIM_IDEMPOTENCY_LUA,
+  otpOwnIdempotency: OWN_IDEMPOTENCY_LUA,
   otpReleaseIdempotency: RELEASE_IDEMPOTENCY_LUA,
+  otpDeleteIf: DELETE_IF_LUA,
+  otpTagSecret: TAG_SECRET_LUA,
   otpSaveVerification: SAVE_VERIFICATION_LUA,
-  otpBeginVerify: BEGIN_VERIFY_LUA,
+  otpBeginVerify2: BEGIN_VERIFY_LUA,
   otpClaimVerified: CLAIM_VERIFIED_LUA,
   otpBudget: BUDGET_LUA,
   // Takes one back from each field still above 0: budgets' receipts, a pumping count, a verify attempt.
@@ -74,6 +85,7 @@ const SCRIPTS = {
   otpAdmit3: ADMIT_LUA,
   otpAdmit4: ADMIT_LUA,
   otpAdmit5: ADMIT_LUA,
+  otpAdmit6: ADMIT_LUA,
   otpPumpRecord: PUMP_RECORD_LUA,
   otpPumpRecord2: PUMP_RECORD_LUA,
   otpPumpLift: PUMP_LIFT_LUA,

@@ -1,16 +1,25 @@
 import { createHash } from "node:crypto";
+import type { VerificationRef } from "../../lib/ids";
 import { type PrefixLayout, rangeOf } from "../../lib/number-ranges";
-import type { EventKind } from "./interface";
 
 /**
- * The Redis keys. A phone's events carry its hash tag: the number less its last
+ * The Redis keys. A phone's sends carry its hash tag: the number less its last
  * PUMPING_RANGE_DROP digits (its range; PUMPING_PREFIX_DROP with no ranges), the
- * tag of its block's and its range's pumping hashes too
- * (`otp:{+9198765}:43210:send`, `otp:pump:{+9198765}43`, `otp:pump:{+9198765}`),
- * so a send's windows and its prefix are decided in one step on one Cluster slot.
+ * tag of its block's and its range's pumping hashes and of its Idempotency-Key
+ * claims too (`otp:{+9198765}:43210:send`, `otp:pump:{+9198765}43`,
+ * `otp:pump:{+9198765}`, `otp:idem:{+9198765}…`), so a send's claim, windows and
+ * prefix are decided in one step on one Cluster slot.
  */
-export const eventsKey = (phone: string, kind: EventKind, tagDigits: number) =>
-  `otp:{${phone.slice(0, -tagDigits)}}:${phone.slice(-tagDigits)}:${kind}`;
+export const sendsKey = (phone: string, tagDigits: number) =>
+  `otp:{${phone.slice(0, -tagDigits)}}:${phone.slice(-tagDigits)}:send`;
+/**
+ * A phone's verifies and its verification records carry the tag of its ids
+ * (src/lib/ids.ts), so a verify finds its id and charges its phone in one step.
+ */
+export const verifiesKey = (tag: string) => `otp:{${tag}}:verify`;
+export const verificationKey = (id: VerificationRef) => `otp:vid:{${id.tag}}${id.inner}`;
+/** The secret the tags of verification ids are keyed with: made once by the first gateway, read by all. */
+export const TAG_SECRET_KEY = "otp:tag-secret";
 /** The pumping hash of a block (under its range's tag when it has one) or of a range (`range` undefined). */
 export const pumpKey = (prefix: string, range?: string) =>
   range === undefined ? `otp:pump:{${prefix}}` : `otp:pump:{${range}}${prefix.slice(range.length)}`;
@@ -27,7 +36,11 @@ export const prefixOfPumpKey = (key: string) =>
     .join("") ?? key;
 /** Blocked prefixes and ranges, by their hashes' key names, scored by when the block ends. */
 export const BLOCKS_KEY = "otp:pump:blocks";
-export const idempotencyKey = (key: string) => `otp:idem:{${createHash("sha256").update(key).digest("hex").slice(0, 32)}}`;
-export const verificationKey = (id: string) => `otp:vid:{${id}}`;
+const keyDigest = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
+/** An Idempotency-Key's claim and answer, under its phone's send tag: claimed in the send's admission step. */
+export const idempotencyKey = (key: string, phone: string, tagDigits: number) =>
+  `otp:idem:{${phone.slice(0, -tagDigits)}}${keyDigest(key)}`;
+/** Which phone an Idempotency-Key belongs to, on the key's own slot: another phone's claim is a conflict. */
+export const idempotencyOwnerKey = (key: string) => `otp:idem-phone:{${keyDigest(key)}}`;
 /** One hash per budget; the scope is its hash tag (`{*}`, `{IN}`), so all its windows decide on one slot. */
 export const budgetKey = (scope: string) => `otp:budget:{${scope}}`;

@@ -1,8 +1,8 @@
 /**
  * Lua run inside Redis, so each check-and-update is atomic across every gateway
  * process. Loaded with ioredis `defineCommand`: EVALSHA, and EVAL when Redis
- * answers NOSCRIPT (after a restart or SCRIPT FLUSH). Each script touches one
- * key, so it runs on Redis Cluster as is.
+ * answers NOSCRIPT (after a restart or SCRIPT FLUSH). Each script touches keys
+ * of one hash tag, so it runs on Redis Cluster as is.
  */
 
 /**
@@ -92,29 +92,19 @@ end
 return {r[1], r[2], r[3], r[4], r[5], recorded}
 `;
 
-/**
- * KEYS[1]: idempotency record (JSON {f = fingerprint, a = answer?}).
- * ARGV[1]: fingerprint; ARGV[2]: ms a pending claim lives.
- * Returns {'new'} | {'pending'} | {'conflict'} | {'done', answer}.
- */
-export const CLAIM_IDEMPOTENCY_LUA = `
-local v = redis.call('GET', KEYS[1])
-if not v then
-  -- First use: claim it; a crashed gateway's claim expires after ARGV[2] ms.
-  redis.call('SET', KEYS[1], cjson.encode({f = ARGV[1]}), 'PX', ARGV[2])
-  return {'new'}
+/** A comma-joined list argument (a policy's numbers) as a Lua list. */
+export const LIST_FN = `
+local function list(s)
+  local out = {}
+  for v in string.gmatch(s, '[^,]+') do out[#out + 1] = v end
+  return out
 end
-local rec = cjson.decode(v)
-if rec.f ~= ARGV[1] then return {'conflict'} end
-if rec.a == nil then return {'pending'} end
-return {'done', rec.a}
 `;
 
-/** KEYS[1]: idempotency record. Deletes it only while it is still a pending claim. */
-export const RELEASE_IDEMPOTENCY_LUA = `
-local v = redis.call('GET', KEYS[1])
-if v and cjson.decode(v).a == nil then redis.call('DEL', KEYS[1]) end
-return 1
+/** KEYS[1]: the tag secret. Made from ARGV[1] by the first gateway to ask; returns the one that stands. */
+export const TAG_SECRET_LUA = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
 `;
 
 /**
@@ -130,14 +120,24 @@ return 1
 `;
 
 /**
- * KEYS[1]: verification hash {p = phone, n = attempts, ok = 0|1}. ARGV[1]: max attempts.
- * Spends an attempt when one is left. Returns {'ok' | 'unknown' | 'used' | 'exhausted', phone (unless unknown)}.
+ * KEYS[1]: verification hash {p = phone, n = attempts, ok = 0|1}; KEYS[2]: the
+ * phone's verifies (both under the id's tag). ARGV[1]: max attempts; ARGV[2]:
+ * the verify's member ('' charges no window: a test number); ARGV[3]: the
+ * windows, comma-joined. Spends an attempt when one is left and the phone's
+ * windows allow; a refused verify spends nothing. Returns {'ok' | 'unknown' |
+ * 'used' | 'exhausted', phone (unless unknown)} or {'limited', phone, the
+ * windows' five numbers as HIT}.
  */
-export const BEGIN_VERIFY_LUA = `
+export const BEGIN_VERIFY_LUA = `${WINDOW_FN}${LIST_FN}
 local r = redis.call('HMGET', KEYS[1], 'p', 'n', 'ok')
 if not r[1] then return {'unknown'} end
 if r[3] == '1' then return {'used', r[1]} end
 if tonumber(r[2]) >= tonumber(ARGV[1]) then return {'exhausted', r[1]} end
+if ARGV[2] ~= '' then
+  local now, longest, counted, d = window_decide(KEYS[2], ARGV[2], list(ARGV[3]))
+  if d[1] == 0 then return {'limited', r[1], d[1], d[2], d[3], d[4], d[5]} end
+  window_record(KEYS[2], ARGV[2], now, longest)
+end
 redis.call('HINCRBY', KEYS[1], 'n', 1)
 return {'ok', r[1]}
 `;

@@ -1,23 +1,18 @@
 import { GatewayError } from "../../errors";
+import type { VerificationRef } from "../../lib/ids";
 import { type Metrics, noMetrics } from "../../lib/metrics";
 import { DEFAULT_LAYOUT, type PrefixLayout, tagDigits } from "../../lib/number-ranges";
 import { coarseMs, type PumpingPolicy, SAFE_ENTRY_MS } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
-import type { Admission, AdmitChecks, EventKind, IdempotencyClaim, OtpStore } from "./interface";
-import { admitOnRedis, budgetReply, windowDecision } from "./redis-admit";
+import type { Admission, AdmitChecks, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
+import { type AdmitContext, admitOnRedis, budgetReply, windowDecision } from "./redis-admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./redis-client";
-import {
-  BLOCKS_KEY,
-  budgetKey,
-  eventsKey,
-  idempotencyKey,
-  prefixOfPumpKey,
-  pumpKey,
-  pumpKeys,
-  verificationKey,
-} from "./redis-keys";
+import { RedisIdempotency } from "./redis-idempotency";
+import { BLOCKS_KEY, budgetKey, prefixOfPumpKey, pumpKey, pumpKeys, sendsKey, verifiesKey } from "./redis-keys";
+import { TagSecret } from "./redis-tag-secret";
+import { RedisVerifications } from "./redis-verifications";
 
 export interface RedisStoreOptions extends RedisConnection {
   /** Counts failed commands. Default: none. */
@@ -40,6 +35,10 @@ export class RedisStore implements OtpStore {
   readonly #layout: PrefixLayout;
   /** Digits a phone's keys drop for their hash tag. */
   readonly #digits: number;
+  readonly #idempotency: RedisIdempotency;
+  readonly #tags: TagSecret;
+  readonly #verifications: RedisVerifications;
+  readonly #admit: AdmitContext;
 
   constructor(options: RedisStoreOptions) {
     this.#metrics = options.metrics ?? noMetrics;
@@ -48,15 +47,20 @@ export class RedisStore implements OtpStore {
     const { client, kind } = connectRedis(options);
     this.#redis = client;
     this.kind = kind;
+    const call = this.#call.bind(this);
+    this.#idempotency = new RedisIdempotency(client, call, this.#digits);
+    this.#tags = new TagSecret(client, call);
+    this.#verifications = new RedisVerifications(client, call);
+    this.#admit = { redis: client, call, layout: this.#layout, cluster: kind === "redis-cluster" };
   }
 
-  async hit(phone: string, kind: EventKind, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const reply = await this.#call(() => this.#redis.otpHit(eventsKey(phone, kind, this.#digits), member, ...policy.scriptArgs));
+  async hit(phone: string, policy: RatePolicy, member: string): Promise<RateDecision> {
+    const reply = await this.#call(() => this.#redis.otpHit(sendsKey(phone, this.#digits), member, ...policy.scriptArgs));
     return windowDecision(policy, reply);
   }
 
-  async unhit(phone: string, kind: EventKind, member: string): Promise<void> {
-    await this.#call(() => this.#redis.zrem(eventsKey(phone, kind, this.#digits), member));
+  async unhit(phone: string, member: string): Promise<void> {
+    await this.#call(() => this.#redis.zrem(sendsKey(phone, this.#digits), member));
   }
 
   async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
@@ -70,8 +74,7 @@ export class RedisStore implements OtpStore {
   }
 
   admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
-    const ctx = { redis: this.#redis, call: this.#call.bind(this), layout: this.#layout, cluster: this.kind === "redis-cluster" };
-    return admitOnRedis(ctx, phone, policy, member, checks);
+    return admitOnRedis(this.#admit, phone, policy, member, checks);
   }
 
   async pumpUncount(prefix: string, bucket: number): Promise<void> {
@@ -123,39 +126,39 @@ export class RedisStore implements OtpStore {
   }
 
   async clearPhone(phone: string): Promise<void> {
-    await this.#call(() => this.#redis.del(eventsKey(phone, "send", this.#digits), eventsKey(phone, "verify", this.#digits)));
+    const tag = await this.phoneTag(phone);
+    // Two slots on a Cluster: the sends under the range's tag, the verifies under the ids' tag.
+    await Promise.all([
+      this.#call(() => this.#redis.del(sendsKey(phone, this.#digits))),
+      this.#call(() => this.#redis.del(verifiesKey(tag))),
+    ]);
   }
 
-  async claimIdempotency(key: string, fingerprint: string, pendingMs: number): Promise<IdempotencyClaim> {
-    const [state, answer] = await this.#call(() => this.#redis.otpClaimIdempotency(idempotencyKey(key), fingerprint, pendingMs));
-    if (state === "done") return { state, answer: answer ?? "" };
-    return { state: state as "new" | "pending" | "conflict" };
+  claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim> {
+    return this.#idempotency.claim(key, phone, pendingMs);
+  }
+  ownIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other"> {
+    return this.#idempotency.own(key, phone, pendingMs);
+  }
+  completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void> {
+    return this.#idempotency.complete(key, phone, answer, ttlMs);
+  }
+  releaseIdempotency(key: string, phone: string, answered = false): Promise<void> {
+    return this.#idempotency.release(key, phone, answered);
   }
 
-  async completeIdempotency(key: string, fingerprint: string, answer: string, ttlMs: number): Promise<void> {
-    await this.#call(() => this.#redis.set(idempotencyKey(key), JSON.stringify({ f: fingerprint, a: answer }), "PX", ttlMs));
+  phoneTag(phone: string): string | Promise<string> {
+    return this.#tags.tag(phone);
   }
 
-  async releaseIdempotency(key: string, answered = false): Promise<void> {
-    if (answered) await this.#call(() => this.#redis.del(idempotencyKey(key)));
-    else await this.#call(() => this.#redis.otpReleaseIdempotency(idempotencyKey(key)));
+  saveVerification(id: VerificationRef, phone: string, ttlMs: number): Promise<void> {
+    return this.#verifications.save(id, phone, ttlMs);
   }
-
-  async saveVerification(id: string, phone: string, ttlMs: number): Promise<void> {
-    await this.#call(() => this.#redis.otpSaveVerification(verificationKey(id), phone, ttlMs));
+  beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart> {
+    return this.#verifications.begin(id, maxAttempts, window);
   }
-
-  async beginVerify(id: string, maxAttempts: number) {
-    const [state, phone] = await this.#call(() => this.#redis.otpBeginVerify(verificationKey(id), maxAttempts));
-    return phone === undefined ? { state } : { state, phone };
-  }
-
-  async refundAttempt(id: string): Promise<void> {
-    await this.#call(() => this.#redis.otpRefundBudget(verificationKey(id), "n"));
-  }
-
-  async claimVerified(id: string): Promise<boolean> {
-    return (await this.#call(() => this.#redis.otpClaimVerified(verificationKey(id)))) === 1;
+  claimVerified(id: VerificationRef): Promise<boolean> {
+    return this.#verifications.claim(id);
   }
 
   connected(timeoutMs: number): Promise<boolean> {

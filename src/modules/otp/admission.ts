@@ -1,4 +1,4 @@
-import type { OtpStore } from "../../adapters/store/interface";
+import type { IdempotencyClaim, OtpStore } from "../../adapters/store/interface";
 import { GatewayError } from "../../errors";
 import type { MobileNumber } from "../../lib/phone";
 import type { RatePolicy } from "../../lib/rate-policy";
@@ -15,24 +15,32 @@ export interface Admitted {
   sent(): Promise<void>;
 }
 
+/** An Idempotency-Key claimed before (pending, answered, or another phone's): nothing was asked or counted. */
+export interface ClaimedBefore {
+  claimedBefore: Exclude<IdempotencyClaim, { state: "new" }>;
+}
+
 /**
  * The checks before a send, in one store step (one round trip, whatever the
- * store), all or nothing: the phone's windows, the pumping guard and the send
- * budgets. The first that refuses is thrown: the phone's limit, then a blocked
- * prefix, then a budget.
+ * store), all or nothing: the Idempotency-Key's claim, the phone's windows, the
+ * pumping guard and the send budgets. A key claimed before is returned as it
+ * is; the first check that refuses is thrown: the phone's limit, then a blocked
+ * prefix, then a budget. Admitted with a key, the key's claim is held.
  */
 export async function admit(
   deps: { store: OtpStore; phoneSend: RatePolicy; spend: SpendGuard; pumping: PumpingGuard },
   mobile: MobileNumber,
   event: string,
-): Promise<Admitted> {
+  claim?: { key: string; pendingMs: number },
+): Promise<Admitted | ClaimedBefore> {
   const { store, phoneSend, spend, pumping } = deps;
   const budgets = spend.budgetsFor(mobile.country);
   const plan = pumping.judges(mobile) ? pumping.plan(mobile) : undefined;
   const admission =
-    plan || budgets.length > 0
-      ? await store.admitSend(mobile.e164, phoneSend, event, { pump: plan, budgets })
-      : { decision: await store.hit(mobile.e164, "send", phoneSend, event) };
+    plan || budgets.length > 0 || claim
+      ? await store.admitSend(mobile.e164, phoneSend, event, { pump: plan, budgets, claim })
+      : { decision: await store.hit(mobile.e164, phoneSend, event) };
+  if (admission.claim && admission.claim.state !== "new") return { claimedBefore: admission.claim };
   const { decision } = admission;
   if (!decision.allowed) throw GatewayError.rateLimited({ policy: phoneSend, decision });
   const pass = plan ? pumping.judge(mobile, plan.prefix, admission.pump) : pumping.passThrough(mobile);
@@ -46,7 +54,7 @@ export async function admit(
     return { decision, undo: async () => {}, sent: async () => {} };
   }
   const undo = async () => {
-    await Promise.all([store.unhit(mobile.e164, "send", event).catch(() => undefined), reservation.refund(), pass.undo()]);
+    await Promise.all([store.unhit(mobile.e164, event).catch(() => undefined), reservation.refund(), pass.undo()]);
   };
   return { decision, undo, sent: pass.sent };
 }

@@ -27,7 +27,12 @@ export const SendHeaders = t.Object({
 });
 
 export const SendResponse = t.Object({
-  requestId: t.String({ description: "Pass this to /v1/otp/verify.", examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"] }),
+  requestId: t.String({
+    description:
+      "Pass this to /v1/otp/verify as it is. Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; " +
+      "its form may change between releases.",
+    examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
+  }),
   expiresAt: t.String({
     format: "date-time",
     description: "When the code stops working (ISO 8601).",
@@ -41,8 +46,8 @@ export const SendResponse = t.Object({
 export const VerifyBody = t.Object({
   requestId: t.String({
     pattern: VERIFICATION_ID_PATTERN,
-    description: "The `requestId` returned by send.",
-    examples: ["otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
+    description: "The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.",
+    examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
   }),
   code: t.String({ pattern: "^[0-9]{4,8}$", description: "The 4–8 digit code the user typed.", examples: ["123456"] }),
 });

@@ -1,19 +1,18 @@
 import { createHash } from "node:crypto";
 import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/interface";
-import type { IdempotencyClaim } from "../../adapters/store/interface";
+
 import { GatewayError } from "../../errors";
+import { parseVerificationId, verificationId } from "../../lib/ids";
 import { maskPhone } from "../../lib/mask";
 import type { MobileNumber } from "../../lib/phone";
 import { type Admitted, admit } from "./admission";
+import { bindKey, claimedBefore, type KeyClaim, keepKey } from "./key-claim";
 import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
 import { PumpingGuard } from "./pumping-guard";
 import { SpendGuard } from "./spend";
-import { TestNumbers } from "./test-numbers";
-
-/** A send without a key claims nothing. */
-const NEW_KEY: IdempotencyClaim = { state: "new" };
+import { TEST_ID_PREFIX, TestNumbers } from "./test-numbers";
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
@@ -49,26 +48,36 @@ export class OtpService {
     if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
     // The number as the gateway keys it: two spellings of one number are one number.
     const subject = mobile?.e164 ?? phone;
+    // No round trip once the store's secret is read (the first send after start or a reconnect reads it).
+    const tag = await store.phoneTag(subject);
     // With a key, the event is named after it: a retry of a send that timed out is
     // not counted (or refused) a second time, and the upstream dedups the SMS.
     const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
-    // The key's claim comes first, on its own: only its owner may touch the phone's windows,
-    // the budgets and the prefix. (Issued together, a duplicate's check could record or take
-    // back the event its owner counts on, on another node in between: the per-phone limit leaks.)
-    const claim = idempotencyKey ? await store.claimIdempotency(idempotencyKey, subject, policy.idempotencyPendingMs) : NEW_KEY;
-    if (claim.state === "conflict")
-      throw new GatewayError("IDEMPOTENCY_CONFLICT", { detail: "This Idempotency-Key was used for another phone number." });
-    if (claim.state === "pending") throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
-    if (claim.state === "done") return { answer: JSON.parse(claim.answer) as SendAnswer, maskedPhone, replayed: true };
+    const claim: KeyClaim | undefined = idempotencyKey
+      ? { key: idempotencyKey, pendingMs: policy.idempotencyPendingMs }
+      : undefined;
+    // One store step before the upstream: the key's claim and every check of the send, atomic
+    // on the phone's slot (a duplicate sees the claim and checks nothing), and beside it the
+    // key's binding to one phone, on the key's own slot.
+    const owning = claim && bindKey(store, claim, subject);
+    let admission: Admitted | undefined;
+    if (mobile) {
+      const admitted = await admit(this.#guards, mobile, event, claim);
+      if ("claimedBefore" in admitted) return claimedBefore(admitted.claimedBefore, maskedPhone);
+      admission = admitted;
+    } else if (claim) {
+      const claimed = await store.claimIdempotency(claim.key, subject, claim.pendingMs);
+      if (claimed.state !== "new") return claimedBefore(claimed, maskedPhone);
+    }
+    if (claim) await keepKey(store, owning!, claim, subject, admission);
 
     try {
-      // Then every check of the send, issued together: one store step before the upstream.
-      const admitted = mobile ? await admit(this.#guards, mobile, event) : undefined;
-      const { sent, resendAfter, afterRecord } = admitted
-        ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event)
+      const { sent, resendAfter, afterRecord } = admission
+        ? await this.#sendSms(mobile!, admission, idempotencyKey ?? event)
         : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
+      const id = { tag, inner: sent.requestId };
       const answer: SendAnswer = {
-        requestId: sent.requestId,
+        requestId: verificationId(id),
         expiresAt: sent.expiresAt.toISOString(),
         attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
         resendAfter,
@@ -77,19 +86,19 @@ export class OtpService {
       const recorded = this.#afterSend(
         () =>
           Promise.all([
-            store.saveVerification(sent.requestId, subject, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000)),
+            store.saveVerification(id, subject, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000)),
             idempotencyKey
               ? store.completeIdempotency(idempotencyKey, subject, JSON.stringify(answer), policy.idempotencyTtlMs)
               : undefined,
           ]),
         // The key's answer may have been stored without its record: forget it, so that a retry
         // with the key sends again (the upstream dedups it) and records the id this time.
-        idempotencyKey ? () => store.releaseIdempotency(idempotencyKey, true) : undefined,
+        idempotencyKey ? () => store.releaseIdempotency(idempotencyKey, subject, true) : undefined,
       );
       await Promise.all([recorded, afterRecord?.()]);
       return { answer, maskedPhone, replayed: false, test: !mobile };
     } catch (err) {
-      if (idempotencyKey) await store.releaseIdempotency(idempotencyKey).catch(() => undefined);
+      if (idempotencyKey) await store.releaseIdempotency(idempotencyKey, subject).catch(() => undefined);
       throw err;
     }
   }
@@ -115,28 +124,30 @@ export class OtpService {
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
     const { store, provider, policy } = this.deps;
-    // Only ids this gateway issued (and that have not expired) reach the upstream. The attempt
-    // first (found with the id's phone, one step), then the phone's window: only an attempt that
-    // goes to the upstream is charged to the phone, so junk verifies of a spent or exhausted id
-    // cannot lock its owner out.
-    const { state, phone } = await store.beginVerify(requestId, policy.maxAttempts);
+    // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
+    // of its form is unknown without a store call.
+    const id = parseVerificationId(requestId);
+    if (!id) return this.#refuse(requestId, "unknown");
+    const test = id.inner.startsWith(TEST_ID_PREFIX);
+    // One step finds the id's phone, charges its window (not for a test number) and begins the
+    // attempt: only an attempt that goes to the upstream is charged to the phone, so junk
+    // verifies of a spent or exhausted id cannot lock its owner out.
+    const window = test ? undefined : { policy: policy.phoneVerify, member: crypto.randomUUID() };
+    const { state, phone, decision } = await store.beginVerify(id, policy.maxAttempts, window);
+    if (state === "limited") throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: decision! });
     if (state !== "ok" || !phone) return this.#refuse(requestId, state === "used" || state === "ok" ? "unknown" : state);
-    const test = requestId.startsWith("test_") ? this.#tests.active(phone) : undefined;
     if (test) {
-      // A test number's fixed code, checked here: no upstream, no phone window.
-      if (!this.#tests.matches(test, code)) return { ...this.#refuse(requestId, "wrong_code"), test: true };
-      if (!(await store.claimVerified(requestId))) return { ...this.#refuse(requestId, "unknown"), test: true };
+      // A test number's fixed code, checked here: no upstream, no phone window. Past its last day, unknown.
+      const entry = this.#tests.active(phone);
+      if (!entry || !this.#tests.matches(entry, code))
+        return { ...this.#refuse(requestId, entry ? "wrong_code" : "unknown"), test: true };
+      if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
       return { answer: { verified: true }, test: true };
     }
-    const decision = await store.hit(phone, "verify", policy.phoneVerify, crypto.randomUUID());
-    if (!decision.allowed) {
-      await store.refundAttempt(requestId).catch(() => undefined); // nothing was checked
-      throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision });
-    }
-    const result = await provider.verify({ requestId, code });
+    const result = await provider.verify({ requestId: id.inner, code });
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
-    if (!(await store.claimVerified(requestId))) return this.#refuse(requestId, "unknown");
+    if (!(await store.claimVerified(id))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
     void this.#guards.pumping.verified(requireMobile(phone));
     return { answer: { verified: true }, test: false };

@@ -2,6 +2,9 @@ import { timingSafeEqual } from "node:crypto";
 import type { SendOtpResult } from "../../adapters/sms/interface";
 import type { TestPhone } from "../../lib/test-phones";
 
+/** How a test number's verification ids begin (after their tag): never an upstream's. */
+export const TEST_ID_PREFIX = "test_";
+
 /**
  * Test numbers (TEST_PHONES), for app-store review, QA and CI: a send to one
  * reaches no upstream and uses no budget or phone window; its code is the fixed
@@ -24,7 +27,7 @@ export class TestNumbers {
   /** What a send to a test number answers: an id of the gateway's own (never the upstream's). */
   send(): SendOtpResult {
     return {
-      requestId: `test_${crypto.randomUUID().replaceAll("-", "")}`,
+      requestId: `${TEST_ID_PREFIX}${crypto.randomUUID().replaceAll("-", "")}`,
       expiresAt: new Date(this.now() + this.policy.ttlMs),
       attemptsLeft: this.policy.maxAttempts,
     };

@@ -1,0 +1,49 @@
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../../lib/lru";
+import type { RatePolicy } from "../../lib/rate-policy";
+import { decide, type RateDecision } from "../../lib/rate-window";
+
+type Event = { at: number; member: string };
+
+/** Sliding-window logs in process (a phone's sends, its verifies), in one bounded map whose entries expire like the Redis keys. */
+export class MemoryWindows {
+  readonly #events: LRUCache<string, Event[]>;
+
+  constructor(
+    max: number,
+    private readonly now: () => number,
+  ) {
+    this.#events = boundedLru(max, { perf: { now } });
+  }
+
+  /** The windows' decision for one more event, and how to record it (the log is pruned either way). */
+  check(key: string, policy: RatePolicy, member: string): { decision: RateDecision; record: () => void } {
+    const now = this.now();
+    const longest = policy.longestMs;
+    const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
+    const counted = events.some((e) => e.member === member);
+    const decision = decide(
+      events.map((e) => e.at),
+      now,
+      policy.windows,
+      counted,
+    );
+    this.#events.set(key, events, { ttl: longest });
+    return { decision, record: () => events.push({ at: now, member }) };
+  }
+
+  /** Takes an event back. */
+  remove(key: string, member: string): void {
+    const events = this.#events.get(key);
+    if (events)
+      this.#events.set(
+        key,
+        events.filter((e) => e.member !== member),
+        { noUpdateTTL: true },
+      );
+  }
+
+  clear(key: string): void {
+    this.#events.delete(key);
+  }
+}
