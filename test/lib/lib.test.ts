@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import diagnostics from "node:diagnostics_channel";
 import { formatDuration, parseDuration } from "../../src/lib/duration";
 import { maskPhone } from "../../src/lib/mask";
 import { generateCode } from "../../src/lib/otp-code";
+import { defineTracingHasSubscribers } from "../../src/lib/tracing-channel";
 import { requireMobile } from "../../src/modules/otp/phone";
 import { defaultPumpingPolicy } from "../support/harness";
 
@@ -123,5 +125,18 @@ describe("country watch", () => {
     now += 20 * 60_000;
     expect(watch.policyFor("AE").minSends).toBe(20); // only recent sends count: the attack is over
     expect(watch.policyFor("US")).toBe(policy); // nothing seen
+  });
+});
+
+describe("ioredis tracing under Bun", () => {
+  test("a tracing channel says whether anyone listens, so ioredis traces a command only for a listener", () => {
+    defineTracingHasSubscribers();
+    const channel = diagnostics.tracingChannel("otp-gateway:test") as unknown as { hasSubscribers: boolean };
+    expect(channel.hasSubscribers).toBe(false);
+    const handlers = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+    diagnostics.tracingChannel("otp-gateway:test").subscribe(handlers);
+    expect(channel.hasSubscribers).toBe(true);
+    diagnostics.tracingChannel("otp-gateway:test").unsubscribe(handlers);
+    expect(channel.hasSubscribers).toBe(false);
   });
 });

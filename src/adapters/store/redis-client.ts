@@ -1,6 +1,7 @@
 import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "../../lib/logger";
 import type { ClusterSeeds } from "../../lib/redis-seeds";
+import { defineTracingHasSubscribers } from "../../lib/tracing-channel";
 import { ADMIT_LUA } from "./admit-scripts";
 import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
 import { CLAIM_IDEMPOTENCY_LUA, DELETE_IF_LUA, OWN_IDEMPOTENCY_LUA, RELEASE_IDEMPOTENCY_LUA } from "./idempotency-scripts";
@@ -124,6 +125,7 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
   const log = options.logger;
   // Required here, not imported at the top: evaluating ioredis takes about 8 ms of
   // start-up, which a gateway on the in-memory store never needs to pay.
+  defineTracingHasSubscribers(); // before ioredis reads it, once
   const ioredis = require("ioredis") as typeof import("ioredis");
   let client: Redis | Cluster;
   const cluster = options.cluster?.nodes.length ? options.cluster : undefined;
