@@ -70,7 +70,7 @@ export function ipv4Number(text: string, end = text.length): number {
  * allow a request before any records it. Each log keeps at most twice the
  * newest `max(limit)` timestamps; an exact decision needs only `max(limit)`.
  * IPv4 buckets are keyed by number, the rest by `scope|tier|bucket`, and the
- * logs live in typed arrays (timestamp-lru.ts): 100 000 buckets hold 18 MiB of
+ * logs live in typed arrays (timestamp-lru.ts): 100 000 buckets hold 8 MiB of
  * heap, not 30 as with a string and a number[] each.
  */
 export class LruIpLimiter implements IpLimiter {
