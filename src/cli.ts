@@ -3,6 +3,7 @@ import { createApp } from "./app";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { configHelp } from "./config-docs";
 import { formatDuration } from "./lib/duration";
+import { releaseWhenIdle } from "./lib/idle-release";
 import { createLogger } from "./lib/logger";
 import { buildServices } from "./services";
 
@@ -29,6 +30,8 @@ Memory: the Bun runtime reads BUN_JSC_forceRAMSize (bytes) at start and sizes it
 The container image sets 150000000: a flood of distinct client addresses then peaks near
 140 MiB instead of about 210, for a few % more CPU. Set it for a bare binary the same way.
 `;
+
+const rssMiB = () => Math.round(process.memoryUsage.rss() / 1048576);
 
 type Out = (text: string) => void;
 const stdout: Out = (text) => process.stdout.write(text);
@@ -87,6 +90,10 @@ async function serve(): Promise<number> {
   // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
   const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
   deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);
+  // Once idle after start, and after each busy stretch: start-up's code and garbage are not kept.
+  const stopReleasing = releaseWhenIdle({
+    onRelease: () => deps.logger.debug("idle: compiled code and free memory released", { rssMiB: rssMiB() }),
+  });
   deps.logger.info("otp-gateway listening", {
     url: `http://${config.HOST}:${app.server?.port}`,
     version: pkg.version,
@@ -111,6 +118,7 @@ async function serve(): Promise<number> {
         await app.stop(true);
       }
       clearTimeout(timer);
+      stopReleasing();
       await deps.store.close();
       deps.logger.info("stopped");
       resolve(0);

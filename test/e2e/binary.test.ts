@@ -49,6 +49,7 @@ async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY
   await waitHealthy(port);
   return {
     port,
+    pid: proc.pid,
     url: `http://127.0.0.1:${port}`,
     async stop(): Promise<{ code: number; output: string }> {
       proc.kill("SIGTERM");
@@ -87,6 +88,23 @@ describe("the compiled binary", () => {
     ])
       expect(help.stdout).toContain(word);
   });
+
+  test("idle after start, it releases start-up's code and garbage: anonymous memory falls", async () => {
+    const anonKiB = (pid: number) => Number(/Pss_Anon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+    const gateway = await startGateway({ OTP_PROVIDER: "console", LOG_LEVEL: "debug" });
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    const before = anonKiB(gateway.pid);
+    // The first idle 5-second interval after start (the second at worst): poll, no fixed sleep.
+    let after = before;
+    for (let waited = 0; waited < 16_000 && after > before - 1024; waited += 250) {
+      await Bun.sleep(250);
+      after = anonKiB(gateway.pid);
+    }
+    const { code, output } = await gateway.stop();
+    expect(code).toBe(0);
+    expect(output).toContain('"msg":"idle: compiled code and free memory released"');
+    expect(after, `anonymous memory ${before} KiB before, ${after} KiB after`).toBeLessThan(before - 1024);
+  }, 30_000);
 
   test("a bad configuration exits non-zero and names the variable", async () => {
     const result = await run([BINARY], { ...upstreamEnv(), UPSTREAM_TIMEOUT: "ten seconds" });
