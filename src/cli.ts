@@ -84,11 +84,13 @@ async function serve(): Promise<number> {
   const primary = process.env[WORKER_ENV] ? Number(process.env[WORKER_ENV]) : undefined;
   if (primary !== undefined && process.ppid !== primary) return 1;
   const deps = buildServices(config);
+  // The routes are put together while the store connects (Redis's replies wait for this turn to end).
+  const app = createApp(deps);
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
   if (!(await deps.store.connected(3_000)))
     deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
   // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
-  const app = createApp(deps).listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
+  app.listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
   deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);
   // Once idle after start, and after each busy stretch: start-up's code and garbage are not kept.
   const stopReleasing = releaseWhenIdle({
