@@ -92,17 +92,23 @@ describe("the compiled binary", () => {
   test("idle after start, it releases start-up's code and garbage: anonymous memory falls", async () => {
     const anonKiB = (pid: number) => Number(/Pss_Anon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
     const gateway = await startGateway({ OTP_PROVIDER: "console", LOG_LEVEL: "debug" });
-    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
-    const before = anonKiB(gateway.pid);
-    // The first idle 5-second interval after start (the second at worst): poll, no fixed sleep.
-    let after = before;
-    for (let waited = 0; waited < 16_000 && after > before - 1024; waited += 250) {
-      await Bun.sleep(250);
-      after = anonKiB(gateway.pid);
+    let before = 0;
+    let after = 0;
+    let stopped: Awaited<ReturnType<typeof gateway.stop>> | undefined;
+    try {
+      expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+      before = anonKiB(gateway.pid);
+      after = before;
+      // The first idle 5-second interval after start (the second at worst): poll, no fixed sleep.
+      for (let waited = 0; waited < 16_000 && after > before - 1024; waited += 250) {
+        await Bun.sleep(250);
+        after = anonKiB(gateway.pid);
+      }
+    } finally {
+      stopped = await gateway.stop();
     }
-    const { code, output } = await gateway.stop();
-    expect(code).toBe(0);
-    expect(output).toContain('"msg":"idle: compiled code and free memory released"');
+    expect(stopped.code).toBe(0);
+    expect(stopped.output).toContain('"msg":"idle: compiled code and free memory released"');
     expect(after, `anonymous memory ${before} KiB before, ${after} KiB after`).toBeLessThan(before - 1024);
   }, 30_000);
 
