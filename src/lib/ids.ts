@@ -22,7 +22,8 @@ export interface VerificationRef {
 
 /** What a caller may pass as an id to verify (the contract's pattern: any of ours fits, 145 characters at most). */
 export const VERIFICATION_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,144}$";
-const OURS_RE = /^([0-9a-f]{16})\.([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/;
+// The inner id: the upstream's (UPSTREAM_ID_RE), or a test number's (`_test_…`, which no upstream id can be).
+const OURS_RE = /^([0-9a-f]{16})\.([A-Za-z0-9_][A-Za-z0-9._:-]{0,127})$/;
 
 /** The tag of a phone's verification ids, under its store's secret. */
 export const phoneTag = (secret: Uint8Array, phone: string): string =>

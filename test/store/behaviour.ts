@@ -185,6 +185,21 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(await store.ownIdempotency(done, b, 5_000)).toBe("other");
     });
 
+    test("idempotency: a phone's late release or forget leaves another phone's claim of its range alone", async () => {
+      const key = `key-${id()}`;
+      // Two numbers of one range: one claim key. The first's claim expires while its send runs.
+      const range = freshPhone().slice(0, -5);
+      const [first, second] = [`${range}10001`, `${range}20002`];
+      expect(await store.claimIdempotency(key, first, 50)).toEqual({ state: "new" });
+      await Bun.sleep(80);
+      expect(await store.claimIdempotency(key, second, 10_000)).toEqual({ state: "new" });
+      await store.releaseIdempotency(key, first); // the first's send fails
+      expect(await store.claimIdempotency(key, second, 10_000)).toEqual({ state: "pending" });
+      await store.completeIdempotency(key, second, '{"requestId":"x"}', 60_000);
+      await store.releaseIdempotency(key, first, true); // the first forgets an answer it never wrote
+      expect(await store.claimIdempotency(key, second, 10_000)).toEqual({ state: "done", answer: '{"requestId":"x"}' });
+    });
+
     test("a pending claim expires on its own (its gateway may have died)", async () => {
       const key = `key-${id()}`;
       await store.claimIdempotency(key, "+919876543210", 200);

@@ -43,6 +43,8 @@ export interface FakeOptions {
   sparse?: boolean;
   /** A right code stays valid after use (no single-use rule upstream). */
   reusableCodes?: boolean;
+  /** Put before each verification id the fake makes (e.g. a sandbox's `test_`). Default none. */
+  idPrefix?: string;
 }
 
 interface Pending {
@@ -74,6 +76,7 @@ export class FakeStartMessaging {
       ttlMs: 300_000,
       sparse: false,
       reusableCodes: false,
+      idPrefix: "",
       ...options,
     };
   }
@@ -198,7 +201,7 @@ export class FakeStartMessaging {
     const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
     const code =
       this.options.shape === "reference" && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
-    const requestId = this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID();
+    const requestId = `${this.options.idPrefix}${this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID()}`;
     const expiresAt = Date.now() + this.options.ttlMs;
     // A resend invalidates the previous code for this number.
     for (const [id, p] of this.#pending) if (p.phone === phone) this.#pending.delete(id);

@@ -51,12 +51,16 @@ return 'other'
 `;
 
 /**
- * KEYS[1]: idempotency record. Deletes it while it is still a pending claim, or
- * (ARGV[1] = 1) whatever it holds. Returns 1 if it deleted it.
+ * KEYS[1]: idempotency record. ARGV[1]: phone; ARGV[2]: 1 to drop an answer too.
+ * Deletes the phone's record while it is still a pending claim, or (ARGV[2] = 1)
+ * whatever it holds; another phone's record (one range shares the key) stays.
+ * Returns 1 if it deleted it.
  */
 export const RELEASE_IDEMPOTENCY_LUA = `
 local v = redis.call('GET', KEYS[1])
-if v and (ARGV[1] == '1' or cjson.decode(v).a == nil) then return redis.call('DEL', KEYS[1]) end
+if not v then return 0 end
+local rec = cjson.decode(v)
+if rec.f == ARGV[1] and (ARGV[2] == '1' or rec.a == nil) then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 

@@ -7,7 +7,8 @@ import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 /**
  * Shared state of the gateway: per-phone sliding windows, idempotency records and
  * verification records. Implemented on Redis (one server or a Cluster) and in
- * memory (one process). Every method is atomic on its own; every key expires.
+ * memory (one process). Every method is atomic on its own; every key expires
+ * (but one: the secret the tags of verification ids are keyed with).
  * A store that cannot answer throws `GatewayError("STORE_UNAVAILABLE")`.
  */
 export interface OtpStore {
@@ -63,7 +64,8 @@ export interface OtpStore {
 
   /**
    * Claims an idempotency key for `phone` (a pending claim expires after `pendingMs`):
-   * a key belongs to one phone, and another phone's claim on it is a conflict.
+   * a key belongs to one phone, and another phone's claim on it is a conflict. A send
+   * to a test number claims here; any other claims in `admitSend`.
    */
   claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim>;
   /**
@@ -74,9 +76,17 @@ export interface OtpStore {
    * beside that step, is what finds a key another phone claimed.
    */
   ownIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other">;
+  /**
+   * Takes back a binding `ownIdempotency` made (`new`) for a request that kept no claim (refused,
+   * or it found another phone's claim), while it still names `phone`.
+   */
+  unbindIdempotency(key: string, phone: string): Promise<void>;
   /** Stores the answer for a claimed key (and its binding to the phone), kept for `ttlMs`. */
   completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void>;
-  /** Drops `phone`'s pending claim so the caller may retry (the send failed); with `answered`, a stored answer too. */
+  /**
+   * Drops `phone`'s pending claim so the caller may retry (the send failed); with `answered`, a stored
+   * answer too; with the claim, the key's binding to the phone. Another phone's claim is left alone.
+   */
   releaseIdempotency(key: string, phone: string, answered?: boolean): Promise<void>;
 
   /**

@@ -142,6 +142,8 @@ export class MemoryStore implements OtpStore {
   async releaseIdempotency(key: string, phone: string, answered = false): Promise<void> {
     this.#idempotency.release(key, phone, answered);
   }
+  /** A binding here is a claim, which a request that kept none never made. */
+  async unbindIdempotency(): Promise<void> {}
 
   phoneTag(phone: string): string {
     return phoneTag(this.#secret, phone);

@@ -1,11 +1,11 @@
 import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../lib/number-ranges";
 import type { PumpingPolicy, PumpVerdict } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
-import { type RateDecision, toDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { Admission, AdmitChecks } from "./interface";
 import type { ScriptedRedis } from "./redis-client";
 import { BLOCKS_KEY, budgetKey, idempotencyKey, pumpKeys, sendsKey } from "./redis-keys";
+import { budgetReply, packed, windowDecision } from "./redis-replies";
 
 /** What admitSend needs of the store: its client, its failure mapping, and its key layout. */
 export interface AdmitContext {
@@ -39,19 +39,29 @@ export async function admitOnRedis(
   if (!command) throw new Error("a send draws on two budgets at most");
   const step = ctx.call(() => ctx.redis[command](...args.list));
   if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
-  const [main, ...held] = await Promise.allSettled([
-    step,
-    ...budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, ...b.scriptArgs))),
-  ]);
-  const decisions = held.map((r) => (r.status === "fulfilled" ? budgetReply(r.value) : undefined));
-  const refund = () =>
+  const reserving = Promise.allSettled(
+    budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, ...b.scriptArgs))),
+  );
+  const refund = (held: PromiseSettledResult<Parameters<typeof budgetReply>[0]>[]) =>
     Promise.all(
-      decisions.map((d, k) =>
-        d?.allowed ? ctx.call(() => ctx.redis.otpRefundBudget(budgetKey(budgets[k]!.scope), ...d.receipt.split(","))) : undefined,
-      ),
+      held.map((r, k) => {
+        const d = r.status === "fulfilled" ? budgetReply(r.value) : undefined;
+        return d?.allowed
+          ? ctx.call(() => ctx.redis.otpRefundBudget(budgetKey(budgets[k]!.scope), ...d.receipt.split(",")))
+          : undefined;
+      }),
     ).catch(() => undefined);
+  const [main] = await Promise.allSettled([step]);
+  if (main.status === "fulfilled" && isClaimedBefore(main.value)) {
+    // A key claimed before (a replay, a duplicate in flight): answered by the phone's step alone,
+    // never held up or failed by the budgets beside it, which are given back when they answer.
+    reserving.then(refund);
+    return parse(ctx, policy, checks, [], main.value);
+  }
+  const held = await reserving;
+  const decisions = held.map((r) => (r.status === "fulfilled" ? budgetReply(r.value) : undefined));
   if (main.status === "rejected") {
-    await refund();
+    await refund(held);
     throw main.reason;
   }
   const admission = await parse(ctx, policy, checks, [], main.value);
@@ -59,7 +69,7 @@ export async function admitOnRedis(
   const asked = admission.decision.recorded;
   if (!asked || failed || decisions.some((d) => !d!.allowed)) {
     // Refused before the budgets (or a retry): nothing of theirs stays. A budget refused or failed: nothing of the rest.
-    await refund();
+    await refund(held);
     if (asked) await undoAdmission(ctx, phone, member, checks, admission);
     if (failed) throw failed.reason;
     if (!asked) return admission;
@@ -68,17 +78,8 @@ export async function admitOnRedis(
   return { ...admission, budgets: decisions as BudgetDecision[] };
 }
 
-const joined = new WeakMap<object, string>();
-
-/** A policy's script arguments as one, joined by commas, worked out once per policy. */
-export function packed(owner: { scriptArgs: readonly number[] }): string {
-  let s = joined.get(owner);
-  if (s === undefined) {
-    s = owner.scriptArgs.join(",");
-    joined.set(owner, s);
-  }
-  return s;
-}
+/** ADMIT_LUA's claim field (13th): a key claimed before, so nothing else was asked. */
+const isClaimedBefore = (reply: (number | string)[]) => reply[12] !== "" && reply[12] !== "new";
 
 /** ADMIT_LUA's keys and arguments for one send, and how many of them are keys. */
 function admitArgs(
@@ -165,7 +166,7 @@ async function undoAdmission(ctx: AdmitContext, phone: string, member: string, c
   await Promise.all([
     ctx.call(() => ctx.redis.zrem(sendsKey(phone, tagDigits(ctx.layout)), member)),
     claim && admission.claim?.state === "new"
-      ? ctx.call(() => ctx.redis.otpReleaseIdempotency(idempotencyKey(claim.key, phone, tagDigits(ctx.layout)), 0))
+      ? ctx.call(() => ctx.redis.otpReleaseIdempotency(idempotencyKey(claim.key, phone, tagDigits(ctx.layout)), phone, 0))
       : undefined,
     ...(checks.pump && counted !== undefined ? pumpKeys(checks.pump.prefix, ctx.layout) : []).map((key) =>
       key ? ctx.call(() => ctx.redis.otpRefundBudget(key, `s:${counted}`)) : undefined,
@@ -173,15 +174,4 @@ async function undoAdmission(ctx: AdmitContext, phone: string, member: string, c
   ]).catch(() => undefined);
   if (admission.pump) delete admission.pump.counted;
   delete admission.claim;
-}
-
-export function budgetReply(reply: [number, number, number, number, string, ...number[]]): BudgetDecision {
-  const [allowed, index, remaining, waitMs, receipt, ...used] = reply;
-  return { allowed: allowed === 1, index, remaining, waitMs, receipt, used };
-}
-
-/** The first six numbers of a window script's reply: {allowed, index, remaining, waitMs, nextMs, recorded}. */
-export function windowDecision(policy: RatePolicy, reply: number[]): RateDecision {
-  const [allowed, index, remaining, waitMs, nextMs, recorded] = reply as [number, number, number, number, number, number];
-  return toDecision(policy.windows, { allowed: allowed === 1, index, remaining, waitMs, nextMs, recorded: recorded === 1 });
 }

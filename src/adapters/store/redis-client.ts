@@ -33,7 +33,7 @@ export interface ScriptedRedis
   otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number, number]>;
   otpClaimIdempotency(key: string, phone: string, pendingMs: number): Promise<[string, string?]>;
   otpOwnIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other">;
-  otpReleaseIdempotency(key: string, any: number): Promise<number>;
+  otpReleaseIdempotency(key: string, phone: string, answered: number): Promise<number>;
   otpDeleteIf(key: string, value: string): Promise<number>;
   otpTagSecret(key: string, candidate: string): Promise<string>;
   otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
@@ -80,7 +80,7 @@ const SCRIPTS = {
   otpBeginVerify2: BEGIN_VERIFY_LUA,
   otpClaimVerified: CLAIM_VERIFIED_LUA,
   otpBudget: BUDGET_LUA,
-  // Takes one back from each field still above 0: budgets' receipts, a pumping count, a verify attempt.
+  // Takes one back from each field still above 0: budgets' receipts, a pumping count.
   otpRefundBudget: REFUND_BUDGET_LUA,
   otpAdmit2: ADMIT_LUA,
   otpAdmit3: ADMIT_LUA,

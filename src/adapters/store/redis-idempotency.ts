@@ -37,9 +37,13 @@ export class RedisIdempotency {
 
   async release(key: string, phone: string, answered: boolean): Promise<void> {
     const released = await this.call(() =>
-      this.redis.otpReleaseIdempotency(idempotencyKey(key, phone, this.digits), answered ? 1 : 0),
+      this.redis.otpReleaseIdempotency(idempotencyKey(key, phone, this.digits), phone, answered ? 1 : 0),
     );
     // The key's binding to the phone goes with the phone's record, never another phone's binding.
-    if (released === 1) await this.call(() => this.redis.otpDeleteIf(idempotencyOwnerKey(key), phone));
+    if (released === 1) await this.unbind(key, phone);
+  }
+
+  async unbind(key: string, phone: string): Promise<void> {
+    await this.call(() => this.redis.otpDeleteIf(idempotencyOwnerKey(key), phone));
   }
 }

@@ -1,9 +1,9 @@
 import type { VerificationRef } from "../../lib/ids";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { VerifyStart } from "./interface";
-import { packed, windowDecision } from "./redis-admit";
 import type { ScriptedRedis } from "./redis-client";
 import { verificationKey, verifiesKey } from "./redis-keys";
+import { packed, windowDecision } from "./redis-replies";
 
 /**
  * Verification records on Redis, each under its id's tag with its phone's

@@ -2,15 +2,17 @@ import { GatewayError } from "../../errors";
 import type { VerificationRef } from "../../lib/ids";
 import { type Metrics, noMetrics } from "../../lib/metrics";
 import { DEFAULT_LAYOUT, type PrefixLayout, tagDigits } from "../../lib/number-ranges";
-import { coarseMs, type PumpingPolicy, SAFE_ENTRY_MS } from "../../lib/pumping";
+import { coarseMs, type PumpingPolicy } from "../../lib/pumping";
 import type { RatePolicy } from "../../lib/rate-policy";
 import type { RateDecision } from "../../lib/rate-window";
 import type { BudgetDecision, SendBudget } from "../../lib/send-budget";
 import type { Admission, AdmitChecks, IdempotencyClaim, OtpStore, VerifyStart } from "./interface";
-import { type AdmitContext, admitOnRedis, budgetReply, windowDecision } from "./redis-admit";
+import { type AdmitContext, admitOnRedis } from "./redis-admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./redis-client";
 import { RedisIdempotency } from "./redis-idempotency";
-import { BLOCKS_KEY, budgetKey, prefixOfPumpKey, pumpKey, pumpKeys, sendsKey, verifiesKey } from "./redis-keys";
+import { budgetKey, pumpKeys, sendsKey, verifiesKey } from "./redis-keys";
+import { RedisPumpAdmin } from "./redis-pump-admin";
+import { budgetReply, windowDecision } from "./redis-replies";
 import { TagSecret } from "./redis-tag-secret";
 import { RedisVerifications } from "./redis-verifications";
 
@@ -19,6 +21,8 @@ export interface RedisStoreOptions extends RedisConnection {
   metrics?: Metrics;
   /** PUMPING_PREFIX_DROP and PUMPING_RANGE_DROP: a phone's keys carry its range as hash tag. Default 3 and 5. */
   layout?: PrefixLayout;
+  /** How often the tag secret is offered back and read again (redis-tag-secret.ts). Default 10 s. */
+  tagSecretRefreshMs?: number;
 }
 
 /**
@@ -39,6 +43,7 @@ export class RedisStore implements OtpStore {
   readonly #tags: TagSecret;
   readonly #verifications: RedisVerifications;
   readonly #admit: AdmitContext;
+  readonly #pumpAdmin: RedisPumpAdmin;
 
   constructor(options: RedisStoreOptions) {
     this.#metrics = options.metrics ?? noMetrics;
@@ -49,8 +54,9 @@ export class RedisStore implements OtpStore {
     this.kind = kind;
     const call = this.#call.bind(this);
     this.#idempotency = new RedisIdempotency(client, call, this.#digits);
-    this.#tags = new TagSecret(client, call);
+    this.#tags = new TagSecret(client, call, options.tagSecretRefreshMs);
     this.#verifications = new RedisVerifications(client, call);
+    this.#pumpAdmin = new RedisPumpAdmin(client, call, this.#layout);
     this.#admit = { redis: client, call, layout: this.#layout, cluster: kind === "redis-cluster" };
   }
 
@@ -93,36 +99,14 @@ export class RedisStore implements OtpStore {
     );
   }
 
-  async pumpBlocks() {
-    const now = Date.now();
-    await this.#call(() => this.#redis.zremrangebyscore(BLOCKS_KEY, "-inf", now));
-    const flat = await this.#call(() => this.#redis.zrangebyscore(BLOCKS_KEY, now, "+inf", "WITHSCORES"));
-    const entries = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      // A member is the blocked hash's key name (a bare prefix from before ranges).
-      const key = flat[i]!.startsWith("otp:pump:") ? flat[i]! : pumpKey(flat[i]!);
-      entries.push({ key, prefix: prefixOfPumpKey(key), remainingMs: Number(flat[i + 1]) - now });
-    }
-    const strikes = await Promise.all(entries.map((e) => this.#call(() => this.#redis.hget(e.key, "strikes"))));
-    return entries.map(({ key, prefix, remainingMs }, i) => ({
-      prefix,
-      remainingMs,
-      strikes: Number(strikes[i] ?? 0),
-      range: this.#layout.rangeDropDigits > this.#layout.dropDigits && key === pumpKey(prefix),
-    }));
+  pumpBlocks() {
+    return this.#pumpAdmin.blocks();
   }
-
-  async pumpLift(prefix: string, range = false): Promise<boolean> {
-    const key = range ? pumpKey(prefix) : pumpKeys(prefix, this.#layout)[0];
-    const lifted = (await this.#call(() => this.#redis.otpPumpLift(key))) === 1;
-    await this.#call(() => this.#redis.zrem(BLOCKS_KEY, key, prefix));
-    return lifted;
+  pumpLift(prefix: string, range = false): Promise<boolean> {
+    return this.#pumpAdmin.lift(prefix, range);
   }
-
-  async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
-    const field = number ? `safe:${number}` : "safe";
-    const [key] = pumpKeys(prefix, this.#layout);
-    await this.#call(() => this.#redis.otpPumpSafe(key, field, add ? 1 : 0, SAFE_ENTRY_MS));
+  pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
+    return this.#pumpAdmin.safe(prefix, number, add);
   }
 
   async clearPhone(phone: string): Promise<void> {
@@ -145,6 +129,9 @@ export class RedisStore implements OtpStore {
   }
   releaseIdempotency(key: string, phone: string, answered = false): Promise<void> {
     return this.#idempotency.release(key, phone, answered);
+  }
+  unbindIdempotency(key: string, phone: string): Promise<void> {
+    return this.#idempotency.unbind(key, phone);
   }
 
   phoneTag(phone: string): string | Promise<string> {
@@ -170,6 +157,7 @@ export class RedisStore implements OtpStore {
   }
 
   async close(): Promise<void> {
+    this.#tags.close();
     try {
       await this.#redis.quit();
     } catch {

@@ -6,7 +6,7 @@ import { parseVerificationId, verificationId } from "../../lib/ids";
 import { maskPhone } from "../../lib/mask";
 import type { MobileNumber } from "../../lib/phone";
 import { type Admitted, admit } from "./admission";
-import { bindKey, claimedBefore, type KeyClaim, keepKey } from "./key-claim";
+import { claimedBefore, type KeyClaim, withKey } from "./key-claim";
 import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
@@ -59,17 +59,13 @@ export class OtpService {
     // One store step before the upstream: the key's claim and every check of the send, atomic
     // on the phone's slot (a duplicate sees the claim and checks nothing), and beside it the
     // key's binding to one phone, on the key's own slot.
-    const owning = claim && bindKey(store, claim, subject);
-    let admission: Admitted | undefined;
-    if (mobile) {
-      const admitted = await admit(this.#guards, mobile, event, claim);
-      if ("claimedBefore" in admitted) return claimedBefore(admitted.claimedBefore, maskedPhone);
-      admission = admitted;
-    } else if (claim) {
-      const claimed = await store.claimIdempotency(claim.key, subject, claim.pendingMs);
-      if (claimed.state !== "new") return claimedBefore(claimed, maskedPhone);
-    }
-    if (claim) await keepKey(store, owning!, claim, subject, admission);
+    const admitted = await withKey(store, claim, subject, async () => {
+      if (mobile) return admit(this.#guards, mobile, event, claim);
+      const claimed = claim && (await store.claimIdempotency(claim.key, subject, claim.pendingMs));
+      return claimed && claimed.state !== "new" ? { claimedBefore: claimed } : undefined;
+    });
+    if (admitted && "claimedBefore" in admitted) return claimedBefore(admitted.claimedBefore, maskedPhone);
+    const admission = admitted;
 
     try {
       const { sent, resendAfter, afterRecord } = admission

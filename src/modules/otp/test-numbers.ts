@@ -2,8 +2,8 @@ import { timingSafeEqual } from "node:crypto";
 import type { SendOtpResult } from "../../adapters/sms/interface";
 import type { TestPhone } from "../../lib/test-phones";
 
-/** How a test number's verification ids begin (after their tag): never an upstream's. */
-export const TEST_ID_PREFIX = "test_";
+/** How a test number's verification ids begin (after their tag): never an upstream's, which begin with a letter or digit (UPSTREAM_ID_RE). */
+export const TEST_ID_PREFIX = "_test_";
 
 /**
  * Test numbers (TEST_PHONES), for app-store review, QA and CI: a send to one
