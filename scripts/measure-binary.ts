@@ -9,7 +9,10 @@ import { freePort, median, memorySplitMiB, rssMiB, sh } from "./lib/local";
 const ROOT = new URL("..", import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
 
-/** ms from exec to the first 200 on /healthz, and RSS (MiB) after 2 s idle with one send and verify served. */
+/**
+ * ms from exec to the first 200 on /healthz, and RSS (MiB) 2 s after one send and verify served;
+ * then 8 s after them (`rssIdleMiB`), once the gateway's idle release (src/lib/idle-release.ts) has run.
+ */
 async function measure(binary: string, env: Record<string, string>, warm: boolean) {
   const port = await freePort();
   const started = performance.now();
@@ -32,6 +35,7 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
   let rss = NaN;
   let anonMiB = NaN;
   let fileMiB = NaN;
+  let rssIdleMiB = NaN;
   if (warm) {
     const post = (path: string, body: unknown) =>
       fetch(`http://127.0.0.1:${port}${path}`, {
@@ -44,10 +48,12 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
     await Bun.sleep(2_000);
     rss = rssMiB(proc.pid);
     ({ anon: anonMiB, file: fileMiB } = memorySplitMiB(proc.pid));
+    await Bun.sleep(6_000);
+    rssIdleMiB = rssMiB(proc.pid);
   }
   proc.kill("SIGTERM");
   await proc.exited;
-  return { readyMs, rssMiB: rss, anonMiB, fileMiB };
+  return { readyMs, rssMiB: rss, anonMiB, fileMiB, rssIdleMiB };
 }
 
 const work = mkdtempSync(join(tmpdir(), "otp-measure-"));
@@ -126,6 +132,11 @@ try {
       `${baselineRss.rssMiB.toFixed(0)} MiB`,
     ],
     ["idle RSS, StartMessaging + Redis (same)", `${prodRss.rssMiB.toFixed(0)} MiB`, "–"],
+    [
+      "idle RSS 8 s after them (the gateway's idle release has run), console + memory / StartMessaging + Redis",
+      `${gatewayRss.rssIdleMiB.toFixed(0)} / ${prodRss.rssIdleMiB.toFixed(0)} MiB`,
+      `${baselineRss.rssIdleMiB.toFixed(0)} MiB`,
+    ],
     [
       "of which anonymous (JS heap, malloc), StartMessaging + Redis",
       `${prodRss.anonMiB.toFixed(0)} MiB`,
