@@ -91,7 +91,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
       metrics.rateLimited(policy.scope);
       meta.problemStatus = 429;
       meta.problemCode = "RATE_LIMITED";
-      metas.finish(meta, request.method, path, 429);
+      metas.finish(meta, request.method, path, 429, policy.scope);
       const response = defaultProblemResponse("RATE_LIMITED", meta.requestId, denials.of(policy, decision));
       if (cors) copyCorsHeaders(set.headers, response.headers);
       return response;

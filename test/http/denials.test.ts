@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { LruIpLimiter } from "../../src/adapters/limits/ip-limiter";
 import { createApp } from "../../src/app";
+import { DENIAL_LINES_PER_SECOND } from "../../src/http/request-meta";
 import { PromMetrics } from "../../src/lib/metrics";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { parseLimits } from "../../src/lib/rate-window";
@@ -46,6 +47,47 @@ describe("per-IP denials", () => {
       expect(logged[0]).toMatchObject({ ip: "127.0.0.1", method: "POST", path: "/v1/otp/send" });
       expect(await page()).toContain('otp_gateway_rate_limited_total{scope="ip"} 6');
       expect(await page()).toContain('otp_gateway_sends_total{outcome="rate_limited"} 6');
+    } finally {
+      await stop();
+    }
+  });
+
+  test("under a flood, the first lines a second are written; the rest are counted, and a line says how many", async () => {
+    const { deps, lines, page } = gateway({ IP_SEND_LIMITS: "1/1h" });
+    const { base, stop } = listenApp(deps);
+    try {
+      expect((await fetch(`${base}/v1/otp/send`, SEND)).status).toBe(200);
+      const flood = 3 * DENIAL_LINES_PER_SECOND;
+      const started = performance.now();
+      const answers = await Promise.all(Array.from({ length: flood }, () => fetch(`${base}/v1/otp/send`, SEND)));
+      const seconds = Math.ceil((performance.now() - started) / 1_000);
+      for (const res of answers) {
+        const text = await res.text();
+        expect(res.status, text).toBe(429);
+        expect(JSON.parse(text).requestId).toBe(res.headers.get("x-request-id"));
+        expect(res.headers.get("ratelimit")).toBe('"ip-1h";r=0;t=3600');
+      }
+      const written = lines().filter((l) => l.msg === "request" && l.status === 429);
+      expect(written.length).toBeGreaterThanOrEqual(DENIAL_LINES_PER_SECOND);
+      expect(written.length).toBeLessThanOrEqual(DENIAL_LINES_PER_SECOND * seconds);
+      const ids = new Set(answers.map((r) => r.headers.get("x-request-id")));
+      for (const line of written) expect(ids.has(line.requestId as string)).toBe(true);
+      const notWritten = flood - written.length;
+      expect(await page()).toContain(`otp_gateway_request_lines_not_written_total{scope="ip"} ${notWritten}`);
+      expect(await page()).toContain(`otp_gateway_rate_limited_total{scope="ip"} ${flood}`);
+      expect(await page()).toContain(`otp_gateway_sends_total{outcome="rate_limited"} ${flood}`);
+      // The report comes a second after the first line held back (a real timer: the clock is Bun's here).
+      const reported = () =>
+        lines()
+          .filter((l) => l.msg === "request lines not written")
+          .reduce((sum, l) => sum + (l.notWritten as number), 0);
+      for (let waited = 0; reported() < notWritten && waited < 3_000; waited += 50) await Bun.sleep(50);
+      expect(reported()).toBe(notWritten);
+      expect(lines().find((l) => l.msg === "request lines not written")).toMatchObject({
+        scope: "ip",
+        status: 429,
+        code: "RATE_LIMITED",
+      });
     } finally {
       await stop();
     }
