@@ -75,20 +75,38 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     // its PreContext type. Were it ever missing, every request would be refused here (fail closed).
     const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
-    const meta = metas.of(request);
     if (routed !== path)
-      return refuse(request, path, meta, set.headers, "INVALID_REQUEST", {}, "The Host header is not a valid host name.");
+      return refuse(
+        request,
+        path,
+        metas.of(request),
+        set.headers,
+        "INVALID_REQUEST",
+        {},
+        "The Host header is not a valid host name.",
+      );
     if (request.method !== "POST") return;
     const peer = peerAddress(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
     if (peer === undefined)
-      return refuse(request, path, meta, set.headers, "INVALID_REQUEST", {}, "The client's address could not be read.");
-    meta.clientIp = clientAddress(peer, request.headers.get("x-forwarded-for"), trustProxy);
-    const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(meta.clientIp));
+      return refuse(
+        request,
+        path,
+        metas.of(request),
+        set.headers,
+        "INVALID_REQUEST",
+        {},
+        "The client's address could not be read.",
+      );
+    const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
+    const clientIp = clientAddress(peer, forwardedFor, trustProxy);
+    const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(clientIp));
     if (!decision.allowed) {
       // The flood's answer, so made from parts kept per policy (rate-headers.ts, problem.ts).
       metrics.rateLimited(policy.scope);
+      const meta = metas.answering(request);
+      meta.clientIp = clientIp;
       meta.problemStatus = 429;
       meta.problemCode = "RATE_LIMITED";
       metas.finish(meta, request.method, path, 429, policy.scope);
@@ -96,6 +114,8 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
       if (cors) copyCorsHeaders(set.headers, response.headers);
       return response;
     }
+    const meta = metas.of(request);
+    meta.clientIp = clientIp;
     if (keyDigests.length > 0) {
       // A short id of the accepted key: scopes idempotency keys per caller.
       meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)

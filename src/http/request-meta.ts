@@ -53,10 +53,23 @@ export class RequestMetas {
   of(request: Request): RequestMeta {
     let meta = this.#metas.get(request);
     if (!meta) {
-      meta = new RequestMeta(requestIdFrom(request.headers.get("x-request-id")), this.logger);
+      meta = this.#made(request);
       this.#metas.set(request, meta);
     }
     return meta;
+  }
+
+  /**
+   * The state of a request the caller is answering now, in onRequest: made
+   * without being kept when no earlier hook made it, as nothing after the
+   * answer asks for it (a per-IP denial: a weak map entry fewer per request).
+   */
+  answering(request: Request): RequestMeta {
+    return this.#metas.get(request) ?? this.#made(request);
+  }
+
+  #made(request: Request): RequestMeta {
+    return new RequestMeta(requestIdFrom(request.headers.get("x-request-id")), this.logger);
   }
 
   /**
