@@ -6,10 +6,10 @@ import { clientAddress, type TrustProxy } from "../lib/client-ip";
 import type { Metrics } from "../lib/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
 import { chargedOperation, pathOf } from "./path";
-import { problemFor, problemResponse } from "./problem";
+import { defaultProblemResponse, problemFor, problemResponse } from "./problem";
 import { problemHeaders } from "./problem-mapping";
-import { rateLimitHeaders } from "./rate-headers";
-import type { RequestMetas } from "./request-meta";
+import { DenialHeaders } from "./rate-headers";
+import type { RequestMeta, RequestMetas } from "./request-meta";
 
 /** The socket peer's address; `server` is null under `app.handle`, so tests supply their own. */
 export type PeerAddress = (
@@ -48,6 +48,26 @@ export interface GuardOptions {
  */
 export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress, cors }: GuardOptions) {
   const keyDigests = apiKeys.map(tokenDigest);
+  const denials = new DenialHeaders();
+  // Answered here, not thrown: a refused flood skips Elysia's error path (and the
+  // cost of an Error per request), so the log line and the counters that path
+  // would write are written here too.
+  const refuse = (
+    request: Request,
+    path: string,
+    meta: RequestMeta,
+    corsFrom: Record<string, unknown>,
+    code: ErrorCode,
+    headers: Record<string, string>,
+    detail?: string,
+  ) => {
+    const problem = problemFor(code, meta.requestId, { detail });
+    meta.problemStatus = problem.status;
+    meta.problemCode = problem.code;
+    metas.finish(meta, request.method, path, problem.status);
+    if (cors) copyCorsHeaders(corsFrom, headers);
+    return problemResponse(problem, headers);
+  };
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest((context) => {
     const { request, server, set } = context;
@@ -55,41 +75,63 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     // its PreContext type. Were it ever missing, every request would be refused here (fail closed).
     const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
-    const meta = metas.of(request);
-    // Answered here, not thrown: a refused flood skips Elysia's error path (and the
-    // cost of an Error per request), so the log line and the counters that path
-    // would write are written here too.
-    const refuse = (code: ErrorCode, headers: Record<string, string>, detail?: string) => {
-      const problem = problemFor(code, meta.requestId, { detail });
-      meta.problemStatus = problem.status;
-      meta.problemCode = problem.code;
-      metas.finish(meta, request.method, path, problem.status);
-      if (cors) copyCorsHeaders(set.headers, headers);
-      return problemResponse(problem, headers);
-    };
-    if (routed !== path) return refuse("INVALID_REQUEST", {}, "The Host header is not a valid host name.");
+    if (routed !== path)
+      return refuse(
+        request,
+        path,
+        metas.of(request),
+        set.headers,
+        "INVALID_REQUEST",
+        {},
+        "The Host header is not a valid host name.",
+      );
     if (request.method !== "POST") return;
     const peer = peerAddress(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
-    if (peer === undefined) return refuse("INVALID_REQUEST", {}, "The client's address could not be read.");
-    meta.clientIp = clientAddress(peer, request.headers.get("x-forwarded-for"), trustProxy);
-    const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(meta.clientIp));
+    if (peer === undefined)
+      return refuse(
+        request,
+        path,
+        metas.of(request),
+        set.headers,
+        "INVALID_REQUEST",
+        {},
+        "The client's address could not be read.",
+      );
+    const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
+    const clientIp = clientAddress(peer, forwardedFor, trustProxy);
+    const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(clientIp));
     if (!decision.allowed) {
+      // The flood's answer, so made from parts kept per policy (rate-headers.ts, problem.ts).
       metrics.rateLimited(policy.scope);
-      return refuse("RATE_LIMITED", rateLimitHeaders({ policy, decision }));
+      const meta = metas.answering(request);
+      meta.clientIp = clientIp;
+      meta.problemStatus = 429;
+      meta.problemCode = "RATE_LIMITED";
+      metas.finish(meta, request.method, path, 429, policy.scope);
+      const response = defaultProblemResponse("RATE_LIMITED", meta.requestId, denials.of(policy, decision));
+      if (cors) copyCorsHeaders(set.headers, response.headers);
+      return response;
     }
+    const meta = metas.of(request);
+    meta.clientIp = clientIp;
     if (keyDigests.length > 0) {
       // A short id of the accepted key: scopes idempotency keys per caller.
       meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)
         ?.toString("hex")
         .slice(0, 16);
-      if (!meta.callerId) return refuse("UNAUTHORIZED", problemHeaders(new GatewayError("UNAUTHORIZED")));
+      if (!meta.callerId)
+        return refuse(request, path, meta, set.headers, "UNAUTHORIZED", problemHeaders(new GatewayError("UNAUTHORIZED")));
     }
   });
 }
 
 /** CORS headers an earlier onRequest hook (the cors plugin) put on `set`, copied onto an answer built here. */
-function copyCorsHeaders(from: Record<string, unknown>, to: Record<string, string>): void {
-  for (const name in from) if (name.startsWith("access-control-") || name === "vary") to[name] = String(from[name]);
+function copyCorsHeaders(from: Record<string, unknown>, to: Record<string, string> | Headers): void {
+  for (const name in from) {
+    if (!name.startsWith("access-control-") && name !== "vary") continue;
+    if (to instanceof Headers) to.set(name, String(from[name]));
+    else to[name] = String(from[name]);
+  }
 }

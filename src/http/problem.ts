@@ -69,21 +69,33 @@ function problemAnswer(status: number, body: string, requestId: string, headers:
   return new Response(body, { status, headers });
 }
 
+/**
+ * The answer for a problem with its code's default detail, with `headers`
+ * (which carry the problem's content type; Bun copies them) and X-Request-Id:
+ * the guard's denials, made without a Problem object or a headers record.
+ */
+export function defaultProblemResponse(code: ErrorCode, requestId: string, headers: Headers): Response {
+  const response = new Response(defaultProblemJson(code, requestId), { status: CODE_FACTS[code].status, headers });
+  response.headers.set("x-request-id", requestId);
+  return response;
+}
+
 /** Everything of a default problem's JSON before the request id, by code (the id is its last field). */
 const defaultHeads = new Map<ErrorCode, string>();
 
-/**
- * A problem's JSON. One with the default detail and no field errors is made
- * from a prefix written once per code, with the request id put in: the guard's
- * refusals are all of this kind.
- */
+/** A default problem's JSON (no field errors, no instance): a prefix written once per code, with the request id put in. */
+function defaultProblemJson(code: ErrorCode, requestId: string): string {
+  let head = defaultHeads.get(code);
+  if (head === undefined) {
+    const empty = JSON.stringify(problemFor(code, ""));
+    head = empty.slice(0, -'""}'.length);
+    defaultHeads.set(code, head);
+  }
+  return `${head}${JSON.stringify(requestId)}}`;
+}
+
+/** A problem's JSON; one with the default detail and no field errors is made from its code's prefix. */
 function problemJson(problem: Problem): string {
   if (problem.instance || problem.errors || problem.detail !== defaultDetail(problem.code)) return JSON.stringify(problem);
-  let head = defaultHeads.get(problem.code);
-  if (head === undefined) {
-    const empty = JSON.stringify(problemFor(problem.code, ""));
-    head = empty.slice(0, -'""}'.length);
-    defaultHeads.set(problem.code, head);
-  }
-  return `${head}${JSON.stringify(problem.requestId)}}`;
+  return defaultProblemJson(problem.code, problem.requestId);
 }

@@ -1,9 +1,10 @@
 import { Elysia, ElysiaCustomStatusResponse } from "elysia";
 import type { ErrorCode } from "../errors";
 import { requestIdFrom } from "../lib/ids";
+import { LineSampler } from "../lib/line-sampler";
 import type { LogFields, Logger } from "../lib/logger";
 import { maskPhone } from "../lib/mask";
-import type { Metrics } from "../lib/metrics";
+import type { Metrics, RateLimitScope } from "../lib/metrics";
 import { otpOperation } from "./path";
 
 /** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
@@ -43,6 +44,7 @@ export class RequestMeta {
  */
 export class RequestMetas {
   readonly #metas = new WeakMap<Request, RequestMeta>();
+  readonly #samplers = new Map<RateLimitScope, LineSampler>();
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -51,10 +53,23 @@ export class RequestMetas {
   of(request: Request): RequestMeta {
     let meta = this.#metas.get(request);
     if (!meta) {
-      meta = new RequestMeta(requestIdFrom(request.headers.get("x-request-id")), this.logger);
+      meta = this.#made(request);
       this.#metas.set(request, meta);
     }
     return meta;
+  }
+
+  /**
+   * The state of a request the caller is answering now, in onRequest: made
+   * without being kept when no earlier hook made it, as nothing after the
+   * answer asks for it (a per-IP denial: a weak map entry fewer per request).
+   */
+  answering(request: Request): RequestMeta {
+    return this.#metas.get(request) ?? this.#made(request);
+  }
+
+  #made(request: Request): RequestMeta {
+    return new RequestMeta(requestIdFrom(request.headers.get("x-request-id")), this.logger);
   }
 
   /**
@@ -62,8 +77,15 @@ export class RequestMetas {
    * requestLog (with the path the router matched), by the error hook for an
    * unknown route, or by the guard for the answers it gives itself (both with
    * the request's own path).
+   *
+   * `denial`: the answer is a denial by this per-IP limit scope. Its line is
+   * sampled: a flood from many addresses, or one, makes thousands a second, all
+   * alike, and formatting and writing each was a good part of a denial's cost.
+   * At most DENIAL_LINES_PER_SECOND a second of each scope are written; the
+   * rest are counted (otp_gateway_request_lines_not_written_total) and a line a
+   * second later says how many.
    */
-  finish(meta: RequestMeta, method: string, path: string, status: number): void {
+  finish(meta: RequestMeta, method: string, path: string, status: number, denial?: RateLimitScope): void {
     if (meta.finished) return;
     meta.finished = true;
     // Only a POST is a send or a verify; a GET of the same path is counted as nothing.
@@ -73,13 +95,34 @@ export class RequestMetas {
       if (operation === "send") this.metrics.send(outcome);
       else this.metrics.verify(outcome);
     }
+    if (denial !== undefined && !this.#sampler(denial).admit()) {
+      this.metrics.requestLineNotWritten(denial);
+      return;
+    }
     const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
     const fields: LogFields = { requestId: meta.requestId, method, path: loggablePath(path), status, ms };
     if (meta.clientIp) fields.ip = meta.clientIp;
     if (meta.maskedPhone) fields.phone = meta.maskedPhone;
     this.logger.info("request", fields);
   }
+
+  #sampler(scope: RateLimitScope): LineSampler {
+    let sampler = this.#samplers.get(scope);
+    if (!sampler) {
+      sampler = new LineSampler(DENIAL_LINES_PER_SECOND, (notWritten) =>
+        this.logger.info("request lines not written", { notWritten, scope, status: 429, code: "RATE_LIMITED" }),
+      );
+      this.#samplers.set(scope, sampler);
+    }
+    return sampler;
+  }
 }
+
+/**
+ * Request lines a second written of per-IP denials, per scope: enough to see
+ * which addresses a flood comes from; its size is in the metrics.
+ */
+export const DENIAL_LINES_PER_SECOND = 20;
 
 /** A phone number in a path (the admin routes take them) as `+`, or `%2B`, and 7–15 digits. */
 const PHONE_IN_PATH = /(?:\+|%2[Bb])([0-9]{7,15})/g;

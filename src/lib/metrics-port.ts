@@ -9,6 +9,8 @@ export interface Metrics {
   send(outcome: string): void;
   verify(outcome: string): void;
   rateLimited(scope: RateLimitScope): void;
+  /** A request line not written: a denial by the per-IP limits past the lines a second written of them. */
+  requestLineNotWritten(scope: RateLimitScope): void;
   /** One upstream attempt: its status class (`2xx`…`5xx`, `timeout`, `network`) and duration. */
   upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void;
   upstreamRetry(endpoint: UpstreamEndpoint): void;
@@ -32,6 +34,7 @@ export const noMetrics: Metrics = {
   send() {},
   verify() {},
   rateLimited() {},
+  requestLineNotWritten() {},
   upstream() {},
   upstreamRetry() {},
   redisError() {},

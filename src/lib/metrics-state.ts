@@ -17,7 +17,8 @@ export type CounterFamily =
   | "refused"
   | "monitored"
   | "sent"
-  | "verified";
+  | "verified"
+  | "unlogged";
 
 /** What the gateway has counted so far, in plain Maps: prom-client reads it when scraped (prom-registry.ts). */
 export interface MetricsState {

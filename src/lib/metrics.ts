@@ -16,13 +16,13 @@ export class PromMetrics implements Metrics {
 
   constructor(options: PromMetricsOptions) {
     const counts = Object.fromEntries(
-      (["sends", "verifies", "limited", "retries", "spend", "refused", "monitored", "sent", "verified"] as const).map((f) => [
-        f,
-        new Map<string, number>(),
-      ]),
+      (["sends", "verifies", "limited", "retries", "spend", "refused", "monitored", "sent", "verified", "unlogged"] as const).map(
+        (f) => [f, new Map<string, number>()],
+      ),
     ) as MetricsState["counts"];
     // Every series exists from the start, so rate() works before the first event.
     for (const scope of ["phone", "ip", "subnet", "verify", "country"]) counts.limited.set(scope, 0);
+    for (const scope of ["ip", "subnet"]) counts.unlogged.set(scope, 0);
     for (const endpoint of ["send", "verify"]) counts.retries.set(endpoint, 0);
     counts.sends.set("sent", 0);
     counts.verifies.set("verified", 0).set("not_verified", 0);
@@ -49,6 +49,9 @@ export class PromMetrics implements Metrics {
   }
   rateLimited(scope: RateLimitScope): void {
     this.#add("limited", scope);
+  }
+  requestLineNotWritten(scope: RateLimitScope): void {
+    this.#add("unlogged", scope);
   }
   upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void {
     const key = `${endpoint} ${statusClass}`;

@@ -42,6 +42,12 @@ const COUNTERS: [CounterFamily, name: string, label: string, help: string][] = [
     "Sends that went out, by country (with _verified: the conversion the guard watches).",
   ],
   ["verified", "otp_gateway_pumping_verified_total", "country", "Codes verified, by country."],
+  [
+    "unlogged",
+    "otp_gateway_request_lines_not_written_total",
+    "scope",
+    "Request lines of per-IP denials not written under a flood (past the first lines a second), by limit scope.",
+  ],
 ];
 
 /**
