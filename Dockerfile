@@ -29,7 +29,7 @@ LABEL org.opencontainers.image.title="otp-gateway" \
       org.opencontainers.image.licenses="UNLICENSED"
 COPY --from=build /otp-gateway /otp-gateway
 # BUN_JSC_forceRAMSize: JSC sizes its heap for 150 MB and collects sooner, so a flood of
-# distinct client addresses peaks near 130 MiB instead of about 200 (about 4 % more CPU per
+# distinct client addresses peaks near 100 MiB instead of about 115 (about 4 % more CPU per
 # accepted send; BENCHMARKS.md). Raise it, or remove it, for a larger container.
 ENV HOST=0.0.0.0 \
     PORT=3000 \

@@ -34,6 +34,8 @@ const FLOOR = "baseline: Elysia + 1 EVALSHA + 1 fetch";
 const FLOOR_PACED = "baseline: Elysia + 1 EVALSHA + 1 fetch, paced at half the gateway's peak";
 const GUARDED_PACED = "gateway: accepted send, paced at half its peak";
 const UNGUARDED = "gateway: accepted send, spend guard off";
+/** The unguarded send at the guarded one's paced rate: the guard's cost at equal load (see below). */
+const UNGUARDED_PACED = "gateway: accepted send, spend guard off, paced at the same rate";
 const FLOOD = "gateway: flood of distinct addresses, no heap sizing";
 const FLOOD_IMAGE = "gateway: flood of distinct addresses, heap sized as in the image";
 /** What the Dockerfile sets: JSC sizes its heap for 150 MB and collects sooner (see BENCHMARKS.md). */
@@ -314,11 +316,18 @@ try {
     console.log(`paced rows: ${rate} req/s`);
     const [, floorCmd, floorEnv, floorLoad] = scenarios.find(([name]) => name === FLOOR)!;
     const [, gwCmd, gwEnv, gwLoad] = scenarios.find(([name]) => name === GUARDED)!;
+    const [, offCmd, offEnv, offLoad] = scenarios.find(([name]) => name === UNGUARDED)!;
     const paced = (load: (typeof scenarios)[number][3]) => ({ ...load, env: { ...load.env, RATE: String(rate) } });
-    for (const name of [FLOOR_PACED, GUARDED_PACED]) runs.set(name, []);
+    // With the unguarded row chosen too, it runs at the same rate: at saturation the guarded row
+    // answers fewer requests a second (its Redis work shares the cores), and a server batching
+    // fewer requests per turn spends more CPU on each, which the plain difference counts as the guard's.
+    const withOff = runs.has(UNGUARDED);
+    for (const name of [FLOOR_PACED, GUARDED_PACED, ...(withOff ? [UNGUARDED_PACED] : [])]) runs.set(name, []);
     for (let round = 1; round <= REPEAT; round++) {
       runs.get(FLOOR_PACED)!.push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
-      runs.get(GUARDED_PACED)!.push(await scenario(GUARDED_PACED, gwCmd, gwEnv, paced(gwLoad)));
+      const pair: [string, string[], Record<string, string>, typeof gwLoad][] = [[GUARDED_PACED, gwCmd, gwEnv, gwLoad]];
+      if (withOff) pair[round % 2 ? "push" : "unshift"]([UNGUARDED_PACED, offCmd, offEnv, offLoad]);
+      for (const [name, cmd, env, load] of pair) runs.get(name)!.push(await scenario(name, cmd, env, paced(load)));
     }
   }
   const rows = [...runs.values()].map(median);
@@ -333,18 +342,26 @@ try {
     console.log(
       `spend guard's cost per accepted send, per round: ${guardDeltas.join(", ")} µs; median ${medianOf(guardDeltas)} µs`,
     );
+  const guardedPaced = runs.get(GUARDED_PACED);
+  const unguardedPaced = runs.get(UNGUARDED_PACED);
+  const pacedDeltas =
+    guardedPaced && unguardedPaced ? guardedPaced.map((g, i) => g.cpu_us_per_req - unguardedPaced[i]!.cpu_us_per_req) : [];
+  if (pacedDeltas.length > 0)
+    console.log(
+      `spend guard's cost per accepted send at one rate (${guardedPaced![0]!.rps.toFixed(0)} req/s), per round: ${pacedDeltas.join(", ")} µs; median ${medianOf(pacedDeltas)} µs`,
+    );
 
   await stop(upstream);
   await stop(redis);
 
-  if (!ONLY) writeReport(rows, medianOf(guardDeltas));
+  if (!ONLY) writeReport(rows, medianOf(guardDeltas), medianOf(pacedDeltas));
 } finally {
   for (const p of running) p.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 }
 
 /** The ratios against the targets, and the report in markdown and JSON. */
-function writeReport(rows: Row[], guardUs: number): void {
+function writeReport(rows: Row[], guardUs: number, guardPacedUs: number): void {
   const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
   const flood = by(FLOOD_IMAGE);
   const floodUnsized = by(FLOOD);
@@ -356,13 +373,14 @@ function writeReport(rows: Row[], guardUs: number): void {
       what: "accepted send ÷ minimal pipeline",
       gateway: by("gateway: accepted send"),
       baseline: by("baseline: Elysia + 1"),
-      target: 0.9,
+      // Issue 14's targets, by server CPU per request (an earlier issue asked 0.9 and 0.95 by req/s).
+      target: 0.7,
     },
     {
       what: "IP-denied send ÷ bare Elysia route",
       gateway: by("gateway: send denied by the per-IP"),
       baseline: by("baseline: bare Elysia"),
-      target: 0.95,
+      target: 0.8,
     },
   ];
   const targets = pairs.map((p) => ({
@@ -371,7 +389,7 @@ function writeReport(rows: Row[], guardUs: number): void {
     by_cpu: cpuRatio(p.gateway, p.baseline),
     target: p.target,
   }));
-  const guardCost = { cpu_us_per_send: guardUs, rounds: REPEAT, target_us: 15 };
+  const guardCost = { cpu_us_per_send: guardUs, cpu_us_per_send_paced: guardPacedUs, rounds: REPEAT, target_us: 15 };
   const floorPaced = by(FLOOR_PACED);
   const gatewayPaced = by(GUARDED_PACED);
   const p99 = {
@@ -393,7 +411,7 @@ function writeReport(rows: Row[], guardUs: number): void {
       flood_seconds: FLOOD_SECONDS,
     },
     rows,
-    ratios: targets.map((t) => ({ ...t, met: t.value >= t.target })),
+    ratios: targets.map((t) => ({ ...t, met: t.by_cpu >= t.target })),
     spend_guard: { ...guardCost, met: guardCost.cpu_us_per_send <= guardCost.target_us },
     p99_at_half_peak: { ...p99, met: p99.ratio <= p99.target },
     flood: {
@@ -423,8 +441,9 @@ function writeReport(rows: Row[], guardUs: number): void {
     "",
     "| ratio | value (req/s) | by server CPU per request | target | met |",
     "|---|---:|---:|---:|---|",
-    ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} | ${t.met ? "yes" : "no"} |`),
+    ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} by CPU | ${t.met ? "yes" : "no"} |`),
     `| spend guard (subnet tiers, budgets, pumping check): CPU per accepted send, guarded − unguarded${REPEAT > 1 ? ` (median of ${REPEAT} rounds' differences)` : ""} | ${guardCost.cpu_us_per_send} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send <= guardCost.target_us ? "yes" : "no"} |`,
+    `| spend guard at one rate (the paced rows): CPU per accepted send, guarded − unguarded, both at ${by(GUARDED_PACED).rps.toFixed(0)} req/s | ${guardCost.cpu_us_per_send_paced} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send_paced <= guardCost.target_us ? "yes" : "no"} |`,
     `| p99 of an accepted send at half its peak (${p99.rate_rps.toFixed(0)} req/s) ÷ the floor's p99 at the same rate | ${p99.ratio} (${p99.gateway_p99_ms.toFixed(2)} / ${p99.floor_p99_ms.toFixed(2)} ms) | | ≤ ${p99.target} | ${p99.ratio <= p99.target ? "yes" : "no"} |`,
     `| flood, heap sized as in the image: peak RSS over ${flood.requests} distinct addresses | ${flood.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood.met ? "yes" : "no"} |`,
     `| flood, JSC's default heap sizing: peak RSS over ${floodUnsized.requests} distinct addresses | ${floodUnsized.peak_rss_mib} MiB | | ≤ 150 MiB | ${report.flood_unsized_heap.met ? "yes" : "no"} |`,

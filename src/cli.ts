@@ -28,7 +28,7 @@ Environment:
 const MEMORY_NOTE = `
 Memory: the Bun runtime reads BUN_JSC_forceRAMSize (bytes) at start and sizes its heap for it.
 The container image sets 150000000: a flood of distinct client addresses then peaks near
-140 MiB instead of about 210, for a few % more CPU. Set it for a bare binary the same way.
+100 MiB instead of about 115, for a few % more CPU. Set it for a bare binary the same way.
 `;
 
 const rssMiB = () => Math.round(process.memoryUsage.rss() / 1048576);

@@ -11,7 +11,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/smoke.json`).json();
-  expect(report.rows.length).toBe(15); // every scenario of bench/run.ts, the two paced ones included
+  expect(report.rows.length).toBe(16); // every scenario of bench/run.ts, the three paced ones included
   for (const row of report.rows) {
     expect(row.rps, row.name).toBeGreaterThan(0);
     expect(row.cpu_us_per_req, `${row.name}: server CPU per request`).toBeGreaterThan(0);
@@ -20,10 +20,11 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   }
   expect(report.flood.distinct_addresses).toBeGreaterThan(0);
   // The paced rows ran at the one rate they were given (half the gateway's peak), the floor and the gateway alike.
-  const paced = report.rows.filter((r: { name: string }) => r.name.includes("paced at half"));
-  expect(paced).toHaveLength(2);
+  const paced = report.rows.filter((r: { name: string }) => r.name.includes("paced at"));
+  expect(paced).toHaveLength(3);
   expect(report.p99_at_half_peak.floor_p99_ms).toBeGreaterThan(0);
-  expect(Math.abs(paced[0].rps - paced[1].rps)).toBeLessThan(Math.max(paced[0].rps, paced[1].rps) * 0.35);
+  for (const row of paced.slice(1)) expect(Math.abs(paced[0].rps - row.rps)).toBeLessThan(Math.max(paced[0].rps, row.rps) * 0.35);
+  expect(report.spend_guard.cpu_us_per_send_paced).toBeNumber();
   expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain(
     "| ratio | value (req/s) | by server CPU per request | target | met |",
   );
