@@ -68,6 +68,8 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     if (cors) copyCorsHeaders(corsFrom, headers);
     return problemResponse(problem, headers);
   };
+  const invalid = (request: Request, path: string, corsFrom: Record<string, unknown>, detail: string) =>
+    refuse(request, path, metas.of(request), corsFrom, "INVALID_REQUEST", {}, detail);
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest((context) => {
     const { request, server, set } = context;
@@ -75,30 +77,12 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     // its PreContext type. Were it ever missing, every request would be refused here (fail closed).
     const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
-    if (routed !== path)
-      return refuse(
-        request,
-        path,
-        metas.of(request),
-        set.headers,
-        "INVALID_REQUEST",
-        {},
-        "The Host header is not a valid host name.",
-      );
+    if (routed !== path) return invalid(request, path, set.headers, "The Host header is not a valid host name.");
     if (request.method !== "POST") return;
     const peer = peerAddress(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
-    if (peer === undefined)
-      return refuse(
-        request,
-        path,
-        metas.of(request),
-        set.headers,
-        "INVALID_REQUEST",
-        {},
-        "The client's address could not be read.",
-      );
+    if (peer === undefined) return invalid(request, path, set.headers, "The client's address could not be read.");
     const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
     const clientIp = clientAddress(peer, forwardedFor, trustProxy);
     const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(clientIp));
