@@ -65,11 +65,10 @@ export class OtpService {
       return claimed && claimed.state !== "new" ? { claimedBefore: claimed } : undefined;
     });
     if (admitted && "claimedBefore" in admitted) return claimedBefore(admitted.claimedBefore, maskedPhone);
-    const admission = admitted;
 
     try {
-      const { sent, resendAfter, afterRecord } = admission
-        ? await this.#sendSms(mobile!, admission, idempotencyKey ?? event)
+      const { sent, resendAfter, afterRecord } = admitted
+        ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event)
         : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
       const id = { tag, inner: sent.requestId };
       const answer: SendAnswer = {
