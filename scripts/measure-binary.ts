@@ -1,6 +1,6 @@
 // Measures the compiled gateway against a baseline compiled in the same run (a bare
 // Bun.serve answering /healthz, same flags), and writes the figures into README.md.
-//   bun scripts/measure-binary.ts [--runs N]
+//   bun scripts/measure-binary.ts [--runs N] [--rss-runs N]
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,8 @@ import { freePort, median, memorySplitMiB, rssMiB, sh } from "./lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
+/** Memory figures are medians of this many starts (one start's RSS moves by 2-3 MiB here). */
+const rssRuns = Number(process.argv[process.argv.indexOf("--rss-runs") + 1] || 5);
 
 /**
  * ms from exec to the first 200 on /healthz, and RSS (MiB) 2 s after one send and verify served;
@@ -56,6 +58,20 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
   return { readyMs, rssMiB: rss, anonMiB, fileMiB, rssIdleMiB };
 }
 
+/** measure() with warm-up and memory, `rssRuns` times: the median of each figure. */
+async function memoryOf(binary: string, env: Record<string, string>) {
+  const samples: Awaited<ReturnType<typeof measure>>[] = [];
+  for (let i = 0; i < rssRuns; i++) samples.push(await measure(binary, env, true));
+  const mid = (key: keyof (typeof samples)[number]) => median(samples.map((s) => s[key]));
+  return {
+    readyMs: mid("readyMs"),
+    rssMiB: mid("rssMiB"),
+    anonMiB: mid("anonMiB"),
+    fileMiB: mid("fileMiB"),
+    rssIdleMiB: mid("rssIdleMiB"),
+  };
+}
+
 const work = mkdtempSync(join(tmpdir(), "otp-measure-"));
 try {
   await sh(["bash", "scripts/build.sh", "linux-x64"], ROOT);
@@ -90,9 +106,9 @@ try {
     results.baseline.push((await measure(baseline, env, false)).readyMs);
     results.gateway.push((await measure(gateway, env, false)).readyMs);
   }
-  const gatewayRss = await measure(gateway, env, true);
-  const baselineRss = await measure(baseline, env, true);
-  const importsRss = await measure(join(work, "imports"), env, true);
+  const gatewayRss = await memoryOf(gateway, env);
+  const baselineRss = await memoryOf(baseline, env);
+  const importsRss = await memoryOf(join(work, "imports"), env);
   // Production shape: StartMessaging provider and Redis, no in-memory store or console provider.
   const redisPort = await freePort();
   const redis = Bun.spawn(
@@ -106,7 +122,7 @@ try {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     LOG_LEVEL: "warn",
   };
-  const prodRss = await measure(gateway, prodEnv, true);
+  const prodRss = await memoryOf(gateway, prodEnv);
   // Ready in the production shape includes loading ioredis and connecting to Redis.
   const prodReady: number[] = [];
   for (let i = 0; i < Math.min(runs, 7); i++) prodReady.push((await measure(gateway, prodEnv, false)).readyMs);
@@ -127,14 +143,14 @@ try {
       "–",
     ],
     [
-      "idle RSS, console provider + memory store (2 s after one send and one verify)",
+      `idle RSS, console provider + memory store (2 s after one send and one verify; medians of ${rssRuns} starts)`,
       `${gatewayRss.rssMiB.toFixed(0)} MiB`,
       `${baselineRss.rssMiB.toFixed(0)} MiB`,
     ],
-    ["idle RSS, StartMessaging + Redis (same)", `${prodRss.rssMiB.toFixed(0)} MiB`, "–"],
+    ["idle RSS, StartMessaging + Redis (same)", `${prodRss.rssMiB.toFixed(1)} MiB`, "–"],
     [
       "idle RSS 8 s after them (the gateway's idle release has run), console + memory / StartMessaging + Redis",
-      `${gatewayRss.rssIdleMiB.toFixed(0)} / ${prodRss.rssIdleMiB.toFixed(0)} MiB`,
+      `${gatewayRss.rssIdleMiB.toFixed(1)} / ${prodRss.rssIdleMiB.toFixed(1)} MiB`,
       `${baselineRss.rssIdleMiB.toFixed(0)} MiB`,
     ],
     [
