@@ -7,17 +7,43 @@ export interface AddressBuckets {
   /** IPv4 by its /24; IPv6 by its /48 (one site). */
   subnet: string;
   family: "v4" | "v6";
+  /** An IPv4 host (the address itself or the one a transition address carries) as a 32-bit number. */
+  v4?: number;
 }
 
-/** Dotted-quad IPv4 as ipaddr.js writes it (no leading zeros): already canonical. */
-const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-export const CANONICAL_IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
-
-const v4Buckets = (address: string): AddressBuckets => ({
+const v4Buckets = (address: string, v4: number): AddressBuckets => ({
   host: address,
   subnet: `${address.slice(0, address.lastIndexOf("."))}.0/24`,
   family: "v4",
+  v4,
 });
+
+/**
+ * A canonical dotted quad (no leading zeros, as ipaddr.js writes one) as a
+ * 32-bit number; -1 for anything else. One text, one number: two buckets that
+ * were apart as strings stay apart.
+ */
+export function ipv4Number(text: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && part === 0)) {
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
+}
 
 /** Two 16-bit groups as a dotted quad. */
 const dotted = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
@@ -52,10 +78,11 @@ const hex = (parts: readonly number[]) => parts.map((p) => p.toString(16)).join(
  * bucket at both tiers.
  */
 export function addressBuckets(address: string): AddressBuckets {
-  if (CANONICAL_IPV4.test(address)) return v4Buckets(address);
+  const v4 = ipv4Number(address);
+  if (v4 >= 0) return v4Buckets(address, v4);
   if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address)) return { host: address, subnet: address, family: "v4" };
   const parts = ipaddr.IPv6.parse(address).parts;
   const carried = embeddedIpv4(parts);
-  if (carried) return v4Buckets(carried);
+  if (carried) return v4Buckets(carried, ipv4Number(carried));
   return { host: `${hex(parts.slice(0, 4))}::/64`, subnet: `${hex(parts.slice(0, 3))}::/48`, family: "v6" };
 }

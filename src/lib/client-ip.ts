@@ -1,5 +1,5 @@
 import ipaddr from "ipaddr.js";
-import { CANONICAL_IPV4 } from "./address-buckets";
+import { ipv4Number } from "./address-buckets";
 
 /**
  * Which proxies may tell us the client's address through X-Forwarded-For:
@@ -61,7 +61,7 @@ function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | null, trust: TrustProxy): string {
   // The common case, cheaply: a plain IPv4 socket peer and no proxy to ask.
-  if ((trust.kind === "none" || !forwardedFor) && peer !== undefined && CANONICAL_IPV4.test(peer)) return peer;
+  if ((trust.kind === "none" || !forwardedFor) && peer !== undefined && ipv4Number(peer) >= 0) return peer;
   const peerAddr = peer ? parse(peer) : undefined;
   if (!peerAddr) return "unknown";
   if (trust.kind === "none" || !forwardedFor) return peerAddr.toString();

@@ -16,7 +16,7 @@ const DEFAULTS = {
 
 describe("address buckets", () => {
   test("IPv4 by itself and its /24; IPv6 by /64 and /48, however the address is spelled", () => {
-    expect(addressBuckets("192.0.2.77")).toEqual({ host: "192.0.2.77", subnet: "192.0.2.0/24", family: "v4" });
+    expect(addressBuckets("192.0.2.77")).toEqual({ host: "192.0.2.77", subnet: "192.0.2.0/24", family: "v4", v4: 0xc000024d });
     const v6 = { host: "2001:db8:1:2::/64", subnet: "2001:db8:1::/48", family: "v6" as const };
     for (const spelling of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"]) expect(addressBuckets(spelling)).toEqual(v6);
     // clientAddress writes every accepted spelling one way before bucketing.
@@ -28,7 +28,7 @@ describe("address buckets", () => {
   });
 
   test("transition addresses are bucketed as the IPv4 address they carry", () => {
-    const carried = { host: "192.0.2.45", subnet: "192.0.2.0/24", family: "v4" as const };
+    const carried = { host: "192.0.2.45", subnet: "192.0.2.0/24", family: "v4" as const, v4: 0xc000022d };
     expect(addressBuckets("64:ff9b::c000:22d")).toEqual(carried); // NAT64, RFC 6052
     expect(addressBuckets("::ffff:0:c000:22d")).toEqual(carried); // SIIT, RFC 6145
     expect(addressBuckets("64:ff9b:1:c000:2:2d00::")).toEqual(carried); // local-use NAT64 /48, RFC 8215

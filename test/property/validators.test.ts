@@ -249,7 +249,12 @@ describe("request validation, generated inputs", () => {
     fc.assert(
       fc.property(fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)), word, word, word, ([a, b, c, d], w1, w2, w3) => {
         const v4 = `${a}.${b}.${c}.${d}`;
-        const carried = { host: v4, subnet: `${a}.${b}.${c}.0/24`, family: "v4" as const };
+        const carried = {
+          host: v4,
+          subnet: `${a}.${b}.${c}.0/24`,
+          family: "v4" as const,
+          v4: ((a << 24) >>> 0) + (b << 16) + (c << 8) + d,
+        };
         const inverted = (x: number, y: number) => (0xffff ^ ((x << 8) | y)).toString(16);
         const spellings = [
           `64:ff9b::${hex(a, b)}:${hex(c, d)}`, // NAT64

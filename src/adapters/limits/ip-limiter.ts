@@ -37,33 +37,6 @@ const TIER_BITS = { host: 0, subnet: 1 } as const;
 const V4_SPAN = 2 ** 32;
 
 /**
- * A canonical dotted quad (no leading zeros) in `text` up to `end`, as a 32-bit
- * number; -1 for anything else. One text, one number: two buckets that were
- * apart as strings stay apart.
- */
-export function ipv4Number(text: string, end = text.length): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || ++dots > 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && part === 0)) {
-      part = part * 10 + (c - 48);
-      if (part > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + part;
-}
-
-/**
  * Sliding-window logs per address and per subnet in one bounded LRU: O(1) per
  * request, memory flat under a flood of distinct addresses (an evicted bucket
  * starts afresh, which costs the flooder more than it gains). Every tier must
@@ -89,13 +62,13 @@ export class LruIpLimiter implements IpLimiter {
   hit(scope: IpScope, buckets: AddressBuckets): IpDecision {
     const tiers = this.options[scope];
     const now = this.#now();
-    const hostKey = bucketKey(scope, "host", buckets.host);
+    const hostKey = bucketKey(scope, "host", buckets);
     const hostLog = this.#logs.read(hostKey, this.#hostScratch);
     const decision = decide(hostLog, now, tiers.host.windows);
     if (!decision.allowed) return { decision, policy: tiers.host };
     const subnet = buckets.family === "v4" ? tiers.v4Subnet : tiers.v6Subnet;
     if (subnet) {
-      const subnetKey = bucketKey(scope, "subnet", buckets.subnet);
+      const subnetKey = bucketKey(scope, "subnet", buckets);
       const subnetLog = this.#logs.read(subnetKey, this.#subnetScratch);
       const subnetDecision = decide(subnetLog, now, subnet.windows);
       if (!subnetDecision.allowed) return { decision: subnetDecision, policy: subnet };
@@ -110,9 +83,9 @@ export class LruIpLimiter implements IpLimiter {
   }
 }
 
-/** An IPv4 address, or /24, as a number in its scope's and tier's range; anything else as before, a string. */
-function bucketKey(scope: IpScope, tier: keyof typeof TIER_BITS, bucket: string): string | number {
-  const v4 = tier === "host" ? ipv4Number(bucket) : bucket.endsWith("/24") ? ipv4Number(bucket, bucket.length - 3) : -1;
-  if (v4 >= 0) return v4 + V4_SPAN * (SCOPE_BITS[scope] + TIER_BITS[tier]);
-  return `${scope}|${tier === "host" ? "h" : "s"}|${bucket}`;
+/** An IPv4 address, or its /24, as a number in its scope's and tier's range; anything else as before, a string. */
+function bucketKey(scope: IpScope, tier: keyof typeof TIER_BITS, buckets: AddressBuckets): string | number {
+  const { v4 } = buckets;
+  if (v4 !== undefined) return (tier === "host" ? v4 : v4 - (v4 % 256)) + V4_SPAN * (SCOPE_BITS[scope] + TIER_BITS[tier]);
+  return `${scope}|${tier === "host" ? "h" : "s"}|${tier === "host" ? buckets.host : buckets.subnet}`;
 }
