@@ -1,4 +1,30 @@
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { type MetadataJson, parsePhoneNumberFromString as parseWithMetadata } from "libphonenumber-js/core";
+// The full ("max") metadata, parsed on first use. Imported as a module it is a 156 KB object literal
+// that a compiled binary loads and evaluates at every start (about 1.5 ms); imported as text it is
+// one string constant, and JSON.parse reads it in under a millisecond when a number is first checked.
+// The package maps this path to an ES module, `export default {…}`: the JSON is what follows that.
+// (TypeScript types any import of a .json path as its JSON: the text loader's string is cast back.)
+import maxMetadataModule from "libphonenumber-js/metadata.max.json" with { type: "text" };
+
+const DEFAULT_EXPORT = "export default ";
+let maxMetadata: MetadataJson | undefined;
+
+/** The metadata in libphonenumber-js's module text (exported for the test that compares it with the package's own). */
+export function metadataOfModule(text: string): MetadataJson {
+  const at = text.indexOf(DEFAULT_EXPORT);
+  if (at < 0) throw new Error("libphonenumber-js metadata: no default export in the module text");
+  return JSON.parse(
+    text
+      .slice(at + DEFAULT_EXPORT.length)
+      .trim()
+      .replace(/;$/, ""),
+  ) as MetadataJson;
+}
+
+function parsePhoneNumberFromString(text: string) {
+  maxMetadata ??= metadataOfModule(maxMetadataModule as unknown as string);
+  return parseWithMetadata(text, maxMetadata);
+}
 
 /** Strict E.164: `+`, a country code, up to 15 digits in all. Checked by the schema before this. */
 export const E164_PATTERN = "^\\+[1-9][0-9]{6,14}$";

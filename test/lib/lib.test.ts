@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import diagnostics from "node:diagnostics_channel";
+import packageMetadata from "libphonenumber-js/metadata.max.json";
 import { formatDuration, parseDuration } from "../../src/lib/duration";
 import { maskPhone } from "../../src/lib/mask";
 import { generateCode } from "../../src/lib/otp-code";
+import { metadataOfModule } from "../../src/lib/phone";
 import { defineTracingHasSubscribers } from "../../src/lib/tracing-channel";
 import { requireMobile } from "../../src/modules/otp/phone";
 import { defaultPumpingPolicy } from "../support/harness";
@@ -59,6 +61,15 @@ describe("phone numbers", () => {
     expect(() => requireMobile("+9198765")).toThrow(
       expect.objectContaining({ code: "INVALID_PHONE", detail: expect.stringContaining("not a valid") }),
     );
+  });
+
+  test("the metadata read from the embedded module text is the package's own, whole", async () => {
+    // The text phone.ts embeds: the same path, resolved the same way (to the package's ES module).
+    const text = await Bun.file(Bun.resolveSync("libphonenumber-js/metadata.max.json", import.meta.dir)).text();
+    const metadata = metadataOfModule(text);
+    expect(metadata).toEqual(packageMetadata);
+    expect(Object.keys(metadata.countries).length).toBeGreaterThan(200);
+    expect(() => metadataOfModule("module.exports = {}")).toThrow("no default export");
   });
 });
 
