@@ -90,12 +90,13 @@ export const EnvSchema = T.Object({
     100_000,
     1_000,
     10_000_000,
-    "Client addresses and subnets remembered for per-IP limits (memory stays flat at this cap).",
+    "Client addresses and subnets remembered for per-IP limits, by sends and by verifies each (memory stays flat at this cap).",
   ),
   TRUST_PROXY: decoded(
     T.String({
       default: "false",
-      description: "`false`: X-Forwarded-For is ignored. A number: that many proxies in front. Or a comma list of proxy CIDRs.",
+      description:
+        "`false`: X-Forwarded-For is ignored. A number: that many proxies in front. Or a comma list of proxy CIDRs (IPv4-mapped ones, `::ffff:10.0.0.0/104`, are read as IPv4).",
     }),
     (text): TrustProxy => {
       const trust = parseTrustProxy(text);

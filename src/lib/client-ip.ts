@@ -19,7 +19,7 @@ export function parseTrustProxy(text: string): TrustProxy | undefined {
   const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
   for (const part of value.split(",").map((p) => p.trim())) {
     try {
-      if (part.includes("/")) ranges.push(ipaddr.parseCIDR(part));
+      if (part.includes("/")) ranges.push(mappedAsIpv4(ipaddr.parseCIDR(part)));
       else {
         const addr = ipaddr.process(part);
         ranges.push([addr, addr.kind() === "ipv4" ? 32 : 128]);
@@ -29,6 +29,18 @@ export function parseTrustProxy(text: string): TrustProxy | undefined {
     }
   }
   return { kind: "cidrs", ranges };
+}
+
+/**
+ * An IPv4-mapped range (`::ffff:127.0.0.0/104`) as the IPv4 range it maps: peers and forwarded
+ * addresses are compared as IPv4 (see `parse`), so the IPv6 spelling would never match, and every
+ * client would silently share the proxy's bucket.
+ */
+function mappedAsIpv4(range: [ipaddr.IPv4 | ipaddr.IPv6, number]): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  const [address, bits] = range;
+  if (address.kind() !== "ipv6" || bits < 96) return range;
+  const v6 = address as ipaddr.IPv6;
+  return v6.isIPv4MappedAddress() ? [v6.toIPv4Address(), bits - 96] : range;
 }
 
 /** The setting's text for a parsed TRUST_PROXY (the inverse of `parseTrustProxy`). */

@@ -3,7 +3,7 @@ import { createApp } from "../../src/app";
 import { EnvSchema } from "../../src/config-schema";
 import { socketPeer } from "../../src/http/guard";
 import { addressBuckets } from "../../src/lib/address-buckets";
-import { clientAddress, parseTrustProxy } from "../../src/lib/client-ip";
+import { clientAddress, formatTrustProxy, parseTrustProxy } from "../../src/lib/client-ip";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 
@@ -47,6 +47,16 @@ describe("address buckets", () => {
     // A port on something that is not an address still ends the walk at the proxy.
     expect(clientAddress("127.0.0.1", "evil:80", trust)).toBe("127.0.0.1");
     expect(clientAddress("127.0.0.1", "[::ffff:192.0.2.9]:80", trust)).toBe("192.0.2.9");
+  });
+
+  test("a trusted range written IPv4-mapped is the IPv4 range: its proxies' X-Forwarded-For is read", () => {
+    const mapped = parseTrustProxy("::ffff:127.0.0.0/104, ::ffff:10.1.2.3/128")!;
+    expect(formatTrustProxy(mapped)).toBe("127.0.0.0/8,10.1.2.3/32");
+    expect(clientAddress("127.0.0.9", "192.0.2.10", mapped)).toBe("192.0.2.10");
+    expect(clientAddress("::ffff:10.1.2.3", "192.0.2.11", mapped)).toBe("192.0.2.11");
+    expect(clientAddress("10.1.2.4", "192.0.2.12", mapped)).toBe("10.1.2.4"); // outside: the peer is the client
+    // A plain IPv6 range stays IPv6.
+    expect(formatTrustProxy(parseTrustProxy("2001:db8::/32")!)).toBe("2001:db8::/32");
   });
 });
 
@@ -113,5 +123,73 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
     expect(answers.filter((r) => r.status === 200)).toHaveLength(60);
     expect(answers.at(-1)!.headers.get("ratelimit-policy")).toContain('"subnet-1m";q=60;w=60');
     expect((await send("198.18.8.1")).status).toBe(200);
+  });
+});
+
+describe("the per-IP LRU cannot be churned to reset a client's send limits (real socket, TRUST_PROXY=1)", () => {
+  const fake = new FakeStartMessaging();
+  const { logger } = captureLogger();
+  let server: ReturnType<ReturnType<typeof createApp>["listen"]>;
+  let base = "";
+  // The smallest LRU the schema allows: 1 000 buckets; each scope keeps its own.
+  const LRU = 1_000;
+  beforeAll(async () => {
+    await fake.start();
+    const env = {
+      TRUST_PROXY: "1",
+      ALLOWED_COUNTRIES: "IN",
+      IP_SEND_LIMITS: "3/1m",
+      IPV4_SUBNET_SEND_LIMITS: "5/1m",
+      IPV6_SUBNET_SEND_LIMITS: "5/1m",
+      IP_LRU_MAX: String(LRU),
+    };
+    const deps = testDeps(startMessaging(fake.url, logger), logger, { env });
+    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+    base = `http://127.0.0.1:${server.server!.port}`;
+  });
+  afterAll(async () => {
+    await server.stop(true);
+    await fake.stop();
+  });
+
+  let phones = 0;
+  const nextPhone = () => `+9197${String(10_000_000 + phones++).padStart(8, "0")}`;
+  const post = (path: string, forwardedFor: string, body?: string) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body: body ?? JSON.stringify({ phone: nextPhone() }),
+    });
+  const statuses = async (answers: Promise<Response>[]) => (await Promise.all(answers)).map((r) => r.status);
+
+  /** `count` requests, 50 at a time, each from the address `from(i)`. */
+  async function flood(count: number, request: (i: number) => Promise<Response>): Promise<number[]> {
+    const seen: number[] = [];
+    for (let i = 0; i < count; i += 50)
+      seen.push(...(await statuses(Array.from({ length: Math.min(50, count - i) }, (_, j) => request(i + j)))));
+    return seen;
+  }
+
+  for (const [family, client, verifier] of [
+    ["IPv6", "2001:db8:cc:1::1", (i: number) => `2001:db8:cd:${i.toString(16)}::1`],
+    ["IPv4", "198.51.100.7", (i: number) => `10.7.${i >> 8}.${i & 255}`],
+  ] as const) {
+    test(`${family}: more verifies from fresh addresses than the LRU holds do not evict a client's send buckets`, async () => {
+      expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([200, 200, 200, 429]);
+      // Verifies with an empty body from 1 100 fresh addresses: refused (400), but each opens a verify bucket.
+      const churn = await flood(LRU + 100, (i) => post("/v1/otp/verify", verifier(i), ""));
+      expect(new Set(churn)).toEqual(new Set([400]));
+      expect((await post("/v1/otp/send", client)).status).toBe(429);
+    });
+  }
+
+  test("sends refused by an exhausted /48 open no buckets, so they cannot churn the LRU either", async () => {
+    const client = "2001:db8:ce:1::1";
+    expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([200, 200, 200, 429]);
+    // Another /48: its first 5 sends pass, every later one is refused by its /48 tier before it is recorded.
+    const churn = await flood(LRU + 100, (i) => post("/v1/otp/send", `2001:db8:cf:${i.toString(16)}::1`));
+    expect(churn.filter((s) => s === 200)).toHaveLength(5);
+    expect(churn.filter((s) => s === 429)).toHaveLength(LRU + 95);
+    expect((await post("/v1/otp/send", client)).status).toBe(429);
   });
 });

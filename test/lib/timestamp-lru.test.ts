@@ -121,37 +121,41 @@ describe("ipv4Number", () => {
   });
 });
 
-/** The limiter as it was before its logs moved to typed arrays: lru-cache of number[] under string keys. */
+/**
+ * The limiter as it was before its logs moved to typed arrays: lru-cache of number[] under string
+ * keys, one LRU per scope (so that verifies cannot evict send buckets).
+ */
 class ReferenceIpLimiter {
-  readonly #logs: LRUCache<string, number[]>;
+  readonly #scopes: Record<"send" | "verify", LRUCache<string, number[]>>;
   constructor(private readonly options: LruIpLimiterOptions) {
-    this.#logs = new LRUCache({ max: options.maxEntries });
+    this.#scopes = { send: new LRUCache({ max: options.maxEntries }), verify: new LRUCache({ max: options.maxEntries }) };
   }
   hit(scope: "send" | "verify", address: string) {
     const buckets = addressBuckets(address);
     const tiers = this.options[scope];
+    const logs = this.#scopes[scope];
     const now = this.options.now!();
     const hostKey = `${scope}|h|${buckets.host}`;
-    const hostLog = this.#logs.get(hostKey) ?? [];
+    const hostLog = logs.get(hostKey) ?? [];
     const decision = decide(hostLog, now, tiers.host.windows);
     if (!decision.allowed) return { decision, policy: tiers.host };
     const subnet = buckets.family === "v4" ? tiers.v4Subnet : tiers.v6Subnet;
     if (subnet) {
       const subnetKey = `${scope}|s|${buckets.subnet}`;
-      const subnetLog = this.#logs.get(subnetKey) ?? [];
+      const subnetLog = logs.get(subnetKey) ?? [];
       const subnetDecision = decide(subnetLog, now, subnet.windows);
       if (!subnetDecision.allowed) return { decision: subnetDecision, policy: subnet };
       subnetLog.push(now);
       if (subnetLog.length > 2 * subnet.maxLimit) subnetLog.splice(0, subnetLog.length - subnet.maxLimit);
-      this.#logs.set(subnetKey, subnetLog);
+      logs.set(subnetKey, subnetLog);
     }
     hostLog.push(now);
     if (hostLog.length > 2 * tiers.host.maxLimit) hostLog.splice(0, hostLog.length - tiers.host.maxLimit);
-    this.#logs.set(hostKey, hostLog);
+    logs.set(hostKey, hostLog);
     return { decision, policy: tiers.host };
   }
   get size() {
-    return this.#logs.size;
+    return this.#scopes.send.size + this.#scopes.verify.size;
   }
 }
 
