@@ -162,7 +162,7 @@ export const EnvSchema = T.Object({
   ),
   TEST_PHONES: TestPhones(
     "Test numbers for app-store review, QA and CI: `+919999999999:123456`, comma-separated, each optionally with a last " +
-      "day (`:2027-01-31`). They never reach the upstream or use a budget or phone window, and verify only with their code.",
+      "day (`:2027-01-31`). They never reach the upstream or use a budget or send window, and verify only with their code; wrong codes count against the verify window.",
   ),
   IDEMPOTENCY_TTL: Duration(
     "24h",

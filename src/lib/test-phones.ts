@@ -1,3 +1,4 @@
+import { parseMobile } from "./phone";
 import { splitList } from "./split-list";
 
 /** A number that never reaches the upstream: it verifies only with its fixed code (TEST_PHONES). */
@@ -13,6 +14,8 @@ const ENTRY = /^(\+[1-9][0-9]{6,14}):([0-9]{4,8})(?::([0-9]{4}-[0-9]{2}-[0-9]{2}
  * TEST_PHONES: `+919999999999:123456` entries, comma-separated, each with an
  * optional last day (`+919999999999:123456:2027-01-31`, through the end of that
  * day, UTC). Returns them by number, or what is wrong (never echoing a code).
+ * A number that is a mobile is kept as the gateway writes it (`+9109999999999`
+ * is `+919999999999`), so that a send finds it however either is spelled.
  */
 export function parseTestPhones(text: string): Map<string, TestPhone> | string {
   const phones = new Map<string, TestPhone>();
@@ -20,7 +23,9 @@ export function parseTestPhones(text: string): Map<string, TestPhone> | string {
   for (const [i, entry] of entries.entries()) {
     const match = ENTRY.exec(entry);
     if (!match) return `entry ${i + 1}: +E164:code (4 to 8 digits), optionally :YYYY-MM-DD`;
-    const [, phone, code, day] = match as unknown as [string, string, string, string | undefined];
+    const [, listed, code, day] = match as unknown as [string, string, string, string | undefined];
+    const parsed = parseMobile(listed);
+    const phone = parsed.ok ? parsed.mobile.e164 : listed;
     const until = day ? Date.parse(`${day}T23:59:59.999Z`) : undefined;
     if (until !== undefined && Number.isNaN(until)) return `entry ${i + 1}: a real date (YYYY-MM-DD)`;
     if (phones.has(phone)) return `entry ${i + 1}: that number is listed twice`;

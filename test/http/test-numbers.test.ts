@@ -4,7 +4,8 @@ import { createLogger } from "../../src/lib/logger";
 import { PromMetrics } from "../../src/lib/metrics";
 import { buildServices } from "../../src/services";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
-import { captureLogger, startMessaging, testApp } from "../support/harness";
+import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
+import { listenApp } from "../support/socket";
 
 const fake = new FakeStartMessaging();
 beforeAll(() => fake.start());
@@ -22,7 +23,7 @@ function gateway(env: Record<string, string> = {}) {
   const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
     metrics,
     // Strict limits: a test number must get past all of them.
-    env: { TEST_PHONES, PHONE_SEND_LIMITS: "1/1m", PHONE_VERIFY_LIMITS: "2/1m", SEND_BUDGETS: "*=1/1h", ...env },
+    env: { TEST_PHONES, PHONE_SEND_LIMITS: "1/1m", PHONE_VERIFY_LIMITS: "4/1m", SEND_BUDGETS: "*=1/1h", ...env },
   });
   const send = async (phone: string, headers: Record<string, string> = {}) => {
     const res = await client.post("/v1/otp/send", { phone }, headers);
@@ -34,8 +35,8 @@ function gateway(env: Record<string, string> = {}) {
 }
 
 describe("test numbers (TEST_PHONES)", () => {
-  test("never reach the upstream, use no budget or phone window, and verify only with their code, once", async () => {
-    const { send, verify, capture, metrics } = gateway();
+  test("never reach the upstream, use no budget or send window, and verify only with their code, once", async () => {
+    const { client, send, verify, capture, metrics } = gateway();
     const ids: unknown[] = [];
     for (let i = 0; i < 5; i++) {
       const sent = await send(REVIEWER);
@@ -51,15 +52,17 @@ describe("test numbers (TEST_PHONES)", () => {
     // The attempt cap still applies (3): after three wrong codes the right one no longer works.
     for (let i = 0; i < 3; i++) expect(await verify(ids[1], "000000")).toEqual({ verified: false });
     expect(await verify(ids[1], "123456")).toEqual({ verified: false });
-    // Past the phone's verify window (2/1m) too: test numbers do not use it.
-    expect(await verify(ids[2], "123456")).toEqual({ verified: true });
+    // The four wrong codes filled the phone's verify window (4/1m; the right one was taken back):
+    // a fresh id's right code is refused now too, unchecked, like any number's.
+    const limited = await client.post("/v1/otp/verify", { requestId: ids[2], code: "123456" });
+    expect(limited.status).toBe(429);
     expect(fake.requests).toHaveLength(0);
     // The budget (1/1h) is still whole for a real number.
     expect((await send("+919876543210")).status).toBe(200);
     expect((await send("+919876543211")).status).toBe(503);
     const page = (await metrics.render()).body;
     expect(page).toContain('otp_gateway_sends_total{outcome="test_number"} 6');
-    expect(page).toContain('otp_gateway_verifies_total{outcome="test_verified"} 2');
+    expect(page).toContain('otp_gateway_verifies_total{outcome="test_verified"} 1');
     expect(page).toContain('otp_gateway_verifies_total{outcome="test_not_verified"}');
     for (const line of capture.lines) for (const code of ["123456", "4321"]) expect(line).not.toContain(code);
   });
@@ -90,5 +93,71 @@ describe("test numbers (TEST_PHONES)", () => {
       expect((err as ConfigError).message).toContain("TEST_PHONES");
       expect((err as ConfigError).message).not.toContain("123456");
     }
+  });
+});
+
+describe("test numbers over a real socket", () => {
+  const { logger } = captureLogger();
+  const started: { stop: () => Promise<unknown> }[] = [];
+  afterAll(async () => {
+    for (const server of started) await server.stop();
+  });
+  function serve(env: Record<string, string>) {
+    const server = listenApp(testDeps(startMessaging(fake.url, logger), logger, { env: { TEST_PHONES, ...env } }));
+    started.push(server);
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${server.base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    return { post, send: (phone: string) => post("/v1/otp/send", { phone }) };
+  }
+
+  test("a fixed code cannot be guessed by asking for new ids: wrong codes fill the phone's verify window", async () => {
+    const { post, send } = serve({ PHONE_VERIFY_LIMITS: "3/1h" });
+    const checked: string[] = [];
+    let refused = 0;
+    // 10 free ids, 3 guesses each: without the window that is 30 of the 10 000 4-digit codes.
+    for (let round = 0; round < 10; round++) {
+      const sent = await send(FICTIONAL);
+      expect(sent.status).toBe(200);
+      for (let guess = 0; guess < 3; guess++) {
+        const code = String(1000 + round * 3 + guess);
+        const answer = await post("/v1/otp/verify", { requestId: sent.body.requestId, code });
+        if (answer.status === 429) refused++;
+        else checked.push(code);
+      }
+    }
+    expect(checked).toHaveLength(3);
+    expect(refused).toBe(27);
+    // The right code now is refused too, without being checked.
+    const last = await send(FICTIONAL);
+    expect((await post("/v1/otp/verify", { requestId: last.body.requestId, code: "4321" })).status).toBe(429);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  test("right codes are not charged: a reviewer or CI can sign in more often than the window allows", async () => {
+    const { post, send } = serve({ PHONE_VERIFY_LIMITS: "3/1h" });
+    for (let i = 0; i < 6; i++) {
+      const sent = await send(REVIEWER);
+      expect(await post("/v1/otp/verify", { requestId: sent.body.requestId, code: "123456" })).toEqual({
+        status: 200,
+        body: { verified: true },
+      });
+    }
+  });
+
+  test("a test number is found however it is spelled, listed or sent: no SMS to its other spelling", async () => {
+    const { send } = serve({ TEST_PHONES: `${REVIEWER}:123456,+9109999999998:222222` });
+    for (const phone of ["+9109999999999", REVIEWER, "+919999999998", "+9109999999998"]) {
+      const sent = await send(phone);
+      expect(sent.status, phone).toBe(200);
+      expect(String(sent.body.requestId), phone).toContain("._test_");
+    }
+    expect(fake.requests).toHaveLength(0);
+    expect(() => loadConfig({ TEST_PHONES: `${REVIEWER}:123456,+9109999999999:654321` })).toThrow("listed twice");
   });
 });

@@ -254,6 +254,20 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await store.beginVerify(fresh, 3, { ...one, member: id() })).state).toBe("limited");
     });
 
+    test("a verify's charge to its phone can be taken back, and only that one", async () => {
+      const phone = freshPhone();
+      const one = windows("1/1m");
+      const [first, second] = [await saved(store, phone), await saved(store, phone)];
+      const member = id();
+      expect((await store.beginVerify(first, 3, { policy: one, member })).state).toBe("ok");
+      expect((await store.beginVerify(second, 3, { policy: one, member: id() })).state).toBe("limited");
+      await store.refundVerify(second, id()); // a member never charged: nothing changes
+      expect((await store.beginVerify(second, 3, { policy: one, member: id() })).state).toBe("limited");
+      await store.refundVerify(first, member);
+      expect((await store.beginVerify(second, 3, { policy: one, member: id() })).state).toBe("ok");
+      expect((await store.beginVerify(first, 3, { policy: one, member: id() })).state).toBe("limited");
+    });
+
     test("a phone's verify window holds across its ids, exactly, under concurrency", async () => {
       const phone = freshPhone();
       const w = windows("10/1m");

@@ -105,6 +105,8 @@ export interface OtpStore {
   beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
   claimVerified(id: VerificationRef): Promise<boolean>;
+  /** Takes back what `beginVerify` charged to the id's phone (`window.member`): that attempt was not a guess. */
+  refundVerify(id: VerificationRef, member: string): Promise<void>;
 
   /** Resolves true once connected, false after `timeoutMs` (the store keeps trying). */
   connected(timeoutMs: number): Promise<boolean>;

@@ -175,6 +175,11 @@ export class MemoryStore implements OtpStore {
     return { state: "ok", phone };
   }
 
+  async refundVerify(ref: VerificationRef, member: string): Promise<void> {
+    const record = this.#verifications.get(verificationId(ref));
+    if (record) this.#windows.remove(`verify|${record.phone}`, member);
+  }
+
   async claimVerified(ref: VerificationRef): Promise<boolean> {
     const record = this.#verifications.get(verificationId(ref));
     if (!record || record.verified) return false;

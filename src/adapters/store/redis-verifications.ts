@@ -39,4 +39,8 @@ export class RedisVerifications {
   async claim(id: VerificationRef): Promise<boolean> {
     return (await this.call(() => this.redis.otpClaimVerified(verificationKey(id)))) === 1;
   }
+
+  async refund(id: VerificationRef, member: string): Promise<void> {
+    await this.call(() => this.redis.zrem(verifiesKey(id.tag), member));
+  }
 }

@@ -147,6 +147,9 @@ export class RedisStore implements OtpStore {
   claimVerified(id: VerificationRef): Promise<boolean> {
     return this.#verifications.claim(id);
   }
+  refundVerify(id: VerificationRef, member: string): Promise<void> {
+    return this.#verifications.refund(id, member);
+  }
 
   connected(timeoutMs: number): Promise<boolean> {
     return whenReady(this.#redis, timeoutMs);
