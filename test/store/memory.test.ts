@@ -1,4 +1,52 @@
+import { describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/adapters/store/memory";
+import type { PumpingPolicy } from "../../src/lib/pumping";
+import { ratePolicy } from "../../src/lib/rate-policy";
+import { parseLimits } from "../../src/lib/rate-window";
+import { parseBudgets } from "../../src/lib/send-budget";
+import { judgePrefix } from "../support/pumping";
 import { storeBehaviour } from "./behaviour";
 
 storeBehaviour("memory", async () => new MemoryStore());
+
+describe("memory store: sends it refuses take no place in its bounded maps", () => {
+  // Blocks of 10 s, judged on sends whose codes lived 100 ms.
+  const PUMPING: PumpingPolicy = {
+    mode: "enforce",
+    dropDigits: 3,
+    rangeDropDigits: 5,
+    windowMs: 60_000,
+    bucketMs: 10,
+    maturityMs: 100,
+    minSends: 5,
+    minConversion: 0.5,
+    blockMs: 10_000,
+    blockMaxMs: 10_000,
+    safeList: [],
+  };
+  const oneAnHour = ratePolicy("phone", parseLimits("1/1h")!);
+
+  test("3 × its size in budget-refused sends to fresh numbers and prefixes reset no phone window and lift no block", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const victim = "+919812399999";
+    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.recorded).toBe(true);
+    const blocked = "+919812345";
+    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", PUMPING);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("newly_blocked");
+    // A budget already spent refuses every send below, after the windows and the prefix were asked.
+    const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
+    expect((await store.reserveBudget(spent)).allowed).toBe(true);
+    for (let i = 0; i < 300; i++) {
+      const phone = `+9177${String(i * 1000).padStart(8, "0")}`;
+      const admission = await store.admitSend(phone, oneAnHour, crypto.randomUUID(), {
+        budgets: [spent],
+        pump: { prefix: phone.slice(0, -3), policy: PUMPING },
+      });
+      expect(admission.budgets?.[0]?.allowed).toBe(false);
+      expect(admission.decision.recorded).toBe(false);
+    }
+    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.allowed).toBe(false);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
+  });
+});

@@ -24,6 +24,10 @@ interface PrefixRecord extends PrefixCounts {
 /** Whether a block's safe list (the whole block, or this number) covers a number. */
 const safeFor = (record: PrefixRecord, phone: string) => record.safe.has("*") || record.safe.has(phone);
 
+/** Whether a record counts nothing at all. */
+const isEmpty = (counts: PrefixCounts) =>
+  [counts.sent, counts.verified, counts.sentOld, counts.verifiedOld].every((m) => [...m.values()].every((n) => n === 0));
+
 /** A range's record is kept under this mark and its prefix, apart from blocks. */
 const RANGE = "range:";
 
@@ -123,9 +127,13 @@ export class MemoryPumping {
   }
 
   #uncountOne(key: string, bucket: number): void {
-    const counts = this.#prefixes.get(key)?.sent;
-    const count = counts?.get(bucket) ?? 0;
-    if (count > 0) counts!.set(bucket, count - 1);
+    const record = this.#prefixes.get(key);
+    const count = record?.sent.get(bucket) ?? 0;
+    if (!record || count === 0) return;
+    record.sent.set(bucket, count - 1);
+    // A record that held only this send is dropped: sends refused after their prefix was counted
+    // (by a budget) must not take places in the map, or a flood of them would evict blocks.
+    if (record.strikes === 0 && record.until === 0 && record.safe.size === 0 && isEmpty(record)) this.#prefixes.delete(key);
   }
 
   /** Counts one in the block and its range. */

@@ -16,7 +16,11 @@ export class MemoryWindows {
     this.#events = boundedLru(max, { perf: { now } });
   }
 
-  /** The windows' decision for one more event, and how to record it (the log is pruned either way). */
+  /**
+   * The windows' decision for one more event, and how to record it (the log is pruned either way).
+   * An empty log is not kept: a check that records nothing (a send a budget then refuses) must not
+   * take a place in the map, or a flood of them would evict other phones' logs.
+   */
   check(key: string, policy: RatePolicy, member: string): { decision: RateDecision; record: () => void } {
     const now = this.now();
     const longest = policy.longestMs;
@@ -28,8 +32,15 @@ export class MemoryWindows {
       policy.windows,
       counted,
     );
-    this.#events.set(key, events, { ttl: longest });
-    return { decision, record: () => events.push({ at: now, member }) };
+    if (events.length > 0) this.#events.set(key, events, { ttl: longest });
+    else this.#events.delete(key);
+    return {
+      decision,
+      record: () => {
+        events.push({ at: now, member });
+        this.#events.set(key, events, { ttl: longest });
+      },
+    };
   }
 
   /** Takes an event back. */
