@@ -222,6 +222,24 @@ describe("redis store, faults and hygiene", () => {
     });
   });
 
+  test("sends a budget refuses leave no pumping hash and no window behind", async () => {
+    await flushSharedRedis();
+    await withStore(async (store, raw) => {
+      const spent = sendBudget(`spent-${process.pid}`, [{ limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" }]);
+      expect((await store.reserveBudget(spent)).allowed).toBe(true);
+      const before = await raw.keys("*");
+      for (let i = 0; i < 50; i++) {
+        const phone = `+9177${String(i * 100_000).padStart(8, "0")}`;
+        const admission = await store.admitSend(phone, w, crypto.randomUUID(), {
+          budgets: [spent],
+          pump: { prefix: phone.slice(0, -3), policy: PUMPING_POLICY },
+        });
+        expect(admission.budgets?.[0]?.allowed).toBe(false);
+      }
+      expect(await raw.keys("*")).toEqual(before);
+    });
+  });
+
   test("every key it writes has a TTL", async () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {

@@ -42,6 +42,10 @@ if pendingMs ~= '' then
   local state, answer = idem_read(claim, number)
   if state then return {1, 0, 0, 0, 0, 0, -1, 0, 0, -1, 0, 0, state, answer} end
 end
+-- Takes back this send's count; a hash that held only it is not kept: refused sends leave nothing behind.
+local function uncount(key, bucket)
+  if redis.call('HINCRBY', key, 's:' .. bucket, -1) == 0 and redis.call('HLEN', key) == 1 then redis.call('DEL', key) end
+end
 local first = 3
 if #ra > 0 then first = 4 end
 local budgets = {}
@@ -58,7 +62,7 @@ if mode ~= 'off' then
     local q = pump_check(KEYS[3], number, ra, now, not counted)
     if q[1] > 0 then
       -- The range is blocked: as for a blocked block, the check keeps no count (monitor mode counts what goes out).
-      if pumped[1] then redis.call('HINCRBY', KEYS[2], 's:' .. p[4], -1) end
+      if pumped[1] then uncount(KEYS[2], p[4]) end
       p, wide, pumped = {q[1], q[2], q[3], -1}, 1, {}
     elseif (q[4] or -1) >= 0 then
       pumped[#pumped + 1] = KEYS[3]
@@ -85,7 +89,7 @@ for k, a in ipairs(budgets) do
 end
 out[11] = #budgets
 if refused then
-  for _, key in ipairs(pumped) do redis.call('HINCRBY', key, 's:' .. p[4], -1) end
+  for _, key in ipairs(pumped) do uncount(key, p[4]) end
   out[10] = -1
 else
   for k, a in ipairs(budgets) do budget_record(KEYS[first - 1 + k], a, now, replies[k]) end
