@@ -62,7 +62,11 @@ function parse(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
 }
 
 function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][]): boolean {
-  return ranges.some(([range, bits]) => addr.kind() === range.kind() && addr.match([range, bits] as never));
+  return ranges.some(([range, bits]) => {
+    if (addr.kind() === range.kind()) return addr.match([range, bits] as never);
+    // An IPv4 address in an IPv6 range wider than the mapped /96 (`::/0`): as the mapped address it is.
+    return addr.kind() === "ipv4" && (addr as ipaddr.IPv4).toIPv4MappedAddress().match([range as ipaddr.IPv6, bits]);
+  });
 }
 
 /**

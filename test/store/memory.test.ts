@@ -49,4 +49,42 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.allowed).toBe(false);
     expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
   });
+
+  test("with its pumping map full, a budget-refused send to a fresh prefix pushes out nothing, not the oldest block", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const blocked = "+919812345";
+    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", PUMPING);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("newly_blocked");
+    // 97 sends that go out, each to a block of its own in one range: with the blocked block and
+    // its range, the map holds 100 records, and the block is the oldest.
+    const open = { ...parseBudgets("*=1000/1h")![0]!, scope: "open" };
+    const pump = (phone: string) => ({ prefix: phone.slice(0, -3), policy: PUMPING });
+    for (let i = 0; i < 97; i++) {
+      const phone = `+9176000${String(i).padStart(2, "0")}000`;
+      const admission = await store.admitSend(phone, oneAnHour, crypto.randomUUID(), { budgets: [open], pump: pump(phone) });
+      expect(admission.decision.recorded).toBe(true);
+    }
+    const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
+    await store.reserveBudget(spent);
+    const refused = await store.admitSend("+917799999999", oneAnHour, crypto.randomUUID(), {
+      budgets: [spent],
+      pump: pump("+917799999999"),
+    });
+    expect(refused.budgets?.[0]?.allowed).toBe(false);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
+  });
+
+  test("a send taken back after the upstream refused it leaves no window behind", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const victim = "+919812399999";
+    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.recorded).toBe(true);
+    for (let i = 0; i < 300; i++) {
+      const phone = `+9175${String(i * 1000).padStart(8, "0")}`;
+      const member = crypto.randomUUID();
+      expect((await store.admitSend(phone, oneAnHour, member, {})).decision.recorded).toBe(true);
+      await store.unhit(phone, member); // the upstream answered 400: nothing went out
+    }
+    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.allowed).toBe(false);
+  });
 });

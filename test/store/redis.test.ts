@@ -222,7 +222,7 @@ describe("redis store, faults and hygiene", () => {
     });
   });
 
-  test("sends a budget refuses leave no pumping hash and no window behind", async () => {
+  test("sends a budget or the upstream refuses leave no pumping hash and no window behind", async () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {
       const spent = sendBudget(`spent-${process.pid}`, [{ limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" }]);
@@ -237,6 +237,19 @@ describe("redis store, faults and hygiene", () => {
         expect(admission.budgets?.[0]?.allowed).toBe(false);
       }
       expect(await raw.keys("*")).toEqual(before);
+      // A send admitted, then refused by the upstream (nothing went out): its count is taken back,
+      // and the fresh prefix's hash with it.
+      const pumps = await raw.keys("otp:pump:*");
+      const phone = "+917712345678";
+      const open = sendBudget(`open-${process.pid}`, [{ limit: 10, windowMs: 60_000, bucketMs: 1_000, label: "10/1m" }]);
+      const admitted = await store.admitSend(phone, w, crypto.randomUUID(), {
+        budgets: [open],
+        pump: { prefix: phone.slice(0, -3), policy: PUMPING_POLICY },
+      });
+      expect(admitted.pump?.counted).toBeGreaterThan(0);
+      expect((await raw.keys("otp:pump:*")).length).toBeGreaterThan(pumps.length);
+      await store.pumpUncount(phone.slice(0, -3), admitted.pump!.counted!);
+      expect((await raw.keys("otp:pump:*")).sort()).toEqual(pumps.sort());
     });
   });
 

@@ -137,5 +137,7 @@ for _, field in ipairs(ARGV) do
     if m and tonumber(j) <= tonumber(m) then redis.call('HINCRBY', KEYS[1], 'J', -1) end
   end
 end
+-- A hash left holding one field at 0 held only what was taken back: not kept (a refused send leaves nothing).
+if redis.call('HLEN', KEYS[1]) == 1 and tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '1') == 0 then redis.call('DEL', KEYS[1]) end
 return 1
 `;

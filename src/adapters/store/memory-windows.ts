@@ -43,15 +43,11 @@ export class MemoryWindows {
     };
   }
 
-  /** Takes an event back. */
+  /** Takes an event back; a log left empty is not kept. */
   remove(key: string, member: string): void {
-    const events = this.#events.get(key);
-    if (events)
-      this.#events.set(
-        key,
-        events.filter((e) => e.member !== member),
-        { noUpdateTTL: true },
-      );
+    const events = this.#events.get(key)?.filter((e) => e.member !== member);
+    if (events?.length) this.#events.set(key, events, { noUpdateTTL: true });
+    else this.#events.delete(key);
   }
 
   clear(key: string): void {

@@ -65,8 +65,13 @@ export class MemoryStore implements OtpStore {
     if (claimed) return { claim: claimed, decision: { ...decide([], 0, policy.windows), recorded: false } };
     const { decision, record } = this.#windows.check(`send|${phone}`, policy, member);
     if (!decision.allowed) return { decision: { ...decision, recorded: false } };
+    // The budgets are looked at (nothing recorded) before the prefix is counted: a send they refuse
+    // counts nowhere, so it takes no place in the pumping map (a full one would push out its oldest).
+    // The outcome is as in Redis, which counts, asks the budgets, and takes the count back.
+    const budgets = decision.recorded ? (checks.budgets ?? []).map((b) => this.#budgets.check(b)) : [];
+    const affordable = budgets.every((b) => b.decision.allowed);
     const { pump } = checks;
-    const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, decision.recorded);
+    const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, decision.recorded && affordable);
     const admission: Admission = verdict ? { decision, pump: verdict } : { decision };
     if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce")
       return { ...admission, decision: { ...decision, recorded: false } };
@@ -81,13 +86,8 @@ export class MemoryStore implements OtpStore {
       go();
       return admission;
     }
-    const budgets = (checks.budgets ?? []).map((b) => this.#budgets.check(b));
     admission.budgets = budgets.map((b) => b.decision);
-    if (budgets.some((b) => !b.decision.allowed)) {
-      if (verdict?.counted !== undefined) this.#pumping.uncount(pump!.prefix, verdict.counted);
-      delete verdict?.counted;
-      return { ...admission, decision: { ...decision, recorded: false } };
-    }
+    if (!affordable) return { ...admission, decision: { ...decision, recorded: false } };
     for (const b of budgets) b.record();
     record();
     go();
