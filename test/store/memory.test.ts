@@ -75,6 +75,27 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
   });
 
+  test("a block outlives a full map: 3 × its size in sends, gone out or taken back, do not push it out", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const blocked = "+919812345";
+    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", PUMPING);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("newly_blocked");
+    const open = { ...parseBudgets("*=100000/1h")![0]!, scope: "open" };
+    for (let i = 0; i < 300; i++) {
+      const phone = `+9174${String(i * 1000).padStart(8, "0")}`;
+      const prefix = phone.slice(0, -3);
+      const admission = await store.admitSend(phone, oneAnHour, crypto.randomUUID(), {
+        budgets: [open],
+        pump: { prefix, policy: PUMPING },
+      });
+      // Every other one the upstream refused (400): its count is taken back.
+      if (i % 2) await store.pumpUncount(prefix, admission.pump!.counted!);
+    }
+    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
+    expect((await store.pumpBlocks()).map((b) => b.prefix)).toContain(blocked);
+  });
+
   test("a send taken back after the upstream refused it leaves no window behind", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919812399999";

@@ -34,6 +34,11 @@ const RANGE = "range:";
 /** The pumping guard's state for the memory store: the same semantics as the Redis scripts. */
 export class MemoryPumping {
   readonly #prefixes: LRUCache<string, PrefixRecord>;
+  /**
+   * Records with a block, strikes or a safe list, kept here too (the same objects): counts come and
+   * go with every send, and a full map of them pushes out its oldest, which must never be a block.
+   */
+  readonly #held: LRUCache<string, PrefixRecord>;
 
   constructor(
     maxEntries: number,
@@ -41,6 +46,11 @@ export class MemoryPumping {
     private readonly layout: PrefixLayout,
   ) {
     this.#prefixes = boundedLru(maxEntries, { perf: { now } });
+    this.#held = boundedLru(maxEntries, { perf: { now } });
+  }
+
+  #find(key: string): PrefixRecord | undefined {
+    return this.#prefixes.get(key) ?? this.#held.get(key);
   }
 
   /** The records a block's sends are counted in: its own, and its range's when it has one. */
@@ -54,7 +64,7 @@ export class MemoryPumping {
    * refused) its range by rangePolicy. A blocked range keeps no count in the block.
    */
   admit(prefix: string, phone: string, policy: PumpingPolicy, count = true): PumpVerdict {
-    const found = this.#prefixes.get(prefix);
+    const found = this.#find(prefix);
     const [, range] = this.#keys(prefix);
     const block = this.check(prefix, phone, policy, count, range ? (held) => this.#forget(range, held, policy) : undefined);
     if (block.state !== "clear" || !range || (found && safeFor(found, phone))) return block;
@@ -65,12 +75,14 @@ export class MemoryPumping {
   }
 
   #record(prefix: string): PrefixRecord {
-    return this.#prefixes.get(prefix) ?? { ...emptyCounts(), until: 0, strikes: 0, safe: new Set() };
+    return this.#find(prefix) ?? { ...emptyCounts(), until: 0, strikes: 0, safe: new Set() };
   }
 
   #keep(prefix: string, record: PrefixRecord, ttl: number): void {
     const left = this.#prefixes.getRemainingTTL(prefix);
-    this.#prefixes.set(prefix, record, { ttl: Math.max(ttl, Number.isFinite(left) && left > 0 ? left : 0) });
+    const keep = { ttl: Math.max(ttl, Number.isFinite(left) && left > 0 ? left : 0) };
+    this.#prefixes.set(prefix, record, keep);
+    if (record.strikes > 0 || record.safe.size > 0) this.#held.set(prefix, record, keep);
   }
 
   /**
@@ -78,7 +90,7 @@ export class MemoryPumping {
    * its range (folded alike first: both were judged at this same moment).
    */
   #forget(range: string, held: PrefixCounts, policy: PumpingPolicy): void {
-    const record = this.#prefixes.get(range);
+    const record = this.#find(range);
     if (!record) return;
     tally(record, this.now(), policy);
     for (const kind of ["sent", "verified", "sentOld", "verifiedOld"] as const) {
@@ -97,7 +109,7 @@ export class MemoryPumping {
     count = true,
     onBlocked?: (held: PrefixCounts) => void,
   ): PumpVerdict {
-    const found = this.#prefixes.get(prefix);
+    const found = this.#find(prefix);
     if (found && safeFor(found, phone)) return { state: "clear", remainingMs: 0, strikes: found.strikes };
     const record = found ?? this.#record(prefix);
     const now = this.now();
@@ -114,6 +126,7 @@ export class MemoryPumping {
       });
       for (const counts of [record.sent, record.verified, record.sentOld, record.verifiedOld]) counts.clear();
       this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
+      this.#held.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
     if (!count) return { state: "clear", remainingMs: 0, strikes: record.strikes };
@@ -127,7 +140,7 @@ export class MemoryPumping {
   }
 
   #uncountOne(key: string, bucket: number): void {
-    const record = this.#prefixes.get(key);
+    const record = this.#find(key);
     const count = record?.sent.get(bucket) ?? 0;
     if (!record || count === 0) return;
     record.sent.set(bucket, count - 1);
@@ -152,7 +165,7 @@ export class MemoryPumping {
 
   blocks(): { prefix: string; remainingMs: number; strikes: number; range: boolean }[] {
     const now = this.now();
-    return [...this.#prefixes.entries()]
+    return [...new Map([...this.#prefixes.entries(), ...this.#held.entries()])]
       .filter(([, record]) => record.until > now)
       .map(([key, record]) => ({
         prefix: key.startsWith(RANGE) ? key.slice(RANGE.length) : key,
@@ -163,14 +176,14 @@ export class MemoryPumping {
   }
 
   lift(prefix: string, range = false): boolean {
-    const record = this.#prefixes.get(range ? RANGE + prefix : prefix);
+    const record = this.#find(range ? RANGE + prefix : prefix);
     const was = record !== undefined && record.until > this.now();
     if (record) record.until = 0;
     return was;
   }
 
   safe(prefix: string, number: string | undefined, add: boolean): void {
-    if (!add && !this.#prefixes.has(prefix)) return;
+    if (!add && !this.#find(prefix)) return;
     const record = this.#record(prefix);
     if (add) record.safe.add(number ?? "*");
     else record.safe.delete(number ?? "*");
