@@ -96,6 +96,20 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     expect((await store.pumpBlocks()).map((b) => b.prefix)).toContain(blocked);
   });
 
+  test("a block pushed out of the counts keeps its time: a safe-list removal or a late count does not cut it short", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const short = { ...PUMPING, windowMs: 1_000 }; // counts are kept about 1.6 s; the block lasts 10
+    const blocked = "+919812345";
+    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", short);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, short)).state).toBe("newly_blocked");
+    for (let i = 0; i < 150; i++) await store.pumpRecord(`+9173${String(i * 1000).padStart(5, "0")}`, "sent", short);
+    await store.pumpSafe(blocked, `${blocked}999`, false); // a number never listed
+    await store.pumpRecord(blocked, "verified", short); // a code sent before the block, verified now
+    await Bun.sleep(1_700);
+    expect((await judgePrefix(store, blocked, `${blocked}123`, short)).state).toBe("blocked");
+  });
+
   test("a send taken back after the upstream refused it leaves no window behind", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919812399999";

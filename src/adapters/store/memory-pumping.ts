@@ -28,6 +28,12 @@ const safeFor = (record: PrefixRecord, phone: string) => record.safe.has("*") ||
 const isEmpty = (counts: PrefixCounts) =>
   [counts.sent, counts.verified, counts.sentOld, counts.verifiedOld].every((m) => [...m.values()].every((n) => n === 0));
 
+/** What is left of an entry's time to live; 0 when it is not there. */
+const remainingMs = (map: LRUCache<string, PrefixRecord>, key: string) => {
+  const left = map.getRemainingTTL(key);
+  return Number.isFinite(left) && left > 0 ? left : 0;
+};
+
 /** A range's record is kept under this mark and its prefix, apart from blocks. */
 const RANGE = "range:";
 
@@ -79,10 +85,11 @@ export class MemoryPumping {
   }
 
   #keep(prefix: string, record: PrefixRecord, ttl: number): void {
-    const left = this.#prefixes.getRemainingTTL(prefix);
-    const keep = { ttl: Math.max(ttl, Number.isFinite(left) && left > 0 ? left : 0) };
+    // Never shorter than it was, in either map (a record pushed out of the counts is in #held only).
+    const keep = { ttl: Math.max(ttl, remainingMs(this.#prefixes, prefix), remainingMs(this.#held, prefix)) };
     this.#prefixes.set(prefix, record, keep);
     if (record.strikes > 0 || record.safe.size > 0) this.#held.set(prefix, record, keep);
+    else this.#held.delete(prefix);
   }
 
   /**

@@ -67,7 +67,8 @@ export class MemoryStore implements OtpStore {
     if (!decision.allowed) return { decision: { ...decision, recorded: false } };
     // The budgets are looked at (nothing recorded) before the prefix is counted: a send they refuse
     // counts nowhere, so it takes no place in the pumping map (a full one would push out its oldest).
-    // The outcome is as in Redis, which counts, asks the budgets, and takes the count back.
+    // The admission is as in Redis, which counts, asks the budgets, and takes the count back (there
+    // the count also lengthens an existing hash's time to live; here a refused send changes nothing).
     const budgets = decision.recorded ? (checks.budgets ?? []).map((b) => this.#budgets.check(b)) : [];
     const affordable = budgets.every((b) => b.decision.allowed);
     const { pump } = checks;
