@@ -110,6 +110,24 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     expect((await judgePrefix(store, blocked, `${blocked}123`, short)).state).toBe("blocked");
   });
 
+  test("sends refused by a blocked range push no other prefix's counts out of a full map", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const victim = "+919900000";
+    for (let i = 0; i < 4; i++) await store.pumpRecord(victim, "sent", PUMPING); // the oldest record
+    for (let i = 0; i < 2; i++) await store.pumpRecord("+919900010", "verified", PUMPING); // keeps its range open
+    for (let i = 0; i < 5; i++) await store.pumpRecord(`+91981234${i}`, "sent", PUMPING);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, "+919812349", "+919812349123", PUMPING)).state).toBe("newly_blocked");
+    // Other records until the map is full, then sends a blocked range refuses, to a fresh block of it.
+    for (let i = 0; i < 90; i++) await store.pumpRecord(`+9177000${String(i).padStart(2, "0")}`, "sent", PUMPING);
+    for (let i = 0; i < 5; i++)
+      expect(await judgePrefix(store, "+919812300", "+919812300555", PUMPING)).toMatchObject({ state: "blocked", range: true });
+    // The victim's four unverified sends are still there: a fifth makes it a block.
+    await store.pumpRecord(victim, "sent", PUMPING);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, victim, `${victim}123`, PUMPING)).state).toBe("newly_blocked");
+  });
+
   test("a send taken back after the upstream refused it leaves no window behind", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919812399999";

@@ -40,10 +40,7 @@ const RANGE = "range:";
 /** The pumping guard's state for the memory store: the same semantics as the Redis scripts. */
 export class MemoryPumping {
   readonly #prefixes: LRUCache<string, PrefixRecord>;
-  /**
-   * Records with a block, strikes or a safe list, kept here too (the same objects): counts come and
-   * go with every send, and a full map of them pushes out its oldest, which must never be a block.
-   */
+  /** Records with a block, strikes or a safe list, here too (the same objects): a full map of counts pushes out its oldest. */
   readonly #held: LRUCache<string, PrefixRecord>;
 
   constructor(
@@ -66,18 +63,21 @@ export class MemoryPumping {
   }
 
   /**
-   * As ADMIT_LUA's pumping part: the block, then (unless it is safe-listed or
-   * refused) its range by rangePolicy. A blocked range keeps no count in the block.
+   * As ADMIT_LUA's pumping part: the block, then (unless safe-listed or refused) its range by
+   * rangePolicy. The block is counted only once its range lets the send through (Redis counts and
+   * takes back; a count here could push another record out of a full map).
    */
   admit(prefix: string, phone: string, policy: PumpingPolicy, count = true): PumpVerdict {
     const found = this.#find(prefix);
+    const safe = found !== undefined && safeFor(found, phone);
     const [, range] = this.#keys(prefix);
-    const block = this.check(prefix, phone, policy, count, range ? (held) => this.#forget(range, held, policy) : undefined);
-    if (block.state !== "clear" || !range || (found && safeFor(found, phone))) return block;
-    const wide = this.check(range, phone, rangePolicy(policy), count);
-    if (wide.state === "clear") return block;
-    if (block.counted !== undefined) this.#uncountOne(prefix, block.counted);
-    return { ...wide, range: true };
+    const block = this.check(prefix, phone, policy, false, range ? (held) => this.#forget(range, held, policy) : undefined);
+    if (block.state !== "clear") return block;
+    if (range && !safe) {
+      const wide = this.check(range, phone, rangePolicy(policy), count);
+      if (wide.state !== "clear") return { ...wide, range: true };
+    }
+    return count && !safe ? { ...block, counted: this.count(prefix, "sent", policy) } : block;
   }
 
   #record(prefix: string): PrefixRecord {
