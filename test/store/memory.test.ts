@@ -25,15 +25,19 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     safeList: [],
   };
   const oneAnHour = ratePolicy("phone", parseLimits("1/1h")!);
+  /** Blocks `prefix`: six sends whose codes are never verified, judged once they have matured. */
+  async function block(store: MemoryStore, prefix: string, policy: PumpingPolicy): Promise<void> {
+    for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", policy);
+    await Bun.sleep(130);
+    expect((await judgePrefix(store, prefix, `${prefix}123`, policy)).state).toBe("newly_blocked");
+  }
 
   test("3 × its size in budget-refused sends to fresh numbers and prefixes reset no phone window and lift no block", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919812399999";
     expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.recorded).toBe(true);
     const blocked = "+919812345";
-    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", PUMPING);
-    await Bun.sleep(130);
-    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("newly_blocked");
+    await block(store, blocked, PUMPING);
     // A budget already spent refuses every send below, after the windows and the prefix were asked.
     const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
     expect((await store.reserveBudget(spent)).allowed).toBe(true);
@@ -53,9 +57,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   test("with its pumping map full, a budget-refused send to a fresh prefix pushes out nothing, not the oldest block", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const blocked = "+919812345";
-    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", PUMPING);
-    await Bun.sleep(130);
-    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("newly_blocked");
+    await block(store, blocked, PUMPING);
     // 97 sends that go out, each to a block of its own in one range: with the blocked block and
     // its range, the map holds 100 records, and the block is the oldest.
     const open = { ...parseBudgets("*=1000/1h")![0]!, scope: "open" };
@@ -78,9 +80,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   test("a block outlives a full map: 3 × its size in sends, gone out or taken back, do not push it out", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const blocked = "+919812345";
-    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", PUMPING);
-    await Bun.sleep(130);
-    expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("newly_blocked");
+    await block(store, blocked, PUMPING);
     const open = { ...parseBudgets("*=100000/1h")![0]!, scope: "open" };
     for (let i = 0; i < 300; i++) {
       const phone = `+9174${String(i * 1000).padStart(8, "0")}`;
@@ -100,9 +100,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const store = new MemoryStore({ maxEntries: 100 });
     const short = { ...PUMPING, windowMs: 1_000 }; // counts are kept about 1.6 s; the block lasts 10
     const blocked = "+919812345";
-    for (let i = 0; i < 6; i++) await store.pumpRecord(blocked, "sent", short);
-    await Bun.sleep(130);
-    expect((await judgePrefix(store, blocked, `${blocked}123`, short)).state).toBe("newly_blocked");
+    await block(store, blocked, short);
     for (let i = 0; i < 150; i++) await store.pumpRecord(`+9173${String(i * 1000).padStart(5, "0")}`, "sent", short);
     await store.pumpSafe(blocked, `${blocked}999`, false); // a number never listed
     await store.pumpRecord(blocked, "verified", short); // a code sent before the block, verified now

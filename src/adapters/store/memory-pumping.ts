@@ -24,10 +24,11 @@ interface PrefixRecord extends PrefixCounts {
 /** Whether a block's safe list (the whole block, or this number) covers a number. */
 const safeFor = (record: PrefixRecord, phone: string) => record.safe.has("*") || record.safe.has(phone);
 
+/** Whether a record must outlive its counts: a block (which always has strikes), strikes or a safe list. */
+const isHeld = (record: PrefixRecord) => record.strikes > 0 || record.safe.size > 0;
 /** Whether a record counts nothing at all. */
 const isEmpty = (counts: PrefixCounts) =>
   [counts.sent, counts.verified, counts.sentOld, counts.verifiedOld].every((m) => [...m.values()].every((n) => n === 0));
-
 /** What is left of an entry's time to live; 0 when it is not there. */
 const remainingMs = (map: LRUCache<string, PrefixRecord>, key: string) => {
   const left = map.getRemainingTTL(key);
@@ -88,7 +89,7 @@ export class MemoryPumping {
     // Never shorter than it was, in either map (a record pushed out of the counts is in #held only).
     const keep = { ttl: Math.max(ttl, remainingMs(this.#prefixes, prefix), remainingMs(this.#held, prefix)) };
     this.#prefixes.set(prefix, record, keep);
-    if (record.strikes > 0 || record.safe.size > 0) this.#held.set(prefix, record, keep);
+    if (isHeld(record)) this.#held.set(prefix, record, keep);
     else this.#held.delete(prefix);
   }
 
@@ -132,8 +133,7 @@ export class MemoryPumping {
         verifiedOld: new Map(record.verifiedOld),
       });
       for (const counts of [record.sent, record.verified, record.sentOld, record.verifiedOld]) counts.clear();
-      this.#prefixes.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
-      this.#held.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
+      for (const map of [this.#prefixes, this.#held]) map.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
     if (!count) return { state: "clear", remainingMs: 0, strikes: record.strikes };
@@ -153,7 +153,7 @@ export class MemoryPumping {
     record.sent.set(bucket, count - 1);
     // A record that held only this send is dropped: sends refused after their prefix was counted
     // (by a budget) must not take places in the map, or a flood of them would evict blocks.
-    if (record.strikes === 0 && record.until === 0 && record.safe.size === 0 && isEmpty(record)) this.#prefixes.delete(key);
+    if (!isHeld(record) && isEmpty(record)) this.#prefixes.delete(key);
   }
 
   /** Counts one in the block and its range. */
