@@ -188,7 +188,9 @@ async function printOpenapi(): Promise<number> {
   // (console provider, memory store), whatever this environment says.
   // The whole contract: the admin routes too (a gateway serves them only with ADMIN_TOKEN set).
   const config = loadConfig({ OTP_PROVIDER: "console", NODE_ENV: "development", ADMIN_TOKEN: "x".repeat(32) });
-  const app = createApp(buildServices(config, createLogger({ level: "silent" })));
+  const deps = buildServices(config, createLogger({ level: "silent" }));
+  // No socket here: the request below comes from this process.
+  const app = createApp({ ...deps, http: { ...deps.http, peerAddress: () => "127.0.0.1" } });
   const res = await app.handle(new Request("http://localhost/swagger/json"));
   stdout(`${JSON.stringify(await res.json(), null, 2)}\n`);
   return 0;

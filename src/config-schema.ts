@@ -86,6 +86,12 @@ export const EnvSchema = T.Object({
     "30/1m,300/1h",
     "Sends per IPv6 /48 (one site; a tunnel broker hands out a /48 for free, 65 536 /64s), on top of the per-/64 limits.",
   ),
+  IP_GET_LIMITS: OptionalLimits(
+    "600/1m",
+    "Requests per client address (IPv6 by /64) to every route but send, verify and the probes: GET pages, " +
+      "/metrics, the docs, the admin routes. A flood from one address is refused for the cost of a 429; " +
+      "/healthz and /readyz are never limited (a refused probe would take the gateway out of its load balancer).",
+  ),
   IP_LRU_MAX: Int(
     100_000,
     1_000,
@@ -168,7 +174,13 @@ export const EnvSchema = T.Object({
     "24h",
     "How long an Idempotency-Key replays its first answer; at least the longest PHONE_SEND_LIMITS window.",
   ),
-  METRICS_ACCESS: OneOf(ACCESS, "public", "GET /metrics: `public`, `token` (needs ADMIN_TOKEN) or `off`."),
+  METRICS_ACCESS: OneOf(
+    ["auto", ...ACCESS],
+    "auto",
+    "GET /metrics: `public`, `token` (needs ADMIN_TOKEN) or `off`. `auto`: public in development; in production " +
+      "token when ADMIN_TOKEN is set, else off (the page tells a stranger what is left of the send budgets and " +
+      "when the pumping guard refuses).",
+  ),
   DOCS_ACCESS: OneOf(
     ACCESS,
     "public",

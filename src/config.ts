@@ -12,11 +12,15 @@ type Settings = StaticDecode<typeof EnvSchema>;
  * in milliseconds, lists as arrays, flags as booleans), plus what only several
  * variables together decide (see `crossChecked`).
  */
-export type Config = Omit<Settings, "OTP_PROVIDER"> & {
+export type Config = Omit<Settings, "OTP_PROVIDER" | "METRICS_ACCESS"> & {
   /** `auto` resolved: startmessaging when a key is set, else console. */
   OTP_PROVIDER: "startmessaging" | "console";
+  /** `auto` resolved: public in development; in production token with ADMIN_TOKEN, else off. */
+  METRICS_ACCESS: "public" | "token" | "off";
   /** Bun's idle timeout in seconds, above the worst upstream wait. */
   IDLE_TIMEOUT_S: number;
+  /** What the settings allow but an operator should hear of at start (logged once, as warnings). */
+  warnings: string[];
 };
 
 export class ConfigError extends Error {
@@ -152,5 +156,25 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
     );
   }
   if (problems.length > 0) return undefined;
-  return { ...(settings as Settings), OTP_PROVIDER: provider, IDLE_TIMEOUT_S: idle };
+  const warnings: string[] = [];
+  const metricsAccess = resolveMetricsAccess(settings, warnings);
+  return { ...(settings as Settings), OTP_PROVIDER: provider, METRICS_ACCESS: metricsAccess, IDLE_TIMEOUT_S: idle, warnings };
+}
+
+/**
+ * METRICS_ACCESS=auto: public in development, where a newcomer looks at the page; in production
+ * behind ADMIN_TOKEN, or off without one. The page tells whoever reads it what is left of each
+ * send budget, how much is being spent and when the pumping guard starts refusing: what an
+ * attacker times a pumping run by.
+ */
+function resolveMetricsAccess(settings: Partial<Settings>, warnings: string[]): Config["METRICS_ACCESS"] {
+  const chosen = settings.METRICS_ACCESS ?? "auto";
+  if (chosen !== "auto") return chosen;
+  if (settings.NODE_ENV !== "production") return "public";
+  if ((settings.ADMIN_TOKEN ?? "") !== "") return "token";
+  warnings.push(
+    "GET /metrics is off: in production it needs ADMIN_TOKEN (scrape with Authorization: Bearer <token>), " +
+      "or METRICS_ACCESS=public to serve it to anyone",
+  );
+  return "off";
 }

@@ -19,6 +19,7 @@ export function buildServices(
 ): AppDeps {
   const metrics = new PromMetrics({ version: pkg.version });
   warnOfTestPhones(config, logger);
+  for (const warning of config.warnings) logger.warn(warning);
   return {
     logger,
     metrics,
@@ -31,6 +32,7 @@ export function buildServices(
         v6Subnet: config.IPV6_SUBNET_SEND_LIMITS && ratePolicy("subnet", config.IPV6_SUBNET_SEND_LIMITS),
       },
       verify: { host: ratePolicy("ip", config.IP_VERIFY_LIMITS) },
+      get: config.IP_GET_LIMITS && { host: ratePolicy("get", config.IP_GET_LIMITS) },
       maxEntries: config.IP_LRU_MAX,
     }),
     policy: {

@@ -51,3 +51,21 @@ test("bun run bench:pumping --smoke runs the three modes; enforce sends less to 
   // The simulated users verify their codes through the gateway (the guard judges by that): most do.
   for (const row of report.rows) expect(row.legit_verified, row.mode).toBeGreaterThan(row.legit_sms / 2);
 }, 150_000);
+
+/**
+ * The GET-flood benchmark as a short smoke: four routes, each looped from one address while a
+ * client sends codes; every answer is the expected one (a 429 past the GET limit counts as one).
+ */
+test("bun run bench:get-flood --smoke floods four GET routes with the expected answers and writes its report", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const proc = Bun.spawn(["bun", "bench/get-flood.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  expect(code, `${out}\n${err}`).toBe(0);
+  const report = await Bun.file(`${root}bench/results/get-flood-smoke.json`).json();
+  expect(report.rows.map((r: { path: string }) => r.path)).toEqual(["/", "/healthz", "/metrics", "/swagger/json"]);
+  for (const row of report.rows) {
+    expect(row.unexpected, `${row.path}: answers other than expected`).toBe(0);
+    expect(row.sender_p50_ms, row.path).toBeGreaterThan(0);
+    if (row.path !== "/") expect(row.cpu_us_per_req, `${row.path}: server CPU per request`).toBeGreaterThan(0);
+  }
+}, 120_000);

@@ -60,6 +60,18 @@ describe("configuration", () => {
     expect(loadConfig({ NODE_ENV: "production", OTP_PROVIDER: "console" }).OTP_PROVIDER).toBe("console");
   });
 
+  test("/metrics: public in development; in production behind ADMIN_TOKEN, or off with a warning", () => {
+    const production = { NODE_ENV: "production", STARTMESSAGING_API_KEY: "sm_live_x" };
+    expect(loadConfig({ NODE_ENV: "development" })).toMatchObject({ METRICS_ACCESS: "public", warnings: [] });
+    const token = loadConfig({ ...production, ADMIN_TOKEN: "admin-token-0123456789" });
+    expect(token).toMatchObject({ METRICS_ACCESS: "token", warnings: [] });
+    const off = loadConfig(production);
+    expect(off.METRICS_ACCESS).toBe("off");
+    expect(off.warnings).toEqual([expect.stringContaining("GET /metrics is off")]);
+    // Said outright, it is what was said.
+    expect(loadConfig({ ...production, METRICS_ACCESS: "public" })).toMatchObject({ METRICS_ACCESS: "public", warnings: [] });
+  });
+
   test("the server's idle timeout outlasts the worst upstream wait", () => {
     const config = loadConfig({ UPSTREAM_TIMEOUT: "10s", UPSTREAM_RETRIES: "2" });
     expect(config.IDLE_TIMEOUT_S * 1000).toBeGreaterThan(config.UPSTREAM_TIMEOUT * 3);

@@ -5,6 +5,7 @@ import { addressBuckets } from "../lib/address-buckets";
 import { clientAddress, type TrustProxy } from "../lib/client-ip";
 import type { Metrics } from "../lib/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
+import { HeldAnswers } from "./held-answers";
 import { chargedOperation, pathOf } from "./path";
 import { defaultProblemResponse, problemFor, problemResponse } from "./problem";
 import { problemHeaders } from "./problem-mapping";
@@ -32,10 +33,16 @@ export interface GuardOptions {
 }
 
 /**
- * The cheap checks in front of the OTP routes, run in onRequest: before the body
+ * The cheap checks in front of the routes, run in onRequest: before the body
  * is read, validated or Redis is touched, so a flood of refused requests costs
  * one LRU lookup each. Order: the per-IP limit (every attempt counts, keyed or
- * not), then the caller key.
+ * not), then, for a send or a verify, the caller key. Every other request but
+ * the probes meets a per-IP limit of its own (IP_GET_LIMITS): a page, /metrics
+ * or the docs asked for in a loop from one address costs a refusal each, not
+ * its answer, and those refusals are held back a second (held-answers.ts), so
+ * that a loop gets one a second per connection. The probes are never refused: a 429 to a load balancer's health
+ * check would take the gateway out of service, and theirs are the cheapest
+ * answers the gateway gives.
  *
  * Every POST is guarded, whatever its path: the only POST routes are the OTP
  * routes, and matching exact paths here would let a variant the router still
@@ -49,6 +56,7 @@ export interface GuardOptions {
 export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddress, cors }: GuardOptions) {
   const keyDigests = apiKeys.map(tokenDigest);
   const denials = new DenialHeaders();
+  const held = new HeldAnswers();
   // Answered here, not thrown: a refused flood skips Elysia's error path (and the
   // cost of an Error per request), so the log line and the counters that path
   // would write are written here too.
@@ -78,15 +86,17 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
     if (routed !== path) return invalid(request, path, set.headers, "The Host header is not a valid host name.");
-    if (request.method !== "POST") return;
+    const post = request.method === "POST";
+    if (!post && (path === "/healthz" || path === "/readyz")) return;
     const peer = peerAddress(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
     if (peer === undefined) return invalid(request, path, set.headers, "The client's address could not be read.");
     const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
     const clientIp = clientAddress(peer, forwardedFor, trustProxy);
-    const { decision, policy } = ipLimiter.hit(chargedOperation(path), addressBuckets(clientIp));
-    if (!decision.allowed) {
+    const charged = ipLimiter.hit(post ? chargedOperation(path) : "get", addressBuckets(clientIp));
+    if (charged && !charged.decision.allowed) {
+      const { decision, policy } = charged;
       // The flood's answer, so made from parts kept per policy (rate-headers.ts, problem.ts).
       metrics.rateLimited(policy.scope);
       const meta = metas.answering(request);
@@ -96,11 +106,11 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
       metas.finish(meta, request.method, path, 429, policy.scope);
       const response = defaultProblemResponse("RATE_LIMITED", meta.requestId, denials.of(policy, decision));
       if (cors) copyCorsHeaders(set.headers, response.headers);
-      return response;
+      return post ? response : held.hold(response);
     }
     const meta = metas.of(request);
     meta.clientIp = clientIp;
-    if (keyDigests.length > 0) {
+    if (post && keyDigests.length > 0) {
       // A short id of the accepted key: scopes idempotency keys per caller.
       meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)
         ?.toString("hex")

@@ -1,4 +1,4 @@
-export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "country";
+export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "get" | "country";
 export type UpstreamEndpoint = "send" | "verify";
 
 /**

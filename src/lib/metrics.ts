@@ -21,8 +21,8 @@ export class PromMetrics implements Metrics {
       ),
     ) as MetricsState["counts"];
     // Every series exists from the start, so rate() works before the first event.
-    for (const scope of ["phone", "ip", "subnet", "verify", "country"]) counts.limited.set(scope, 0);
-    for (const scope of ["ip", "subnet"]) counts.unlogged.set(scope, 0);
+    for (const scope of ["phone", "ip", "subnet", "verify", "get", "country"]) counts.limited.set(scope, 0);
+    for (const scope of ["ip", "subnet", "get"]) counts.unlogged.set(scope, 0);
     for (const endpoint of ["send", "verify"]) counts.retries.set(endpoint, 0);
     counts.sends.set("sent", 0);
     counts.verifies.set("verified", 0).set("not_verified", 0);

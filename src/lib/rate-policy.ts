@@ -1,7 +1,10 @@
 import type { Window } from "./rate-window";
 
-/** Which limit a policy is: per phone (sends), per phone (verifies), per client address, or per subnet. */
-export type PolicyScope = "phone" | "verify" | "ip" | "subnet";
+/**
+ * Which limit a policy is: per phone (sends), per phone (verifies), per client address or per subnet
+ * (sends and verifies), or per client address for every other route (`get`).
+ */
+export type PolicyScope = "phone" | "verify" | "ip" | "subnet" | "get";
 
 /**
  * A limit set as one value, built once at start (src/services.ts) and handed to

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { LRUCache } from "lru-cache";
-import { LruIpLimiter, type LruIpLimiterOptions } from "../../src/adapters/limits/ip-limiter";
+import { type IpScope, LruIpLimiter, type LruIpLimiterOptions } from "../../src/adapters/limits/ip-limiter";
 import { addressBuckets, ipv4Number } from "../../src/lib/address-buckets";
 import { ratePolicy } from "../../src/lib/rate-policy";
 import { decide, parseLimits } from "../../src/lib/rate-window";
@@ -126,13 +126,18 @@ describe("ipv4Number", () => {
  * keys, one LRU per scope (so that verifies cannot evict send buckets).
  */
 class ReferenceIpLimiter {
-  readonly #scopes: Record<"send" | "verify", LRUCache<string, number[]>>;
+  readonly #scopes: Record<IpScope, LRUCache<string, number[]>>;
   constructor(private readonly options: LruIpLimiterOptions) {
-    this.#scopes = { send: new LRUCache({ max: options.maxEntries }), verify: new LRUCache({ max: options.maxEntries }) };
+    this.#scopes = {
+      send: new LRUCache({ max: options.maxEntries }),
+      verify: new LRUCache({ max: options.maxEntries }),
+      get: new LRUCache({ max: options.maxEntries }),
+    };
   }
-  hit(scope: "send" | "verify", address: string) {
+  hit(scope: IpScope, address: string) {
     const buckets = addressBuckets(address);
     const tiers = this.options[scope];
+    if (!tiers) return undefined;
     const logs = this.#scopes[scope];
     const now = this.options.now!();
     const hostKey = `${scope}|h|${buckets.host}`;
@@ -155,7 +160,7 @@ class ReferenceIpLimiter {
     return { decision, policy: tiers.host };
   }
   get size() {
-    return this.#scopes.send.size + this.#scopes.verify.size;
+    return this.#scopes.send.size + this.#scopes.verify.size + this.#scopes.get.size;
   }
 }
 
@@ -179,7 +184,7 @@ describe("the per-IP limiter on typed-array logs", () => {
         fc.integer({ min: 1, max: 8 }),
         fc.array(
           fc.tuple(
-            fc.constantFrom<"send" | "verify">("send", "verify"),
+            fc.constantFrom<IpScope>("send", "verify", "get"),
             fc.constantFrom(...addresses),
             fc.integer({ min: 0, max: 4_000 }),
           ),
@@ -194,6 +199,7 @@ describe("the per-IP limiter on typed-array logs", () => {
               v6Subnet: ratePolicy("subnet", parseLimits("5/1m")!),
             },
             verify: { host: ratePolicy("ip", parseLimits("3/30s")!) },
+            get: { host: ratePolicy("get", parseLimits("4/20s")!) },
             maxEntries,
             now: () => now,
           };
@@ -203,8 +209,8 @@ describe("the per-IP limiter on typed-array logs", () => {
             now += step;
             const got = limiter.hit(scope, addressBuckets(address));
             const want = reference.hit(scope, address);
-            expect(got.decision).toEqual(want.decision);
-            expect(got.policy).toBe(want.policy);
+            expect(got?.decision).toEqual(want!.decision);
+            expect(got?.policy).toBe(want!.policy);
             expect(limiter.size).toBe(reference.size);
           }
         },

@@ -3,7 +3,8 @@ import type { RatePolicy } from "../../lib/rate-policy";
 import { decide, type RateDecision } from "../../lib/rate-window";
 import { TimestampLru } from "../../lib/timestamp-lru";
 
-export type IpScope = "send" | "verify";
+/** What a request is charged as: a send, a verify, or a request to any other route (`get`). */
+export type IpScope = "send" | "verify" | "get";
 
 /** The limits of one scope: per address, and optionally per IPv4 /24 and per IPv6 /48. */
 export interface TierPolicies {
@@ -20,12 +21,15 @@ export interface IpDecision {
 
 /** Per-address limits, decided in process before a body is read or Redis is touched. */
 export interface IpLimiter {
-  hit(scope: IpScope, buckets: AddressBuckets): IpDecision;
+  /** The decision on one request; undefined when the scope has no limit (IP_GET_LIMITS=off). */
+  hit(scope: IpScope, buckets: AddressBuckets): IpDecision | undefined;
 }
 
 export interface LruIpLimiterOptions {
   send: TierPolicies;
   verify: TierPolicies;
+  /** Every other route but the probes; undefined: not limited. */
+  get?: TierPolicies;
   /**
    * Buckets remembered at most per scope (IP_LRU_MAX, addresses and subnets together); the least
    * recently seen go first. Each scope has an LRU of its own.
@@ -45,7 +49,7 @@ const V4_SPAN = 2 ** 32;
  * allow a request before any records it (a refused request opens none), and
  * send and verify keep separate LRUs, so that verifies, which have no subnet
  * tier, from a /48's 65 536 /64s cannot evict the send buckets of the client
- * sending them. To evict send buckets takes sends from as many /24s or /48s as
+ * sending them (nor can GETs, which have an LRU of their own too). To evict send buckets takes sends from as many /24s or /48s as
  * the LRU holds buckets over their limit plus one. Each log keeps at most twice the
  * newest `max(limit)` timestamps; an exact decision needs only `max(limit)`.
  * IPv4 buckets are keyed by number, the rest by `tier|bucket`, and the
@@ -60,13 +64,18 @@ export class LruIpLimiter implements IpLimiter {
   readonly #subnetScratch: number[] = [];
 
   constructor(private readonly options: LruIpLimiterOptions) {
-    this.#logs = { send: new TimestampLru(options.maxEntries), verify: new TimestampLru(options.maxEntries) };
+    this.#logs = {
+      send: new TimestampLru(options.maxEntries),
+      verify: new TimestampLru(options.maxEntries),
+      get: new TimestampLru(options.maxEntries),
+    };
     // A monotonic clock: a wall-clock step back must not reorder the logs.
     this.#now = options.now ?? (() => performance.now());
   }
 
-  hit(scope: IpScope, buckets: AddressBuckets): IpDecision {
+  hit(scope: IpScope, buckets: AddressBuckets): IpDecision | undefined {
     const tiers = this.options[scope];
+    if (!tiers) return undefined;
     const logs = this.#logs[scope];
     const now = this.#now();
     const hostKey = bucketKey("host", buckets);
@@ -85,9 +94,9 @@ export class LruIpLimiter implements IpLimiter {
     return { decision, policy: tiers.host };
   }
 
-  /** Buckets remembered, both scopes together. */
+  /** Buckets remembered, every scope together. */
   get size(): number {
-    return this.#logs.send.size + this.#logs.verify.size;
+    return this.#logs.send.size + this.#logs.verify.size + this.#logs.get.size;
   }
 }
 
