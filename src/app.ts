@@ -110,6 +110,7 @@ export function createApp(deps: AppDeps) {
       store: deps.store,
       budgets: deps.policy.sendBudgets,
       pumping: deps.policy.pumping,
+      testPhones: deps.policy.testPhones,
       logger: deps.logger,
     });
     app.use(adminController(admin, context, adminCheck("token", http.adminToken)));

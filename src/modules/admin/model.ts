@@ -104,7 +104,9 @@ export const ADMIN_OPERATIONS: OperationDoc[] = [
     "/phones/:phone/windows",
     "clearPhoneWindows",
     "Clear a phone's windows",
-    "Forgets the phone's send and verify windows: the support desk's \"my user is locked out\".",
+    "Forgets the phone's send and verify windows: the support desk's \"my user is locked out\". Takes any number " +
+      "the gateway keys windows by: a mobile in any spelling of it, or a configured test number as written in " +
+      "TEST_PHONES (which need not be a mobile, e.g. `+15555550100`).",
     DONE,
     PhoneParams,
   ),

@@ -6,6 +6,7 @@ import { shownPrefix } from "../../lib/number-ranges";
 import { isNumberBlock } from "../../lib/phone";
 import { numberPrefix, type PumpingPolicy } from "../../lib/pumping";
 import type { SendBudget } from "../../lib/send-budget";
+import type { TestPhone } from "../../lib/test-phones";
 import { requireMobile } from "../otp/phone";
 import type { GuardState } from "./model";
 
@@ -15,7 +16,14 @@ import type { GuardState } from "./model";
  */
 export class AdminService {
   constructor(
-    private readonly deps: { store: OtpStore; budgets: readonly SendBudget[]; pumping: PumpingPolicy; logger: Logger },
+    private readonly deps: {
+      store: OtpStore;
+      budgets: readonly SendBudget[];
+      pumping: PumpingPolicy;
+      /** TEST_PHONES: their windows are keyed by the number as listed, mobile or not. */
+      testPhones: ReadonlyMap<string, TestPhone>;
+      logger: Logger;
+    },
   ) {}
 
   async state(): Promise<GuardState> {
@@ -90,9 +98,20 @@ export class AdminService {
 
   /** The support desk's "my user is locked out": forgets one phone's send and verify windows. */
   async clearPhone(phone: string): Promise<true> {
-    const mobile = requireMobile(phone);
-    await this.deps.store.clearPhone(mobile.e164);
-    this.deps.logger.warn("admin: phone windows cleared", { phone: maskPhone(mobile.e164, mobile.callingCode) });
+    const { key, callingCode } = this.#windowsKey(phone);
+    await this.deps.store.clearPhone(key);
+    this.deps.logger.warn("admin: phone windows cleared", { phone: maskPhone(key, callingCode) });
     return true;
+  }
+
+  /**
+   * A number as the gateway keys its windows: a configured test number as listed (a reviewer's
+   * `+15555550100` is no mobile, but its wrong guesses fill a verify window all the same; past
+   * its last day too, while that window lasts), any other as the mobile it is, or INVALID_PHONE.
+   */
+  #windowsKey(phone: string): { key: string; callingCode?: string } {
+    if (this.deps.testPhones.has(phone)) return { key: phone };
+    const mobile = requireMobile(phone);
+    return { key: mobile.e164, callingCode: mobile.callingCode };
   }
 }
