@@ -3,7 +3,7 @@ import type { ErrorCode } from "../errors";
 import { requestIdFrom } from "../lib/ids";
 import { LineSampler } from "../lib/line-sampler";
 import type { LogFields, Logger } from "../lib/logger";
-import { maskPhone } from "../lib/mask";
+import { maskDigitRuns } from "../lib/mask";
 import type { Metrics, RateLimitScope } from "../lib/metrics";
 import { otpOperation } from "./path";
 
@@ -100,7 +100,7 @@ export class RequestMetas {
       return;
     }
     const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
-    const fields: LogFields = { requestId: meta.requestId, method, path: loggablePath(path), status, ms };
+    const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
     if (meta.clientIp) fields.ip = meta.clientIp;
     if (meta.maskedPhone) fields.phone = meta.maskedPhone;
     this.logger.info("request", fields);
@@ -123,15 +123,6 @@ export class RequestMetas {
  * which addresses a flood comes from; its size is in the metrics.
  */
 export const DENIAL_LINES_PER_SECOND = 20;
-
-/** A phone number in a path (the admin routes take them) as `+`, or `%2B`, and 7–15 digits. */
-const PHONE_IN_PATH = /(?:\+|%2[Bb])([0-9]{7,15})/g;
-
-/** The path as it may be logged: a phone number in it masked, never whole. */
-function loggablePath(path: string): string {
-  if (!path.includes("+") && !path.includes("%")) return path;
-  return path.replace(PHONE_IN_PATH, (_, digits: string) => maskPhone(`+${digits}`));
-}
 
 /**
  * One log line per request. Registered before every other plugin, so that a

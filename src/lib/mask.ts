@@ -13,3 +13,27 @@ export function maskPhone(phone: string, callingCode?: string): string {
   const shown = Math.max(0, Math.min(4, national - 6));
   return `+${cc}${"*".repeat(national - shown)}${shown > 0 ? phone.slice(-shown) : ""}`;
 }
+
+/** A digit as a path may spell it: itself, or percent-encoded, once or more (`9`, `%39`, `%2539`). */
+const DIGIT = "(?:[0-9]|%(?:25)*3[0-9])";
+/** What may stand between the digits of a number written for people: `-`, `.`, `_`, `(`, `)`, a space, encoded or not. */
+const SEPARATOR = "(?:[-._() ]|%(?:25)*(?:20|2[89DdEe]|5[Ff]))";
+/** Eight digits or more, one separator at most between two: a phone number, however it is spelled. */
+const DIGIT_RUN = new RegExp(`${DIGIT}(?:${SEPARATOR}?${DIGIT}){7,}`, "g");
+const ONE_DIGIT = new RegExp(DIGIT, "g");
+
+/**
+ * Text as it may be logged (a request's path or query): every run of eight or
+ * more digits masked but its last four, whatever its spelling (with or without
+ * `+`, percent-encoded once or twice, with separators), so that a number in a
+ * URL never reaches a log line whole. `/admin/phones/919811112222/windows` is
+ * logged as `/admin/phones/********2222/windows`.
+ */
+export function maskDigitRuns(text: string): string {
+  if (!/[0-9]/.test(text)) return text;
+  return text.replace(DIGIT_RUN, (run) => {
+    const digits = run.match(ONE_DIGIT) ?? [];
+    let hidden = digits.length - 4;
+    return run.replace(ONE_DIGIT, (digit) => (hidden-- > 0 ? "*" : digit));
+  });
+}
