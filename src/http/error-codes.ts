@@ -83,6 +83,17 @@ export const CODE_FACTS = {
     when: "a request with this `Idempotency-Key` is still running",
     action: "Wait a moment and retry with the same key: you then get the first request's answer.",
   },
+  CLIENT_CLOSED_REQUEST: {
+    status: 499,
+    title: "The connection closed before the code was sent",
+    detail: "The connection closed before the code was sent; nothing was sent.",
+    when:
+      "the client's connection closed before the upstream was called (a client that gave up, or one that wrote a " +
+      "second request on the connection before the first was answered, which the server answers by closing it); " +
+      "nothing was sent, no one reads this answer",
+    action:
+      "Send again, one request at a time on a connection (no HTTP/1.1 pipelining): nothing was sent and nothing was counted.",
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     title: "The request body is too large",

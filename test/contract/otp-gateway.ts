@@ -184,7 +184,7 @@ export interface paths {
         post?: never;
         /**
          * Clear a phone's windows
-         * @description Forgets the phone's send and verify windows: the support desk's "my user is locked out". Logged with what changed (never a full number).
+         * @description Forgets the phone's send and verify windows: the support desk's "my user is locked out". Takes any number the gateway keys windows by: a mobile in any spelling of it, or a configured test number as written in TEST_PHONES (which need not be a mobile, e.g. `+15555550100`). Logged with what changed (never a full number).
          */
         delete: operations["clearPhoneWindows"];
         options?: never;
@@ -219,7 +219,7 @@ export interface components {
              */
             detail: string;
             /** @description Stable machine-readable code: branch on this, not on `title` or `detail`. */
-            code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY" | "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED" | "UNAUTHORIZED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "RATE_LIMITED" | "SEND_BUDGET_EXHAUSTED" | "GATEWAY_MISCONFIGURED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "INTERNAL_ERROR";
+            code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY" | "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED" | "UNAUTHORIZED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "CLIENT_CLOSED_REQUEST" | "RATE_LIMITED" | "SEND_BUDGET_EXHAUSTED" | "GATEWAY_MISCONFIGURED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "INTERNAL_ERROR";
             /**
              * @description Same as the X-Request-Id header: give it to the operators when asking about a request.
              * @example 0d6c1f0a-2b11-4bb8-8f5e-3f0c7d1e9d1b

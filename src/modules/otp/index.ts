@@ -9,8 +9,11 @@ export function otpController(service: OtpService, context: RequestContext) {
     .use(context)
     .post(
       "/send",
-      async ({ body, headers, meta, set }) => {
-        const { answer, maskedPhone, replayed, test } = await service.send(body.phone, headers["idempotency-key"], meta.callerId);
+      async ({ body, headers, meta, set, request }) => {
+        const { answer, maskedPhone, replayed, test } = await service.send(body.phone, headers["idempotency-key"], {
+          caller: meta.callerId,
+          connection: request.signal,
+        });
         meta.maskedPhone = maskedPhone;
         meta.outcome = replayed ? "replayed" : test ? "test_number" : "sent";
         if (replayed) set.headers["idempotent-replayed"] = "true";

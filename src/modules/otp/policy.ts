@@ -66,4 +66,5 @@ export const NOTHING_SENT: ReadonlySet<ErrorCode> = new Set([
   "PROVIDER_UNAVAILABLE",
   "RATE_LIMITED",
   "IDEMPOTENCY_CONFLICT",
+  "CLIENT_CLOSED_REQUEST",
 ]);

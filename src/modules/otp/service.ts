@@ -33,9 +33,15 @@ export class OtpService {
 
   /**
    * @param idempotencyKey the caller's Idempotency-Key, if any
-   * @param caller who is asking (a caller-key id), so one caller cannot replay another's key
+   * @param from.caller who is asking (a caller-key id), so one caller cannot replay another's key
+   * @param from.connection aborted when the caller's connection closes: no SMS is paid for then
    */
-  async send(phone: string, idempotencyKey: string | undefined, caller?: string): Promise<SendOutcome> {
+  async send(
+    phone: string,
+    idempotencyKey: string | undefined,
+    from: { caller?: string; connection?: AbortSignal } = {},
+  ): Promise<SendOutcome> {
+    const { caller } = from;
     const { store, policy } = this.deps;
     const { mobile, subject } = this.#recipient(phone); // INVALID_PHONE before anything is spent
     const maskedPhone = maskPhone(phone, mobile?.callingCode);
@@ -64,7 +70,7 @@ export class OtpService {
 
     try {
       const { sent, resendAfter, afterRecord } = admitted
-        ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event)
+        ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event, from.connection)
         : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
       const id = { tag, inner: sent.requestId };
       const answer: SendAnswer = {
@@ -106,11 +112,12 @@ export class OtpService {
   }
 
   /** A real SMS: the checks before it (admission.ts), the upstream call, and what is taken back if nothing went. */
-  async #sendSms(mobile: MobileNumber, admitted: Admitted, upstreamKey: string) {
+  async #sendSms(mobile: MobileNumber, admitted: Admitted, upstreamKey: string, connection?: AbortSignal) {
     const { provider, policy } = this.deps;
     const { decision } = admitted;
     let sent: SendOtpResult;
     try {
+      if (connection && (await closedMeanwhile(connection))) throw new GatewayError("CLIENT_CLOSED_REQUEST");
       sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey });
     } catch (err) {
       // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
@@ -185,4 +192,17 @@ export class OtpService {
     this.deps.logger.debug("verify refused", { verificationId: requestId, reason });
     return { answer: this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false }, test: false };
   }
+}
+
+/**
+ * Whether the caller's connection is gone, asked just before an SMS is paid for: a caller who
+ * cannot receive the answer never learns the verification's id. Bun closes a connection on which
+ * a second request arrives before the first is answered (HTTP/1.1 pipelining), and tells the
+ * handler one turn of the event loop later: that turn is waited for here (about a microsecond
+ * of CPU; the memory store answers within the same turn).
+ */
+async function closedMeanwhile(connection: AbortSignal): Promise<boolean> {
+  if (connection.aborted) return true;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return connection.aborted;
 }
