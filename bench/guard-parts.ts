@@ -9,11 +9,11 @@
 //   verified traffic leaves it: every fine and coarse bucket of sends and of verifies.
 
 import { Redis } from "ioredis";
-import { RedisStore } from "../src/adapters/store/redis";
-import { loadConfig } from "../src/config";
-import { createLogger } from "../src/lib/logger";
+import { RedisStore } from "../src/adapters/store/redis/index";
+import { buildServices } from "../src/composition-root";
+import { loadConfig } from "../src/config/index";
 import { OtpService } from "../src/modules/otp/service";
-import { buildServices } from "../src/services";
+import { createLogger } from "../src/observability/logger";
 
 const logger = createLogger({ level: "silent" });
 const mode = process.argv[2] ?? "on";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { freePort, sh, waitHealthy, writeResults } from "../scripts/lib/local";
-import { EnvSchema } from "../src/config-schema";
+import { EnvSchema } from "../src/config/schema";
 import { parseDuration } from "../src/lib/duration";
 import { type Actor, type PlannedSend, plan, type SimShape } from "./pumping-sim";
 

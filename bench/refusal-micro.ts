@@ -6,7 +6,7 @@
 import { Elysia } from "elysia";
 import { median } from "../scripts/lib/local";
 import { createApp } from "../src/app";
-import { createLogger } from "../src/lib/logger";
+import { createLogger } from "../src/observability/logger";
 import { consoleProvider, testDeps } from "../test/support/harness";
 
 const args = process.argv.slice(2);

@@ -5,7 +5,7 @@
 //   bun bench/upstream-micro.ts [--rounds 5] [--n 20000] [--concurrency 32]
 import { median } from "../scripts/lib/local";
 import { StartMessagingProvider } from "../src/adapters/sms/startmessaging";
-import { createLogger } from "../src/lib/logger";
+import { createLogger } from "../src/observability/logger";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) =>

@@ -1,6 +1,6 @@
 // Rewrites the generated tables in README.md: configuration (from the environment schema) and
 // errors (from the error-code table). test/docs.test.ts checks that both are current.
-import { configMarkdown } from "../src/config-docs";
+import { configMarkdown } from "../src/config/docs";
 import { errorsMarkdown } from "../src/http/error-codes";
 
 const path = new URL("../README.md", import.meta.url).pathname;

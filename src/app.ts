@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import type { IpLimiter } from "./adapters/limits/ip-limiter";
-import type { SmsProvider } from "./adapters/sms/interface";
-import type { OtpStore } from "./adapters/store/interface";
+import type { SmsProvider } from "./adapters/sms/port";
+import type { OtpStore } from "./adapters/store/port";
+import type { TrustProxy } from "./domain/client-ip";
 import { type AdminAccess, adminCheck } from "./http/admin-access";
 import { cors } from "./http/cors";
 import { guard, type PeerAddress, socketPeer } from "./http/guard";
@@ -9,9 +10,6 @@ import { RouteMethods } from "./http/methods";
 import { openapiDocs } from "./http/openapi";
 import { requestContext } from "./http/request-context";
 import { RequestMetas, requestLog } from "./http/request-meta";
-import type { TrustProxy } from "./lib/client-ip";
-import type { Logger } from "./lib/logger";
-import type { Metrics } from "./lib/metrics";
 import { adminController } from "./modules/admin";
 import { ADMIN_OPERATIONS } from "./modules/admin/model";
 import { AdminService } from "./modules/admin/service";
@@ -22,6 +20,8 @@ import { SEND_OPERATION, VERIFY_OPERATION } from "./modules/otp/model";
 import type { OtpPolicy } from "./modules/otp/policy";
 import { OtpService } from "./modules/otp/service";
 import { problemPages } from "./modules/problems";
+import type { Logger } from "./observability/logger";
+import type { Metrics } from "./observability/metrics";
 
 export interface HttpOptions {
   maxBodySize: number;
@@ -39,7 +39,7 @@ export interface HttpOptions {
   adminToken: string;
 }
 
-/** Everything the app needs, built in one place (src/services.ts) or by a test. */
+/** Everything the app needs, built in one place (src/composition-root.ts) or by a test. */
 export interface AppDeps {
   logger: Logger;
   provider: SmsProvider;
@@ -110,7 +110,7 @@ export function createApp(deps: AppDeps) {
       store: deps.store,
       budgets: deps.policy.sendBudgets,
       pumping: deps.policy.pumping,
-      testPhones: deps.policy.testPhones,
+      testNumbers: deps.policy.testNumbers,
       logger: deps.logger,
     });
     app.use(adminController(admin, context, adminCheck("token", http.adminToken)));

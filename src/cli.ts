@@ -1,11 +1,11 @@
 import pkg from "../package.json" with { type: "json" };
 import { createApp } from "./app";
-import { type Config, ConfigError, loadConfig } from "./config";
-import { configHelp } from "./config-docs";
+import { buildServices } from "./composition-root";
+import { configHelp } from "./config/docs";
+import { type Config, ConfigError, loadConfig } from "./config/index";
 import { formatDuration } from "./lib/duration";
 import { releaseWhenIdle } from "./lib/idle-release";
-import { createLogger } from "./lib/logger";
-import { buildServices } from "./services";
+import { createLogger } from "./observability/logger";
 
 const USAGE = `otp-gateway ${pkg.version}: send one-time codes by SMS (StartMessaging) and verify them.
 

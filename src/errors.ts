@@ -1,5 +1,5 @@
-import type { RatePolicy } from "./lib/rate-policy";
-import type { RateDecision } from "./lib/rate-window";
+import type { RatePolicy } from "./domain/rate-policy";
+import type { RateDecision } from "./domain/rate-window";
 
 /**
  * Every failure the gateway reports has one stable code. Adapters and services

@@ -3,20 +3,23 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /**
- * The layers of src/, top to bottom: cli -> services -> app -> modules -> http ->
- * config -> adapters -> errors -> lib. A file may import from its own layer or a
- * lower one, never from a higher one, and no files import each other in a circle.
+ * The layers of src/, top to bottom: cli -> composition root -> app -> modules ->
+ * http -> config -> adapters -> errors -> observability -> domain -> lib. A file
+ * may import from its own layer or a lower one, never from a higher one, and no
+ * files import each other in a circle.
  */
 const SRC = new URL("../src", import.meta.url).pathname;
 const LAYERS: [string, RegExp][] = [
   ["cli", /^(main|cli)\.ts$/],
-  ["services", /^services\.ts$/],
+  ["composition root", /^composition-root\.ts$/],
   ["app", /^app\.ts$/],
   ["modules", /^modules\//],
   ["http", /^http\//],
-  ["config", /^config(-[a-z]+)?\.ts$/],
+  ["config", /^config\//],
   ["adapters", /^adapters\//],
   ["errors", /^errors\.ts$/],
+  ["observability", /^observability\//],
+  ["domain", /^domain\//],
   ["lib", /^(lib|types)\//],
 ];
 const rank = (file: string) => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig } from "../src/config";
+import { ConfigError, loadConfig } from "../src/config/index";
 
 function problemsOf(env: Record<string, string>): string[] {
   try {

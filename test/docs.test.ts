@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { configMarkdown } from "../src/config-docs";
+import { configMarkdown } from "../src/config/docs";
 import { errorsMarkdown } from "../src/http/error-codes";
 
 test("the README's configuration table matches the schema", async () => {

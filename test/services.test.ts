@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { loadConfig } from "../src/config";
-import { buildServices } from "../src/services";
+import { buildServices } from "../src/composition-root";
+import { loadConfig } from "../src/config/index";
 import { captureLogger } from "./support/harness";
 
 test("the console provider is chosen without a key and announced with a loud warning", () => {

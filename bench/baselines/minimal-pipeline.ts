@@ -2,7 +2,7 @@
 // that runs one EVALSHA on Redis and one fetch to the same fake upstream.
 import { Elysia, t } from "elysia";
 import { Redis } from "ioredis";
-import { defineTracingHasSubscribers } from "../../src/lib/tracing-channel";
+import { defineTracingHasSubscribers } from "../../src/adapters/store/redis/tracing-channel";
 
 // The gateway gives Bun's TracingChannel its missing `hasSubscribers` (or ioredis traces every
 // command); the floor does the same, so that the two compare like for like.

@@ -1,9 +1,9 @@
 import { Elysia } from "elysia";
 import type { IpLimiter } from "../adapters/limits/ip-limiter";
+import { addressBuckets } from "../domain/address-buckets";
+import { clientAddress, type TrustProxy } from "../domain/client-ip";
 import { type ErrorCode, GatewayError } from "../errors";
-import { addressBuckets } from "../lib/address-buckets";
-import { clientAddress, type TrustProxy } from "../lib/client-ip";
-import type { Metrics } from "../lib/metrics";
+import type { Metrics } from "../observability/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
 import { HeldAnswers } from "./held-answers";
 import { chargedOperation, pathOf } from "./path";

@@ -1,5 +1,4 @@
-/** The two operations of the API; what the guard charges, the log line and the metrics count. */
-export type OtpOperation = "send" | "verify";
+import type { OtpOperation } from "../domain/operation";
 
 /**
  * The path of the request target as the client wrote it, without building a URL

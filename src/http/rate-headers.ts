@@ -1,6 +1,6 @@
+import { policyName, type RatePolicy } from "../domain/rate-policy";
+import type { RateDecision } from "../domain/rate-window";
 import type { RateLimitInfo } from "../errors";
-import { policyName, type RatePolicy } from "../lib/rate-policy";
-import type { RateDecision } from "../lib/rate-window";
 import { PROBLEM_CONTENT_TYPE } from "./problem";
 
 /**

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { GatewayError } from "../errors";
-import type { Metrics } from "../lib/metrics";
+import type { Metrics } from "../observability/metrics";
 import { checkDeclaredLength, parseJsonBody } from "./json-body";
 import { pathOf } from "./path";
 import { problemFor, problemResponse } from "./problem";

@@ -1,10 +1,10 @@
 import { Elysia, ElysiaCustomStatusResponse } from "elysia";
+import { requestIdFrom } from "../domain/ids";
+import { maskDigitRuns } from "../domain/mask";
 import type { ErrorCode } from "../errors";
-import { requestIdFrom } from "../lib/ids";
-import { LineSampler } from "../lib/line-sampler";
-import type { LogFields, Logger } from "../lib/logger";
-import { maskDigitRuns } from "../lib/mask";
-import type { Metrics, RateLimitScope } from "../lib/metrics";
+import { LineSampler } from "../observability/line-sampler";
+import type { LogFields, Logger } from "../observability/logger";
+import type { Metrics, RateLimitScope } from "../observability/metrics";
 import { otpOperation } from "./path";
 
 /** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
@@ -14,7 +14,7 @@ export class RequestMeta {
   maskedPhone?: string;
   /** Status of a problem answer, which Elysia's `set.status` does not see. */
   problemStatus?: number;
-  /** The client's address as the gateway decided it (see lib/client-ip.ts). */
+  /** The client's address as the gateway decided it (see domain/client-ip.ts). */
   clientIp?: string;
   /** Which caller key was accepted (a digest prefix), when GATEWAY_API_KEYS is set. */
   callerId?: string;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { createApp } from "../../src/app";
-import { EnvSchema } from "../../src/config-schema";
+import { EnvSchema } from "../../src/config/schema";
+import { addressBuckets } from "../../src/domain/address-buckets";
+import { clientAddress, formatTrustProxy, parseTrustProxy } from "../../src/domain/client-ip";
 import { socketPeer } from "../../src/http/guard";
-import { addressBuckets } from "../../src/lib/address-buckets";
-import { clientAddress, formatTrustProxy, parseTrustProxy } from "../../src/lib/client-ip";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, consoleProvider, startMessaging, testDeps } from "../support/harness";
 import { listenApp } from "../support/socket";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MemoryStore } from "../../src/adapters/store/memory";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { createApp } from "../../src/app";
+import type { PumpingPolicy } from "../../src/domain/pumping";
 import { socketPeer } from "../../src/http/guard";
-import type { PumpingPolicy } from "../../src/lib/pumping";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { judgePrefix } from "../support/pumping";

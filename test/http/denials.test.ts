@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { LruIpLimiter } from "../../src/adapters/limits/ip-limiter";
 import { createApp } from "../../src/app";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits } from "../../src/domain/rate-window";
 import { DENIAL_LINES_PER_SECOND } from "../../src/http/request-meta";
-import { PromMetrics } from "../../src/lib/metrics";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
+import { PromMetrics } from "../../src/observability/metrics";
 import { captureLogger, consoleProvider, TEST_PEER_HEADER, testDeps } from "../support/harness";
 import { listenApp } from "../support/socket";
 

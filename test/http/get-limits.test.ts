@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HeldAnswers } from "../../src/http/held-answers";
-import { PromMetrics } from "../../src/lib/metrics";
+import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { listenApp } from "../support/socket";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { EnvSchema } from "../../src/config-schema";
+import { EnvSchema } from "../../src/config/schema";
 import { nestingDepth } from "../../src/http/json-body";
-import { PromMetrics } from "../../src/lib/metrics";
+import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { listenApp, rawRequest } from "../support/socket";

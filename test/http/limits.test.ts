@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { LruIpLimiter } from "../../src/adapters/limits/ip-limiter";
-import { MemoryStore } from "../../src/adapters/store/memory";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
+import { addressBuckets } from "../../src/domain/address-buckets";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits } from "../../src/domain/rate-window";
 import { GatewayError } from "../../src/errors";
-import { addressBuckets } from "../../src/lib/address-buckets";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, TEST_PEER_HEADER, testApp } from "../support/harness";
 

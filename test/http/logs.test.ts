@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createLogger, type LogFormat } from "../../src/lib/logger";
-import { maskDigitRuns } from "../../src/lib/mask";
+import { maskDigitRuns } from "../../src/domain/mask";
+import { createLogger, type LogFormat } from "../../src/observability/logger";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { listenApp, rawRequest } from "../support/socket";

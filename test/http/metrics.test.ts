@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { PromMetrics } from "../../src/lib/metrics";
+import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, TEST_PEER_HEADER, testApp } from "../support/harness";
 

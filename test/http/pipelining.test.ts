@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import type { OtpStore } from "../../src/adapters/store/interface";
-import { MemoryStore } from "../../src/adapters/store/memory";
-import { RedisStore } from "../../src/adapters/store/redis";
-import { createLogger } from "../../src/lib/logger";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
+import type { OtpStore } from "../../src/adapters/store/port";
+import { RedisStore } from "../../src/adapters/store/redis/index";
+import { createLogger } from "../../src/observability/logger";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";

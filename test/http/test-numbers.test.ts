@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig } from "../../src/config";
-import { createLogger } from "../../src/lib/logger";
-import { PromMetrics } from "../../src/lib/metrics";
-import { buildServices } from "../../src/services";
+import { buildServices } from "../../src/composition-root";
+import { ConfigError, loadConfig } from "../../src/config/index";
+import { createLogger } from "../../src/observability/logger";
+import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { listenApp } from "../support/socket";

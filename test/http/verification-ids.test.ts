@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RedisStore } from "../../src/adapters/store/redis";
-import { parseVerificationId } from "../../src/lib/ids";
+import { RedisStore } from "../../src/adapters/store/redis/index";
+import { parseVerificationId } from "../../src/domain/ids";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";

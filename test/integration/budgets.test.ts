@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { MemoryStore } from "../../src/adapters/store/memory";
-import { RedisStore } from "../../src/adapters/store/redis";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
+import { RedisStore } from "../../src/adapters/store/redis/index";
 import { createApp } from "../../src/app";
-import { loadConfig } from "../../src/config";
+import { loadConfig } from "../../src/config/index";
+import { parseBudgets } from "../../src/domain/send-budget";
 import { socketPeer } from "../../src/http/guard";
-import { PromMetrics } from "../../src/lib/metrics";
-import { parseBudgets } from "../../src/lib/send-budget";
+import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RedisStore } from "../../src/adapters/store/redis";
-import { budgetKey, sendsKey } from "../../src/adapters/store/redis-keys";
+import { RedisStore } from "../../src/adapters/store/redis/index";
+import { budgetKey, sendsKey } from "../../src/adapters/store/redis/keys";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { RedisCluster } from "../support/redis";

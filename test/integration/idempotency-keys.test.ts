@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { OtpStore } from "../../src/adapters/store/interface";
-import { MemoryStore } from "../../src/adapters/store/memory";
-import { RedisStore } from "../../src/adapters/store/redis";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
+import type { OtpStore } from "../../src/adapters/store/port";
+import { RedisStore } from "../../src/adapters/store/redis/index";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";

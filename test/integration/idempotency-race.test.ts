@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import type { OtpStore } from "../../src/adapters/store/interface";
-import { RedisStore } from "../../src/adapters/store/redis";
+import type { OtpStore } from "../../src/adapters/store/port";
+import { RedisStore } from "../../src/adapters/store/redis/index";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";

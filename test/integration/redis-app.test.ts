@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { RedisStore } from "../../src/adapters/store/redis";
-import { PromMetrics } from "../../src/lib/metrics";
+import { RedisStore } from "../../src/adapters/store/redis/index";
+import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis, freePort, RedisProcess, SHARED_REDIS_URL } from "../support/redis";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { RedisStore } from "../../src/adapters/store/redis";
+import { RedisStore } from "../../src/adapters/store/redis/index";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, RELAXED_ENV, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis } from "../support/redis";

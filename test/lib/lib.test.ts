@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import diagnostics from "node:diagnostics_channel";
 import packageMetadata from "libphonenumber-js/metadata.max.json";
+import { defineTracingHasSubscribers } from "../../src/adapters/store/redis/tracing-channel";
+import { maskPhone } from "../../src/domain/mask";
+import { generateCode } from "../../src/domain/otp-code";
+import { metadataOfModule } from "../../src/domain/phone";
 import { formatDuration, parseDuration } from "../../src/lib/duration";
-import { maskPhone } from "../../src/lib/mask";
-import { generateCode } from "../../src/lib/otp-code";
-import { metadataOfModule } from "../../src/lib/phone";
-import { defineTracingHasSubscribers } from "../../src/lib/tracing-channel";
 import { requireMobile } from "../../src/modules/otp/phone";
 import { defaultPumpingPolicy } from "../support/harness";
 
@@ -89,7 +89,7 @@ describe("upstream expiry", () => {
 
 describe("sliding windows", () => {
   test("a fractional clock does not round a full minute up to 61 seconds", async () => {
-    const { decide, parseLimits } = await import("../../src/lib/rate-window");
+    const { decide, parseLimits } = await import("../../src/domain/rate-window");
     const windows = parseLimits("1/1m,3/10m")!;
     for (const now of [1234.5678, 98765.4321, 0.1 + 0.2]) {
       expect(decide([], now, windows)).toMatchObject({ allowed: true, nextAllowedSeconds: 60, resetSeconds: 60 });
@@ -121,7 +121,7 @@ describe("problem answers", () => {
 
 describe("country watch", () => {
   test("a country whose judged sends convert under half is under attack: its blocks need a quarter of the sends", async () => {
-    const { CountryWatch } = await import("../../src/lib/pumping");
+    const { CountryWatch } = await import("../../src/domain/pumping");
     let now = 1_000_000;
     const policy = defaultPumpingPolicy(); // 20 judged sends, 1-minute buckets, 5-minute codes
     const watch = new CountryWatch(policy, () => now);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LineSampler } from "../../src/lib/line-sampler";
+import { LineSampler } from "../../src/observability/line-sampler";
 
 function sampler(perSecond: number) {
   let clock = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { BoundedSink, type ByteSink } from "../../src/lib/log-sink";
+import { BoundedSink, type ByteSink } from "../../src/observability/log-sink";
 
 /** A sink whose reader is stuck until `release()`. */
 function stuckSink() {

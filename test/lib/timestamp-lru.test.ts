@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { LRUCache } from "lru-cache";
 import { type IpScope, LruIpLimiter, type LruIpLimiterOptions } from "../../src/adapters/limits/ip-limiter";
-import { addressBuckets, ipv4Number } from "../../src/lib/address-buckets";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { decide, parseLimits } from "../../src/lib/rate-window";
+import { addressBuckets, ipv4Number } from "../../src/domain/address-buckets";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { decide, parseLimits } from "../../src/domain/rate-window";
 import { TimestampLru } from "../../src/lib/timestamp-lru";
 
 /** FC_RUNS raises it for a long run. */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { addressBuckets } from "../../src/domain/address-buckets";
+import { clientAddress, parseTrustProxy } from "../../src/domain/client-ip";
 import { ERROR_CODES } from "../../src/errors";
-import { addressBuckets } from "../../src/lib/address-buckets";
-import { clientAddress, parseTrustProxy } from "../../src/lib/client-ip";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { listenApp, rawRequest } from "../support/socket";

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { OtpStore } from "../../src/adapters/store/interface";
-import type { VerificationRef } from "../../src/lib/ids";
-import type { PumpingPolicy } from "../../src/lib/pumping";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
-import { parseBudgets, type SendBudget } from "../../src/lib/send-budget";
+import type { OtpStore } from "../../src/adapters/store/port";
+import type { VerificationRef } from "../../src/domain/ids";
+import type { PumpingPolicy } from "../../src/domain/pumping";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits } from "../../src/domain/rate-window";
+import { parseBudgets, type SendBudget } from "../../src/domain/send-budget";
 import { judgePrefix } from "../support/pumping";
 
 let phoneCounter = 0;

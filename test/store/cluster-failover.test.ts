@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RedisStore } from "../../src/adapters/store/redis";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits, type RateDecision } from "../../src/lib/rate-window";
+import { RedisStore } from "../../src/adapters/store/redis/index";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits, type RateDecision } from "../../src/domain/rate-window";
 import { captureLogger } from "../support/harness";
 import { RedisCluster } from "../support/redis";
 

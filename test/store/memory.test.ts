@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { MemoryStore } from "../../src/adapters/store/memory";
-import type { PumpingPolicy } from "../../src/lib/pumping";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
-import { parseBudgets } from "../../src/lib/send-budget";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
+import type { PumpingPolicy } from "../../src/domain/pumping";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits } from "../../src/domain/rate-window";
+import { parseBudgets } from "../../src/domain/send-budget";
 import { judgePrefix } from "../support/pumping";
 import { storeBehaviour } from "./behaviour";
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
-import { RedisStore } from "../../src/adapters/store/redis";
-import { loadConfig } from "../../src/config";
-import { createLogger } from "../../src/lib/logger";
-import type { PumpingPolicy } from "../../src/lib/pumping";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
-import { sendBudget } from "../../src/lib/send-budget";
+import { RedisStore } from "../../src/adapters/store/redis/index";
+import { loadConfig } from "../../src/config/index";
+import type { PumpingPolicy } from "../../src/domain/pumping";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits } from "../../src/domain/rate-window";
+import { sendBudget } from "../../src/domain/send-budget";
+import { createLogger } from "../../src/observability/logger";
 
 const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseVerificationId } from "../../src/lib/ids";
+import { parseVerificationId } from "../../src/domain/ids";
 
 /**
  * A fake of the StartMessaging OTP API over real HTTP, for tests. It keeps real

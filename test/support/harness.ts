@@ -1,14 +1,14 @@
 import { ConsoleProvider } from "../../src/adapters/sms/console";
-import type { SmsProvider } from "../../src/adapters/sms/interface";
+import type { SmsProvider } from "../../src/adapters/sms/port";
 import { type StartMessagingOptions, StartMessagingProvider } from "../../src/adapters/sms/startmessaging";
-import type { OtpStore } from "../../src/adapters/store/interface";
-import { MemoryStore } from "../../src/adapters/store/memory";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
+import type { OtpStore } from "../../src/adapters/store/port";
 import { type AppDeps, createApp } from "../../src/app";
-import { loadConfig } from "../../src/config";
-import { parseVerificationId } from "../../src/lib/ids";
-import { createLogger, type Logger } from "../../src/lib/logger";
-import type { Metrics } from "../../src/lib/metrics";
-import { buildServices } from "../../src/services";
+import { buildServices } from "../../src/composition-root";
+import { loadConfig } from "../../src/config/index";
+import { parseVerificationId } from "../../src/domain/ids";
+import { createLogger, type Logger } from "../../src/observability/logger";
+import type { Metrics } from "../../src/observability/metrics";
 
 /** A logger that keeps its lines, so tests can read what would have been logged. */
 export function captureLogger(): { logger: Logger; lines: string[] } {
@@ -29,7 +29,7 @@ export const RELAXED_ENV: Record<string, string> = {
   ALLOWED_COUNTRIES: "*",
 };
 
-/** The pumping guard's policy as the shipped defaults build it (src/services.ts). */
+/** The pumping guard's policy as the shipped defaults build it (src/composition-root.ts). */
 export function defaultPumpingPolicy() {
   return buildServices(loadConfig({}), createLogger({ level: "silent" })).policy.pumping;
 }
@@ -47,7 +47,7 @@ export interface TestAppOptions {
   exposeVerifyReason?: boolean;
 }
 
-/** AppDeps as production builds them (src/services.ts), with the given provider and store. */
+/** AppDeps as production builds them (src/composition-root.ts), with the given provider and store. */
 export function testDeps(provider: SmsProvider, logger: Logger, options: TestAppOptions = {}): AppDeps {
   const config = loadConfig({ ...RELAXED_ENV, ...options.env });
   const deps = buildServices(config, createLogger({ level: "silent" }));

@@ -1,7 +1,7 @@
-import type { OtpStore } from "../../src/adapters/store/interface";
-import type { PumpingPolicy, PumpVerdict } from "../../src/lib/pumping";
-import { ratePolicy } from "../../src/lib/rate-policy";
-import { parseLimits } from "../../src/lib/rate-window";
+import type { OtpStore } from "../../src/adapters/store/port";
+import type { PumpingPolicy, PumpVerdict } from "../../src/domain/pumping";
+import { ratePolicy } from "../../src/domain/rate-policy";
+import { parseLimits } from "../../src/domain/rate-window";
 
 /** Phone windows wide enough never to refuse, so a send's admission is the prefix's verdict alone. */
 const WIDE = ratePolicy("phone", parseLimits("1000/1m")!);

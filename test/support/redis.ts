@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../../scripts/lib/local";
-import { type ClusterSeeds, parseClusterSeeds } from "../../src/lib/redis-seeds";
+import { type ClusterSeeds, parseClusterSeeds } from "../../src/adapters/store/redis/seeds";
 
 export { freePort };
 

@@ -1,10 +1,11 @@
-import type { AddressBuckets } from "../../lib/address-buckets";
-import type { RatePolicy } from "../../lib/rate-policy";
-import { decide, type RateDecision } from "../../lib/rate-window";
+import type { AddressBuckets } from "../../domain/address-buckets";
+import type { OtpOperation } from "../../domain/operation";
+import type { RatePolicy } from "../../domain/rate-policy";
+import { decide, type RateDecision } from "../../domain/rate-window";
 import { TimestampLru } from "../../lib/timestamp-lru";
 
 /** What a request is charged as: a send, a verify, or a request to any other route (`get`). */
-export type IpScope = "send" | "verify" | "get";
+export type IpScope = OtpOperation | "get";
 
 /** The limits of one scope: per address, and optionally per IPv4 /24 and per IPv6 /48. */
 export interface TierPolicies {

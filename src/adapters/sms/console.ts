@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { LRUCache } from "lru-cache";
+import { maskPhone } from "../../domain/mask";
+import { CodeHasher, generateCode } from "../../domain/otp-code";
 import { GatewayError } from "../../errors";
-import type { Logger } from "../../lib/logger";
 import { boundedLru } from "../../lib/lru";
-import { maskPhone } from "../../lib/mask";
-import { CodeHasher, generateCode } from "../../lib/otp-code";
-import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
+import type { Logger } from "../../observability/logger";
+import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./port";
 
 export interface ConsoleProviderOptions {
   /** Digits per code. Default 6. */

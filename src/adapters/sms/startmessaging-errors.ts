@@ -1,8 +1,7 @@
+import type { OtpOperation } from "../../domain/operation";
 import { GatewayError } from "../../errors";
-import type { Logger } from "../../lib/logger";
+import type { Logger } from "../../observability/logger";
 import { parseRetryAfter, readErrorInfo } from "./startmessaging-response";
-
-export type Endpoint = "send" | "verify";
 
 /** One upstream answer, its body read within the size cap (undefined when it was not a JSON object). */
 export interface UpstreamAnswer {
@@ -18,7 +17,7 @@ const DEFAULT_RETRY_AFTER_S = 60;
  * Maps a non-2xx answer to the caller's error (the README's status table);
  * returns for 2xx. What operators must act on is logged here, loudly.
  */
-export function throwOnError(endpoint: Endpoint, { status, headers, body }: UpstreamAnswer, log: Logger, now: number): void {
+export function throwOnError(endpoint: OtpOperation, { status, headers, body }: UpstreamAnswer, log: Logger, now: number): void {
   if (status >= 200 && status < 300) return;
   const info = readErrorInfo(body);
   const fields = { endpoint, status, upstreamCode: info.code };

@@ -1,11 +1,12 @@
+import { UPSTREAM_ID_RE } from "../../domain/ids";
+import type { OtpOperation } from "../../domain/operation";
+import { generateCode } from "../../domain/otp-code";
 import { GatewayError } from "../../errors";
-import { UPSTREAM_ID_RE } from "../../lib/ids";
-import type { Logger } from "../../lib/logger";
-import { type Metrics, noMetrics } from "../../lib/metrics";
-import { generateCode } from "../../lib/otp-code";
 import { singleFlight } from "../../lib/single-flight";
-import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./interface";
-import { type Endpoint, throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
+import type { Logger } from "../../observability/logger";
+import { type Metrics, noMetrics } from "../../observability/metrics";
+import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./port";
+import { throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
 import {
   parseJsonObject,
   readAttemptsLeft,
@@ -146,12 +147,12 @@ export class StartMessagingProvider implements SmsProvider {
     };
   }
 
-  #badBody(endpoint: Endpoint, status: number): GatewayError {
+  #badBody(endpoint: OtpOperation, status: number): GatewayError {
     this.options.logger.error("upstream answer is not the expected JSON", { endpoint, status });
     return new GatewayError("UPSTREAM_ERROR", { detail: "The SMS provider sent an answer the gateway could not read." });
   }
 
-  async #post(endpoint: Endpoint, payload: unknown): Promise<UpstreamAnswer> {
+  async #post(endpoint: OtpOperation, payload: unknown): Promise<UpstreamAnswer> {
     const started = performance.now();
     try {
       const res = await fetch(`${this.#base}/otp/${endpoint}`, {

@@ -1,8 +1,8 @@
 import { Type } from "@sinclair/typebox";
 import { type TSchema, t } from "elysia";
+import { E164_PATTERN } from "../../domain/phone";
 import type { ErrorCode } from "../../errors";
 import type { Named, OperationDoc } from "../../http/contract";
-import { E164_PATTERN } from "../../lib/phone";
 
 export const PREFIX_PATTERN = "^\\+[1-9][0-9]{2,13}$";
 

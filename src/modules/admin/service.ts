@@ -1,12 +1,12 @@
-import type { OtpStore } from "../../adapters/store/interface";
+import type { OtpStore } from "../../adapters/store/port";
+import { maskPhone } from "../../domain/mask";
+import { shownPrefix } from "../../domain/number-ranges";
+import { isNumberBlock } from "../../domain/phone";
+import { numberPrefix, type PumpingPolicy } from "../../domain/pumping";
+import type { SendBudget } from "../../domain/send-budget";
+import type { TestNumber } from "../../domain/test-numbers";
 import { GatewayError } from "../../errors";
-import type { Logger } from "../../lib/logger";
-import { maskPhone } from "../../lib/mask";
-import { shownPrefix } from "../../lib/number-ranges";
-import { isNumberBlock } from "../../lib/phone";
-import { numberPrefix, type PumpingPolicy } from "../../lib/pumping";
-import type { SendBudget } from "../../lib/send-budget";
-import type { TestPhone } from "../../lib/test-phones";
+import type { Logger } from "../../observability/logger";
 import { requireMobile } from "../otp/phone";
 import type { GuardState } from "./model";
 
@@ -21,7 +21,7 @@ export class AdminService {
       budgets: readonly SendBudget[];
       pumping: PumpingPolicy;
       /** TEST_PHONES: their windows are keyed by the number as listed, mobile or not. */
-      testPhones: ReadonlyMap<string, TestPhone>;
+      testNumbers: ReadonlyMap<string, TestNumber>;
       logger: Logger;
     },
   ) {}
@@ -110,7 +110,7 @@ export class AdminService {
    * its last day too, while that window lasts), any other as the mobile it is, or INVALID_PHONE.
    */
   #windowsKey(phone: string): { key: string; callingCode?: string } {
-    if (this.deps.testPhones.has(phone)) return { key: phone };
+    if (this.deps.testNumbers.has(phone)) return { key: phone };
     const mobile = requireMobile(phone);
     return { key: mobile.e164, callingCode: mobile.callingCode };
   }

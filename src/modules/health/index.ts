@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
-import type { SmsProvider } from "../../adapters/sms/interface";
-import type { OtpStore } from "../../adapters/store/interface";
+import type { SmsProvider } from "../../adapters/sms/port";
+import type { OtpStore } from "../../adapters/store/port";
 import type { OperationDoc } from "../../http/contract";
 import { singleFlight } from "../../lib/single-flight";
 

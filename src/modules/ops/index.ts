@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
-import type { Metrics } from "../../lib/metrics";
 import { sharedFor } from "../../lib/single-flight";
+import type { Metrics } from "../../observability/metrics";
 
 /**
  * How long one rendering of the page is served. Prometheus scrapes every 5 s or more

@@ -1,10 +1,10 @@
-import type { IdempotencyClaim, OtpStore } from "../../adapters/store/interface";
+import type { IdempotencyClaim, OtpStore } from "../../adapters/store/port";
+import type { MobileNumber } from "../../domain/phone";
+import type { RatePolicy } from "../../domain/rate-policy";
+import type { RateDecision } from "../../domain/rate-window";
 import { GatewayError } from "../../errors";
-import type { MobileNumber } from "../../lib/phone";
-import type { RatePolicy } from "../../lib/rate-policy";
-import type { RateDecision } from "../../lib/rate-window";
 import type { PumpingGuard } from "./pumping-guard";
-import { budgetExhausted, type SpendGuard } from "./spend";
+import { budgetExhausted, type SpendGuard } from "./spend-guard";
 
 /** What passed before a send: the phone windows' decision, and what the checks counted for it. */
 export interface Admitted {

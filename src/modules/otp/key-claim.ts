@@ -1,4 +1,4 @@
-import type { IdempotencyClaim, OtpStore } from "../../adapters/store/interface";
+import type { IdempotencyClaim, OtpStore } from "../../adapters/store/port";
 import { GatewayError } from "../../errors";
 import type { Admitted, ClaimedBefore } from "./admission";
 import type { SendAnswer } from "./model";

@@ -1,10 +1,10 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { VerifyFailureSchema } from "../../adapters/sms/interface";
+import { VerifyFailureSchema } from "../../adapters/sms/port";
+import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../domain/ids";
+import { E164_PATTERN } from "../../domain/phone";
 import type { ErrorCode } from "../../errors";
 import type { OperationDoc } from "../../http/contract";
-import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../lib/ids";
-import { E164_PATTERN } from "../../lib/phone";
 
 export const SendBody = t.Object({
   phone: t.String({

@@ -1,5 +1,5 @@
+import { type MobileNumber, type PhoneRefusal, parseMobile } from "../../domain/phone";
 import { GatewayError } from "../../errors";
-import { type MobileNumber, type PhoneRefusal, parseMobile } from "../../lib/phone";
 
 const REFUSAL_DETAIL: Record<PhoneRefusal, string> = {
   invalid: "The phone number is not a valid E.164 number.",

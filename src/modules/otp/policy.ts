@@ -1,12 +1,12 @@
-import type { SmsProvider } from "../../adapters/sms/interface";
-import type { OtpStore } from "../../adapters/store/interface";
+import type { SmsProvider } from "../../adapters/sms/port";
+import type { OtpStore } from "../../adapters/store/port";
+import type { PumpingPolicy } from "../../domain/pumping";
+import type { RatePolicy } from "../../domain/rate-policy";
+import type { SendBudget } from "../../domain/send-budget";
+import type { TestNumber } from "../../domain/test-numbers";
 import type { ErrorCode } from "../../errors";
-import type { Logger } from "../../lib/logger";
-import type { Metrics } from "../../lib/metrics";
-import type { PumpingPolicy } from "../../lib/pumping";
-import type { RatePolicy } from "../../lib/rate-policy";
-import type { SendBudget } from "../../lib/send-budget";
-import type { TestPhone } from "../../lib/test-phones";
+import type { Logger } from "../../observability/logger";
+import type { Metrics } from "../../observability/metrics";
 import type { SendAnswer, VerifyAnswer } from "./model";
 
 /** The gateway's own rules around every send and verify. */
@@ -30,7 +30,7 @@ export interface OtpPolicy {
   /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
   exposeReason: boolean;
   /** Test numbers (TEST_PHONES) by E.164 number. */
-  testPhones: ReadonlyMap<string, TestPhone>;
+  testNumbers: ReadonlyMap<string, TestNumber>;
   /** A code's lifetime when the gateway makes the id itself (a test number). */
   otpTtlMs: number;
 }

@@ -1,10 +1,10 @@
-import type { OtpStore } from "../../adapters/store/interface";
+import type { OtpStore } from "../../adapters/store/port";
+import { rangeOf, shownPrefix } from "../../domain/number-ranges";
+import type { MobileNumber } from "../../domain/phone";
+import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../domain/pumping";
 import { formatDuration } from "../../lib/duration";
-import type { Logger } from "../../lib/logger";
-import type { Metrics } from "../../lib/metrics";
-import { rangeOf, shownPrefix } from "../../lib/number-ranges";
-import type { MobileNumber } from "../../lib/phone";
-import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../lib/pumping";
+import type { Logger } from "../../observability/logger";
+import type { Metrics } from "../../observability/metrics";
 
 /**
  * A pumping check's answer for one send: whether it may go (false only in

@@ -1,17 +1,16 @@
 import { createHash } from "node:crypto";
-import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/interface";
-
+import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/port";
+import { parseVerificationId, verificationId } from "../../domain/ids";
+import { maskPhone } from "../../domain/mask";
+import type { MobileNumber } from "../../domain/phone";
 import { GatewayError } from "../../errors";
-import { parseVerificationId, verificationId } from "../../lib/ids";
-import { maskPhone } from "../../lib/mask";
-import type { MobileNumber } from "../../lib/phone";
 import { type Admitted, admit } from "./admission";
 import { claimedBefore, type KeyClaim, withKey } from "./key-claim";
 import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
 import { PumpingGuard } from "./pumping-guard";
-import { SpendGuard } from "./spend";
+import { SpendGuard } from "./spend-guard";
 import { TEST_ID_PREFIX, TestNumbers } from "./test-numbers";
 
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
@@ -22,7 +21,7 @@ export class OtpService {
 
   constructor(private readonly deps: OtpServiceDeps) {
     const { store, policy, logger, metrics } = deps;
-    this.#tests = new TestNumbers(policy.testPhones, { ttlMs: policy.otpTtlMs, maxAttempts: policy.maxAttempts });
+    this.#tests = new TestNumbers(policy.testNumbers, { ttlMs: policy.otpTtlMs, maxAttempts: policy.maxAttempts });
     this.#guards = {
       store,
       phoneSend: policy.phoneSend,

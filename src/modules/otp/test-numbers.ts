@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
-import type { SendOtpResult } from "../../adapters/sms/interface";
-import type { TestPhone } from "../../lib/test-phones";
+import type { SendOtpResult } from "../../adapters/sms/port";
+import type { TestNumber } from "../../domain/test-numbers";
 
 /** How a test number's verification ids begin (after their tag): never an upstream's, which begin with a letter or digit (UPSTREAM_ID_RE). */
 export const TEST_ID_PREFIX = "_test_";
@@ -13,13 +13,13 @@ export const TEST_ID_PREFIX = "_test_";
  */
 export class TestNumbers {
   constructor(
-    private readonly phones: ReadonlyMap<string, TestPhone>,
+    private readonly phones: ReadonlyMap<string, TestNumber>,
     private readonly policy: { ttlMs: number; maxAttempts: number },
     private readonly now: () => number = Date.now,
   ) {}
 
   /** The number's entry while it is a test number. */
-  active(phone: string): TestPhone | undefined {
+  active(phone: string): TestNumber | undefined {
     const entry = this.phones.get(phone);
     return entry && (entry.until === undefined || this.now() <= entry.until) ? entry : undefined;
   }
@@ -34,7 +34,7 @@ export class TestNumbers {
   }
 
   /** Whether `code` is the number's fixed code, compared in constant time. */
-  matches(entry: TestPhone, code: string): boolean {
+  matches(entry: TestNumber, code: string): boolean {
     const a = Buffer.from(code.padEnd(8, " "));
     const b = Buffer.from(entry.code.padEnd(8, " "));
     return a.length === b.length && timingSafeEqual(a, b) && code.length === entry.code.length;

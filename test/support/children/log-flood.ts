@@ -1,7 +1,7 @@
 // A child for test/lib/log-sink.test.ts: writes LINES request lines through the gateway's
 // logger to stdout (or, with DISCARD=1, to nowhere: the baseline), then reports on stderr
 // (as JSON) its RSS growth and the lines dropped.
-import { closeStdoutLog, createLogger, droppedLogLines } from "../../../src/lib/logger";
+import { closeStdoutLog, createLogger, droppedLogLines } from "../../../src/observability/logger";
 
 const lines = Number(process.env.LINES ?? "250000");
 const logger = createLogger({ level: "info", ...(process.env.DISCARD === "1" ? { write: () => {} } : {}) });

@@ -1,0 +1,42 @@
+import { type BudgetDecision, budgetDecision, type SendBudget } from "../../../domain/send-budget";
+
+/** The send budgets for the memory store: the same semantics as BUDGET_FN (src/adapters/store/budget-scripts.ts). */
+export class MemoryBudgets {
+  /** Per budget scope, per window: bucket index -> sends. Few scopes, at most ~61 buckets each. */
+  readonly #counts = new Map<string, Map<number, number>[]>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** A budget's decision for one more send now (stale buckets dropped), and how to record it. */
+  check(budget: SendBudget): { decision: BudgetDecision; record(): void } {
+    const counts = this.#counts.get(budget.scope) ?? budget.windows.map(() => new Map<number, number>());
+    this.#counts.set(budget.scope, counts);
+    const now = this.now();
+    const decision: BudgetDecision = { ...budgetDecision(counts, now, budget), receipt: "" };
+    budget.windows.forEach((w, k) => {
+      const first = Math.floor((now - w.windowMs) / w.bucketMs);
+      for (const j of counts[k]!.keys()) if (j < first) counts[k]!.delete(j);
+    });
+    const record = () => {
+      const receipt = budget.windows.map((w, k) => {
+        const bucket = Math.floor(now / w.bucketMs);
+        counts[k]!.set(bucket, (counts[k]!.get(bucket) ?? 0) + 1);
+        decision.used[k]! += 1;
+        return `${k + 1}:${bucket}`;
+      });
+      decision.receipt = receipt.join(",");
+    };
+    return { decision, record };
+  }
+
+  /** Takes one send back from each bucket of the receipt still there. */
+  refund(budget: SendBudget, receipt: string): void {
+    const counts = this.#counts.get(budget.scope);
+    for (const field of receipt ? receipt.split(",") : []) {
+      const [k, bucket] = field.split(":").map(Number) as [number, number];
+      const buckets = counts?.[k - 1];
+      const count = buckets?.get(bucket) ?? 0;
+      if (count > 0) buckets!.set(bucket, count - 1);
+    }
+  }
+}

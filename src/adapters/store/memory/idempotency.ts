@@ -1,0 +1,45 @@
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../../../lib/lru";
+import type { IdempotencyClaim } from "../port";
+
+type Claim = { phone: string; answer?: string };
+
+/**
+ * Idempotency-Keys in process: one bounded map of claims by key, whose entries
+ * expire like the Redis keys do. One map holds every key here, so a claim is
+ * its key's binding to its phone too.
+ */
+export class MemoryIdempotency {
+  readonly #claims: LRUCache<string, Claim>;
+
+  constructor(max: number, now: () => number) {
+    this.#claims = boundedLru(max, { perf: { now } });
+  }
+
+  /** What a claim of `key` for `phone` finds, or undefined when the key is free. */
+  find(key: string, phone: string): IdempotencyClaim | undefined {
+    const existing = this.#claims.get(key);
+    if (!existing) return undefined;
+    if (existing.phone !== phone) return { state: "conflict" };
+    return existing.answer === undefined ? { state: "pending" } : { state: "done", answer: existing.answer };
+  }
+
+  take(key: string, phone: string, pendingMs: number): void {
+    this.#claims.set(key, { phone }, { ttl: pendingMs });
+  }
+
+  owner(key: string, phone: string): "new" | "same" | "other" {
+    const existing = this.#claims.get(key);
+    if (!existing) return "new";
+    return existing.phone === phone ? "same" : "other";
+  }
+
+  complete(key: string, phone: string, answer: string, ttlMs: number): void {
+    this.#claims.set(key, { phone, answer }, { ttl: ttlMs });
+  }
+
+  release(key: string, phone: string, answered: boolean): void {
+    const existing = this.#claims.get(key);
+    if (existing?.phone === phone && (answered || existing.answer === undefined)) this.#claims.delete(key);
+  }
+}

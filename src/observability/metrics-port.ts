@@ -1,0 +1,47 @@
+import type { OtpOperation } from "../domain/operation";
+
+export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "get" | "country";
+
+/**
+ * What the gateway counts. The HTTP layer, the service and the adapters report
+ * through this port; `/metrics` renders it in Prometheus text format.
+ */
+export interface Metrics {
+  send(outcome: string): void;
+  verify(outcome: string): void;
+  rateLimited(scope: RateLimitScope): void;
+  /** A request line not written: a denial by the per-IP limits past the lines a second written of them. */
+  requestLineNotWritten(scope: RateLimitScope): void;
+  /** One upstream attempt: its status class (`2xx`…`5xx`, `timeout`, `network`) and duration. */
+  upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void;
+  upstreamRetry(endpoint: OtpOperation): void;
+  redisError(): void;
+  /** A send budget's window as last seen: sends in it and its limit. */
+  budget(scope: string, window: string, used: number, limit: number): void;
+  /** One SMS sent to `country`, at its estimated price (INR). */
+  spend(country: string, amount: number): void;
+  /**
+   * The pumping guard, by country: a send it refused or would have refused (monitor
+   * mode), a send that went out, a code verified (their ratio is the conversion).
+   */
+  pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void;
+  /** Where in-flight requests are read from at scrape time (Bun's server). */
+  watchInFlight(read: () => number): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** For parts built without metrics (unit tests of one adapter). */
+export const noMetrics: Metrics = {
+  send() {},
+  verify() {},
+  rateLimited() {},
+  requestLineNotWritten() {},
+  upstream() {},
+  upstreamRetry() {},
+  redisError() {},
+  budget() {},
+  spend() {},
+  pumping() {},
+  watchInFlight() {},
+  render: async () => ({ contentType: "text/plain", body: "" }),
+};

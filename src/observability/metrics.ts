@@ -1,0 +1,90 @@
+import type { OtpOperation } from "../domain/operation";
+import type { Metrics, RateLimitScope } from "./metrics-port";
+import {
+  COUNTER_FAMILIES,
+  type CounterFamily,
+  type MetricsState,
+  type PromMetricsOptions,
+  UPSTREAM_BUCKETS,
+} from "./metrics-state";
+
+export { type Metrics, noMetrics, type RateLimitScope } from "./metrics-port";
+export type { PromMetricsOptions } from "./metrics-state";
+
+/**
+ * The Metrics port in plain Maps, rendered by prom-client on its own registry.
+ * prom-client is loaded on the first scrape, not at start: a gateway that is
+ * never scraped never pays for it (its module and default metrics are some
+ * megabytes of idle memory), and the hot path pays one Map update per count.
+ */
+export class PromMetrics implements Metrics {
+  readonly #state: MetricsState;
+  #render?: Promise<() => Promise<{ contentType: string; body: string }>>;
+
+  constructor(options: PromMetricsOptions) {
+    const counts = Object.fromEntries(
+      Object.entries(COUNTER_FAMILIES).map(([family, { initial }]) => [family, new Map(initial.map((value) => [value, 0]))]),
+    ) as MetricsState["counts"];
+    this.#state = {
+      options: { defaultMetrics: true, ...options },
+      counts,
+      redisErrors: { value: 0 },
+      upstream: new Map(),
+      budgets: new Map(),
+      inFlight: () => 0,
+    };
+  }
+
+  #add(family: CounterFamily, label: string, amount = 1): void {
+    const map = this.#state.counts[family];
+    map.set(label, (map.get(label) ?? 0) + amount);
+  }
+
+  send(outcome: string): void {
+    this.#add("sends", outcome);
+  }
+  verify(outcome: string): void {
+    this.#add("verifies", outcome);
+  }
+  rateLimited(scope: RateLimitScope): void {
+    this.#add("limited", scope);
+  }
+  requestLineNotWritten(scope: RateLimitScope): void {
+    this.#add("unlogged", scope);
+  }
+  upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void {
+    const key = `${endpoint} ${statusClass}`;
+    let series = this.#state.upstream.get(key);
+    if (!series) {
+      series = { endpoint, statusClass, buckets: UPSTREAM_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.#state.upstream.set(key, series);
+    }
+    const bucket = UPSTREAM_BUCKETS.findIndex((le) => seconds <= le);
+    if (bucket >= 0) series.buckets[bucket]! += 1;
+    series.sum += seconds;
+    series.count += 1;
+  }
+  upstreamRetry(endpoint: OtpOperation): void {
+    this.#add("retries", endpoint);
+  }
+  redisError(): void {
+    this.#state.redisErrors.value += 1;
+  }
+  budget(scope: string, window: string, used: number, limit: number): void {
+    this.#state.budgets.set(`${scope} ${window}`, { scope, window, used, limit });
+  }
+  spend(country: string, amount: number): void {
+    this.#add("spend", country, amount);
+  }
+  pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void {
+    this.#add(event, country);
+  }
+  watchInFlight(read: () => number): void {
+    this.#state.inFlight = read;
+  }
+  async render(): Promise<{ contentType: string; body: string }> {
+    // Loaded and built once, on the first scrape.
+    this.#render ??= import("./prom-registry").then(({ promRegistry }) => promRegistry(this.#state));
+    return (await this.#render)();
+  }
+}
