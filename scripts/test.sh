@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 #   qemu-user-static libc6-arm64-cross the linux-arm64 binary, run under emulation
 #   wrk                                the load generator of `bun run bench` (CI runs its smoke)
 #   prometheus                         promtool, which checks the /metrics page
+#   lua-check                          luacheck, which lints the store's Lua scripts
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -17,6 +18,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v luacheck >/dev/null 2>&1 || missing+=(lua-check)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${missing[*]}"

@@ -34,14 +34,18 @@ function sources(dir: string): string[] {
   );
 }
 
-/** Each file of src/ (relative path) with the src/ files it imports, statically, dynamically or by require. */
+/** Each file of src/ (relative path) with the src/ modules it imports, statically, dynamically or by require. */
 const graph = new Map<string, string[]>();
+/** Files of src/ imported as text or as a path (`with { type: "text" }`: the store's Lua), that do not exist. */
+const missingAssets: string[] = [];
+const isAsset = (target: string) => /\.(lua|json)$/.test(target);
 for (const path of sources(SRC)) {
   const text = readFileSync(path, "utf8");
-  const specifiers = [...text.matchAll(/(?:from\s+|import\s+|import\(\s*|require\(\s*)"(\.[^"]+)"/g)].map((m) => m[1]!);
-  const targets = specifiers
-    .map((s) => relative(SRC, resolve(dirname(path), s)))
-    .filter((target) => !target.startsWith(".."))
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s+|import\(\s*|require\(\s*)"(\.[^"]+)"/g)].map((m) => m[1] ?? "");
+  const resolved = specifiers.map((s) => relative(SRC, resolve(dirname(path), s))).filter((target) => !target.startsWith(".."));
+  missingAssets.push(...resolved.filter((target) => isAsset(target) && !existsSync(join(SRC, target))));
+  const targets = resolved
+    .filter((target) => !isAsset(target))
     .map((target) => (target.endsWith(".ts") || existsSync(join(SRC, `${target}.ts`)) ? target : `${target}/index`))
     .map((target) => (target.endsWith(".ts") ? target : `${target}.ts`));
   graph.set(relative(SRC, path), targets);
@@ -77,5 +81,6 @@ describe("the layout of src/", () => {
   // (biome.json), the length of files is not.
   test("every import names a file that exists", () => {
     for (const targets of graph.values()) for (const target of targets) expect(graph.has(target), target).toBe(true);
+    expect(missingAssets).toEqual([]);
   });
 });

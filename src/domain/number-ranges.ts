@@ -32,7 +32,7 @@ const scriptArgs = new WeakMap<PumpingPolicy, { block: string; range: string }>(
 
 /**
  * pump_check's arguments after the number, for a block and for its range, each
- * joined by commas as ADMIT_LUA takes them, worked out once per policy (a
+ * joined by commas as admit.lua takes them, worked out once per policy (a
  * process judges by a handful: CountryWatch hands out two).
  */
 export function pumpArgsFor(policy: PumpingPolicy): { block: string; range: string } {

@@ -55,7 +55,7 @@ export const blockDuration = (policy: PumpingPolicy, strikes: number) =>
 /** How long a prefix's record outlives its last block: repeats within this escalate. */
 export const strikeMemoryMs = (policy: PumpingPolicy) => 2 * policy.blockMaxMs;
 
-/** The arguments of pump_check (src/adapters/store/pumping-scripts.ts) after the number, in its order. */
+/** The policy arguments of pump_check (src/adapters/store/redis/lua/lib/pump.lua), in its order. */
 export const pumpScriptArgs = (p: PumpingPolicy) => [
   p.windowMs,
   p.bucketMs,
@@ -92,7 +92,7 @@ export const coarseMs = (policy: PumpingPolicy) => policy.bucketMs * 60;
  * Judged: sends whose codes have all expired (fine buckets that ended a code
  * lifetime ago, and every folded one). Verifies count wherever they landed in
  * the window, a few of a younger send's too: that only makes the guard more
- * lenient. Mirrored by pump_check (src/adapters/store/pumping-scripts.ts).
+ * lenient. Mirrored by pump_check (src/adapters/store/redis/lua/lib/pump.lua).
  */
 export function judge(counts: PrefixCounts, now: number, policy: PumpingPolicy): boolean {
   const { judged, converted } = tally(counts, now, policy);

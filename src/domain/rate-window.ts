@@ -66,7 +66,7 @@ export interface RawDecision {
  * if one more happens at `now`. Exact: an event is allowed only if every window
  * holds fewer than `limit` events in (now - windowMs, now]. `counted`: this
  * event is already in `timestamps`. The Redis Lua script
- * (src/adapters/store/redis-scripts.ts) mirrors this line by line.
+ * (src/adapters/store/redis/lua/lib/window.lua) mirrors this line by line.
  */
 export function decideRaw(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RawDecision {
   const n = timestamps.length;

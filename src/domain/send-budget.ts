@@ -33,7 +33,7 @@ export interface BudgetDecision {
   /** Denied: ms until a send can pass every window. */
   waitMs: number;
   used: number[];
-  /** Which buckets this send was counted in, to take it back (`refundBudget`). Empty when denied. */
+  /** Which buckets this send was counted in, to take it back (the store's `cancel`). Empty when denied. */
   receipt: string;
 }
 
@@ -68,7 +68,7 @@ export function sendBudget(scope: string, windows: readonly BudgetWindow[]): Sen
  * counts (bucket index = floor(t / bucketMs)). Every bucket that overlaps
  * (now - windowMs, now] counts in full, the oldest partial one included, so the
  * count can only be too high: no window of that length ever holds more than the
- * limit. Mirrored line by line by BUDGET_LUA (src/adapters/store/redis-scripts.ts).
+ * limit. Mirrored line by line by budget_check (src/adapters/store/redis/lua/lib/budget.lua).
  */
 export function budgetDecision(
   counts: readonly Map<number, number>[],

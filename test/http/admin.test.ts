@@ -5,7 +5,7 @@ import type { PumpingPolicy } from "../../src/domain/pumping";
 import { socketPeer } from "../../src/http/guard";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
-import { judgePrefix } from "../support/pumping";
+import { judgePrefix } from "../support/store-steps";
 
 const TOKEN = "admin-token-0123456789";
 const fake = new FakeStartMessaging();
@@ -81,7 +81,7 @@ describe("admin routes", () => {
 
   test("show blocks and budget use; lift a block", async () => {
     const prefix = "+919876543";
-    for (let i = 0; i < 4; i++) await store.pumpRecord(prefix, "sent", POLICY);
+    for (let i = 0; i < 4; i++) await store.countSent({ prefix: prefix, policy: POLICY });
     await Bun.sleep(80);
     expect((await judgePrefix(store, prefix, `${prefix}210`, POLICY)).state).toBe("newly_blocked");
     const state = (await (await call("GET", "/admin/guard")).json()) as {
@@ -122,7 +122,7 @@ describe("admin routes", () => {
 
   test("a safe-listed number is never blocked; invalid entries are 400", async () => {
     const prefix = "+919812345";
-    for (let i = 0; i < 4; i++) await store.pumpRecord(prefix, "sent", POLICY);
+    for (let i = 0; i < 4; i++) await store.countSent({ prefix: prefix, policy: POLICY });
     await Bun.sleep(80);
     expect((await call("PUT", `/admin/safe-list/numbers/${prefix}678`)).status).toBe(200);
     expect((await judgePrefix(store, prefix, `${prefix}678`, POLICY)).state).toBe("clear");

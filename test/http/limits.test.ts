@@ -340,11 +340,13 @@ describe("sends that fail half-way", () => {
 
   test("a key whose answer was stored but whose record was not: the retry records it, one SMS, and the code verifies", async () => {
     const store = new MemoryStore();
-    const save = store.saveVerification.bind(store);
+    const record = store.record.bind(store);
     let failures = 2; // both writes of the first request (the write and its one retry)
-    store.saveVerification = async (...args) => {
-      if (failures-- > 0) throw new GatewayError("STORE_UNAVAILABLE");
-      return save(...args);
+    // The record step fails half-way: the key's answer is stored, the id's record is not.
+    store.record = async (ticket, sent) => {
+      if (failures-- <= 0) return record(ticket, sent);
+      await record(ticket, { ...sent, id: { tag: "0000000000000000", inner: "lost" } });
+      throw new GatewayError("STORE_UNAVAILABLE");
     };
     const client = testApp(startMessaging(fake.url, logger), logger, { store });
     const key = { "idempotency-key": crypto.randomUUID() };
@@ -360,7 +362,7 @@ describe("sends that fail half-way", () => {
 
   test("when the code went out but cannot be recorded, the answer says so instead of 'nothing was sent'", async () => {
     const store = new MemoryStore();
-    store.saveVerification = async () => {
+    store.record = async () => {
       throw new GatewayError("STORE_UNAVAILABLE");
     };
     const client = testApp(startMessaging(fake.url, logger), logger, { store });

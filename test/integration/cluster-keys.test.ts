@@ -6,7 +6,7 @@ import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { RedisCluster } from "../support/redis";
 
 /**
- * On a Cluster the budgets are reserved beside ADMIT_LUA, which reads the
+ * On a Cluster the budgets are reserved beside admit.lua, which reads the
  * Idempotency-Key's claim. A duplicate of a keyed send (a replay, one in flight)
  * is answered by the phone's step alone: a slow budget node neither holds it up
  * nor fails it; the slots reserved beside it go back when they answer. (First

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import type { OtpStore } from "../../src/adapters/store/port";
 import { RedisStore } from "../../src/adapters/store/redis/index";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
@@ -16,27 +15,42 @@ const { logger } = captureLogger();
 const stores: RedisStore[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The store with some of its calls started late (the calls themselves are the real ones). */
-function late(store: OtpStore, delays: Partial<Record<keyof OtpStore, number>>): OtpStore {
-  return new Proxy(store, {
-    get(target, name) {
-      const value = Reflect.get(target, name, target);
+/** Calls started late: the send's admission step, and the key's binding to its phone (asked beside it). */
+interface Delays {
+  admit?: number;
+  ownIdempotency?: number;
+}
+
+/** `target` with the functions named in `delays` started late (the calls themselves are the real ones). */
+function late<T extends object>(target: T, delays: Record<string, number | undefined>): T {
+  return new Proxy(target, {
+    get(object, name) {
+      const value = Reflect.get(object, name, object);
       if (typeof value !== "function") return value;
-      const ms = delays[name as keyof OtpStore];
+      const ms = delays[String(name)];
+      if (!ms) return value.bind(object);
       return async (...args: unknown[]) => {
-        if (ms) await sleep(ms);
-        return value.apply(target, args);
+        await sleep(ms);
+        return value.apply(object, args);
       };
     },
   });
 }
 
-async function gateway(delays: Partial<Record<keyof OtpStore, number>>) {
-  const store = new RedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 1_000, logger });
+async function gateway(delays: Delays) {
+  const store = new RedisStore({
+    url: SHARED_REDIS_URL,
+    commandTimeoutMs: 1_000,
+    logger,
+    wrapClient: (client) => late(client, { otpOwnIdempotency: delays.ownIdempotency }),
+  });
   stores.push(store);
   expect(await store.connected(5_000)).toBe(true);
   const env = { PHONE_SEND_LIMITS: "1/1m", SEND_BUDGETS: "*=1000/1h" };
-  return testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, { store: late(store, delays), env });
+  return testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, {
+    store: late(store, { admit: delays.admit }),
+    env,
+  });
 }
 
 beforeAll(async () => {
@@ -51,8 +65,8 @@ afterAll(async () => {
 describe("one Idempotency-Key, two gateways, interleaved", () => {
   // The key's claim is taken in the send's admission step, with the phone's windows: A's on time,
   // B's landing late, while A's send is in flight.
-  const a = (delays: Partial<Record<keyof OtpStore, number>> = {}) => gateway(delays);
-  const b = (ms: number) => gateway({ admitSend: ms });
+  const a = (delays: Delays = {}) => gateway(delays);
+  const b = (ms: number) => gateway({ admit: ms });
 
   test("a duplicate (another spelling of the number) in flight finds the claim and never takes back the owner's event", async () => {
     const [first, second, plain] = await Promise.all([a(), b(60), a()]);

@@ -5,7 +5,19 @@ import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
 import { parseLimits } from "../../src/domain/rate-window";
 import { parseBudgets, type SendBudget } from "../../src/domain/send-budget";
-import { judgePrefix } from "../support/pumping";
+import {
+  admitTo,
+  budgetsOf,
+  claimKey,
+  completeKey,
+  judgePrefix,
+  keyTicket,
+  reserve,
+  saveRecord,
+  sendEvent,
+  takeBack,
+  verdictOf,
+} from "../support/store-steps";
 
 let phoneCounter = 0;
 /** A phone number no other test uses, so suites can share one Redis. */
@@ -48,7 +60,7 @@ const freshPrefix = () => {
 /** A verification record of `phone` under a fresh id, as a send leaves it. */
 async function saved(store: OtpStore, phone: string): Promise<VerificationRef> {
   const ref = { tag: await store.phoneTag(phone), inner: `otp_${id()}` };
-  await store.saveVerification(ref, phone, 60_000);
+  await saveRecord(store, ref, phone, 60_000);
   return ref;
 }
 
@@ -70,25 +82,25 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("allows up to the limit, then denies, and a denied hit is not recorded", async () => {
       const phone = freshPhone();
       const w = windows("2/400ms");
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
-      for (let i = 0; i < 5; i++) expect((await store.hit(phone, w, id())).allowed).toBe(false);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
+      for (let i = 0; i < 5; i++) expect((await sendEvent(store, phone, w, id())).allowed).toBe(false);
       await Bun.sleep(450);
       // Had the denials been recorded, the window would still be full.
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
     });
 
     test("enforces every window at once and names the one that denies", async () => {
       const phone = freshPhone();
       const w = windows("1/300ms,2/5s");
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
-      const short = await store.hit(phone, w, id());
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
+      const short = await sendEvent(store, phone, w, id());
       expect(short).toMatchObject({ allowed: false, policy: "1/300ms", retryAfterSeconds: 1 });
       await Bun.sleep(350);
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
       await Bun.sleep(350);
-      const long = await store.hit(phone, w, id());
+      const long = await sendEvent(store, phone, w, id());
       expect(long).toMatchObject({ allowed: false, policy: "2/5s", remaining: 0 });
       // The first hit leaves the 5 s window about 4.3 s from now: Retry-After is never earlier.
       expect(long.retryAfterSeconds).toBeGreaterThanOrEqual(4);
@@ -98,14 +110,14 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("reports what is left and when the next event can pass", async () => {
       const phone = freshPhone();
       const w = windows("1/1m,3/10m");
-      const first = await store.hit(phone, w, id());
+      const first = await sendEvent(store, phone, w, id());
       expect(first).toMatchObject({ allowed: true, remaining: 0, policy: "1/1m", nextAllowedSeconds: 60 });
     });
 
     test("send and verify events of one phone are counted apart", async () => {
       const phone = freshPhone();
       const w = windows("1/1m");
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
       const vid = await saved(store, phone);
       expect(await store.beginVerify(vid, 3, { policy: w, member: id() })).toEqual({ state: "ok", phone });
     });
@@ -113,76 +125,77 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("exact under concurrency: 50 parallel hits on a limit of 10 let exactly 10 through", async () => {
       const phone = freshPhone();
       const w = windows("10/1m,40/1h");
-      const results = await Promise.all(Array.from({ length: 50 }, () => store.hit(phone, w, id())));
+      const results = await Promise.all(Array.from({ length: 50 }, () => sendEvent(store, phone, w, id())));
       expect(results.filter((r) => r.allowed)).toHaveLength(10);
     });
 
     test("an event already recorded passes again without being counted twice", async () => {
       const phone = freshPhone();
       const w = windows("1/1m,3/10m");
-      expect(await store.hit(phone, w, "idem:retry-me")).toMatchObject({ allowed: true, recorded: true });
-      const retry = await store.hit(phone, w, "idem:retry-me");
+      expect(await sendEvent(store, phone, w, "idem:retry-me")).toMatchObject({ allowed: true, recorded: true });
+      const retry = await sendEvent(store, phone, w, "idem:retry-me");
       // It says it recorded nothing: a caller taking its check back must not erase the first send.
       expect(retry).toMatchObject({ allowed: true, policy: "1/1m", recorded: false });
-      expect((await store.hit(phone, w, "idem:refused")).recorded).toBe(false);
+      expect((await sendEvent(store, phone, w, "idem:refused")).recorded).toBe(false);
       expect(retry.nextAllowedSeconds).toBeGreaterThanOrEqual(59);
-      expect((await store.hit(phone, w, "idem:another")).allowed).toBe(false);
+      expect((await sendEvent(store, phone, w, "idem:another")).allowed).toBe(false);
     });
 
     test("a verification id seen before keeps its spent attempts and its used flag", async () => {
       const vid = await saved(store, "+919876543210");
       expect((await store.beginVerify(vid, 3)).state).toBe("ok");
       expect(await store.claimVerified(vid)).toBe(true);
-      await store.saveVerification(vid, "+919876543210", 60_000);
+      await saveRecord(store, vid, "+919876543210", 60_000);
       expect((await store.beginVerify(vid, 3)).state).toBe("used");
       expect(await store.claimVerified(vid)).toBe(false);
     });
 
-    test("unhit takes an event back", async () => {
+    test("a send taken back (cancel) leaves no event in the phone's windows", async () => {
       const phone = freshPhone();
       const w = windows("1/1m");
       const event = id();
-      expect((await store.hit(phone, w, event)).allowed).toBe(true);
-      await store.unhit(phone, event);
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      const first = await sendEvent(store, phone, w, event);
+      expect(first.allowed).toBe(true);
+      await takeBack(store, first);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
     });
 
     test("idempotency: claim, replay, conflict, release", async () => {
       const key = `key-${id()}`;
-      expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "new" });
-      expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "pending" });
-      // Another phone of the range meets the claim itself (another range's is found by ownIdempotency).
-      expect(await store.claimIdempotency(key, "+919876543299", 5_000)).toEqual({ state: "conflict" });
-      await store.completeIdempotency(key, "+919876543210", '{"requestId":"r1"}', 60_000);
-      expect(await store.claimIdempotency(key, "+919876543210", 5_000)).toEqual({ state: "done", answer: '{"requestId":"r1"}' });
-      await store.releaseIdempotency(key, "+919876543210"); // a finished answer is kept
-      expect((await store.claimIdempotency(key, "+919876543210", 5_000)).state).toBe("done");
+      expect(await claimKey(store, key, "+919876543210", 5_000)).toEqual({ state: "new" });
+      expect(await claimKey(store, key, "+919876543210", 5_000)).toEqual({ state: "pending" });
+      // Another phone of the range meets the claim itself (another range's is found by the key's binding to its phone).
+      expect(await claimKey(store, key, "+919876543299", 5_000)).toEqual({ state: "conflict" });
+      await completeKey(store, key, "+919876543210", '{"requestId":"r1"}', 60_000);
+      expect(await claimKey(store, key, "+919876543210", 5_000)).toEqual({ state: "done", answer: '{"requestId":"r1"}' });
+      await store.release(keyTicket("+919876543210", key)); // a finished answer is kept
+      expect((await claimKey(store, key, "+919876543210", 5_000)).state).toBe("done");
 
       const failed = `key-${id()}`;
-      await store.claimIdempotency(failed, "+919876543210", 5_000);
-      await store.releaseIdempotency(failed, "+919812345678"); // another phone's release takes nothing
-      expect((await store.claimIdempotency(failed, "+919876543210", 5_000)).state).toBe("pending");
-      await store.releaseIdempotency(failed, "+919876543210");
-      expect(await store.claimIdempotency(failed, "+919876543210", 5_000)).toEqual({ state: "new" });
+      await claimKey(store, failed, "+919876543210", 5_000);
+      await store.release(keyTicket("+919812345678", failed)); // another phone's release takes nothing
+      expect((await claimKey(store, failed, "+919876543210", 5_000)).state).toBe("pending");
+      await store.release(keyTicket("+919876543210", failed));
+      expect(await claimKey(store, failed, "+919876543210", 5_000)).toEqual({ state: "new" });
     });
 
     test("idempotency: a key is bound to one phone until its claim is released", async () => {
       const key = `key-${id()}`;
       const [a, b] = [freshPhone(), `+9197${freshPhone().slice(5)}`]; // b in another range
-      expect(await store.claimIdempotency(key, a, 5_000)).toEqual({ state: "new" });
-      expect(await store.ownIdempotency(key, a, 5_000)).not.toBe("other");
-      expect(await store.ownIdempotency(key, a, 5_000)).toBe("same");
-      expect(await store.ownIdempotency(key, b, 5_000)).toBe("other");
-      await store.releaseIdempotency(key, b); // not b's to release
-      expect(await store.ownIdempotency(key, b, 5_000)).toBe("other");
-      await store.releaseIdempotency(key, a);
-      expect(await store.ownIdempotency(key, b, 5_000)).not.toBe("other");
+      expect(await claimKey(store, key, a, 5_000)).toEqual({ state: "new" });
+      // Its own phone finds its claim; a phone of another range finds the key taken.
+      expect((await claimKey(store, key, a, 5_000)).state).not.toBe("conflict");
+      expect(await claimKey(store, key, a, 5_000)).toEqual({ state: "pending" });
+      expect(await claimKey(store, key, b, 5_000)).toEqual({ state: "conflict" });
+      await store.release(keyTicket(b, key)); // not b's to release
+      expect(await claimKey(store, key, b, 5_000)).toEqual({ state: "conflict" });
+      await store.release(keyTicket(a, key));
+      expect((await claimKey(store, key, b, 5_000)).state).not.toBe("conflict");
       // An answered key stays bound to its phone for as long as its answer is kept.
       const done = `key-${id()}`;
-      await store.claimIdempotency(done, a, 5_000);
-      await store.ownIdempotency(done, a, 5_000);
-      await store.completeIdempotency(done, a, '{"requestId":"r1"}', 60_000);
-      expect(await store.ownIdempotency(done, b, 5_000)).toBe("other");
+      await claimKey(store, done, a, 5_000);
+      await completeKey(store, done, a, '{"requestId":"r1"}', 60_000);
+      expect(await claimKey(store, done, b, 5_000)).toEqual({ state: "conflict" });
     });
 
     test("idempotency: a phone's late release or forget leaves another phone's claim of its range alone", async () => {
@@ -190,28 +203,28 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       // Two numbers of one range: one claim key. The first's claim expires while its send runs.
       const range = freshPhone().slice(0, -5);
       const [first, second] = [`${range}10001`, `${range}20002`];
-      expect(await store.claimIdempotency(key, first, 50)).toEqual({ state: "new" });
+      expect(await claimKey(store, key, first, 50)).toEqual({ state: "new" });
       await Bun.sleep(80);
-      expect(await store.claimIdempotency(key, second, 10_000)).toEqual({ state: "new" });
-      await store.releaseIdempotency(key, first); // the first's send fails
-      expect(await store.claimIdempotency(key, second, 10_000)).toEqual({ state: "pending" });
-      await store.completeIdempotency(key, second, '{"requestId":"x"}', 60_000);
-      await store.releaseIdempotency(key, first, true); // the first forgets an answer it never wrote
-      expect(await store.claimIdempotency(key, second, 10_000)).toEqual({ state: "done", answer: '{"requestId":"x"}' });
+      expect(await claimKey(store, key, second, 10_000)).toEqual({ state: "new" });
+      await store.release(keyTicket(first, key)); // the first's send fails
+      expect(await claimKey(store, key, second, 10_000)).toEqual({ state: "pending" });
+      await completeKey(store, key, second, '{"requestId":"x"}', 60_000);
+      await store.forget(keyTicket(first, key)); // the first forgets an answer it never wrote
+      expect(await claimKey(store, key, second, 10_000)).toEqual({ state: "done", answer: '{"requestId":"x"}' });
     });
 
     test("a pending claim expires on its own (its gateway may have died)", async () => {
       const key = `key-${id()}`;
-      await store.claimIdempotency(key, "+919876543210", 200);
+      await claimKey(store, key, "+919876543210", 200);
       await Bun.sleep(300);
-      expect(await store.claimIdempotency(key, "+919876543210", 200)).toEqual({ state: "new" });
+      expect(await claimKey(store, key, "+919876543210", 200)).toEqual({ state: "new" });
     });
 
     test("verification records: attempts are counted, success is claimed once", async () => {
       const phone = freshPhone();
       const vid = { tag: await store.phoneTag(phone), inner: `otp_${id()}` };
       expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
-      await store.saveVerification(vid, phone, 60_000);
+      await saveRecord(store, vid, phone, 60_000);
       // One step finds the id's phone and begins the attempt.
       expect(await store.beginVerify(vid, 3)).toEqual({ state: "ok", phone });
       expect(await store.beginVerify({ ...vid, inner: `otp_${id()}` }, 3)).toEqual({ state: "unknown" });
@@ -235,7 +248,7 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await store.beginVerify(second, 3, charge())).state).toBe("ok");
       const limited = await store.beginVerify(second, 3, charge());
       expect(limited).toMatchObject({ state: "limited", phone, decision: { allowed: false, policy: "2/1m", limit: 2 } });
-      expect(limited.decision!.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(limited.state === "limited" && limited.decision.retryAfterSeconds).toBeGreaterThanOrEqual(59);
       // The refused verify spent none of the id's three attempts: two are left.
       expect((await store.beginVerify(second, 3)).state).toBe("ok");
       expect((await store.beginVerify(second, 3)).state).toBe("ok");
@@ -289,58 +302,58 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
 
     test("verification records expire with the code", async () => {
       const vid = { tag: await store.phoneTag("+919876543210"), inner: `otp_${id()}` };
-      await store.saveVerification(vid, "+919876543210", 200);
+      await saveRecord(store, vid, "+919876543210", 200);
       await Bun.sleep(300);
       expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
     });
 
     test("a budget admits exactly its limit under concurrency, and a refused send is not counted", async () => {
       const b = budget("20/1h");
-      const results = await Promise.all(Array.from({ length: 50 }, () => store.reserveBudget(b)));
+      const results = await Promise.all(Array.from({ length: 50 }, () => reserve(store, b)));
       expect(results.filter((r) => r.allowed)).toHaveLength(20);
       const refused = results.find((r) => !r.allowed)!;
       expect(refused.receipt).toBe("");
       // Freed when its bucket leaves the window: within one window plus one bucket, never sooner than the window.
       expect(refused.waitMs).toBeGreaterThan(3_600_000 - 60_000 - 1_000);
       expect(refused.waitMs).toBeLessThanOrEqual(3_600_000 + 60_000);
-      expect((await store.reserveBudget(b, false)).used).toEqual([20]);
+      expect((await store.budgetUse(b)).used).toEqual([20]);
     });
 
     test("a budget checks every window, takes back a refund, and only looks when asked to", async () => {
       const b = budget("3/1h,5/24h");
-      const first = await store.reserveBudget(b);
+      const first = await reserve(store, b);
       expect(first).toMatchObject({ allowed: true, used: [1, 1], remaining: 2, index: 0 });
-      await store.reserveBudget(b);
-      await store.reserveBudget(b);
-      expect((await store.reserveBudget(b)).allowed).toBe(false);
-      await store.refundBudget(b, first.receipt);
-      expect(await store.reserveBudget(b, false)).toMatchObject({ allowed: true, used: [2, 2] });
-      expect((await store.reserveBudget(b)).allowed).toBe(true);
-      expect((await store.reserveBudget(b)).allowed).toBe(false);
+      await reserve(store, b);
+      await reserve(store, b);
+      expect((await reserve(store, b)).allowed).toBe(false);
+      await takeBack(store, first);
+      expect(await store.budgetUse(b)).toMatchObject({ allowed: true, used: [2, 2] });
+      expect((await reserve(store, b)).allowed).toBe(true);
+      expect((await reserve(store, b)).allowed).toBe(false);
       // A refund of a receipt twice takes back no more than was counted.
       const other = budget("1/1m");
-      const only = await store.reserveBudget(other);
-      await store.refundBudget(other, only.receipt);
-      await store.refundBudget(other, only.receipt);
-      expect((await store.reserveBudget(other, false)).used).toEqual([0]);
+      const only = await reserve(store, other);
+      await takeBack(store, only);
+      await takeBack(store, only);
+      expect((await store.budgetUse(other)).used).toEqual([0]);
     });
 
     test("a budget's window slides: sends leave it bucket by bucket", async () => {
       const b = budget("2/2s");
-      expect((await store.reserveBudget(b)).allowed).toBe(true);
-      expect((await store.reserveBudget(b)).allowed).toBe(true);
-      const refused = await store.reserveBudget(b);
+      expect((await reserve(store, b)).allowed).toBe(true);
+      expect((await reserve(store, b)).allowed).toBe(true);
+      const refused = await reserve(store, b);
       expect(refused.allowed).toBe(false);
       expect(refused.waitMs).toBeGreaterThan(1_900);
       expect(refused.waitMs).toBeLessThanOrEqual(2_034);
       await Bun.sleep(refused.waitMs + 20);
-      expect((await store.reserveBudget(b)).allowed).toBe(true);
+      expect((await reserve(store, b)).allowed).toBe(true);
     });
 
     test("pumping: a prefix whose judged sends are not verified is blocked, longer on a repeat, then lifted", async () => {
       const prefix = freshPrefix();
       const phone = `${prefix}123`;
-      for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
+      for (let i = 0; i < 6; i++) await store.countSent({ prefix: prefix, policy: PUMPING });
       // Fresh sends are not held against the prefix: their codes may still be verified.
       expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("clear");
       await Bun.sleep(130);
@@ -349,17 +362,17 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(first.remainingMs).toBeGreaterThan(250);
       expect(first.remainingMs).toBeLessThanOrEqual(300);
       expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("blocked");
-      expect((await store.pumpBlocks()).map((b) => b.prefix)).toContain(prefix);
+      expect((await store.blocks()).map((b) => b.prefix)).toContain(prefix);
       await Bun.sleep(320);
       expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("clear"); // lifted after its time
-      for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
+      for (let i = 0; i < 6; i++) await store.countSent({ prefix: prefix, policy: PUMPING });
       await Bun.sleep(130);
       const repeat = await judgePrefix(store, prefix, phone, PUMPING);
       expect(repeat).toMatchObject({ state: "newly_blocked", strikes: 2 });
       expect(repeat.remainingMs).toBeGreaterThan(550); // doubled
-      expect(await store.pumpLift(prefix)).toBe(true);
+      expect(await store.liftBlock(prefix)).toBe(true);
       expect((await judgePrefix(store, prefix, phone, PUMPING)).state).toBe("clear");
-      expect((await store.pumpBlocks()).map((b) => b.prefix)).not.toContain(prefix);
+      expect((await store.blocks()).map((b) => b.prefix)).not.toContain(prefix);
     });
 
     test("pumping: a slow prefix is judged over the whole window, older counts folded", async () => {
@@ -369,7 +382,7 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const prefix = freshPrefix();
       const phone = `${prefix}001`;
       for (let round = 0; round < 3; round++) {
-        await store.pumpRecord(prefix, "sent", slow);
+        await store.countSent({ prefix: prefix, policy: slow });
         expect((await judgePrefix(store, prefix, phone, slow)).state).toBe("clear"); // and counts this send
         await Bun.sleep(150);
       }
@@ -381,7 +394,7 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       for (let i = 0; i < 6; i++) {
         const verdict = await judgePrefix(store, prefix, `${prefix}00${i}`, PUMPING);
         expect(verdict.state).toBe("clear");
-        await store.pumpUncount(prefix, verdict.counted!);
+        await takeBack(store, verdict);
       }
       await Bun.sleep(130);
       expect((await judgePrefix(store, prefix, `${prefix}010`, PUMPING)).state).toBe("clear");
@@ -393,18 +406,18 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
 
     test("pumping: a converting prefix is never blocked; the safe list is honoured", async () => {
       const converting = freshPrefix();
-      for (let i = 0; i < 8; i++) await store.pumpRecord(converting, "sent", PUMPING);
-      for (let i = 0; i < 6; i++) await store.pumpRecord(converting, "verified", PUMPING);
+      for (let i = 0; i < 8; i++) await store.countSent({ prefix: converting, policy: PUMPING });
+      for (let i = 0; i < 6; i++) await store.countVerified({ prefix: converting, policy: PUMPING });
       const pumped = freshPrefix();
-      for (let i = 0; i < 8; i++) await store.pumpRecord(pumped, "sent", PUMPING);
-      await store.pumpSafe(pumped, `${pumped}555`, true);
+      for (let i = 0; i < 8; i++) await store.countSent({ prefix: pumped, policy: PUMPING });
+      await store.addToSafeList({ prefix: pumped, number: `${pumped}555` });
       await Bun.sleep(130);
       expect((await judgePrefix(store, converting, `${converting}001`, PUMPING)).state).toBe("clear");
       expect((await judgePrefix(store, pumped, `${pumped}555`, PUMPING)).state).toBe("clear"); // that number is safe
-      await store.pumpSafe(pumped, undefined, true);
+      await store.addToSafeList({ prefix: pumped });
       expect((await judgePrefix(store, pumped, `${pumped}001`, PUMPING)).state).toBe("clear"); // the whole prefix is
-      await store.pumpSafe(pumped, undefined, false);
-      await store.pumpSafe(pumped, `${pumped}555`, false);
+      await store.removeFromSafeList({ prefix: pumped });
+      await store.removeFromSafeList({ prefix: pumped, number: `${pumped}555` });
       expect((await judgePrefix(store, pumped, `${pumped}001`, PUMPING)).state).toBe("newly_blocked");
     });
 
@@ -416,8 +429,8 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       for (let k = 1; k <= 6; k++)
         expect((await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING)).state).toBe("clear");
       // Two verified of 6 is under the blocks' 50 % but not under the range's 25 %; 2 of 13 is.
-      await store.pumpRecord(sibling(1), "verified", PUMPING);
-      await store.pumpRecord(sibling(2), "verified", PUMPING);
+      await store.countVerified({ prefix: sibling(1), policy: PUMPING });
+      await store.countVerified({ prefix: sibling(2), policy: PUMPING });
       await Bun.sleep(130);
       expect((await judgePrefix(store, sibling(7), `${sibling(7)}001`, PUMPING)).state).toBe("clear");
       for (let k = 8; k <= 13; k++) await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING);
@@ -430,17 +443,17 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
         state: "blocked",
         range: true,
       });
-      await store.pumpSafe(sibling(50), undefined, true);
+      await store.addToSafeList({ prefix: sibling(50) });
       expect((await judgePrefix(store, sibling(50), `${sibling(50)}001`, PUMPING)).state).toBe("clear");
       const other = freshPrefix();
       expect((await judgePrefix(store, other, `${other}001`, PUMPING)).state).toBe("clear");
-      const listed = (await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range));
+      const listed = (await store.blocks()).filter((b) => b.prefix.startsWith(range));
       expect(listed).toEqual([expect.objectContaining({ prefix: range, range: true, strikes: 1 })]);
       // Lifting the range by its prefix: a block's lift does not touch it.
-      expect(await store.pumpLift(sibling(20))).toBe(false);
-      expect(await store.pumpLift(range, true)).toBe(true);
+      expect(await store.liftBlock(sibling(20))).toBe(false);
+      expect(await store.liftRange(range)).toBe(true);
       expect((await judgePrefix(store, sibling(21), `${sibling(21)}001`, PUMPING)).state).toBe("clear");
-      expect((await store.pumpBlocks()).some((b) => b.prefix === range)).toBe(false);
+      expect((await store.blocks()).some((b) => b.prefix === range)).toBe(false);
     });
 
     test("pumping ranges: a send counts in its block and its range; one taken back leaves neither; a blocked block's sends leave its range", async () => {
@@ -449,12 +462,12 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
       for (let k = 1; k <= 6; k++) {
         const verdict = await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING);
-        await store.pumpUncount(sibling(k), verdict.counted!);
+        await takeBack(store, verdict);
       }
       await Bun.sleep(130);
       expect((await judgePrefix(store, sibling(7), `${sibling(7)}001`, PUMPING)).state).toBe("clear");
       // A block blocked on its own says so, not its range.
-      for (let i = 0; i < 6; i++) await store.pumpRecord(sibling(30), "sent", PUMPING);
+      for (let i = 0; i < 6; i++) await store.countSent({ prefix: sibling(30), policy: PUMPING });
       await Bun.sleep(130);
       const own = await judgePrefix(store, sibling(30), `${sibling(30)}001`, PUMPING);
       expect(own.state).toBe("newly_blocked");
@@ -462,7 +475,7 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       // ...and its range forgets the sends it was judged on: one pumped block does not close its neighbours.
       await Bun.sleep(20);
       expect((await judgePrefix(store, sibling(31), `${sibling(31)}001`, PUMPING)).state).toBe("clear");
-      expect((await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(30)]);
+      expect((await store.blocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(30)]);
     });
 
     test("pumping ranges: a block blocked on sends it has just folded still takes them out of its range", async () => {
@@ -473,9 +486,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
       // A zero count in the block (a send taken back) beside a neighbour's count in the range.
       const taken = await judgePrefix(store, sibling(1), `${sibling(1)}001`, slow);
-      await store.pumpRecord(sibling(2), "sent", slow);
-      await store.pumpUncount(sibling(1), taken.counted!);
-      for (let i = 0; i < 25; i++) await store.pumpRecord(sibling(1), "sent", slow);
+      await store.countSent({ prefix: sibling(2), policy: slow });
+      await takeBack(store, taken);
+      for (let i = 0; i < 25; i++) await store.countSent({ prefix: sibling(1), policy: slow });
       // Older than one coarse bucket: the block's check folds them, then blocks on them.
       await Bun.sleep(650);
       const own = await judgePrefix(store, sibling(1), `${sibling(1)}002`, slow);
@@ -483,97 +496,95 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(own.range).toBeUndefined();
       // The range forgot them (folded or not there): a neighbour's send is clear, the range not blocked.
       expect((await judgePrefix(store, sibling(3), `${sibling(3)}001`, slow)).state).toBe("clear");
-      expect((await store.pumpBlocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(1)]);
+      expect((await store.blocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(1)]);
     });
 
-    test("admitSend: the phone's windows first; a refused send asks nothing of its prefix", async () => {
+    test("admission: the phone's windows first; a refused send asks nothing of its prefix", async () => {
       const prefix = freshPrefix();
       const w = windows("1/1m");
-      const first = await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
-      expect(first.decision).toMatchObject({ allowed: true, recorded: true });
-      expect(first.pump).toMatchObject({ state: "clear", counted: expect.any(Number) });
-      const refused = await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
-      expect(refused.decision.allowed).toBe(false);
-      expect(refused.pump).toBeUndefined();
+      const first = await admitTo(store, `${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
+      expect(first).toMatchObject({ kind: "admitted", decision: { allowed: true, recorded: true } });
+      expect(verdictOf(first)).toMatchObject({ state: "clear", counted: expect.any(Number) });
+      const refused = await admitTo(store, `${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
+      expect(refused).toMatchObject({ kind: "limited", decision: { allowed: false } });
+      expect(verdictOf(refused)).toBeUndefined();
       // Five more sends (other numbers of the block) make six judged: had the refused one counted, seven.
-      for (let i = 2; i <= 5; i++) await store.admitSend(`${prefix}00${i}`, w, id(), { pump: { prefix, policy: PUMPING } });
+      for (let i = 2; i <= 5; i++) await admitTo(store, `${prefix}00${i}`, w, id(), { pump: { prefix, policy: PUMPING } });
       await Bun.sleep(130);
       const strict = { ...PUMPING, minSends: 6 };
       expect((await judgePrefix(store, prefix, `${prefix}009`, strict)).state).toBe("clear"); // 5 judged < 6
     });
 
-    test("admitSend: a blocked prefix keeps the phone's window free when enforced, not when monitored", async () => {
+    test("admission: a blocked prefix keeps the phone's window free when enforced, not when monitored", async () => {
       const prefix = freshPrefix();
-      for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", PUMPING);
+      for (let i = 0; i < 6; i++) await store.countSent({ prefix, policy: PUMPING });
       await Bun.sleep(130);
       const w = windows("1/1m");
-      const blocked = await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
-      expect(blocked.pump?.state).toBe("newly_blocked");
-      expect(blocked.decision).toMatchObject({ allowed: true, recorded: false });
-      const monitored = await store.admitSend(`${prefix}002`, w, id(), {
+      const blocked = await admitTo(store, `${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } });
+      expect(verdictOf(blocked)?.state).toBe("newly_blocked");
+      expect(blocked.kind).toBe("blocked"); // refused: nothing recorded
+      const monitored = await admitTo(store, `${prefix}002`, w, id(), {
         pump: { prefix, policy: { ...PUMPING, mode: "monitor" } },
       });
-      expect(monitored.pump?.state).toBe("blocked");
-      expect(monitored.decision.recorded).toBe(true);
-      expect(await store.pumpLift(prefix)).toBe(true);
+      expect(verdictOf(monitored)?.state).toBe("blocked");
+      expect(monitored).toMatchObject({ kind: "admitted", decision: { recorded: true } });
+      expect(await store.liftBlock(prefix)).toBe(true);
       // The enforced refusal used nothing of the phone's 1/1m; the monitored send did.
-      expect((await store.admitSend(`${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } })).decision.allowed).toBe(true);
-      expect((await store.admitSend(`${prefix}002`, w, id(), { pump: { prefix, policy: PUMPING } })).decision.allowed).toBe(
-        false,
-      );
+      expect((await admitTo(store, `${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } })).kind).toBe("admitted");
+      expect((await admitTo(store, `${prefix}002`, w, id(), { pump: { prefix, policy: PUMPING } })).kind).toBe("limited");
     });
 
-    test("admitSend with budgets: all or nothing; a blocked prefix or a retry asks no budget", async () => {
+    test("admission with budgets: all or nothing; a blocked prefix or a retry asks no budget", async () => {
       const prefix = freshPrefix();
       const [all, country] = [budget("5/1h"), budget("1/1h")];
       const w = windows("1/1m");
       const pump = { prefix, policy: PUMPING };
       const member = id();
-      const first = await store.admitSend(`${prefix}001`, w, member, { pump, budgets: [all, country] });
-      expect(first.decision).toMatchObject({ allowed: true, recorded: true });
-      expect(first.budgets?.map((b) => [b.allowed, b.used])).toEqual([
+      const first = await admitTo(store, `${prefix}001`, w, member, { pump, budgets: [all, country] });
+      expect(first).toMatchObject({ kind: "admitted", decision: { allowed: true, recorded: true } });
+      expect(budgetsOf(first).map((b) => [b.allowed, b.used])).toEqual([
         [true, [1]],
         [true, [1]],
       ]);
-      expect(first.budgets![0]!.receipt).not.toBe("");
+      expect(budgetsOf(first)[0]?.receipt).not.toBe("");
       // The country's budget refuses: the phone's window, the prefix and the `*` budget keep nothing of it.
-      const refused = await store.admitSend(`${prefix}002`, w, id(), { pump, budgets: [all, country] });
-      expect(refused.decision).toMatchObject({ allowed: true, recorded: false });
-      expect(refused.budgets?.map((b) => b.allowed)).toEqual([true, false]);
-      expect(refused.pump?.counted).toBeUndefined();
-      expect((await store.reserveBudget(all, false)).used).toEqual([1]);
-      expect((await store.hit(`${prefix}002`, w, id())).allowed).toBe(true);
+      const refused = await admitTo(store, `${prefix}002`, w, id(), { pump, budgets: [all, country] });
+      expect(refused.kind).toBe("over_budget"); // refused: nothing recorded
+      expect(budgetsOf(refused).map((b) => b.allowed)).toEqual([true, false]);
+      expect(verdictOf(refused)?.counted).toBeUndefined();
+      expect((await store.budgetUse(all)).used).toEqual([1]);
+      expect((await sendEvent(store, `${prefix}002`, w, id())).allowed).toBe(true);
       // A retry of the first send (same member): passes, asks no budget, counts nothing.
-      const retry = await store.admitSend(`${prefix}001`, w, member, { pump, budgets: [all, country] });
-      expect(retry.decision).toMatchObject({ allowed: true, recorded: false });
-      expect(retry.budgets).toBeUndefined();
-      expect(retry.pump).toMatchObject({ state: "clear" });
-      expect(retry.pump?.counted).toBeUndefined();
+      const retry = await admitTo(store, `${prefix}001`, w, member, { pump, budgets: [all, country] });
+      expect(retry).toMatchObject({ kind: "admitted", retry: true, decision: { allowed: true, recorded: false } });
+      expect(retry.kind === "admitted" && retry.budgets).toBeUndefined();
+      expect(verdictOf(retry)).toMatchObject({ state: "clear" });
+      expect(verdictOf(retry)?.counted).toBeUndefined();
       // The prefix saw one send (the first): with minSends 2 it is not judged, with 1 it is.
       await Bun.sleep(130);
       expect((await judgePrefix(store, prefix, `${prefix}009`, { ...PUMPING, minSends: 2 })).state).toBe("clear");
       const other = freshPrefix();
-      await store.admitSend(`${other}001`, w, id(), { pump: { prefix: other, policy: PUMPING } });
-      for (let i = 0; i < 6; i++) await store.pumpRecord(other, "sent", PUMPING);
+      await admitTo(store, `${other}001`, w, id(), { pump: { prefix: other, policy: PUMPING } });
+      for (let i = 0; i < 6; i++) await store.countSent({ prefix: other, policy: PUMPING });
       await Bun.sleep(130);
-      const blocked = await store.admitSend(`${other}002`, w, id(), { pump: { prefix: other, policy: PUMPING }, budgets: [all] });
-      expect(blocked.pump?.state).toBe("newly_blocked");
-      expect(blocked.budgets).toBeUndefined();
-      expect((await store.reserveBudget(all, false)).used).toEqual([1]);
+      const blocked = await admitTo(store, `${other}002`, w, id(), { pump: { prefix: other, policy: PUMPING }, budgets: [all] });
+      expect(verdictOf(blocked)?.state).toBe("newly_blocked");
+      expect(budgetsOf(blocked)).toEqual([]);
+      expect((await store.budgetUse(all)).used).toEqual([1]);
     });
 
-    test("admitSend: 50 parallel sends under a budget of 20 record exactly 20", async () => {
+    test("admission: 50 parallel sends under a budget of 20 record exactly 20", async () => {
       const b = budget("20/1h");
       const prefix = freshPrefix();
       const w = windows("5/1m");
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          store.admitSend(`${prefix}${String(i).padStart(3, "0")}`, w, id(), { pump: { prefix, policy: PUMPING }, budgets: [b] }),
+          admitTo(store, `${prefix}${String(i).padStart(3, "0")}`, w, id(), { pump: { prefix, policy: PUMPING }, budgets: [b] }),
         ),
       );
-      expect(results.filter((r) => r.decision.recorded)).toHaveLength(20);
-      expect(results.filter((r) => r.budgets?.[0]?.allowed)).toHaveLength(20);
-      expect((await store.reserveBudget(b, false)).used).toEqual([20]);
+      expect(results.filter((r) => r.kind === "admitted" && r.decision?.recorded)).toHaveLength(20);
+      expect(results.filter((r) => budgetsOf(r)[0]?.allowed)).toHaveLength(20);
+      expect((await store.budgetUse(b)).used).toEqual([20]);
       // Only the 20 admitted were counted for the prefix: judged on 21 it stays clear, on 20 it blocks.
       await Bun.sleep(130);
       expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 21 })).state).toBe("clear");
@@ -584,12 +595,12 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const phone = freshPhone();
       const w = windows("1/1h");
       const vid = await saved(store, phone);
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
       expect((await store.beginVerify(vid, 5, { policy: w, member: id() })).state).toBe("ok");
-      expect((await store.hit(phone, w, id())).allowed).toBe(false);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(false);
       expect((await store.beginVerify(vid, 5, { policy: w, member: id() })).state).toBe("limited");
       await store.clearPhone(phone);
-      expect((await store.hit(phone, w, id())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, id())).allowed).toBe(true);
       expect((await store.beginVerify(vid, 5, { policy: w, member: id() })).state).toBe("ok");
     });
 

@@ -4,6 +4,7 @@ import { ratePolicy } from "../../src/domain/rate-policy";
 import { parseLimits, type RateDecision } from "../../src/domain/rate-window";
 import { captureLogger } from "../support/harness";
 import { RedisCluster } from "../support/redis";
+import { sendEvent } from "../support/store-steps";
 
 /**
  * A Redis Cluster master dies and its replica takes over: calls fail fast while
@@ -28,8 +29,8 @@ describe("redis-cluster store when a master fails over", () => {
   test("fails fast during the failover, recovers on the promoted replica, and keeps the recorded limit", async () => {
     const phone = "+919876509001";
     const w = ratePolicy("phone", parseLimits("2/1h")!);
-    expect((await store.hit(phone, w, "e1")).allowed).toBe(true);
-    expect((await store.hit(phone, w, "e2")).allowed).toBe(true);
+    expect((await sendEvent(store, phone, w, "e1")).allowed).toBe(true);
+    expect((await sendEvent(store, phone, w, "e2")).allowed).toBe(true);
     await Bun.sleep(300); // let the replica catch up
 
     const master = await cluster.masterOf(`otp:{${phone}}:send`);
@@ -37,7 +38,7 @@ describe("redis-cluster store when a master fails over", () => {
 
     // While the slot has no master, a call fails (fast) instead of hanging.
     const started = performance.now();
-    const during = await store.hit(phone, w, "e3").then(
+    const during = await sendEvent(store, phone, w, "e3").then(
       () => "answered",
       (err: { code?: string }) => err.code ?? "unknown",
     );
@@ -48,7 +49,7 @@ describe("redis-cluster store when a master fails over", () => {
     const deadline = Date.now() + 20_000;
     let decision: RateDecision | undefined;
     while (Date.now() < deadline) {
-      decision = await store.hit(phone, w, "e4").catch(() => undefined);
+      decision = await sendEvent(store, phone, w, "e4").catch(() => undefined);
       if (decision) break;
       await Bun.sleep(200);
     }

@@ -4,7 +4,7 @@ import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
 import { parseLimits } from "../../src/domain/rate-window";
 import { parseBudgets } from "../../src/domain/send-budget";
-import { judgePrefix } from "../support/pumping";
+import { admitTo, budgetsOf, judgePrefix, reserve, verdictOf } from "../support/store-steps";
 import { storeBehaviour } from "./behaviour";
 
 storeBehaviour("memory", async () => new MemoryStore());
@@ -27,7 +27,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   const oneAnHour = ratePolicy("phone", parseLimits("1/1h")!);
   /** Blocks `prefix`: six sends whose codes are never verified, judged once they have matured. */
   async function block(store: MemoryStore, prefix: string, policy: PumpingPolicy): Promise<void> {
-    for (let i = 0; i < 6; i++) await store.pumpRecord(prefix, "sent", policy);
+    for (let i = 0; i < 6; i++) await store.countSent({ prefix: prefix, policy: policy });
     await Bun.sleep(130);
     expect((await judgePrefix(store, prefix, `${prefix}123`, policy)).state).toBe("newly_blocked");
   }
@@ -35,22 +35,22 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   test("3 × its size in budget-refused sends to fresh numbers and prefixes reset no phone window and lift no block", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919812399999";
-    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.recorded).toBe(true);
+    expect((await admitTo(store, victim, oneAnHour, crypto.randomUUID())).kind === "admitted").toBe(true);
     const blocked = "+919812345";
     await block(store, blocked, PUMPING);
     // A budget already spent refuses every send below, after the windows and the prefix were asked.
     const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
-    expect((await store.reserveBudget(spent)).allowed).toBe(true);
+    expect((await reserve(store, spent)).allowed).toBe(true);
     for (let i = 0; i < 300; i++) {
       const phone = `+9177${String(i * 1000).padStart(8, "0")}`;
-      const admission = await store.admitSend(phone, oneAnHour, crypto.randomUUID(), {
+      const admission = await admitTo(store, phone, oneAnHour, crypto.randomUUID(), {
         budgets: [spent],
         pump: { prefix: phone.slice(0, -3), policy: PUMPING },
       });
-      expect(admission.budgets?.[0]?.allowed).toBe(false);
-      expect(admission.decision.recorded).toBe(false);
+      expect(budgetsOf(admission)[0]?.allowed).toBe(false);
+      expect(admission.kind).toBe("over_budget"); // nothing recorded
     }
-    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.allowed).toBe(false);
+    expect((await admitTo(store, victim, oneAnHour, crypto.randomUUID())).kind === "limited").toBe(true);
     expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
   });
 
@@ -64,16 +64,16 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const pump = (phone: string) => ({ prefix: phone.slice(0, -3), policy: PUMPING });
     for (let i = 0; i < 97; i++) {
       const phone = `+9176000${String(i).padStart(2, "0")}000`;
-      const admission = await store.admitSend(phone, oneAnHour, crypto.randomUUID(), { budgets: [open], pump: pump(phone) });
-      expect(admission.decision.recorded).toBe(true);
+      const admission = await admitTo(store, phone, oneAnHour, crypto.randomUUID(), { budgets: [open], pump: pump(phone) });
+      expect(admission).toMatchObject({ kind: "admitted", decision: { recorded: true } });
     }
     const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
-    await store.reserveBudget(spent);
-    const refused = await store.admitSend("+917799999999", oneAnHour, crypto.randomUUID(), {
+    await reserve(store, spent);
+    const refused = await admitTo(store, "+917799999999", oneAnHour, crypto.randomUUID(), {
       budgets: [spent],
       pump: pump("+917799999999"),
     });
-    expect(refused.budgets?.[0]?.allowed).toBe(false);
+    expect(budgetsOf(refused)[0]?.allowed).toBe(false);
     expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
   });
 
@@ -85,15 +85,16 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     for (let i = 0; i < 300; i++) {
       const phone = `+9174${String(i * 1000).padStart(8, "0")}`;
       const prefix = phone.slice(0, -3);
-      const admission = await store.admitSend(phone, oneAnHour, crypto.randomUUID(), {
+      const admission = await admitTo(store, phone, oneAnHour, crypto.randomUUID(), {
         budgets: [open],
         pump: { prefix, policy: PUMPING },
       });
       // Every other one the upstream refused (400): its count is taken back.
-      if (i % 2) await store.pumpUncount(prefix, admission.pump!.counted!);
+      expect(verdictOf(admission)?.counted).toBeNumber();
+      if (i % 2 && admission.kind === "admitted") await store.cancel(admission.ticket);
     }
     expect((await judgePrefix(store, blocked, `${blocked}123`, PUMPING)).state).toBe("blocked");
-    expect((await store.pumpBlocks()).map((b) => b.prefix)).toContain(blocked);
+    expect((await store.blocks()).map((b) => b.prefix)).toContain(blocked);
   });
 
   test("a block pushed out of the counts keeps its time: a safe-list removal or a late count does not cut it short", async () => {
@@ -101,9 +102,9 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const short = { ...PUMPING, windowMs: 1_000 }; // counts are kept about 1.6 s; the block lasts 10
     const blocked = "+919812345";
     await block(store, blocked, short);
-    for (let i = 0; i < 150; i++) await store.pumpRecord(`+9173${String(i * 1000).padStart(5, "0")}`, "sent", short);
-    await store.pumpSafe(blocked, `${blocked}999`, false); // a number never listed
-    await store.pumpRecord(blocked, "verified", short); // a code sent before the block, verified now
+    for (let i = 0; i < 150; i++) await store.countSent({ prefix: `+9173${String(i * 1000).padStart(5, "0")}`, policy: short });
+    await store.removeFromSafeList({ prefix: blocked, number: `${blocked}999` }); // a number never listed
+    await store.countVerified({ prefix: blocked, policy: short }); // a code sent before the block, verified now
     await Bun.sleep(1_700);
     expect((await judgePrefix(store, blocked, `${blocked}123`, short)).state).toBe("blocked");
   });
@@ -111,17 +112,17 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   test("sends refused by a blocked range push no other prefix's counts out of a full map", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919900000";
-    for (let i = 0; i < 4; i++) await store.pumpRecord(victim, "sent", PUMPING); // the oldest record
-    for (let i = 0; i < 2; i++) await store.pumpRecord("+919900010", "verified", PUMPING); // keeps its range open
-    for (let i = 0; i < 5; i++) await store.pumpRecord(`+91981234${i}`, "sent", PUMPING);
+    for (let i = 0; i < 4; i++) await store.countSent({ prefix: victim, policy: PUMPING }); // the oldest record
+    for (let i = 0; i < 2; i++) await store.countVerified({ prefix: "+919900010", policy: PUMPING }); // keeps its range open
+    for (let i = 0; i < 5; i++) await store.countSent({ prefix: `+91981234${i}`, policy: PUMPING });
     await Bun.sleep(130);
     expect((await judgePrefix(store, "+919812349", "+919812349123", PUMPING)).state).toBe("newly_blocked");
     // Other records until the map is full, then sends a blocked range refuses, to a fresh block of it.
-    for (let i = 0; i < 90; i++) await store.pumpRecord(`+9177000${String(i).padStart(2, "0")}`, "sent", PUMPING);
+    for (let i = 0; i < 90; i++) await store.countSent({ prefix: `+9177000${String(i).padStart(2, "0")}`, policy: PUMPING });
     for (let i = 0; i < 5; i++)
       expect(await judgePrefix(store, "+919812300", "+919812300555", PUMPING)).toMatchObject({ state: "blocked", range: true });
     // The victim's four unverified sends are still there: a fifth makes it a block.
-    await store.pumpRecord(victim, "sent", PUMPING);
+    await store.countSent({ prefix: victim, policy: PUMPING });
     await Bun.sleep(130);
     expect((await judgePrefix(store, victim, `${victim}123`, PUMPING)).state).toBe("newly_blocked");
   });
@@ -129,13 +130,14 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   test("a send taken back after the upstream refused it leaves no window behind", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919812399999";
-    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.recorded).toBe(true);
+    expect((await admitTo(store, victim, oneAnHour, crypto.randomUUID())).kind === "admitted").toBe(true);
     for (let i = 0; i < 300; i++) {
       const phone = `+9175${String(i * 1000).padStart(8, "0")}`;
       const member = crypto.randomUUID();
-      expect((await store.admitSend(phone, oneAnHour, member, {})).decision.recorded).toBe(true);
-      await store.unhit(phone, member); // the upstream answered 400: nothing went out
+      const admission = await admitTo(store, phone, oneAnHour, member);
+      expect(admission).toMatchObject({ kind: "admitted", decision: { recorded: true } });
+      if (admission.kind === "admitted") await store.cancel(admission.ticket); // the upstream answered 400: nothing went out
     }
-    expect((await store.admitSend(victim, oneAnHour, crypto.randomUUID(), {})).decision.allowed).toBe(false);
+    expect((await admitTo(store, victim, oneAnHour, crypto.randomUUID())).kind === "limited").toBe(true);
   });
 });

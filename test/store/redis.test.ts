@@ -11,7 +11,6 @@ import { createLogger } from "../../src/observability/logger";
 const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 
 import { captureLogger, defaultPumpingPolicy } from "../support/harness";
-import { judgePrefix } from "../support/pumping";
 import {
   flushSharedRedis,
   freePort,
@@ -21,6 +20,18 @@ import {
   SHARED_REDIS_URL,
   type TlsFiles,
 } from "../support/redis";
+import {
+  admitTo,
+  budgetsOf,
+  claimKey,
+  completeKey,
+  judgePrefix,
+  reserve,
+  saveRecord,
+  sendEvent,
+  takeBack,
+  verdictOf,
+} from "../support/store-steps";
 import { freshPhone, storeBehaviour } from "./behaviour";
 
 const { logger } = captureLogger();
@@ -124,21 +135,21 @@ describe("redis store, faults and hygiene", () => {
       const now = Math.floor(Date.now() / 50);
       await raw.hset(key, `1:${now - 40}`, 2, `1:${now - 39}`, 1, `1:${now - 200}`, 5);
       await raw.pexpire(key, 60_000);
-      expect((await store.reserveBudget(budget, false)).used).toEqual([3]);
+      expect((await store.budgetUse(budget)).used).toEqual([3]);
       expect(await raw.hexists(key, `1:${now - 200}`)).toBe(0);
       // A total counted for another window shape is not trusted: counted afresh.
       await raw.hset(key, "t:1", 999, "g:1", "60000/1000");
-      expect((await store.reserveBudget(budget, false)).used).toEqual([3]);
-      const sent = await store.reserveBudget(budget);
+      expect((await store.budgetUse(budget)).used).toEqual([3]);
+      const sent = await reserve(store, budget);
       expect(sent.used).toEqual([4]);
-      await store.refundBudget(budget, sent.receipt);
-      expect((await store.reserveBudget(budget, false)).used).toEqual([3]);
+      await takeBack(store, sent);
+      expect((await store.budgetUse(budget)).used).toEqual([3]);
       expect(Number(await raw.hget(key, "t:1"))).toBe(3);
-      for (let i = 0; i < 7; i++) expect((await store.reserveBudget(budget)).allowed).toBe(true);
-      expect((await store.reserveBudget(budget)).allowed).toBe(false);
+      for (let i = 0; i < 7; i++) expect((await reserve(store, budget)).allowed).toBe(true);
+      expect((await reserve(store, budget)).allowed).toBe(false);
       // As buckets leave the window, the total goes down with them: the two-second-old ones first.
       await Bun.sleep(1_300);
-      const half = await store.reserveBudget(budget, false);
+      const half = await store.budgetUse(budget);
       const fields = await raw.hgetall(key);
       const inBuckets = Object.entries(fields)
         .filter(([f]) => /^1:\d+$/.test(f))
@@ -147,7 +158,7 @@ describe("redis store, faults and hygiene", () => {
       expect(Number(fields["t:1"])).toBe(inBuckets);
       expect(half.used[0]).toBe(7);
       await Bun.sleep(2_000);
-      expect((await store.reserveBudget(budget, false)).used).toEqual([0]);
+      expect((await store.budgetUse(budget)).used).toEqual([0]);
       expect(Object.keys(await raw.hgetall(key)).filter((f) => /^1:/.test(f))).toEqual([]);
     });
   });
@@ -192,7 +203,7 @@ describe("redis store, faults and hygiene", () => {
         seed = (seed * 1103515245 + 12345) % 2 ** 31;
         return seed / 2 ** 31;
       };
-      const counted: number[] = [];
+      const counted: Awaited<ReturnType<typeof judgePrefix>>[] = [];
       const started = Date.now();
       let checks = 0;
       // 2.5 s: buckets mature, fold into coarse ones, and the first coarse ones leave the window.
@@ -202,11 +213,12 @@ describe("redis store, faults and hygiene", () => {
         if (r < 0.5) {
           const verdict = await judgePrefix(store, block, phone, policy);
           expect(verdict.state).toBe("clear");
-          if (verdict.counted !== undefined) counted.push(verdict.counted);
+          if (verdict.counted !== undefined) counted.push(verdict);
           await check();
           checks++;
-        } else if (r < 0.8) await store.pumpRecord(block, next() < 0.5 ? "verified" : "sent", policy);
-        else if (counted.length > 0) await store.pumpUncount(block, counted.splice(Math.floor(next() * counted.length), 1)[0]!);
+        } else if (r < 0.8) {
+          await (next() < 0.5 ? store.countVerified({ prefix: block, policy }) : store.countSent({ prefix: block, policy }));
+        } else if (counted.length > 0) await takeBack(store, counted.splice(Math.floor(next() * counted.length), 1)[0] ?? {});
         await Bun.sleep(Math.floor(next() * 25));
       }
       expect(checks).toBeGreaterThan(30);
@@ -226,15 +238,15 @@ describe("redis store, faults and hygiene", () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {
       const spent = sendBudget(`spent-${process.pid}`, [{ limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" }]);
-      expect((await store.reserveBudget(spent)).allowed).toBe(true);
+      expect((await reserve(store, spent)).allowed).toBe(true);
       const before = await raw.keys("*");
       for (let i = 0; i < 50; i++) {
         const phone = `+9177${String(i * 100_000).padStart(8, "0")}`;
-        const admission = await store.admitSend(phone, w, crypto.randomUUID(), {
+        const admission = await admitTo(store, phone, w, crypto.randomUUID(), {
           budgets: [spent],
           pump: { prefix: phone.slice(0, -3), policy: PUMPING_POLICY },
         });
-        expect(admission.budgets?.[0]?.allowed).toBe(false);
+        expect(budgetsOf(admission)[0]?.allowed).toBe(false);
       }
       expect(await raw.keys("*")).toEqual(before);
       // A send admitted, then refused by the upstream (nothing went out): its count is taken back,
@@ -242,13 +254,14 @@ describe("redis store, faults and hygiene", () => {
       const pumps = await raw.keys("otp:pump:*");
       const phone = "+917712345678";
       const open = sendBudget(`open-${process.pid}`, [{ limit: 10, windowMs: 60_000, bucketMs: 1_000, label: "10/1m" }]);
-      const admitted = await store.admitSend(phone, w, crypto.randomUUID(), {
+      const admitted = await admitTo(store, phone, w, crypto.randomUUID(), {
         budgets: [open],
         pump: { prefix: phone.slice(0, -3), policy: PUMPING_POLICY },
       });
-      expect(admitted.pump?.counted).toBeGreaterThan(0);
+      expect(verdictOf(admitted)?.counted).toBeGreaterThan(0);
       expect((await raw.keys("otp:pump:*")).length).toBeGreaterThan(pumps.length);
-      await store.pumpUncount(phone.slice(0, -3), admitted.pump!.counted!);
+      // The upstream refused it: the send is taken back (its window event and budget count too).
+      if (admitted.kind === "admitted") await store.cancel(admitted.ticket);
       expect((await raw.keys("otp:pump:*")).sort()).toEqual(pumps.sort());
     });
   });
@@ -257,27 +270,30 @@ describe("redis store, faults and hygiene", () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {
       const phone = freshPhone();
-      await store.hit(phone, w, crypto.randomUUID());
-      await store.claimIdempotency("k-ttl", phone, 5_000);
-      await store.ownIdempotency("k-ttl", phone, 5_000);
-      await store.completeIdempotency("k-ttl", phone, "{}", 60_000);
-      await store.claimIdempotency("k-ttl-pending", phone, 5_000);
-      await store.ownIdempotency("k-ttl-pending", phone, 5_000);
+      await sendEvent(store, phone, w, crypto.randomUUID());
       const vid = { tag: await store.phoneTag(phone), inner: "otp_ttl" };
-      await store.saveVerification(vid, phone, 60_000);
+      // Two keys claimed (a claim and a binding each), one answered with the verification record.
+      await claimKey(store, "k-ttl", phone, 5_000);
+      await completeKey(store, "k-ttl", phone, "{}", 60_000, vid);
+      await claimKey(store, "k-ttl-pending", phone, 5_000);
+      await saveRecord(store, vid, phone, 60_000);
       await store.beginVerify(vid, 3, { policy: w, member: crypto.randomUUID() });
       await store.claimVerified(vid);
-      await store.reserveBudget({
-        scope: "ttl-test",
-        windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
-        scriptArgs: [5, 60_000, 1_000],
-      });
+      await reserve(
+        store,
+        {
+          scope: "ttl-test",
+          windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
+          scriptArgs: [5, 60_000, 1_000],
+        },
+        phone,
+      );
       const pumping = { ...PUMPING_POLICY };
-      await store.pumpRecord("+9198765", "sent", pumping);
-      await store.pumpSafe("+9198766", undefined, true);
+      await store.countSent({ prefix: "+9198765", policy: pumping });
+      await store.addToSafeList({ prefix: "+9198766" });
       // A block, with its entry in the operators' list of blocks.
       const quick = { ...PUMPING_POLICY, windowMs: 600, bucketMs: 10, maturityMs: 20, minSends: 1 };
-      await store.pumpRecord("+9198767", "sent", quick);
+      await store.countSent({ prefix: "+9198767", policy: quick });
       await Bun.sleep(60);
       expect((await judgePrefix(store, "+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
       const keys = await raw.keys("*");
@@ -312,7 +328,7 @@ describe("redis store, faults and hygiene", () => {
       expect(tagA).toBe(tagB);
       // An id one gateway issued is begun on the other, its phone's window charged once for both.
       const vid = { tag: tagA, inner: "otp_shared" };
-      await a.saveVerification(vid, phone, 60_000);
+      await saveRecord(a, vid, phone, 60_000);
       const once = { policy: ratePolicy("verify", parseLimits("1/1m")!), member: crypto.randomUUID() };
       expect(await b.beginVerify(vid, 3, once)).toEqual({ state: "ok", phone });
       expect(
@@ -358,10 +374,10 @@ describe("redis store, faults and hygiene", () => {
   test("recovers after SCRIPT FLUSH (EVALSHA falls back to EVAL on NOSCRIPT)", async () => {
     await withStore(async (store, raw) => {
       const phone = freshPhone();
-      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, crypto.randomUUID())).allowed).toBe(true);
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
-      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, crypto.randomUUID())).allowed).toBe(true);
       expect((await store.beginVerify({ tag: "0123456789abcdef", inner: "otp_none" }, 3)).state).toBe("unknown");
     });
   });
@@ -381,11 +397,11 @@ describe("redis store, faults and hygiene", () => {
 
     test("calls fail fast with STORE_UNAVAILABLE while it is gone, and work again once it is back", async () => {
       const phone = freshPhone();
-      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, crypto.randomUUID())).allowed).toBe(true);
       const tagBefore = await store.phoneTag(phone);
       await server.kill();
       const started = performance.now();
-      await expect(store.hit(phone, w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      await expect(sendEvent(store, phone, w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
       await expect(store.ping()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
       expect(performance.now() - started).toBeLessThan(1_500);
 
@@ -401,7 +417,7 @@ describe("redis store, faults and hygiene", () => {
       }
       expect(back).toBe(true);
       // The restarted server has no scripts loaded and no data: both must be handled.
-      expect((await store.hit(phone, w, crypto.randomUUID())).allowed).toBe(true);
+      expect((await sendEvent(store, phone, w, crypto.randomUUID())).allowed).toBe(true);
       // Nor the tag secret: the store offers back the one it held, and a gateway starting now reads it.
       expect(await store.phoneTag(phone)).toBe(tagBefore);
       const fresh = await open(server.url, 300);
@@ -419,7 +435,7 @@ describe("redis store, faults and hygiene", () => {
         const blocked = raw.call("DEBUG", "SLEEP", "1").catch(() => undefined);
         await Bun.sleep(50);
         const started = performance.now();
-        await expect(store.hit(freshPhone(), w, crypto.randomUUID())).rejects.toMatchObject({
+        await expect(sendEvent(store, freshPhone(), w, crypto.randomUUID())).rejects.toMatchObject({
           code: "STORE_UNAVAILABLE",
         });
         expect(performance.now() - started).toBeLessThan(900);

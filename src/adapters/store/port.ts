@@ -5,109 +5,171 @@ import type { RateDecision } from "../../domain/rate-window";
 import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
 
 /**
- * Shared state of the gateway: per-phone sliding windows, idempotency records and
- * verification records. Implemented on Redis (one server or a Cluster) and in
- * memory (one process). Every method is atomic on its own; every key expires
- * (but one: the secret the tags of verification ids are keyed with).
- * A store that cannot answer throws `GatewayError("STORE_UNAVAILABLE")`.
+ * The gateway's shared state, by role: sending a code, verifying one, the pumping
+ * guard's counts, the operators' view and changes, and the store's own lifecycle.
+ * Implemented on Redis, one server or a Cluster (`redis/`), and in memory, one
+ * process (`memory/`). Every call is atomic on its own, and every key expires (but
+ * one: the secret the tags of verification ids are keyed with). A store that cannot
+ * answer throws `GatewayError("STORE_UNAVAILABLE")`.
  */
-export interface OtpStore {
-  readonly kind: "redis" | "redis-cluster" | "memory";
+export interface OtpStore extends SendingStore, VerifyingStore, GuardCounts, GuardAdminStore, StoreLifecycle {}
 
-  /**
-   * Checks every window of the policy against `phone`'s sends and records the send
-   * (`member`) only when all allow. A denied send is not recorded; a member
-   * already recorded passes without being counted twice (a retried send).
-   */
-  hit(phone: string, policy: RatePolicy, member: string): Promise<RateDecision>;
-  /** Takes back a send recorded by `hit` or `admitSend` (it did not go out). */
-  unhit(phone: string, member: string): Promise<void>;
-  /**
-   * Every check before a send in one atomic step, all or nothing: the
-   * Idempotency-Key's claim (`checks.claim`), the phone's windows (as `hit`), the
-   * pumping guard's verdict on the number's prefix and the send budgets. A key
-   * claimed before (pending, answered, or another phone's) is answered as
-   * `claimIdempotency` would and nothing else is asked or recorded; a new claim is
-   * kept only when the send is admitted. When the windows refuse, nothing else is asked. A prefix
-   * is safe-listed or clear, blocked, or blocked by this very check (its judged
-   * sends convert too little); when it is blocked and the guard enforces, the
-   * budgets are not asked and nothing is recorded. A retried send (its member
-   * recorded before) asks no budget and counts nothing. When a budget refuses,
-   * nothing is recorded. Otherwise the event, the prefix's count (`counted`;
-   * `pumpUncount` takes it back) and each budget's send (`refundBudget` takes
-   * it back) are. The prefix is the phone without its last PUMPING_PREFIX_DROP digits; unless the
-   * block is safe-listed, its range (PUMPING_RANGE_DROP) is judged after it and counts the send too.
-   */
-  admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission>;
+/** An Idempotency-Key as the store keeps it (hashed, with the caller's id), and how long an unanswered claim lives. */
+export interface KeyClaim {
+  key: string;
+  pendingMs: number;
+}
 
-  /**
-   * Counts one send against every window of a budget, atomically across every
-   * gateway on this store, when all allow; a denied send is not counted.
-   * With `record` false it only looks (the operator's view of the use).
-   */
-  reserveBudget(budget: SendBudget, record?: boolean): Promise<BudgetDecision>;
-  /** Takes back a send counted by `reserveBudget` or `admitSend` (it did not go out). */
-  refundBudget(budget: SendBudget, receipt: string): Promise<void>;
+/** The pumping guard's check of a send: the number's block, and the policy it is judged by now. */
+export interface PumpCheck {
+  prefix: string;
+  policy: PumpingPolicy;
+}
 
-  /** Takes back a send counted by `admitSend`'s pumping check (it did not go out), from the block and its range. */
-  pumpUncount(prefix: string, bucket: number): Promise<void>;
-  /** Counts a send that went out (when the check did not), or a send verified, for its block and its range. */
-  pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void>;
-  /** Blocks and ranges (`range` true) blocked now, with ms left and their strikes. */
-  pumpBlocks(): Promise<{ prefix: string; remainingMs: number; strikes: number; range: boolean }[]>;
-  /** Ends a block's block, or a range's (`range` true); its strikes stay. True if it was blocked. */
-  pumpLift(prefix: string, range?: boolean): Promise<boolean>;
-  /** Puts a whole prefix (`number` undefined) or one number of it on the safe list, or takes it off. */
-  pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void>;
-  /** Forgets one phone's send and verify windows (the support desk's "my user is locked out"). */
-  clearPhone(phone: string): Promise<void>;
+/** What a send asks of the store before the upstream is called. */
+export type SendRequest =
+  | {
+      /** A real SMS: the phone's windows, the guard and the budgets decide, with the key's claim. */
+      kind: "sms";
+      /** The number as the gateway keys it (E.164). */
+      phone: string;
+      /** The send's id in the phone's windows; a keyed send's is the key's, so a retry is not counted twice. */
+      event: string;
+      window: RatePolicy;
+      key?: KeyClaim;
+      /** Absent with the guard off, or for a number the environment's safe list covers. */
+      pump?: PumpCheck;
+      budgets: readonly SendBudget[];
+    }
+  | {
+      /** A test number (TEST_PHONES): free, so only its key is claimed. */
+      kind: "test";
+      phone: string;
+      key?: KeyClaim;
+    };
 
-  /**
-   * Claims an idempotency key for `phone` (a pending claim expires after `pendingMs`):
-   * a key belongs to one phone, and another phone's claim on it is a conflict. A send
-   * to a test number claims here; any other claims in `admitSend`.
-   */
-  claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim>;
-  /**
-   * Binds an Idempotency-Key to `phone` unless it is bound (for `pendingMs`): `new`
-   * (bound now), `same` (to this phone already) or `other` (another phone's key).
-   * A claim lives under its phone's hash tag, so that a send claims its key and
-   * checks its windows in one step; this binding, on the key's own slot and issued
-   * beside that step, is what finds a key another phone claimed.
-   */
-  ownIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other">;
-  /**
-   * Takes back a binding `ownIdempotency` made (`new`) for a request that kept no claim (refused,
-   * or it found another phone's claim), while it still names `phone`.
-   */
-  unbindIdempotency(key: string, phone: string): Promise<void>;
-  /** Stores the answer for a claimed key (and its binding to the phone), kept for `ttlMs`. */
-  completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void>;
-  /**
-   * Drops `phone`'s pending claim so the caller may retry (the send failed); with `answered`, a stored
-   * answer too; with the claim, the key's binding to the phone. Another phone's claim is left alone.
-   */
-  releaseIdempotency(key: string, phone: string, answered?: boolean): Promise<void>;
+declare const ticket: unique symbol;
+/**
+ * What an admitted send counted and claimed, for the store alone to read: handed
+ * back to `cancel`, `release` or `record` it, whatever happens to the send.
+ */
+export type SendTicket = { readonly [ticket]: true };
 
-  /**
-   * The tag of `phone`'s verification ids (src/domain/ids.ts), under a secret every
-   * gateway on this store shares; a promise only while the secret is being read.
-   */
+/**
+ * What the store decided about a send, all in one step (one round trip): the first
+ * check that refuses wins, and nothing of a refused send stays counted.
+ */
+export type Admission =
+  /** The key was answered before: its answer, as it was; nothing was asked or counted. */
+  | { kind: "replay"; answer: string }
+  /** A send with the key is still running (on this gateway or another). */
+  | { kind: "in_progress" }
+  /** The key is another phone's. */
+  | { kind: "conflict" }
+  /** The phone's send windows refuse. */
+  | { kind: "limited"; decision: RateDecision }
+  /** The pumping guard refuses (enforce): the number's block or its range is blocked. */
+  | { kind: "blocked"; verdict: PumpVerdict }
+  /** A budget refuses: every budget asked, in the order given (one or more refused), and the guard's verdict. */
+  | { kind: "over_budget"; budgets: readonly BudgetDecision[]; verdict?: PumpVerdict }
+  | {
+      kind: "admitted";
+      ticket: SendTicket;
+      /** The phone's send windows with this send counted (absent for a test number). */
+      decision?: RateDecision;
+      /** Seconds before the phone may ask again (0 for a test number). */
+      resendAfterSeconds: number;
+      /** A retry of a keyed send whose first attempt was admitted: nothing was counted again. */
+      retry: boolean;
+      /** The guard's verdict (not clear only in monitor mode); absent when it was not asked. */
+      verdict?: PumpVerdict;
+      /** Each budget's decision, with this send counted; absent when none was asked (a retry). */
+      budgets?: readonly BudgetDecision[];
+    };
+
+/** What went out: recorded with the ticket, so that a verify finds the code and a keyed retry its answer. */
+export interface SentCode {
+  id: VerificationRef;
+  /** How long the verification record lives: the code's lifetime. */
+  ttlMs: number;
+  /** The send's answer, kept for its Idempotency-Key (when it has one) for `answerTtlMs`. */
+  answer: string;
+  answerTtlMs: number;
+}
+
+/** Sending a code: admit it, then record it, or cancel or release it. */
+export interface SendingStore {
+  /** The tag of `phone`'s verification ids (src/domain/ids.ts), under a secret every gateway on this store shares; a promise only while it is being read. */
   phoneTag(phone: string): string | Promise<string>;
-  /** Remembers which phone a verification id belongs to, until the code expires; an id already known is left as it is. */
-  saveVerification(id: VerificationRef, phone: string, ttlMs: number): Promise<void>;
   /**
-   * One step finds the id and begins its check: spends one attempt and, with
-   * `window`, charges the id's phone one verify against the policy's windows, or
-   * says why not: the id is unknown, used or out of attempts (nothing charged), or
-   * the phone's windows refuse (`limited`, with their decision; no attempt spent).
+   * Every check before a send in one atomic step, all or nothing: the key's claim, the
+   * phone's windows, the guard's check of the number's block and range, and the budgets.
+   * Admitted, the send is counted in each and the key is held for it.
+   */
+  admit(request: SendRequest): Promise<Admission>;
+  /** Nothing went out: takes back all that the admission counted, and frees the key. */
+  cancel(ticket: SendTicket): Promise<void>;
+  /** It may have gone out (a timeout, a 5xx): keeps what was counted, frees the key for a retry with it. */
+  release(ticket: SendTicket): Promise<void>;
+  /** It went out: the verification record and, with a key, the key's answer. */
+  record(ticket: SendTicket, sent: SentCode): Promise<void>;
+  /** The record step failed: forgets the key's answer too, so that a retry with the key sends (the upstream dedups). */
+  forget(ticket: SendTicket): Promise<void>;
+}
+
+/** Verifying a code. */
+export interface VerifyingStore {
+  /**
+   * Finds the id and begins its check: spends one attempt and, with `window`, charges
+   * the id's phone one verify against the policy's windows, or says why not: the id is
+   * unknown, used or out of attempts (nothing charged), or the phone's windows refuse
+   * (`limited`, with their decision; no attempt spent).
    */
   beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
   claimVerified(id: VerificationRef): Promise<boolean>;
-  /** Takes back what `beginVerify` charged to the id's phone (`window.member`): that attempt was not a guess. */
+  /** Takes back what `beginVerify` charged to the id's phone (`member`): that attempt was not a guess. */
   refundVerify(id: VerificationRef, member: string): Promise<void>;
+}
 
+/** The pumping guard's counts beside the admission's own: sends it did not count, and verified codes. */
+export interface GuardCounts {
+  /** A send that went out which the admission's check did not count (safe-listed, or let through by monitor mode). */
+  countSent(check: PumpCheck): Promise<void>;
+  /** A code verified, for its block and its range. */
+  countVerified(check: PumpCheck): Promise<void>;
+}
+
+/** A block or range the guard has blocked. */
+export interface GuardBlock {
+  prefix: string;
+  remainingMs: number;
+  strikes: number;
+  /** A wider range (PUMPING_RANGE_DROP), not a block of its own. */
+  range: boolean;
+}
+
+/** A whole block, or one number of it. */
+export type SafeEntry = { prefix: string } | { prefix: string; number: string };
+
+/** What an operator may see and change. */
+export interface GuardAdminStore {
+  /** Blocks and ranges blocked now. */
+  blocks(): Promise<GuardBlock[]>;
+  /** Ends a block's block; its strikes stay. True if it was blocked. */
+  liftBlock(prefix: string): Promise<boolean>;
+  /** Ends a range's block (the range's prefix); its strikes stay. True if it was blocked. */
+  liftRange(prefix: string): Promise<boolean>;
+  addToSafeList(entry: SafeEntry): Promise<void>;
+  removeFromSafeList(entry: SafeEntry): Promise<void>;
+  /** A budget's use now, counting nothing. */
+  budgetUse(budget: SendBudget): Promise<BudgetDecision>;
+  /** Forgets one phone's send and verify windows (the support desk's "my user is locked out"). */
+  clearPhone(phone: string): Promise<void>;
+}
+
+export interface StoreLifecycle {
+  readonly kind: "redis" | "redis-cluster" | "memory";
   /** Resolves true once connected, false after `timeoutMs` (the store keeps trying). */
   connected(timeoutMs: number): Promise<boolean>;
   /** Round trip to the backing store, for /readyz. */
@@ -115,34 +177,8 @@ export interface OtpStore {
   close(): Promise<void>;
 }
 
-/** What `admitSend` checks besides the phone's windows. */
-export interface AdmitChecks {
-  /** The Idempotency-Key to claim for the phone, and how long a pending claim lives. */
-  claim?: { key: string; pendingMs: number };
-  /** The pumping guard's check of the number's prefix, by the policy it is judged by now. */
-  pump?: { prefix: string; policy: PumpingPolicy };
-  budgets?: readonly SendBudget[];
-}
-
-/** What `admitSend` decided: the key's claim, the phone's windows, the prefix's verdict and each budget's, as far as they were asked. */
-export interface Admission {
-  /** With a key: its claim. Unless `new`, nothing else was asked (`decision` allows, recording nothing). */
-  claim?: IdempotencyClaim;
-  decision: RateDecision;
-  pump?: PumpVerdict;
-  /** In the order given; only when the budgets were asked. */
-  budgets?: BudgetDecision[];
-}
-
 /** What `beginVerify` found: the attempt's fate and, for a known id, its phone; when `limited`, the windows' decision. */
-export interface VerifyStart {
-  state: "ok" | "unknown" | "used" | "exhausted" | "limited";
-  phone?: string;
-  decision?: RateDecision;
-}
-
-export type IdempotencyClaim =
-  | { state: "new" }
-  | { state: "pending" }
-  | { state: "conflict" }
-  | { state: "done"; answer: string };
+export type VerifyStart =
+  | { state: "unknown" }
+  | { state: "ok" | "used" | "exhausted"; phone: string }
+  | { state: "limited"; phone: string; decision: RateDecision };

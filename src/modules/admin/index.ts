@@ -22,7 +22,7 @@ export function adminController(admin: AdminService, context: RequestContext, au
       })
       .put(
         "/safe-list/prefixes/:prefix",
-        async ({ params }) => ({ done: await admin.safeList({ prefix: params.prefix }, true) }),
+        async ({ params }) => ({ done: await admin.addToSafeList({ prefix: params.prefix }) }),
         {
           params: PrefixParams,
           ...adminRoute(Done),
@@ -30,20 +30,16 @@ export function adminController(admin: AdminService, context: RequestContext, au
       )
       .delete(
         "/safe-list/prefixes/:prefix",
-        async ({ params }) => ({ done: await admin.safeList({ prefix: params.prefix }, false) }),
+        async ({ params }) => ({ done: await admin.removeFromSafeList({ prefix: params.prefix }) }),
         { params: PrefixParams, ...adminRoute(Done) },
       )
-      .put(
-        "/safe-list/numbers/:number",
-        async ({ params }) => ({ done: await admin.safeList({ number: params.number }, true) }),
-        {
-          params: NumberParams,
-          ...adminRoute(Done),
-        },
-      )
+      .put("/safe-list/numbers/:number", async ({ params }) => ({ done: await admin.addToSafeList({ number: params.number }) }), {
+        params: NumberParams,
+        ...adminRoute(Done),
+      })
       .delete(
         "/safe-list/numbers/:number",
-        async ({ params }) => ({ done: await admin.safeList({ number: params.number }, false) }),
+        async ({ params }) => ({ done: await admin.removeFromSafeList({ number: params.number }) }),
         { params: NumberParams, ...adminRoute(Done) },
       )
       .delete("/phones/:phone/windows", async ({ params }) => ({ done: await admin.clearPhone(params.phone) }), {

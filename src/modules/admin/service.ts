@@ -1,4 +1,4 @@
-import type { OtpStore } from "../../adapters/store/port";
+import type { GuardAdminStore, SafeEntry } from "../../adapters/store/port";
 import { maskPhone } from "../../domain/mask";
 import { shownPrefix } from "../../domain/number-ranges";
 import { isNumberBlock } from "../../domain/phone";
@@ -17,7 +17,7 @@ import type { GuardState } from "./model";
 export class AdminService {
   constructor(
     private readonly deps: {
-      store: OtpStore;
+      store: GuardAdminStore;
       budgets: readonly SendBudget[];
       pumping: PumpingPolicy;
       /** TEST_PHONES: their windows are keyed by the number as listed, mobile or not. */
@@ -28,10 +28,7 @@ export class AdminService {
 
   async state(): Promise<GuardState> {
     const { store, budgets, pumping } = this.deps;
-    const [blocks, uses] = await Promise.all([
-      store.pumpBlocks(),
-      Promise.all(budgets.map((b) => store.reserveBudget(b, false))),
-    ]);
+    const [blocks, uses] = await Promise.all([store.blocks(), Promise.all(budgets.map((b) => store.budgetUse(b)))]);
     return {
       pumpingGuard: pumping.mode,
       blocks: blocks.map((b) => ({
@@ -42,7 +39,7 @@ export class AdminService {
       })),
       budgets: budgets.flatMap((budget, i) =>
         budget.windows.map((w, k) => {
-          const used = uses[i]!.used[k] ?? 0;
+          const used = uses[i]?.used[k] ?? 0;
           return { budget: budget.scope, window: w.label, limit: w.limit, used, remaining: Math.max(0, w.limit - used) };
         }),
       ),
@@ -55,10 +52,7 @@ export class AdminService {
     const block = isNumberBlock(prefix, dropDigits);
     const range = rangeDropDigits > dropDigits && isNumberBlock(prefix, rangeDropDigits);
     if (!block && !range) this.#block(prefix);
-    const lifted = await Promise.all([
-      block && this.deps.store.pumpLift(prefix),
-      range && this.deps.store.pumpLift(prefix, true),
-    ]);
+    const lifted = await Promise.all([block && this.deps.store.liftBlock(prefix), range && this.deps.store.liftRange(prefix)]);
     const shown = shownPrefix(prefix, block ? dropDigits : rangeDropDigits);
     this.deps.logger.warn("admin: pumping block lifted", { prefix: shown, wasBlocked: lifted.includes(true) });
     return lifted.includes(true);
@@ -81,19 +75,31 @@ export class AdminService {
     return shownPrefix(prefix, this.deps.pumping.dropDigits);
   }
 
-  /** A whole prefix, or one number (a valid mobile), on or off the safe list. */
-  async safeList(entry: { prefix: string } | { number: string }, add: boolean): Promise<true> {
-    const { store, pumping, logger } = this.deps;
-    const action = add ? "admin: safe-list entry added" : "admin: safe-list entry removed";
-    if ("prefix" in entry) {
-      await store.pumpSafe(this.#block(entry.prefix), undefined, add);
-      logger.warn(action, { prefix: this.#shown(entry.prefix) });
-      return true;
-    }
-    const mobile = requireMobile(entry.number);
-    await store.pumpSafe(numberPrefix(mobile.e164, pumping.dropDigits), mobile.e164, add);
-    logger.warn(action, { number: maskPhone(mobile.e164, mobile.callingCode) });
+  /** Never blocks a whole prefix, or one number (a valid mobile). */
+  async addToSafeList(entry: { prefix: string } | { number: string }): Promise<true> {
+    await this.deps.store.addToSafeList(this.#safeEntry(entry));
+    this.deps.logger.warn("admin: safe-list entry added", this.#shownEntry(entry));
     return true;
+  }
+
+  async removeFromSafeList(entry: { prefix: string } | { number: string }): Promise<true> {
+    await this.deps.store.removeFromSafeList(this.#safeEntry(entry));
+    this.deps.logger.warn("admin: safe-list entry removed", this.#shownEntry(entry));
+    return true;
+  }
+
+  /** A prefix as the guard keys it, or a number as the mobile it is with its block. */
+  #safeEntry(entry: { prefix: string } | { number: string }): SafeEntry {
+    if ("prefix" in entry) return { prefix: this.#block(entry.prefix) };
+    const mobile = requireMobile(entry.number);
+    return { prefix: numberPrefix(mobile.e164, this.deps.pumping.dropDigits), number: mobile.e164 };
+  }
+
+  /** What the log line may show of an entry: a prefix with its dropped digits as `*`, a number masked. */
+  #shownEntry(entry: { prefix: string } | { number: string }): Record<string, string> {
+    if ("prefix" in entry) return { prefix: this.#shown(entry.prefix) };
+    const mobile = requireMobile(entry.number);
+    return { number: maskPhone(mobile.e164, mobile.callingCode) };
   }
 
   /** The support desk's "my user is locked out": forgets one phone's send and verify windows. */

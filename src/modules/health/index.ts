@@ -1,12 +1,12 @@
 import { Elysia, t } from "elysia";
 import type { SmsProvider } from "../../adapters/sms/port";
-import type { OtpStore } from "../../adapters/store/port";
+import type { StoreLifecycle } from "../../adapters/store/port";
 import type { OperationDoc } from "../../http/contract";
 import { singleFlight } from "../../lib/single-flight";
 
 export interface HealthDeps {
   provider: SmsProvider;
-  store: OtpStore;
+  store: StoreLifecycle;
 }
 
 const Check = t.Object({

@@ -1,5 +1,5 @@
 import type { SmsProvider } from "../../adapters/sms/port";
-import type { OtpStore } from "../../adapters/store/port";
+import type { GuardCounts, SendingStore, VerifyingStore } from "../../adapters/store/port";
 import type { PumpingPolicy } from "../../domain/pumping";
 import type { RatePolicy } from "../../domain/rate-policy";
 import type { SendBudget } from "../../domain/send-budget";
@@ -37,7 +37,8 @@ export interface OtpPolicy {
 
 export interface OtpServiceDeps {
   provider: SmsProvider;
-  store: OtpStore;
+  /** What sending and verifying ask of the store, and the pumping guard's counts. */
+  store: SendingStore & VerifyingStore & GuardCounts;
   policy: OtpPolicy;
   logger: Logger;
   metrics: Metrics;

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/port";
+import type { Admission, KeyClaim, SendRequest, SendTicket, SentCode } from "../../adapters/store/port";
 import { parseVerificationId, verificationId } from "../../domain/ids";
 import { maskPhone } from "../../domain/mask";
 import type { MobileNumber } from "../../domain/phone";
 import { GatewayError } from "../../errors";
-import { type Admitted, admit } from "./admission";
-import { claimedBefore, type KeyClaim, withKey } from "./key-claim";
 import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
@@ -13,24 +12,26 @@ import { PumpingGuard } from "./pumping-guard";
 import { SpendGuard } from "./spend-guard";
 import { TEST_ID_PREFIX, TestNumbers } from "./test-numbers";
 
+/** Who a send goes to: a test number (as listed), or a mobile. */
+type Recipient = { kind: "test"; phone: string } | { kind: "mobile"; mobile: MobileNumber };
+type Admitted = Extract<Admission, { kind: "admitted" }>;
+
 /** Sending and verifying codes, free of HTTP: the controller maps errors to answers. */
 export class OtpService {
-  readonly #guards: Parameters<typeof admit>[0];
-
   readonly #tests: TestNumbers;
+  readonly #spend: SpendGuard;
+  readonly #pumping: PumpingGuard;
 
   constructor(private readonly deps: OtpServiceDeps) {
     const { store, policy, logger, metrics } = deps;
     this.#tests = new TestNumbers(policy.testNumbers, { ttlMs: policy.otpTtlMs, maxAttempts: policy.maxAttempts });
-    this.#guards = {
-      store,
-      phoneSend: policy.phoneSend,
-      spend: new SpendGuard({ store, budgets: policy.sendBudgets, logger, metrics }),
-      pumping: new PumpingGuard({ store, policy: policy.pumping, logger, metrics }),
-    };
+    this.#spend = new SpendGuard({ budgets: policy.sendBudgets, logger, metrics });
+    this.#pumping = new PumpingGuard({ store, policy: policy.pumping, logger, metrics });
   }
 
   /**
+   * One send: who it goes to, the store's admission (every check in one step), the SMS,
+   * then the record of it, or what the store counted taken back when nothing went out.
    * @param idempotencyKey the caller's Idempotency-Key, if any
    * @param from.caller who is asking (a caller-key id), so one caller cannot replay another's key
    * @param from.connection aborted when the caller's connection closes: no SMS is paid for then
@@ -40,94 +41,114 @@ export class OtpService {
     idempotencyKey: string | undefined,
     from: { caller?: string; connection?: AbortSignal } = {},
   ): Promise<SendOutcome> {
-    const { caller } = from;
-    const { store, policy } = this.deps;
-    const { mobile, subject } = this.#recipient(phone); // INVALID_PHONE before anything is spent
-    const maskedPhone = maskPhone(phone, mobile?.callingCode);
-    if (mobile && policy.allowedCountries && !policy.allowedCountries.has(mobile.country ?? "")) {
-      throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
-    }
-
-    if (idempotencyKey && caller) idempotencyKey = createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex");
+    const recipient = this.#recipient(phone); // INVALID_PHONE, COUNTRY_NOT_ALLOWED before anything is spent
+    const maskedPhone = maskPhone(phone, recipient.kind === "mobile" ? recipient.mobile.callingCode : undefined);
+    const key = idempotencyKey ? this.#keyClaim(idempotencyKey, from.caller) : undefined;
+    const subject = recipient.kind === "mobile" ? recipient.mobile.e164 : recipient.phone;
     // No round trip once the store's secret is read (the first send after start or a reconnect reads it).
-    const tag = await store.phoneTag(subject);
-    // With a key, the event is named after it: a retry of a send that timed out is
-    // not counted (or refused) a second time, and the upstream dedups the SMS.
-    const event = idempotencyKey ? `idem:${idempotencyKey}` : crypto.randomUUID();
-    const claim: KeyClaim | undefined = idempotencyKey
-      ? { key: idempotencyKey, pendingMs: policy.idempotencyPendingMs }
-      : undefined;
-    // One store step before the upstream: the key's claim and every check of the send, atomic
-    // on the phone's slot (a duplicate sees the claim and checks nothing), and beside it the
-    // key's binding to one phone, on the key's own slot.
-    const admitted = await withKey(store, claim, subject, async () => {
-      if (mobile) return admit(this.#guards, mobile, event, claim);
-      const claimed = claim && (await store.claimIdempotency(claim.key, subject, claim.pendingMs));
-      return claimed && claimed.state !== "new" ? { claimedBefore: claimed } : undefined;
-    });
-    if (admitted && "claimedBefore" in admitted) return claimedBefore(admitted.claimedBefore, maskedPhone);
-
+    const tag = await this.deps.store.phoneTag(subject);
+    const request = this.#request(recipient, key);
+    const admission = await this.deps.store.admit(request);
+    if (admission.kind === "replay") return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
+    const admitted = this.#admitted(recipient, request, admission);
     try {
-      const { sent, resendAfter, afterRecord } = admitted
-        ? await this.#sendSms(mobile!, admitted, idempotencyKey ?? event, from.connection)
-        : { sent: this.#tests.send(), resendAfter: 0, afterRecord: undefined };
+      const sent =
+        recipient.kind === "test" ? this.#tests.send() : await this.#sendSms(recipient.mobile, request, from.connection);
       const id = { tag, inner: sent.requestId };
       const answer: SendAnswer = {
         requestId: verificationId(id),
         expiresAt: sent.expiresAt.toISOString(),
-        attemptsLeft: Math.min(sent.attemptsLeft, policy.maxAttempts),
-        resendAfter,
+        attemptsLeft: Math.min(sent.attemptsLeft, this.deps.policy.maxAttempts),
+        resendAfter: admitted.resendAfterSeconds,
       };
-      // The verification record and the key's answer together: one store step after the upstream.
-      const recorded = this.#afterSend(
-        () =>
-          Promise.all([
-            store.saveVerification(id, subject, Math.max(sent.expiresAt.getTime() - Date.now(), 1_000)),
-            idempotencyKey
-              ? store.completeIdempotency(idempotencyKey, subject, JSON.stringify(answer), policy.idempotencyTtlMs)
-              : undefined,
-          ]),
-        // The key's answer may have been stored without its record: forget it, so that a retry
-        // with the key sends again (the upstream dedups it) and records the id this time.
-        idempotencyKey ? () => store.releaseIdempotency(idempotencyKey, subject, true) : undefined,
-      );
-      await Promise.all([recorded, afterRecord?.()]);
-      return { answer, maskedPhone, replayed: false, test: !mobile };
+      const ttlMs = Math.max(sent.expiresAt.getTime() - Date.now(), 1_000);
+      const record = { id, ttlMs, answer: JSON.stringify(answer), answerTtlMs: this.deps.policy.idempotencyTtlMs };
+      await Promise.all([
+        this.#record(admitted.ticket, record),
+        recipient.kind === "mobile" && this.#pumping.sent(recipient.mobile, admitted),
+      ]);
+      return { answer, maskedPhone, replayed: false, test: recipient.kind === "test" };
     } catch (err) {
-      if (idempotencyKey) await store.releaseIdempotency(idempotencyKey, subject).catch(() => undefined);
+      // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
+      const nothingSent = err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent;
+      await (nothingSent ? this.deps.store.cancel(admitted.ticket) : this.deps.store.release(admitted.ticket)).catch(
+        () => undefined,
+      );
       throw err;
     }
   }
 
   /**
    * Who a send goes to, as the gateway keys it (two spellings of one number are one number): a
-   * test number as listed, found as written (it need not be a real mobile) or as the mobile it is;
-   * any other number must be a mobile.
+   * test number as listed, found as written (it need not be a mobile) or as the mobile it is;
+   * any other number must be a mobile of an allowed country.
    */
-  #recipient(phone: string): { mobile?: MobileNumber; subject: string } {
-    if (this.#tests.active(phone)) return { subject: phone };
+  #recipient(phone: string): Recipient {
+    if (this.#tests.active(phone)) return { kind: "test", phone };
     const mobile = requireMobile(phone);
-    return this.#tests.active(mobile.e164) ? { subject: mobile.e164 } : { mobile, subject: mobile.e164 };
+    if (this.#tests.active(mobile.e164)) return { kind: "test", phone: mobile.e164 };
+    const { allowedCountries } = this.deps.policy;
+    if (allowedCountries && !allowedCountries.has(mobile.country ?? "")) {
+      throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
+    }
+    return { kind: "mobile", mobile };
   }
 
-  /** A real SMS: the checks before it (admission.ts), the upstream call, and what is taken back if nothing went. */
-  async #sendSms(mobile: MobileNumber, admitted: Admitted, upstreamKey: string, connection?: AbortSignal) {
-    const { provider, policy } = this.deps;
-    const { decision } = admitted;
-    let sent: SendOtpResult;
-    try {
-      if (connection && (await closedMeanwhile(connection))) throw new GatewayError("CLIENT_CLOSED_REQUEST");
-      sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey });
-    } catch (err) {
-      // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
-      if (err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent) {
-        await admitted.undo();
-      }
-      throw err;
+  /** The caller's key, scoped to the caller (one caller cannot replay another's), and how long its claim lives unanswered. */
+  #keyClaim(idempotencyKey: string, caller: string | undefined): KeyClaim {
+    const key = caller ? createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex") : idempotencyKey;
+    return { key, pendingMs: this.deps.policy.idempotencyPendingMs };
+  }
+
+  #request(recipient: Recipient, key: KeyClaim | undefined): SendRequest {
+    if (recipient.kind === "test") return { kind: "test", phone: recipient.phone, key };
+    const { mobile } = recipient;
+    return {
+      kind: "sms",
+      phone: mobile.e164,
+      // With a key, the event is named after it: a retry of a send that timed out is not
+      // counted (or refused) a second time, and the upstream dedups the SMS.
+      event: key ? `idem:${key.key}` : crypto.randomUUID(),
+      window: this.deps.policy.phoneSend,
+      key,
+      pump: this.#pumping.check(mobile),
+      budgets: this.#spend.budgetsFor(mobile.country),
+    };
+  }
+
+  /** The admission read by the guards (log lines, metrics, alerts): admitted, or the refusal thrown. */
+  #admitted(recipient: Recipient, request: SendRequest, admission: Exclude<Admission, { kind: "replay" }>): Admitted {
+    const mobile = recipient.kind === "mobile" ? recipient.mobile : undefined;
+    const sms = request.kind === "sms" ? request : undefined;
+    if (mobile && sms?.pump && "verdict" in admission && admission.verdict)
+      this.#pumping.observe(mobile, sms.pump, admission.verdict);
+    switch (admission.kind) {
+      case "in_progress":
+        throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
+      case "conflict":
+        throw new GatewayError("IDEMPOTENCY_CONFLICT");
+      case "limited":
+        throw GatewayError.rateLimited({ policy: this.deps.policy.phoneSend, decision: admission.decision });
+      case "blocked":
+        throw new GatewayError("DESTINATION_BLOCKED");
+      case "over_budget":
+        throw this.#spend.refused(sms?.budgets ?? [], admission.budgets);
+      case "admitted":
+        this.#spend.admitted(sms?.budgets ?? [], admission.budgets);
+        return admission;
     }
+  }
+
+  /** A real SMS: the upstream call, unless the caller is gone; its estimated price counted. */
+  async #sendSms(mobile: MobileNumber, request: SendRequest, connection?: AbortSignal): Promise<SendOtpResult> {
+    const { provider, policy, metrics } = this.deps;
+    if (connection && (await closedMeanwhile(connection))) throw new GatewayError("CLIENT_CLOSED_REQUEST");
+    // The upstream dedups on the key (a retry after a timeout sends no second SMS).
+    const upstreamKey = request.key?.key ?? (request.kind === "sms" ? request.event : crypto.randomUUID());
+    const sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey });
     const country = mobile.country ?? "*";
-    this.deps.metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
-    return { sent, resendAfter: decision.nextAllowedSeconds, afterRecord: admitted.sent };
+    metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
+    return sent;
   }
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
@@ -141,9 +162,10 @@ export class OtpService {
     // that is checked is charged to the phone, so junk verifies of a spent or exhausted id cannot
     // lock its owner out.
     const window = { policy: policy.phoneVerify, member: crypto.randomUUID() };
-    const { state, phone, decision } = await store.beginVerify(id, policy.maxAttempts, window);
-    if (state === "limited") throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: decision! });
-    if (state !== "ok" || !phone) return this.#refuse(requestId, state === "used" || state === "ok" ? "unknown" : state);
+    const start = await store.beginVerify(id, policy.maxAttempts, window);
+    if (start.state === "limited") throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
+    if (start.state !== "ok") return this.#refuse(requestId, start.state === "used" ? "unknown" : start.state);
+    const { phone } = start;
     if (test) {
       // A test number's fixed code, checked here, no upstream. Past its last day, unknown. Its sends
       // are free, so new ids are too: only the phone's window bounds guesses. A wrong code stays
@@ -160,7 +182,7 @@ export class OtpService {
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     if (!(await store.claimVerified(id))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
-    void this.#guards.pumping.verified(requireMobile(phone));
+    void this.#pumping.verified(requireMobile(phone));
     return { answer: { verified: true }, test: false };
   }
 
@@ -168,15 +190,18 @@ export class OtpService {
    * Records what a send produced. The SMS is already out, so one failed write is
    * retried, and a second failure must not say "nothing was sent".
    */
-  async #afterSend(write: () => Promise<unknown>, forget?: () => Promise<void>): Promise<void> {
+  async #record(ticket: SendTicket, sent: SentCode): Promise<void> {
+    const { store, logger } = this.deps;
     try {
-      await write();
+      await store.record(ticket, sent);
     } catch {
       try {
-        await write();
+        await store.record(ticket, sent);
       } catch (err) {
-        await forget?.().catch(() => undefined);
-        this.deps.logger.error("a code was sent but could not be recorded", { error: err instanceof Error ? err : String(err) });
+        // The key's answer may have been stored without its record: forget it, so that a retry
+        // with the key sends again (the upstream dedups it) and records the id this time.
+        await store.forget(ticket).catch(() => undefined);
+        logger.error("a code was sent but could not be recorded", { error: err instanceof Error ? err : String(err) });
         throw new GatewayError("STORE_UNAVAILABLE", {
           detail:
             "The code may have been sent, but the gateway could not record it. " +

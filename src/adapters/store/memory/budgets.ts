@@ -1,6 +1,6 @@
 import { type BudgetDecision, budgetDecision, type SendBudget } from "../../../domain/send-budget";
 
-/** The send budgets for the memory store: the same semantics as BUDGET_FN (src/adapters/store/budget-scripts.ts). */
+/** The send budgets for the memory store: the same semantics as budget_check (src/adapters/store/redis/lua/lib/budget.lua). */
 export class MemoryBudgets {
   /** Per budget scope, per window: bucket index -> sends. Few scopes, at most ~61 buckets each. */
   readonly #counts = new Map<string, Map<number, number>[]>();

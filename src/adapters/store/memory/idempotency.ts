@@ -1,6 +1,6 @@
 import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../../lib/lru";
-import type { IdempotencyClaim } from "../port";
+import type { KeyTaken } from "../admission";
 
 type Claim = { phone: string; answer?: string };
 
@@ -17,7 +17,7 @@ export class MemoryIdempotency {
   }
 
   /** What a claim of `key` for `phone` finds, or undefined when the key is free. */
-  find(key: string, phone: string): IdempotencyClaim | undefined {
+  find(key: string, phone: string): KeyTaken | undefined {
     const existing = this.#claims.get(key);
     if (!existing) return undefined;
     if (existing.phone !== phone) return { state: "conflict" };
@@ -28,18 +28,18 @@ export class MemoryIdempotency {
     this.#claims.set(key, { phone }, { ttl: pendingMs });
   }
 
-  owner(key: string, phone: string): "new" | "same" | "other" {
-    const existing = this.#claims.get(key);
-    if (!existing) return "new";
-    return existing.phone === phone ? "same" : "other";
-  }
-
   complete(key: string, phone: string, answer: string, ttlMs: number): void {
     this.#claims.set(key, { phone, answer }, { ttl: ttlMs });
   }
 
-  release(key: string, phone: string, answered: boolean): void {
+  /** Frees `phone`'s pending claim; an answer, or another phone's claim, stays. */
+  release(key: string, phone: string): void {
     const existing = this.#claims.get(key);
-    if (existing?.phone === phone && (answered || existing.answer === undefined)) this.#claims.delete(key);
+    if (existing?.phone === phone && existing.answer === undefined) this.#claims.delete(key);
+  }
+
+  /** Frees `phone`'s claim whatever it holds (an answer stored without its record); another phone's stays. */
+  forget(key: string, phone: string): void {
+    if (this.#claims.get(key)?.phone === phone) this.#claims.delete(key);
   }
 }

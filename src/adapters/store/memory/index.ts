@@ -2,12 +2,21 @@ import { randomBytes } from "node:crypto";
 import type { LRUCache } from "lru-cache";
 import { phoneTag, type VerificationRef, verificationId } from "../../../domain/ids";
 import { DEFAULT_LAYOUT, type PrefixLayout } from "../../../domain/number-ranges";
-import type { PumpingPolicy } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
-import { decide, type RateDecision } from "../../../domain/rate-window";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
 import { boundedLru } from "../../../lib/lru";
-import type { Admission, AdmitChecks, IdempotencyClaim, OtpStore, VerifyStart } from "../port";
+import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
+import type {
+  Admission,
+  GuardBlock,
+  OtpStore,
+  PumpCheck,
+  SafeEntry,
+  SendRequest,
+  SendTicket,
+  SentCode,
+  VerifyStart,
+} from "../port";
 import { MemoryBudgets } from "./budgets";
 import { MemoryIdempotency } from "./idempotency";
 import { MemoryPumping } from "./pumping";
@@ -23,11 +32,13 @@ export interface MemoryStoreOptions {
 }
 
 type Verification = { phone: string; attempts: number; verified: boolean };
+type SmsRequest = Extract<SendRequest, { kind: "sms" }>;
 
 /**
  * The embedded store for a single process: the same semantics as the Redis
  * store, in bounded LRU maps whose entries expire like the Redis keys do. State
- * is lost on restart and is not shared between processes.
+ * is lost on restart and is not shared between processes. One map holds every
+ * Idempotency-Key here, so a key's claim is also its binding to one phone.
  */
 export class MemoryStore implements OtpStore {
   readonly kind = "memory";
@@ -53,107 +64,76 @@ export class MemoryStore implements OtpStore {
     this.#pumping = new MemoryPumping(max, this.#now, options.layout ?? DEFAULT_LAYOUT);
   }
 
-  async hit(phone: string, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const { decision, record } = this.#windows.check(`send|${phone}`, policy, member);
-    if (decision.recorded) record();
-    return decision;
-  }
-
-  async admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
-    const { claim } = checks;
-    const claimed = claim && this.#idempotency.find(claim.key, phone);
-    if (claimed) return { claim: claimed, decision: { ...decide([], 0, policy.windows), recorded: false } };
-    const { decision, record } = this.#windows.check(`send|${phone}`, policy, member);
-    if (!decision.allowed) return { decision: { ...decision, recorded: false } };
-    // The budgets are looked at (nothing recorded) before the prefix is counted: a send they refuse
-    // counts nowhere, so it takes no place in the pumping map (a full one would push out its oldest).
-    // The admission is as in Redis, which counts, asks the budgets, and takes the count back (there
-    // the count also lengthens an existing hash's time to live; here a refused send changes nothing).
-    const budgets = decision.recorded ? (checks.budgets ?? []).map((b) => this.#budgets.check(b)) : [];
-    const affordable = budgets.every((b) => b.decision.allowed);
-    const { pump } = checks;
-    const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, decision.recorded && affordable);
-    const admission: Admission = verdict ? { decision, pump: verdict } : { decision };
-    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce")
-      return { ...admission, decision: { ...decision, recorded: false } };
-    // The send goes ahead (unless a budget refuses, below): the key is its own from now on.
-    const go = () => {
-      if (!claim) return;
-      this.#idempotency.take(claim.key, phone, claim.pendingMs);
-      admission.claim = { state: "new" };
-    };
-    // A retry: the budgets are not asked, nothing is recorded.
-    if (!decision.recorded) {
-      go();
-      return admission;
-    }
-    admission.budgets = budgets.map((b) => b.decision);
-    if (!affordable) return { ...admission, decision: { ...decision, recorded: false } };
-    for (const b of budgets) b.record();
-    record();
-    go();
-    return admission;
-  }
-
-  async unhit(phone: string, member: string): Promise<void> {
-    this.#windows.remove(`send|${phone}`, member);
-  }
-
-  async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
-    const check = this.#budgets.check(budget);
-    if (record && check.decision.allowed) check.record();
-    return check.decision;
-  }
-
-  async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
-    this.#budgets.refund(budget, receipt);
-  }
-
-  async pumpUncount(prefix: string, bucket: number): Promise<void> {
-    this.#pumping.uncount(prefix, bucket);
-  }
-  async pumpRecord(prefix: string, kind: "sent" | "verified", policy: PumpingPolicy): Promise<void> {
-    this.#pumping.record(prefix, kind, policy);
-  }
-  async pumpBlocks() {
-    return this.#pumping.blocks();
-  }
-  async pumpLift(prefix: string, range = false): Promise<boolean> {
-    return this.#pumping.lift(prefix, range);
-  }
-  async pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
-    this.#pumping.safe(prefix, number, add);
-  }
-  async clearPhone(phone: string): Promise<void> {
-    for (const kind of ["send", "verify"] as const) this.#windows.clear(`${kind}|${phone}`);
-  }
-
-  async claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim> {
-    const claimed = this.#idempotency.find(key, phone);
-    if (claimed) return claimed;
-    this.#idempotency.take(key, phone, pendingMs);
-    return { state: "new" };
-  }
-  async ownIdempotency(key: string, phone: string): Promise<"new" | "same" | "other"> {
-    return this.#idempotency.owner(key, phone);
-  }
-  async completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void> {
-    this.#idempotency.complete(key, phone, answer, ttlMs);
-  }
-  async releaseIdempotency(key: string, phone: string, answered = false): Promise<void> {
-    this.#idempotency.release(key, phone, answered);
-  }
-  /** A binding here is a claim, which a request that kept none never made. */
-  async unbindIdempotency(): Promise<void> {}
-
   phoneTag(phone: string): string {
     return phoneTag(this.#secret, phone);
   }
 
-  async saveVerification(ref: VerificationRef, phone: string, ttlMs: number): Promise<void> {
-    const id = verificationId(ref);
-    if (this.#verifications.has(id)) return; // an upstream replay keeps its spent attempts
-    this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: ttlMs });
+  async admit(request: SendRequest): Promise<Admission> {
+    const { phone, key } = request;
+    const claimed = key && this.#idempotency.find(key.key, phone);
+    if (claimed) return keyTaken(claimed);
+    if (request.kind === "test") {
+      if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
+      return admitted({ phone, receipts: [], key: key?.key });
+    }
+    return this.#admitSms(request);
+  }
+
+  /**
+   * As admit.lua: the phone's windows, the guard's check, the budgets. The budgets are looked at
+   * (nothing recorded) before the prefix is counted: a send they refuse counts nowhere, so it takes
+   * no place in the pumping map (a full one would push out its oldest). Redis counts, asks the
+   * budgets and takes the count back (there the count also lengthens an existing hash's time to
+   * live; here a refused send changes nothing).
+   */
+  #admitSms(request: SmsRequest): Admission {
+    const { phone, event, window, key, pump, budgets } = request;
+    const { decision, record } = this.#windows.check(`send|${phone}`, window, event);
+    if (!decision.allowed) return { kind: "limited", decision };
+    const retry = !decision.recorded;
+    const checks = retry ? [] : budgets.map((budget) => ({ budget, ...this.#budgets.check(budget) }));
+    const affordable = checks.every((c) => c.decision.allowed);
+    const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, !retry && affordable);
+    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce") return { kind: "blocked", verdict };
+    const decisions = checks.map((c) => c.decision);
+    if (!affordable) return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) };
+    for (const check of checks) check.record();
+    if (!retry) record();
+    if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
+    const ticket: TicketData = {
+      phone,
+      event: retry ? undefined : event,
+      receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })),
+      pumped: pump && verdict?.counted !== undefined ? { prefix: pump.prefix, bucket: verdict.counted } : undefined,
+      key: key?.key,
+    };
+    return admitted(ticket, decision, verdict, retry ? undefined : decisions);
+  }
+
+  async cancel(ticket: SendTicket): Promise<void> {
+    const { phone, event, receipts, pumped, key } = fromTicket(ticket);
+    if (event) this.#windows.remove(`send|${phone}`, event);
+    for (const { budget, receipt } of receipts) this.#budgets.refund(budget, receipt);
+    if (pumped) this.#pumping.uncount(pumped.prefix, pumped.bucket);
+    if (key) this.#idempotency.release(key, phone);
+  }
+
+  async release(ticket: SendTicket): Promise<void> {
+    const { phone, key } = fromTicket(ticket);
+    if (key) this.#idempotency.release(key, phone);
+  }
+
+  async record(ticket: SendTicket, sent: SentCode): Promise<void> {
+    const { phone, key } = fromTicket(ticket);
+    const id = verificationId(sent.id);
+    // An id seen before (an upstream replay) keeps its spent attempts.
+    if (!this.#verifications.has(id)) this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
+    if (key) this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs);
+  }
+
+  async forget(ticket: SendTicket): Promise<void> {
+    const { phone, key } = fromTicket(ticket);
+    if (key) this.#idempotency.forget(key, phone);
   }
 
   async beginVerify(
@@ -176,16 +156,52 @@ export class MemoryStore implements OtpStore {
     return { state: "ok", phone };
   }
 
-  async refundVerify(ref: VerificationRef, member: string): Promise<void> {
-    const record = this.#verifications.get(verificationId(ref));
-    if (record) this.#windows.remove(`verify|${record.phone}`, member);
-  }
-
   async claimVerified(ref: VerificationRef): Promise<boolean> {
     const record = this.#verifications.get(verificationId(ref));
     if (!record || record.verified) return false;
     record.verified = true;
     return true;
+  }
+
+  async refundVerify(ref: VerificationRef, member: string): Promise<void> {
+    const record = this.#verifications.get(verificationId(ref));
+    if (record) this.#windows.remove(`verify|${record.phone}`, member);
+  }
+
+  async countSent({ prefix, policy }: PumpCheck): Promise<void> {
+    this.#pumping.record(prefix, "sent", policy);
+  }
+
+  async countVerified({ prefix, policy }: PumpCheck): Promise<void> {
+    this.#pumping.record(prefix, "verified", policy);
+  }
+
+  async blocks(): Promise<GuardBlock[]> {
+    return this.#pumping.blocks();
+  }
+
+  async liftBlock(prefix: string): Promise<boolean> {
+    return this.#pumping.liftBlock(prefix);
+  }
+
+  async liftRange(prefix: string): Promise<boolean> {
+    return this.#pumping.liftRange(prefix);
+  }
+
+  async addToSafeList(entry: SafeEntry): Promise<void> {
+    this.#pumping.addSafe(entry.prefix, "number" in entry ? entry.number : undefined);
+  }
+
+  async removeFromSafeList(entry: SafeEntry): Promise<void> {
+    this.#pumping.removeSafe(entry.prefix, "number" in entry ? entry.number : undefined);
+  }
+
+  async budgetUse(budget: SendBudget): Promise<BudgetDecision> {
+    return this.#budgets.check(budget).decision;
+  }
+
+  async clearPhone(phone: string): Promise<void> {
+    for (const kind of ["send", "verify"] as const) this.#windows.clear(`${kind}|${phone}`);
   }
 
   async connected(): Promise<boolean> {

@@ -64,7 +64,7 @@ export class MemoryPumping {
   }
 
   /**
-   * As ADMIT_LUA's pumping part: the block, then (unless safe-listed or refused) its range by
+   * As admit.lua's pumping part: the block, then (unless safe-listed or refused) its range by
    * rangePolicy. The block is counted only once its range lets the send through (Redis counts and
    * takes back; a count here could push another record out of a full map).
    */
@@ -182,18 +182,32 @@ export class MemoryPumping {
       }));
   }
 
-  lift(prefix: string, range = false): boolean {
-    const record = this.#find(range ? RANGE + prefix : prefix);
+  liftBlock(prefix: string): boolean {
+    return this.#lift(prefix);
+  }
+
+  liftRange(prefix: string): boolean {
+    return this.#lift(RANGE + prefix);
+  }
+
+  #lift(key: string): boolean {
+    const record = this.#find(key);
     const was = record !== undefined && record.until > this.now();
     if (record) record.until = 0;
     return was;
   }
 
-  safe(prefix: string, number: string | undefined, add: boolean): void {
-    if (!add && !this.#find(prefix)) return;
+  /** Puts the whole block (`number` undefined) or one number of it on the safe list. */
+  addSafe(prefix: string, number?: string): void {
     const record = this.#record(prefix);
-    if (add) record.safe.add(number ?? "*");
-    else record.safe.delete(number ?? "*");
-    this.#keep(prefix, record, add ? SAFE_ENTRY_MS : 1);
+    record.safe.add(number ?? "*");
+    this.#keep(prefix, record, SAFE_ENTRY_MS);
+  }
+
+  removeSafe(prefix: string, number?: string): void {
+    if (!this.#find(prefix)) return;
+    const record = this.#record(prefix);
+    record.safe.delete(number ?? "*");
+    this.#keep(prefix, record, 1);
   }
 }

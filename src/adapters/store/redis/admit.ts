@@ -1,177 +1,247 @@
 import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../../domain/number-ranges";
-import type { PumpingPolicy, PumpVerdict } from "../../../domain/pumping";
-import type { RatePolicy } from "../../../domain/rate-policy";
+import type { PumpVerdict } from "../../../domain/pumping";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
-import type { Admission, AdmitChecks } from "../port";
+import { admitted, type KeyTaken, keyTaken, type TicketData } from "../admission";
+import type { Admission, PumpCheck, SendRequest, SendTicket } from "../port";
 import type { ScriptedRedis } from "./client";
+import type { RedisIdempotency } from "./idempotency";
 import { BLOCKS_KEY, budgetKey, idempotencyKey, pumpKeys, sendsKey } from "./keys";
-import { budgetReply, packed, windowDecision } from "./replies";
+import { ADMIT_REPLY, BUDGET_REPLY, budgetDecision, HIT_REPLY, packed, windowDecision } from "./replies";
 
-/** What admitSend needs of the store: its client, its failure mapping, and its key layout. */
+type Reply = (number | string)[];
+type SmsRequest = Extract<SendRequest, { kind: "sms" }>;
+
+/** What the admission needs of the store: its client, its failure mapping, its key layout and its keys' bindings. */
 export interface AdmitContext {
   redis: ScriptedRedis;
   call<T>(command: () => Promise<T>): Promise<T>;
-  /** How phones' keys are tagged and prefixes make ranges. */
+  /** How phones' keys are tagged and blocks make ranges. */
   layout: PrefixLayout;
-  /** On a Cluster the budgets live on slots of their own: checked beside the admission step. */
+  /** On a Cluster the budgets live on slots of their own: reserved beside the admission step. */
   cluster: boolean;
+  idempotency: RedisIdempotency;
+  /** Takes back what an admission counted (the store's `cancel`). */
+  cancel(ticket: SendTicket): Promise<void>;
 }
 
 const PUMP_STATES = ["clear", "blocked", "newly_blocked"] as const;
 
 /**
- * `admitSend` on Redis: one script (ADMIT_LUA) on one server. On a Cluster the
- * budgets are reserved beside it, in the same round trip, and whatever one part
- * counted is taken back when another refuses: the same all-or-nothing outcome.
+ * `admit` on Redis. A send's claim of its Idempotency-Key lives under its phone's tag, so that
+ * the key is claimed in the same step as the send's checks; its binding to one phone (which
+ * finds a phone of another range holding the key) lives on the key's own slot, and is asked
+ * beside that step, in the same round trip. A request that kept no claim takes back a binding
+ * it made; a send admitted for a key another phone holds is taken back and is a conflict.
  */
-export async function admitOnRedis(
-  ctx: AdmitContext,
-  phone: string,
-  policy: RatePolicy,
-  member: string,
-  checks: AdmitChecks,
-): Promise<Admission> {
-  const budgets = checks.budgets ?? [];
-  const inScript = ctx.cluster ? [] : budgets;
-  const args = admitArgs(ctx.layout, phone, policy, member, checks, inScript);
-  // The phone, its block and range, and `*` and its country's budget at most: 2 to 5 keys.
+export async function admitOnRedis(ctx: AdmitContext, request: SendRequest): Promise<Admission> {
+  const { phone, key } = request;
+  const step = request.kind === "test" ? () => claimTestKey(ctx, request) : () => admitSms(ctx, request);
+  if (!key) return step();
+  const owning = ctx.idempotency.own(key.key, phone, key.pendingMs);
+  owning.catch(() => undefined); // awaited below, whatever the step does first
+  let admission: Admission;
+  try {
+    admission = await step();
+  } catch (err) {
+    await unbindOwn(ctx, owning, key.key, phone);
+    throw err;
+  }
+  // A claim in progress or answered for this phone: the binding is right, whoever made it.
+  if (admission.kind === "replay" || admission.kind === "in_progress") return admission;
+  if (admission.kind !== "admitted") {
+    await unbindOwn(ctx, owning, key.key, phone);
+    return admission;
+  }
+  let owner: "new" | "same" | "other";
+  try {
+    owner = await owning;
+  } catch (err) {
+    await ctx.cancel(admission.ticket).catch(() => undefined);
+    throw err;
+  }
+  if (owner !== "other") return admission;
+  await ctx.cancel(admission.ticket).catch(() => undefined);
+  return { kind: "conflict" };
+}
+
+/** A binding this request made (`new`) names its phone for no claim: it would turn the key's own send away. */
+async function unbindOwn(ctx: AdmitContext, owning: Promise<string>, key: string, phone: string): Promise<void> {
+  if ((await owning.catch(() => undefined)) === "new") await ctx.idempotency.unbind(key, phone).catch(() => undefined);
+}
+
+async function claimTestKey(ctx: AdmitContext, request: Extract<SendRequest, { kind: "test" }>): Promise<Admission> {
+  const { phone, key } = request;
+  const taken = key && (await ctx.idempotency.claim(key.key, phone, key.pendingMs));
+  if (taken) return keyTaken(taken);
+  return admitted({ phone, receipts: [], key: key?.key });
+}
+
+/**
+ * A real SMS's checks: admit.lua on one server. On a Cluster the budgets are reserved beside
+ * it, in the same round trip, and whatever one part counted is taken back when another
+ * refuses: the same all-or-nothing outcome. With nothing but the phone's windows to ask,
+ * hit.lua does (a cheaper script).
+ */
+async function admitSms(ctx: AdmitContext, request: SmsRequest): Promise<Admission> {
+  if (!request.key && !request.pump && request.budgets.length === 0) return hitOnly(ctx, request);
+  const budgets = ctx.cluster ? [] : request.budgets;
+  const args = admitArgs(ctx.layout, request, budgets);
   const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5", "otpAdmit6"] as const)[args.keys - 2];
   if (!command) throw new Error("a send draws on two budgets at most");
   const step = ctx.call(() => ctx.redis[command](...args.list));
-  if (inScript.length === budgets.length) return parse(ctx, policy, checks, inScript, await step);
-  const reserving = Promise.allSettled(
-    budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, ...b.scriptArgs))),
-  );
-  const refund = (held: PromiseSettledResult<Parameters<typeof budgetReply>[0]>[]) =>
-    Promise.all(
-      held.map((r, k) => {
-        const d = r.status === "fulfilled" ? budgetReply(r.value) : undefined;
-        return d?.allowed
-          ? ctx.call(() => ctx.redis.otpRefundBudget(budgetKey(budgets[k]!.scope), ...d.receipt.split(",")))
-          : undefined;
-      }),
-    ).catch(() => undefined);
-  const [main] = await Promise.allSettled([step]);
-  if (main.status === "fulfilled" && isClaimedBefore(main.value)) {
-    // A key claimed before (a replay, a duplicate in flight): answered by the phone's step alone,
-    // never held up or failed by the budgets beside it, which are given back when they answer.
-    reserving.then(refund);
-    return parse(ctx, policy, checks, [], main.value);
-  }
-  const held = await reserving;
-  const decisions = held.map((r) => (r.status === "fulfilled" ? budgetReply(r.value) : undefined));
-  if (main.status === "rejected") {
-    await refund(held);
-    throw main.reason;
-  }
-  const admission = await parse(ctx, policy, checks, [], main.value);
-  const failed = held.find((r) => r.status === "rejected");
-  const asked = admission.decision.recorded;
-  if (!asked || failed || decisions.some((d) => !d!.allowed)) {
-    // Refused before the budgets (or a retry): nothing of theirs stays. A budget refused or failed: nothing of the rest.
-    await refund(held);
-    if (asked) await undoAdmission(ctx, phone, member, checks, admission);
-    if (failed) throw failed.reason;
-    if (!asked) return admission;
-    return { ...admission, decision: { ...admission.decision, recorded: false }, budgets: decisions as BudgetDecision[] };
-  }
-  return { ...admission, budgets: decisions as BudgetDecision[] };
+  if (budgets.length === request.budgets.length) return read(ctx, request, await step);
+  return withBudgetsBeside(ctx, request, step);
 }
 
-/** ADMIT_LUA's claim field (13th): a key claimed before, so nothing else was asked. */
-const isClaimedBefore = (reply: (number | string)[]) => reply[12] !== "" && reply[12] !== "new";
+async function hitOnly(ctx: AdmitContext, request: SmsRequest): Promise<Admission> {
+  const { phone, event, window } = request;
+  const reply = await ctx.call(() => ctx.redis.otpHit(sendsKey(phone, tagDigits(ctx.layout)), event, packed(window)));
+  const recorded = reply[HIT_REPLY.recorded] === 1;
+  const decision = windowDecision(window, reply, 0, recorded);
+  if (!decision.allowed) return { kind: "limited", decision };
+  return admitted({ phone, event: recorded ? event : undefined, receipts: [] }, decision);
+}
 
-/** ADMIT_LUA's keys and arguments for one send, and how many of them are keys. */
-function admitArgs(
-  layout: PrefixLayout,
-  phone: string,
-  policy: RatePolicy,
-  member: string,
-  checks: AdmitChecks,
-  budgets: readonly SendBudget[],
-): { keys: number; list: string[] } {
-  const { pump, claim } = checks;
+/** admit.lua's keys and arguments for one send, and how many of them are keys. */
+function admitArgs(layout: PrefixLayout, request: SmsRequest, budgets: readonly SendBudget[]): { keys: number; list: string[] } {
+  const { phone, event, window, pump, key } = request;
   const events = sendsKey(phone, tagDigits(layout));
   const [block, range] = pump ? pumpKeys(pump.prefix, layout) : [events];
-  const args = pump && pumpArgsFor(pump.policy);
-  const keys = [events, block!];
+  const policies = pump && pumpArgsFor(pump.policy);
+  const keys = [events, block];
   if (range) keys.push(range);
-  for (const b of budgets) keys.push(budgetKey(b.scope));
-  if (claim) keys.push(idempotencyKey(claim.key, phone, tagDigits(layout)));
+  for (const budget of budgets) keys.push(budgetKey(budget.scope));
+  if (key) keys.push(idempotencyKey(key.key, phone, tagDigits(layout)));
   const list = [
     ...keys,
-    member,
-    packed(policy),
+    event,
+    packed(window),
     pump?.policy.mode ?? "off",
     phone,
-    args ? args.block : "",
-    args && range ? args.range : "",
-    claim ? String(claim.pendingMs) : "",
+    policies ? policies.block : "",
+    policies && range ? policies.range : "",
+    key ? String(key.pendingMs) : "",
   ];
-  for (const b of budgets) list.push(packed(b));
+  for (const budget of budgets) list.push(packed(budget));
   return { keys: keys.length, list };
 }
 
-async function parse(
-  ctx: AdmitContext,
-  policy: RatePolicy,
-  checks: AdmitChecks,
-  budgets: readonly SendBudget[],
-  reply: (number | string)[],
-): Promise<Admission> {
-  const decision = windowDecision(policy, reply as number[]);
-  const [state, remainingMs, strikes, bucket, asked, wide] = reply.slice(6, 12) as number[];
-  const admission: Admission = { decision };
-  const [claimed, answer] = reply.slice(12, 14) as [string, string];
-  if (claimed === "done") admission.claim = { state: "done", answer };
-  else if (claimed) admission.claim = { state: claimed as "new" | "pending" | "conflict" };
-  // state -1: the windows refused, or the guard is off.
-  if (checks.pump && state! >= 0)
-    admission.pump = await verdict(ctx, checks.pump, wide === 1, state!, remainingMs!, strikes!, bucket!);
-  if (asked! > 0) {
-    admission.budgets = [];
-    let at = 14;
-    for (const b of budgets) {
-      const size = 5 + b.windows.length;
-      admission.budgets.push(budgetReply(reply.slice(at, at + size) as Parameters<typeof budgetReply>[0]));
-      at += size;
-    }
-  }
-  return admission;
+/** admit.lua's reply as an Admission; `budgets`: those the script asked (none on a Cluster). */
+async function read(ctx: AdmitContext, request: SmsRequest, reply: Reply, budgets = ctx.cluster ? [] : request.budgets) {
+  const taken = claimedBefore(reply);
+  if (taken) return keyTaken(taken);
+  const recorded = reply[ADMIT_REPLY.recorded] === 1;
+  const decision = windowDecision(request.window, reply, ADMIT_REPLY.allowed, recorded);
+  if (!decision.allowed) return { kind: "limited", decision } as const;
+  const verdict = request.pump && (await pumpVerdict(ctx, request.pump, reply));
+  if (verdict && verdict.state !== "clear" && request.pump?.policy.mode === "enforce")
+    return { kind: "blocked", verdict } as const;
+  const decisions = budgetsOf(reply, budgets);
+  if (decisions.some((d) => !d.allowed))
+    return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) } as const;
+  const ticket: TicketData = {
+    phone: request.phone,
+    event: recorded ? request.event : undefined,
+    receipts: recorded ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
+    pumped: request.pump && verdict?.counted !== undefined ? { prefix: request.pump.prefix, bucket: verdict.counted } : undefined,
+    key: reply[ADMIT_REPLY.claimState] === "new" ? request.key?.key : undefined,
+  };
+  return admitted(ticket, decision, verdict, recorded ? decisions : undefined);
 }
 
-async function verdict(ctx: AdmitContext, pump: { prefix: string; policy: PumpingPolicy }, wide: boolean, ...raw: number[]) {
-  const [state, remainingMs, strikes, bucket] = raw as [number, number, number, number];
-  const v: PumpVerdict = { state: PUMP_STATES[state] ?? "clear", remainingMs, strikes };
-  if (bucket >= 0) v.counted = bucket;
-  if (wide) v.range = true;
-  if (v.state === "newly_blocked") {
+/** admit.lua's claim: a key claimed before (so that nothing else was asked), or undefined. */
+function claimedBefore(reply: Reply): KeyTaken | undefined {
+  const state = reply[ADMIT_REPLY.claimState];
+  if (state === "done") return { state, answer: String(reply[ADMIT_REPLY.claimAnswer]) };
+  if (state === "pending" || state === "conflict") return { state };
+  return undefined;
+}
+
+function budgetsOf(reply: Reply, budgets: readonly SendBudget[]): BudgetDecision[] {
+  if (Number(reply[ADMIT_REPLY.budgetsAsked]) === 0) return [];
+  const decisions: BudgetDecision[] = [];
+  let at: number = ADMIT_REPLY.budgets;
+  for (const budget of budgets) {
+    decisions.push(budgetDecision(reply, at, budget.windows.length));
+    at += BUDGET_REPLY.used + budget.windows.length;
+  }
+  return decisions;
+}
+
+async function pumpVerdict(ctx: AdmitContext, pump: PumpCheck, reply: Reply): Promise<PumpVerdict | undefined> {
+  const state = Number(reply[ADMIT_REPLY.pumpState]);
+  // -1: the guard is off.
+  if (state < 0) return undefined;
+  const bucket = Number(reply[ADMIT_REPLY.pumpBucket]);
+  const wide = Number(reply[ADMIT_REPLY.rangeVerdict]) === 1;
+  const verdict: PumpVerdict = {
+    state: PUMP_STATES[state] ?? "clear",
+    remainingMs: Number(reply[ADMIT_REPLY.pumpRemainingMs]),
+    strikes: Number(reply[ADMIT_REPLY.pumpStrikes]),
+  };
+  if (bucket >= 0) verdict.counted = bucket;
+  if (wide) verdict.range = true;
+  if (verdict.state === "newly_blocked") {
     // The operators' list of blocks, on its own slot: written only when a block starts. The
     // block itself is in the prefix's hash already; a failed write here (counted) must not
     // turn the decision made into a store failure.
     const [block, range] = pumpKeys(pump.prefix, ctx.layout);
-    const key = wide ? range! : block;
+    const key = wide && range ? range : block;
     await ctx
-      .call(() => ctx.redis.zadd(BLOCKS_KEY, Date.now() + remainingMs, key))
+      .call(() => ctx.redis.zadd(BLOCKS_KEY, Date.now() + verdict.remainingMs, key))
       .then(() => ctx.call(() => ctx.redis.pexpire(BLOCKS_KEY, pump.policy.blockMaxMs)))
       .catch(() => undefined);
   }
-  return v;
+  return verdict;
 }
 
-/** Takes back what a Cluster's admission step recorded (the key's claim too), when a budget beside it refused. */
-async function undoAdmission(ctx: AdmitContext, phone: string, member: string, checks: AdmitChecks, admission: Admission) {
-  const counted = admission.pump?.counted;
-  const { claim } = checks;
-  await Promise.all([
-    ctx.call(() => ctx.redis.zrem(sendsKey(phone, tagDigits(ctx.layout)), member)),
-    claim && admission.claim?.state === "new"
-      ? ctx.call(() => ctx.redis.otpReleaseIdempotency(idempotencyKey(claim.key, phone, tagDigits(ctx.layout)), phone, 0))
-      : undefined,
-    ...(checks.pump && counted !== undefined ? pumpKeys(checks.pump.prefix, ctx.layout) : []).map((key) =>
-      key ? ctx.call(() => ctx.redis.otpRefundBudget(key, `s:${counted}`)) : undefined,
-    ),
-  ]).catch(() => undefined);
-  if (admission.pump) delete admission.pump.counted;
-  delete admission.claim;
+/**
+ * A Cluster's admission: the budgets reserved on their own slots beside the phone's step. A key
+ * claimed before is answered by the phone's step alone (never held up or failed by the budgets,
+ * which are given back when they answer); a step that refuses, or a budget that refuses or fails,
+ * leaves nothing of the other counted.
+ */
+async function withBudgetsBeside(ctx: AdmitContext, request: SmsRequest, step: Promise<Reply>): Promise<Admission> {
+  const { budgets } = request;
+  const reserving = Promise.allSettled(budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, packed(b)))));
+  const refund = (held: PromiseSettledResult<Reply>[]) =>
+    Promise.all(
+      held.map((result, k) => {
+        const decision = result.status === "fulfilled" ? budgetDecision(result.value) : undefined;
+        const scope = budgets[k]?.scope;
+        return decision?.allowed && scope
+          ? ctx.call(() => ctx.redis.otpTakeBack(budgetKey(scope), ...decision.receipt.split(",")))
+          : undefined;
+      }),
+    ).catch(() => undefined);
+  const [main] = await Promise.allSettled([step]);
+  if (main.status === "fulfilled" && claimedBefore(main.value)) {
+    void reserving.then(refund);
+    return read(ctx, request, main.value, []);
+  }
+  const held = await reserving;
+  if (main.status === "rejected") {
+    await refund(held);
+    throw main.reason;
+  }
+  const admission = await read(ctx, request, main.value, []);
+  const failed = held.find((r) => r.status === "rejected");
+  const decisions = held.map((r) => (r.status === "fulfilled" ? budgetDecision(r.value) : undefined));
+  const counted = admission.kind === "admitted" && !admission.retry;
+  if (counted && !failed && decisions.every((d) => d?.allowed)) {
+    const data = { ...(admission.ticket as unknown as TicketData) };
+    data.receipts = budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" }));
+    return admitted(data, admission.decision, admission.verdict, decisions as BudgetDecision[]);
+  }
+  // Refused before the budgets (or a retry): nothing of theirs stays. A budget refused or failed: nothing of the rest.
+  await refund(held);
+  if (!counted) {
+    if (failed) throw failed.reason;
+    return admission;
+  }
+  await ctx.cancel(admission.ticket).catch(() => undefined);
+  if (failed) throw failed.reason;
+  // The check's count was taken back with the rest.
+  const verdict = admission.verdict && { ...admission.verdict, counted: undefined };
+  return { kind: "over_budget", budgets: decisions as BudgetDecision[], ...(verdict ? { verdict } : {}) };
 }

@@ -1,21 +1,20 @@
 import type { Cluster, ClusterNode, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "../../../observability/logger";
-import type { VerifyStart } from "../port";
-import { ADMIT_LUA } from "./admit-scripts";
-import { BUDGET_LUA, REFUND_BUDGET_LUA } from "./budget-scripts";
-import { CLAIM_IDEMPOTENCY_LUA, DELETE_IF_LUA, OWN_IDEMPOTENCY_LUA, RELEASE_IDEMPOTENCY_LUA } from "./idempotency-scripts";
-import { PUMP_LIFT_LUA, PUMP_RECORD_LUA, PUMP_SAFE_LUA } from "./pumping-scripts";
-import { BEGIN_VERIFY_LUA, CLAIM_VERIFIED_LUA, HIT_LUA, SAVE_VERIFICATION_LUA, TAG_SECRET_LUA } from "./scripts";
+import { SCRIPTS, type ScriptName } from "./lua-scripts";
 import type { ClusterSeeds } from "./seeds";
 import { defineTracingHasSubscribers } from "./tracing-channel";
 
-/** The commands this store uses: our scripts plus a few plain ones. */
+type Reply = (number | string)[];
+type BudgetReply = [number, number, number, number, string, ...number[]];
+
+/** The commands this store uses: our scripts (lua-scripts.ts) plus a few plain ones. */
 export interface ScriptedRedis
   extends Pick<
     Redis,
     | "get"
     | "set"
     | "hget"
+    | "hdel"
     | "zrem"
     | "zadd"
     | "zrangebyscore"
@@ -30,68 +29,31 @@ export interface ScriptedRedis
     | "off"
     | "status"
   > {
-  otpHit(key: string, member: string, ...windows: readonly number[]): Promise<[number, number, number, number, number, number]>;
-  otpClaimIdempotency(key: string, phone: string, pendingMs: number): Promise<[string, string?]>;
-  otpOwnIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other">;
-  otpReleaseIdempotency(key: string, phone: string, answered: number): Promise<number>;
-  otpDeleteIf(key: string, value: string): Promise<number>;
-  otpTagSecret(key: string, candidate: string): Promise<string>;
-  otpSaveVerification(key: string, phone: string, ttlMs: number): Promise<number>;
-  /** BEGIN_VERIFY_LUA on an id's record and its phone's verifies. */
-  otpBeginVerify2(
-    key: string,
-    verifies: string,
-    maxAttempts: number,
-    member: string,
-    windows: string,
-  ): Promise<[VerifyStart["state"], ...(string | number)[]]>;
-  otpClaimVerified(key: string): Promise<number>;
-  otpBudget(
-    key: string,
-    record: number,
-    ...windows: readonly number[]
-  ): Promise<[number, number, number, number, string, ...number[]]>;
-  otpRefundBudget(key: string, ...fields: string[]): Promise<number>;
-  /**
-   * ADMIT_LUA with 2 to 6 keys (the phone, its block, its range, up to two budgets, the key's claim):
-   * fixed counts, so a Cluster client reads the keys right.
-   */
-  otpAdmit2(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
-  otpAdmit3(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
-  otpAdmit4(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
-  otpAdmit5(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
-  otpAdmit6(...keysThenArgs: (string | number)[]): Promise<(number | string)[]>;
-  otpPumpRecord(key: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
-  /** PUMP_RECORD_LUA on a block's hash and its range's. */
-  otpPumpRecord2(block: string, range: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
-  otpPumpLift(key: string): Promise<number>;
-  otpPumpSafe(key: string, field: string, add: number, keepMs: number): Promise<number>;
+  otpHit(eventsKey: string, member: string, windows: string): Promise<number[]>;
+  /** admit.lua with 2 to 6 keys: the phone, its block, its range, up to two budgets, the key's claim. */
+  otpAdmit2(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit3(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit4(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit5(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit6(...keysThenArgs: string[]): Promise<Reply>;
+  otpBudget(budgetKey: string, record: number, windows: string): Promise<BudgetReply>;
+  otpTakeBack(hashKey: string, ...fields: string[]): Promise<number>;
+  otpClaimIdempotency(claimKey: string, phone: string, pendingMs: number): Promise<[string, string]>;
+  otpOwnIdempotency(ownerKey: string, phone: string, ttlMs: number): Promise<"new" | "same" | "other">;
+  otpReleaseIdempotency(claimKey: string, phone: string, forget: number): Promise<number>;
+  otpDeleteIf(key: string, expected: string): Promise<number>;
+  otpTagSecret(secretKey: string, candidate: string): Promise<string>;
+  otpSaveVerification(recordKey: string, phone: string, ttlMs: number): Promise<number>;
+  otpBeginVerify(recordKey: string, verifiesKey: string, maxAttempts: number, member: string, windows: string): Promise<Reply>;
+  otpClaimVerified(recordKey: string): Promise<number>;
+  otpPumpCount1(blockKey: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
+  otpPumpCount2(blockKey: string, rangeKey: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
+  otpPumpLift(pumpKey: string): Promise<number>;
+  otpSafeListAdd(pumpKey: string, field: string, keepMs: number): Promise<number>;
 }
 
-/** Every script, by the command name it is defined as, with its number of keys (one Cluster slot). */
-const SCRIPTS = {
-  otpHit: HIT_LUA,
-  otpClaimIdempotency: CLAIM_IDEMPOTENCY_LUA,
-  otpOwnIdempotency: OWN_IDEMPOTENCY_LUA,
-  otpReleaseIdempotency: RELEASE_IDEMPOTENCY_LUA,
-  otpDeleteIf: DELETE_IF_LUA,
-  otpTagSecret: TAG_SECRET_LUA,
-  otpSaveVerification: SAVE_VERIFICATION_LUA,
-  otpBeginVerify2: BEGIN_VERIFY_LUA,
-  otpClaimVerified: CLAIM_VERIFIED_LUA,
-  otpBudget: BUDGET_LUA,
-  // Takes one back from each field still above 0: budgets' receipts, a pumping count.
-  otpRefundBudget: REFUND_BUDGET_LUA,
-  otpAdmit2: ADMIT_LUA,
-  otpAdmit3: ADMIT_LUA,
-  otpAdmit4: ADMIT_LUA,
-  otpAdmit5: ADMIT_LUA,
-  otpAdmit6: ADMIT_LUA,
-  otpPumpRecord: PUMP_RECORD_LUA,
-  otpPumpRecord2: PUMP_RECORD_LUA,
-  otpPumpLift: PUMP_LIFT_LUA,
-  otpPumpSafe: PUMP_SAFE_LUA,
-} satisfies Record<keyof Omit<ScriptedRedis, keyof Redis>, string>;
+/** Every command of ScriptedRedis that is not Redis's own is one of our scripts (a compile error otherwise). */
+const scripts: Record<keyof Omit<ScriptedRedis, keyof Redis>, (typeof SCRIPTS)[ScriptName]> = SCRIPTS;
 
 export interface RedisConnection {
   /** `redis://` or `rediss://` URL of one server. */
@@ -152,8 +114,7 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     const url = options.url ?? "redis://127.0.0.1:6379";
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
-  for (const [name, lua] of Object.entries(SCRIPTS))
-    client.defineCommand(name, { numberOfKeys: Number(name.match(/(\d)$/)?.[1] ?? 1), lua });
+  for (const [name, { keys, lua }] of Object.entries(scripts)) client.defineCommand(name, { numberOfKeys: keys, lua });
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

@@ -1,11 +1,13 @@
-import type { IdempotencyClaim } from "../port";
+import type { KeyTaken } from "../admission";
 import type { ScriptedRedis } from "./client";
 import { idempotencyKey, idempotencyOwnerKey } from "./keys";
+import { CLAIM_REPLY } from "./replies";
 
 /**
  * Idempotency-Keys on Redis: a key's claim and answer under its phone's hash tag
- * (the send's admission step claims it there, with the phone's windows), and its
- * binding to one phone under the key's own.
+ * (a send's admission step claims it there, with the phone's windows), and its
+ * binding to one phone under the key's own (what finds a key that a phone of
+ * another range claimed).
  */
 export class RedisIdempotency {
   constructor(
@@ -15,35 +17,49 @@ export class RedisIdempotency {
     private readonly digits: number,
   ) {}
 
-  async claim(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim> {
-    const [state, answer] = await this.call(() =>
-      this.redis.otpClaimIdempotency(idempotencyKey(key, phone, this.digits), phone, pendingMs),
-    );
-    if (state === "done") return { state, answer: answer ?? "" };
-    return { state: state as "new" | "pending" | "conflict" };
+  /** A test number's claim (it has no admission step): undefined when the key was free and is now `phone`'s. */
+  async claim(key: string, phone: string, pendingMs: number): Promise<KeyTaken | undefined> {
+    const reply = await this.call(() => this.redis.otpClaimIdempotency(this.#claimKey(key, phone), phone, pendingMs));
+    const state = reply[CLAIM_REPLY.state];
+    if (state === "new") return undefined;
+    if (state === "done") return { state, answer: reply[CLAIM_REPLY.answer] ?? "" };
+    return { state: state as "pending" | "conflict" };
   }
 
-  own(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other"> {
-    return this.call(() => this.redis.otpOwnIdempotency(idempotencyOwnerKey(key), phone, pendingMs));
+  own(key: string, phone: string, ttlMs: number): Promise<"new" | "same" | "other"> {
+    return this.call(() => this.redis.otpOwnIdempotency(idempotencyOwnerKey(key), phone, ttlMs));
   }
 
   async complete(key: string, phone: string, answer: string, ttlMs: number): Promise<void> {
     const record = JSON.stringify({ f: phone, a: answer });
     await Promise.all([
-      this.call(() => this.redis.set(idempotencyKey(key, phone, this.digits), record, "PX", ttlMs)),
+      this.call(() => this.redis.set(this.#claimKey(key, phone), record, "PX", ttlMs)),
       this.call(() => this.redis.set(idempotencyOwnerKey(key), phone, "PX", ttlMs)),
     ]);
   }
 
-  async release(key: string, phone: string, answered: boolean): Promise<void> {
-    const released = await this.call(() =>
-      this.redis.otpReleaseIdempotency(idempotencyKey(key, phone, this.digits), phone, answered ? 1 : 0),
-    );
+  /** Frees `phone`'s pending claim (and its binding); an answer, or another phone's claim, stays. */
+  release(key: string, phone: string): Promise<void> {
+    return this.#drop(key, phone, 0);
+  }
+
+  /** Frees `phone`'s claim whatever it holds, an answer stored without its record too. */
+  forget(key: string, phone: string): Promise<void> {
+    return this.#drop(key, phone, 1);
+  }
+
+  /** Takes back a binding this request made (`new`) when it kept no claim; never another phone's. */
+  async unbind(key: string, phone: string): Promise<void> {
+    await this.call(() => this.redis.otpDeleteIf(idempotencyOwnerKey(key), phone));
+  }
+
+  async #drop(key: string, phone: string, forget: 0 | 1): Promise<void> {
+    const released = await this.call(() => this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, forget));
     // The key's binding to the phone goes with the phone's record, never another phone's binding.
     if (released === 1) await this.unbind(key, phone);
   }
 
-  async unbind(key: string, phone: string): Promise<void> {
-    await this.call(() => this.redis.otpDeleteIf(idempotencyOwnerKey(key), phone));
+  #claimKey(key: string, phone: string): string {
+    return idempotencyKey(key, phone, this.digits);
   }
 }

@@ -1,18 +1,28 @@
 import type { VerificationRef } from "../../../domain/ids";
 import { DEFAULT_LAYOUT, type PrefixLayout, tagDigits } from "../../../domain/number-ranges";
-import { coarseMs, type PumpingPolicy } from "../../../domain/pumping";
+import { coarseMs } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
-import type { RateDecision } from "../../../domain/rate-window";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
 import { GatewayError } from "../../../errors";
 import { type Metrics, noMetrics } from "../../../observability/metrics";
-import type { Admission, AdmitChecks, IdempotencyClaim, OtpStore, VerifyStart } from "../port";
+import { fromTicket } from "../admission";
+import type {
+  Admission,
+  GuardBlock,
+  OtpStore,
+  PumpCheck,
+  SafeEntry,
+  SendRequest,
+  SendTicket,
+  SentCode,
+  VerifyStart,
+} from "../port";
 import { type AdmitContext, admitOnRedis } from "./admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./client";
 import { RedisIdempotency } from "./idempotency";
 import { budgetKey, pumpKeys, sendsKey, verifiesKey } from "./keys";
 import { RedisPumpAdmin } from "./pump-admin";
-import { budgetReply, windowDecision } from "./replies";
+import { budgetDecision, packed } from "./replies";
 import { TagSecret } from "./tag-secret";
 import { RedisVerifications } from "./verifications";
 
@@ -21,8 +31,10 @@ export interface RedisStoreOptions extends RedisConnection {
   metrics?: Metrics;
   /** PUMPING_PREFIX_DROP and PUMPING_RANGE_DROP: a phone's keys carry its range as hash tag. Default 3 and 5. */
   layout?: PrefixLayout;
-  /** How often the tag secret is offered back and read again (redis-tag-secret.ts). Default 10 s. */
+  /** How often the tag secret is offered back and read again (tag-secret.ts). Default 10 s. */
   tagSecretRefreshMs?: number;
+  /** Wraps the client once connected: tests slow some commands down to force interleavings. Default: as is. */
+  wrapClient?: (client: ScriptedRedis) => ScriptedRedis;
 }
 
 /**
@@ -49,7 +61,9 @@ export class RedisStore implements OtpStore {
     this.#metrics = options.metrics ?? noMetrics;
     this.#layout = options.layout ?? DEFAULT_LAYOUT;
     this.#digits = tagDigits(this.#layout);
-    const { client, kind } = connectRedis(options);
+    const connection = connectRedis(options);
+    const client = options.wrapClient ? options.wrapClient(connection.client) : connection.client;
+    const { kind } = connection;
     this.#redis = client;
     this.kind = kind;
     const call = this.#call.bind(this);
@@ -57,56 +71,99 @@ export class RedisStore implements OtpStore {
     this.#tags = new TagSecret(client, call, options.tagSecretRefreshMs);
     this.#verifications = new RedisVerifications(client, call);
     this.#pumpAdmin = new RedisPumpAdmin(client, call, this.#layout);
-    this.#admit = { redis: client, call, layout: this.#layout, cluster: kind === "redis-cluster" };
+    this.#admit = {
+      redis: client,
+      call,
+      layout: this.#layout,
+      cluster: kind === "redis-cluster",
+      idempotency: this.#idempotency,
+      cancel: (ticket) => this.cancel(ticket),
+    };
   }
 
-  async hit(phone: string, policy: RatePolicy, member: string): Promise<RateDecision> {
-    const reply = await this.#call(() => this.#redis.otpHit(sendsKey(phone, this.#digits), member, ...policy.scriptArgs));
-    return windowDecision(policy, reply);
+  phoneTag(phone: string): string | Promise<string> {
+    return this.#tags.tag(phone);
   }
 
-  async unhit(phone: string, member: string): Promise<void> {
-    await this.#call(() => this.#redis.zrem(sendsKey(phone, this.#digits), member));
+  admit(request: SendRequest): Promise<Admission> {
+    return admitOnRedis(this.#admit, request);
   }
 
-  async reserveBudget(budget: SendBudget, record = true): Promise<BudgetDecision> {
-    const key = budgetKey(budget.scope);
-    return budgetReply(await this.#call(() => this.#redis.otpBudget(key, record ? 1 : 0, ...budget.scriptArgs)));
+  async cancel(ticket: SendTicket): Promise<void> {
+    const { phone, event, receipts, pumped, key } = fromTicket(ticket);
+    await Promise.all([
+      event && this.#call(() => this.#redis.zrem(sendsKey(phone, this.#digits), event)),
+      ...receipts.map(({ budget, receipt }) => receipt && this.#takeBack(budgetKey(budget.scope), receipt.split(","))),
+      ...(pumped ? pumpKeys(pumped.prefix, this.#layout) : []).map((pumpKey) =>
+        pumpKey ? this.#takeBack(pumpKey, [`s:${pumped?.bucket}`]) : undefined,
+      ),
+      key && this.#idempotency.release(key, phone),
+    ]);
   }
 
-  async refundBudget(budget: SendBudget, receipt: string): Promise<void> {
-    if (!receipt) return;
-    await this.#call(() => this.#redis.otpRefundBudget(budgetKey(budget.scope), ...receipt.split(",")));
+  async release(ticket: SendTicket): Promise<void> {
+    const { phone, key } = fromTicket(ticket);
+    if (key) await this.#idempotency.release(key, phone);
   }
 
-  admitSend(phone: string, policy: RatePolicy, member: string, checks: AdmitChecks): Promise<Admission> {
-    return admitOnRedis(this.#admit, phone, policy, member, checks);
+  async record(ticket: SendTicket, sent: SentCode): Promise<void> {
+    const { phone, key } = fromTicket(ticket);
+    await Promise.all([
+      this.#verifications.save(sent.id, phone, sent.ttlMs),
+      key && this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs),
+    ]);
   }
 
-  async pumpUncount(prefix: string, bucket: number): Promise<void> {
-    const keys = pumpKeys(prefix, this.#layout).filter((key) => key !== undefined);
-    await Promise.all(keys.map((key) => this.#call(() => this.#redis.otpRefundBudget(key, `s:${bucket}`))));
+  async forget(ticket: SendTicket): Promise<void> {
+    const { phone, key } = fromTicket(ticket);
+    if (key) await this.#idempotency.forget(key, phone);
   }
 
-  async pumpRecord(prefix: string, kind: "sent" | "verified", p: PumpingPolicy): Promise<void> {
-    const keep = p.windowMs + coarseMs(p);
+  beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart> {
+    return this.#verifications.begin(id, maxAttempts, window);
+  }
+  claimVerified(id: VerificationRef): Promise<boolean> {
+    return this.#verifications.claim(id);
+  }
+  refundVerify(id: VerificationRef, member: string): Promise<void> {
+    return this.#verifications.refund(id, member);
+  }
+
+  countSent(check: PumpCheck): Promise<void> {
+    return this.#count(check, "s");
+  }
+  countVerified(check: PumpCheck): Promise<void> {
+    return this.#count(check, "v");
+  }
+
+  async #count({ prefix, policy }: PumpCheck, kind: "s" | "v"): Promise<void> {
+    const keep = policy.windowMs + coarseMs(policy);
     const [block, range] = pumpKeys(prefix, this.#layout);
-    const field = kind === "sent" ? "s" : "v";
     await this.#call(() =>
       range
-        ? this.#redis.otpPumpRecord2(block!, range, field, p.bucketMs, keep)
-        : this.#redis.otpPumpRecord(block!, field, p.bucketMs, keep),
+        ? this.#redis.otpPumpCount2(block, range, kind, policy.bucketMs, keep)
+        : this.#redis.otpPumpCount1(block, kind, policy.bucketMs, keep),
     );
   }
 
-  pumpBlocks() {
+  blocks(): Promise<GuardBlock[]> {
     return this.#pumpAdmin.blocks();
   }
-  pumpLift(prefix: string, range = false): Promise<boolean> {
-    return this.#pumpAdmin.lift(prefix, range);
+  liftBlock(prefix: string): Promise<boolean> {
+    return this.#pumpAdmin.liftBlock(prefix);
   }
-  pumpSafe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
-    return this.#pumpAdmin.safe(prefix, number, add);
+  liftRange(prefix: string): Promise<boolean> {
+    return this.#pumpAdmin.liftRange(prefix);
+  }
+  addToSafeList(entry: SafeEntry): Promise<void> {
+    return this.#pumpAdmin.addSafe(entry);
+  }
+  removeFromSafeList(entry: SafeEntry): Promise<void> {
+    return this.#pumpAdmin.removeSafe(entry);
+  }
+
+  async budgetUse(budget: SendBudget): Promise<BudgetDecision> {
+    return budgetDecision(await this.#call(() => this.#redis.otpBudget(budgetKey(budget.scope), 0, packed(budget))));
   }
 
   async clearPhone(phone: string): Promise<void> {
@@ -116,39 +173,6 @@ export class RedisStore implements OtpStore {
       this.#call(() => this.#redis.del(sendsKey(phone, this.#digits))),
       this.#call(() => this.#redis.del(verifiesKey(tag))),
     ]);
-  }
-
-  claimIdempotency(key: string, phone: string, pendingMs: number): Promise<IdempotencyClaim> {
-    return this.#idempotency.claim(key, phone, pendingMs);
-  }
-  ownIdempotency(key: string, phone: string, pendingMs: number): Promise<"new" | "same" | "other"> {
-    return this.#idempotency.own(key, phone, pendingMs);
-  }
-  completeIdempotency(key: string, phone: string, answer: string, ttlMs: number): Promise<void> {
-    return this.#idempotency.complete(key, phone, answer, ttlMs);
-  }
-  releaseIdempotency(key: string, phone: string, answered = false): Promise<void> {
-    return this.#idempotency.release(key, phone, answered);
-  }
-  unbindIdempotency(key: string, phone: string): Promise<void> {
-    return this.#idempotency.unbind(key, phone);
-  }
-
-  phoneTag(phone: string): string | Promise<string> {
-    return this.#tags.tag(phone);
-  }
-
-  saveVerification(id: VerificationRef, phone: string, ttlMs: number): Promise<void> {
-    return this.#verifications.save(id, phone, ttlMs);
-  }
-  beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart> {
-    return this.#verifications.begin(id, maxAttempts, window);
-  }
-  claimVerified(id: VerificationRef): Promise<boolean> {
-    return this.#verifications.claim(id);
-  }
-  refundVerify(id: VerificationRef, member: string): Promise<void> {
-    return this.#verifications.refund(id, member);
   }
 
   connected(timeoutMs: number): Promise<boolean> {
@@ -166,6 +190,10 @@ export class RedisStore implements OtpStore {
     } catch {
       this.#redis.disconnect();
     }
+  }
+
+  async #takeBack(hashKey: string, fields: string[]): Promise<void> {
+    await this.#call(() => this.#redis.otpTakeBack(hashKey, ...fields));
   }
 
   /** Every Redis failure (refused, timed out, cluster down) becomes one retryable error. */

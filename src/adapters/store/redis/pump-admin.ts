@@ -1,5 +1,6 @@
 import type { PrefixLayout } from "../../../domain/number-ranges";
 import { SAFE_ENTRY_MS } from "../../../domain/pumping";
+import type { GuardBlock, SafeEntry } from "../port";
 import type { ScriptedRedis } from "./client";
 import { BLOCKS_KEY, prefixOfPumpKey, pumpKey, pumpKeys } from "./keys";
 
@@ -11,7 +12,7 @@ export class RedisPumpAdmin {
     private readonly layout: PrefixLayout,
   ) {}
 
-  async blocks() {
+  async blocks(): Promise<GuardBlock[]> {
     const now = Date.now();
     await this.call(() => this.redis.zremrangebyscore(BLOCKS_KEY, "-inf", now));
     const flat = await this.call(() => this.redis.zrangebyscore(BLOCKS_KEY, now, "+inf", "WITHSCORES"));
@@ -30,16 +31,30 @@ export class RedisPumpAdmin {
     }));
   }
 
-  async lift(prefix: string, range = false): Promise<boolean> {
-    const key = range ? pumpKey(prefix) : pumpKeys(prefix, this.layout)[0];
+  liftBlock(prefix: string): Promise<boolean> {
+    return this.#lift(pumpKeys(prefix, this.layout)[0], prefix);
+  }
+
+  liftRange(prefix: string): Promise<boolean> {
+    return this.#lift(pumpKey(prefix), prefix);
+  }
+
+  async #lift(key: string, prefix: string): Promise<boolean> {
     const lifted = (await this.call(() => this.redis.otpPumpLift(key))) === 1;
     await this.call(() => this.redis.zrem(BLOCKS_KEY, key, prefix));
     return lifted;
   }
 
-  async safe(prefix: string, number: string | undefined, add: boolean): Promise<void> {
-    const field = number ? `safe:${number}` : "safe";
-    const [key] = pumpKeys(prefix, this.layout);
-    await this.call(() => this.redis.otpPumpSafe(key, field, add ? 1 : 0, SAFE_ENTRY_MS));
+  async addSafe(entry: SafeEntry): Promise<void> {
+    const [key] = pumpKeys(entry.prefix, this.layout);
+    await this.call(() => this.redis.otpSafeListAdd(key, safeField(entry), SAFE_ENTRY_MS));
+  }
+
+  async removeSafe(entry: SafeEntry): Promise<void> {
+    const [key] = pumpKeys(entry.prefix, this.layout);
+    await this.call(() => this.redis.hdel(key, safeField(entry)));
   }
 }
+
+/** A safe-list entry's field in its block's hash: the whole block, or one number. */
+const safeField = (entry: SafeEntry) => ("number" in entry ? `safe:${entry.number}` : "safe");

@@ -3,7 +3,7 @@ import type { RatePolicy } from "../../../domain/rate-policy";
 import type { VerifyStart } from "../port";
 import type { ScriptedRedis } from "./client";
 import { verificationKey, verifiesKey } from "./keys";
-import { packed, windowDecision } from "./replies";
+import { BEGIN_VERIFY_REPLY, packed, windowDecision } from "./replies";
 
 /**
  * Verification records on Redis, each under its id's tag with its phone's
@@ -21,7 +21,7 @@ export class RedisVerifications {
 
   async begin(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart> {
     const reply = await this.call(() =>
-      this.redis.otpBeginVerify2(
+      this.redis.otpBeginVerify(
         verificationKey(id),
         verifiesKey(id.tag),
         maxAttempts,
@@ -29,11 +29,13 @@ export class RedisVerifications {
         window ? packed(window.policy) : "",
       ),
     );
-    const [state, phone] = reply as [VerifyStart["state"], string?];
-    // 'limited' carries the windows' five numbers; nothing was recorded.
-    if (state === "limited")
-      return { state, phone, decision: windowDecision(window!.policy, [...reply.slice(2), 0] as number[]) };
-    return phone === undefined ? { state } : { state, phone };
+    const state = reply[BEGIN_VERIFY_REPLY.state] as VerifyStart["state"];
+    const phone = String(reply[BEGIN_VERIFY_REPLY.phone]);
+    if (state === "unknown") return { state };
+    if (state !== "limited") return { state, phone };
+    // 'limited' carries the windows' five numbers (only a verify with a window can be); nothing was recorded.
+    if (!window) throw new Error("begin-verify.lua refused a verify that charged no window");
+    return { state, phone, decision: windowDecision(window.policy, reply, BEGIN_VERIFY_REPLY.allowed) };
   }
 
   async claim(id: VerificationRef): Promise<boolean> {

@@ -1,0 +1,50 @@
+import type { PumpVerdict } from "../../domain/pumping";
+import type { RateDecision } from "../../domain/rate-window";
+import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
+import type { Admission, SendTicket } from "./port";
+
+/**
+ * What a store's admission counted and claimed for one send, so that it can be
+ * taken back (`cancel`), left (`release`) or completed (`record`): the only thing
+ * a caller holds between the two steps of a send. Opaque to the caller; both
+ * stores make and read the same shape.
+ */
+export interface TicketData {
+  phone: string;
+  /** The event this admission recorded in the phone's windows (not for a retry, or a test number). */
+  event?: string;
+  /** Each budget this admission counted in, with its receipt (the buckets counted). */
+  receipts: { budget: SendBudget; receipt: string }[];
+  /** The block whose count this admission's check made, and the bucket it counted in. */
+  pumped?: { prefix: string; bucket: number };
+  /** The Idempotency-Key held for the send. */
+  key?: string;
+}
+
+export const fromTicket = (ticket: SendTicket): TicketData => ticket as unknown as TicketData;
+
+/** An admitted send's answer; `decision`: the phone's windows (none for a test number). */
+export function admitted(
+  ticket: TicketData,
+  decision?: RateDecision,
+  verdict?: PumpVerdict,
+  budgets?: readonly BudgetDecision[],
+): Extract<Admission, { kind: "admitted" }> {
+  return {
+    kind: "admitted",
+    ticket: ticket as unknown as SendTicket,
+    resendAfterSeconds: decision?.nextAllowedSeconds ?? 0,
+    retry: decision ? !decision.recorded : false,
+    ...(decision ? { decision } : {}),
+    ...(verdict ? { verdict } : {}),
+    ...(budgets ? { budgets } : {}),
+  };
+}
+
+/** What an Idempotency-Key claimed before says: its answer again, a send in progress, or another phone's key. */
+export type KeyTaken = { state: "done"; answer: string } | { state: "pending" } | { state: "conflict" };
+
+export function keyTaken(claim: KeyTaken): Admission {
+  if (claim.state === "done") return { kind: "replay", answer: claim.answer };
+  return { kind: claim.state === "pending" ? "in_progress" : "conflict" };
+}

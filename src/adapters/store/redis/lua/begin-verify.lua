@@ -1,0 +1,30 @@
+-- Finds a verification id and begins its check in one step: spends one attempt when one is
+-- left and, with a member, charges the id's phone one verify against its windows. A refused
+-- verify spends nothing; an unknown, used or exhausted id charges nothing to its phone.
+--
+-- Input: both keys under the id's tag
+--   KEYS[1] recordKey     the id's record (see save-verification.lua)
+--   KEYS[2] verifiesKey   the phone's verifies (sorted set)
+--   ARGV[1] maxAttempts   attempts an id allows
+--   ARGV[2] member        the verify's event id; '' charges no window
+--   ARGV[3] windows       the phone's verify windows, comma-joined (see window.lua)
+-- Output: {state, phone, allowed, index, remaining, waitMs, nextMs}
+--   state 'ok' | 'unknown' | 'used' | 'exhausted' | 'limited'; phone unless unknown; the
+--   window decision's five numbers only when limited.
+local recordKey, verifiesKey = KEYS[1], KEYS[2]
+local maxAttempts, member, windows = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+
+local record = redis.call('HMGET', recordKey, 'p', 'n', 'ok')
+local phone, spent, verified = record[1], record[2], record[3]
+if not phone then return {'unknown'} end
+if verified == '1' then return {'used', phone} end
+if tonumber(spent) >= maxAttempts then return {'exhausted', phone} end
+if member ~= '' then
+  local now, longest, _, decision = window_decide(verifiesKey, member, list(windows))
+  if decision[1] == 0 then
+    return {'limited', phone, decision[1], decision[2], decision[3], decision[4], decision[5]}
+  end
+  window_record(verifiesKey, member, now, longest)
+end
+redis.call('HINCRBY', recordKey, 'n', 1)
+return {'ok', phone}
