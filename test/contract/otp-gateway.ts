@@ -269,7 +269,10 @@ export interface components {
         VerifyResponse: {
             /** @description True only for the right code, once. A wrong, expired or unknown code is `false`, not an error. */
             verified: boolean;
-            /** @description Only when the gateway runs with VERIFY_EXPOSE_REASON=true. */
+            /**
+             * @description Only when the gateway runs with VERIFY_EXPOSE_REASON=true.
+             * @enum {string}
+             */
             reason?: "wrong_code" | "expired" | "unknown" | "exhausted";
         };
         VerifyRequest: {
@@ -312,7 +315,10 @@ export interface components {
             };
         };
         GuardState: {
-            /** @description PUMPING_GUARD. */
+            /**
+             * @description PUMPING_GUARD.
+             * @enum {string}
+             */
             pumpingGuard: "off" | "monitor" | "enforce";
             blocks: {
                 /**

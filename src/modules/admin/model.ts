@@ -3,11 +3,12 @@ import { type TSchema, t } from "elysia";
 import { E164_PATTERN } from "../../domain/phone";
 import type { ErrorCode } from "../../errors";
 import type { Named, OperationDoc } from "../../http/contract";
+import { literals } from "../../http/openapi-models";
 
 export const PREFIX_PATTERN = "^\\+[1-9][0-9]{2,13}$";
 
 export const GuardStateModel = t.Object({
-  pumpingGuard: t.Union([t.Literal("off"), t.Literal("monitor"), t.Literal("enforce")], { description: "PUMPING_GUARD." }),
+  pumpingGuard: literals(["off", "monitor", "enforce"], { description: "PUMPING_GUARD." }),
   blocks: t.Array(
     t.Object({
       prefix: t.String({ description: "The blocked number prefix (E.164 without its last digits).", examples: ["+919876543"] }),

@@ -1,10 +1,11 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { VerifyFailureSchema } from "../../adapters/sms/port";
+import { VERIFY_FAILURES } from "../../adapters/sms/port";
 import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../domain/ids";
 import { E164_PATTERN } from "../../domain/phone";
 import type { ErrorCode } from "../../errors";
 import type { OperationDoc } from "../../http/contract";
+import { literals } from "../../http/openapi-models";
 
 export const SendBody = t.Object({
   phone: t.String({
@@ -56,7 +57,7 @@ export const VerifyResponse = t.Object({
   verified: t.Boolean({
     description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error.",
   }),
-  reason: t.Optional({ ...VerifyFailureSchema, description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." }),
+  reason: t.Optional(literals(VERIFY_FAILURES, { description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." })),
 });
 
 /** What a send answers: the body of a 200 (`typeof` the model, so the two cannot drift). */
