@@ -40,8 +40,9 @@ export const ProblemSchema = Type.Object(
 /**
  * A string that is one of `values`, for a model's field: Elysia's `t.UnionEnum`, written
  * `{ type: "string", enum }`. Not a union of literals, which @elysiajs/openapi rewrites into
- * this form and drops its description on the way. Without UnionEnum's `default`: it only
- * feeds Elysia's messages about invalid input, and an answer's field has no default.
+ * this form and drops its description on the way (test/http/openapi-plugin.test.ts). Without
+ * UnionEnum's `default`: it only feeds Elysia's messages about invalid input, and an answer's
+ * field has no default.
  */
 export function literals<const T extends readonly [string, ...string[]]>(values: T, options: { description?: string } = {}) {
   const { default: _, ...schema } = t.UnionEnum(values, options);
