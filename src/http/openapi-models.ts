@@ -87,7 +87,8 @@ export const HEADERS = {
   },
   "Idempotent-Replayed": {
     description: "`true` when this is the stored answer of an earlier send with the same Idempotency-Key (no SMS went out).",
-    schema: { type: "string", enum: ["true"] },
+    // Mutable: the plugin's type for `documentation` takes no readonly array.
+    schema: { type: "string", enum: ["true"] as string[] },
     example: "true",
   },
   "WWW-Authenticate": {
