@@ -11,12 +11,10 @@ import { openapiDocs } from "./http/openapi";
 import { requestContext } from "./http/request-context";
 import { RequestMetas, requestLog } from "./http/request-meta";
 import { adminController } from "./modules/admin";
-import { ADMIN_OPERATIONS } from "./modules/admin/model";
 import { AdminService } from "./modules/admin/service";
-import { HEALTH_OPERATIONS, healthController } from "./modules/health";
+import { healthController } from "./modules/health";
 import { metricsController } from "./modules/ops";
 import { otpController } from "./modules/otp";
-import { SEND_OPERATION, VERIFY_OPERATION } from "./modules/otp/model";
 import type { OtpPolicy } from "./modules/otp/policy";
 import { OtpService } from "./modules/otp/service";
 import { problemPages } from "./modules/problems";
@@ -99,9 +97,15 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(context);
-  // The operations of the routes mounted below, for the document.
-  const operations = [SEND_OPERATION, VERIFY_OPERATION, ...HEALTH_OPERATIONS, ...(http.adminToken ? ADMIN_OPERATIONS : [])];
-  if (http.docsAccess !== "off") app.use(openapiDocs(operations, adminCheck(http.docsAccess, http.adminToken)));
+  // The document is made, on the first request for it, from the routes mounted below (admin ones only with ADMIN_TOKEN).
+  if (http.docsAccess !== "off")
+    app.use(
+      openapiDocs({
+        admin: Boolean(http.adminToken),
+        routes: () => app.routes,
+        authorize: adminCheck(http.docsAccess, http.adminToken),
+      }),
+    );
   // Every problem's `type` links here: public, whatever DOCS_ACCESS says (it tells nothing the README does not).
   app.use(problemPages());
   if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));

@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { t } from "elysia";
 import { ERROR_CODES, type ErrorCode } from "../errors";
 import { problemFor } from "./problem";
 
@@ -35,6 +36,18 @@ export const ProblemSchema = Type.Object(
   },
   { description: "An RFC 9457 problem, served as application/problem+json." },
 );
+
+/**
+ * A string that is one of `values`, for a model's field: Elysia's `t.UnionEnum`, written
+ * `{ type: "string", enum }`. Not a union of literals, which @elysiajs/openapi rewrites into
+ * this form and drops its description on the way (test/http/openapi-plugin.test.ts). Without
+ * UnionEnum's `default`: it only feeds Elysia's messages about invalid input, and an answer's
+ * field has no default.
+ */
+export function literals<const T extends readonly [string, ...string[]]>(values: T, options: { description?: string } = {}) {
+  const { default: _, ...schema } = t.UnionEnum(values, options);
+  return schema;
+}
 
 const EXAMPLE_REQUEST_ID = "0d6c1f0a-2b11-4bb8-8f5e-3f0c7d1e9d1b";
 
@@ -74,7 +87,8 @@ export const HEADERS = {
   },
   "Idempotent-Replayed": {
     description: "`true` when this is the stored answer of an earlier send with the same Idempotency-Key (no SMS went out).",
-    schema: { type: "string", enum: ["true"] },
+    // Mutable: the plugin's type for `documentation` takes no readonly array.
+    schema: { type: "string", enum: ["true"] as string[] },
     example: "true",
   },
   "WWW-Authenticate": {

@@ -1,46 +1,64 @@
+import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import pkg from "../../package.json" with { type: "json" };
-import { contract, type OperationDoc } from "./contract";
+import { HEADERS, ProblemSchema, SECURITY_SCHEMES } from "./openapi-models";
+import { type DocumentedRoute, type PathsDocument, restoreRouteDetail } from "./openapi-restore";
 
 const ASSETS = "/swagger/assets";
-const OPENAPI_VERSION = "3.1.0";
+const SPEC_PATH = "/swagger/json";
+const HIDDEN = { detail: { hide: true } };
+
+export interface OpenapiDocsOptions {
+  /** The admin routes are mounted (ADMIN_TOKEN is set): their tag and security scheme are documented. */
+  admin: boolean;
+  /** Every route of the app, read when the document is first asked for (for restoreRouteDetail). */
+  routes: () => readonly DocumentedRoute[];
+  /** Throws when the caller may not read the docs (DOCS_ACCESS=token). Default: anyone may. */
+  authorize?: (request: Request) => void;
+}
 
 /**
- * The OpenAPI document at /swagger/json and a Swagger UI at /swagger. The
- * document is made from the operations of the mounted routes (contract.ts),
- * written next to each route from the schemas it validates with. The UI's
- * script and stylesheet are served by the gateway (embedded in the binary),
- * never from a CDN, and are read only when asked for.
+ * The OpenAPI document at /swagger/json and a Swagger UI at /swagger. The document is
+ * @elysiajs/openapi's: made from every mounted route's own schemas (`body`, `params`,
+ * `headers`, `response`, named by `.model()`) and `detail`, plus `documentation` for
+ * what no route says. The UI's script and stylesheet are served by the gateway
+ * (embedded in the binary), never from a CDN, and are read only when asked for.
  */
-export function openapiDocs(operations: readonly OperationDoc[], authorize: (request: Request) => void = () => {}) {
-  // Made once, on the first request for it, and kept as text: serialising the document cost
-  // about 300 µs of CPU a request, and it is public by default.
+export function openapiDocs({ admin, routes, authorize = () => {} }: OpenapiDocsOptions) {
+  // Serialised once, on the first request for it, and kept as text: the plugin hands back the
+  // document as an object, which Elysia would serialise for every request (about 300 µs of CPU
+  // each), and it is public by default.
   let document: string | undefined;
   return (
     new Elysia({ name: "openapi-docs" })
       // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
       .onBeforeHandle(({ request }) => authorize(request))
-      .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }))
-      .get("/swagger/json", () => {
-        document ??= JSON.stringify(buildDocument(operations));
+      .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), HIDDEN)
+      .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), HIDDEN)
+      .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), HIDDEN)
+      // Only the plugin's route, registered below, answers through this.
+      .onAfterHandle(({ responseValue }) => {
+        document ??= JSON.stringify(restoreRouteDetail(responseValue as PathsDocument, routes()));
         return new Response(document, { headers: { "content-type": "application/json" } });
       })
-      .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"))
-      .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"))
+      .use(
+        openapi({
+          path: "/swagger",
+          specPath: SPEC_PATH,
+          // Our own page above (offline), not the plugin's (a CDN's script).
+          provider: null,
+          openapiVersion: "3.1.0",
+          documentation: documentation(admin),
+        }),
+      )
   );
 }
 
-export function buildDocument(operations: readonly OperationDoc[]): Record<string, unknown> {
-  const { paths, components } = contract(operations);
-  const tags = [
-    { name: "OTP", description: "Send and verify one-time codes" },
-    { name: "Health", description: "Liveness and readiness probes (no key needed)" },
-    { name: "Admin", description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)" },
-  ].filter((tag) => operations.some((op) => op.tag === tag.name));
+/** What no route says: the API as a whole, its tags, and the components the operations refer to. */
+function documentation(admin: boolean) {
   return {
-    openapi: OPENAPI_VERSION,
     info: {
       title: "otp-gateway",
       version: pkg.version,
@@ -50,9 +68,20 @@ export function buildDocument(operations: readonly OperationDoc[]): Record<strin
         "(`/problems/<code>`). Every response carries `X-Request-Id`.",
     },
     servers: [{ url: "/", description: "This gateway" }],
-    tags,
-    paths,
-    components,
+    tags: [
+      { name: "OTP", description: "Send and verify one-time codes" },
+      { name: "Health", description: "Liveness and readiness probes (no key needed)" },
+      ...(admin
+        ? [{ name: "Admin", description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)" }]
+        : []),
+    ],
+    components: {
+      // Not a route's model: problems are thrown, and problemResponses (openapi-detail.ts) refer to it.
+      schemas: { Problem: ProblemSchema },
+      headers: HEADERS,
+      // The admin token only where the admin routes are mounted.
+      securitySchemes: admin ? SECURITY_SCHEMES : { callerKey: SECURITY_SCHEMES.callerKey },
+    },
   };
 }
 
@@ -73,7 +102,7 @@ const SWAGGER_PAGE = `<!doctype html>
   <div id="swagger-ui"></div>
   <script src="${ASSETS}/swagger-ui-bundle.js"></script>
   <script>
-    window.ui = SwaggerUIBundle({ url: "/swagger/json", dom_id: "#swagger-ui", deepLinking: true, tryItOutEnabled: true });
+    window.ui = SwaggerUIBundle({ url: "${SPEC_PATH}", dom_id: "#swagger-ui", deepLinking: true, tryItOutEnabled: true });
   </script>
 </body>
 </html>

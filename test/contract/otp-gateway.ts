@@ -4,86 +4,6 @@
  */
 
 export interface paths {
-    "/v1/otp/send": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send a one-time code by SMS
-         * @description Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and per-phone limits and the spend guard, and asks the SMS provider to send a code. Nothing is sent for invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.
-         */
-        post: operations["sendOtp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/otp/verify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Check a code the user typed
-         * @description `verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; per-phone and per-IP verify limits answer 429.
-         */
-        post: operations["verifyOtp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Liveness: the process answers
-         * @description Always `{"status": "ok"}` while the process serves; for a container's liveness probe. No key needed.
-         */
-        get: operations["checkLiveness"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readiness: the gateway's store answers
-         * @description 200 while the store answers, 503 (the same JSON, `not_ready`) while it does not. `upstream` is informational and never makes this fail: the SMS provider is shared by every replica. No key needed.
-         */
-        get: operations["checkReadiness"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/admin/guard": {
         parameters: {
             query?: never;
@@ -192,10 +112,203 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness: the process answers
+         * @description Always `{"status": "ok"}` while the process serves; for a container's liveness probe. No key needed.
+         */
+        get: operations["checkLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: the gateway's store answers
+         * @description 200 while the store answers, 503 (the same JSON, `not_ready`) while it does not. `upstream` is informational and never makes this fail: the SMS provider is shared by every replica. No key needed.
+         */
+        get: operations["checkReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/otp/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a one-time code by SMS
+         * @description Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and per-phone limits and the spend guard, and asks the SMS provider to send a code. Nothing is sent for invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.
+         */
+        post: operations["sendOtp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/otp/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a code the user typed
+         * @description `verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; per-phone and per-IP verify limits answer 429.
+         */
+        post: operations["verifyOtp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        GuardState: {
+            /**
+             * @description PUMPING_GUARD.
+             * @enum {string}
+             */
+            pumpingGuard: "off" | "monitor" | "enforce";
+            blocks: {
+                /**
+                 * @description The blocked number prefix (E.164 without its last digits).
+                 * @example +919876543
+                 */
+                prefix: string;
+                /** @description A wider range (the number less PUMPING_RANGE_DROP digits), blocked as a whole; false: a block (PUMPING_PREFIX_DROP). */
+                range: boolean;
+                remainingSeconds: number;
+                /** @description Blocks of this prefix so far: each doubles the next. */
+                strikes: number;
+            }[];
+            budgets: {
+                /**
+                 * @description `*` or a country code.
+                 * @example *
+                 */
+                budget: string;
+                /** @example 10000/24h */
+                window: string;
+                limit: number;
+                used: number;
+                remaining: number;
+            }[];
+        };
+        Done: {
+            done: boolean;
+        };
+        Liveness: {
+            /** @constant */
+            status: "ok";
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "not_ready";
+            checks: {
+                /** @description The gateway's store (Redis, or memory): without it every send fails closed. */
+                store: {
+                    ok: boolean;
+                    /**
+                     * @description What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.
+                     * @example redis
+                     */
+                    detail: string;
+                };
+                /** @description Whether the SMS provider answers at all; informational, never makes this fail. */
+                upstream: {
+                    ok: boolean;
+                    /**
+                     * @description What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.
+                     * @example redis
+                     */
+                    detail: string;
+                };
+            };
+        };
+        SendRequest: {
+            /**
+             * @description Mobile number in E.164 form: `+`, country code, number; no spaces.
+             * @example +919876543210
+             */
+            phone: string;
+        };
+        SendResponse: {
+            /**
+             * @description Pass this to /v1/otp/verify as it is. Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; its form may change between releases.
+             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
+             */
+            requestId: string;
+            /**
+             * Format: date-time
+             * @description When the code stops working (ISO 8601).
+             * @example 2026-11-25T10:05:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description Verify attempts allowed for this code.
+             * @example 3
+             */
+            attemptsLeft: number;
+            /**
+             * @description Seconds before this phone may ask for another code.
+             * @example 60
+             */
+            resendAfter: number;
+        };
+        VerifyRequest: {
+            /**
+             * @description The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.
+             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
+             */
+            requestId: string;
+            /**
+             * @description The 4–8 digit code the user typed.
+             * @example 123456
+             */
+            code: string;
+        };
+        VerifyResponse: {
+            /** @description True only for the right code, once. A wrong, expired or unknown code is `false`, not an error. */
+            verified: boolean;
+            /**
+             * @description Only when the gateway runs with VERIFY_EXPOSE_REASON=true.
+             * @enum {string}
+             */
+            reason?: "wrong_code" | "expired" | "unknown" | "exhausted";
+        };
         /** @description An RFC 9457 problem, served as application/problem+json. */
         Problem: {
             /**
@@ -235,112 +348,6 @@ export interface components {
                 /** @description What is wrong with it (the value sent is never echoed). */
                 detail: string;
             }[];
-        };
-        SendResponse: {
-            /**
-             * @description Pass this to /v1/otp/verify as it is. Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; its form may change between releases.
-             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
-             */
-            requestId: string;
-            /**
-             * Format: date-time
-             * @description When the code stops working (ISO 8601).
-             * @example 2026-11-25T10:05:00.000Z
-             */
-            expiresAt: string;
-            /**
-             * @description Verify attempts allowed for this code.
-             * @example 3
-             */
-            attemptsLeft: number;
-            /**
-             * @description Seconds before this phone may ask for another code.
-             * @example 60
-             */
-            resendAfter: number;
-        };
-        SendRequest: {
-            /**
-             * @description Mobile number in E.164 form: `+`, country code, number; no spaces.
-             * @example +919876543210
-             */
-            phone: string;
-        };
-        VerifyResponse: {
-            /** @description True only for the right code, once. A wrong, expired or unknown code is `false`, not an error. */
-            verified: boolean;
-            /** @description Only when the gateway runs with VERIFY_EXPOSE_REASON=true. */
-            reason?: "wrong_code" | "expired" | "unknown" | "exhausted";
-        };
-        VerifyRequest: {
-            /**
-             * @description The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.
-             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
-             */
-            requestId: string;
-            /**
-             * @description The 4–8 digit code the user typed.
-             * @example 123456
-             */
-            code: string;
-        };
-        Liveness: {
-            /** @constant */
-            status: "ok";
-        };
-        Readiness: {
-            status: "ready" | "not_ready";
-            checks: {
-                /** @description The gateway's store (Redis, or memory): without it every send fails closed. */
-                store: {
-                    ok: boolean;
-                    /**
-                     * @description What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.
-                     * @example redis
-                     */
-                    detail: string;
-                };
-                /** @description Whether the SMS provider answers at all; informational, never makes this fail. */
-                upstream: {
-                    ok: boolean;
-                    /**
-                     * @description What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.
-                     * @example redis
-                     */
-                    detail: string;
-                };
-            };
-        };
-        GuardState: {
-            /** @description PUMPING_GUARD. */
-            pumpingGuard: "off" | "monitor" | "enforce";
-            blocks: {
-                /**
-                 * @description The blocked number prefix (E.164 without its last digits).
-                 * @example +919876543
-                 */
-                prefix: string;
-                /** @description A wider range (the number less PUMPING_RANGE_DROP digits), blocked as a whole; false: a block (PUMPING_PREFIX_DROP). */
-                range: boolean;
-                remainingSeconds: number;
-                /** @description Blocks of this prefix so far: each doubles the next. */
-                strikes: number;
-            }[];
-            budgets: {
-                /**
-                 * @description `*` or a country code.
-                 * @example *
-                 */
-                budget: string;
-                /** @example 10000/24h */
-                window: string;
-                limit: number;
-                used: number;
-                remaining: number;
-            }[];
-        };
-        Done: {
-            done: boolean;
         };
     };
     responses: never;
@@ -382,384 +389,6 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    sendOtp: {
-        parameters: {
-            query?: never;
-            header?: {
-                /**
-                 * @description Optional; 1–255 printable ASCII characters, no spaces (a UUID is a good key). A repeat with the same key within IDEMPOTENCY_TTL returns the first answer without a second SMS; with another phone it is 409; while the first is still running, 409 too. Retry a send that timed out with the same key.
-                 * @example 3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11
-                 */
-                "Idempotency-Key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SendRequest"];
-            };
-        };
-        responses: {
-            /** @description The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key). */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SendResponse"];
-                };
-            };
-            /** @description `INVALID_REQUEST`: malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent. `INVALID_PHONE`: not a valid mobile number (ours, or the upstream's 400). `UNSUPPORTED_COUNTRY`: the upstream refused the country. */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY";
-                    };
-                };
-            };
-            /** @description `UNAUTHORIZED`: `GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came. */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UNAUTHORIZED";
-                    };
-                };
-            };
-            /** @description `COUNTRY_NOT_ALLOWED`: the number's country is not in `ALLOWED_COUNTRIES`. `DESTINATION_BLOCKED`: the pumping guard blocked the number's prefix (its codes are not being verified); nothing was sent. */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED";
-                    };
-                };
-            };
-            /** @description `IDEMPOTENCY_CONFLICT`: `Idempotency-Key` reused with another phone. `IDEMPOTENCY_IN_PROGRESS`: a request with this `Idempotency-Key` is still running. */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS";
-                    };
-                };
-            };
-            /** @description `PAYLOAD_TOO_LARGE`: body over `MAX_BODY_SIZE` (declared or streamed). */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description `UNSUPPORTED_MEDIA_TYPE`: body is not JSON. */
-            415: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
-            429: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    RateLimit: components["headers"]["RateLimit"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "RATE_LIMITED";
-                    };
-                };
-            };
-            /** @description `GATEWAY_MISCONFIGURED`: the upstream refused our API key; not the caller's fault. `INTERNAL_ERROR`: a bug; logged with its cause. */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "GATEWAY_MISCONFIGURED" | "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `UPSTREAM_ERROR`: the upstream failed after retries, or sent an unreadable answer. */
-            502: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UPSTREAM_ERROR";
-                    };
-                };
-            };
-            /** @description `SEND_BUDGET_EXHAUSTED`: a send budget (`SEND_BUDGETS`) is used up; nothing was sent; `Retry-After` says when one frees. `PROVIDER_UNAVAILABLE`: the upstream cannot send now (no balance). `STORE_UNAVAILABLE`: Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent. */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "SEND_BUDGET_EXHAUSTED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE";
-                    };
-                };
-            };
-            /** @description `UPSTREAM_TIMEOUT`: no answer within `UPSTREAM_TIMEOUT`. */
-            504: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UPSTREAM_TIMEOUT";
-                    };
-                };
-            };
-        };
-    };
-    verifyOtp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["VerifyRequest"];
-            };
-        };
-        responses: {
-            /** @description Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VerifyResponse"];
-                };
-            };
-            /** @description `INVALID_REQUEST`: malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent. */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "INVALID_REQUEST";
-                    };
-                };
-            };
-            /** @description `UNAUTHORIZED`: `GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came. */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UNAUTHORIZED";
-                    };
-                };
-            };
-            /** @description `PAYLOAD_TOO_LARGE`: body over `MAX_BODY_SIZE` (declared or streamed). */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "PAYLOAD_TOO_LARGE";
-                    };
-                };
-            };
-            /** @description `UNSUPPORTED_MEDIA_TYPE`: body is not JSON. */
-            415: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UNSUPPORTED_MEDIA_TYPE";
-                    };
-                };
-            };
-            /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
-            429: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    RateLimit: components["headers"]["RateLimit"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "RATE_LIMITED";
-                    };
-                };
-            };
-            /** @description `GATEWAY_MISCONFIGURED`: the upstream refused our API key; not the caller's fault. `INTERNAL_ERROR`: a bug; logged with its cause. */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "GATEWAY_MISCONFIGURED" | "INTERNAL_ERROR";
-                    };
-                };
-            };
-            /** @description `UPSTREAM_ERROR`: the upstream failed after retries, or sent an unreadable answer. */
-            502: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UPSTREAM_ERROR";
-                    };
-                };
-            };
-            /** @description `PROVIDER_UNAVAILABLE`: the upstream cannot send now (no balance). `STORE_UNAVAILABLE`: Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent. */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE";
-                    };
-                };
-            };
-            /** @description `UPSTREAM_TIMEOUT`: no answer within `UPSTREAM_TIMEOUT`. */
-            504: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @enum {unknown} */
-                        code: "UPSTREAM_TIMEOUT";
-                    };
-                };
-            };
-        };
-    };
-    checkLiveness: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The process is alive. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Liveness"];
-                };
-            };
-        };
-    };
-    checkReadiness: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Ready: sends and verifies can be served. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-            /** @description Not ready: the store does not answer, so sends and verifies fail closed. */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-        };
-    };
     getGuardState: {
         parameters: {
             query?: never;
@@ -1285,6 +914,384 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "STORE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    checkLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is alive. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    checkReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready: sends and verifies can be served. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready: the store does not answer, so sends and verifies fail closed. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    sendOtp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional; 1–255 printable ASCII characters, no spaces (a UUID is a good key). A repeat with the same key within IDEMPOTENCY_TTL returns the first answer without a second SMS; with another phone it is 409; while the first is still running, 409 too. Retry a send that timed out with the same key.
+                 * @example 3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendRequest"];
+            };
+        };
+        responses: {
+            /** @description The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendResponse"];
+                };
+            };
+            /** @description `INVALID_REQUEST`: malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent. `INVALID_PHONE`: not a valid mobile number (ours, or the upstream's 400). `UNSUPPORTED_COUNTRY`: the upstream refused the country. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY";
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: `GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description `COUNTRY_NOT_ALLOWED`: the number's country is not in `ALLOWED_COUNTRIES`. `DESTINATION_BLOCKED`: the pumping guard blocked the number's prefix (its codes are not being verified); nothing was sent. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED";
+                    };
+                };
+            };
+            /** @description `IDEMPOTENCY_CONFLICT`: `Idempotency-Key` reused with another phone. `IDEMPOTENCY_IN_PROGRESS`: a request with this `Idempotency-Key` is still running. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS";
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: body over `MAX_BODY_SIZE` (declared or streamed). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: body is not JSON. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description `GATEWAY_MISCONFIGURED`: the upstream refused our API key; not the caller's fault. `INTERNAL_ERROR`: a bug; logged with its cause. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "GATEWAY_MISCONFIGURED" | "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `UPSTREAM_ERROR`: the upstream failed after retries, or sent an unreadable answer. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UPSTREAM_ERROR";
+                    };
+                };
+            };
+            /** @description `SEND_BUDGET_EXHAUSTED`: a send budget (`SEND_BUDGETS`) is used up; nothing was sent; `Retry-After` says when one frees. `PROVIDER_UNAVAILABLE`: the upstream cannot send now (no balance). `STORE_UNAVAILABLE`: Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "SEND_BUDGET_EXHAUSTED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description `UPSTREAM_TIMEOUT`: no answer within `UPSTREAM_TIMEOUT`. */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UPSTREAM_TIMEOUT";
+                    };
+                };
+            };
+        };
+    };
+    verifyOtp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyResponse"];
+                };
+            };
+            /** @description `INVALID_REQUEST`: malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: `GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: body over `MAX_BODY_SIZE` (declared or streamed). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: body is not JSON. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description `GATEWAY_MISCONFIGURED`: the upstream refused our API key; not the caller's fault. `INTERNAL_ERROR`: a bug; logged with its cause. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "GATEWAY_MISCONFIGURED" | "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `UPSTREAM_ERROR`: the upstream failed after retries, or sent an unreadable answer. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UPSTREAM_ERROR";
+                    };
+                };
+            };
+            /** @description `PROVIDER_UNAVAILABLE`: the upstream cannot send now (no balance). `STORE_UNAVAILABLE`: Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description `UPSTREAM_TIMEOUT`: no answer within `UPSTREAM_TIMEOUT`. */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UPSTREAM_TIMEOUT";
                     };
                 };
             };

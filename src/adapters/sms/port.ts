@@ -1,5 +1,3 @@
-import { type Static, Type } from "@sinclair/typebox";
-
 /**
  * The port every SMS provider implements. Providers throw `GatewayError` with a
  * stable code on failure; they never see HTTP requests of the gateway itself.
@@ -23,14 +21,9 @@ export interface VerifyOtpInput {
   code: string;
 }
 
-/** Why a verify failed: declared once, here; the API's `reason` (src/modules/otp/model.ts) is this schema. */
-export const VerifyFailureSchema = Type.Union([
-  Type.Literal("wrong_code"),
-  Type.Literal("expired"),
-  Type.Literal("unknown"),
-  Type.Literal("exhausted"),
-]);
-export type VerifyFailure = Static<typeof VerifyFailureSchema>;
+/** Why a verify failed: declared once, here; the API's `reason` (src/modules/otp/model.ts) is one of these. */
+export const VERIFY_FAILURES = ["wrong_code", "expired", "unknown", "exhausted"] as const;
+export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
 
 export type VerifyOtpResult = { verified: true } | { verified: false; reason: VerifyFailure };
 

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { SmsProvider } from "../../adapters/sms/port";
 import type { StoreLifecycle } from "../../adapters/store/port";
-import type { OperationDoc } from "../../http/contract";
+import { answer, type OperationDetail, SECURITY } from "../../http/openapi-detail";
 import { singleFlight } from "../../lib/single-flight";
 
 export interface HealthDeps {
@@ -22,38 +22,34 @@ const Readiness = t.Object({
   }),
 });
 
-export const HEALTH_OPERATIONS: OperationDoc[] = [
-  {
-    method: "get",
-    path: "/healthz",
-    operationId: "checkLiveness",
-    tag: "Health",
-    summary: "Liveness: the process answers",
-    description: 'Always `{"status": "ok"}` while the process serves; for a container\'s liveness probe. No key needed.',
-    security: "none",
-    answers: { 200: { description: "The process is alive.", schema: ["Liveness", Liveness] } },
-    errors: [],
+/** The models the probes name: each is `components.schemas[name]` in the document. */
+const HealthModels = { Liveness, Readiness };
+
+/** The probes in the OpenAPI document: no key, and no problem answers (they take no input). */
+const probe = (detail: Pick<OperationDetail, "operationId" | "summary" | "description" | "responses">): OperationDetail => ({
+  ...detail,
+  tags: ["Health"],
+  security: SECURITY.none,
+});
+
+const LIVENESS_DETAIL = probe({
+  operationId: "checkLiveness",
+  summary: "Liveness: the process answers",
+  description: 'Always `{"status": "ok"}` while the process serves; for a container\'s liveness probe. No key needed.',
+  responses: { 200: answer("The process is alive.") },
+});
+
+const READINESS_DETAIL = probe({
+  operationId: "checkReadiness",
+  summary: "Readiness: the gateway's store answers",
+  description:
+    "200 while the store answers, 503 (the same JSON, `not_ready`) while it does not. `upstream` is " +
+    "informational and never makes this fail: the SMS provider is shared by every replica. No key needed.",
+  responses: {
+    200: answer("Ready: sends and verifies can be served."),
+    503: answer("Not ready: the store does not answer, so sends and verifies fail closed."),
   },
-  {
-    method: "get",
-    path: "/readyz",
-    operationId: "checkReadiness",
-    tag: "Health",
-    summary: "Readiness: the gateway's store answers",
-    description:
-      "200 while the store answers, 503 (the same JSON, `not_ready`) while it does not. `upstream` is " +
-      "informational and never makes this fail: the SMS provider is shared by every replica. No key needed.",
-    security: "none",
-    answers: {
-      200: { description: "Ready: sends and verifies can be served.", schema: ["Readiness", Readiness] },
-      503: {
-        description: "Not ready: the store does not answer, so sends and verifies fail closed.",
-        schema: ["Readiness", Readiness],
-      },
-    },
-    errors: [],
-  },
-];
+});
 
 /**
  * Liveness and readiness. Readiness fails only on the gateway's own
@@ -72,7 +68,8 @@ export function healthController({ provider, store }: HealthDeps) {
     ),
   );
   return new Elysia({ name: "health" })
-    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: Liveness } })
+    .model(HealthModels)
+    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: "Liveness" }, detail: LIVENESS_DETAIL })
     .get(
       "/readyz",
       async ({ status }) => {
@@ -80,6 +77,6 @@ export function healthController({ provider, store }: HealthDeps) {
         const checks = { store: storeCheck, upstream };
         return storeCheck.ok ? { status: "ready" as const, checks } : status(503, { status: "not_ready" as const, checks });
       },
-      { response: { 200: Readiness, 503: Readiness } },
+      { response: { 200: "Readiness", 503: "Readiness" }, detail: READINESS_DETAIL },
     );
 }

@@ -1,10 +1,11 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { VerifyFailureSchema } from "../../adapters/sms/port";
+import { VERIFY_FAILURES } from "../../adapters/sms/port";
 import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../domain/ids";
 import { E164_PATTERN } from "../../domain/phone";
 import type { ErrorCode } from "../../errors";
-import type { OperationDoc } from "../../http/contract";
+import { answer, type OperationDetail, problemResponses, SECURITY } from "../../http/openapi-detail";
+import { literals } from "../../http/openapi-models";
 
 export const SendBody = t.Object({
   phone: t.String({
@@ -56,13 +57,21 @@ export const VerifyResponse = t.Object({
   verified: t.Boolean({
     description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error.",
   }),
-  reason: t.Optional({ ...VerifyFailureSchema, description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." }),
+  reason: t.Optional(literals(VERIFY_FAILURES, { description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." })),
 });
 
 /** What a send answers: the body of a 200 (`typeof` the model, so the two cannot drift). */
 export type SendAnswer = typeof SendResponse.static;
 /** What a verify answers. */
 export type VerifyAnswer = typeof VerifyResponse.static;
+
+/** The models the OTP routes name: each is `components.schemas[name]` in the document. */
+export const OtpModels = {
+  SendRequest: SendBody,
+  SendResponse,
+  VerifyRequest: VerifyBody,
+  VerifyResponse,
+};
 
 const SEND_ERRORS: readonly ErrorCode[] = [
   "INVALID_REQUEST",
@@ -98,11 +107,10 @@ const VERIFY_ERRORS: readonly ErrorCode[] = SEND_ERRORS.filter(
     ].includes(code),
 );
 
-export const SEND_OPERATION: OperationDoc = {
-  method: "post",
-  path: "/v1/otp/send",
+/** POST /v1/otp/send in the OpenAPI document. */
+export const SEND_DETAIL: OperationDetail = {
   operationId: "sendOtp",
-  tag: "OTP",
+  tags: ["OTP"],
   summary: "Send a one-time code by SMS",
   description:
     "Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and " +
@@ -110,44 +118,40 @@ export const SEND_OPERATION: OperationDoc = {
     "invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. " +
     "With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) " +
     "without a second SMS.",
-  security: "caller",
-  body: ["SendRequest", SendBody],
-  headerParams: {
-    "Idempotency-Key": {
-      schema: SendHeaders.properties["idempotency-key"],
+  security: SECURITY.caller,
+  // The header as callers spell it, with more than its schema (SendHeaders) says.
+  parameters: [
+    {
+      name: "Idempotency-Key",
+      in: "header",
+      required: false,
       description:
         "Optional; 1–255 printable ASCII characters, no spaces (a UUID is a good key). A repeat with the same key within " +
         "IDEMPOTENCY_TTL returns the first answer without a second SMS; with another phone it is 409; while the " +
         "first is still running, 409 too. Retry a send that timed out with the same key.",
       example: "3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11",
     },
-  },
-  answers: {
-    200: {
-      description: "The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key).",
-      schema: ["SendResponse", SendResponse],
+  ],
+  responses: {
+    200: answer("The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key).", {
       headers: ["Idempotent-Replayed"],
-    },
+    }),
+    ...problemResponses(SEND_ERRORS),
   },
-  errors: SEND_ERRORS,
 };
 
-export const VERIFY_OPERATION: OperationDoc = {
-  method: "post",
-  path: "/v1/otp/verify",
+/** POST /v1/otp/verify in the OpenAPI document. */
+export const VERIFY_DETAIL: OperationDetail = {
   operationId: "verifyOtp",
-  tag: "OTP",
+  tags: ["OTP"],
   summary: "Check a code the user typed",
   description:
     "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers " +
     "200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; " +
     "per-phone and per-IP verify limits answer 429.",
-  security: "caller",
-  body: ["VerifyRequest", VerifyBody],
-  answers: {
-    200: {
-      description: "Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true.",
-      schema: ["VerifyResponse", VerifyResponse],
+  security: SECURITY.caller,
+  responses: {
+    200: answer("Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true.", {
       examples: {
         verified: { summary: "The right code, the first time", value: { verified: true } },
         notVerified: { summary: "Wrong, expired, used or unknown", value: { verified: false } },
@@ -156,7 +160,7 @@ export const VERIFY_OPERATION: OperationDoc = {
           value: { verified: false, reason: "wrong_code" },
         },
       },
-    },
+    }),
+    ...problemResponses(VERIFY_ERRORS),
   },
-  errors: VERIFY_ERRORS,
 };

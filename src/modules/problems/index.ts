@@ -19,13 +19,20 @@ export function problemPages() {
   );
   const answer = (body: string) =>
     new Response(body, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=3600" } });
-  return new Elysia({ name: "problem-pages" })
-    .get("/problems", () => answer(index))
-    .get("/problems/:slug", ({ params }) => {
-      const body = pages.get(params.slug);
-      if (!body) throw new GatewayError("NOT_FOUND", { detail: "No problem has that name; /problems lists them." });
-      return answer(body);
-    });
+  return (
+    new Elysia({ name: "problem-pages" })
+      // Pages for people, not operations: not in the OpenAPI document.
+      .get("/problems", () => answer(index), { detail: { hide: true } })
+      .get(
+        "/problems/:slug",
+        ({ params }) => {
+          const body = pages.get(params.slug);
+          if (!body) throw new GatewayError("NOT_FOUND", { detail: "No problem has that name; /problems lists them." });
+          return answer(body);
+        },
+        { detail: { hide: true } },
+      )
+  );
 }
 
 function page(code: ErrorCode): string {
