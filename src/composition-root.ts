@@ -32,7 +32,11 @@ export function buildServices(
         v6Subnet: config.IPV6_SUBNET_SEND_LIMITS && ratePolicy("subnet", config.IPV6_SUBNET_SEND_LIMITS),
       },
       verify: { host: ratePolicy("ip", config.IP_VERIFY_LIMITS) },
-      get: config.IP_GET_LIMITS && { host: ratePolicy("get", config.IP_GET_LIMITS) },
+      get: config.IP_GET_LIMITS && {
+        host: ratePolicy("get", config.IP_GET_LIMITS),
+        v4Subnet: config.SUBNET_GET_LIMITS && ratePolicy("get-subnet", config.SUBNET_GET_LIMITS),
+        v6Subnet: config.SUBNET_GET_LIMITS && ratePolicy("get-subnet", config.SUBNET_GET_LIMITS),
+      },
       maxEntries: config.IP_LRU_MAX,
     }),
     policy: {

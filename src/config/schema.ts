@@ -92,6 +92,11 @@ export const EnvSchema = T.Object({
       "/metrics, the docs, the admin routes. A flood from one address is refused for the cost of a 429; " +
       "/healthz and /readyz are never limited (a refused probe would take the gateway out of its load balancer).",
   ),
+  SUBNET_GET_LIMITS: OptionalLimits(
+    "6000/1m",
+    "Requests per IPv4 /24 and per IPv6 /48 to the same routes, on top of IP_GET_LIMITS: one IPv6 site has " +
+      "65 536 /64s, each with a limit of its own.",
+  ),
   IP_LRU_MAX: Int(
     100_000,
     1_000,

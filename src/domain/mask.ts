@@ -14,26 +14,33 @@ export function maskPhone(phone: string, callingCode?: string): string {
   return `+${cc}${"*".repeat(national - shown)}${shown > 0 ? phone.slice(-shown) : ""}`;
 }
 
-/** A digit as a path may spell it: itself, or percent-encoded, once or more (`9`, `%39`, `%2539`). */
-const DIGIT = "(?:[0-9]|%(?:25)*3[0-9])";
-/** What may stand between the digits of a number written for people: `-`, `.`, `_`, `(`, `)`, a space, encoded or not. */
-const SEPARATOR = "(?:[-._() ]|%(?:25)*(?:20|2[89DdEe]|5[Ff]))";
-/** Eight digits or more, one separator at most between two: a phone number, however it is spelled. */
-const DIGIT_RUN = new RegExp(`${DIGIT}(?:${SEPARATOR}?${DIGIT}){7,}`, "g");
-const ONE_DIGIT = new RegExp(DIGIT, "g");
+/**
+ * What may stand for a digit in a URL: any Unicode decimal digit (ASCII, fullwidth, Devanagari...),
+ * or a percent-escape, which may encode one (at any depth, or as an overlong UTF-8 sequence).
+ */
+const DIGIT_LIKE = /%[0-9A-Fa-f]{2}|\p{Nd}/gu;
 
 /**
- * Text as it may be logged (a request's path or query): every run of eight or
- * more digits masked but its last four, whatever its spelling (with or without
- * `+`, percent-encoded once or twice, with separators), so that a number in a
- * URL never reaches a log line whole. `/admin/phones/919811112222/windows` is
- * logged as `/admin/phones/********2222/windows`.
+ * Text as it may be logged (a request's path, an upstream's error code): when it holds eight
+ * characters or more that are or may encode digits, each of them is masked (`*`) but the last
+ * four plain digits, whatever separates them. So a phone number never reaches a log line whole,
+ * however it is spelled: with or without `+`, percent-encoded once or twice, in fullwidth digits,
+ * with spaces, slashes, commas or brackets between its digits. `/admin/phones/919811112222/windows`
+ * is logged as `/admin/phones/********2222/windows`; `/v1/otp/send` as it is.
  */
 export function maskDigitRuns(text: string): string {
-  if (!/[0-9]/.test(text)) return text;
-  return text.replace(DIGIT_RUN, (run) => {
-    const digits = run.match(ONE_DIGIT) ?? [];
-    let hidden = digits.length - 4;
-    return run.replace(ONE_DIGIT, (digit) => (hidden-- > 0 ? "*" : digit));
-  });
+  const tokens = text.match(DIGIT_LIKE);
+  if (!tokens || tokens.length < 8) return text;
+  // The last four plain digits stay: counted from the end.
+  let kept = 0;
+  const keep = new Set<number>();
+  const positions = [...text.matchAll(DIGIT_LIKE)];
+  for (let i = positions.length - 1; i >= 0 && kept < 4; i--) {
+    const token = positions[i]?.[0] ?? "";
+    if (/^[0-9]$/.test(token)) {
+      keep.add(positions[i]?.index ?? -1);
+      kept += 1;
+    }
+  }
+  return text.replace(DIGIT_LIKE, (token, at: number) => (keep.has(at) ? token : "*"));
 }

@@ -6,7 +6,7 @@ import { type ErrorCode, GatewayError } from "../errors";
 import type { Metrics } from "../observability/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
 import { HeldAnswers } from "./held-answers";
-import { chargedOperation, pathOf } from "./path";
+import { chargedOperation, isProbe, pathOf } from "./path";
 import { defaultProblemResponse, problemFor, problemResponse } from "./problem";
 import { problemHeaders } from "./problem-mapping";
 import { DenialHeaders } from "./rate-headers";
@@ -42,7 +42,7 @@ export interface GuardOptions {
  * its answer, and those refusals are held back a second (held-answers.ts), so
  * that a loop gets one a second per connection. The probes are never refused: a 429 to a load balancer's health
  * check would take the gateway out of service, and theirs are the cheapest
- * answers the gateway gives.
+ * answers the gateway gives (their lines are sampled instead: request-meta.ts).
  *
  * Every POST is guarded, whatever its path: the only POST routes are the OTP
  * routes, and matching exact paths here would let a variant the router still
@@ -87,7 +87,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     const path = pathOf(request.url);
     if (routed !== path) return invalid(request, path, set.headers, "The Host header is not a valid host name.");
     const post = request.method === "POST";
-    if (!post && (path === "/healthz" || path === "/readyz")) return;
+    if (isProbe(request.method, path)) return;
     const peer = peerAddress(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.

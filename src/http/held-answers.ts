@@ -12,7 +12,8 @@ export class HeldAnswers {
 
   constructor(
     readonly holdMs = 1_000,
-    readonly max = 1_000,
+    /** About 1 KiB each: 4 MiB at most. A client with more connections than this gets the rest at once. */
+    readonly max = 4_096,
   ) {}
 
   hold(response: Response): Response | Promise<Response> {

@@ -34,3 +34,7 @@ export function chargedOperation(path: string): OtpOperation {
     return "send"; // undecodable: counted against the stricter send budget
   }
 }
+
+/** A load balancer's or orchestrator's probe: GET (or HEAD) of /healthz or /readyz. */
+export const isProbe = (method: string, path: string) =>
+  (method === "GET" || method === "HEAD") && (path === "/healthz" || path === "/readyz");

@@ -4,8 +4,8 @@ import { maskDigitRuns } from "../domain/mask";
 import type { ErrorCode } from "../errors";
 import { LineSampler } from "../observability/line-sampler";
 import type { LogFields, Logger } from "../observability/logger";
-import type { Metrics, RateLimitScope } from "../observability/metrics";
-import { otpOperation } from "./path";
+import type { Metrics, RateLimitScope, SampledLine } from "../observability/metrics";
+import { isProbe, otpOperation } from "./path";
 
 /** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
 export class RequestMeta {
@@ -22,6 +22,8 @@ export class RequestMeta {
   outcome?: string;
   /** The code of a problem answer, for metrics. */
   problemCode?: ErrorCode;
+  /** The caller's connection closed before the answer was sent: the answer was lost (a send's SMS went out). */
+  clientGone?: boolean;
   /** Whether the request line was written (it is written once). */
   finished = false;
   #log?: Logger;
@@ -44,7 +46,7 @@ export class RequestMeta {
  */
 export class RequestMetas {
   readonly #metas = new WeakMap<Request, RequestMeta>();
-  readonly #samplers = new Map<RateLimitScope, LineSampler>();
+  readonly #samplers = new Map<SampledLine, LineSampler>();
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -78,6 +80,9 @@ export class RequestMetas {
    * unknown route, or by the guard for the answers it gives itself (both with
    * the request's own path).
    *
+   * A probe's answer (GET /healthz, /readyz) is sampled alike: a load balancer asks every few
+   * seconds, a flood of them from one address thousands of times a second.
+   *
    * `denial`: the answer is a denial by this per-IP limit scope. Its line is
    * sampled: a flood from many addresses, or one, makes thousands a second, all
    * alike, and formatting and writing each was a good part of a denial's cost.
@@ -95,22 +100,27 @@ export class RequestMetas {
       if (operation === "send") this.metrics.send(outcome);
       else this.metrics.verify(outcome);
     }
-    if (denial !== undefined && !this.#sampler(denial).admit()) {
-      this.metrics.requestLineNotWritten(denial);
+    const sampled: SampledLine | undefined = denial ?? (isProbe(method, path) ? "probe" : undefined);
+    if (sampled !== undefined && !this.#sampler(sampled).admit()) {
+      this.metrics.requestLineNotWritten(sampled);
       return;
     }
     const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
     const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
     if (meta.clientIp) fields.ip = meta.clientIp;
     if (meta.maskedPhone) fields.phone = meta.maskedPhone;
+    if (meta.clientGone) fields.clientGone = true;
     this.logger.info("request", fields);
   }
 
-  #sampler(scope: RateLimitScope): LineSampler {
+  #sampler(scope: SampledLine): LineSampler {
     let sampler = this.#samplers.get(scope);
     if (!sampler) {
       sampler = new LineSampler(DENIAL_LINES_PER_SECOND, (notWritten) =>
-        this.logger.info("request lines not written", { notWritten, scope, status: 429, code: "RATE_LIMITED" }),
+        this.logger.info(
+          "request lines not written",
+          scope === "probe" ? { notWritten, scope } : { notWritten, scope, status: 429, code: "RATE_LIMITED" },
+        ),
       );
       this.#samplers.set(scope, sampler);
     }

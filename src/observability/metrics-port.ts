@@ -1,6 +1,8 @@
 import type { OtpOperation } from "../domain/operation";
 
-export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "get" | "country";
+export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "get" | "get-subnet" | "country";
+/** Why a request line may go unwritten under a flood: a per-IP denial (by its scope), or a probe's answer. */
+export type SampledLine = RateLimitScope | "probe";
 
 /**
  * What the gateway counts. The HTTP layer, the service and the adapters report
@@ -11,7 +13,7 @@ export interface Metrics {
   verify(outcome: string): void;
   rateLimited(scope: RateLimitScope): void;
   /** A request line not written: a denial by the per-IP limits past the lines a second written of them. */
-  requestLineNotWritten(scope: RateLimitScope): void;
+  requestLineNotWritten(scope: SampledLine): void;
   /** One upstream attempt: its status class (`2xx`…`5xx`, `timeout`, `network`) and duration. */
   upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void;
   upstreamRetry(endpoint: OtpOperation): void;

@@ -29,7 +29,7 @@ export const COUNTER_FAMILIES = {
     name: "otp_gateway_rate_limited_total",
     label: "scope",
     help: "Requests refused by a gateway limit, by scope.",
-    initial: ["phone", "ip", "subnet", "verify", "get", "country"],
+    initial: ["phone", "ip", "subnet", "verify", "get", "get-subnet", "country"],
   },
   retries: {
     name: "otp_gateway_upstream_retries_total",
@@ -70,8 +70,8 @@ export const COUNTER_FAMILIES = {
   unlogged: {
     name: "otp_gateway_request_lines_not_written_total",
     label: "scope",
-    help: "Request lines of per-IP denials not written under a flood (past the first lines a second), by limit scope.",
-    initial: ["ip", "subnet", "get"],
+    help: "Request lines not written under a flood, past the first lines a second: per-IP denials by limit scope, and probe answers (probe).",
+    initial: ["ip", "subnet", "get", "get-subnet", "probe"],
   },
 } as const satisfies Record<string, { name: string; label: string; help: string; initial: readonly string[] }>;
 

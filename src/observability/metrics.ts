@@ -1,5 +1,5 @@
 import type { OtpOperation } from "../domain/operation";
-import type { Metrics, RateLimitScope } from "./metrics-port";
+import type { Metrics, RateLimitScope, SampledLine } from "./metrics-port";
 import {
   COUNTER_FAMILIES,
   type CounterFamily,
@@ -8,7 +8,7 @@ import {
   UPSTREAM_BUCKETS,
 } from "./metrics-state";
 
-export { type Metrics, noMetrics, type RateLimitScope } from "./metrics-port";
+export { type Metrics, noMetrics, type RateLimitScope, type SampledLine } from "./metrics-port";
 export type { PromMetricsOptions } from "./metrics-state";
 
 /**
@@ -49,7 +49,7 @@ export class PromMetrics implements Metrics {
   rateLimited(scope: RateLimitScope): void {
     this.#add("limited", scope);
   }
-  requestLineNotWritten(scope: RateLimitScope): void {
+  requestLineNotWritten(scope: SampledLine): void {
     this.#add("unlogged", scope);
   }
   upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void {

@@ -95,6 +95,56 @@ describe("the per-IP limit of GETs (IP_GET_LIMITS)", () => {
     }
   });
 
+  test("only GET and HEAD of the probes are exempt: other methods on their paths meet the limit", async () => {
+    const gw = gateway({ IP_GET_LIMITS: "3/1m" });
+    try {
+      for (let i = 0; i < 3; i++) expect((await gw.get("/problems")).status).toBe(200);
+      const put = await fetch(`${gw.base}/healthz`, { method: "PUT", headers: { "x-forwarded-for": "198.51.100.7" } });
+      expect(put.status).toBe(429);
+      expect((await fetch(`${gw.base}/readyz`, { method: "HEAD", headers: { "x-forwarded-for": "198.51.100.7" } })).status).toBe(
+        200,
+      );
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("a subnet has a limit of its own (SUBNET_GET_LIMITS): fresh addresses of a /24 or a /48 do not multiply it", async () => {
+    const gw = gateway({ IP_GET_LIMITS: "2/1m", SUBNET_GET_LIMITS: "4/1m" });
+    try {
+      const v4 = await Promise.all(
+        ["1", "2", "3", "4", "5"].map((h) => gw.get("/problems", `203.0.113.${h}`).then((r) => r.status)),
+      );
+      expect(v4.filter((s) => s === 200)).toHaveLength(4);
+      const refused = await gw.get("/problems", "203.0.113.77");
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("ratelimit-policy")).toBe('"get-subnet-1m";q=4;w=60');
+      const v6 = await Promise.all(
+        ["1", "2", "3", "4", "5"].map((k) => gw.get("/problems", `2001:db8:0:${k}::1`).then((r) => r.status)),
+      );
+      expect(v6.filter((s) => s === 200)).toHaveLength(4);
+      expect((await gw.get("/problems", "198.51.100.9")).status).toBe(200); // another /24
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("under a flood of probes, their request lines are sampled and the rest counted", async () => {
+    const gw = gateway();
+    try {
+      await Promise.all(Array.from({ length: 300 }, () => gw.get("/healthz").then((r) => r.arrayBuffer())));
+      await Bun.sleep(20);
+      const probeLines = gw.capture.lines.filter((l) => l.includes('"path":"/healthz"'));
+      expect(probeLines.length).toBeGreaterThan(0);
+      expect(probeLines.length).toBeLessThanOrEqual(40);
+      const page = (await gw.metrics.render()).body;
+      const unwritten = Number(/otp_gateway_request_lines_not_written_total\{scope="probe"\} (\d+)/.exec(page)?.[1]);
+      expect(unwritten + probeLines.length).toBe(300);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test("IP_GET_LIMITS=off: a loop of GETs is answered in full", async () => {
     const gw = gateway({ IP_GET_LIMITS: "off" });
     try {

@@ -116,6 +116,41 @@ for (const [name, makeStore] of stores) {
   });
 }
 
+describe("a connection that closes while the upstream is called", () => {
+  test("the SMS went out (it cannot be called back): its request line says the answer was lost", async () => {
+    const capture = captureLogger();
+    const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: { ALLOWED_COUNTRIES: "IN" } });
+    const gw = listenApp(deps);
+    try {
+      fake.fail("/otp/send", { kind: "delay", ms: 150 });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        Bun.connect({
+          hostname: "127.0.0.1",
+          port: gw.port,
+          socket: {
+            open(socket) {
+              socket.write(sendHead(nextPhone()));
+              // A second request while the first waits on the upstream: Bun closes the connection.
+              setTimeout(() => socket.write("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n"), 50);
+            },
+            data: (_socket, data) => void chunks.push(Buffer.from(data)),
+            close: () => resolve(),
+            error: (_socket, err) => reject(err),
+          },
+        }).catch(reject);
+      });
+      await Bun.sleep(250);
+      expect(Buffer.concat(chunks).length).toBe(0);
+      expect(fake.sms).toHaveLength(1);
+      const line = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "request" && e.path === "/v1/otp/send");
+      expect(line).toMatchObject({ status: 200, clientGone: true });
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe("requests one at a time on a keep-alive connection", () => {
   test("are each answered and each sent", async () => {
     const gw = gateway(new MemoryStore());

@@ -1,3 +1,4 @@
+import { maskDigitRuns } from "../../domain/mask";
 import { readCapped } from "../../lib/read-capped";
 
 /**
@@ -66,7 +67,8 @@ export function readErrorInfo(body: Json | undefined): UpstreamErrorInfo {
   const code = error?.code;
   const retryAfter = error?.retry_after ?? error?.retryAfter;
   return {
-    code: typeof code === "string" && SAFE_CODE.test(code) ? code : undefined,
+    // A code may echo a number (`NO_CREDIT_FOR_919876543210`): masked as a path is.
+    code: typeof code === "string" && SAFE_CODE.test(code) ? maskDigitRuns(code) : undefined,
     retryAfterSeconds: typeof retryAfter === "number" && Number.isFinite(retryAfter) ? Math.ceil(retryAfter) : undefined,
   };
 }

@@ -19,6 +19,8 @@ export function otpController(service: OtpService, context: RequestContext) {
             connection: request.signal,
           });
           meta.maskedPhone = maskedPhone;
+          // Gone while the SMS went out (a closed or pipelined connection): its line says so.
+          if (request.signal.aborted) meta.clientGone = true;
           meta.outcome = replayed ? "replayed" : test ? "test_number" : "sent";
           if (replayed) set.headers["idempotent-replayed"] = "true";
           return answer;
