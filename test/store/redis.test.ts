@@ -21,7 +21,7 @@ import {
   SHARED_REDIS_URL,
   type TlsFiles,
 } from "../support/redis";
-import { freshPhone, storeBehaviour } from "./behaviour";
+import { freshPhone, storeBehaviour } from "../support/store-behaviour";
 
 const { logger } = captureLogger();
 async function open(url: string, commandTimeoutMs = 500): Promise<RedisStore> {

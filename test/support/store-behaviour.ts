@@ -5,7 +5,7 @@ import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
 import { parseLimits } from "../../src/domain/rate-window";
 import { parseBudgets, type SendBudget } from "../../src/domain/send-budget";
-import { judgePrefix } from "../support/pumping";
+import { judgePrefix } from "./pumping";
 
 let phoneCounter = 0;
 /** A phone number no other test uses, so suites can share one Redis. */
