@@ -107,3 +107,18 @@ describe("the per-IP limiter on typed-array logs", () => {
     );
   });
 });
+
+describe("the per-IP limiter's LRU", () => {
+  test("200000 distinct addresses keep the LRU at its cap", () => {
+    const limiter = new LruIpLimiter({
+      send: { host: ratePolicy("ip", parseLimits("5/1m,20/10m,50/1h")!) },
+      verify: { host: ratePolicy("ip", parseLimits("10/1m")!) },
+      maxEntries: 100_000,
+    });
+    for (let i = 0; i < 200_000; i++) {
+      const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      expect(limiter.hit("send", addressBuckets(address))?.decision.allowed).toBe(true);
+    }
+    expect(limiter.size).toBe(100_000);
+  });
+});
