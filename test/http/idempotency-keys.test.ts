@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, problem, startMessaging, testApp } from "../support/harness";
+import { refusedKeyedSend } from "../support/refused-keyed-send";
 
 const PHONE = "+919876543210";
 const fake = new FakeStartMessaging();
@@ -72,3 +74,6 @@ describe("idempotency keys", () => {
     expect(sameAsA.requestId).not.toBe(first.requestId);
   });
 });
+
+// A refused keyed send (on Redis too: test/integration/idempotency-keys.test.ts).
+refusedKeyedSend("memory", async () => new MemoryStore());
