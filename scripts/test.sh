@@ -1,38 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: makes sure what the tests need is on this machine, type-checks,
-# lints, then runs bun test (extra arguments go to bun test, e.g. a path filter).
+# The whole test suite: makes sure what the tests need is on this machine (scripts/setup.sh),
+# type-checks, lints, then runs bun test (extra arguments go to bun test, e.g. a path filter).
+# `bun run test:quick` (scripts/test-quick.sh) runs only the tests that need nothing but Bun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use:
-#   chromium                           the Swagger UI test (never a downloaded browser)
-#   redis-server                       a real Redis, private servers, a local Cluster
-#   qemu-user-static libc6-arm64-cross the linux-arm64 binary, run under emulation
-#   wrk                                the load generator of `bun run bench` (CI runs its smoke)
-#   prometheus                         promtool, which checks the /metrics page
-#   lua-check                          luacheck, which lints the store's Lua scripts
-missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
-[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-command -v luacheck >/dev/null 2>&1 || missing+=(lua-check)
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "test.sh: missing Debian packages: ${missing[*]} (install them as root)" >&2
-  fi
-fi
-
-# Tests use database 15 of the Redis on 127.0.0.1:6379; start one when none answers.
-if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-  echo "test.sh: starting redis-server on 127.0.0.1:6379 (no persistence)"
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp --logfile /tmp/otp-gateway-test-redis.log
-  for _ in $(seq 1 50); do redis-cli -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+# What the tests need on this machine (Debian packages, a Redis on 127.0.0.1:6379): setup.sh
+# says what each is for, and installs or starts what is missing.
+if ! bash scripts/setup.sh --check >/dev/null 2>&1; then
+  bash scripts/setup.sh || echo "test.sh: the machine is not ready (above): the tests that need it will fail" >&2
 fi
 
 # openapi-typescript needs TypeScript 5's compiler API; it lives apart (the contract test runs it).

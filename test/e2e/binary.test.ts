@@ -323,7 +323,7 @@ describe("the linux-arm64 binary under qemu user emulation", () => {
   beforeAll(async () => {
     if (!existsSync(QEMU) || !existsSync(`${ARM64_SYSROOT}/lib/ld-linux-aarch64.so.1`)) {
       throw new Error(
-        `needs ${QEMU} and an arm64 glibc in ${ARM64_SYSROOT}: apt-get install qemu-user-static libc6-arm64-cross (scripts/test.sh does)`,
+        `needs ${QEMU} and an arm64 glibc in ${ARM64_SYSROOT}: apt-get install qemu-user-static libc6-arm64-cross (scripts/setup.sh does)`,
       );
     }
     await build("linux-arm64");

@@ -1,3 +1,4 @@
+import { expect } from "bun:test";
 import { ConsoleProvider } from "../../src/adapters/sms/console";
 import type { SmsProvider } from "../../src/adapters/sms/port";
 import { type StartMessagingOptions, StartMessagingProvider } from "../../src/adapters/sms/startmessaging";
@@ -80,6 +81,15 @@ export function testApp(provider: SmsProvider, logger: Logger, options: TestAppO
       return app.handle(new Request(`http://localhost${path}`, { headers }));
     },
   };
+}
+
+/** Expects a problem+json answer with `status` and `code`; returns its body. */
+export async function problem(res: Response, status: number, code: string) {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  expect(JSON.parse(text).code).toBe(code);
+  return JSON.parse(text);
 }
 
 export function consoleProvider(logger: Logger, options: { now?: () => number; ttlMs?: number } = {}) {

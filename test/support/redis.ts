@@ -20,7 +20,7 @@ export async function flushSharedRedis(): Promise<void> {
     await client.connect();
     await client.flushdb();
   } catch (err) {
-    throw new Error(`tests need Redis at ${SHARED_REDIS_URL} (bash scripts/test.sh starts one): ${(err as Error).message}`);
+    throw new Error(`tests need Redis at ${SHARED_REDIS_URL} (bash scripts/setup.sh starts one): ${(err as Error).message}`);
   } finally {
     client.disconnect();
   }

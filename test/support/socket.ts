@@ -1,5 +1,7 @@
 import { type AppDeps, createApp } from "../../src/app";
 import { socketPeer } from "../../src/http/guard";
+import { PromMetrics } from "../../src/observability/metrics";
+import { captureLogger, startMessaging, testDeps } from "./harness";
 
 /** The app on a real socket (127.0.0.1, a free port), the peer address taken from the socket. */
 export function listenApp(deps: AppDeps) {
@@ -7,6 +9,27 @@ export function listenApp(deps: AppDeps) {
   const port = app.server!.port!;
   return { app, port, base: `http://127.0.0.1:${port}`, stop: () => app.stop(true) };
 }
+
+/**
+ * The gateway on a real socket, sending through the fake upstream at `upstreamUrl`, with
+ * ALLOWED_COUNTRIES=IN unless `env` says otherwise; its log lines and its metrics page.
+ */
+export function socketGateway(upstreamUrl: string, env: Record<string, string> = {}) {
+  const capture = captureLogger();
+  const metrics = new PromMetrics({ version: "test", defaultMetrics: false });
+  const deps = testDeps(startMessaging(upstreamUrl, capture.logger), capture.logger, {
+    env: { ALLOWED_COUNTRIES: "IN", ...env },
+    metrics,
+  });
+  const server = listenApp(deps);
+  const lines = () => capture.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const page = async () => (await metrics.render()).body;
+  return { ...server, lines, capture, page };
+}
+
+/** The head of a JSON POST as `rawRequest` takes it: `target` and `Host` as written, the body's length. */
+export const postHead = (target: string, host: string, body: string, extra = "") =>
+  `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}${extra}`;
 
 export interface RawAnswer {
   status: number;

@@ -1,4 +1,4 @@
-// A child for test/lib/log-sink.test.ts: writes LINES request lines through the gateway's
+// A child for test/observability/log-sink.test.ts: writes LINES request lines through the gateway's
 // logger to stdout (or, with DISCARD=1, to nowhere: the baseline), then reports on stderr
 // (as JSON) its RSS growth and the lines dropped.
 import { closeStdoutLog, createLogger, droppedLogLines } from "../../../src/observability/logger";

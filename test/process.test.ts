@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { freePort, waitHealthy } from "../../scripts/lib/local";
-import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { freePort, waitHealthy } from "../scripts/lib/local";
+import { FakeStartMessaging } from "./support/fake-startmessaging";
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
 function run(env: Record<string, string>) {
   return Bun.spawn(["bun", MAIN], {

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { MemoryStore } from "../../src/adapters/store/memory/index";
-import type { PumpingPolicy } from "../../src/domain/pumping";
-import { ratePolicy } from "../../src/domain/rate-policy";
-import { parseLimits } from "../../src/domain/rate-window";
-import { parseBudgets } from "../../src/domain/send-budget";
-import { admitTo, budgetsOf, judgePrefix, reserve, verdictOf } from "../support/store-steps";
-import { storeBehaviour } from "./behaviour";
+import { MemoryStore } from "../../../src/adapters/store/memory/index";
+import type { PumpingPolicy } from "../../../src/domain/pumping";
+import { ratePolicy } from "../../../src/domain/rate-policy";
+import { parseLimits } from "../../../src/domain/rate-window";
+import { parseBudgets } from "../../../src/domain/send-budget";
+import { storeBehaviour } from "../../support/store-behaviour";
+import { admitTo, budgetsOf, judgePrefix, reserve, verdictOf } from "../../support/store-steps";
 
 storeBehaviour("memory", async () => new MemoryStore());
 

@@ -17,7 +17,7 @@ import {
   sendEvent,
   takeBack,
   verdictOf,
-} from "../support/store-steps";
+} from "./store-steps";
 
 let phoneCounter = 0;
 /** A phone number no other test uses, so suites can share one Redis. */

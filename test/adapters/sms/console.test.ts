@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ConsoleProvider } from "../../src/adapters/sms/console";
-import { captureLogger, codeFromLog } from "../support/harness";
+import { ConsoleProvider } from "../../../src/adapters/sms/console";
+import { captureLogger, codeFromLog } from "../../support/harness";
 
 function setup(maxEntries?: number) {
   let now = 1_000_000;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import zlib from "node:zlib";
-import { FakeStartMessaging, type Shape } from "../support/fake-startmessaging";
-import { captureLogger, startMessaging, testApp } from "../support/harness";
+import { FakeStartMessaging, type Shape } from "../../support/fake-startmessaging";
+import { captureLogger, startMessaging, testApp } from "../../support/harness";
 
 const PHONE = "+919876543210";
 

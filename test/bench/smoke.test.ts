@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
  * and that every answer was the expected one. The figures are not judged here.
  */
 test("bun run bench --smoke runs every scenario with the expected answers and writes its report", async () => {
-  const root = new URL("..", import.meta.url).pathname;
+  const root = new URL("../..", import.meta.url).pathname;
   const proc = Bun.spawn(["bun", "bench/run.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);
@@ -36,7 +36,7 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
  * legitimate send for pumping. The figures themselves are judged in BENCHMARKS.md.
  */
 test("bun run bench:pumping --smoke runs the three modes; enforce sends less to the attack and refuses no user", async () => {
-  const root = new URL("..", import.meta.url).pathname;
+  const root = new URL("../..", import.meta.url).pathname;
   const proc = Bun.spawn(["bun", "bench/pumping.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);
@@ -57,7 +57,7 @@ test("bun run bench:pumping --smoke runs the three modes; enforce sends less to 
  * client sends codes; every answer is the expected one (a 429 past the GET limit counts as one).
  */
 test("bun run bench:get-flood --smoke floods four GET routes with the expected answers and writes its report", async () => {
-  const root = new URL("..", import.meta.url).pathname;
+  const root = new URL("../..", import.meta.url).pathname;
   const proc = Bun.spawn(["bun", "bench/get-flood.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   expect(code, `${out}\n${err}`).toBe(0);

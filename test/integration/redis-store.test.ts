@@ -20,6 +20,7 @@ import {
   SHARED_REDIS_URL,
   type TlsFiles,
 } from "../support/redis";
+import { freshPhone, storeBehaviour } from "../support/store-behaviour";
 import {
   admitTo,
   budgetsOf,
@@ -32,7 +33,6 @@ import {
   takeBack,
   verdictOf,
 } from "../support/store-steps";
-import { freshPhone, storeBehaviour } from "./behaviour";
 
 const { logger } = captureLogger();
 async function open(url: string, commandTimeoutMs = 500): Promise<RedisStore> {
