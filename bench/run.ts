@@ -226,7 +226,8 @@ try {
 
   const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
   const UPSTREAM_URL = `http://127.0.0.1:${upstreamPort}`;
-  const gateway = [join(ROOT, "dist/otp-gateway")];
+  // OTP_BENCH_GATEWAY: another build of the gateway under the same load (bench/compare.ts pairs two).
+  const gateway = [process.env.OTP_BENCH_GATEWAY ?? join(ROOT, "dist/otp-gateway")];
   const base = {
     STARTMESSAGING_API_KEY: "sm_bench",
     STARTMESSAGING_BASE_URL: UPSTREAM_URL,
