@@ -18,7 +18,12 @@ import { createLogger } from "../src/observability/logger";
 const logger = createLogger({ level: "silent" });
 const mode = process.argv[2] ?? "on";
 const N = Number(process.argv[3] ?? 20000);
-const off = { SEND_BUDGETS: "off", PUMPING_GUARD: "off", IPV4_SUBNET_SEND_LIMITS: "off", IPV6_SUBNET_SEND_LIMITS: "off" };
+const off = {
+  SEND_BUDGETS: "off",
+  PUMPING_GUARD: "off",
+  IPV4_SUBNET_SEND_LIMITS: "off",
+  IPV6_SUBNET_SEND_LIMITS: "off",
+};
 const env: Record<string, string> = {
   PHONE_SEND_LIMITS: "10000/1h",
   SEND_BUDGETS: "*=100000000/1h",
@@ -47,7 +52,11 @@ const provider = {
   name: "console" as const,
   health: async () => ({ ok: true, detail: "" }),
   verify: async () => ({ verified: true as const }),
-  send: async () => ({ requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300000), attemptsLeft: 3 }),
+  send: async () => ({
+    requestId: crypto.randomUUID(),
+    expiresAt: new Date(Date.now() + 300000),
+    attemptsLeft: 3,
+  }),
 };
 const svc = new OtpService({ ...deps, provider, store, logger });
 const busy = process.env.BUSY_RANGE === "1";

@@ -33,11 +33,18 @@ const provider = new StartMessagingProvider({
   maxAttempts: 3,
   logger: createLogger({ level: "warn" }),
 });
-const body = JSON.stringify({ phoneNumber: "+919876543210", variables: { otp: "123456" }, idempotencyKey: "k" });
+const body = JSON.stringify({
+  phoneNumber: "+919876543210",
+  variables: { otp: "123456" },
+  idempotencyKey: "k",
+});
 const post = (init: RequestInit = {}) =>
-  fetch(`${base}/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body, ...init }).then((r) =>
-    r.json(),
-  );
+  fetch(`${base}/otp/send`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    ...init,
+  }).then((r) => r.json());
 const subjects: Record<string, () => Promise<unknown>> = {
   "bare fetch + json()": () => post(),
   "+ the client's four headers": () =>
@@ -51,7 +58,8 @@ const subjects: Record<string, () => Promise<unknown>> = {
     }),
   "+ AbortSignal.timeout": () => post({ signal: AbortSignal.timeout(5_000) }),
   "+ redirect manual, no decompression": () => post({ redirect: "manual", decompress: false } as RequestInit),
-  "the gateway's client (StartMessagingProvider.send)": () => provider.send({ phone: "+919876543210", idempotencyKey: "k" }),
+  "the gateway's client (StartMessagingProvider.send)": () =>
+    provider.send({ phone: "+919876543210", idempotencyKey: "k" }),
 };
 
 /** CPU µs per call of `N` calls, `CONCURRENCY` at a time. */

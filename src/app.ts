@@ -108,7 +108,8 @@ export function createApp(deps: AppDeps) {
     );
   // Every problem's `type` links here: public, whatever DOCS_ACCESS says (it tells nothing the README does not).
   app.use(problemPages());
-  if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
+  if (http.metricsAccess !== "off")
+    app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
   if (http.adminToken) {
     const admin = new AdminService({
       store: deps.store,
@@ -119,7 +120,9 @@ export function createApp(deps: AppDeps) {
     });
     app.use(adminController(admin, context, adminCheck("token", http.adminToken)));
   }
-  return app.use(healthController({ provider: deps.provider, store: deps.store })).use(otpController(otp, context));
+  return app
+    .use(healthController({ provider: deps.provider, store: deps.store }))
+    .use(otpController(otp, context));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -42,7 +42,9 @@ describe("configuration", () => {
   });
 
   test("a bad value names the variable and what it expected", () => {
-    expect(problemsOf({ PORT: "eighty" })).toEqual(['PORT="eighty": expected a whole number from 0 to 65535']);
+    expect(problemsOf({ PORT: "eighty" })).toEqual([
+      'PORT="eighty": expected a whole number from 0 to 65535',
+    ]);
     expect(problemsOf({ UPSTREAM_TIMEOUT: "10 seconds" })[0]).toContain("UPSTREAM_TIMEOUT");
     expect(problemsOf({ UPSTREAM_TIMEOUT: "10 seconds" })[0]).toContain("duration");
     expect(problemsOf({ LOG_LEVEL: "loud" })[0]).toContain("one of debug, info, warn, error, silent");
@@ -69,7 +71,10 @@ describe("configuration", () => {
     expect(off.METRICS_ACCESS).toBe("off");
     expect(off.warnings).toEqual([expect.stringContaining("GET /metrics is off")]);
     // Said outright, it is what was said.
-    expect(loadConfig({ ...production, METRICS_ACCESS: "public" })).toMatchObject({ METRICS_ACCESS: "public", warnings: [] });
+    expect(loadConfig({ ...production, METRICS_ACCESS: "public" })).toMatchObject({
+      METRICS_ACCESS: "public",
+      warnings: [],
+    });
   });
 
   test("the server's idle timeout outlasts the worst upstream wait", () => {
@@ -114,8 +119,9 @@ describe("configuration", () => {
       tls: false,
     });
     expect(
-      loadConfig({ REDIS_CLUSTER_NODES: "rediss://app:p%40ss@a.internal:6379,rediss://app:p%40ss@b.internal:6379" })
-        .REDIS_CLUSTER_NODES,
+      loadConfig({
+        REDIS_CLUSTER_NODES: "rediss://app:p%40ss@a.internal:6379,rediss://app:p%40ss@b.internal:6379",
+      }).REDIS_CLUSTER_NODES,
     ).toEqual({
       nodes: [
         { host: "a.internal", port: 6379 },

@@ -9,7 +9,9 @@ test("the README's configuration table matches the schema", async () => {
 });
 
 test("--help lists every environment variable", async () => {
-  const proc = Bun.spawn(["bun", new URL("../src/main.ts", import.meta.url).pathname, "--help"], { stdout: "pipe" });
+  const proc = Bun.spawn(["bun", new URL("../src/main.ts", import.meta.url).pathname, "--help"], {
+    stdout: "pipe",
+  });
   const out = await new Response(proc.stdout).text();
   expect(await proc.exited).toBe(0);
   for (const line of configMarkdown().split("\n").slice(2)) expect(out).toContain(line.split("`")[1]!);

@@ -9,7 +9,10 @@ import { dirname, join, relative, resolve } from "node:path";
  * left-out test that needs none of what its directory is for (it would run only in the slow suite).
  */
 const NEEDS: [string, RegExp][] = [
-  ["a real Redis", /from "[./]*\/support\/redis"|from "[./]*\/src\/adapters\/store\/redis\/index"|from "ioredis"/],
+  [
+    "a real Redis",
+    /from "[./]*\/support\/redis"|from "[./]*\/src\/adapters\/store\/redis\/index"|from "ioredis"/,
+  ],
   ["promtool", /"promtool"/],
   ["luacheck", /"luacheck"/],
   ["a compiled binary", /scripts\/build\.sh/],
@@ -53,12 +56,14 @@ function sourceWithHelpers(file: string, seen = new Set<string>()): string {
     .filter((target) => target.startsWith(`${TEST}/`) && existsSync(target));
   return [text, ...helpers.map((helper) => sourceWithHelpers(relative(ROOT, helper), seen))].join("\n");
 }
-const needs = (file: string) => NEEDS.filter(([, pattern]) => pattern.test(sourceWithHelpers(file))).map(([what]) => what);
+const needs = (file: string) =>
+  NEEDS.filter(([, pattern]) => pattern.test(sourceWithHelpers(file))).map(([what]) => what);
 
 describe("the quick and the full test suites", () => {
   test("scripts/test-quick.sh leaves out the directories named here, and each holds tests", () => {
     expect([...FULL_ONLY].sort()).toEqual(Object.keys(FULL_ONLY_NEEDS).sort());
-    for (const dir of FULL_ONLY) expect(testFiles.filter((file) => file.startsWith(`${dir}/`)).length, dir).toBeGreaterThan(0);
+    for (const dir of FULL_ONLY)
+      expect(testFiles.filter((file) => file.startsWith(`${dir}/`)).length, dir).toBeGreaterThan(0);
   });
 
   test("a test the quick run takes needs nothing but Bun", () => {

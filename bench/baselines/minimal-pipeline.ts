@@ -30,7 +30,12 @@ new Elysia()
         body: JSON.stringify({ phoneNumber: body.phone }),
       });
       const answer = (await res.json()) as { data: { requestId: string } };
-      return { requestId: answer.data.requestId, expiresAt: "2026-01-01T00:00:00.000Z", attemptsLeft: 3, resendAfter: 60 };
+      return {
+        requestId: answer.data.requestId,
+        expiresAt: "2026-01-01T00:00:00.000Z",
+        attemptsLeft: 3,
+        resendAfter: 60,
+      };
     },
     { body: t.Object({ phone: t.String({ pattern: "^\\+[1-9][0-9]{6,14}$" }) }) },
   )

@@ -52,7 +52,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     try {
       settings[name] = Value.Decode(schema, env[name]);
     } catch (err) {
-      problems.push(`${name}=${shown(name, env[name])}: expected ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(
+        `${name}=${shown(name, env[name])}: expected ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   const config = crossChecked(settings as Partial<Settings>, env, problems);
@@ -85,7 +87,13 @@ export function shown(name: string, value: unknown): string {
 }
 
 function expectation(schema: unknown): string {
-  const s = schema as { pattern?: string; minimum?: number; maximum?: number; anyOf?: { const: string }[]; type?: string };
+  const s = schema as {
+    pattern?: string;
+    minimum?: number;
+    maximum?: number;
+    anyOf?: { const: string }[];
+    type?: string;
+  };
   if (s?.anyOf) return `one of ${s.anyOf.map((o) => o.const).join(", ")}`;
   if (s?.pattern === DURATION_PATTERN) return "a duration such as 500ms, 30s, 10m or 24h";
   if (s?.type === "integer") return `a whole number from ${s.minimum} to ${s.maximum}`;
@@ -97,7 +105,11 @@ function expectation(schema: unknown): string {
  * The rules that span several variables, in one place; each refusal names what
  * to change. Checks whose variables did not decode are left to those problems.
  */
-function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>, problems: string[]): Config | undefined {
+function crossChecked(
+  settings: Partial<Settings>,
+  raw: Record<string, unknown>,
+  problems: string[],
+): Config | undefined {
   const token = settings.ADMIN_TOKEN ?? "";
   if ((settings.METRICS_ACCESS === "token" || settings.DOCS_ACCESS === "token") && token.length < 16) {
     problems.push("ADMIN_TOKEN: expected 16 characters or more when METRICS_ACCESS or DOCS_ACCESS is token");
@@ -113,7 +125,11 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
   }
 
   const drop = settings.PUMPING_PREFIX_DROP ?? 3;
-  if (settings.PUMPING_RANGE_DROP !== undefined && settings.PUMPING_RANGE_DROP !== 0 && settings.PUMPING_RANGE_DROP <= drop) {
+  if (
+    settings.PUMPING_RANGE_DROP !== undefined &&
+    settings.PUMPING_RANGE_DROP !== 0 &&
+    settings.PUMPING_RANGE_DROP <= drop
+  ) {
     problems.push(
       `PUMPING_RANGE_DROP=${String(raw.PUMPING_RANGE_DROP)}: expected more than PUMPING_PREFIX_DROP (${drop}), or 0 for no ranges`,
     );
@@ -146,7 +162,9 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
   // Bun's idleTimeout also counts a handler that is still waiting on the upstream,
   // so it must outlast every attempt plus the backoff between them, or slow sends get cut.
   const attempts = (settings.UPSTREAM_RETRIES ?? 0) + 1;
-  const worstWaitMs = (settings.UPSTREAM_TIMEOUT ?? 0) * attempts + (settings.UPSTREAM_RETRY_BACKOFF ?? 0) * (2 ** attempts - 1);
+  const worstWaitMs =
+    (settings.UPSTREAM_TIMEOUT ?? 0) * attempts +
+    (settings.UPSTREAM_RETRY_BACKOFF ?? 0) * (2 ** attempts - 1);
   const idle = Math.ceil(worstWaitMs / 1000) + 5;
   if (idle > MAX_IDLE_TIMEOUT_S) {
     problems.push(
@@ -158,7 +176,13 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
   if (problems.length > 0) return undefined;
   const warnings: string[] = [];
   const metricsAccess = resolveMetricsAccess(settings, warnings);
-  return { ...(settings as Settings), OTP_PROVIDER: provider, METRICS_ACCESS: metricsAccess, IDLE_TIMEOUT_S: idle, warnings };
+  return {
+    ...(settings as Settings),
+    OTP_PROVIDER: provider,
+    METRICS_ACCESS: metricsAccess,
+    IDLE_TIMEOUT_S: idle,
+    warnings,
+  };
 }
 
 /**

@@ -65,7 +65,10 @@ function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.
   return ranges.some(([range, bits]) => {
     if (addr.kind() === range.kind()) return addr.match([range, bits] as never);
     // An IPv4 address in an IPv6 range wider than the mapped /96 (`::/0`): as the mapped address it is.
-    return addr.kind() === "ipv4" && (addr as ipaddr.IPv4).toIPv4MappedAddress().match([range as ipaddr.IPv6, bits]);
+    return (
+      addr.kind() === "ipv4" &&
+      (addr as ipaddr.IPv4).toIPv4MappedAddress().match([range as ipaddr.IPv6, bits])
+    );
   });
 }
 
@@ -75,7 +78,11 @@ function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.
  * and stops at the first address not vouched for; an entry that is not an IP
  * ends the walk at the proxy that reported it, so junk cannot open new buckets.
  */
-export function clientAddress(peer: string | undefined, forwardedFor: string | null, trust: TrustProxy): string {
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: string | null,
+  trust: TrustProxy,
+): string {
   // The common case, cheaply: a plain IPv4 socket peer and no proxy to ask.
   if ((trust.kind === "none" || !forwardedFor) && peer !== undefined && ipv4Number(peer) >= 0) return peer;
   const peerAddr = peer ? parse(peer) : undefined;

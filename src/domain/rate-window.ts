@@ -68,7 +68,12 @@ export interface RawDecision {
  * event is already in `timestamps`. The Redis Lua script
  * (src/adapters/store/redis/lua/lib/window.lua) mirrors this line by line.
  */
-export function decideRaw(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RawDecision {
+export function decideRaw(
+  timestamps: readonly number[],
+  now: number,
+  windows: readonly Window[],
+  counted = false,
+): RawDecision {
   const n = timestamps.length;
   let denied: { index: number; waitMs: number } | undefined;
   let tightest: { index: number; remaining: number; resetMs: number } | undefined;
@@ -83,10 +88,14 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
     }
     const remaining = window.limit - inWindow - 1;
     const oldest = inWindow > 0 ? timestamps[n - inWindow]! : now;
-    if (!tightest || remaining < tightest.remaining) tightest = { index, remaining, resetMs: oldest + window.windowMs - now };
+    if (!tightest || remaining < tightest.remaining)
+      tightest = { index, remaining, resetMs: oldest + window.windowMs - now };
     // With this event recorded the window is full until its `limit`-th newest event leaves.
     if (remaining === 0)
-      nextMs = Math.max(nextMs, (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now);
+      nextMs = Math.max(
+        nextMs,
+        (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now,
+      );
   });
   // An event already in the log (a retry with the same idempotency key) passes
   // without being counted again; the next new event waits for the full windows.
@@ -103,7 +112,15 @@ export function decideRaw(timestamps: readonly number[], now: number, windows: r
           recorded: false,
         };
   }
-  if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0, recorded: false };
+  if (denied)
+    return {
+      allowed: false,
+      index: denied.index,
+      remaining: 0,
+      waitMs: denied.waitMs,
+      nextMs: 0,
+      recorded: false,
+    };
   const t = tightest!;
   return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs, recorded: true };
 }
@@ -137,6 +154,11 @@ export function toDecision(windows: readonly Window[], raw: RawDecision): RateDe
   };
 }
 
-export function decide(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RateDecision {
+export function decide(
+  timestamps: readonly number[],
+  now: number,
+  windows: readonly Window[],
+  counted = false,
+): RateDecision {
   return toDecision(windows, decideRaw(timestamps, now, windows, counted));
 }

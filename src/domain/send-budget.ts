@@ -51,10 +51,14 @@ export function parseBudgets(text: string): SendBudget[] | undefined {
     const [count, duration] = window.split("/") as [string, string];
     const windowMs = parseDuration(duration);
     const limit = Number(count);
-    if (!windowMs || windowMs < 1_000 || !Number.isSafeInteger(limit) || limit < 1 || limit > 100_000_000) return undefined;
+    if (!windowMs || windowMs < 1_000 || !Number.isSafeInteger(limit) || limit < 1 || limit > 100_000_000)
+      return undefined;
     const bucketMs = Math.max(1, Math.floor(windowMs / BUDGET_BUCKETS));
     const key = scope.toUpperCase();
-    byScope.set(key, [...(byScope.get(key) ?? []), { limit, windowMs, bucketMs, label: `${count}/${duration}` }]);
+    byScope.set(key, [
+      ...(byScope.get(key) ?? []),
+      { limit, windowMs, bucketMs, label: `${count}/${duration}` },
+    ]);
   }
   return [...byScope].map(([scope, windows]) => sendBudget(scope, windows));
 }
@@ -80,7 +84,9 @@ export function budgetDecision(
   const used: number[] = [];
   budget.windows.forEach((w, index) => {
     const first = Math.floor((now - w.windowMs) / w.bucketMs);
-    const live = [...(counts[index] ?? new Map<number, number>())].filter(([j]) => j >= first).sort((a, b) => a[0] - b[0]);
+    const live = [...(counts[index] ?? new Map<number, number>())]
+      .filter(([j]) => j >= first)
+      .sort((a, b) => a[0] - b[0]);
     const sum = live.reduce((total, [, count]) => total + count, 0);
     used.push(sum);
     if (sum >= w.limit) {

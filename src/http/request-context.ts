@@ -33,7 +33,10 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
         const methods = allow(path);
         if (methods) {
           metas.finish(meta, request.method, path, 204);
-          return new Response(null, { status: 204, headers: { allow: methods, "x-request-id": meta.requestId } });
+          return new Response(null, {
+            status: 204,
+            headers: { allow: methods, "x-request-id": meta.requestId },
+          });
         }
       }
       checkDeclaredLength(request, maxBodySize);
@@ -43,7 +46,8 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
     .onError({ as: "global" }, ({ code, error, request }) => {
       const meta = metas.of(request);
       // Elysia wraps what a parser throws in its ParseError; the cause is ours.
-      const wrapped = !(error instanceof GatewayError) && error instanceof Error && error.cause instanceof GatewayError;
+      const wrapped =
+        !(error instanceof GatewayError) && error instanceof Error && error.cause instanceof GatewayError;
       const cause = wrapped ? (error.cause as GatewayError) : error;
       const path = pathOf(request.url);
       // A path some route has, asked with another method: 405 and what it takes.

@@ -34,7 +34,8 @@ export class TimestampLru<K extends string | number> {
   #tail = NONE;
 
   constructor(readonly capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity ${capacity}: a positive integer`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity ${capacity}: a positive integer`);
   }
 
   get size(): number {
@@ -74,7 +75,10 @@ export class TimestampLru<K extends string | number> {
       this.#counts[slot] = count + 1;
       return;
     }
-    const log = count === SPILLED ? this.#spilled.get(slot)! : [...this.#inline.subarray(slot * INLINE, slot * INLINE + INLINE)];
+    const log =
+      count === SPILLED
+        ? this.#spilled.get(slot)!
+        : [...this.#inline.subarray(slot * INLINE, slot * INLINE + INLINE)];
     log.push(now);
     trim(log, keep);
     this.#spilled.set(slot, log);
@@ -115,7 +119,11 @@ export class TimestampLru<K extends string | number> {
 
   #grow(): void {
     const length = Math.min(this.capacity, Math.max(1024, this.#counts.length * 2));
-    const grown = <T extends Int32Array | Uint8Array | Float64Array>(old: T, make: (n: number) => T, per = 1): T => {
+    const grown = <T extends Int32Array | Uint8Array | Float64Array>(
+      old: T,
+      make: (n: number) => T,
+      per = 1,
+    ): T => {
       const next = make(length * per);
       next.set(old);
       return next;
@@ -150,7 +158,8 @@ export class TimestampLru<K extends string | number> {
   }
 }
 
-const isInt = (key: string | number): key is number => typeof key === "number" && Number.isSafeInteger(key) && key >= 0;
+const isInt = (key: string | number): key is number =>
+  typeof key === "number" && Number.isSafeInteger(key) && key >= 0;
 
 /** Past twice `keep` timestamps, all but the newest `keep` go (amortised O(1)); older ones never change a decision. */
 function trim(log: number[], keep: number): void {

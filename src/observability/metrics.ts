@@ -23,7 +23,10 @@ export class PromMetrics implements Metrics {
 
   constructor(options: PromMetricsOptions) {
     const counts = Object.fromEntries(
-      Object.entries(COUNTER_FAMILIES).map(([family, { initial }]) => [family, new Map(initial.map((value) => [value, 0]))]),
+      Object.entries(COUNTER_FAMILIES).map(([family, { initial }]) => [
+        family,
+        new Map(initial.map((value) => [value, 0])),
+      ]),
     ) as MetricsState["counts"];
     this.#state = {
       options: { defaultMetrics: true, ...options },

@@ -48,7 +48,9 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
     "Sends counted in a send budget's window (as this process last saw it).",
     (b) => b.used,
   );
-  budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) => Math.max(0, b.limit - b.used));
+  budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) =>
+    Math.max(0, b.limit - b.used),
+  );
   new Gauge({
     name: "otp_gateway_http_requests_in_flight",
     help: "HTTP requests being served.",

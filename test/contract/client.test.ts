@@ -47,7 +47,9 @@ describe("a client generated from the served document", () => {
     const resendAfter: number = sent.data!.resendAfter;
     expect(resendAfter).toBeGreaterThan(0);
 
-    const verified = await client.POST("/v1/otp/verify", { body: { requestId, code: codeFromLog(lines, requestId) } });
+    const verified = await client.POST("/v1/otp/verify", {
+      body: { requestId, code: codeFromLog(lines, requestId) },
+    });
     const verdict: boolean = verified.data!.verified;
     expect(verdict).toBe(true);
 

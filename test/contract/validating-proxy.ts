@@ -4,7 +4,15 @@ import addFormats from "ajv-formats";
 import { type Json, resolveRef } from "../support/openapi-doc";
 
 /** Headers every HTTP answer may carry whatever the document says (transport, CORS, caching). */
-const TRANSPORT = new Set(["content-type", "content-length", "date", "connection", "keep-alive", "transfer-encoding", "vary"]);
+const TRANSPORT = new Set([
+  "content-type",
+  "content-length",
+  "date",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "vary",
+]);
 
 /**
  * A response validator built with Ajv from the OpenAPI document, in front of
@@ -83,7 +91,8 @@ export function validatingProxy(doc: Json, target: string) {
     hostname: "127.0.0.1",
     async fetch(request) {
       const url = new URL(request.url);
-      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+      const body =
+        request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
       const upstream = await fetch(`${target}${url.pathname}${url.search}`, {
         method: request.method,
         headers: request.headers,

@@ -5,7 +5,11 @@ describe("sliding windows", () => {
     const { decide, parseLimits } = await import("../../src/domain/rate-window");
     const windows = parseLimits("1/1m,3/10m")!;
     for (const now of [1234.5678, 98765.4321, 0.1 + 0.2]) {
-      expect(decide([], now, windows)).toMatchObject({ allowed: true, nextAllowedSeconds: 60, resetSeconds: 60 });
+      expect(decide([], now, windows)).toMatchObject({
+        allowed: true,
+        nextAllowedSeconds: 60,
+        resetSeconds: 60,
+      });
       expect(decide([now], now + 0.3, windows)).toMatchObject({ allowed: false, retryAfterSeconds: 60 });
     }
   });

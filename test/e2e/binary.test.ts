@@ -90,7 +90,8 @@ describe("the compiled binary", () => {
   });
 
   test("idle after start, it releases start-up's code and garbage: anonymous memory falls", async () => {
-    const anonKiB = (pid: number) => Number(/Pss_Anon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+    const anonKiB = (pid: number) =>
+      Number(/Pss_Anon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
     const gateway = await startGateway({ OTP_PROVIDER: "console", LOG_LEVEL: "debug" });
     let before = 0;
     let after = 0;
@@ -245,9 +246,11 @@ describe("the compiled binary", () => {
       expect(await proc.exited).toBe(0);
       await reader.exited;
       const output = await Bun.file(captured).text();
-      expect(output.split("\n").filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"'))).toHaveLength(
-        requests,
-      );
+      expect(
+        output
+          .split("\n")
+          .filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"')),
+      ).toHaveLength(requests);
       expect(output).toContain('"msg":"stopped"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -255,7 +258,8 @@ describe("the compiled binary", () => {
   }, 30_000);
 
   test("WORKERS=2: workers stop by themselves when their primary is killed, also while they start", async () => {
-    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const alive = (pid: number) =>
+      existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
     const describe_ = (pid: number) =>
       existsSync(`/proc/${pid}`)
         ? readFileSync(`/proc/${pid}/status`, "utf8")
@@ -300,7 +304,9 @@ describe("the compiled binary", () => {
 
   test("healthcheck exits 0 while a gateway answers and 1 when none does", async () => {
     const gateway = await startGateway({ OTP_PROVIDER: "console" });
-    expect((await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" })).code).toBe(0);
+    expect(
+      (await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" })).code,
+    ).toBe(0);
     await gateway.stop();
     const down = await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" });
     expect(down.code).toBe(1);
@@ -362,7 +368,12 @@ describe("the Dockerfile's build stage, run here", () => {
         });
         return Promise.all([proc.exited, new Response(proc.stderr).text()]);
       };
-      const [installed, installErr] = await inContext(["bun", "install", "--frozen-lockfile", "--production"]);
+      const [installed, installErr] = await inContext([
+        "bun",
+        "install",
+        "--frozen-lockfile",
+        "--production",
+      ]);
       expect(installed, installErr).toBe(0);
       for (const target of ["linux-x64", "linux-arm64"]) {
         const [built, buildErr] = await inContext(["bash", "scripts/build.sh", target]);

@@ -22,7 +22,10 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
     const deps = testDeps(startMessaging(fake.url, logger), logger, {
       env: { ...DEFAULTS, TRUST_PROXY: "1", ALLOWED_COUNTRIES: "IN", PHONE_SEND_LIMITS: "1/1m" },
     });
-    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+      port: 0,
+      hostname: "127.0.0.1",
+    });
     base = `http://127.0.0.1:${server.server!.port}`;
   });
   afterAll(async () => {
@@ -55,14 +58,20 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
   });
 
   test("one IPv4 behind 6to4 cannot open 65 536 buckets; NAT64 clients are not all one", async () => {
-    const six2four = await Promise.all(Array.from({ length: 12 }, (_, i) => send(`2002:c633:6401:${i.toString(16)}::1`)));
+    const six2four = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => send(`2002:c633:6401:${i.toString(16)}::1`)),
+    );
     expect(six2four.filter((r) => r.status === 200)).toHaveLength(5); // 198.51.100.1's own 5/1m
-    const nat64 = await Promise.all(Array.from({ length: 10 }, (_, i) => send(`64:ff9b::c633:64${(16 + i).toString(16)}`)));
+    const nat64 = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => send(`64:ff9b::c633:64${(16 + i).toString(16)}`)),
+    );
     expect(nat64.filter((r) => r.status === 200)).toHaveLength(10); // ten IPv4 clients, one send each
   });
 
   test("a proxy writing ip:port does not put everyone behind it in one bucket", async () => {
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`203.0.113.${i + 1}:4${i}001`)));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => send(`203.0.113.${i + 1}:4${i}001`)),
+    );
     expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
     const again = await Promise.all(Array.from({ length: 6 }, () => send("203.0.113.1:55555")));
     expect(again.filter((r) => r.status === 200)).toHaveLength(4); // 5/1m for 203.0.113.1, whatever the port
@@ -96,7 +105,10 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
       IP_LRU_MAX: String(LRU),
     };
     const deps = testDeps(startMessaging(fake.url, logger), logger, { env });
-    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+      port: 0,
+      hostname: "127.0.0.1",
+    });
     base = `http://127.0.0.1:${server.server!.port}`;
   });
   afterAll(async () => {
@@ -118,7 +130,9 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
   async function flood(count: number, request: (i: number) => Promise<Response>): Promise<number[]> {
     const seen: number[] = [];
     for (let i = 0; i < count; i += 50)
-      seen.push(...(await statuses(Array.from({ length: Math.min(50, count - i) }, (_, j) => request(i + j)))));
+      seen.push(
+        ...(await statuses(Array.from({ length: Math.min(50, count - i) }, (_, j) => request(i + j)))),
+      );
     return seen;
   }
 
@@ -127,7 +141,9 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
     ["IPv4", "198.51.100.7", (i: number) => `10.7.${i >> 8}.${i & 255}`],
   ] as const) {
     test(`${family}: more verifies from fresh addresses than the LRU holds do not evict a client's send buckets`, async () => {
-      expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([200, 200, 200, 429]);
+      expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([
+        200, 200, 200, 429,
+      ]);
       // Verifies with an empty body from 1 100 fresh addresses: refused (400), but each opens a verify bucket.
       const churn = await flood(LRU + 100, (i) => post("/v1/otp/verify", verifier(i), ""));
       expect(new Set(churn)).toEqual(new Set([400]));
@@ -137,7 +153,9 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
 
   test("sends refused by an exhausted /48 open no buckets, so they cannot churn the LRU either", async () => {
     const client = "2001:db8:ce:1::1";
-    expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([200, 200, 200, 429]);
+    expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([
+      200, 200, 200, 429,
+    ]);
     // Another /48: its first 5 sends pass, every later one is refused by its /48 tier before it is recorded.
     const churn = await flood(LRU + 100, (i) => post("/v1/otp/send", `2001:db8:cf:${i.toString(16)}::1`));
     expect(churn.filter((s) => s === 200)).toHaveLength(5);

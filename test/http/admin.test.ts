@@ -106,16 +106,26 @@ describe("admin routes", () => {
   test("a range blocked as a whole is listed as one and lifted by its prefix", async () => {
     const range = "+9198201";
     const block = (k: number) => `${range}${k}0`;
-    for (let k = 1; k <= 4; k++) expect((await judgePrefix(store, block(k), `${block(k)}001`, POLICY)).state).toBe("clear");
+    for (let k = 1; k <= 4; k++)
+      expect((await judgePrefix(store, block(k), `${block(k)}001`, POLICY)).state).toBe("clear");
     await Bun.sleep(80);
-    expect(await judgePrefix(store, block(5), `${block(5)}001`, POLICY)).toMatchObject({ state: "newly_blocked", range: true });
-    const state = (await (await call("GET", "/admin/guard")).json()) as { blocks: { prefix: string; range: boolean }[] };
+    expect(await judgePrefix(store, block(5), `${block(5)}001`, POLICY)).toMatchObject({
+      state: "newly_blocked",
+      range: true,
+    });
+    const state = (await (await call("GET", "/admin/guard")).json()) as {
+      blocks: { prefix: string; range: boolean }[];
+    };
     expect(state.blocks.filter((b) => b.prefix.startsWith(range))).toEqual([
       expect.objectContaining({ prefix: range, range: true }),
     ]);
-    expect(await (await call("DELETE", `/admin/blocks/${encodeURIComponent(range)}`)).json()).toEqual({ done: true });
+    expect(await (await call("DELETE", `/admin/blocks/${encodeURIComponent(range)}`)).json()).toEqual({
+      done: true,
+    });
     expect((await judgePrefix(store, block(6), `${block(6)}001`, POLICY)).state).toBe("clear");
-    const line = capture.lines.map((l) => JSON.parse(l)).findLast((e) => e.msg === "admin: pumping block lifted");
+    const line = capture.lines
+      .map((l) => JSON.parse(l))
+      .findLast((e) => e.msg === "admin: pumping block lifted");
     expect(line).toMatchObject({ prefix: `${range}*****`, wasBlocked: true });
     expect((await call("DELETE", "/admin/blocks/+91987")).status).toBe(400);
   });
@@ -146,7 +156,9 @@ describe("admin routes", () => {
     expect((await send()).status).toBe(429);
     expect(await (await call("DELETE", `/admin/phones/${phone}/windows`)).json()).toEqual({ done: true });
     expect((await send()).status).toBe(200);
-    const line = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "admin: phone windows cleared");
+    const line = capture.lines
+      .map((l) => JSON.parse(l))
+      .find((e) => e.msg === "admin: phone windows cleared");
     expect(line).toMatchObject({ phone: "+91******1122" });
     // The request lines of the admin call and the sends, too, carry the number only masked.
     expect(capture.lines.join("\n")).not.toContain(phone.slice(1));

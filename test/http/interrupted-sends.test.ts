@@ -13,7 +13,9 @@ beforeEach(() => fake.reset());
 
 describe("sends that fail half-way", () => {
   test("a retry with the same key after a timeout is not refused by the phone limit and sends no second SMS", async () => {
-    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, { env: { PHONE_SEND_LIMITS: "1/1m" } });
+    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, {
+      env: { PHONE_SEND_LIMITS: "1/1m" },
+    });
     const key = { "idempotency-key": crypto.randomUUID() };
     fake.fail("/otp/send", { kind: "delay", ms: 300 });
     await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 504, "UPSTREAM_TIMEOUT");
@@ -27,7 +29,9 @@ describe("sends that fail half-way", () => {
   });
 
   test("that retry uses no budget of its own: the timed-out attempt holds the one SMS's share", async () => {
-    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, { env: { SEND_BUDGETS: "*=1/1h" } });
+    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, {
+      env: { SEND_BUDGETS: "*=1/1h" },
+    });
     const key = { "idempotency-key": crypto.randomUUID() };
     fake.fail("/otp/send", { kind: "delay", ms: 300 });
     await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 504, "UPSTREAM_TIMEOUT");
@@ -36,7 +40,11 @@ describe("sends that fail half-way", () => {
     expect(retry.status, await retry.clone().text()).toBe(200);
     expect(fake.sms).toHaveLength(1);
     // The budget of 1 was spent once, by the one SMS: the next number is refused.
-    await problem(await client.post("/v1/otp/send", { phone: "+919812345678" }), 503, "SEND_BUDGET_EXHAUSTED");
+    await problem(
+      await client.post("/v1/otp/send", { phone: "+919812345678" }),
+      503,
+      "SEND_BUDGET_EXHAUSTED",
+    );
   });
 
   test("an upstream replay of a used id after the gateway forgot the key cannot verify twice", async () => {
@@ -46,13 +54,21 @@ describe("sends that fail half-way", () => {
         env: { IDEMPOTENCY_TTL: "200ms", PHONE_SEND_LIMITS: "10000/200ms" },
       });
       const key = { "idempotency-key": crypto.randomUUID() };
-      const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
+      const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
+        requestId: string;
+      };
       const code = reusable.codeFor(requestId)!;
-      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: true });
+      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
+        verified: true,
+      });
       await Bun.sleep(250);
-      const replay = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
+      const replay = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
+        requestId: string;
+      };
       expect(replay.requestId).toBe(requestId);
-      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: false });
+      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
+        verified: false,
+      });
     } finally {
       await reusable.stop();
     }

@@ -8,7 +8,11 @@ import { PromMetrics } from "../../src/observability/metrics";
 import { captureLogger, consoleProvider, TEST_PEER_HEADER, testDeps } from "../support/harness";
 import { listenApp } from "../support/socket";
 
-const SEND = { method: "POST", headers: { "content-type": "application/json" }, body: '{"phone":"+919876543210"}' };
+const SEND = {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: '{"phone":"+919876543210"}',
+};
 
 function gateway(env: Record<string, string>) {
   const capture = captureLogger();
@@ -39,7 +43,10 @@ describe("per-IP denials", () => {
         ids.add(id);
       }
       expect(ids.size).toBe(5); // the kept headers never carry an earlier answer's id
-      const given = await fetch(`${base}/v1/otp/send`, { ...SEND, headers: { ...SEND.headers, "x-request-id": "caller-42" } });
+      const given = await fetch(`${base}/v1/otp/send`, {
+        ...SEND,
+        headers: { ...SEND.headers, "x-request-id": "caller-42" },
+      });
       expect(given.headers.get("x-request-id")).toBe("caller-42");
       expect((await given.json()) as object).toMatchObject({ requestId: "caller-42" });
       const logged = lines().filter((l) => l.msg === "request" && l.status === 429);
@@ -59,7 +66,9 @@ describe("per-IP denials", () => {
       expect((await fetch(`${base}/v1/otp/send`, SEND)).status).toBe(200);
       const flood = 3 * DENIAL_LINES_PER_SECOND;
       const started = performance.now();
-      const answers = await Promise.all(Array.from({ length: flood }, () => fetch(`${base}/v1/otp/send`, SEND)));
+      const answers = await Promise.all(
+        Array.from({ length: flood }, () => fetch(`${base}/v1/otp/send`, SEND)),
+      );
       const seconds = Math.ceil((performance.now() - started) / 1_000);
       for (const res of answers) {
         const text = await res.text();
@@ -105,7 +114,10 @@ describe("per-IP denials", () => {
     const app = createApp({ ...deps, ipLimiter });
     const send = () =>
       app.handle(
-        new Request("http://localhost/v1/otp/send", { ...SEND, headers: { ...SEND.headers, [TEST_PEER_HEADER]: "192.0.2.7" } }),
+        new Request("http://localhost/v1/otp/send", {
+          ...SEND,
+          headers: { ...SEND.headers, [TEST_PEER_HEADER]: "192.0.2.7" },
+        }),
       );
     expect((await send()).status).toBe(200);
     const seen: [string | null, string | null][] = [];

@@ -17,7 +17,9 @@ describe("logs", () => {
     });
     const auth = { authorization: "Bearer caller-key-0123456789" };
     const phone = "+919876502020";
-    const { requestId } = (await (await client.post("/v1/otp/send", { phone }, auth)).json()) as { requestId: string };
+    const { requestId } = (await (await client.post("/v1/otp/send", { phone }, auth)).json()) as {
+      requestId: string;
+    };
     const code = fake.codeFor(requestId)!;
     await client.post("/v1/otp/verify", { requestId, code: code === "000000" ? "111111" : "000000" }, auth);
     await client.post("/v1/otp/verify", { requestId, code }, auth);
@@ -83,7 +85,13 @@ describe("phone numbers in paths", () => {
     [..."919811112222"].map((d) => `%C0%B${d}`).join(""), // overlong UTF-8
   ];
   /** What of the number must never reach a log line, in any spelling a reader could undo. */
-  const forbidden = ["98111122", "9811112222", [..."98111122"].map((d) => `%3${d}`).join(""), "98111-12222", "9811 112222"];
+  const forbidden = [
+    "98111122",
+    "9811112222",
+    [..."98111122"].map((d) => `%3${d}`).join(""),
+    "98111-12222",
+    "9811 112222",
+  ];
 
   for (const format of ["json", "pretty"] as LogFormat[]) {
     test(`a broad mix of requests over a real socket: no ${format} log line holds the number`, async () => {
@@ -150,7 +158,9 @@ function loggedPath(line: string): string {
 function readDigits(path: string): string {
   let text = path;
   for (let round = 0; round < 5; round++) {
-    const bytes = text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    const bytes = text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
     text = Buffer.from(bytes, "latin1").toString("utf8");
   }
   return text.normalize("NFKC").replace(/[^0-9]/g, "");

@@ -18,7 +18,9 @@ const gateway = (store: OtpStore) => pipelineGateway(fake.url, store);
 describe("a connection that closes while the upstream is called", () => {
   test("the SMS went out (it cannot be called back): its request line says the answer was lost", async () => {
     const capture = captureLogger();
-    const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: { ALLOWED_COUNTRIES: "IN" } });
+    const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, {
+      env: { ALLOWED_COUNTRIES: "IN" },
+    });
     const gw = listenApp(deps);
     try {
       fake.fail("/otp/send", { kind: "delay", ms: 150 });
@@ -73,7 +75,9 @@ describe("requests one at a time on a keep-alive connection", () => {
               const seen = [...chunks.join("").matchAll(/HTTP\/1\.1 (\d{3}) /g)].length;
               if (seen < next) return;
               if (next < phones.length)
-                socket.write(sendHead(phones[next++]!, next === phones.length ? "Connection: close\r\n" : ""));
+                socket.write(
+                  sendHead(phones[next++]!, next === phones.length ? "Connection: close\r\n" : ""),
+                );
             },
             close: () => resolve(),
             error: (_socket, err) => reject(err),

@@ -26,20 +26,26 @@ describe("gateways sharing one Redis", () => {
       const a = testApp(startMessaging(fake.url, logger), logger, { env, store: storeA });
       const b = testApp(startMessaging(fake.url, logger), logger, { env, store: storeB });
       const answers = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" })),
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" }),
+        ),
       );
       expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
       expect(answers.filter((r) => r.status === 429)).toHaveLength(45);
       expect(fake.sms).toHaveLength(5);
       // An id issued by one instance verifies on the other (the newest: a resend invalidates older codes).
       const ids = await Promise.all(
-        answers.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { requestId: string }).requestId),
+        answers
+          .filter((r) => r.status === 200)
+          .map(async (r) => ((await r.json()) as { requestId: string }).requestId),
       );
       const requestId = ids.find((id) => id.endsWith(`.${fake.sms.at(-1)!.requestId}`))!;
       expect(requestId).toBeString();
       const verified = await b.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
       expect(await verified.json()).toEqual({ verified: true });
-      expect(await (await a.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! })).json()).toEqual({
+      expect(
+        await (await a.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! })).json(),
+      ).toEqual({
         verified: false,
       });
     } finally {

@@ -166,7 +166,13 @@ describe("redis store, faults and hygiene", () => {
   test("a pump hash's running totals always equal what its buckets hold, as buckets mature, fold, leave and are taken back", async () => {
     await withStore(async (store, raw) => {
       // 10 ms buckets: a coarse bucket is 600 ms, the window three of them; never blocked.
-      const policy = { ...PUMPING_POLICY, windowMs: 1_800, bucketMs: 10, maturityMs: 50, minSends: 1_000_000 };
+      const policy = {
+        ...PUMPING_POLICY,
+        windowMs: 1_800,
+        bucketMs: 10,
+        maturityMs: 50,
+        minSends: 1_000_000,
+      };
       const range = `+9191${String(process.pid % 1000).padStart(3, "0")}`;
       const block = `${range}42`;
       const keys = [`otp:pump:{${range}}42`, `otp:pump:{${range}}`];
@@ -217,8 +223,11 @@ describe("redis store, faults and hygiene", () => {
           await check();
           checks++;
         } else if (r < 0.8) {
-          await (next() < 0.5 ? store.countVerified({ prefix: block, policy }) : store.countSent({ prefix: block, policy }));
-        } else if (counted.length > 0) await takeBack(store, counted.splice(Math.floor(next() * counted.length), 1)[0] ?? {});
+          await (next() < 0.5
+            ? store.countVerified({ prefix: block, policy })
+            : store.countSent({ prefix: block, policy }));
+        } else if (counted.length > 0)
+          await takeBack(store, counted.splice(Math.floor(next() * counted.length), 1)[0] ?? {});
         await Bun.sleep(Math.floor(next() * 25));
       }
       expect(checks).toBeGreaterThan(30);
@@ -237,7 +246,9 @@ describe("redis store, faults and hygiene", () => {
   test("sends a budget or the upstream refuses leave no pumping hash and no window behind", async () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {
-      const spent = sendBudget(`spent-${process.pid}`, [{ limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" }]);
+      const spent = sendBudget(`spent-${process.pid}`, [
+        { limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" },
+      ]);
       expect((await reserve(store, spent)).allowed).toBe(true);
       const before = await raw.keys("*");
       for (let i = 0; i < 50; i++) {
@@ -253,7 +264,9 @@ describe("redis store, faults and hygiene", () => {
       // and the fresh prefix's hash with it.
       const pumps = await raw.keys("otp:pump:*");
       const phone = "+917712345678";
-      const open = sendBudget(`open-${process.pid}`, [{ limit: 10, windowMs: 60_000, bucketMs: 1_000, label: "10/1m" }]);
+      const open = sendBudget(`open-${process.pid}`, [
+        { limit: 10, windowMs: 60_000, bucketMs: 1_000, label: "10/1m" },
+      ]);
       const admitted = await admitTo(store, phone, w, crypto.randomUUID(), {
         budgets: [open],
         pump: { prefix: phone.slice(0, -3), policy: PUMPING_POLICY },
@@ -303,7 +316,8 @@ describe("redis store, faults and hygiene", () => {
       // The tag secret is one key, made once and never grown: it lives as long as the Redis does
       // (a Redis that restarts empty makes a new one, and every gateway reads it again).
       expect(await raw.pttl("otp:tag-secret")).toBe(-1);
-      for (const key of keys.filter((k) => k !== "otp:tag-secret")) expect(await raw.pttl(key), key).toBeGreaterThan(0);
+      for (const key of keys.filter((k) => k !== "otp:tag-secret"))
+        expect(await raw.pttl(key), key).toBeGreaterThan(0);
       // A phone's sends and claims carry its range (the number less 5 digits) as hash tag, its
       // block's and its range's pumping hashes too: one Cluster slot. Its verifies carry its ids' tag.
       const [range, rest] = [phone.slice(0, -5), phone.slice(-5)];
@@ -332,7 +346,12 @@ describe("redis store, faults and hygiene", () => {
       const once = { policy: ratePolicy("verify", parseLimits("1/1m")!), member: crypto.randomUUID() };
       expect(await b.beginVerify(vid, 3, once)).toEqual({ state: "ok", phone });
       expect(
-        (await a.beginVerify({ tag: await a.phoneTag(phone), inner: "otp_shared" }, 3, { ...once, member: "x" })).state,
+        (
+          await a.beginVerify({ tag: await a.phoneTag(phone), inner: "otp_shared" }, 3, {
+            ...once,
+            member: "x",
+          })
+        ).state,
       ).toBe("limited");
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -342,7 +361,12 @@ describe("redis store, faults and hygiene", () => {
   test("gateways agree on the tag secret again within one refresh after a FLUSHALL, whoever made a new one", async () => {
     await flushSharedRedis();
     const refreshing = async () => {
-      const store = new RedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 500, logger, tagSecretRefreshMs: 100 });
+      const store = new RedisStore({
+        url: SHARED_REDIS_URL,
+        commandTimeoutMs: 500,
+        logger,
+        tagSecretRefreshMs: 100,
+      });
       expect(await store.connected(5_000)).toBe(true);
       return store;
     };
@@ -358,7 +382,11 @@ describe("redis store, faults and hygiene", () => {
       try {
         const startedTag = await started.phoneTag(phone);
         await Bun.sleep(350);
-        const tags = [await running.phoneTag(phone), await other.phoneTag(phone), await started.phoneTag(phone)];
+        const tags = [
+          await running.phoneTag(phone),
+          await other.phoneTag(phone),
+          await started.phoneTag(phone),
+        ];
         expect(new Set(tags).size, tags.join(" ")).toBe(1);
         expect([tag, startedTag]).toContain(tags[0]!);
         expect(await raw.get("otp:tag-secret")).toBeString();
@@ -378,7 +406,9 @@ describe("redis store, faults and hygiene", () => {
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
       expect((await sendEvent(store, phone, w, crypto.randomUUID())).allowed).toBe(true);
-      expect((await store.beginVerify({ tag: "0123456789abcdef", inner: "otp_none" }, 3)).state).toBe("unknown");
+      expect((await store.beginVerify({ tag: "0123456789abcdef", inner: "otp_none" }, 3)).state).toBe(
+        "unknown",
+      );
     });
   });
 
@@ -401,7 +431,9 @@ describe("redis store, faults and hygiene", () => {
       const tagBefore = await store.phoneTag(phone);
       await server.kill();
       const started = performance.now();
-      await expect(sendEvent(store, phone, w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      await expect(sendEvent(store, phone, w, crypto.randomUUID())).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+      });
       await expect(store.ping()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
       expect(performance.now() - started).toBeLessThan(1_500);
 

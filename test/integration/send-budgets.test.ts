@@ -25,8 +25,14 @@ describe("send budgets shared through Redis", () => {
     const { logger, lines } = captureLogger();
     const stores = [0, 1].map(() => new RedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 500, logger }));
     const servers = stores.map((store) => {
-      const deps = testDeps(startMessaging(fake.url, logger), logger, { store, env: { SEND_BUDGETS: "*=20/1h,IN=100/1h" } });
-      return createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+      const deps = testDeps(startMessaging(fake.url, logger), logger, {
+        store,
+        env: { SEND_BUDGETS: "*=20/1h,IN=100/1h" },
+      });
+      return createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+        port: 0,
+        hostname: "127.0.0.1",
+      });
     });
     try {
       for (const store of stores) expect(await store.connected(5_000)).toBe(true);

@@ -74,7 +74,10 @@ describe("the bounded log sink", () => {
       }
       child.kill();
       const lines = text.trim().split("\n");
-      const report = JSON.parse(lines.find((l) => l.includes("grownMiB"))!) as { grownMiB: number; dropped: number };
+      const report = JSON.parse(lines.find((l) => l.includes("grownMiB"))!) as {
+        grownMiB: number;
+        dropped: number;
+      };
       return { ...report, notices: lines.filter((l) => l.includes("stdout is not being read")).length };
     };
     const baseline = await run({ DISCARD: "1" }); // the same work, lines written nowhere

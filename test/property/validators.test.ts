@@ -74,7 +74,10 @@ const verifyBody = fc.oneof(
   ),
 );
 /** Header values a client can put on the wire (Latin-1, no CR/LF/NUL). */
-const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 300 });
+const headerValue = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)),
+  maxLength: 300,
+});
 
 describe("request validation, generated inputs", () => {
   test("send: never a 5xx, errors are problem+json, and an SMS goes out only for a valid mobile", async () => {
@@ -123,7 +126,11 @@ describe("request validation, generated inputs", () => {
         fc.string({ maxLength: 200 }),
         async (path, type, raw) => {
           const res = await client.app.handle(
-            new Request(`http://localhost${path}`, { method: "POST", headers: type ? { "content-type": type } : {}, body: raw }),
+            new Request(`http://localhost${path}`, {
+              method: "POST",
+              headers: type ? { "content-type": type } : {},
+              body: raw,
+            }),
           );
           await expectSafeAnswer(res);
         },
@@ -133,7 +140,9 @@ describe("request validation, generated inputs", () => {
   });
 
   test("long or junk X-Forwarded-For chains behind a trusted proxy never cause a 5xx", async () => {
-    const proxied = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, { env: { TRUST_PROXY: "2" } });
+    const proxied = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, {
+      env: { TRUST_PROXY: "2" },
+    });
     const entry = fc.oneof(
       fc.ipV4(),
       fc.ipV6(),
@@ -142,7 +151,9 @@ describe("request validation, generated inputs", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { maxLength: 200 }), async (chain) => {
-        await expectSafeAnswer(await proxied.post("/v1/otp/send", "{}", { "x-forwarded-for": chain.join(", ") }));
+        await expectSafeAnswer(
+          await proxied.post("/v1/otp/send", "{}", { "x-forwarded-for": chain.join(", ") }),
+        );
       }),
       { numRuns: Math.ceil(RUNS / 5) },
     );
@@ -180,7 +191,8 @@ describe("request validation, generated inputs", () => {
         }
         const res = await client.app.handle(request);
         expect(res.status, `${m} ${p}`).toBeLessThan(500);
-        if (res.status >= 400 && m !== "HEAD") expect(res.headers.get("content-type")).toBe("application/problem+json");
+        if (res.status >= 400 && m !== "HEAD")
+          expect(res.headers.get("content-type")).toBe("application/problem+json");
       }),
       { numRuns: Math.ceil(RUNS / 5) },
     );
@@ -231,8 +243,10 @@ describe("request validation, generated inputs", () => {
           expect(answer.status, `${JSON.stringify(h)} ${t}`).toBeLessThan(500);
           // Bun's HTTP parser answers a request line it cannot take (`POST *`) with a bare 400
           // before any code of ours runs (no request id); every other refusal is ours.
-          const bunParser = answer.status === 400 && !answer.headers.has("x-request-id") && answer.body === "";
-          if (answer.status >= 400 && !bunParser) expect(answer.headers.get("content-type")).toBe("application/problem+json");
+          const bunParser =
+            answer.status === 400 && !answer.headers.has("x-request-id") && answer.body === "";
+          if (answer.status >= 400 && !bunParser)
+            expect(answer.headers.get("content-type")).toBe("application/problem+json");
           // One address: whatever the spelling, the send budget of 5 holds over the whole run.
           expect(fake.sms.length - sentBefore).toBeLessThanOrEqual(5);
         }),
@@ -247,29 +261,35 @@ describe("request validation, generated inputs", () => {
     const hex = (a: number, b: number) => ((a << 8) | b).toString(16);
     const word = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
     fc.assert(
-      fc.property(fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)), word, word, word, ([a, b, c, d], w1, w2, w3) => {
-        const v4 = `${a}.${b}.${c}.${d}`;
-        const carried = {
-          host: v4,
-          subnet: `${a}.${b}.${c}.0/24`,
-          family: "v4" as const,
-          v4: ((a << 24) >>> 0) + (b << 16) + (c << 8) + d,
-        };
-        const inverted = (x: number, y: number) => (0xffff ^ ((x << 8) | y)).toString(16);
-        const spellings = [
-          `64:ff9b::${hex(a, b)}:${hex(c, d)}`, // NAT64
-          `::ffff:0:${hex(a, b)}:${hex(c, d)}`, // SIIT
-          `2002:${hex(a, b)}:${hex(c, d)}:${w1}:${w2}::${w3}`, // 6to4: any site behind one IPv4
-          `2001:0:${w1}:${w2}:8000:${w3}:${inverted(a, b)}:${inverted(c, d)}`, // Teredo, client inverted
-        ];
-        for (const spelling of spellings) {
-          expect(addressBuckets(spelling), spelling).toEqual(carried);
-          // Through X-Forwarded-For, written with a port as proxies do.
-          const forwarded = clientAddress("127.0.0.1", `[${spelling}]:443`, trustOne);
-          expect(addressBuckets(forwarded), `[${spelling}]:443`).toEqual(carried);
-        }
-        expect(addressBuckets(clientAddress("127.0.0.1", `${v4}:51234`, trustOne))).toEqual(carried);
-      }),
+      fc.property(
+        fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)),
+        word,
+        word,
+        word,
+        ([a, b, c, d], w1, w2, w3) => {
+          const v4 = `${a}.${b}.${c}.${d}`;
+          const carried = {
+            host: v4,
+            subnet: `${a}.${b}.${c}.0/24`,
+            family: "v4" as const,
+            v4: ((a << 24) >>> 0) + (b << 16) + (c << 8) + d,
+          };
+          const inverted = (x: number, y: number) => (0xffff ^ ((x << 8) | y)).toString(16);
+          const spellings = [
+            `64:ff9b::${hex(a, b)}:${hex(c, d)}`, // NAT64
+            `::ffff:0:${hex(a, b)}:${hex(c, d)}`, // SIIT
+            `2002:${hex(a, b)}:${hex(c, d)}:${w1}:${w2}::${w3}`, // 6to4: any site behind one IPv4
+            `2001:0:${w1}:${w2}:8000:${w3}:${inverted(a, b)}:${inverted(c, d)}`, // Teredo, client inverted
+          ];
+          for (const spelling of spellings) {
+            expect(addressBuckets(spelling), spelling).toEqual(carried);
+            // Through X-Forwarded-For, written with a port as proxies do.
+            const forwarded = clientAddress("127.0.0.1", `[${spelling}]:443`, trustOne);
+            expect(addressBuckets(forwarded), `[${spelling}]:443`).toEqual(carried);
+          }
+          expect(addressBuckets(clientAddress("127.0.0.1", `${v4}:51234`, trustOne))).toEqual(carried);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -13,7 +13,13 @@ import { parseVerificationId } from "../../src/domain/ids";
 export type Shape = "tutorial" | "reference";
 
 export type Fault =
-  | { kind: "status"; status: number; body?: string | Uint8Array; headers?: Record<string, string>; delayMs?: number }
+  | {
+      kind: "status";
+      status: number;
+      body?: string | Uint8Array;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    }
   /** A 200 whose chunked body goes on for `bytes` (or until the client hangs up). */
   | { kind: "flood"; bytes: number }
   | { kind: "delay"; ms: number }
@@ -135,7 +141,10 @@ export class FakeStartMessaging {
 
     if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
     if (req.headers["x-api-key"] !== this.options.apiKey)
-      return this.#reply(res, 401, { success: false, error: { code: "UNAUTHORIZED", message: "Invalid API key" } });
+      return this.#reply(res, 401, {
+        success: false,
+        error: { code: "UNAUTHORIZED", message: "Invalid API key" },
+      });
     if (path === "/otp/send") return this.#send(body as Record<string, unknown>, res, fault);
     if (path === "/otp/verify") return this.#verify(body as Record<string, unknown>, res, fault);
     this.#reply(res, 404, { message: "Not found" });
@@ -162,7 +171,8 @@ export class FakeStartMessaging {
         });
         while (!closed && this.floodWritten < fault.bytes) {
           this.floodWritten += chunk.length;
-          if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+          if (!res.write(chunk))
+            await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
         }
         res.end();
         return true;
@@ -193,14 +203,17 @@ export class FakeStartMessaging {
     const key = typeof body.idempotencyKey === "string" ? body.idempotencyKey : undefined;
     const previous = key ? this.#idempotency.get(key) : undefined;
     if (previous) {
-      if (previous.phone !== phone) return this.#reply(res, 409, { message: "Idempotency key reused with different data" });
+      if (previous.phone !== phone)
+        return this.#reply(res, 409, { message: "Idempotency key reused with different data" });
       res.writeHead(previous.status, { "content-type": "application/json" });
       return void res.end(previous.body);
     }
     // Tutorial shape: StartMessaging makes the code. Reference shape: it sends ours.
     const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
     const code =
-      this.options.shape === "reference" && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
+      this.options.shape === "reference" && typeof ours === "string"
+        ? ours
+        : String(Math.floor(100000 + Math.random() * 900000));
     const requestId = `${this.options.idPrefix}${this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID()}`;
     const expiresAt = Date.now() + this.options.ttlMs;
     // A resend invalidates the previous code for this number.
@@ -221,7 +234,14 @@ export class FakeStartMessaging {
               data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
             },
           ]
-        : [200, { data: sparse ? { requestId } : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 } }];
+        : [
+            200,
+            {
+              data: sparse
+                ? { requestId }
+                : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 },
+            },
+          ];
     const text = JSON.stringify(answer);
     if (key) this.#idempotency.set(key, { phone, status, body: text });
     if (fault?.kind === "slow-body") return this.#slowBody(res, status, text, fault.ms);
@@ -233,7 +253,8 @@ export class FakeStartMessaging {
     const pending = typeof body?.requestId === "string" ? this.#pending.get(body.requestId) : undefined;
     if (!pending) return this.#reply(res, 404, { message: "OTP request not found" });
     if (Date.now() > pending.expiresAt) return this.#reply(res, 410, { message: "OTP expired" });
-    if (pending.attemptsLeft <= 0) return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
+    if (pending.attemptsLeft <= 0)
+      return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
     const verified = body.otpCode === pending.code;
     if (verified && !this.options.reusableCodes) this.#pending.delete(body.requestId as string);
     else pending.attemptsLeft -= 1;
@@ -243,7 +264,10 @@ export class FakeStartMessaging {
   }
 
   #slowBody(res: ServerResponse, status: number, text: string, ms: number): void {
-    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+    });
     res.write(text.slice(0, 5));
     setTimeout(() => res.end(text.slice(5)), ms);
   }

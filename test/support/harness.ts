@@ -93,10 +93,20 @@ export async function problem(res: Response, status: number, code: string) {
 }
 
 export function consoleProvider(logger: Logger, options: { now?: () => number; ttlMs?: number } = {}) {
-  return new ConsoleProvider({ codeLength: 6, ttlMs: options.ttlMs ?? 300_000, maxAttempts: 3, logger, now: options.now });
+  return new ConsoleProvider({
+    codeLength: 6,
+    ttlMs: options.ttlMs ?? 300_000,
+    maxAttempts: 3,
+    logger,
+    now: options.now,
+  });
 }
 
-export function startMessaging(baseUrl: string, logger: Logger, overrides: Partial<StartMessagingOptions> = {}) {
+export function startMessaging(
+  baseUrl: string,
+  logger: Logger,
+  overrides: Partial<StartMessagingOptions> = {},
+) {
   return new StartMessagingProvider({
     baseUrl,
     apiKey: "sm_test_fake_key",
@@ -117,7 +127,8 @@ export function codeFromLog(lines: string[], gatewayId: string): string {
   const requestId = parseVerificationId(gatewayId)?.inner ?? gatewayId;
   for (const line of lines) {
     const entry = JSON.parse(line) as { requestId?: string; code?: string; msg?: string };
-    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) return entry.code!;
+    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code"))
+      return entry.code!;
   }
   throw new Error(`no code logged for ${requestId}`);
 }

@@ -91,7 +91,10 @@ export function pipelinedSends(name: string, makeStore: () => Promise<OtpStore>)
       const store = await makeStore();
       const gw = gateway(store);
       try {
-        const answered = await writeAtOnce(gw.port, `${sendHead(nextPhone())}GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n`);
+        const answered = await writeAtOnce(
+          gw.port,
+          `${sendHead(nextPhone())}GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n`,
+        );
         await Bun.sleep(200);
         // The send's answer comes first: one SMS if the client read it, none if not.
         expect(fake.sms.length).toBe(answered[0] === 200 ? 1 : 0);

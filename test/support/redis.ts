@@ -20,7 +20,9 @@ export async function flushSharedRedis(): Promise<void> {
     await client.connect();
     await client.flushdb();
   } catch (err) {
-    throw new Error(`tests need Redis at ${SHARED_REDIS_URL} (bash scripts/setup.sh starts one): ${(err as Error).message}`);
+    throw new Error(
+      `tests need Redis at ${SHARED_REDIS_URL} (bash scripts/setup.sh starts one): ${(err as Error).message}`,
+    );
   } finally {
     client.disconnect();
   }
@@ -135,9 +137,20 @@ export class RedisProcess {
     const { password, tls } = this.auth;
     const authArgs = [
       ...(password ? ["--requirepass", password, "--masterauth", password] : []),
-      ...(tls ? ["--tls-port", String(this.port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key] : []),
       ...(tls
-        ? ["--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes"]
+        ? ["--tls-port", String(this.port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key]
+        : []),
+      ...(tls
+        ? [
+            "--tls-ca-cert-file",
+            tls.ca,
+            "--tls-auth-clients",
+            "no",
+            "--tls-cluster",
+            "yes",
+            "--tls-replication",
+            "yes",
+          ]
         : []),
     ];
     this.#proc = Bun.spawn(
@@ -191,7 +204,14 @@ export class RedisCluster {
       cluster.nodes.push(
         await new RedisProcess(
           port,
-          ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+          [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${port}.conf`,
+            "--cluster-node-timeout",
+            "2000",
+          ],
           cluster.auth,
         ).start(),
       );
@@ -262,7 +282,9 @@ export class RedisCluster {
   get setting(): string {
     const { password, tls } = this.auth;
     if (!password && !tls) return this.seeds.join(",");
-    return this.seeds.map((seed) => `${tls ? "rediss" : "redis"}://${password ? `:${password}@` : ""}${seed}`).join(",");
+    return this.seeds
+      .map((seed) => `${tls ? "rediss" : "redis"}://${password ? `:${password}@` : ""}${seed}`)
+      .join(",");
   }
 
   /** The seeds as the store takes them (what REDIS_CLUSTER_NODES decodes to). */

@@ -5,7 +5,10 @@ import { captureLogger, startMessaging, testDeps } from "./harness";
 
 /** The app on a real socket (127.0.0.1, a free port), the peer address taken from the socket. */
 export function listenApp(deps: AppDeps) {
-  const app = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+  const app = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+    port: 0,
+    hostname: "127.0.0.1",
+  });
   const port = app.server!.port!;
   return { app, port, base: `http://127.0.0.1:${port}`, stop: () => app.stop(true) };
 }

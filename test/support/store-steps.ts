@@ -18,7 +18,8 @@ export const WIDE: RatePolicy = ratePolicy("phone", parseLimits("10000/1m")!);
 
 let phones = 0;
 /** A number of its own for a send that only carries another check (a budget's). */
-const carrier = () => `+9170${String(process.pid % 1000).padStart(3, "0")}${String(phones++ % 100_000).padStart(5, "0")}`;
+const carrier = () =>
+  `+9170${String(process.pid % 1000).padStart(3, "0")}${String(phones++ % 100_000).padStart(5, "0")}`;
 
 /** `value` with the ticket of the send it came from, kept out of equality checks. */
 function withTicket<T extends object>(value: T, ticket: SendTicket | undefined): T & { ticket?: SendTicket } {
@@ -29,7 +30,8 @@ function withTicket<T extends object>(value: T, ticket: SendTicket | undefined):
 export async function sendEvent(store: OtpStore, phone: string, window: RatePolicy, event: string) {
   const admission = await store.admit({ kind: "sms", phone, event, window, budgets: [] });
   if (admission.kind === "limited") return withTicket({ ...admission.decision }, undefined);
-  if (admission.kind !== "admitted" || !admission.decision) throw new Error(`unexpected admission: ${admission.kind}`);
+  if (admission.kind !== "admitted" || !admission.decision)
+    throw new Error(`unexpected admission: ${admission.kind}`);
   return withTicket({ ...admission.decision }, admission.ticket) as RateDecision & { ticket?: SendTicket };
 }
 
@@ -85,9 +87,18 @@ export async function judgePrefix(
 }
 
 /** What a claim of an Idempotency-Key finds, as a test number's send claims it. */
-export type KeyClaimState = { state: "new" } | { state: "pending" } | { state: "conflict" } | { state: "done"; answer: string };
+export type KeyClaimState =
+  | { state: "new" }
+  | { state: "pending" }
+  | { state: "conflict" }
+  | { state: "done"; answer: string };
 
-export async function claimKey(store: OtpStore, key: string, phone: string, pendingMs: number): Promise<KeyClaimState> {
+export async function claimKey(
+  store: OtpStore,
+  key: string,
+  phone: string,
+  pendingMs: number,
+): Promise<KeyClaimState> {
   const admission = await store.admit({ kind: "test", phone, key: { key, pendingMs } });
   if (admission.kind === "replay") return { state: "done", answer: admission.answer };
   if (admission.kind === "in_progress") return { state: "pending" };
@@ -120,7 +131,12 @@ export async function takeBack(store: OtpStore, result: { ticket?: SendTicket })
 }
 
 /** A verification record of `phone` under `id`, as a send leaves it (the store's `record`). */
-export async function saveRecord(store: OtpStore, id: VerificationRef, phone: string, ttlMs: number): Promise<void> {
+export async function saveRecord(
+  store: OtpStore,
+  id: VerificationRef,
+  phone: string,
+  ttlMs: number,
+): Promise<void> {
   const ticket = { phone, receipts: [] } satisfies TicketData as unknown as SendTicket;
   await store.record(ticket, { id, ttlMs, answer: "", answerTtlMs: 0 });
 }
@@ -133,5 +149,13 @@ export function admitTo(
   event: string,
   checks: { pump?: PumpCheck; budgets?: readonly SendBudget[]; key?: KeyClaim } = {},
 ): Promise<Admission> {
-  return store.admit({ kind: "sms", phone, event, window, pump: checks.pump, budgets: checks.budgets ?? [], key: checks.key });
+  return store.admit({
+    kind: "sms",
+    phone,
+    event,
+    window,
+    pump: checks.pump,
+    budgets: checks.budgets ?? [],
+    key: checks.key,
+  });
 }

@@ -33,7 +33,9 @@ export class SpendGuard {
     const [budget, decision] = [budgets[index], decisions[index]];
     if (budget && decision) this.#alert(budget, decision);
     const waitMs = decision?.waitMs ?? 1_000;
-    return new GatewayError("SEND_BUDGET_EXHAUSTED", { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+    return new GatewayError("SEND_BUDGET_EXHAUSTED", {
+      retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    });
   }
 
   #observe(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[]): void {

@@ -1,7 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { LRUCache } from "lru-cache";
-import { type IpScope, LruIpLimiter, type LruIpLimiterOptions } from "../../../src/adapters/limits/ip-limiter";
+import {
+  type IpScope,
+  LruIpLimiter,
+  type LruIpLimiterOptions,
+} from "../../../src/adapters/limits/ip-limiter";
 import { addressBuckets } from "../../../src/domain/address-buckets";
 import { ratePolicy } from "../../../src/domain/rate-policy";
 import { decide, parseLimits } from "../../../src/domain/rate-window";

@@ -94,7 +94,8 @@ export class MemoryStore implements OtpStore {
     const checks = retry ? [] : budgets.map((budget) => ({ budget, ...this.#budgets.check(budget) }));
     const affordable = checks.every((c) => c.decision.allowed);
     const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, !retry && affordable);
-    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce") return { kind: "blocked", verdict };
+    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce")
+      return { kind: "blocked", verdict };
     const decisions = checks.map((c) => c.decision);
     if (!affordable) return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) };
     for (const check of checks) check.record();
@@ -104,7 +105,8 @@ export class MemoryStore implements OtpStore {
       phone,
       event: retry ? undefined : event,
       receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })),
-      pumped: pump && verdict?.counted !== undefined ? { prefix: pump.prefix, bucket: verdict.counted } : undefined,
+      pumped:
+        pump && verdict?.counted !== undefined ? { prefix: pump.prefix, bucket: verdict.counted } : undefined,
       key: key?.key,
     };
     return admitted(ticket, decision, verdict, retry ? undefined : decisions);
@@ -127,7 +129,8 @@ export class MemoryStore implements OtpStore {
     const { phone, key } = fromTicket(ticket);
     const id = verificationId(sent.id);
     // An id seen before (an upstream replay) keeps its spent attempts.
-    if (!this.#verifications.has(id)) this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
+    if (!this.#verifications.has(id))
+      this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
     if (key) this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs);
   }
 
@@ -148,7 +151,11 @@ export class MemoryStore implements OtpStore {
     if (record.attempts >= maxAttempts) return { state: "exhausted", phone };
     if (window) {
       // Only an attempt that goes to the upstream is charged to the phone; a refused one spends nothing.
-      const { decision, record: charge } = this.#windows.check(`verify|${phone}`, window.policy, window.member);
+      const { decision, record: charge } = this.#windows.check(
+        `verify|${phone}`,
+        window.policy,
+        window.member,
+      );
       if (!decision.allowed) return { state: "limited", phone, decision };
       charge();
     }
