@@ -61,8 +61,9 @@ export function plan(shape: SimShape, seed = 42): PlannedSend[] {
   const address = (): string => {
     const kind = rnd();
     if (kind < 0.3) return `49.36.${10 + int(4)}.${1 + int(10)}`;
-    if (kind < 0.5)
+    if (kind < 0.5) {
       return `2401:4900:${int(65_536).toString(16)}:${int(65_536).toString(16)}::${1 + int(1000)}`;
+    }
     return `${11 + int(180)}.${int(256)}.${int(256)}.${1 + int(254)}`;
   };
   for (let u = 0; u < shape.users; u++) {

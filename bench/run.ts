@@ -372,8 +372,9 @@ try {
   for (let round = 1; round <= REPEAT; round++) {
     if (REPEAT > 1) console.log(`round ${round} of ${REPEAT}`);
     // Every other round in reverse order: neither of two compared rows always runs first.
-    for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse())
+    for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse()) {
       runs.get(name)!.push(await scenario(name, cmd, env, load, prepare));
+    }
   }
   // p99 at a rate both can carry: half the gateway's peak, the same for the floor and the gateway.
   const peak = runs.get(GUARDED);
@@ -391,42 +392,47 @@ try {
     // answers fewer requests a second (its Redis work shares the cores), and a server batching
     // fewer requests per turn spends more CPU on each, which the plain difference counts as the guard's.
     const withOff = runs.has(UNGUARDED);
-    for (const name of [FLOOR_PACED, GUARDED_PACED, ...(withOff ? [UNGUARDED_PACED] : [])])
+    for (const name of [FLOOR_PACED, GUARDED_PACED, ...(withOff ? [UNGUARDED_PACED] : [])]) {
       runs.set(name, []);
+    }
     for (let round = 1; round <= REPEAT; round++) {
       runs.get(FLOOR_PACED)!.push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
       const pair: [string, string[], Record<string, string>, typeof gwLoad][] = [
         [GUARDED_PACED, gwCmd, gwEnv, gwLoad],
       ];
       if (withOff) pair[round % 2 ? "push" : "unshift"]([UNGUARDED_PACED, offCmd, offEnv, offLoad]);
-      for (const [name, cmd, env, load] of pair)
+      for (const [name, cmd, env, load] of pair) {
         runs.get(name)!.push(await scenario(name, cmd, env, paced(load)));
+      }
     }
   }
   const rows = [...runs.values()].map(median);
   if (REPEAT > 1) {
     console.log(`medians of ${REPEAT} rounds, by server CPU per request:`);
-    for (const r of rows)
+    for (const r of rows) {
       console.log(`${r.name.padEnd(44)} cpu ${r.cpu_us_per_req} µs/req  ${r.rps.toFixed(0)} req/s`);
+    }
   }
   const guarded = runs.get(GUARDED);
   const unguarded = runs.get(UNGUARDED);
   const guardDeltas =
     guarded && unguarded ? guarded.map((g, i) => g.cpu_us_per_req - unguarded[i]!.cpu_us_per_req) : [];
-  if (REPEAT > 1 && guardDeltas.length > 0)
+  if (REPEAT > 1 && guardDeltas.length > 0) {
     console.log(
       `spend guard's cost per accepted send, per round: ${guardDeltas.join(", ")} µs; median ${medianOf(guardDeltas)} µs`,
     );
+  }
   const guardedPaced = runs.get(GUARDED_PACED);
   const unguardedPaced = runs.get(UNGUARDED_PACED);
   const pacedDeltas =
     guardedPaced && unguardedPaced
       ? guardedPaced.map((g, i) => g.cpu_us_per_req - unguardedPaced[i]!.cpu_us_per_req)
       : [];
-  if (pacedDeltas.length > 0)
+  if (pacedDeltas.length > 0) {
     console.log(
       `spend guard's cost per accepted send at one rate (${guardedPaced![0]!.rps.toFixed(0)} req/s), per round: ${pacedDeltas.join(", ")} µs; median ${medianOf(pacedDeltas)} µs`,
     );
+  }
 
   await stop(upstream);
   await stop(redis);

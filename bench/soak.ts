@@ -83,10 +83,11 @@ try {
   console.log(`soak: ${seconds}s of mixed load, ${result.requests} requests`);
   console.log(JSON.stringify(result));
   console.log("t(s)  RSS MiB  fds  redis keys");
-  for (const s of samples)
+  for (const s of samples) {
     console.log(
       `${String(s.t).padStart(4)}  ${s.rss.toFixed(1).padStart(7)}  ${String(s.fds).padStart(3)}  ${s.keys}`,
     );
+  }
   console.log(
     `5xx answers: ${result.server_5xx}; RSS drift after warm-up: ${(last.rss - first.rss).toFixed(1)} MiB; fds ${first.fds} → ${last.fds}; keys without TTL: ${noTtl}`,
   );

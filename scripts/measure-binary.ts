@@ -151,8 +151,9 @@ try {
   const prodRss = await memoryOf(gateway, prodEnv);
   // Ready in the production shape includes loading ioredis and connecting to Redis.
   const prodReady: number[] = [];
-  for (let i = 0; i < Math.min(runs, 7); i++)
+  for (let i = 0; i < Math.min(runs, 7); i++) {
     prodReady.push((await measure(gateway, prodEnv, false)).readyMs);
+  }
   redis.kill();
 
   const mb = (path: string) => (statSync(path).size / 1e6).toFixed(1);
@@ -213,9 +214,11 @@ try {
   const [start, end] = ["<!-- binary-figures:start -->\n", "\n<!-- binary-figures:end -->"];
   const from = readme.indexOf(start) + start.length;
   const to = readme.indexOf(end);
-  if (from >= start.length && to >= 0)
+  if (from >= start.length && to >= 0) {
     await Bun.write(readmePath, readme.slice(0, from) + table + readme.slice(to));
-  else console.error("README.md has no binary-figures markers; not written");
+  } else {
+    console.error("README.md has no binary-figures markers; not written");
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -87,10 +87,11 @@ async function serve(): Promise<number> {
   // The routes are put together while the store connects (Redis's replies wait for this turn to end).
   const app = createApp(deps);
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
-  if (!(await deps.store.connected(3_000)))
+  if (!(await deps.store.connected(3_000))) {
     deps.logger.error("the store is not reachable yet; sends answer 503 until it is", {
       store: deps.store.kind,
     });
+  }
   // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
   app.listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
   deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);

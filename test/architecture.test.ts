@@ -90,8 +90,9 @@ describe("the layout of src/", () => {
   // A file holds one concept, however long that takes: the shape of functions is linted
   // (biome.json), the length of files is not.
   test("every import names a file that exists", () => {
-    for (const targets of graph.values())
+    for (const targets of graph.values()) {
       for (const target of targets) expect(graph.has(target), target).toBe(true);
+    }
     expect(missingAssets).toEqual([]);
   });
 });

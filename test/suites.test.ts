@@ -62,8 +62,9 @@ const needs = (file: string) =>
 describe("the quick and the full test suites", () => {
   test("scripts/test-quick.sh leaves out the directories named here, and each holds tests", () => {
     expect([...FULL_ONLY].sort()).toEqual(Object.keys(FULL_ONLY_NEEDS).sort());
-    for (const dir of FULL_ONLY)
+    for (const dir of FULL_ONLY) {
       expect(testFiles.filter((file) => file.startsWith(`${dir}/`)).length, dir).toBeGreaterThan(0);
+    }
   });
 
   test("a test the quick run takes needs nothing but Bun", () => {

@@ -15,8 +15,9 @@ export async function waitHealthy(port: number, ms = 10_000): Promise<number> {
   const started = performance.now();
   while (performance.now() - started < ms) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200)
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) {
         return performance.now() - started;
+      }
     } catch {
       // not listening yet
     }
@@ -64,8 +65,9 @@ export function cpuSeconds(pid: number): number {
 /** Runs a command to completion; throws with its stderr when it fails. */
 export async function sh(cmd: string[], cwd: string): Promise<void> {
   const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
-  if ((await proc.exited) !== 0)
+  if ((await proc.exited) !== 0) {
     throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
+  }
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

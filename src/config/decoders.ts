@@ -116,10 +116,11 @@ export const Budgets = (fallback: string, description: string) =>
     T.String({ pattern: BUDGETS_PATTERN, default: fallback, description }),
     (text): SendBudget[] => {
       const budgets = parseBudgets(text);
-      if (!budgets)
+      if (!budgets) {
         throw new Error(
           "scope=count/duration entries such as *=20000/24h,IN=5000/1h (count 1 to 100000000, 1s or longer), or off",
         );
+      }
       return budgets;
     },
     (budgets) =>

@@ -89,8 +89,9 @@ const hex = (parts: readonly number[]) => parts.map((p) => p.toString(16)).join(
 export function addressBuckets(address: string): AddressBuckets {
   const v4 = ipv4Number(address);
   if (v4 >= 0) return v4Buckets(address, v4);
-  if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address))
+  if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address)) {
     return { host: address, subnet: address, family: "v4" };
+  }
   const parts = ipaddr.IPv6.parse(address).parts;
   const carried = embeddedIpv4(parts);
   if (carried) return v4Buckets(carried, ipv4Number(carried));

@@ -173,8 +173,9 @@ export class CountryWatch {
     counts[kind === "sent" ? 0 : 1] += 1;
     buckets.set(bucket, counts);
     // Bounded even for a country whose verdict nobody asks for (its numbers all safe-listed).
-    if (buckets.size > this.#keep + CountryWatch.RECENT)
+    if (buckets.size > this.#keep + CountryWatch.RECENT) {
       for (const j of buckets.keys()) if (j < bucket - this.#keep) buckets.delete(j);
+    }
   }
 
   /** The policy a block of this country is judged by now. */

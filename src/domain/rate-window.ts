@@ -88,14 +88,16 @@ export function decideRaw(
     }
     const remaining = window.limit - inWindow - 1;
     const oldest = inWindow > 0 ? timestamps[n - inWindow]! : now;
-    if (!tightest || remaining < tightest.remaining)
+    if (!tightest || remaining < tightest.remaining) {
       tightest = { index, remaining, resetMs: oldest + window.windowMs - now };
+    }
     // With this event recorded the window is full until its `limit`-th newest event leaves.
-    if (remaining === 0)
+    if (remaining === 0) {
       nextMs = Math.max(
         nextMs,
         (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now,
       );
+    }
   });
   // An event already in the log (a retry with the same idempotency key) passes
   // without being counted again; the next new event waits for the full windows.
@@ -112,7 +114,7 @@ export function decideRaw(
           recorded: false,
         };
   }
-  if (denied)
+  if (denied) {
     return {
       allowed: false,
       index: denied.index,
@@ -121,6 +123,7 @@ export function decideRaw(
       nextMs: 0,
       recorded: false,
     };
+  }
   const t = tightest!;
   return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs, recorded: true };
 }

@@ -51,8 +51,9 @@ export function parseBudgets(text: string): SendBudget[] | undefined {
     const [count, duration] = window.split("/") as [string, string];
     const windowMs = parseDuration(duration);
     const limit = Number(count);
-    if (!windowMs || windowMs < 1_000 || !Number.isSafeInteger(limit) || limit < 1 || limit > 100_000_000)
+    if (!windowMs || windowMs < 1_000 || !Number.isSafeInteger(limit) || limit < 1 || limit > 100_000_000) {
       return undefined;
+    }
     const bucketMs = Math.max(1, Math.floor(windowMs / BUDGET_BUCKETS));
     const key = scope.toUpperCase();
     byScope.set(key, [

@@ -85,15 +85,17 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     // its PreContext type. Were it ever missing, every request would be refused here (fail closed).
     const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
-    if (routed !== path)
+    if (routed !== path) {
       return invalid(request, path, set.headers, "The Host header is not a valid host name.");
+    }
     const post = request.method === "POST";
     if (isProbe(request.method, path)) return;
     const peer = peerAddress(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
-    if (peer === undefined)
+    if (peer === undefined) {
       return invalid(request, path, set.headers, "The client's address could not be read.");
+    }
     const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
     const clientIp = clientAddress(peer, forwardedFor, trustProxy);
     const charged = ipLimiter.hit(post ? chargedOperation(path) : "get", addressBuckets(clientIp));
@@ -117,7 +119,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
       meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)
         ?.toString("hex")
         .slice(0, 16);
-      if (!meta.callerId)
+      if (!meta.callerId) {
         return refuse(
           request,
           path,
@@ -126,6 +128,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
           "UNAUTHORIZED",
           problemHeaders(new GatewayError("UNAUTHORIZED")),
         );
+      }
     }
   });
 }

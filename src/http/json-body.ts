@@ -37,8 +37,9 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   }
   // No valid body nests: refuse deep ones before anything recurses into them (Elysia's
   // validation message formats a value recursively and overflows the stack on ~4 500 levels).
-  if (nestingDepth(text) > MAX_DEPTH)
+  if (nestingDepth(text) > MAX_DEPTH) {
     throw new GatewayError("INVALID_REQUEST", { detail: "The body nests too deeply." });
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -49,8 +50,9 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   // validation message with a template string; an object whose own `toString`
   // is not a function makes that throw, which would surface as a 500. No valid
   // body has such a key, so refuse it here. Found by the property tests.
-  if (shadowsToString(body))
+  if (shadowsToString(body)) {
     throw new GatewayError("INVALID_REQUEST", { detail: "The body has a field named toString." });
+  }
   return body;
 }
 
@@ -65,9 +67,11 @@ export function nestingDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c)
+      if (c === 0x5c) {
         i++; // a backslash escapes the next character
-      else if (c === 0x22) inString = false;
+      } else if (c === 0x22) {
+        inString = false;
+      }
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
     else if (c === 0x5d || c === 0x7d) depth--;

@@ -75,8 +75,9 @@ function problemResponse(status: number, codes: readonly ErrorCode[]) {
  */
 export function problemResponses(codes: readonly ErrorCode[]): Responses {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes)
+  for (const code of codes) {
     byStatus.set(CODE_FACTS[code].status, [...(byStatus.get(CODE_FACTS[code].status) ?? []), code]);
+  }
   return Object.fromEntries(
     [...byStatus]
       .sort(([a], [b]) => a - b)

@@ -47,10 +47,12 @@ export function restoreRouteDetail<T extends PathsDocument>(
     // The plugin's spelling of a path: `/admin/blocks/:prefix` is `/admin/blocks/{prefix}`.
     const operation = document.paths?.[route.path.replace(/:([^/]+)/g, "{$1}")]?.[route.method.toLowerCase()];
     if (!detail || !operation) continue;
-    if (detail.responses)
+    if (detail.responses) {
       operation.responses = mergeResponses(operation.responses ?? {}, detail.responses as Json);
-    if (detail.parameters)
+    }
+    if (detail.parameters) {
       operation.parameters = mergeParameters(operation.parameters ?? [], detail.parameters);
+    }
   }
   return document;
 }
@@ -67,8 +69,9 @@ function mergeResponses(
       continue;
     }
     const content: Content = { ...base.content };
-    for (const [type, media] of Object.entries(given.content ?? {}))
+    for (const [type, media] of Object.entries(given.content ?? {})) {
       content[type] = { ...content[type], ...media };
+    }
     merged[status] = { ...base, ...given, ...(base.content || given.content ? { content } : {}) };
   }
   return merged;

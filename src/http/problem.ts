@@ -104,7 +104,8 @@ function defaultProblemJson(code: ErrorCode, requestId: string): string {
 
 /** A problem's JSON; one with the default detail and no field errors is made from its code's prefix. */
 function problemJson(problem: Problem): string {
-  if (problem.instance || problem.errors || problem.detail !== defaultDetail(problem.code))
+  if (problem.instance || problem.errors || problem.detail !== defaultDetail(problem.code)) {
     return JSON.stringify(problem);
+  }
   return defaultProblemJson(problem.code, problem.requestId);
 }

@@ -34,8 +34,9 @@ export class TimestampLru<K extends string | number> {
   #tail = NONE;
 
   constructor(readonly capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1)
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`capacity ${capacity}: a positive integer`);
+    }
   }
 
   get size(): number {

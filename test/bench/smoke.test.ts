@@ -27,8 +27,9 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   const paced = report.rows.filter((r: { name: string }) => r.name.includes("paced at"));
   expect(paced).toHaveLength(3);
   expect(report.p99_at_half_peak.floor_p99_ms).toBeGreaterThan(0);
-  for (const row of paced.slice(1))
+  for (const row of paced.slice(1)) {
     expect(Math.abs(paced[0].rps - row.rps)).toBeLessThan(Math.max(paced[0].rps, row.rps) * 0.35);
+  }
   expect(report.spend_guard.cpu_us_per_send_paced).toBeNumber();
   expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain(
     "| ratio | value (req/s) | by server CPU per request | target | met |",
@@ -92,7 +93,8 @@ test("bun run bench:get-flood --smoke floods four GET routes with the expected a
   for (const row of report.rows) {
     expect(row.unexpected, `${row.path}: answers other than expected`).toBe(0);
     expect(row.sender_p50_ms, row.path).toBeGreaterThan(0);
-    if (row.path !== "/")
+    if (row.path !== "/") {
       expect(row.cpu_us_per_req, `${row.path}: server CPU per request`).toBeGreaterThan(0);
+    }
   }
 }, 120_000);

@@ -68,8 +68,9 @@ async function openSwagger(): Promise<{ context: BrowserContext; page: Page; tra
     traffic.failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`),
   );
   context.on("response", (response) => {
-    if (response.status() >= 400)
+    if (response.status() >= 400) {
       traffic.failed.push(`${response.request().method()} ${response.url()}: HTTP ${response.status()}`);
+    }
   });
   const page = await context.newPage();
   page.on("pageerror", (error) => traffic.errors.push(`page error: ${error.message}`));

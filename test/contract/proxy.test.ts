@@ -131,12 +131,13 @@ describe("a response validator built from the served document, in front of the g
     const proxy = validatingProxy(doc, own.base);
     try {
       const key = { "content-type": "application/json", "idempotency-key": crypto.randomUUID() };
-      for (let i = 0; i < 2; i++)
+      for (let i = 0; i < 2; i++) {
         await fetch(`${proxy.url}/v1/otp/send`, {
           method: "POST",
           headers: key,
           body: '{"phone":"+919876500200"}',
         });
+      }
       await fetch(`${proxy.url}/v1/otp/send`, {
         method: "POST",
         headers: { "content-type": "text/plain" },

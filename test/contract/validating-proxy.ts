@@ -81,9 +81,11 @@ export function validatingProxy(doc: Json, target: string) {
       const valid = validate(header.schema ?? {});
       if (!valid(typed)) violations.push(`${where}: header ${name}: ${ajv.errorsText(valid.errors)}`);
     }
-    for (const [name] of res.headers)
-      if (!TRANSPORT.has(name) && !name.startsWith("access-control-") && !(name in headers))
+    for (const [name] of res.headers) {
+      if (!TRANSPORT.has(name) && !name.startsWith("access-control-") && !(name in headers)) {
         violations.push(`${where}: header ${name} sent but not declared`);
+      }
+    }
   }
 
   const server = Bun.serve({

@@ -11,8 +11,9 @@ describe("address buckets", () => {
       v4: 0xc000024d,
     });
     const v6 = { host: "2001:db8:1:2::/64", subnet: "2001:db8:1::/48", family: "v6" as const };
-    for (const spelling of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"])
+    for (const spelling of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"]) {
       expect(addressBuckets(spelling)).toEqual(v6);
+    }
     // clientAddress writes every accepted spelling one way before bucketing.
     const none = parseTrustProxy("false")!;
     for (const spelling of [

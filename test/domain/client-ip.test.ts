@@ -20,8 +20,9 @@ describe("client addresses", () => {
     expect(clientAddress("10.1.2.4", "192.0.2.12", mapped)).toBe("10.1.2.4"); // outside: the peer is the client
     // A plain IPv6 range stays IPv6; one wider than the mapped /96 covers IPv4 peers too.
     expect(formatTrustProxy(parseTrustProxy("2001:db8::/32")!)).toBe("2001:db8::/32");
-    for (const wide of ["::/0", "::ffff:127.0.0.0/95"])
+    for (const wide of ["::/0", "::ffff:127.0.0.0/95"]) {
       expect(clientAddress("127.0.0.9", "192.0.2.13", parseTrustProxy(wide)!), wide).toBe("192.0.2.13");
+    }
     expect(clientAddress("127.0.0.9", "192.0.2.14", parseTrustProxy("2001:db8::/32")!)).toBe("127.0.0.9");
   });
 });

@@ -357,8 +357,9 @@ describe("the Dockerfile's build stage, run here", () => {
     expect(dockerfile).toContain('bash scripts/build.sh "$target"');
     const context = mkdtempSync(join(tmpdir(), "otp-docker-"));
     try {
-      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"])
+      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"]) {
         cpSync(join(ROOT, path), join(context, path), { recursive: true });
+      }
       const inContext = (cmd: string[]) => {
         const proc = Bun.spawn(cmd, {
           cwd: context,

@@ -129,10 +129,11 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
   /** `count` requests, 50 at a time, each from the address `from(i)`. */
   async function flood(count: number, request: (i: number) => Promise<Response>): Promise<number[]> {
     const seen: number[] = [];
-    for (let i = 0; i < count; i += 50)
+    for (let i = 0; i < count; i += 50) {
       seen.push(
         ...(await statuses(Array.from({ length: Math.min(50, count - i) }, (_, j) => request(i + j)))),
       );
+    }
     return seen;
   }
 

@@ -106,8 +106,9 @@ describe("admin routes", () => {
   test("a range blocked as a whole is listed as one and lifted by its prefix", async () => {
     const range = "+9198201";
     const block = (k: number) => `${range}${k}0`;
-    for (let k = 1; k <= 4; k++)
+    for (let k = 1; k <= 4; k++) {
       expect((await judgePrefix(store, block(k), `${block(k)}001`, POLICY)).state).toBe("clear");
+    }
     await Bun.sleep(80);
     expect(await judgePrefix(store, block(5), `${block(5)}001`, POLICY)).toMatchObject({
       state: "newly_blocked",

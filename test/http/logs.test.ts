@@ -48,10 +48,11 @@ describe("logs", () => {
     // One line per request, with the fields operators need.
     const requests = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
     expect(requests.length).toBe(8);
-    for (const entry of requests)
+    for (const entry of requests) {
       expect(Object.keys(entry)).toEqual(
         expect.arrayContaining(["time", "level", "requestId", "method", "path", "status", "ms", "ip"]),
       );
+    }
   });
 });
 

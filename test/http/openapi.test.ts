@@ -66,9 +66,11 @@ describe("the OpenAPI document at /swagger/json", () => {
     expect(send.responses["200"].content["application/json"].schema).toEqual({
       $ref: "#/components/schemas/SendResponse",
     });
-    for (const name of ["SendRequest", "VerifyRequest"])
-      for (const property of Object.values(schemas[name].properties as Record<string, Json>))
+    for (const name of ["SendRequest", "VerifyRequest"]) {
+      for (const property of Object.values(schemas[name].properties as Record<string, Json>)) {
         expect(property.examples?.length, `${name} property without an example`).toBeGreaterThan(0);
+      }
+    }
   });
 
   test("every error status is problem+json with examples of the codes that status really carries", () => {
@@ -113,8 +115,9 @@ describe("the OpenAPI document at /swagger/json", () => {
     expect(key).toMatchObject({ in: "header", required: false });
     expect(key.description.length).toBeGreaterThan(40);
     expect(key.example).toBeTruthy();
-    for (const name of Object.keys(doc.components.headers))
+    for (const name of Object.keys(doc.components.headers)) {
       expect(text).toContain(`"#/components/headers/${name}"`);
+    }
     // /readyz's 503 is its readiness JSON, not a problem.
     expect(doc.paths["/readyz"].get.responses["503"].content).toEqual({
       "application/json": { schema: { $ref: "#/components/schemas/Readiness" } },

@@ -74,10 +74,11 @@ describe("requests one at a time on a keep-alive connection", () => {
               chunks.push(Buffer.from(data).toString("latin1"));
               const seen = [...chunks.join("").matchAll(/HTTP\/1\.1 (\d{3}) /g)].length;
               if (seen < next) return;
-              if (next < phones.length)
+              if (next < phones.length) {
                 socket.write(
                   sendHead(phones[next++]!, next === phones.length ? "Connection: close\r\n" : ""),
                 );
+              }
             },
             close: () => resolve(),
             error: (_socket, err) => reject(err),

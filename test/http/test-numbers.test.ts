@@ -78,8 +78,9 @@ describe("test numbers (TEST_PHONES)", () => {
         requestId: undefined,
         verificationId: undefined,
       });
-    for (const line of capture.lines.map(withoutIds))
+    for (const line of capture.lines.map(withoutIds)) {
       for (const code of ["123456", "4321"]) expect(line).not.toContain(code);
+    }
   });
 
   test("an expired entry is an ordinary number again; a replayed Idempotency-Key replays a test send", async () => {
@@ -138,8 +139,9 @@ describe("test numbers over a real socket", () => {
   test("a locked-out test number that is no mobile is unlocked by the admin route, as written", async () => {
     const { post, send, admin } = serve({ PHONE_VERIFY_LIMITS: "3/1h", ADMIN_TOKEN });
     const sent = await send(FICTIONAL);
-    for (const code of ["1000", "1001", "1002"])
+    for (const code of ["1000", "1001", "1002"]) {
       await post("/v1/otp/verify", { requestId: sent.body.requestId, code });
+    }
     const fresh = await send(FICTIONAL);
     expect((await post("/v1/otp/verify", { requestId: fresh.body.requestId, code: "4321" })).status).toBe(
       429,

@@ -34,11 +34,12 @@ describe("verify protection", () => {
       const id = await issue(client);
       const code = reusable.codeFor(id)!;
       const wrong = code === "000000" ? "111111" : "000000";
-      for (let i = 0; i < 3; i++)
+      for (let i = 0; i < 3; i++) {
         expect(await (await client.post("/v1/otp/verify", { requestId: id, code: wrong })).json()).toEqual({
           verified: false,
           reason: "wrong_code",
         });
+      }
       expect(await (await client.post("/v1/otp/verify", { requestId: id, code })).json()).toEqual({
         verified: false,
         reason: "exhausted",
@@ -117,8 +118,9 @@ describe("the phone's verify window", () => {
       // The attacker sends one code to the victim and burns its id with junk, many times over.
       const burnt = (await call("/v1/otp/send", { phone })).body.requestId as string;
       const answers = [];
-      for (let i = 0; i < 25; i++)
+      for (let i = 0; i < 25; i++) {
         answers.push(await call("/v1/otp/verify", { requestId: burnt, code: "000000" }));
+      }
       expect(answers.every((a) => a.status === 200 && a.body.verified === false)).toBe(true);
       // Only the attempts the upstream saw (3) were charged: the owner's fresh code still verifies.
       const fresh = (await call("/v1/otp/send", { phone })).body.requestId as string;
@@ -126,11 +128,13 @@ describe("the phone's verify window", () => {
       expect(right).toEqual({ status: 200, body: { verified: true } });
       // A spent id now answers as an unknown one does, however often it is tried.
       const spent = [];
-      for (let i = 0; i < 15; i++)
+      for (let i = 0; i < 15; i++) {
         spent.push(await call("/v1/otp/verify", { requestId: fresh, code: "000000" }));
+      }
       const unknown = [];
-      for (let i = 0; i < 15; i++)
+      for (let i = 0; i < 15; i++) {
         unknown.push(await call("/v1/otp/verify", { requestId: `${fresh}x`, code: "000000" }));
+      }
       expect(spent).toEqual(unknown);
     } finally {
       await stop();

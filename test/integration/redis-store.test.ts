@@ -226,8 +226,9 @@ describe("redis store, faults and hygiene", () => {
           await (next() < 0.5
             ? store.countVerified({ prefix: block, policy })
             : store.countSent({ prefix: block, policy }));
-        } else if (counted.length > 0)
+        } else if (counted.length > 0) {
           await takeBack(store, counted.splice(Math.floor(next() * counted.length), 1)[0] ?? {});
+        }
         await Bun.sleep(Math.floor(next() * 25));
       }
       expect(checks).toBeGreaterThan(30);
@@ -316,8 +317,9 @@ describe("redis store, faults and hygiene", () => {
       // The tag secret is one key, made once and never grown: it lives as long as the Redis does
       // (a Redis that restarts empty makes a new one, and every gateway reads it again).
       expect(await raw.pttl("otp:tag-secret")).toBe(-1);
-      for (const key of keys.filter((k) => k !== "otp:tag-secret"))
+      for (const key of keys.filter((k) => k !== "otp:tag-secret")) {
         expect(await raw.pttl(key), key).toBeGreaterThan(0);
+      }
       // A phone's sends and claims carry its range (the number less 5 digits) as hash tag, its
       // block's and its range's pumping hashes too: one Cluster slot. Its verifies carry its ids' tag.
       const [range, rest] = [phone.slice(0, -5), phone.slice(-5)];

@@ -135,10 +135,11 @@ describe("an upstream whose ids begin with test_ (a test number's begin _test_)"
   test("its phone's verify window is charged", async () => {
     const phone = "+919876512346";
     const ids: string[] = [];
-    for (let i = 0; i < 2; i++)
+    for (let i = 0; i < 2; i++) {
       ids.push(
         ((await (await app.post("/v1/otp/send", { phone })).json()) as { requestId: string }).requestId,
       );
+    }
     expect((await app.post("/v1/otp/verify", { requestId: ids[0], code: "000000" })).status).toBe(200);
     const second = await app.post("/v1/otp/verify", { requestId: ids[1], code: "000000" });
     expect(second.status, await second.text()).toBe(429);

@@ -191,8 +191,9 @@ describe("request validation, generated inputs", () => {
         }
         const res = await client.app.handle(request);
         expect(res.status, `${m} ${p}`).toBeLessThan(500);
-        if (res.status >= 400 && m !== "HEAD")
+        if (res.status >= 400 && m !== "HEAD") {
           expect(res.headers.get("content-type")).toBe("application/problem+json");
+        }
       }),
       { numRuns: Math.ceil(RUNS / 5) },
     );
@@ -245,8 +246,9 @@ describe("request validation, generated inputs", () => {
           // before any code of ours runs (no request id); every other refusal is ours.
           const bunParser =
             answer.status === 400 && !answer.headers.has("x-request-id") && answer.body === "";
-          if (answer.status >= 400 && !bunParser)
+          if (answer.status >= 400 && !bunParser) {
             expect(answer.headers.get("content-type")).toBe("application/problem+json");
+          }
           // One address: whatever the spelling, the send budget of 5 holds over the whole run.
           expect(fake.sms.length - sentBefore).toBeLessThanOrEqual(5);
         }),

@@ -140,11 +140,12 @@ export class FakeStartMessaging {
     if (fault && (await this.#applyFault(fault, res))) return;
 
     if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
-    if (req.headers["x-api-key"] !== this.options.apiKey)
+    if (req.headers["x-api-key"] !== this.options.apiKey) {
       return this.#reply(res, 401, {
         success: false,
         error: { code: "UNAUTHORIZED", message: "Invalid API key" },
       });
+    }
     if (path === "/otp/send") return this.#send(body as Record<string, unknown>, res, fault);
     if (path === "/otp/verify") return this.#verify(body as Record<string, unknown>, res, fault);
     this.#reply(res, 404, { message: "Not found" });
@@ -171,8 +172,9 @@ export class FakeStartMessaging {
         });
         while (!closed && this.floodWritten < fault.bytes) {
           this.floodWritten += chunk.length;
-          if (!res.write(chunk))
+          if (!res.write(chunk)) {
             await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+          }
         }
         res.end();
         return true;
@@ -203,8 +205,9 @@ export class FakeStartMessaging {
     const key = typeof body.idempotencyKey === "string" ? body.idempotencyKey : undefined;
     const previous = key ? this.#idempotency.get(key) : undefined;
     if (previous) {
-      if (previous.phone !== phone)
+      if (previous.phone !== phone) {
         return this.#reply(res, 409, { message: "Idempotency key reused with different data" });
+      }
       res.writeHead(previous.status, { "content-type": "application/json" });
       return void res.end(previous.body);
     }
@@ -253,8 +256,9 @@ export class FakeStartMessaging {
     const pending = typeof body?.requestId === "string" ? this.#pending.get(body.requestId) : undefined;
     if (!pending) return this.#reply(res, 404, { message: "OTP request not found" });
     if (Date.now() > pending.expiresAt) return this.#reply(res, 410, { message: "OTP expired" });
-    if (pending.attemptsLeft <= 0)
+    if (pending.attemptsLeft <= 0) {
       return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
+    }
     const verified = body.otpCode === pending.code;
     if (verified && !this.options.reusableCodes) this.#pending.delete(body.requestId as string);
     else pending.attemptsLeft -= 1;

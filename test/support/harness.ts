@@ -127,8 +127,9 @@ export function codeFromLog(lines: string[], gatewayId: string): string {
   const requestId = parseVerificationId(gatewayId)?.inner ?? gatewayId;
   for (const line of lines) {
     const entry = JSON.parse(line) as { requestId?: string; code?: string; msg?: string };
-    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code"))
+    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) {
       return entry.code!;
+    }
   }
   throw new Error(`no code logged for ${requestId}`);
 }

@@ -228,8 +228,9 @@ export class RedisCluster {
       ],
       { stdout: "pipe", stderr: "pipe" },
     );
-    if ((await create.exited) !== 0)
+    if ((await create.exited) !== 0) {
       throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
+    }
     for (const node of cluster.nodes) {
       await waitFor(async () => {
         const info = Bun.spawn(node.cli("cluster", "info"), { stdout: "pipe" });

@@ -424,8 +424,9 @@ export function storeBehaviour(
       await Bun.sleep(130);
       expect((await judgePrefix(store, prefix, `${prefix}010`, PUMPING)).state).toBe("clear");
       const counted = freshPrefix();
-      for (let i = 0; i < 6; i++)
+      for (let i = 0; i < 6; i++) {
         expect((await judgePrefix(store, counted, `${counted}00${i}`, PUMPING)).counted).toBeNumber();
+      }
       await Bun.sleep(130);
       expect((await judgePrefix(store, counted, `${counted}010`, PUMPING)).state).toBe("newly_blocked");
     });
@@ -452,8 +453,9 @@ export function storeBehaviour(
       const range = block.slice(0, -2);
       const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
       // One send in each of 6 blocks: no block has its 5 judged sends, the range has 6.
-      for (let k = 1; k <= 6; k++)
+      for (let k = 1; k <= 6; k++) {
         expect((await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING)).state).toBe("clear");
+      }
       // Two verified of 6 is under the blocks' 50 % but not under the range's 25 %; 2 of 13 is.
       await store.countVerified({ prefix: sibling(1), policy: PUMPING });
       await store.countVerified({ prefix: sibling(2), policy: PUMPING });
@@ -539,8 +541,9 @@ export function storeBehaviour(
       expect(refused).toMatchObject({ kind: "limited", decision: { allowed: false } });
       expect(verdictOf(refused)).toBeUndefined();
       // Five more sends (other numbers of the block) make six judged: had the refused one counted, seven.
-      for (let i = 2; i <= 5; i++)
+      for (let i = 2; i <= 5; i++) {
         await admitTo(store, `${prefix}00${i}`, w, id(), { pump: { prefix, policy: PUMPING } });
+      }
       await Bun.sleep(130);
       const strict = { ...PUMPING, minSends: 6 };
       expect((await judgePrefix(store, prefix, `${prefix}009`, strict)).state).toBe("clear"); // 5 judged < 6

@@ -30,8 +30,9 @@ function withTicket<T extends object>(value: T, ticket: SendTicket | undefined):
 export async function sendEvent(store: OtpStore, phone: string, window: RatePolicy, event: string) {
   const admission = await store.admit({ kind: "sms", phone, event, window, budgets: [] });
   if (admission.kind === "limited") return withTicket({ ...admission.decision }, undefined);
-  if (admission.kind !== "admitted" || !admission.decision)
+  if (admission.kind !== "admitted" || !admission.decision) {
     throw new Error(`unexpected admission: ${admission.kind}`);
+  }
   return withTicket({ ...admission.decision }, admission.ticket) as RateDecision & { ticket?: SendTicket };
 }
 

@@ -55,8 +55,9 @@ export class OtpService {
     const tag = await this.deps.store.phoneTag(subject);
     const request = this.#request(recipient, key);
     const admission = await this.deps.store.admit(request);
-    if (admission.kind === "replay")
+    if (admission.kind === "replay") {
       return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
+    }
     const admitted = this.#admitted(recipient, request, admission);
     try {
       const sent =
@@ -143,8 +144,9 @@ export class OtpService {
   ): Admitted {
     const mobile = recipient.kind === "mobile" ? recipient.mobile : undefined;
     const sms = request.kind === "sms" ? request : undefined;
-    if (mobile && sms?.pump && "verdict" in admission && admission.verdict)
+    if (mobile && sms?.pump && "verdict" in admission && admission.verdict) {
       this.#pumping.observe(mobile, sms.pump, admission.verdict);
+    }
     switch (admission.kind) {
       case "in_progress":
         throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
@@ -190,18 +192,21 @@ export class OtpService {
     // lock its owner out.
     const window = { policy: policy.phoneVerify, member: crypto.randomUUID() };
     const start = await store.beginVerify(id, policy.maxAttempts, window);
-    if (start.state === "limited")
+    if (start.state === "limited") {
       throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
-    if (start.state !== "ok")
+    }
+    if (start.state !== "ok") {
       return this.#refuse(requestId, start.state === "used" ? "unknown" : start.state);
+    }
     const { phone } = start;
     if (test) {
       // A test number's fixed code, checked here, no upstream. Past its last day, unknown. Its sends
       // are free, so new ids are too: only the phone's window bounds guesses. A wrong code stays
       // charged to it; the right one is taken back, so that reviewers and CI can sign in often.
       const entry = this.#tests.active(phone);
-      if (!entry || !this.#tests.matches(entry, code))
+      if (!entry || !this.#tests.matches(entry, code)) {
         return { ...this.#refuse(requestId, entry ? "wrong_code" : "unknown"), test: true };
+      }
       if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
       await store.refundVerify(id, window.member).catch(() => undefined);
       return { answer: { verified: true }, test: true };

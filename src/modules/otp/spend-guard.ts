@@ -42,8 +42,9 @@ export class SpendGuard {
     for (const [i, decision] of decisions.entries()) {
       const budget = budgets[i];
       if (!budget) continue;
-      for (const [k, w] of budget.windows.entries())
+      for (const [k, w] of budget.windows.entries()) {
         this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit);
+      }
     }
   }
 

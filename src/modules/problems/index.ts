@@ -29,10 +29,11 @@ export function problemPages() {
         "/problems/:slug",
         ({ params }) => {
           const body = pages.get(params.slug);
-          if (!body)
+          if (!body) {
             throw new GatewayError("NOT_FOUND", {
               detail: "No problem has that name; /problems lists them.",
             });
+          }
           return answer(body);
         },
         { detail: { hide: true } },

@@ -55,11 +55,12 @@ describe("the console provider", () => {
     const { requestId } = await provider.send({ phone: "+919876543210", idempotencyKey: "k1" });
     const code = codeFromLog(lines, requestId);
     const wrong = code === "000000" ? "111111" : "000000";
-    for (let i = 0; i < 3; i++)
+    for (let i = 0; i < 3; i++) {
       expect(await provider.verify({ requestId, code: wrong })).toEqual({
         verified: false,
         reason: "wrong_code",
       });
+    }
     expect(await provider.verify({ requestId, code })).toEqual({ verified: false, reason: "exhausted" });
   });
 
@@ -88,8 +89,9 @@ describe("the console provider", () => {
   test("memory stays bounded: the oldest codes are dropped past maxEntries", async () => {
     const { provider, lines } = setup(100);
     const first = await provider.send({ phone: "+919800000000", idempotencyKey: "k0" });
-    for (let i = 1; i <= 150; i++)
+    for (let i = 1; i <= 150; i++) {
       await provider.send({ phone: `+9198000${String(i).padStart(5, "0")}`, idempotencyKey: `k${i}` });
+    }
     expect(
       await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) }),
     ).toEqual({

@@ -105,8 +105,9 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const short = { ...PUMPING, windowMs: 1_000 }; // counts are kept about 1.6 s; the block lasts 10
     const blocked = "+919812345";
     await block(store, blocked, short);
-    for (let i = 0; i < 150; i++)
+    for (let i = 0; i < 150; i++) {
       await store.countSent({ prefix: `+9173${String(i * 1000).padStart(5, "0")}`, policy: short });
+    }
     await store.removeFromSafeList({ prefix: blocked, number: `${blocked}999` }); // a number never listed
     await store.countVerified({ prefix: blocked, policy: short }); // a code sent before the block, verified now
     await Bun.sleep(1_700);
@@ -122,13 +123,15 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     await Bun.sleep(130);
     expect((await judgePrefix(store, "+919812349", "+919812349123", PUMPING)).state).toBe("newly_blocked");
     // Other records until the map is full, then sends a blocked range refuses, to a fresh block of it.
-    for (let i = 0; i < 90; i++)
+    for (let i = 0; i < 90; i++) {
       await store.countSent({ prefix: `+9177000${String(i).padStart(2, "0")}`, policy: PUMPING });
-    for (let i = 0; i < 5; i++)
+    }
+    for (let i = 0; i < 5; i++) {
       expect(await judgePrefix(store, "+919812300", "+919812300555", PUMPING)).toMatchObject({
         state: "blocked",
         range: true,
       });
+    }
     // The victim's four unverified sends are still there: a fifth makes it a block.
     await store.countSent({ prefix: victim, policy: PUMPING });
     await Bun.sleep(130);

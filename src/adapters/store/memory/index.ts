@@ -94,8 +94,9 @@ export class MemoryStore implements OtpStore {
     const checks = retry ? [] : budgets.map((budget) => ({ budget, ...this.#budgets.check(budget) }));
     const affordable = checks.every((c) => c.decision.allowed);
     const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, !retry && affordable);
-    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce")
+    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce") {
       return { kind: "blocked", verdict };
+    }
     const decisions = checks.map((c) => c.decision);
     if (!affordable) return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) };
     for (const check of checks) check.record();
@@ -129,8 +130,9 @@ export class MemoryStore implements OtpStore {
     const { phone, key } = fromTicket(ticket);
     const id = verificationId(sent.id);
     // An id seen before (an upstream replay) keeps its spent attempts.
-    if (!this.#verifications.has(id))
+    if (!this.#verifications.has(id)) {
       this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
+    }
     if (key) this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs);
   }
 

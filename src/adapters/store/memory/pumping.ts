@@ -129,8 +129,9 @@ export class MemoryPumping {
     if (found && safeFor(found, phone)) return { state: "clear", remainingMs: 0, strikes: found.strikes };
     const record = found ?? this.#record(prefix);
     const now = this.now();
-    if (record.until > now)
+    if (record.until > now) {
       return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };
+    }
     if (judge(record, now, policy)) {
       record.strikes += 1;
       const duration = blockDuration(policy, record.strikes);
@@ -142,8 +143,9 @@ export class MemoryPumping {
         verifiedOld: new Map(record.verifiedOld),
       });
       for (const counts of [record.sent, record.verified, record.sentOld, record.verifiedOld]) counts.clear();
-      for (const map of [this.#prefixes, this.#held])
+      for (const map of [this.#prefixes, this.#held]) {
         map.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
+      }
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
     if (!count) return { state: "clear", remainingMs: 0, strikes: record.strikes };

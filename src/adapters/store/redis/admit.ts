@@ -71,8 +71,9 @@ async function unbindOwn(
   key: string,
   phone: string,
 ): Promise<void> {
-  if ((await owning.catch(() => undefined)) === "new")
+  if ((await owning.catch(() => undefined)) === "new") {
     await ctx.idempotency.unbind(key, phone).catch(() => undefined);
+  }
 }
 
 async function claimTestKey(
@@ -154,11 +155,13 @@ async function read(
   const decision = windowDecision(request.window, reply, ADMIT_REPLY.allowed, recorded);
   if (!decision.allowed) return { kind: "limited", decision } as const;
   const verdict = request.pump && (await pumpVerdict(ctx, request.pump, reply));
-  if (verdict && verdict.state !== "clear" && request.pump?.policy.mode === "enforce")
+  if (verdict && verdict.state !== "clear" && request.pump?.policy.mode === "enforce") {
     return { kind: "blocked", verdict } as const;
+  }
   const decisions = budgetsOf(reply, budgets);
-  if (decisions.some((d) => !d.allowed))
+  if (decisions.some((d) => !d.allowed)) {
     return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) } as const;
+  }
   const ticket: TicketData = {
     phone: request.phone,
     event: recorded ? request.event : undefined,

@@ -129,8 +129,9 @@ export function connectRedis(options: RedisConnection): {
     const url = options.url ?? "redis://127.0.0.1:6379";
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
-  for (const [name, { keys, lua }] of Object.entries(scripts))
+  for (const [name, { keys, lua }] of Object.entries(scripts)) {
     client.defineCommand(name, { numberOfKeys: keys, lua });
+  }
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

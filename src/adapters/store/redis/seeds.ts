@@ -39,14 +39,16 @@ export function parseClusterSeeds(text: string): ClusterSeeds | string {
       return `seed ${i + 1}: a URL such as rediss://user:password@host:6379`;
     }
     if (!url.port) return `seed ${i + 1}: a port (rediss://host:6379)`;
-    if (url.pathname !== "" && url.pathname !== "/")
+    if (url.pathname !== "" && url.pathname !== "/") {
       return `seed ${i + 1}: no database (a cluster has only 0)`;
+    }
     const tls = url.protocol === "rediss:";
     const username = decodeURIComponent(url.username) || undefined;
     const password = decodeURIComponent(url.password) || undefined;
     const thisLogin = `${tls}\0${username ?? ""}\0${password ?? ""}`;
-    if (login !== undefined && login !== thisLogin)
+    if (login !== undefined && login !== thisLogin) {
       return "every URL seed with the same scheme, user and password";
+    }
     login = thisLogin;
     Object.assign(seeds, { tls, username, password });
     seeds.nodes.push({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port) });
