@@ -35,15 +35,20 @@ export function ipv4Number(text: string): number {
       value = value * 256 + part;
       part = 0;
       digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && part === 0)) {
-      part = part * 10 + (c - 48);
-      if (part > 255) return -1;
-      digits++;
-    } else return -1;
+      continue;
+    }
+    if (!extendsOctet(c, part, digits)) return -1;
+    part = part * 10 + (c - 48);
+    if (part > 255) return -1;
+    digits++;
   }
   if (dots !== 3 || digits === 0) return -1;
   return value * 256 + part;
 }
+
+/** Whether character `c` is a digit that may follow an octet's `digits` digits worth `part`: three at most, no leading 0. */
+const extendsOctet = (c: number, part: number, digits: number) =>
+  c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && part === 0);
 
 /** Two 16-bit groups as a dotted quad. */
 const dotted = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;

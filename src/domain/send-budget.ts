@@ -91,19 +91,23 @@ export function budgetDecision(
     const sum = live.reduce((total, [, count]) => total + count, 0);
     used.push(sum);
     if (sum >= w.limit) {
-      // A send passes once enough of the oldest buckets have left the window.
-      let running = sum;
-      let waitMs = w.windowMs;
-      for (const [j, count] of live) {
-        running -= count;
-        if (running < w.limit) {
-          waitMs = (j + 1) * w.bucketMs + w.windowMs - now;
-          break;
-        }
-      }
+      const waitMs = waitForRoom(w, live, sum, now);
       if (!denied || waitMs > denied.waitMs) denied = { index, waitMs };
     } else if (w.limit - sum - 1 < tightest.remaining) tightest = { index, remaining: w.limit - sum - 1 };
   });
   if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, used };
   return { allowed: true, index: tightest.index, remaining: tightest.remaining, waitMs: 0, used };
+}
+
+/**
+ * How long a full window makes a send wait: it passes once enough of the oldest buckets have left the
+ * window. `live`: the window's buckets and counts, oldest first, `sum` in all.
+ */
+function waitForRoom(w: BudgetWindow, live: readonly [number, number][], sum: number, now: number): number {
+  let running = sum;
+  for (const [j, count] of live) {
+    running -= count;
+    if (running < w.limit) return (j + 1) * w.bucketMs + w.windowMs - now;
+  }
+  return w.windowMs;
 }

@@ -63,20 +63,24 @@ const MAX_DEPTH = 8;
 export function nestingDepth(text: string): number {
   let depth = 0;
   let deepest = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) {
-        i++; // a backslash escapes the next character
-      } else if (c === 0x22) {
-        inString = false;
-      }
-    } else if (c === 0x22) inString = true;
+    if (c === 0x22) i = closingQuote(text, i + 1);
     else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
     else if (c === 0x5d || c === 0x7d) depth--;
   }
   return deepest;
+}
+
+/** Where the string whose text starts at `from` ends: its closing quote, or the end of an unclosed one. */
+function closingQuote(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c)
+      i++; // a backslash escapes the next character
+    else if (c === 0x22) return i;
+  }
+  return text.length;
 }
 
 function shadowsToString(value: unknown): boolean {

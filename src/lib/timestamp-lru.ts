@@ -52,9 +52,9 @@ export class TimestampLru<K extends string | number> {
     scratch.length = 0;
     if (slot === undefined) return scratch;
     this.#touch(slot);
-    const count = this.#counts[slot]!;
-    if (count === SPILLED) return this.#spilled.get(slot)!;
-    for (let i = 0; i < count; i++) scratch.push(this.#inline[slot * INLINE + i]!);
+    const count = this.#counts[slot] ?? 0;
+    if (count === SPILLED) return this.#spilledLog(slot);
+    for (let i = 0; i < count; i++) scratch.push(this.#inline[slot * INLINE + i] ?? 0);
     return scratch;
   }
 
@@ -70,7 +70,7 @@ export class TimestampLru<K extends string | number> {
       return;
     }
     this.#touch(slot);
-    const count = this.#counts[slot]!;
+    const count = this.#counts[slot] ?? 0;
     if (count < INLINE) {
       this.#inline[slot * INLINE + count] = now;
       this.#counts[slot] = count + 1;
@@ -78,7 +78,7 @@ export class TimestampLru<K extends string | number> {
     }
     const log =
       count === SPILLED
-        ? this.#spilled.get(slot)!
+        ? this.#spilledLog(slot)
         : [...this.#inline.subarray(slot * INLINE, slot * INLINE + INLINE)];
     log.push(now);
     trim(log, keep);
@@ -96,7 +96,8 @@ export class TimestampLru<K extends string | number> {
       // Full: the least recently used entry gives up its slot.
       slot = this.#head;
       this.#unlink(slot);
-      const old = this.#keys[slot]!;
+      const old = this.#keys[slot];
+      if (old === undefined) throw new Error(`TimestampLru: the oldest slot ${slot} has no key`);
       if (isInt(old)) this.#ints.delete(old);
       else this.#others.delete(old);
       this.#spilled.delete(slot);
@@ -112,6 +113,13 @@ export class TimestampLru<K extends string | number> {
       this.#counts[slot] = SPILLED;
     }
     this.#linkTail(slot);
+  }
+
+  /** The log of an entry whose count says SPILLED: it is always in `#spilled`. */
+  #spilledLog(slot: number): number[] {
+    const log = this.#spilled.get(slot);
+    if (!log) throw new Error(`TimestampLru: slot ${slot} is marked spilled but holds no log`);
+    return log;
   }
 
   #slotOf(key: K): number | undefined {
@@ -142,8 +150,8 @@ export class TimestampLru<K extends string | number> {
   }
 
   #unlink(slot: number): void {
-    const prev = this.#prev[slot]!;
-    const next = this.#next[slot]!;
+    const prev = this.#prev[slot] ?? NONE;
+    const next = this.#next[slot] ?? NONE;
     if (prev === NONE) this.#head = next;
     else this.#next[prev] = next;
     if (next === NONE) this.#tail = prev;

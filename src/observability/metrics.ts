@@ -63,7 +63,7 @@ export class PromMetrics implements Metrics {
       this.#state.upstream.set(key, series);
     }
     const bucket = UPSTREAM_BUCKETS.findIndex((le) => seconds <= le);
-    if (bucket >= 0) series.buckets[bucket]! += 1;
+    if (bucket >= 0) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
     series.sum += seconds;
     series.count += 1;
   }

@@ -102,7 +102,7 @@ function upstreamHistogram(state: MetricsState) {
       const labels = { endpoint: series.endpoint, status_class: series.statusClass };
       let cumulative = 0;
       UPSTREAM_BUCKETS.forEach((le, i) => {
-        cumulative += series.buckets[i]!;
+        cumulative += series.buckets[i] ?? 0;
         values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
       });
       values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: series.count });

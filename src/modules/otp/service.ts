@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/port";
 import type { Admission, KeyClaim, SendRequest, SendTicket, SentCode } from "../../adapters/store/port";
-import { parseVerificationId, verificationId } from "../../domain/ids";
+import { parseVerificationId, type VerificationRef, verificationId } from "../../domain/ids";
 import { maskPhone } from "../../domain/mask";
 import type { MobileNumber } from "../../domain/phone";
 import { GatewayError } from "../../errors";
@@ -181,7 +181,7 @@ export class OtpService {
   }
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
-    const { store, provider, policy } = this.deps;
+    const { store, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
     // of its form is unknown without a store call.
     const id = parseVerificationId(requestId);
@@ -199,18 +199,39 @@ export class OtpService {
       return this.#refuse(requestId, start.state === "used" ? "unknown" : start.state);
     }
     const { phone } = start;
-    if (test) {
-      // A test number's fixed code, checked here, no upstream. Past its last day, unknown. Its sends
-      // are free, so new ids are too: only the phone's window bounds guesses. A wrong code stays
-      // charged to it; the right one is taken back, so that reviewers and CI can sign in often.
-      const entry = this.#tests.active(phone);
-      if (!entry || !this.#tests.matches(entry, code)) {
-        return { ...this.#refuse(requestId, entry ? "wrong_code" : "unknown"), test: true };
-      }
-      if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
-      await store.refundVerify(id, window.member).catch(() => undefined);
-      return { answer: { verified: true }, test: true };
+    if (test) return this.#verifyTestNumber(id, requestId, phone, code, window.member);
+    return this.#verifyUpstream(id, requestId, phone, code);
+  }
+
+  /**
+   * A test number's fixed code, checked here, no upstream. Past its last day, unknown. Its sends
+   * are free, so new ids are too: only the phone's window bounds guesses. A wrong code stays
+   * charged to it; the right one is taken back, so that reviewers and CI can sign in often.
+   */
+  async #verifyTestNumber(
+    id: VerificationRef,
+    requestId: string,
+    phone: string,
+    code: string,
+    member: string,
+  ): Promise<VerifyOutcome> {
+    const { store } = this.deps;
+    const entry = this.#tests.active(phone);
+    if (!entry || !this.#tests.matches(entry, code)) {
+      return { ...this.#refuse(requestId, entry ? "wrong_code" : "unknown"), test: true };
     }
+    if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
+    await store.refundVerify(id, member).catch(() => undefined);
+    return { answer: { verified: true }, test: true };
+  }
+
+  async #verifyUpstream(
+    id: VerificationRef,
+    requestId: string,
+    phone: string,
+    code: string,
+  ): Promise<VerifyOutcome> {
+    const { store, provider } = this.deps;
     const result = await provider.verify({ requestId: id.inner, code });
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.

@@ -5,7 +5,7 @@ import { DEFAULT_LAYOUT, type PrefixLayout } from "../../../domain/number-ranges
 import type { RatePolicy } from "../../../domain/rate-policy";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
 import { boundedLru } from "../../../lib/lru";
-import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
+import { admitted, fromTicket, keyTaken, pumpedCount, type TicketData } from "../admission";
 import type {
   Admission,
   GuardBlock,
@@ -106,8 +106,7 @@ export class MemoryStore implements OtpStore {
       phone,
       event: retry ? undefined : event,
       receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })),
-      pumped:
-        pump && verdict?.counted !== undefined ? { prefix: pump.prefix, bucket: verdict.counted } : undefined,
+      pumped: pumpedCount(pump?.prefix, verdict),
       key: key?.key,
     };
     return admitted(ticket, decision, verdict, retry ? undefined : decisions);

@@ -1,7 +1,7 @@
 import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../../domain/number-ranges";
 import type { PumpVerdict } from "../../../domain/pumping";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
-import { admitted, type KeyTaken, keyTaken, type TicketData } from "../admission";
+import { admitted, type KeyTaken, keyTaken, pumpedCount, type TicketData } from "../admission";
 import type { Admission, PumpCheck, SendRequest, SendTicket } from "../port";
 import type { ScriptedRedis } from "./client";
 import type { RedisIdempotency } from "./idempotency";
@@ -166,10 +166,7 @@ async function read(
     phone: request.phone,
     event: recorded ? request.event : undefined,
     receipts: recorded ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
-    pumped:
-      request.pump && verdict?.counted !== undefined
-        ? { prefix: request.pump.prefix, bucket: verdict.counted }
-        : undefined,
+    pumped: pumpedCount(request.pump?.prefix, verdict),
     key: reply[ADMIT_REPLY.claimState] === "new" ? request.key?.key : undefined,
   };
   return admitted(ticket, decision, verdict, recorded ? decisions : undefined);
