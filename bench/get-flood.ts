@@ -124,7 +124,7 @@ async function stopGateway(proc: Proc): Promise<void> {
 }
 
 const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? Number.NaN;
 
 interface Row {
   path: string;

@@ -14,6 +14,7 @@ import { buildServices } from "../src/composition-root";
 import { loadConfig } from "../src/config/index";
 import { OtpService } from "../src/modules/otp/service";
 import { createLogger } from "../src/observability/logger";
+import { must } from "../test/support/given";
 
 const logger = createLogger({ level: "silent" });
 const mode = process.argv[2] ?? "on";
@@ -40,8 +41,11 @@ await store.connected(2000);
 const admin = new Redis("redis://127.0.0.1:6379/12");
 await admin.flushdb();
 if (process.env.FULL_BUDGET === "1") {
-  const budget = deps.policy.sendBudgets.find((b) => b.scope === "*")!;
-  const { bucketMs } = budget.windows[0]!;
+  const budget = must(
+    deps.policy.sendBudgets.find((b) => b.scope === "*"),
+    "a `*` budget in SEND_BUDGETS",
+  );
+  const { bucketMs } = must(budget.windows[0], "a window of the `*` budget");
   const now = Math.floor(Date.now() / bucketMs);
   const fields = Array.from({ length: 60 }, (_, i) => [`1:${now - 59 + i}`, "1"]).flat();
   await admin.hset("otp:budget:{*}", ...fields);

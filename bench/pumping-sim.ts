@@ -84,7 +84,8 @@ export function plan(shape: SimShape, seed = 42): PlannedSend[] {
   const attack = (actor: Exclude<Actor, "legit">, blocks: string[], ipOf: (n: number) => string) => {
     const rate = shape.rates[actor];
     for (let n = 0, at = start; at < durationMs; n++, at = start + (n * 1000) / rate) {
-      const block = blocks[n % blocks.length]!;
+      const block = blocks[n % blocks.length];
+      if (block === undefined) throw new Error(`attacker ${actor} has no blocks to send to`);
       const phone = `${block}${String(Math.floor(n / blocks.length) % 1000).padStart(3, "0")}`;
       sends.push({ at, actor, phone, ip: ipOf(n) });
     }

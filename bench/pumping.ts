@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { freePort, sh, waitHealthy, writeResults } from "../scripts/lib/local";
 import { EnvSchema } from "../src/config/schema";
 import { parseDuration } from "../src/lib/duration";
+import { must } from "../test/support/given";
 import { type Actor, type PlannedSend, plan, type SimShape } from "./pumping-sim";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -16,13 +17,14 @@ function scaled(name: keyof typeof EnvSchema.properties): string {
   const text = String(EnvSchema.properties[name].default);
   return text.replace(
     /([0-9]+)(ms|s|m|h|d)\b/g,
-    (all) => `${Math.max(1, Math.round(parseDuration(all)! / F))}ms`,
+    (all) => `${Math.max(1, Math.round(must(parseDuration(all), `a duration, not ${all}`) / F))}ms`,
   );
 }
 
+const OTP_TTL = scaled("OTP_TTL");
 /** The same defaults in every mode; only the guard's own switches differ. */
 const BASE: Record<string, string> = {
-  OTP_TTL: scaled("OTP_TTL"),
+  OTP_TTL,
   PHONE_SEND_LIMITS: scaled("PHONE_SEND_LIMITS"),
   PHONE_VERIFY_LIMITS: scaled("PHONE_VERIFY_LIMITS"),
   IP_SEND_LIMITS: scaled("IP_SEND_LIMITS"),
@@ -188,7 +190,7 @@ try {
     },
   );
   await Bun.sleep(300);
-  const fake = upstream(parseDuration(BASE.OTP_TTL!)!);
+  const fake = upstream(must(parseDuration(OTP_TTL), `OTP_TTL, a duration, not ${OTP_TTL}`));
   const sends = plan(SHAPE);
   const results = [];
   try {
@@ -226,7 +228,7 @@ function report(results: Awaited<ReturnType<typeof run>>[], sends: PlannedSend[]
   const attackStart = (SHAPE.attackStartMin * 60_000) / F;
   const attackSms = (r: (typeof results)[number]) =>
     ["A", "B", "C"].reduce((n, a) => n + (r.delivered.get(a as Actor) ?? 0), 0);
-  const off = attackSms(results[0]!);
+  const off = attackSms(must(results[0], "the run without the guard"));
   const rows = results.map((r) => {
     const legit = r.outcomes.filter((o) => o.actor === "legit");
     const refusedBy = (causes: string[]) => legit.filter((o) => causes.includes(o.cause)).length;

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuSeconds, freePort, rssMiB, sh, waitHealthy, writeResults } from "../scripts/lib/local";
+import { must } from "../test/support/given";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -138,13 +139,20 @@ interface Row extends WrkResult {
   cpu_us_per_req: number;
 }
 
-const medianOf = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+/** The lower middle of `values`; none for none. */
+const medianOf = (values: number[]): number | undefined =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
+/** Server CPU per request of round `i`'s run: each paired scenario runs once a round. */
+const cpuOf = (runs: Row[], i: number) => must(runs[i], `round ${i + 1}'s run`).cpu_us_per_req;
 
 /** A scenario's median run by server CPU per request (the lower middle one of an even count). */
 function median(runs: Row[]): Row {
   const cpu = medianOf(runs.map((r) => r.cpu_us_per_req));
-  return runs.find((r) => r.cpu_us_per_req === cpu)!;
+  return must(
+    runs.find((r) => r.cpu_us_per_req === cpu),
+    "a run with the median CPU",
+  );
 }
 
 /** Starts `cmd`, waits for /healthz, runs the load, samples RSS, stops it. */
@@ -369,11 +377,17 @@ try {
   ];
   const chosen = scenarios.filter(([name]) => !ONLY || new RegExp(ONLY).test(name));
   const runs = new Map<string, Row[]>(chosen.map(([name]) => [name, []]));
+  const runsOf = (name: string) => must(runs.get(name), `the runs of ${name}`);
+  const scenarioNamed = (wanted: string) =>
+    must(
+      scenarios.find(([name]) => name === wanted),
+      `a scenario named ${wanted}`,
+    );
   for (let round = 1; round <= REPEAT; round++) {
     if (REPEAT > 1) console.log(`round ${round} of ${REPEAT}`);
     // Every other round in reverse order: neither of two compared rows always runs first.
     for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse()) {
-      runs.get(name)!.push(await scenario(name, cmd, env, load, prepare));
+      runsOf(name).push(await scenario(name, cmd, env, load, prepare));
     }
   }
   // p99 at a rate both can carry: half the gateway's peak, the same for the floor and the gateway.
@@ -381,9 +395,9 @@ try {
   if (peak && (!ONLY || new RegExp(ONLY).test(GUARDED_PACED))) {
     const rate = Math.round(median(peak).rps / 2);
     console.log(`paced rows: ${rate} req/s`);
-    const [, floorCmd, floorEnv, floorLoad] = scenarios.find(([name]) => name === FLOOR)!;
-    const [, gwCmd, gwEnv, gwLoad] = scenarios.find(([name]) => name === GUARDED)!;
-    const [, offCmd, offEnv, offLoad] = scenarios.find(([name]) => name === UNGUARDED)!;
+    const [, floorCmd, floorEnv, floorLoad] = scenarioNamed(FLOOR);
+    const [, gwCmd, gwEnv, gwLoad] = scenarioNamed(GUARDED);
+    const [, offCmd, offEnv, offLoad] = scenarioNamed(UNGUARDED);
     const paced = (load: (typeof scenarios)[number][3]) => ({
       ...load,
       env: { ...load.env, RATE: String(rate) },
@@ -396,13 +410,13 @@ try {
       runs.set(name, []);
     }
     for (let round = 1; round <= REPEAT; round++) {
-      runs.get(FLOOR_PACED)!.push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
+      runsOf(FLOOR_PACED).push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
       const pair: [string, string[], Record<string, string>, typeof gwLoad][] = [
         [GUARDED_PACED, gwCmd, gwEnv, gwLoad],
       ];
       if (withOff) pair[round % 2 ? "push" : "unshift"]([UNGUARDED_PACED, offCmd, offEnv, offLoad]);
       for (const [name, cmd, env, load] of pair) {
-        runs.get(name)!.push(await scenario(name, cmd, env, paced(load)));
+        runsOf(name).push(await scenario(name, cmd, env, paced(load)));
       }
     }
   }
@@ -416,7 +430,7 @@ try {
   const guarded = runs.get(GUARDED);
   const unguarded = runs.get(UNGUARDED);
   const guardDeltas =
-    guarded && unguarded ? guarded.map((g, i) => g.cpu_us_per_req - unguarded[i]!.cpu_us_per_req) : [];
+    guarded && unguarded ? guarded.map((g, i) => g.cpu_us_per_req - cpuOf(unguarded, i)) : [];
   if (REPEAT > 1 && guardDeltas.length > 0) {
     console.log(
       `spend guard's cost per accepted send, per round: ${guardDeltas.join(", ")} µs; median ${medianOf(guardDeltas)} µs`,
@@ -426,18 +440,26 @@ try {
   const unguardedPaced = runs.get(UNGUARDED_PACED);
   const pacedDeltas =
     guardedPaced && unguardedPaced
-      ? guardedPaced.map((g, i) => g.cpu_us_per_req - unguardedPaced[i]!.cpu_us_per_req)
+      ? guardedPaced.map((g, i) => g.cpu_us_per_req - cpuOf(unguardedPaced, i))
       : [];
-  if (pacedDeltas.length > 0) {
+  const pacedRps = guardedPaced?.[0]?.rps;
+  if (pacedDeltas.length > 0 && pacedRps !== undefined) {
     console.log(
-      `spend guard's cost per accepted send at one rate (${guardedPaced![0]!.rps.toFixed(0)} req/s), per round: ${pacedDeltas.join(", ")} µs; median ${medianOf(pacedDeltas)} µs`,
+      `spend guard's cost per accepted send at one rate (${pacedRps.toFixed(0)} req/s), per round: ${pacedDeltas.join(", ")} µs; median ${medianOf(pacedDeltas)} µs`,
     );
   }
 
   await stop(upstream);
   await stop(redis);
 
-  if (!ONLY) writeReport(rows, medianOf(guardDeltas), medianOf(pacedDeltas));
+  // Every scenario ran: both pairs of rows have one difference a round.
+  if (!ONLY) {
+    writeReport(
+      rows,
+      must(medianOf(guardDeltas), "the guard's cost per round"),
+      must(medianOf(pacedDeltas), "the guard's cost at one rate per round"),
+    );
+  }
 } finally {
   for (const p of running) p.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
@@ -445,7 +467,11 @@ try {
 
 /** The ratios against the targets, and the report in markdown and JSON. */
 function writeReport(rows: Row[], guardUs: number, guardPacedUs: number): void {
-  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+  const by = (prefix: string) =>
+    must(
+      rows.find((r) => r.name.startsWith(prefix)),
+      `a row named ${prefix}…`,
+    );
   const flood = by(FLOOD_IMAGE);
   const floodUnsized = by(FLOOD);
   const ratio = (a: Row, b: Row) => Math.round((a.rps / b.rps) * 100) / 100;

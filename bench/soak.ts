@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort, rssMiB, waitHealthy } from "../scripts/lib/local";
+import { must } from "../test/support/given";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -78,8 +79,8 @@ try {
     const ttls = (await keys.reduce((p, key) => p.pttl(key), redis.pipeline()).exec()) ?? [];
     noTtl += ttls.filter(([, ttl]) => (ttl as number) < 0).length;
   } while (cursor !== "0");
-  const first = samples[1] ?? samples[0]!;
-  const last = samples.at(-1)!;
+  const first = must(samples[1] ?? samples[0], "a sample");
+  const last = must(samples.at(-1), "a sample");
   console.log(`soak: ${seconds}s of mixed load, ${result.requests} requests`);
   console.log(JSON.stringify(result));
   console.log("t(s)  RSS MiB  fds  redis keys");

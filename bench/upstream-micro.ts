@@ -6,6 +6,7 @@
 import { median } from "../scripts/lib/local";
 import { StartMessagingProvider } from "../src/adapters/sms/startmessaging";
 import { createLogger } from "../src/observability/logger";
+import { must } from "../test/support/given";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) =>
@@ -79,13 +80,13 @@ try {
   for (const call of Object.values(subjects)) await cpuPerCall(call); // JSC compiles the hot code first
   const samples = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
-    const names = Object.keys(subjects);
-    for (const name of round % 2 ? names.reverse() : names) {
-      const value = await cpuPerCall(subjects[name]!);
+    const entries = Object.entries(subjects);
+    for (const [name, call] of round % 2 ? entries.reverse() : entries) {
+      const value = await cpuPerCall(call);
       samples.set(name, [...(samples.get(name) ?? []), value]);
     }
   }
-  const bare = median(samples.get("bare fetch + json()")!);
+  const bare = median(must(samples.get("bare fetch + json()"), "the bare fetch's samples"));
   for (const [name, values] of samples) {
     const mid = median(values);
     console.log(

@@ -131,16 +131,17 @@ describe("configuration", () => {
       username: "app",
       password: "p@ss",
     });
-    for (const [value, expected] of [
+    const refusals: [value: string, expected: string][] = [
       ["rediss://:one@a:1,rediss://:two@b:2", "same scheme, user and password"],
       ["rediss://:pw@a:1,b:2", "rediss:// on every seed"],
       ["redis://:pw@a:1/3", "no database"],
       ["redis://:pw@a", "a port"],
       ["valkey://:pw@a:1", "host:port, or a redis:// or rediss:// URL"],
       ["a:99999", "a port from 1 to 65535"],
-    ]) {
-      const problem = problemsOf({ REDIS_CLUSTER_NODES: value! }).join("\n");
-      expect(problem, value).toContain(expected!);
+    ];
+    for (const [value, expected] of refusals) {
+      const problem = problemsOf({ REDIS_CLUSTER_NODES: value }).join("\n");
+      expect(problem, value).toContain(expected);
       expect(problem, value).not.toMatch(/:(pw|one|two)@/);
     }
     expect(problemsOf({ REDIS_TLS_CA_FILE: "/nonexistent/ca.pem" })[0]).toContain("a readable PEM file");

@@ -5,8 +5,9 @@ import { join } from "node:path";
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
+  const { port } = probe;
   await probe.stop(true);
+  if (port === undefined) throw new Error("Bun.serve on port 0 is listening on no port");
   return port;
 }
 
@@ -70,7 +71,9 @@ export async function sh(cmd: string[], cwd: string): Promise<void> {
   }
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median of `xs` (the upper middle one of an even count); NaN for none. */
+export const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /**
  * Where a process's memory is, in MiB: anonymous (JS heap, malloc) and pages of

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { addressBuckets, ipv4Number } from "../../src/domain/address-buckets";
-import { clientAddress, parseTrustProxy } from "../../src/domain/client-ip";
+import { clientAddress } from "../../src/domain/client-ip";
+import { trustOf } from "../support/given";
 
 describe("address buckets", () => {
   test("IPv4 by itself and its /24; IPv6 by /64 and /48, however the address is spelled", () => {
@@ -15,7 +16,7 @@ describe("address buckets", () => {
       expect(addressBuckets(spelling)).toEqual(v6);
     }
     // clientAddress writes every accepted spelling one way before bucketing.
-    const none = parseTrustProxy("false")!;
+    const none = trustOf("false");
     for (const spelling of [
       "2001:0DB8:0001:0002:0000:0000:0000:0001",
       "2001:db8:1:2:0::1",

@@ -58,6 +58,32 @@ async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY
   };
 }
 
+/** The child processes of `pid`, polled until its two workers are there (about a second at most). */
+async function workersOf(pid: number): Promise<number[]> {
+  let children: number[] = [];
+  for (let i = 0; i < 200 && children.length < 2; i++) {
+    children = (await Bun.file(`/proc/${pid}/task/${pid}/children`).text())
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    if (children.length < 2) await Bun.sleep(5);
+  }
+  return children;
+}
+
+/** Whether a process is still running (not gone, not a zombie). */
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+
+/** A process's state and parent, for a failure message. */
+const processState = (pid: number) =>
+  existsSync(`/proc/${pid}`)
+    ? readFileSync(`/proc/${pid}/status`, "utf8")
+        .match(/State:\s+\S+|PPid:\s+\d+/g)
+        ?.join(" ")
+    : "gone";
+
 const fake = new FakeStartMessaging();
 const upstreamEnv = () => ({
   STARTMESSAGING_API_KEY: "sm_test_fake_key",
@@ -258,14 +284,6 @@ describe("the compiled binary", () => {
   }, 30_000);
 
   test("WORKERS=2: workers stop by themselves when their primary is killed, also while they start", async () => {
-    const alive = (pid: number) =>
-      existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-    const describe_ = (pid: number) =>
-      existsSync(`/proc/${pid}`)
-        ? readFileSync(`/proc/${pid}/status`, "utf8")
-            .match(/State:\s+\S+|PPid:\s+\d+/g)
-            ?.join(" ")
-        : "gone";
     for (const waitForHealthy of [true, false]) {
       const port = await freePort();
       const primary = Bun.spawn([BINARY], {
@@ -280,16 +298,8 @@ describe("the compiled binary", () => {
         stdout: "ignore",
         stderr: "ignore",
       });
-      let children: number[] = [];
       if (waitForHealthy) await waitHealthy(port);
-      for (let i = 0; i < 200 && children.length < 2; i++) {
-        children = (await Bun.file(`/proc/${primary.pid}/task/${primary.pid}/children`).text())
-          .trim()
-          .split(/\s+/)
-          .filter(Boolean)
-          .map(Number);
-        if (children.length < 2) await Bun.sleep(5);
-      }
+      const children = await workersOf(primary.pid);
       expect(children).toHaveLength(2);
       primary.kill("SIGKILL");
       await primary.exited;
@@ -297,7 +307,7 @@ describe("the compiled binary", () => {
       while (children.some(alive) && Date.now() < deadline) await Bun.sleep(100);
       expect(
         children.filter(alive),
-        `after ${waitForHealthy ? "start" : "spawn"}: ${children.map(describe_).join(" | ")}`,
+        `after ${waitForHealthy ? "start" : "spawn"}: ${children.map(processState).join(" | ")}`,
       ).toEqual([]);
     }
   }, 30_000);

@@ -4,6 +4,7 @@ import { EnvSchema } from "../../src/config/schema";
 import { socketPeer } from "../../src/http/guard";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
+import { portOf } from "../support/socket";
 
 /** The shipped defaults of the address tiers, as the schema declares them. */
 const DEFAULTS = {
@@ -26,7 +27,7 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
       port: 0,
       hostname: "127.0.0.1",
     });
-    base = `http://127.0.0.1:${server.server!.port}`;
+    base = `http://127.0.0.1:${portOf(server)}`;
   });
   afterAll(async () => {
     await server.stop(true);
@@ -82,7 +83,7 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
     const answers = [];
     for (let i = 0; i < 70; i++) answers.push(await send(`198.18.7.${i + 1}`));
     expect(answers.filter((r) => r.status === 200)).toHaveLength(60);
-    expect(answers.at(-1)!.headers.get("ratelimit-policy")).toContain('"subnet-1m";q=60;w=60');
+    expect(answers.at(-1)?.headers.get("ratelimit-policy")).toContain('"subnet-1m";q=60;w=60');
     expect((await send("198.18.8.1")).status).toBe(200);
   });
 });
@@ -109,7 +110,7 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
       port: 0,
       hostname: "127.0.0.1",
     });
-    base = `http://127.0.0.1:${server.server!.port}`;
+    base = `http://127.0.0.1:${portOf(server)}`;
   });
   afterAll(async () => {
     await server.stop(true);

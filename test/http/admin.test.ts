@@ -5,6 +5,7 @@ import type { PumpingPolicy } from "../../src/domain/pumping";
 import { socketPeer } from "../../src/http/guard";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
+import { portOf } from "../support/socket";
 import { judgePrefix } from "../support/store-steps";
 
 const TOKEN = "admin-token-0123456789";
@@ -41,7 +42,7 @@ describe("admin routes", () => {
       hostname: "127.0.0.1",
     });
     server = app;
-    base = `http://127.0.0.1:${app.server!.port}`;
+    base = `http://127.0.0.1:${portOf(app)}`;
   });
   afterAll(async () => {
     await server?.stop(true);

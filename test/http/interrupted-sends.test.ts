@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { GatewayError } from "../../src/errors";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, problem, startMessaging, testApp } from "../support/harness";
 
 const PHONE = "+919876543210";
@@ -22,7 +23,9 @@ describe("sends that fail half-way", () => {
     await Bun.sleep(200); // the slow upstream finishes and sends its SMS
     const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
     expect(retry.status, await retry.clone().text()).toBe(200);
-    expect(((await retry.json()) as { requestId: string }).requestId).toEndWith(`.${fake.sms[0]!.requestId}`);
+    expect(((await retry.json()) as { requestId: string }).requestId).toEndWith(
+      `.${must(fake.sms[0], "the SMS the slow upstream sent").requestId}`,
+    );
     expect(fake.sms).toHaveLength(1);
     // A new send for the phone is still refused: the one SMS was counted once.
     await problem(await client.post("/v1/otp/send", { phone: PHONE }), 429, "RATE_LIMITED");
@@ -57,7 +60,7 @@ describe("sends that fail half-way", () => {
       const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
         requestId: string;
       };
-      const code = reusable.codeFor(requestId)!;
+      const code = reusable.sentCode(requestId);
       expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
         verified: true,
       });
@@ -92,7 +95,7 @@ describe("sends that fail half-way", () => {
     expect(retry.headers.get("idempotent-replayed")).toBeNull(); // sent again, not replayed unrecorded
     const { requestId } = (await retry.json()) as { requestId: string };
     expect(fake.sms).toHaveLength(1); // the upstream deduplicated the second call
-    const verified = await client.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+    const verified = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
     expect(await verified.json()).toEqual({ verified: true });
   });
 

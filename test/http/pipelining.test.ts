@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { MemoryStore } from "../../src/adapters/store/memory/index";
 import type { OtpStore } from "../../src/adapters/store/port";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { nextPhone, pipelinedSends, pipelineGateway, sendHead } from "../support/pipelining";
 import { listenApp } from "../support/socket";
@@ -60,6 +61,7 @@ describe("requests one at a time on a keep-alive connection", () => {
     try {
       const statuses: number[] = [];
       const phones = [nextPhone(), nextPhone(), nextPhone()];
+      const phoneAt = (i: number) => must(phones[i], `phone ${i + 1} of ${phones.length}`);
       const chunks: string[] = [];
       await new Promise<void>((resolve, reject) => {
         let next = 0;
@@ -68,7 +70,7 @@ describe("requests one at a time on a keep-alive connection", () => {
           port: gw.port,
           socket: {
             open(socket) {
-              socket.write(sendHead(phones[next++]!));
+              socket.write(sendHead(phoneAt(next++)));
             },
             data(socket, data) {
               chunks.push(Buffer.from(data).toString("latin1"));
@@ -76,7 +78,7 @@ describe("requests one at a time on a keep-alive connection", () => {
               if (seen < next) return;
               if (next < phones.length) {
                 socket.write(
-                  sendHead(phones[next++]!, next === phones.length ? "Connection: close\r\n" : ""),
+                  sendHead(phoneAt(next++), next === phones.length ? "Connection: close\r\n" : ""),
                 );
               }
             },

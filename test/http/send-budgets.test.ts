@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { loadConfig } from "../../src/config/index";
-import { parseBudgets } from "../../src/domain/send-budget";
 import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { budgetOf } from "../support/given";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 
 const fake = new FakeStartMessaging();
@@ -85,6 +85,6 @@ describe("send budgets", () => {
     const second = await client.post("/v1/otp/send", { phone });
     expect(second.headers.get("ratelimit")).toStartWith('"phone-1h"');
     expect(fake.calls("/otp/send")).toHaveLength(2);
-    expect((await store.budgetUse(parseBudgets("*=5/1h")![0]!)).used).toEqual([1]);
+    expect((await store.budgetUse(budgetOf("*=5/1h"))).used).toEqual([1]);
   });
 });

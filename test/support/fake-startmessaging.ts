@@ -114,6 +114,13 @@ export class FakeStartMessaging {
     return this.sms.find((m) => m.requestId === id)?.code;
   }
 
+  /** The code an SMS carried, as `codeFor` finds it; the test fails here when no SMS carried one. */
+  sentCode(requestId: string): string {
+    const code = this.codeFor(requestId);
+    if (code === undefined) throw new Error(`no SMS carried a code for ${requestId}`);
+    return code;
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.sms.length = 0;
@@ -136,7 +143,8 @@ export class FakeStartMessaging {
     this.requests.push({ method: req.method ?? "", path, headers: req.headers, body });
 
     const index = this.#faults.findIndex((f) => f.path === path);
-    const fault = index >= 0 ? this.#faults.splice(index, 1)[0]!.fault : undefined;
+    const [queued] = index >= 0 ? this.#faults.splice(index, 1) : [];
+    const fault = queued?.fault;
     if (fault && (await this.#applyFault(fault, res))) return;
 
     if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
@@ -224,32 +232,32 @@ export class FakeStartMessaging {
     this.#pending.set(requestId, { phone, code, expiresAt, attemptsLeft: 3 });
     this.sms.push({ phone, code, requestId });
 
-    const sparse = this.options.sparse;
-    const [status, answer] =
-      this.options.shape === "reference"
-        ? [
-            201,
-            {
-              success: true,
-              statusCode: 201,
-              requestId: `req_${randomUUID()}`,
-              timestamp: new Date().toISOString(),
-              data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
-            },
-          ]
-        : [
-            200,
-            {
-              data: sparse
-                ? { requestId }
-                : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 },
-            },
-          ];
+    const [status, answer] = this.#sendAnswer(requestId, expiresAt);
     const text = JSON.stringify(answer);
     if (key) this.#idempotency.set(key, { phone, status, body: text });
     if (fault?.kind === "slow-body") return this.#slowBody(res, status, text, fault.ms);
     res.writeHead(status, { "content-type": "application/json" });
     res.end(text);
+  }
+
+  /** A send's status and body in this fake's shape: the reference API's 201, or the tutorial's 200. */
+  #sendAnswer(requestId: string, expiresAt: number): [number, unknown] {
+    if (this.options.shape === "reference") {
+      return [
+        201,
+        {
+          success: true,
+          statusCode: 201,
+          requestId: `req_${randomUUID()}`,
+          timestamp: new Date().toISOString(),
+          data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
+        },
+      ];
+    }
+    const data = this.options.sparse
+      ? { requestId }
+      : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 };
+    return [200, { data }];
   }
 
   #verify(body: Record<string, unknown>, res: ServerResponse, fault?: Fault) {

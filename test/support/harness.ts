@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/index";
 import { parseVerificationId } from "../../src/domain/ids";
 import { createLogger, type Logger } from "../../src/observability/logger";
 import type { Metrics } from "../../src/observability/metrics";
+import { must } from "./given";
 
 /** A logger that keeps its lines, so tests can read what would have been logged. */
 export function captureLogger(): { logger: Logger; lines: string[] } {
@@ -128,7 +129,7 @@ export function codeFromLog(lines: string[], gatewayId: string): string {
   for (const line of lines) {
     const entry = JSON.parse(line) as { requestId?: string; code?: string; msg?: string };
     if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) {
-      return entry.code!;
+      return must(entry.code, `a code in the log line for ${requestId}`);
     }
   }
   throw new Error(`no code logged for ${requestId}`);

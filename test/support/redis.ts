@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../../scripts/lib/local";
 import { type ClusterSeeds, parseClusterSeeds } from "../../src/adapters/store/redis/seeds";
+import { must } from "./given";
 
 export { freePort };
 
@@ -218,7 +219,7 @@ export class RedisCluster {
     }
     const create = Bun.spawn(
       [
-        ...cliArgs(cluster.nodes[0]!.port, cluster.auth),
+        ...cliArgs(cluster.first.port, cluster.auth),
         "--cluster",
         "create",
         ...cluster.seeds,
@@ -255,24 +256,33 @@ export class RedisCluster {
     return cluster;
   }
 
+  /** The node redis-cli is pointed at to manage the whole cluster. */
+  get first(): RedisProcess {
+    return must(this.nodes[0], "a started node");
+  }
+
   /** The port of the master serving `key`'s slot. */
   async masterOf(key: string): Promise<number> {
-    const slotProc = Bun.spawn(this.nodes[0]!.cli("cluster", "keyslot", key), { stdout: "pipe" });
+    const slotProc = Bun.spawn(this.first.cli("cluster", "keyslot", key), { stdout: "pipe" });
     const slot = Number((await new Response(slotProc.stdout).text()).trim());
-    const nodesProc = Bun.spawn(this.nodes[0]!.cli("cluster", "nodes"), { stdout: "pipe" });
+    const nodesProc = Bun.spawn(this.first.cli("cluster", "nodes"), { stdout: "pipe" });
     for (const line of (await new Response(nodesProc.stdout).text()).split("\n")) {
       const fields = line.split(" ");
       if (!fields[2]?.includes("master") || fields[2].includes("fail")) continue;
       for (const range of fields.slice(8)) {
-        const [from, to] = range.split("-").map(Number);
-        if (slot >= from! && slot <= (to ?? from)!) return Number(fields[1]!.split(":")[1]!.split("@")[0]);
+        // A range reads `from-to`, a single slot `from`; the node's address `host:port@cport`.
+        const [from = Number.NaN, to = from] = range.split("-").map(Number);
+        if (slot >= from && slot <= to) return Number(fields[1]?.split(":")[1]?.split("@")[0]);
       }
     }
     throw new Error(`no master for slot ${slot}`);
   }
 
   node(port: number): RedisProcess {
-    return this.nodes.find((n) => n.port === port)!;
+    return must(
+      this.nodes.find((n) => n.port === port),
+      `a node of this cluster on port ${port}`,
+    );
   }
 
   get seeds(): string[] {

@@ -3,8 +3,8 @@ import type { OtpStore } from "../../src/adapters/store/port";
 import type { VerificationRef } from "../../src/domain/ids";
 import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
-import { parseLimits } from "../../src/domain/rate-window";
-import { parseBudgets, type SendBudget } from "../../src/domain/send-budget";
+import type { SendBudget } from "../../src/domain/send-budget";
+import { budgetOf, limitsOf, must } from "./given";
 import {
   admitTo,
   budgetsOf,
@@ -26,14 +26,14 @@ export function freshPhone(): string {
   return `+9198${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(5, "0")}`;
 }
 
-const windows = (text: string) => ratePolicy("phone", parseLimits(text)!);
+const windows = (text: string) => ratePolicy("phone", limitsOf(text));
 const id = () => crypto.randomUUID();
 let budgetCounter = 0;
 /** A budget under a scope no other test uses (budgets are shared by every gateway on a store). */
 const budget = (windows: string): SendBudget => {
   budgetCounter += 1;
   const scope = `T${process.pid % 1000}-${budgetCounter}`;
-  return { ...parseBudgets(windows.replace(/(^|,)/g, "$1*="))![0]!, scope };
+  return { ...budgetOf(windows.replace(/(^|,)/g, "$1*=")), scope };
 };
 
 /** A pumping policy in milliseconds: 10 ms buckets, codes live 100 ms, blocks of 300 ms doubling to 700 ms. */
@@ -310,7 +310,7 @@ export function storeBehaviour(
       const vids = await Promise.all(Array.from({ length: 10 }, () => saved(store, phone)));
       const starts = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          store.beginVerify(vids[i % 10]!, 5, { policy: w, member: id() }),
+          store.beginVerify(must(vids[i % 10], "a saved id"), 5, { policy: w, member: id() }),
         ),
       );
       expect(starts.filter((s) => s.state === "ok")).toHaveLength(10);
@@ -336,7 +336,10 @@ export function storeBehaviour(
       const b = budget("20/1h");
       const results = await Promise.all(Array.from({ length: 50 }, () => reserve(store, b)));
       expect(results.filter((r) => r.allowed)).toHaveLength(20);
-      const refused = results.find((r) => !r.allowed)!;
+      const refused = must(
+        results.find((r) => !r.allowed),
+        "a refused send",
+      );
       expect(refused.receipt).toBe("");
       // Freed when its bucket leaves the window: within one window plus one bucket, never sooner than the window.
       expect(refused.waitMs).toBeGreaterThan(3_600_000 - 60_000 - 1_000);

@@ -3,8 +3,9 @@ import type { Admission, KeyClaim, OtpStore, PumpCheck, SendTicket } from "../..
 import type { VerificationRef } from "../../src/domain/ids";
 import type { PumpingPolicy, PumpVerdict } from "../../src/domain/pumping";
 import { type RatePolicy, ratePolicy } from "../../src/domain/rate-policy";
-import { parseLimits, type RateDecision } from "../../src/domain/rate-window";
+import type { RateDecision } from "../../src/domain/rate-window";
 import type { BudgetDecision, SendBudget } from "../../src/domain/send-budget";
+import { limitsOf } from "./given";
 
 /**
  * One step of a store at a time, through its port: what a single check does to
@@ -14,7 +15,7 @@ import type { BudgetDecision, SendBudget } from "../../src/domain/send-budget";
  */
 
 /** Phone windows wide enough never to refuse, so a send's admission is the part under test alone. */
-export const WIDE: RatePolicy = ratePolicy("phone", parseLimits("10000/1m")!);
+export const WIDE: RatePolicy = ratePolicy("phone", limitsOf("10000/1m"));
 
 let phones = 0;
 /** A number of its own for a send that only carries another check (a budget's). */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import zlib from "node:zlib";
 import { FakeStartMessaging, type Shape } from "../../support/fake-startmessaging";
+import { must } from "../../support/given";
 import { captureLogger, startMessaging, testApp } from "../../support/harness";
 
 const PHONE = "+919876543210";
@@ -29,7 +30,7 @@ for (const shape of ["tutorial", "reference"] as Shape[]) {
       expect(Number.isNaN(Date.parse(body.expiresAt))).toBe(false);
       expect(body.attemptsLeft).toBe(3);
 
-      const code = fake.codeFor(body.requestId)!;
+      const code = fake.sentCode(body.requestId);
       const wrong = await client.post("/v1/otp/verify", {
         requestId: body.requestId,
         code: code === "000000" ? "111111" : "000000",
@@ -65,14 +66,15 @@ describe("the StartMessaging client", () => {
     await send();
     await send();
     const [a, b] = fake.calls("/otp/send");
-    const first = a!.body as { phoneNumber: string; variables: { otp: string }; idempotencyKey: string };
-    const second = b!.body as typeof first;
+    if (!a || !b) throw new Error("expected two calls to /otp/send");
+    const first = a.body as { phoneNumber: string; variables: { otp: string }; idempotencyKey: string };
+    const second = b.body as typeof first;
     expect(first.phoneNumber).toBe(PHONE);
     expect(first.variables.otp).toMatch(/^[0-9]{6}$/);
     expect(first.variables.otp).not.toBe(second.variables.otp);
     expect(first.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
     expect(first.idempotencyKey).not.toBe(second.idempotencyKey);
-    expect(a!.headers["x-api-key"]).toBe("sm_test_fake_key");
+    expect(a.headers["x-api-key"]).toBe("sm_test_fake_key");
   });
 
   test("reuses one keep-alive connection for consecutive calls", async () => {
@@ -377,7 +379,7 @@ describe("the StartMessaging client", () => {
         exposeVerifyReason: true,
       });
       const id = await issued(open);
-      expect(await (await verify(id, `1${fake.codeFor(id)!}`, open)).json()).toEqual({
+      expect(await (await verify(id, `1${fake.sentCode(id)}`, open)).json()).toEqual({
         verified: false,
         reason: "wrong_code",
       });
@@ -420,7 +422,7 @@ describe("the StartMessaging client", () => {
 
   test("no log line carries the API key, a code or a full phone number", async () => {
     const sent = (await (await send()).json()) as { requestId: string };
-    const code = fake.codeFor(sent.requestId)!;
+    const code = fake.sentCode(sent.requestId);
     await client.post("/v1/otp/verify", { requestId: sent.requestId, code });
     fake.fail("/otp/send", { kind: "status", status: 500 }, 3);
     await send();
@@ -429,7 +431,8 @@ describe("the StartMessaging client", () => {
     expect(log).not.toContain("sm_test_fake_key");
     expect(log).not.toContain(PHONE);
     expect(log).not.toContain(`"${code}"`);
-    const sentOtp = (fake.calls("/otp/send")[0]!.body as { variables: { otp: string } }).variables.otp;
+    const firstSend = must(fake.calls("/otp/send")[0], "a call to /otp/send");
+    const sentOtp = (firstSend.body as { variables: { otp: string } }).variables.otp;
     expect(log).not.toContain(sentOtp);
   });
 });

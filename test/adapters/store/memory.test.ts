@@ -2,8 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../../src/adapters/store/memory/index";
 import type { PumpingPolicy } from "../../../src/domain/pumping";
 import { ratePolicy } from "../../../src/domain/rate-policy";
-import { parseLimits } from "../../../src/domain/rate-window";
-import { parseBudgets } from "../../../src/domain/send-budget";
+import { budgetOf, limitsOf } from "../../support/given";
 import { storeBehaviour } from "../../support/store-behaviour";
 import { admitTo, budgetsOf, judgePrefix, reserve, verdictOf } from "../../support/store-steps";
 
@@ -24,7 +23,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     blockMaxMs: 10_000,
     safeList: [],
   };
-  const oneAnHour = ratePolicy("phone", parseLimits("1/1h")!);
+  const oneAnHour = ratePolicy("phone", limitsOf("1/1h"));
   /** Blocks `prefix`: six sends whose codes are never verified, judged once they have matured. */
   async function block(store: MemoryStore, prefix: string, policy: PumpingPolicy): Promise<void> {
     for (let i = 0; i < 6; i++) await store.countSent({ prefix: prefix, policy: policy });
@@ -39,7 +38,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const blocked = "+919812345";
     await block(store, blocked, PUMPING);
     // A budget already spent refuses every send below, after the windows and the prefix were asked.
-    const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
+    const spent = { ...budgetOf("*=1/1h"), scope: "spent" };
     expect((await reserve(store, spent)).allowed).toBe(true);
     for (let i = 0; i < 300; i++) {
       const phone = `+9177${String(i * 1000).padStart(8, "0")}`;
@@ -60,7 +59,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     await block(store, blocked, PUMPING);
     // 97 sends that go out, each to a block of its own in one range: with the blocked block and
     // its range, the map holds 100 records, and the block is the oldest.
-    const open = { ...parseBudgets("*=1000/1h")![0]!, scope: "open" };
+    const open = { ...budgetOf("*=1000/1h"), scope: "open" };
     const pump = (phone: string) => ({ prefix: phone.slice(0, -3), policy: PUMPING });
     for (let i = 0; i < 97; i++) {
       const phone = `+9176000${String(i).padStart(2, "0")}000`;
@@ -70,7 +69,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
       });
       expect(admission).toMatchObject({ kind: "admitted", decision: { recorded: true } });
     }
-    const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
+    const spent = { ...budgetOf("*=1/1h"), scope: "spent" };
     await reserve(store, spent);
     const refused = await admitTo(store, "+917799999999", oneAnHour, crypto.randomUUID(), {
       budgets: [spent],
@@ -84,7 +83,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const store = new MemoryStore({ maxEntries: 100 });
     const blocked = "+919812345";
     await block(store, blocked, PUMPING);
-    const open = { ...parseBudgets("*=100000/1h")![0]!, scope: "open" };
+    const open = { ...budgetOf("*=100000/1h"), scope: "open" };
     for (let i = 0; i < 300; i++) {
       const phone = `+9174${String(i * 1000).padStart(8, "0")}`;
       const prefix = phone.slice(0, -3);
