@@ -8,7 +8,11 @@ const server = Bun.serve({
     await request.arrayBuffer();
     if (path === "/otp/send") {
       return Response.json({
-        data: { requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300_000).toISOString(), attemptsLeft: 3 },
+        data: {
+          requestId: crypto.randomUUID(),
+          expiresAt: new Date(Date.now() + 300_000).toISOString(),
+          attemptsLeft: 3,
+        },
       });
     }
     if (path === "/otp/verify") return Response.json({ data: { verified: false } });

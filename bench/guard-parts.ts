@@ -14,11 +14,17 @@ import { buildServices } from "../src/composition-root";
 import { loadConfig } from "../src/config/index";
 import { OtpService } from "../src/modules/otp/service";
 import { createLogger } from "../src/observability/logger";
+import { must } from "../test/support/given";
 
 const logger = createLogger({ level: "silent" });
 const mode = process.argv[2] ?? "on";
 const N = Number(process.argv[3] ?? 20000);
-const off = { SEND_BUDGETS: "off", PUMPING_GUARD: "off", IPV4_SUBNET_SEND_LIMITS: "off", IPV6_SUBNET_SEND_LIMITS: "off" };
+const off = {
+  SEND_BUDGETS: "off",
+  PUMPING_GUARD: "off",
+  IPV4_SUBNET_SEND_LIMITS: "off",
+  IPV6_SUBNET_SEND_LIMITS: "off",
+};
 const env: Record<string, string> = {
   PHONE_SEND_LIMITS: "10000/1h",
   SEND_BUDGETS: "*=100000000/1h",
@@ -35,8 +41,11 @@ await store.connected(2000);
 const admin = new Redis("redis://127.0.0.1:6379/12");
 await admin.flushdb();
 if (process.env.FULL_BUDGET === "1") {
-  const budget = deps.policy.sendBudgets.find((b) => b.scope === "*")!;
-  const { bucketMs } = budget.windows[0]!;
+  const budget = must(
+    deps.policy.sendBudgets.find((b) => b.scope === "*"),
+    "a `*` budget in SEND_BUDGETS",
+  );
+  const { bucketMs } = must(budget.windows[0], "a window of the `*` budget");
   const now = Math.floor(Date.now() / bucketMs);
   const fields = Array.from({ length: 60 }, (_, i) => [`1:${now - 59 + i}`, "1"]).flat();
   await admin.hset("otp:budget:{*}", ...fields);
@@ -47,7 +56,11 @@ const provider = {
   name: "console" as const,
   health: async () => ({ ok: true, detail: "" }),
   verify: async () => ({ verified: true as const }),
-  send: async () => ({ requestId: crypto.randomUUID(), expiresAt: new Date(Date.now() + 300000), attemptsLeft: 3 }),
+  send: async () => ({
+    requestId: crypto.randomUUID(),
+    expiresAt: new Date(Date.now() + 300000),
+    attemptsLeft: 3,
+  }),
 };
 const svc = new OtpService({ ...deps, provider, store, logger });
 const busy = process.env.BUSY_RANGE === "1";

@@ -61,7 +61,9 @@ export function plan(shape: SimShape, seed = 42): PlannedSend[] {
   const address = (): string => {
     const kind = rnd();
     if (kind < 0.3) return `49.36.${10 + int(4)}.${1 + int(10)}`;
-    if (kind < 0.5) return `2401:4900:${int(65_536).toString(16)}:${int(65_536).toString(16)}::${1 + int(1000)}`;
+    if (kind < 0.5) {
+      return `2401:4900:${int(65_536).toString(16)}:${int(65_536).toString(16)}::${1 + int(1000)}`;
+    }
     return `${11 + int(180)}.${int(256)}.${int(256)}.${1 + int(254)}`;
   };
   for (let u = 0; u < shape.users; u++) {
@@ -82,17 +84,26 @@ export function plan(shape: SimShape, seed = 42): PlannedSend[] {
   const attack = (actor: Exclude<Actor, "legit">, blocks: string[], ipOf: (n: number) => string) => {
     const rate = shape.rates[actor];
     for (let n = 0, at = start; at < durationMs; n++, at = start + (n * 1000) / rate) {
-      const block = blocks[n % blocks.length]!;
+      const block = blocks[n % blocks.length];
+      if (block === undefined) throw new Error(`attacker ${actor} has no blocks to send to`);
       const phone = `${block}${String(Math.floor(n / blocks.length) % 1000).padStart(3, "0")}`;
       sends.push({ at, actor, phone, ip: ipOf(n) });
     }
   };
   // A: one IPv6 /48, a new /64 for every send, three blocks.
-  attack("A", ["+919820101", "+919820102", "+919820103"], (n) => `2001:db8:a77a:${(n % 65_536).toString(16)}::1`);
+  attack(
+    "A",
+    ["+919820101", "+919820102", "+919820103"],
+    (n) => `2001:db8:a77a:${(n % 65_536).toString(16)}::1`,
+  );
   // B: thousands of IPv4 addresses all over, twenty blocks of one operator.
   const bBlocks = Array.from({ length: 20 }, (_, i) => `+9198765${10 + i}`);
   attack("B", bBlocks, () => `${11 + int(180)}.${int(256)}.${int(256)}.${1 + int(254)}`);
   // C: slow, under every per-address limit: 200 addresses in 200 /24s take turns.
-  attack("C", ["+919930101", "+919930102", "+919930103", "+919930104", "+919930105"], (n) => `203.${n % 200}.7.9`);
+  attack(
+    "C",
+    ["+919930101", "+919930102", "+919930103", "+919930104", "+919930105"],
+    (n) => `203.${n % 200}.7.9`,
+  );
   return sends.sort((a, b) => a.at - b.at);
 }

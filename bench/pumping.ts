@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { freePort, sh, waitHealthy, writeResults } from "../scripts/lib/local";
 import { EnvSchema } from "../src/config/schema";
 import { parseDuration } from "../src/lib/duration";
+import { must } from "../test/support/given";
 import { type Actor, type PlannedSend, plan, type SimShape } from "./pumping-sim";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -14,12 +15,16 @@ const F = SHAPE.compression;
 /** A setting's shipped default with every duration divided by the compression factor. */
 function scaled(name: keyof typeof EnvSchema.properties): string {
   const text = String(EnvSchema.properties[name].default);
-  return text.replace(/([0-9]+)(ms|s|m|h|d)\b/g, (all) => `${Math.max(1, Math.round(parseDuration(all)! / F))}ms`);
+  return text.replace(
+    /([0-9]+)(ms|s|m|h|d)\b/g,
+    (all) => `${Math.max(1, Math.round(must(parseDuration(all), `a duration, not ${all}`) / F))}ms`,
+  );
 }
 
+const OTP_TTL = scaled("OTP_TTL");
 /** The same defaults in every mode; only the guard's own switches differ. */
 const BASE: Record<string, string> = {
-  OTP_TTL: scaled("OTP_TTL"),
+  OTP_TTL,
   PHONE_SEND_LIMITS: scaled("PHONE_SEND_LIMITS"),
   PHONE_VERIFY_LIMITS: scaled("PHONE_VERIFY_LIMITS"),
   IP_SEND_LIMITS: scaled("IP_SEND_LIMITS"),
@@ -33,7 +38,15 @@ const BASE: Record<string, string> = {
 };
 const MODES: [string, Record<string, string>][] = [
   // Off: the gateway as it was before the spend guard: no subnet tiers, no budget, no pumping guard.
-  ["off", { PUMPING_GUARD: "off", SEND_BUDGETS: "off", IPV4_SUBNET_SEND_LIMITS: "off", IPV6_SUBNET_SEND_LIMITS: "off" }],
+  [
+    "off",
+    {
+      PUMPING_GUARD: "off",
+      SEND_BUDGETS: "off",
+      IPV4_SUBNET_SEND_LIMITS: "off",
+      IPV6_SUBNET_SEND_LIMITS: "off",
+    },
+  ],
   [
     "monitor",
     {
@@ -67,7 +80,9 @@ function upstream(ttlMs: number) {
         codes.set(requestId, String(100_000 + Math.floor(Math.random() * 900_000)));
         const actor = actorOf.get(body.phoneNumber ?? "") ?? "legit";
         delivered.set(actor, (delivered.get(actor) ?? 0) + 1);
-        return Response.json({ data: { requestId, expiresAt: new Date(Date.now() + ttlMs).toISOString(), attemptsLeft: 3 } });
+        return Response.json({
+          data: { requestId, expiresAt: new Date(Date.now() + ttlMs).toISOString(), attemptsLeft: 3 },
+        });
       }
       return Response.json({ data: { verified: codes.get(body.requestId ?? "") === body.otpCode } });
     },
@@ -94,10 +109,22 @@ interface Outcome {
   at: number;
 }
 
-async function run(mode: string, env: Record<string, string>, sends: PlannedSend[], fake: ReturnType<typeof upstream>) {
+async function run(
+  mode: string,
+  env: Record<string, string>,
+  sends: PlannedSend[],
+  fake: ReturnType<typeof upstream>,
+) {
   const port = await freePort();
   const gateway = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", TRUST_PROXY: "1", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+      TRUST_PROXY: "1",
+      ...env,
+    },
     stdout: "ignore",
     stderr: "ignore",
   });
@@ -163,7 +190,7 @@ try {
     },
   );
   await Bun.sleep(300);
-  const fake = upstream(parseDuration(BASE.OTP_TTL!)!);
+  const fake = upstream(must(parseDuration(OTP_TTL), `OTP_TTL, a duration, not ${OTP_TTL}`));
   const sends = plan(SHAPE);
   const results = [];
   try {
@@ -199,8 +226,9 @@ try {
 function report(results: Awaited<ReturnType<typeof run>>[], sends: PlannedSend[]): void {
   const simMin = (ms: number) => Math.round(((ms * F) / 60_000) * 10) / 10;
   const attackStart = (SHAPE.attackStartMin * 60_000) / F;
-  const attackSms = (r: (typeof results)[number]) => ["A", "B", "C"].reduce((n, a) => n + (r.delivered.get(a as Actor) ?? 0), 0);
-  const off = attackSms(results[0]!);
+  const attackSms = (r: (typeof results)[number]) =>
+    ["A", "B", "C"].reduce((n, a) => n + (r.delivered.get(a as Actor) ?? 0), 0);
+  const off = attackSms(must(results[0], "the run without the guard"));
   const rows = results.map((r) => {
     const legit = r.outcomes.filter((o) => o.actor === "legit");
     const refusedBy = (causes: string[]) => legit.filter((o) => causes.includes(o.cause)).length;

@@ -23,11 +23,12 @@ function gateway(level: "info" | "silent") {
 
 const constant429 = new Elysia()
   .onRequest(({ request }) => {
-    if (request.method === "POST")
+    if (request.method === "POST") {
       return new Response('{"title":"Too many requests","status":429}', {
         status: 429,
         headers: { "content-type": "application/problem+json", "retry-after": "3600" },
       });
+    }
   })
   .post("/v1/otp/send", () => "unreachable");
 

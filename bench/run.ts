@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuSeconds, freePort, rssMiB, sh, waitHealthy, writeResults } from "../scripts/lib/local";
+import { must } from "../test/support/given";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -45,7 +46,12 @@ const FLOOD_IMAGE = "gateway: flood of distinct addresses, heap sized as in the 
 /** What the Dockerfile sets: JSC sizes its heap for 150 MB and collects sooner (see BENCHMARKS.md). */
 const IMAGE_HEAP = { BUN_JSC_forceRAMSize: "150000000" };
 /** The spend guard switched off: its cost per accepted send is the difference to the guarded row. */
-const GUARD_OFF = { SEND_BUDGETS: "off", PUMPING_GUARD: "off", IPV4_SUBNET_SEND_LIMITS: "off", IPV6_SUBNET_SEND_LIMITS: "off" };
+const GUARD_OFF = {
+  SEND_BUDGETS: "off",
+  PUMPING_GUARD: "off",
+  IPV4_SUBNET_SEND_LIMITS: "off",
+  IPV6_SUBNET_SEND_LIMITS: "off",
+};
 const work = mkdtempSync(join(tmpdir(), "otp-bench-"));
 
 type Proc = ReturnType<typeof Bun.spawn>;
@@ -55,7 +61,11 @@ process.on("exit", () => {
 });
 
 function spawn(cmd: string[], env: Record<string, string>): Proc {
-  const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn(cmd, {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   running.add(proc);
   return proc;
 }
@@ -88,11 +98,22 @@ async function wrk(
 ): Promise<WrkResult> {
   const combined = join(work, `${script}.combined.lua`);
   const parts = await Promise.all(
-    ["threads.lua", script, "rate.lua", "report.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()),
+    ["threads.lua", script, "rate.lua", "report.lua"].map((name) =>
+      Bun.file(join(ROOT, "bench/wrk", name)).text(),
+    ),
   );
   writeFileSync(combined, parts.join("\n"));
   const proc = Bun.spawn(
-    onCore(0, ["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", combined, `http://127.0.0.1:${port}`]),
+    onCore(0, [
+      "wrk",
+      "-t1",
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      combined,
+      `http://127.0.0.1:${port}`,
+    ]),
     {
       env: {
         PATH: process.env.PATH ?? "",
@@ -118,12 +139,20 @@ interface Row extends WrkResult {
   cpu_us_per_req: number;
 }
 
-const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+/** The lower middle of `values`; none for none. */
+const medianOf = (values: number[]): number | undefined =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
+/** Server CPU per request of round `i`'s run: each paired scenario runs once a round. */
+const cpuOf = (runs: Row[], i: number) => must(runs[i], `round ${i + 1}'s run`).cpu_us_per_req;
 
 /** A scenario's median run by server CPU per request (the lower middle one of an even count). */
 function median(runs: Row[]): Row {
   const cpu = medianOf(runs.map((r) => r.cpu_us_per_req));
-  return runs.find((r) => r.cpu_us_per_req === cpu)!;
+  return must(
+    runs.find((r) => r.cpu_us_per_req === cpu),
+    "a run with the median CPU",
+  );
 }
 
 /** Starts `cmd`, waits for /healthz, runs the load, samples RSS, stops it. */
@@ -147,7 +176,10 @@ async function scenario(
     await wrk(load.script, port, WARMUP, load.expect, unpaced);
   }
   const cpuBefore = cpuSeconds(proc.pid);
-  const result = await wrk(load.script, port, load.seconds ?? DURATION, load.expect, { ...load.env, ...extraEnv });
+  const result = await wrk(load.script, port, load.seconds ?? DURATION, load.expect, {
+    ...load.env,
+    ...extraEnv,
+  });
   const cpu = cpuSeconds(proc.pid) - cpuBefore;
   clearInterval(sampler);
   peak = Math.max(peak, rssMiB(proc.pid, true));
@@ -217,11 +249,23 @@ try {
   }
   const redisPort = await freePort();
   const redis = spawn(
-    onCore(0, ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
+    onCore(0, [
+      "redis-server",
+      "--port",
+      String(redisPort),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ]),
     {},
   );
   const upstreamPort = await freePort();
-  const upstream = spawn(onCore(0, ["bun", join(ROOT, "bench/fake-upstream.ts")]), { PORT: String(upstreamPort) });
+  const upstream = spawn(onCore(0, ["bun", join(ROOT, "bench/fake-upstream.ts")]), {
+    PORT: String(upstreamPort),
+  });
   await Bun.sleep(300);
 
   const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
@@ -248,124 +292,175 @@ try {
   };
 
   // Every scenario, in report order; `--only <text>` runs those whose name contains the text.
-  const scenarios: [string, string[], Record<string, string>, Parameters<typeof scenario>[3], Parameters<typeof scenario>[4]?][] =
+  const scenarios: [
+    string,
+    string[],
+    Record<string, string>,
+    Parameters<typeof scenario>[3],
+    Parameters<typeof scenario>[4]?,
+  ][] = [
     [
-      ["baseline: bare Bun.serve", [join(work, "bare-serve")], {}, { script: "send-random-phone.lua", expect: 200 }],
-      [
-        "baseline: bare Elysia route + body schema",
-        [join(work, "bare-elysia")],
-        {},
-        { script: "send-random-phone.lua", expect: 200 },
-      ],
-      [FLOOR, [join(work, "minimal-pipeline")], { REDIS_URL, UPSTREAM_URL }, { script: "send-random-phone.lua", expect: 200 }],
-      [GUARDED, gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
-      [UNGUARDED, gateway, { ...base, ...open, ...GUARD_OFF }, { script: "send-random-phone.lua", expect: 200 }],
-      [
-        "gateway: send denied by the per-IP limit",
-        gateway,
-        { ...base, IP_SEND_LIMITS: "1/1h" },
-        { script: "send-same-phone.lua", expect: 429 },
-        spendAllowance,
-      ],
-      [
-        "gateway: send denied by the per-phone limit",
-        gateway,
-        { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" },
-        { script: "send-same-phone.lua", expect: 429 },
-        spendAllowance,
-      ],
-      [
-        "gateway: verify (wrong code, store + upstream)",
-        gateway,
-        { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/100ms" },
-        { script: "verify-pool.lua", expect: 200, warm: false },
-        (port) => issueIds(port, SMOKE ? 200 : 5000),
-      ],
-      [
-        "gateway: accepted send, LOG_LEVEL=warn",
-        gateway,
-        { ...base, ...open, LOG_LEVEL: "warn" },
-        { script: "send-random-phone.lua", expect: 200 },
-      ],
-      [
-        "gateway: accepted send, WORKERS=2",
-        gateway,
-        { ...base, ...open, WORKERS: "2" },
-        { script: "send-random-phone.lua", expect: 200 },
-      ],
-      [
-        "gateway: accepted send, heap sized as in the image",
-        gateway,
-        { ...base, ...open, ...IMAGE_HEAP },
-        { script: "send-random-phone.lua", expect: 200 },
-      ],
-      [
-        FLOOD_IMAGE,
-        gateway,
-        { ...base, TRUST_PROXY: "1", ...floodTiers, ...IMAGE_HEAP },
-        { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS, warm: false },
-      ],
-      [
-        FLOOD,
-        gateway,
-        { ...base, TRUST_PROXY: "1", ...floodTiers },
-        { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS, warm: false },
-      ],
-    ];
+      "baseline: bare Bun.serve",
+      [join(work, "bare-serve")],
+      {},
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [
+      "baseline: bare Elysia route + body schema",
+      [join(work, "bare-elysia")],
+      {},
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [
+      FLOOR,
+      [join(work, "minimal-pipeline")],
+      { REDIS_URL, UPSTREAM_URL },
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [GUARDED, gateway, { ...base, ...open }, { script: "send-random-phone.lua", expect: 200 }],
+    [
+      UNGUARDED,
+      gateway,
+      { ...base, ...open, ...GUARD_OFF },
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [
+      "gateway: send denied by the per-IP limit",
+      gateway,
+      { ...base, IP_SEND_LIMITS: "1/1h" },
+      { script: "send-same-phone.lua", expect: 429 },
+      spendAllowance,
+    ],
+    [
+      "gateway: send denied by the per-phone limit",
+      gateway,
+      { ...base, ...open, PHONE_SEND_LIMITS: "1/1h" },
+      { script: "send-same-phone.lua", expect: 429 },
+      spendAllowance,
+    ],
+    [
+      "gateway: verify (wrong code, store + upstream)",
+      gateway,
+      { ...base, ...open, OTP_MAX_ATTEMPTS: "10", PHONE_VERIFY_LIMITS: "10000/100ms" },
+      { script: "verify-pool.lua", expect: 200, warm: false },
+      (port) => issueIds(port, SMOKE ? 200 : 5000),
+    ],
+    [
+      "gateway: accepted send, LOG_LEVEL=warn",
+      gateway,
+      { ...base, ...open, LOG_LEVEL: "warn" },
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [
+      "gateway: accepted send, WORKERS=2",
+      gateway,
+      { ...base, ...open, WORKERS: "2" },
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [
+      "gateway: accepted send, heap sized as in the image",
+      gateway,
+      { ...base, ...open, ...IMAGE_HEAP },
+      { script: "send-random-phone.lua", expect: 200 },
+    ],
+    [
+      FLOOD_IMAGE,
+      gateway,
+      { ...base, TRUST_PROXY: "1", ...floodTiers, ...IMAGE_HEAP },
+      { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS, warm: false },
+    ],
+    [
+      FLOOD,
+      gateway,
+      { ...base, TRUST_PROXY: "1", ...floodTiers },
+      { script: "flood-addresses.lua", expect: 400, seconds: FLOOD_SECONDS, warm: false },
+    ],
+  ];
   const chosen = scenarios.filter(([name]) => !ONLY || new RegExp(ONLY).test(name));
   const runs = new Map<string, Row[]>(chosen.map(([name]) => [name, []]));
+  const runsOf = (name: string) => must(runs.get(name), `the runs of ${name}`);
+  const scenarioNamed = (wanted: string) =>
+    must(
+      scenarios.find(([name]) => name === wanted),
+      `a scenario named ${wanted}`,
+    );
   for (let round = 1; round <= REPEAT; round++) {
     if (REPEAT > 1) console.log(`round ${round} of ${REPEAT}`);
     // Every other round in reverse order: neither of two compared rows always runs first.
-    for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse())
-      runs.get(name)!.push(await scenario(name, cmd, env, load, prepare));
+    for (const [name, cmd, env, load, prepare] of round % 2 ? chosen : [...chosen].reverse()) {
+      runsOf(name).push(await scenario(name, cmd, env, load, prepare));
+    }
   }
   // p99 at a rate both can carry: half the gateway's peak, the same for the floor and the gateway.
   const peak = runs.get(GUARDED);
   if (peak && (!ONLY || new RegExp(ONLY).test(GUARDED_PACED))) {
     const rate = Math.round(median(peak).rps / 2);
     console.log(`paced rows: ${rate} req/s`);
-    const [, floorCmd, floorEnv, floorLoad] = scenarios.find(([name]) => name === FLOOR)!;
-    const [, gwCmd, gwEnv, gwLoad] = scenarios.find(([name]) => name === GUARDED)!;
-    const [, offCmd, offEnv, offLoad] = scenarios.find(([name]) => name === UNGUARDED)!;
-    const paced = (load: (typeof scenarios)[number][3]) => ({ ...load, env: { ...load.env, RATE: String(rate) } });
+    const [, floorCmd, floorEnv, floorLoad] = scenarioNamed(FLOOR);
+    const [, gwCmd, gwEnv, gwLoad] = scenarioNamed(GUARDED);
+    const [, offCmd, offEnv, offLoad] = scenarioNamed(UNGUARDED);
+    const paced = (load: (typeof scenarios)[number][3]) => ({
+      ...load,
+      env: { ...load.env, RATE: String(rate) },
+    });
     // With the unguarded row chosen too, it runs at the same rate: at saturation the guarded row
     // answers fewer requests a second (its Redis work shares the cores), and a server batching
     // fewer requests per turn spends more CPU on each, which the plain difference counts as the guard's.
     const withOff = runs.has(UNGUARDED);
-    for (const name of [FLOOR_PACED, GUARDED_PACED, ...(withOff ? [UNGUARDED_PACED] : [])]) runs.set(name, []);
+    for (const name of [FLOOR_PACED, GUARDED_PACED, ...(withOff ? [UNGUARDED_PACED] : [])]) {
+      runs.set(name, []);
+    }
     for (let round = 1; round <= REPEAT; round++) {
-      runs.get(FLOOR_PACED)!.push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
-      const pair: [string, string[], Record<string, string>, typeof gwLoad][] = [[GUARDED_PACED, gwCmd, gwEnv, gwLoad]];
+      runsOf(FLOOR_PACED).push(await scenario(FLOOR_PACED, floorCmd, floorEnv, paced(floorLoad)));
+      const pair: [string, string[], Record<string, string>, typeof gwLoad][] = [
+        [GUARDED_PACED, gwCmd, gwEnv, gwLoad],
+      ];
       if (withOff) pair[round % 2 ? "push" : "unshift"]([UNGUARDED_PACED, offCmd, offEnv, offLoad]);
-      for (const [name, cmd, env, load] of pair) runs.get(name)!.push(await scenario(name, cmd, env, paced(load)));
+      for (const [name, cmd, env, load] of pair) {
+        runsOf(name).push(await scenario(name, cmd, env, paced(load)));
+      }
     }
   }
   const rows = [...runs.values()].map(median);
   if (REPEAT > 1) {
     console.log(`medians of ${REPEAT} rounds, by server CPU per request:`);
-    for (const r of rows) console.log(`${r.name.padEnd(44)} cpu ${r.cpu_us_per_req} µs/req  ${r.rps.toFixed(0)} req/s`);
+    for (const r of rows) {
+      console.log(`${r.name.padEnd(44)} cpu ${r.cpu_us_per_req} µs/req  ${r.rps.toFixed(0)} req/s`);
+    }
   }
   const guarded = runs.get(GUARDED);
   const unguarded = runs.get(UNGUARDED);
-  const guardDeltas = guarded && unguarded ? guarded.map((g, i) => g.cpu_us_per_req - unguarded[i]!.cpu_us_per_req) : [];
-  if (REPEAT > 1 && guardDeltas.length > 0)
+  const guardDeltas =
+    guarded && unguarded ? guarded.map((g, i) => g.cpu_us_per_req - cpuOf(unguarded, i)) : [];
+  if (REPEAT > 1 && guardDeltas.length > 0) {
     console.log(
       `spend guard's cost per accepted send, per round: ${guardDeltas.join(", ")} µs; median ${medianOf(guardDeltas)} µs`,
     );
+  }
   const guardedPaced = runs.get(GUARDED_PACED);
   const unguardedPaced = runs.get(UNGUARDED_PACED);
   const pacedDeltas =
-    guardedPaced && unguardedPaced ? guardedPaced.map((g, i) => g.cpu_us_per_req - unguardedPaced[i]!.cpu_us_per_req) : [];
-  if (pacedDeltas.length > 0)
+    guardedPaced && unguardedPaced
+      ? guardedPaced.map((g, i) => g.cpu_us_per_req - cpuOf(unguardedPaced, i))
+      : [];
+  const pacedRps = guardedPaced?.[0]?.rps;
+  if (pacedDeltas.length > 0 && pacedRps !== undefined) {
     console.log(
-      `spend guard's cost per accepted send at one rate (${guardedPaced![0]!.rps.toFixed(0)} req/s), per round: ${pacedDeltas.join(", ")} µs; median ${medianOf(pacedDeltas)} µs`,
+      `spend guard's cost per accepted send at one rate (${pacedRps.toFixed(0)} req/s), per round: ${pacedDeltas.join(", ")} µs; median ${medianOf(pacedDeltas)} µs`,
     );
+  }
 
   await stop(upstream);
   await stop(redis);
 
-  if (!ONLY) writeReport(rows, medianOf(guardDeltas), medianOf(pacedDeltas));
+  // Every scenario ran: both pairs of rows have one difference a round.
+  if (!ONLY) {
+    writeReport(
+      rows,
+      must(medianOf(guardDeltas), "the guard's cost per round"),
+      must(medianOf(pacedDeltas), "the guard's cost at one rate per round"),
+    );
+  }
 } finally {
   for (const p of running) p.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
@@ -373,7 +468,11 @@ try {
 
 /** The ratios against the targets, and the report in markdown and JSON. */
 function writeReport(rows: Row[], guardUs: number, guardPacedUs: number): void {
-  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+  const by = (prefix: string) =>
+    must(
+      rows.find((r) => r.name.startsWith(prefix)),
+      `a row named ${prefix}…`,
+    );
   const flood = by(FLOOD_IMAGE);
   const floodUnsized = by(FLOOD);
   const ratio = (a: Row, b: Row) => Math.round((a.rps / b.rps) * 100) / 100;
@@ -400,7 +499,12 @@ function writeReport(rows: Row[], guardUs: number, guardPacedUs: number): void {
     by_cpu: cpuRatio(p.gateway, p.baseline),
     target: p.target,
   }));
-  const guardCost = { cpu_us_per_send: guardUs, cpu_us_per_send_paced: guardPacedUs, rounds: REPEAT, target_us: 15 };
+  const guardCost = {
+    cpu_us_per_send: guardUs,
+    cpu_us_per_send_paced: guardPacedUs,
+    rounds: REPEAT,
+    target_us: 15,
+  };
   const floorPaced = by(FLOOR_PACED);
   const gatewayPaced = by(GUARDED_PACED);
   const p99 = {
@@ -453,7 +557,9 @@ function writeReport(rows: Row[], guardUs: number, guardPacedUs: number): void {
     "",
     "| ratio | value (req/s) | by server CPU per request | target | met |",
     "|---|---:|---:|---:|---|",
-    ...report.ratios.map((t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} by CPU | ${t.met ? "yes" : "no"} |`),
+    ...report.ratios.map(
+      (t) => `| ${t.what} | ${t.value} | ${t.by_cpu} | ≥ ${t.target} by CPU | ${t.met ? "yes" : "no"} |`,
+    ),
     `| spend guard (subnet tiers, budgets, pumping check): CPU per accepted send, guarded − unguarded${REPEAT > 1 ? ` (median of ${REPEAT} rounds' differences)` : ""} | ${guardCost.cpu_us_per_send} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send <= guardCost.target_us ? "yes" : "no"} |`,
     `| spend guard at one rate (the paced rows): CPU per accepted send, guarded − unguarded, both at ${by(GUARDED_PACED).rps.toFixed(0)} req/s | ${guardCost.cpu_us_per_send_paced} µs | | ≤ ${guardCost.target_us} µs | ${guardCost.cpu_us_per_send_paced <= guardCost.target_us ? "yes" : "no"} |`,
     `| p99 of an accepted send at half its peak (${p99.rate_rps.toFixed(0)} req/s) ÷ the floor's p99 at the same rate | ${p99.ratio} (${p99.gateway_p99_ms.toFixed(2)} / ${p99.floor_p99_ms.toFixed(2)} ms) | | ≤ ${p99.target} | ${p99.ratio <= p99.target ? "yes" : "no"} |`,

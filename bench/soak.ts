@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort, rssMiB, waitHealthy } from "../scripts/lib/local";
+import { must } from "../test/support/given";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -54,9 +55,13 @@ try {
     samples.push({ t, rss: rssMiB(gateway.pid), fds: fds(gateway.pid), keys: await redis.dbsize() });
   await sample(0);
   const started = Date.now();
-  const parts = await Promise.all(["threads.lua", "mixed.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()));
+  const parts = await Promise.all(
+    ["threads.lua", "mixed.lua"].map((name) => Bun.file(join(ROOT, "bench/wrk", name)).text()),
+  );
   await Bun.write(script, parts.join("\n"));
-  const wrk = Bun.spawn(["wrk", "-t1", "-c16", `-d${seconds}s`, "-s", script, `http://127.0.0.1:${port}`], { stdout: "pipe" });
+  const wrk = Bun.spawn(["wrk", "-t1", "-c16", `-d${seconds}s`, "-s", script, `http://127.0.0.1:${port}`], {
+    stdout: "pipe",
+  });
   const every = Math.max(5, Math.floor(seconds / 12)) * 1000;
   const timer = setInterval(() => void sample(Math.round((Date.now() - started) / 1000)), every);
   const out = await new Response(wrk.stdout).text();
@@ -74,13 +79,16 @@ try {
     const ttls = (await keys.reduce((p, key) => p.pttl(key), redis.pipeline()).exec()) ?? [];
     noTtl += ttls.filter(([, ttl]) => (ttl as number) < 0).length;
   } while (cursor !== "0");
-  const first = samples[1] ?? samples[0]!;
-  const last = samples.at(-1)!;
+  const first = must(samples[1] ?? samples[0], "a sample");
+  const last = must(samples.at(-1), "a sample");
   console.log(`soak: ${seconds}s of mixed load, ${result.requests} requests`);
   console.log(JSON.stringify(result));
   console.log("t(s)  RSS MiB  fds  redis keys");
-  for (const s of samples)
-    console.log(`${String(s.t).padStart(4)}  ${s.rss.toFixed(1).padStart(7)}  ${String(s.fds).padStart(3)}  ${s.keys}`);
+  for (const s of samples) {
+    console.log(
+      `${String(s.t).padStart(4)}  ${s.rss.toFixed(1).padStart(7)}  ${String(s.fds).padStart(3)}  ${s.keys}`,
+    );
+  }
   console.log(
     `5xx answers: ${result.server_5xx}; RSS drift after warm-up: ${(last.rss - first.rss).toFixed(1)} MiB; fds ${first.fds} → ${last.fds}; keys without TTL: ${noTtl}`,
   );

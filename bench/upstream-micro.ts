@@ -6,6 +6,7 @@
 import { median } from "../scripts/lib/local";
 import { StartMessagingProvider } from "../src/adapters/sms/startmessaging";
 import { createLogger } from "../src/observability/logger";
+import { must } from "../test/support/given";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) =>
@@ -33,11 +34,18 @@ const provider = new StartMessagingProvider({
   maxAttempts: 3,
   logger: createLogger({ level: "warn" }),
 });
-const body = JSON.stringify({ phoneNumber: "+919876543210", variables: { otp: "123456" }, idempotencyKey: "k" });
+const body = JSON.stringify({
+  phoneNumber: "+919876543210",
+  variables: { otp: "123456" },
+  idempotencyKey: "k",
+});
 const post = (init: RequestInit = {}) =>
-  fetch(`${base}/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body, ...init }).then((r) =>
-    r.json(),
-  );
+  fetch(`${base}/otp/send`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    ...init,
+  }).then((r) => r.json());
 const subjects: Record<string, () => Promise<unknown>> = {
   "bare fetch + json()": () => post(),
   "+ the client's four headers": () =>
@@ -51,7 +59,8 @@ const subjects: Record<string, () => Promise<unknown>> = {
     }),
   "+ AbortSignal.timeout": () => post({ signal: AbortSignal.timeout(5_000) }),
   "+ redirect manual, no decompression": () => post({ redirect: "manual", decompress: false } as RequestInit),
-  "the gateway's client (StartMessagingProvider.send)": () => provider.send({ phone: "+919876543210", idempotencyKey: "k" }),
+  "the gateway's client (StartMessagingProvider.send)": () =>
+    provider.send({ phone: "+919876543210", idempotencyKey: "k" }),
 };
 
 /** CPU µs per call of `N` calls, `CONCURRENCY` at a time. */
@@ -71,13 +80,13 @@ try {
   for (const call of Object.values(subjects)) await cpuPerCall(call); // JSC compiles the hot code first
   const samples = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
-    const names = Object.keys(subjects);
-    for (const name of round % 2 ? names.reverse() : names) {
-      const value = await cpuPerCall(subjects[name]!);
+    const entries = Object.entries(subjects);
+    for (const [name, call] of round % 2 ? entries.reverse() : entries) {
+      const value = await cpuPerCall(call);
       samples.set(name, [...(samples.get(name) ?? []), value]);
     }
   }
-  const bare = median(samples.get("bare fetch + json()")!);
+  const bare = median(must(samples.get("bare fetch + json()"), "the bare fetch's samples"));
   for (const [name, values] of samples) {
     const mid = median(values);
     console.log(

@@ -20,7 +20,9 @@ export async function clientTypes(documentJson: string): Promise<string> {
       stdout: "pipe",
       stderr: "pipe",
     });
-    if ((await proc.exited) !== 0) throw new Error(`openapi-typescript failed: ${await new Response(proc.stderr).text()}`);
+    if ((await proc.exited) !== 0) {
+      throw new Error(`openapi-typescript failed: ${await new Response(proc.stderr).text()}`);
+    }
     return await Bun.file(join(dir, "types.ts")).text();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -81,7 +81,20 @@ try {
     join(work, "baseline.ts"),
     `Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => Response.json({ status: "ok" }) });\n`,
   );
-  await sh(["bun", "build", "baseline.ts", "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", "baseline"], work);
+  await sh(
+    [
+      "bun",
+      "build",
+      "baseline.ts",
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      "--outfile",
+      "baseline",
+    ],
+    work,
+  );
   // Second baseline: the gateway's dependencies imported and nothing else (memory accounting).
   await Bun.write(
     join(work, "imports.ts"),
@@ -95,7 +108,20 @@ try {
       `new Elysia().get("/healthz", () => ({ status: "ok" })).listen({ hostname: process.env.HOST, port: Number(process.env.PORT) });`,
     ].join("\n"),
   );
-  await sh(["bun", "build", "imports.ts", "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", "imports"], work);
+  await sh(
+    [
+      "bun",
+      "build",
+      "imports.ts",
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      "--outfile",
+      "imports",
+    ],
+    work,
+  );
 
   const gateway = join(ROOT, "dist/otp-gateway");
   const baseline = join(work, "baseline");
@@ -125,7 +151,9 @@ try {
   const prodRss = await memoryOf(gateway, prodEnv);
   // Ready in the production shape includes loading ioredis and connecting to Redis.
   const prodReady: number[] = [];
-  for (let i = 0; i < Math.min(runs, 7); i++) prodReady.push((await measure(gateway, prodEnv, false)).readyMs);
+  for (let i = 0; i < Math.min(runs, 7); i++) {
+    prodReady.push((await measure(gateway, prodEnv, false)).readyMs);
+  }
   redis.kill();
 
   const mb = (path: string) => (statSync(path).size / 1e6).toFixed(1);
@@ -186,8 +214,11 @@ try {
   const [start, end] = ["<!-- binary-figures:start -->\n", "\n<!-- binary-figures:end -->"];
   const from = readme.indexOf(start) + start.length;
   const to = readme.indexOf(end);
-  if (from >= start.length && to >= 0) await Bun.write(readmePath, readme.slice(0, from) + table + readme.slice(to));
-  else console.error("README.md has no binary-figures markers; not written");
+  if (from >= start.length && to >= 0) {
+    await Bun.write(readmePath, readme.slice(0, from) + table + readme.slice(to));
+  } else {
+    console.error("README.md has no binary-figures markers; not written");
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -98,7 +98,7 @@ export function createApp(deps: AppDeps) {
     )
     .use(context);
   // The document is made, on the first request for it, from the routes mounted below (admin ones only with ADMIN_TOKEN).
-  if (http.docsAccess !== "off")
+  if (http.docsAccess !== "off") {
     app.use(
       openapiDocs({
         admin: Boolean(http.adminToken),
@@ -106,9 +106,12 @@ export function createApp(deps: AppDeps) {
         authorize: adminCheck(http.docsAccess, http.adminToken),
       }),
     );
+  }
   // Every problem's `type` links here: public, whatever DOCS_ACCESS says (it tells nothing the README does not).
   app.use(problemPages());
-  if (http.metricsAccess !== "off") app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
+  if (http.metricsAccess !== "off") {
+    app.use(metricsController(deps.metrics, adminCheck(http.metricsAccess, http.adminToken)));
+  }
   if (http.adminToken) {
     const admin = new AdminService({
       store: deps.store,
@@ -119,7 +122,9 @@ export function createApp(deps: AppDeps) {
     });
     app.use(adminController(admin, context, adminCheck("token", http.adminToken)));
   }
-  return app.use(healthController({ provider: deps.provider, store: deps.store })).use(otpController(otp, context));
+  return app
+    .use(healthController({ provider: deps.provider, store: deps.store }))
+    .use(otpController(otp, context));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -87,8 +87,11 @@ async function serve(): Promise<number> {
   // The routes are put together while the store connects (Redis's replies wait for this turn to end).
   const app = createApp(deps);
   // Start even when Redis is down: /readyz says so, sends fail closed, and the store reconnects by itself.
-  if (!(await deps.store.connected(3_000)))
-    deps.logger.error("the store is not reachable yet; sends answer 503 until it is", { store: deps.store.kind });
+  if (!(await deps.store.connected(3_000))) {
+    deps.logger.error("the store is not reachable yet; sends answer 503 until it is", {
+      store: deps.store.kind,
+    });
+  }
   // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
   app.listen({ port: config.PORT, hostname: config.HOST, reusePort: config.WORKERS > 1 });
   deps.metrics.watchInFlight(() => app.server?.pendingRequests ?? 0);
@@ -187,7 +190,11 @@ async function printOpenapi(): Promise<number> {
   // The document depends only on the routes: build them with quiet, offline parts
   // (console provider, memory store), whatever this environment says.
   // The whole contract: the admin routes too (a gateway serves them only with ADMIN_TOKEN set).
-  const config = loadConfig({ OTP_PROVIDER: "console", NODE_ENV: "development", ADMIN_TOKEN: "x".repeat(32) });
+  const config = loadConfig({
+    OTP_PROVIDER: "console",
+    NODE_ENV: "development",
+    ADMIN_TOKEN: "x".repeat(32),
+  });
   const deps = buildServices(config, createLogger({ level: "silent" }));
   // No socket here: the request below comes from this process.
   const app = createApp({ ...deps, http: { ...deps.http, peerAddress: () => "127.0.0.1" } });

@@ -94,7 +94,9 @@ function buildStore(config: Config, logger: Logger, metrics: Metrics): OtpStore 
       metrics,
     });
   }
-  logger.warn("no REDIS_URL: limits and state are kept in this process's memory (lost on restart, not shared between processes)");
+  logger.warn(
+    "no REDIS_URL: limits and state are kept in this process's memory (lost on restart, not shared between processes)",
+  );
   return new MemoryStore({ layout });
 }
 
@@ -130,9 +132,14 @@ function buildProvider(config: Config, logger: Logger, metrics: Metrics): SmsPro
 function warnOfTestNumbers(config: Config, logger: Logger): void {
   if (config.TEST_PHONES.size === 0) return;
   const now = Date.now();
-  const expired = [...config.TEST_PHONES.values()].filter((p) => p.until !== undefined && p.until < now).length;
-  logger.warn("test phone numbers are configured: they never reach the upstream and verify only with their fixed codes", {
-    count: config.TEST_PHONES.size - expired,
-    ...(expired ? { expired } : {}),
-  });
+  const expired = [...config.TEST_PHONES.values()].filter(
+    (p) => p.until !== undefined && p.until < now,
+  ).length;
+  logger.warn(
+    "test phone numbers are configured: they never reach the upstream and verify only with their fixed codes",
+    {
+      count: config.TEST_PHONES.size - expired,
+      ...(expired ? { expired } : {}),
+    },
+  );
 }

@@ -96,6 +96,9 @@ export class GatewayError extends Error {
 
   /** A denial by one of the gateway's own limits. */
   static rateLimited(rateLimit: RateLimitInfo): GatewayError {
-    return new GatewayError("RATE_LIMITED", { retryAfterSeconds: rateLimit.decision.retryAfterSeconds, rateLimit });
+    return new GatewayError("RATE_LIMITED", {
+      retryAfterSeconds: rateLimit.decision.retryAfterSeconds,
+      rateLimit,
+    });
   }
 }

@@ -30,7 +30,11 @@ const rank = (file: string) => {
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+    entry.isDirectory()
+      ? sources(join(dir, entry.name))
+      : entry.name.endsWith(".ts")
+        ? [join(dir, entry.name)]
+        : [],
   );
 }
 
@@ -41,12 +45,18 @@ const missingAssets: string[] = [];
 const isAsset = (target: string) => /\.(lua|json)$/.test(target);
 for (const path of sources(SRC)) {
   const text = readFileSync(path, "utf8");
-  const specifiers = [...text.matchAll(/(?:from\s+|import\s+|import\(\s*|require\(\s*)"(\.[^"]+)"/g)].map((m) => m[1] ?? "");
-  const resolved = specifiers.map((s) => relative(SRC, resolve(dirname(path), s))).filter((target) => !target.startsWith(".."));
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s+|import\(\s*|require\(\s*)"(\.[^"]+)"/g)].map(
+    (m) => m[1] ?? "",
+  );
+  const resolved = specifiers
+    .map((s) => relative(SRC, resolve(dirname(path), s)))
+    .filter((target) => !target.startsWith(".."));
   missingAssets.push(...resolved.filter((target) => isAsset(target) && !existsSync(join(SRC, target))));
   const targets = resolved
     .filter((target) => !isAsset(target))
-    .map((target) => (target.endsWith(".ts") || existsSync(join(SRC, `${target}.ts`)) ? target : `${target}/index`))
+    .map((target) =>
+      target.endsWith(".ts") || existsSync(join(SRC, `${target}.ts`)) ? target : `${target}/index`,
+    )
     .map((target) => (target.endsWith(".ts") ? target : `${target}.ts`));
   graph.set(relative(SRC, path), targets);
 }
@@ -80,7 +90,9 @@ describe("the layout of src/", () => {
   // A file holds one concept, however long that takes: the shape of functions is linted
   // (biome.json), the length of files is not.
   test("every import names a file that exists", () => {
-    for (const targets of graph.values()) for (const target of targets) expect(graph.has(target), target).toBe(true);
+    for (const targets of graph.values()) {
+      for (const target of targets) expect(graph.has(target), target).toBe(true);
+    }
     expect(missingAssets).toEqual([]);
   });
 });

@@ -7,7 +7,9 @@ test("the console provider is chosen without a key and announced with a loud war
   const { logger, lines } = captureLogger();
   const deps = buildServices(loadConfig({}), logger);
   expect(deps.provider.name).toBe("console");
-  const warning = lines.map((l) => JSON.parse(l)).find((e) => e.level === "warn" && e.msg.startsWith("CONSOLE PROVIDER"));
+  const warning = lines
+    .map((l) => JSON.parse(l))
+    .find((e) => e.level === "warn" && e.msg.startsWith("CONSOLE PROVIDER"));
   expect(warning?.msg).toContain("no SMS is sent");
 });
 

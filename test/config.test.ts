@@ -42,7 +42,9 @@ describe("configuration", () => {
   });
 
   test("a bad value names the variable and what it expected", () => {
-    expect(problemsOf({ PORT: "eighty" })).toEqual(['PORT="eighty": expected a whole number from 0 to 65535']);
+    expect(problemsOf({ PORT: "eighty" })).toEqual([
+      'PORT="eighty": expected a whole number from 0 to 65535',
+    ]);
     expect(problemsOf({ UPSTREAM_TIMEOUT: "10 seconds" })[0]).toContain("UPSTREAM_TIMEOUT");
     expect(problemsOf({ UPSTREAM_TIMEOUT: "10 seconds" })[0]).toContain("duration");
     expect(problemsOf({ LOG_LEVEL: "loud" })[0]).toContain("one of debug, info, warn, error, silent");
@@ -69,7 +71,10 @@ describe("configuration", () => {
     expect(off.METRICS_ACCESS).toBe("off");
     expect(off.warnings).toEqual([expect.stringContaining("GET /metrics is off")]);
     // Said outright, it is what was said.
-    expect(loadConfig({ ...production, METRICS_ACCESS: "public" })).toMatchObject({ METRICS_ACCESS: "public", warnings: [] });
+    expect(loadConfig({ ...production, METRICS_ACCESS: "public" })).toMatchObject({
+      METRICS_ACCESS: "public",
+      warnings: [],
+    });
   });
 
   test("the server's idle timeout outlasts the worst upstream wait", () => {
@@ -114,8 +119,9 @@ describe("configuration", () => {
       tls: false,
     });
     expect(
-      loadConfig({ REDIS_CLUSTER_NODES: "rediss://app:p%40ss@a.internal:6379,rediss://app:p%40ss@b.internal:6379" })
-        .REDIS_CLUSTER_NODES,
+      loadConfig({
+        REDIS_CLUSTER_NODES: "rediss://app:p%40ss@a.internal:6379,rediss://app:p%40ss@b.internal:6379",
+      }).REDIS_CLUSTER_NODES,
     ).toEqual({
       nodes: [
         { host: "a.internal", port: 6379 },
@@ -125,16 +131,17 @@ describe("configuration", () => {
       username: "app",
       password: "p@ss",
     });
-    for (const [value, expected] of [
+    const refusals: [value: string, expected: string][] = [
       ["rediss://:one@a:1,rediss://:two@b:2", "same scheme, user and password"],
       ["rediss://:pw@a:1,b:2", "rediss:// on every seed"],
       ["redis://:pw@a:1/3", "no database"],
       ["redis://:pw@a", "a port"],
       ["valkey://:pw@a:1", "host:port, or a redis:// or rediss:// URL"],
       ["a:99999", "a port from 1 to 65535"],
-    ]) {
-      const problem = problemsOf({ REDIS_CLUSTER_NODES: value! }).join("\n");
-      expect(problem, value).toContain(expected!);
+    ];
+    for (const [value, expected] of refusals) {
+      const problem = problemsOf({ REDIS_CLUSTER_NODES: value }).join("\n");
+      expect(problem, value).toContain(expected);
       expect(problem, value).not.toMatch(/:(pw|one|two)@/);
     }
     expect(problemsOf({ REDIS_TLS_CA_FILE: "/nonexistent/ca.pem" })[0]).toContain("a readable PEM file");

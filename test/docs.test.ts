@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { configMarkdown } from "../src/config/docs";
 import { errorsMarkdown } from "../src/http/error-codes";
+import { must } from "./support/given";
 
 test("the README's configuration table matches the schema", async () => {
   const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
@@ -9,10 +10,14 @@ test("the README's configuration table matches the schema", async () => {
 });
 
 test("--help lists every environment variable", async () => {
-  const proc = Bun.spawn(["bun", new URL("../src/main.ts", import.meta.url).pathname, "--help"], { stdout: "pipe" });
+  const proc = Bun.spawn(["bun", new URL("../src/main.ts", import.meta.url).pathname, "--help"], {
+    stdout: "pipe",
+  });
   const out = await new Response(proc.stdout).text();
   expect(await proc.exited).toBe(0);
-  for (const line of configMarkdown().split("\n").slice(2)) expect(out).toContain(line.split("`")[1]!);
+  for (const line of configMarkdown().split("\n").slice(2)) {
+    expect(out).toContain(must(line.split("`")[1], `a variable's name in ${line}`));
+  }
 });
 
 test("the bench measures, and --help and the README name, the heap sizing the Dockerfile sets", async () => {

@@ -4,7 +4,12 @@ import { Elysia, t } from "elysia";
 new Elysia()
   .post(
     "/v1/otp/send",
-    ({ body }) => ({ requestId: body.phone, expiresAt: "2026-01-01T00:00:00.000Z", attemptsLeft: 3, resendAfter: 60 }),
+    ({ body }) => ({
+      requestId: body.phone,
+      expiresAt: "2026-01-01T00:00:00.000Z",
+      attemptsLeft: 3,
+      resendAfter: 60,
+    }),
     {
       body: t.Object({ phone: t.String({ pattern: "^\\+[1-9][0-9]{6,14}$" }) }),
     },

@@ -8,12 +8,19 @@ import { defineTracingHasSubscribers } from "../../src/adapters/store/redis/trac
 // command); the floor does the same, so that the two compare like for like.
 defineTracingHasSubscribers();
 
-const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: true });
+/** A setting bench/run.ts passes to this baseline. */
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: bench/run.ts starts this baseline with it`);
+  return value;
+}
+
+const redis = new Redis(required("REDIS_URL"), { enableOfflineQueue: true });
 redis.defineCommand("hit", {
   numberOfKeys: 1,
   lua: "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) redis.call('PEXPIRE', KEYS[1], 60000) return redis.call('ZCARD', KEYS[1])",
 });
-const upstream = process.env.UPSTREAM_URL!;
+const upstream = required("UPSTREAM_URL");
 
 new Elysia()
   .post(
@@ -30,7 +37,12 @@ new Elysia()
         body: JSON.stringify({ phoneNumber: body.phone }),
       });
       const answer = (await res.json()) as { data: { requestId: string } };
-      return { requestId: answer.data.requestId, expiresAt: "2026-01-01T00:00:00.000Z", attemptsLeft: 3, resendAfter: 60 };
+      return {
+        requestId: answer.data.requestId,
+        expiresAt: "2026-01-01T00:00:00.000Z",
+        attemptsLeft: 3,
+        resendAfter: 60,
+      };
     },
     { body: t.Object({ phone: t.String({ pattern: "^\\+[1-9][0-9]{6,14}$" }) }) },
   )

@@ -5,8 +5,9 @@ import { join } from "node:path";
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
+  const { port } = probe;
   await probe.stop(true);
+  if (port === undefined) throw new Error("Bun.serve on port 0 is listening on no port");
   return port;
 }
 
@@ -15,7 +16,9 @@ export async function waitHealthy(port: number, ms = 10_000): Promise<number> {
   const started = performance.now();
   while (performance.now() - started < ms) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) return performance.now() - started;
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) {
+        return performance.now() - started;
+      }
     } catch {
       // not listening yet
     }
@@ -63,10 +66,14 @@ export function cpuSeconds(pid: number): number {
 /** Runs a command to completion; throws with its stderr when it fails. */
 export async function sh(cmd: string[], cwd: string): Promise<void> {
   const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });
-  if ((await proc.exited) !== 0) throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
+  if ((await proc.exited) !== 0) {
+    throw new Error(`${cmd.join(" ")}: ${await new Response(proc.stderr).text()}`);
+  }
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median of `xs` (the upper middle one of an even count); NaN for none. */
+export const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /**
  * Where a process's memory is, in MiB: anonymous (JS heap, malloc) and pages of

@@ -9,12 +9,20 @@ import { splitList } from "../lib/split-list";
 
 /** The building blocks of the environment schema (src/config/schema.ts): each decodes its own text. */
 /** A setting that decodes its text into the value the gateway uses; a decoder throws what it expected. */
-export const decoded = <S extends TSchema, D>(schema: S, decode: (text: Static<S>) => D, encode: (value: D) => Static<S>) =>
-  T.Transform(schema).Decode(decode).Encode(encode);
+export const decoded = <S extends TSchema, D>(
+  schema: S,
+  decode: (text: Static<S>) => D,
+  encode: (value: D) => Static<S>,
+) => T.Transform(schema).Decode(decode).Encode(encode);
 
 export const Duration = (fallback: string, description: string) =>
   decoded(
-    T.String({ pattern: DURATION_PATTERN, default: fallback, description, examples: ["500ms", "30s", "10m", "24h"] }),
+    T.String({
+      pattern: DURATION_PATTERN,
+      default: fallback,
+      description,
+      examples: ["500ms", "30s", "10m", "24h"],
+    }),
     (text): number => {
       const ms = parseDuration(text);
       if (ms === undefined || ms <= 0) throw new Error("a positive duration");
@@ -53,9 +61,12 @@ export const OptionalLimits = (fallback: string, description: string) =>
     (windows) => (windows ? windows.map((w) => w.label).join(",") : "off"),
   );
 /** `IN=0.25,*=0.25`: an estimated price per SMS by country, `*` for the rest. */
-export const PRICES_PATTERN = "^\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?(\\s*,\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?)*\\s*$";
+export const PRICES_PATTERN =
+  "^\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?(\\s*,\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?)*\\s*$";
 export const List = (description: string, pattern?: string) =>
-  decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) => list.join(","));
+  decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) =>
+    list.join(","),
+  );
 export const Int = (fallback: number, minimum: number, maximum: number, description: string) =>
   T.Integer({ minimum, maximum, default: fallback, description });
 export const OneOf = <const V extends string>(values: readonly V[], fallback: V, description: string) =>
@@ -105,13 +116,17 @@ export const Budgets = (fallback: string, description: string) =>
     T.String({ pattern: BUDGETS_PATTERN, default: fallback, description }),
     (text): SendBudget[] => {
       const budgets = parseBudgets(text);
-      if (!budgets)
+      if (!budgets) {
         throw new Error(
           "scope=count/duration entries such as *=20000/24h,IN=5000/1h (count 1 to 100000000, 1s or longer), or off",
         );
+      }
       return budgets;
     },
-    (budgets) => (budgets.length === 0 ? "off" : budgets.flatMap((b) => b.windows.map((w) => `${b.scope}=${w.label}`)).join(",")),
+    (budgets) =>
+      budgets.length === 0
+        ? "off"
+        : budgets.flatMap((b) => b.windows.map((w) => `${b.scope}=${w.label}`)).join(","),
   );
 
 /** Prices by country: `IN=0.25,*=0.25`. */
@@ -149,7 +164,9 @@ export const RedisUrl = (description: string) =>
       try {
         if (new URL(text).hostname) return text;
       } catch {}
-      throw new Error("a URL such as rediss://user:password@host:6379/0 (in the password, percent-encode / ? # @)");
+      throw new Error(
+        "a URL such as rediss://user:password@host:6379/0 (in the password, percent-encode / ? # @)",
+      );
     },
     (text) => text,
   );

@@ -9,7 +9,11 @@ interface Documented {
 export function configRows(): [string, string, string][] {
   return Object.entries(EnvSchema.properties).map(([name, schema]) => {
     const s = schema as Documented;
-    return [name, s.default === "" || s.default === undefined ? "(unset)" : String(s.default), s.description ?? ""];
+    return [
+      name,
+      s.default === "" || s.default === undefined ? "(unset)" : String(s.default),
+      s.description ?? "",
+    ];
   });
 }
 

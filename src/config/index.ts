@@ -52,12 +52,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     try {
       settings[name] = Value.Decode(schema, env[name]);
     } catch (err) {
-      problems.push(`${name}=${shown(name, env[name])}: expected ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(
+        `${name}=${shown(name, env[name])}: expected ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   const config = crossChecked(settings as Partial<Settings>, env, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config!;
+  // No config exactly when some variable has a problem.
+  if (!config) throw new ConfigError(problems);
+  return config;
 }
 
 /** Settings whose whole value is a secret: a configuration error never shows them. */
@@ -85,7 +88,13 @@ export function shown(name: string, value: unknown): string {
 }
 
 function expectation(schema: unknown): string {
-  const s = schema as { pattern?: string; minimum?: number; maximum?: number; anyOf?: { const: string }[]; type?: string };
+  const s = schema as {
+    pattern?: string;
+    minimum?: number;
+    maximum?: number;
+    anyOf?: { const: string }[];
+    type?: string;
+  };
   if (s?.anyOf) return `one of ${s.anyOf.map((o) => o.const).join(", ")}`;
   if (s?.pattern === DURATION_PATTERN) return "a duration such as 500ms, 30s, 10m or 24h";
   if (s?.type === "integer") return `a whole number from ${s.minimum} to ${s.maximum}`;
@@ -97,7 +106,30 @@ function expectation(schema: unknown): string {
  * The rules that span several variables, in one place; each refusal names what
  * to change. Checks whose variables did not decode are left to those problems.
  */
-function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>, problems: string[]): Config | undefined {
+function crossChecked(
+  settings: Partial<Settings>,
+  raw: Record<string, unknown>,
+  problems: string[],
+): Config | undefined {
+  checkAdminToken(settings, problems);
+  checkWorkers(settings, problems);
+  checkRangeDrop(settings, raw, problems);
+  checkIdempotencyTtl(settings, raw, problems);
+  const provider = chosenProvider(settings, problems);
+  const idle = idleTimeoutS(settings, raw, problems);
+  if (problems.length > 0) return undefined;
+  const warnings: string[] = [];
+  const metricsAccess = resolveMetricsAccess(settings, warnings);
+  return {
+    ...(settings as Settings),
+    OTP_PROVIDER: provider,
+    METRICS_ACCESS: metricsAccess,
+    IDLE_TIMEOUT_S: idle,
+    warnings,
+  };
+}
+
+function checkAdminToken(settings: Partial<Settings>, problems: string[]): void {
   const token = settings.ADMIN_TOKEN ?? "";
   if ((settings.METRICS_ACCESS === "token" || settings.DOCS_ACCESS === "token") && token.length < 16) {
     problems.push("ADMIN_TOKEN: expected 16 characters or more when METRICS_ACCESS or DOCS_ACCESS is token");
@@ -105,22 +137,39 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
     // The token also opens the admin routes (src/modules/admin): never a short one.
     problems.push("ADMIN_TOKEN: expected 16 characters or more (it opens the admin routes)");
   }
+}
+
+function checkWorkers(settings: Partial<Settings>, problems: string[]): void {
   if ((settings.WORKERS ?? 1) > 1 && !settings.REDIS_URL && !settings.REDIS_CLUSTER_NODES?.nodes.length) {
     problems.push(
       `WORKERS=${settings.WORKERS}: expected REDIS_URL or REDIS_CLUSTER_NODES too ` +
         "(workers must share limits, idempotency and verify state)",
     );
   }
+}
 
+function checkRangeDrop(settings: Partial<Settings>, raw: Record<string, unknown>, problems: string[]): void {
   const drop = settings.PUMPING_PREFIX_DROP ?? 3;
-  if (settings.PUMPING_RANGE_DROP !== undefined && settings.PUMPING_RANGE_DROP !== 0 && settings.PUMPING_RANGE_DROP <= drop) {
+  if (
+    settings.PUMPING_RANGE_DROP !== undefined &&
+    settings.PUMPING_RANGE_DROP !== 0 &&
+    settings.PUMPING_RANGE_DROP <= drop
+  ) {
     problems.push(
       `PUMPING_RANGE_DROP=${String(raw.PUMPING_RANGE_DROP)}: expected more than PUMPING_PREFIX_DROP (${drop}), or 0 for no ranges`,
     );
   }
+}
 
-  // A reused key is exempt from the phone's windows while its record lives (its send is already
-  // counted there); a record that expired before the window would let the key send again uncounted.
+/**
+ * A reused key is exempt from the phone's windows while its record lives (its send is already
+ * counted there); a record that expired before the window would let the key send again uncounted.
+ */
+function checkIdempotencyTtl(
+  settings: Partial<Settings>,
+  raw: Record<string, unknown>,
+  problems: string[],
+): void {
   const longestPhoneWindow = Math.max(0, ...(settings.PHONE_SEND_LIMITS ?? []).map((w) => w.windowMs));
   if (settings.IDEMPOTENCY_TTL !== undefined && settings.IDEMPOTENCY_TTL < longestPhoneWindow) {
     problems.push(
@@ -128,10 +177,13 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
         `(${formatDuration(longestPhoneWindow)}), or a reused key could send past the phone's limits`,
     );
   }
+}
 
+/** OTP_PROVIDER resolved (`auto`: startmessaging with an API key, else console), refusing what cannot run. */
+function chosenProvider(settings: Partial<Settings>, problems: string[]): Config["OTP_PROVIDER"] {
   const hasKey = (settings.STARTMESSAGING_API_KEY ?? "") !== "";
-  // Plain (not decoded) settings are always there once their shape passed.
-  const chosen = settings.OTP_PROVIDER!;
+  // Plain (not decoded) settings are always there once their shape passed; "auto" is the schema's default.
+  const chosen = settings.OTP_PROVIDER ?? "auto";
   const provider = chosen === "auto" ? (hasKey ? "startmessaging" : "console") : chosen;
   if (provider === "startmessaging" && !hasKey) {
     problems.push("STARTMESSAGING_API_KEY is empty: expected the API key when OTP_PROVIDER=startmessaging");
@@ -142,11 +194,18 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
         "set the key, or OTP_PROVIDER=console to run the console provider on purpose",
     );
   }
+  return provider;
+}
 
-  // Bun's idleTimeout also counts a handler that is still waiting on the upstream,
-  // so it must outlast every attempt plus the backoff between them, or slow sends get cut.
+/**
+ * The server's idle timeout in seconds. Bun's idleTimeout also counts a handler that is still waiting
+ * on the upstream, so it must outlast every attempt plus the backoff between them, or slow sends get cut.
+ */
+function idleTimeoutS(settings: Partial<Settings>, raw: Record<string, unknown>, problems: string[]): number {
   const attempts = (settings.UPSTREAM_RETRIES ?? 0) + 1;
-  const worstWaitMs = (settings.UPSTREAM_TIMEOUT ?? 0) * attempts + (settings.UPSTREAM_RETRY_BACKOFF ?? 0) * (2 ** attempts - 1);
+  const worstWaitMs =
+    (settings.UPSTREAM_TIMEOUT ?? 0) * attempts +
+    (settings.UPSTREAM_RETRY_BACKOFF ?? 0) * (2 ** attempts - 1);
   const idle = Math.ceil(worstWaitMs / 1000) + 5;
   if (idle > MAX_IDLE_TIMEOUT_S) {
     problems.push(
@@ -155,10 +214,7 @@ function crossChecked(settings: Partial<Settings>, raw: Record<string, unknown>,
         `exceeds the server's ${MAX_IDLE_TIMEOUT_S - 5}s limit`,
     );
   }
-  if (problems.length > 0) return undefined;
-  const warnings: string[] = [];
-  const metricsAccess = resolveMetricsAccess(settings, warnings);
-  return { ...(settings as Settings), OTP_PROVIDER: provider, METRICS_ACCESS: metricsAccess, IDLE_TIMEOUT_S: idle, warnings };
+  return idle;
 }
 
 /**

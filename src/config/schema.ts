@@ -44,16 +44,30 @@ export const EnvSchema = T.Object({
     "auto",
     "`startmessaging`, `console`, or `auto`: startmessaging when STARTMESSAGING_API_KEY is set, else console.",
   ),
-  STARTMESSAGING_API_KEY: T.String({ default: "", description: "StartMessaging API key (sent as X-API-Key). Never logged." }),
+  STARTMESSAGING_API_KEY: T.String({
+    default: "",
+    description: "StartMessaging API key (sent as X-API-Key). Never logged.",
+  }),
   STARTMESSAGING_BASE_URL: T.String({
     pattern: "^https?://[^\\s]+$",
     default: "https://api.startmessaging.com",
     description: "StartMessaging API base URL.",
   }),
-  STARTMESSAGING_TEMPLATE_ID: T.String({ default: "", description: "Optional templateId sent with every OTP." }),
+  STARTMESSAGING_TEMPLATE_ID: T.String({
+    default: "",
+    description: "Optional templateId sent with every OTP.",
+  }),
   UPSTREAM_TIMEOUT: Duration("10s", "Timeout of one upstream HTTP attempt, body included."),
-  UPSTREAM_RETRIES: Int(2, 0, 5, "Extra attempts of a send after an upstream 5xx or connection error (same idempotency key)."),
-  UPSTREAM_RETRY_BACKOFF: Duration("200ms", "Base of the exponential backoff between send attempts (full jitter)."),
+  UPSTREAM_RETRIES: Int(
+    2,
+    0,
+    5,
+    "Extra attempts of a send after an upstream 5xx or connection error (same idempotency key).",
+  ),
+  UPSTREAM_RETRY_BACKOFF: Duration(
+    "200ms",
+    "Base of the exponential backoff between send attempts (full jitter).",
+  ),
   OTP_LENGTH: Int(6, 4, 8, "Digits in a generated code."),
   OTP_TTL: Duration("5m", "How long a code stays valid (used when the upstream does not say)."),
   OTP_MAX_ATTEMPTS: Int(3, 1, 10, "Verify attempts per code (used when the upstream does not say)."),
@@ -74,7 +88,10 @@ export const EnvSchema = T.Object({
     "500ms",
     "A Redis command with no answer after this fails; sends and verifies then fail closed (503).",
   ),
-  PHONE_SEND_LIMITS: Limits("1/1m,3/10m,5/1h,10/24h", "Sends per phone number, every window enforced exactly."),
+  PHONE_SEND_LIMITS: Limits(
+    "1/1m,3/10m,5/1h,10/24h",
+    "Sends per phone number, every window enforced exactly.",
+  ),
   PHONE_VERIFY_LIMITS: Limits("10/10m,30/24h", "Verify attempts per phone number."),
   IP_SEND_LIMITS: Limits("5/1m,20/10m,50/1h", "Sends per client address (IPv6 by /64)."),
   IP_VERIFY_LIMITS: Limits("10/1m,60/1h", "Verifies per client address (IPv6 by /64)."),
@@ -131,7 +148,9 @@ export const EnvSchema = T.Object({
   GATEWAY_API_KEYS: List(
     "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged.",
   ),
-  CORS_ORIGINS: List("Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers."),
+  CORS_ORIGINS: List(
+    "Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers.",
+  ),
   SEND_BUDGETS: Budgets(
     "*=1000/1h,*=10000/24h",
     "Ceilings on SMS sent, shared by every gateway on the store: `*` for all sends or a country code, then " +
@@ -145,7 +164,12 @@ export const EnvSchema = T.Object({
       "but refuses nothing; `off`. Default enforce: a fresh install must not pay for pumping, and real users verify " +
       "most codes. It needs the app to verify through the gateway.",
   ),
-  PUMPING_PREFIX_DROP: Int(3, 1, 6, "Digits dropped from the end of a number to make its prefix (3: blocks of 1 000 numbers)."),
+  PUMPING_PREFIX_DROP: Int(
+    3,
+    1,
+    6,
+    "Digits dropped from the end of a number to make its prefix (3: blocks of 1 000 numbers).",
+  ),
   PUMPING_RANGE_DROP: Int(
     5,
     0,
@@ -159,7 +183,12 @@ export const EnvSchema = T.Object({
     "How far back a prefix's sends are judged (only sends whose code has expired count): long enough to see a slow attack.",
   ),
   PUMPING_MIN_SENDS: Int(20, 3, 1_000_000, "Judged sends a prefix needs before it can be blocked."),
-  PUMPING_MIN_CONVERSION: Int(20, 1, 99, "A prefix is blocked when fewer than this % of its judged sends were verified."),
+  PUMPING_MIN_CONVERSION: Int(
+    20,
+    1,
+    99,
+    "A prefix is blocked when fewer than this % of its judged sends were verified.",
+  ),
   PUMPING_BLOCK: Duration("12h", "How long a prefix is blocked the first time; each repeat doubles it."),
   PUMPING_BLOCK_MAX: Duration("7d", "The longest block."),
   PUMPING_SAFE_LIST: List(
@@ -197,8 +226,16 @@ export const EnvSchema = T.Object({
       "Operator token, 16 characters or more: opens the admin routes (/admin, off without it) and " +
       "METRICS_ACCESS or DOCS_ACCESS = token. Never logged.",
   }),
-  WORKERS: Int(1, 1, 64, "Processes serving one port (SO_REUSEPORT). Per-IP limits are per process: see README."),
-  SHUTDOWN_GRACE: Duration("10s", "On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cut."),
+  WORKERS: Int(
+    1,
+    1,
+    64,
+    "Processes serving one port (SO_REUSEPORT). Per-IP limits are per process: see README.",
+  ),
+  SHUTDOWN_GRACE: Duration(
+    "10s",
+    "On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cut.",
+  ),
   MAX_BODY_SIZE: Int(16384, 256, 1048576, "Largest request body in bytes; larger bodies get 413."),
   LOG_LEVEL: OneOf(LOG_LEVELS, "info", "debug, info, warn, error or silent."),
   LOG_FORMAT: OneOf(["json", "pretty"], "json", "`json` lines or `pretty` for a terminal."),

@@ -35,15 +35,20 @@ export function ipv4Number(text: string): number {
       value = value * 256 + part;
       part = 0;
       digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && part === 0)) {
-      part = part * 10 + (c - 48);
-      if (part > 255) return -1;
-      digits++;
-    } else return -1;
+      continue;
+    }
+    if (!extendsOctet(c, part, digits)) return -1;
+    part = part * 10 + (c - 48);
+    if (part > 255) return -1;
+    digits++;
   }
   if (dots !== 3 || digits === 0) return -1;
   return value * 256 + part;
 }
+
+/** Whether character `c` is a digit that may follow an octet's `digits` digits worth `part`: three at most, no leading 0. */
+const extendsOctet = (c: number, part: number, digits: number) =>
+  c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && part === 0);
 
 /** Two 16-bit groups as a dotted quad. */
 const dotted = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
@@ -59,7 +64,16 @@ const dotted = (high: number, low: number) => `${high >> 8}.${high & 255}.${low 
  * - Teredo `2001::/32` (RFC 4380): the client's address, stored inverted, in the last 32 bits.
  */
 function embeddedIpv4(parts: readonly number[]): string | undefined {
-  const [p0, p1, p2, p3, p4, p5, p6, p7] = parts as [number, number, number, number, number, number, number, number];
+  const [p0, p1, p2, p3, p4, p5, p6, p7] = parts as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (p0 === 0x64 && p1 === 0xff9b && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0) return dotted(p6, p7);
   // The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215): a /48 layout, the IPv4 in bits 48–63 and 72–87.
   if (p0 === 0x64 && p1 === 0xff9b && p2 === 1) return dotted(p3, ((p4 & 0xff) << 8) | (p5 >> 8));
@@ -80,7 +94,9 @@ const hex = (parts: readonly number[]) => parts.map((p) => p.toString(16)).join(
 export function addressBuckets(address: string): AddressBuckets {
   const v4 = ipv4Number(address);
   if (v4 >= 0) return v4Buckets(address, v4);
-  if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address)) return { host: address, subnet: address, family: "v4" };
+  if (!ipaddr.IPv6.isValid(address) || ipaddr.IPv4.isValid(address)) {
+    return { host: address, subnet: address, family: "v4" };
+  }
   const parts = ipaddr.IPv6.parse(address).parts;
   const carried = embeddedIpv4(parts);
   if (carried) return v4Buckets(carried, ipv4Number(carried));

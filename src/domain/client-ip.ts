@@ -56,7 +56,8 @@ const WITH_PORT = /^\[([^\]]+)\](?::[0-9]{1,5})?$|^([0-9.]+):[0-9]{1,5}$/;
 function parse(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   let address = text.trim();
   const ported = WITH_PORT.exec(address);
-  if (ported) address = ported[1] ?? ported[2]!;
+  // One of the two groups matched: `[v6]` the first, `v4:port` the second.
+  if (ported) address = ported[1] ?? ported[2] ?? address;
   // ipaddr.process turns IPv4-mapped IPv6 (::ffff:1.2.3.4) into plain IPv4.
   return ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
 }
@@ -65,7 +66,10 @@ function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.
   return ranges.some(([range, bits]) => {
     if (addr.kind() === range.kind()) return addr.match([range, bits] as never);
     // An IPv4 address in an IPv6 range wider than the mapped /96 (`::/0`): as the mapped address it is.
-    return addr.kind() === "ipv4" && (addr as ipaddr.IPv4).toIPv4MappedAddress().match([range as ipaddr.IPv6, bits]);
+    return (
+      addr.kind() === "ipv4" &&
+      (addr as ipaddr.IPv4).toIPv4MappedAddress().match([range as ipaddr.IPv6, bits])
+    );
   });
 }
 
@@ -75,20 +79,36 @@ function trusted(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: [ipaddr.IPv4 | ipaddr.
  * and stops at the first address not vouched for; an entry that is not an IP
  * ends the walk at the proxy that reported it, so junk cannot open new buckets.
  */
-export function clientAddress(peer: string | undefined, forwardedFor: string | null, trust: TrustProxy): string {
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: string | null,
+  trust: TrustProxy,
+): string {
   // The common case, cheaply: a plain IPv4 socket peer and no proxy to ask.
   if ((trust.kind === "none" || !forwardedFor) && peer !== undefined && ipv4Number(peer) >= 0) return peer;
   const peerAddr = peer ? parse(peer) : undefined;
   if (!peerAddr) return "unknown";
   if (trust.kind === "none" || !forwardedFor) return peerAddr.toString();
-  const chain = forwardedFor.split(",");
-  let current = peerAddr;
-  for (let hop = 0; chain.length > 0; hop++) {
+  return walkForwarded(peerAddr, forwardedFor.split(","), trust).toString();
+}
+
+/**
+ * Walks X-Forwarded-For's `chain` leftwards from the peer: the first address `trust` does not vouch
+ * for, or the last one read when the chain ends or an entry is not an address.
+ */
+function walkForwarded(
+  peer: ipaddr.IPv4 | ipaddr.IPv6,
+  chain: string[],
+  trust: Exclude<TrustProxy, { kind: "none" }>,
+): ipaddr.IPv4 | ipaddr.IPv6 {
+  let current = peer;
+  for (let hop = 0; ; hop++) {
     const vouched = trust.kind === "hops" ? hop < trust.hops : trusted(current, trust.ranges);
-    if (!vouched) break;
-    const next = parse(chain.pop()!);
-    if (!next) break;
+    if (!vouched) return current;
+    const entry = chain.pop();
+    if (entry === undefined) return current;
+    const next = parse(entry);
+    if (!next) return current;
     current = next;
   }
-  return current.toString();
 }

@@ -34,7 +34,9 @@ export const verificationId = (ref: VerificationRef): string => `${ref.tag}.${re
 /** An id's parts, or undefined for an id this gateway never issued (it is then unknown without asking the store). */
 export function parseVerificationId(id: string): VerificationRef | undefined {
   const m = OURS_RE.exec(id);
-  return m ? { tag: m[1]!, inner: m[2]! } : undefined;
+  const tag = m?.[1];
+  const inner = m?.[2];
+  return tag !== undefined && inner !== undefined ? { tag, inner } : undefined;
 }
 
 /** An incoming X-Request-Id is echoed only when it matches this; otherwise one is generated. */

@@ -26,7 +26,10 @@ export const tagDigits = (layout: PrefixLayout) => Math.max(layout.dropDigits, l
  * only below half the conversion: it holds 100 blocks of other people's
  * numbers, so only traffic that is mostly pumped may close it.
  */
-export const rangePolicy = (policy: PumpingPolicy): PumpingPolicy => ({ ...policy, minConversion: policy.minConversion / 2 });
+export const rangePolicy = (policy: PumpingPolicy): PumpingPolicy => ({
+  ...policy,
+  minConversion: policy.minConversion / 2,
+});
 
 const scriptArgs = new WeakMap<PumpingPolicy, { block: string; range: string }>();
 

@@ -56,7 +56,10 @@ export function parseMobile(input: string): ParsedMobile {
   if (!parsed || (type !== "MOBILE" && type !== "FIXED_LINE_OR_MOBILE")) {
     return { ok: false, refusal: parsed?.isValid() ? "not_mobile" : "invalid" };
   }
-  return { ok: true, mobile: { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode } };
+  return {
+    ok: true,
+    mobile: { e164: parsed.number, country: parsed.country, callingCode: parsed.countryCallingCode },
+  };
 }
 
 /**
@@ -64,5 +67,7 @@ export function parseMobile(input: string): ParsedMobile {
  * block that holds valid numbers (tried at its start, middle and end).
  */
 export function isNumberBlock(prefix: string, dropDigits: number): boolean {
-  return ["0", "5", "9"].some((digit) => parsePhoneNumberFromString(`${prefix}${digit.repeat(dropDigits)}`)?.isValid() === true);
+  return ["0", "5", "9"].some(
+    (digit) => parsePhoneNumberFromString(`${prefix}${digit.repeat(dropDigits)}`)?.isValid() === true,
+  );
 }

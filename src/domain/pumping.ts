@@ -69,7 +69,8 @@ export const pumpScriptArgs = (p: PumpingPolicy) => [
 ];
 
 /** Whether the safe list (environment) covers a number. */
-export const safeListed = (policy: PumpingPolicy, e164: string) => policy.safeList.some((entry) => e164.startsWith(entry));
+export const safeListed = (policy: PumpingPolicy, e164: string) =>
+  policy.safeList.some((entry) => e164.startsWith(entry));
 
 /**
  * A prefix's counts. The last `coarseMs` (window / 24, at least a code's
@@ -100,7 +101,11 @@ export function judge(counts: PrefixCounts, now: number, policy: PumpingPolicy):
 }
 
 /** The judged sends and the verifies of some counts, folding as `judge` says. */
-export function tally(counts: PrefixCounts, now: number, policy: PumpingPolicy): { judged: number; converted: number } {
+export function tally(
+  counts: PrefixCounts,
+  now: number,
+  policy: PumpingPolicy,
+): { judged: number; converted: number } {
   const coarse = coarseMs(policy);
   const firstFine = Math.floor((now - coarse) / policy.bucketMs);
   const firstCoarse = Math.floor((now - policy.windowMs) / coarse);
@@ -168,8 +173,9 @@ export class CountryWatch {
     counts[kind === "sent" ? 0 : 1] += 1;
     buckets.set(bucket, counts);
     // Bounded even for a country whose verdict nobody asks for (its numbers all safe-listed).
-    if (buckets.size > this.#keep + CountryWatch.RECENT)
+    if (buckets.size > this.#keep + CountryWatch.RECENT) {
       for (const j of buckets.keys()) if (j < bucket - this.#keep) buckets.delete(j);
+    }
   }
 
   /** The policy a block of this country is judged by now. */
@@ -191,7 +197,8 @@ export class CountryWatch {
         if (j <= last + 1) converted += verified;
       }
     }
-    const policy = judged >= 5 * this.policy.minSends && converted * 2 < judged ? this.#underAttack : this.policy;
+    const policy =
+      judged >= 5 * this.policy.minSends && converted * 2 < judged ? this.#underAttack : this.policy;
     this.#verdicts.set(country, { bucket: current, policy });
     return policy;
   }

@@ -32,7 +32,9 @@ export function ratePolicy(scope: PolicyScope, windows: readonly Window[]): Rate
   return {
     scope,
     windows,
-    header: windows.map((w) => `"${policyName(scope, w.label)}";q=${w.limit};w=${Math.ceil(w.windowMs / 1000)}`).join(", "),
+    header: windows
+      .map((w) => `"${policyName(scope, w.label)}";q=${w.limit};w=${Math.ceil(w.windowMs / 1000)}`)
+      .join(", "),
     scriptArgs: windows.flatMap((w) => [w.limit, w.windowMs]),
     maxLimit: Math.max(...windows.map((w) => w.limit)),
     longestMs: Math.max(...windows.map((w) => w.windowMs)),

@@ -68,44 +68,67 @@ export interface RawDecision {
  * event is already in `timestamps`. The Redis Lua script
  * (src/adapters/store/redis/lua/lib/window.lua) mirrors this line by line.
  */
-export function decideRaw(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RawDecision {
+export function decideRaw(
+  timestamps: readonly number[],
+  now: number,
+  windows: readonly Window[],
+  counted = false,
+): RawDecision {
   const n = timestamps.length;
-  let denied: { index: number; waitMs: number } | undefined;
-  let tightest: { index: number; remaining: number; resetMs: number } | undefined;
+  let denied: Denial | undefined;
+  let tightest: Tightest | undefined;
   let nextMs = 0;
   windows.forEach((window, index) => {
     const inWindow = n - firstAfter(timestamps, now - window.windowMs);
     if (inWindow >= window.limit) {
       // The slot frees when the event `limit` places from the newest leaves the window.
-      const waitMs = timestamps[n - window.limit]! + window.windowMs - now;
+      const waitMs = (timestamps[n - window.limit] ?? now) + window.windowMs - now;
       if (!denied || waitMs > denied.waitMs) denied = { index, waitMs };
       return;
     }
     const remaining = window.limit - inWindow - 1;
-    const oldest = inWindow > 0 ? timestamps[n - inWindow]! : now;
-    if (!tightest || remaining < tightest.remaining) tightest = { index, remaining, resetMs: oldest + window.windowMs - now };
-    // With this event recorded the window is full until its `limit`-th newest event leaves.
-    if (remaining === 0)
-      nextMs = Math.max(nextMs, (window.limit === 1 ? now : timestamps[n - window.limit + 1]!) + window.windowMs - now);
+    // With no event in the window (inWindow 0) the index is past the end: the window starts now.
+    const oldest = timestamps[n - inWindow] ?? now;
+    if (!tightest || remaining < tightest.remaining) {
+      tightest = { index, remaining, resetMs: oldest + window.windowMs - now };
+    }
+    // With this event recorded the window is full until its `limit`-th newest event leaves
+    // (this event itself when the limit is 1: the index is then past the end).
+    if (remaining === 0) {
+      nextMs = Math.max(nextMs, (timestamps[n - window.limit + 1] ?? now) + window.windowMs - now);
+    }
   });
+  return settle(denied, tightest, nextMs, counted);
+}
+
+type Denial = { index: number; waitMs: number };
+type Tightest = { index: number; remaining: number; resetMs: number };
+
+/** decideRaw's answer once every window is read: the latest-freeing denial, else the tightest window. */
+function settle(
+  denied: Denial | undefined,
+  tightest: Tightest | undefined,
+  nextMs: number,
+  counted: boolean,
+): RawDecision {
   // An event already in the log (a retry with the same idempotency key) passes
   // without being counted again; the next new event waits for the full windows.
-  if (counted) {
-    const d = denied as { index: number; waitMs: number } | undefined;
-    return d
-      ? { allowed: true, index: d.index, remaining: 0, waitMs: d.waitMs, nextMs: d.waitMs, recorded: false }
-      : {
-          allowed: true,
-          index: tightest!.index,
-          remaining: tightest!.remaining,
-          waitMs: tightest!.resetMs,
-          nextMs: 0,
-          recorded: false,
-        };
+  if (denied) {
+    const { index, waitMs } = denied;
+    return counted
+      ? { allowed: true, index, remaining: 0, waitMs, nextMs: waitMs, recorded: false }
+      : { allowed: false, index, remaining: 0, waitMs, nextMs: 0, recorded: false };
   }
-  if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, nextMs: 0, recorded: false };
-  const t = tightest!;
-  return { allowed: true, index: t.index, remaining: t.remaining, waitMs: t.resetMs, nextMs, recorded: true };
+  // Every window either denies or is the tightest so far: only a policy without windows gets here.
+  if (!tightest) throw new Error("decideRaw: a rate policy needs at least one window");
+  return {
+    allowed: true,
+    index: tightest.index,
+    remaining: tightest.remaining,
+    waitMs: tightest.resetMs,
+    nextMs: counted ? 0 : nextMs,
+    recorded: !counted,
+  };
 }
 
 /** Index of the first timestamp greater than `cutoff` (binary search: O(log n) per window). */
@@ -114,14 +137,15 @@ function firstAfter(timestamps: readonly number[], cutoff: number): number {
   let hi = timestamps.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (timestamps[mid]! > cutoff) hi = mid;
+    if ((timestamps[mid] ?? cutoff) > cutoff) hi = mid;
     else lo = mid + 1;
   }
   return lo;
 }
 
 export function toDecision(windows: readonly Window[], raw: RawDecision): RateDecision {
-  const window = windows[raw.index]!;
+  const window = windows[raw.index];
+  if (!window) throw new Error(`toDecision: no window ${raw.index} in this policy`);
   // Whole seconds, rounded up; the epsilon absorbs float noise from a fractional clock (60000.0000001 ms is 60 s).
   const toSeconds = (ms: number) => Math.ceil(ms / 1000 - 1e-9);
   const seconds = Math.max(1, toSeconds(raw.waitMs));
@@ -137,6 +161,11 @@ export function toDecision(windows: readonly Window[], raw: RawDecision): RateDe
   };
 }
 
-export function decide(timestamps: readonly number[], now: number, windows: readonly Window[], counted = false): RateDecision {
+export function decide(
+  timestamps: readonly number[],
+  now: number,
+  windows: readonly Window[],
+  counted = false,
+): RateDecision {
   return toDecision(windows, decideRaw(timestamps, now, windows, counted));
 }

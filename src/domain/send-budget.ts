@@ -51,10 +51,15 @@ export function parseBudgets(text: string): SendBudget[] | undefined {
     const [count, duration] = window.split("/") as [string, string];
     const windowMs = parseDuration(duration);
     const limit = Number(count);
-    if (!windowMs || windowMs < 1_000 || !Number.isSafeInteger(limit) || limit < 1 || limit > 100_000_000) return undefined;
+    if (!windowMs || windowMs < 1_000 || !Number.isSafeInteger(limit) || limit < 1 || limit > 100_000_000) {
+      return undefined;
+    }
     const bucketMs = Math.max(1, Math.floor(windowMs / BUDGET_BUCKETS));
     const key = scope.toUpperCase();
-    byScope.set(key, [...(byScope.get(key) ?? []), { limit, windowMs, bucketMs, label: `${count}/${duration}` }]);
+    byScope.set(key, [
+      ...(byScope.get(key) ?? []),
+      { limit, windowMs, bucketMs, label: `${count}/${duration}` },
+    ]);
   }
   return [...byScope].map(([scope, windows]) => sendBudget(scope, windows));
 }
@@ -80,23 +85,29 @@ export function budgetDecision(
   const used: number[] = [];
   budget.windows.forEach((w, index) => {
     const first = Math.floor((now - w.windowMs) / w.bucketMs);
-    const live = [...(counts[index] ?? new Map<number, number>())].filter(([j]) => j >= first).sort((a, b) => a[0] - b[0]);
+    const live = [...(counts[index] ?? new Map<number, number>())]
+      .filter(([j]) => j >= first)
+      .sort((a, b) => a[0] - b[0]);
     const sum = live.reduce((total, [, count]) => total + count, 0);
     used.push(sum);
     if (sum >= w.limit) {
-      // A send passes once enough of the oldest buckets have left the window.
-      let running = sum;
-      let waitMs = w.windowMs;
-      for (const [j, count] of live) {
-        running -= count;
-        if (running < w.limit) {
-          waitMs = (j + 1) * w.bucketMs + w.windowMs - now;
-          break;
-        }
-      }
+      const waitMs = waitForRoom(w, live, sum, now);
       if (!denied || waitMs > denied.waitMs) denied = { index, waitMs };
     } else if (w.limit - sum - 1 < tightest.remaining) tightest = { index, remaining: w.limit - sum - 1 };
   });
   if (denied) return { allowed: false, index: denied.index, remaining: 0, waitMs: denied.waitMs, used };
   return { allowed: true, index: tightest.index, remaining: tightest.remaining, waitMs: 0, used };
+}
+
+/**
+ * How long a full window makes a send wait: it passes once enough of the oldest buckets have left the
+ * window. `live`: the window's buckets and counts, oldest first, `sum` in all.
+ */
+function waitForRoom(w: BudgetWindow, live: readonly [number, number][], sum: number, now: number): number {
+  let running = sum;
+  for (const [j, count] of live) {
+    running -= count;
+    if (running < w.limit) return (j + 1) * w.bucketMs + w.windowMs - now;
+  }
+  return w.windowMs;
 }

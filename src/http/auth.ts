@@ -15,8 +15,9 @@ export function bearerToken(header: string | null): string | undefined {
 
 /** The password of `Authorization: Basic <base64 user:password>`, or undefined. */
 export function basicPassword(header: string | null): string | undefined {
-  const match = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
-  return match ? Buffer.from(match[1]!, "base64").toString("utf8").split(":").slice(1).join(":") : undefined;
+  const encoded = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)?.[1] : undefined;
+  if (encoded === undefined) return undefined;
+  return Buffer.from(encoded, "base64").toString("utf8").split(":").slice(1).join(":");
 }
 
 /**

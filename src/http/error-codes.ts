@@ -23,13 +23,15 @@ export const CODE_FACTS = {
     status: 400,
     title: "The request is not valid",
     when: "malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent",
-    action: "Fix the request: `errors` points at each field that is wrong. Retrying it unchanged fails the same way.",
+    action:
+      "Fix the request: `errors` points at each field that is wrong. Retrying it unchanged fails the same way.",
   },
   INVALID_PHONE: {
     status: 400,
     title: "The phone number is not a valid mobile number",
     when: "not a valid mobile number (ours, or the upstream's 400)",
-    action: "Ask the user for a mobile number in E.164 form (`+919876543210`); landlines and made-up numbers are refused.",
+    action:
+      "Ask the user for a mobile number in E.164 form (`+919876543210`); landlines and made-up numbers are refused.",
   },
   UNSUPPORTED_COUNTRY: {
     status: 400,
@@ -42,20 +44,23 @@ export const CODE_FACTS = {
     title: "A valid API key is required",
     detail: "Send Authorization: Bearer <key> with a key this gateway accepts.",
     when: "`GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came",
-    action: "Send `Authorization: Bearer <key>` with a key from the gateway's `GATEWAY_API_KEYS` (ask its operators).",
+    action:
+      "Send `Authorization: Bearer <key>` with a key from the gateway's `GATEWAY_API_KEYS` (ask its operators).",
   },
   COUNTRY_NOT_ALLOWED: {
     status: 403,
     title: "Sending to this country is not allowed",
     when: "the number's country is not in `ALLOWED_COUNTRIES`",
-    action: "This gateway sends only to the countries its operators chose (`ALLOWED_COUNTRIES`); offer another way to sign in.",
+    action:
+      "This gateway sends only to the countries its operators chose (`ALLOWED_COUNTRIES`); offer another way to sign in.",
   },
   DESTINATION_BLOCKED: {
     status: 403,
     title: "Sending to this number is paused",
     detail: "This gateway is not sending codes to this number right now; try again later.",
     when: "the pumping guard blocked the number's prefix (its codes are not being verified); nothing was sent",
-    action: "Try again later, or offer another way to sign in; if a real user is affected, the operators can lift the block.",
+    action:
+      "Try again later, or offer another way to sign in; if a real user is affected, the operators can lift the block.",
   },
   NOT_FOUND: {
     status: 404,
@@ -113,14 +118,17 @@ export const CODE_FACTS = {
     when:
       "a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, " +
       "`RateLimit-Policy` and `RateLimit` as in the IETF draft",
-    action: "Wait the seconds in `Retry-After` before trying again; tell the user when they may ask for a new code.",
+    action:
+      "Wait the seconds in `Retry-After` before trying again; tell the user when they may ask for a new code.",
   },
   SEND_BUDGET_EXHAUSTED: {
     status: 503,
     title: "Sending is paused: the gateway's send budget is used up",
-    detail: "This gateway has sent as many codes as its operators allow for now; try again after Retry-After.",
+    detail:
+      "This gateway has sent as many codes as its operators allow for now; try again after Retry-After.",
     when: "a send budget (`SEND_BUDGETS`) is used up; nothing was sent; `Retry-After` says when one frees",
-    action: "Retry after `Retry-After`; the operators have been alerted. Nothing was sent and nothing was charged.",
+    action:
+      "Retry after `Retry-After`; the operators have been alerted. Nothing was sent and nothing was charged.",
   },
   GATEWAY_MISCONFIGURED: {
     status: 500,
@@ -160,7 +168,8 @@ export const CODE_FACTS = {
     status: 504,
     title: "The SMS provider did not answer in time",
     when: "no answer within `UPSTREAM_TIMEOUT`",
-    action: "Retry with the same `Idempotency-Key`: the code may have been sent, and the key prevents a second SMS.",
+    action:
+      "Retry with the same `Idempotency-Key`: the code may have been sent, and the key prevents a second SMS.",
   },
 } as const satisfies Record<ErrorCode, CodeFacts>;
 

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { IpLimiter } from "../adapters/limits/ip-limiter";
+import type { IpDecision, IpLimiter } from "../adapters/limits/ip-limiter";
 import { addressBuckets } from "../domain/address-buckets";
 import { clientAddress, type TrustProxy } from "../domain/client-ip";
 import { type ErrorCode, GatewayError } from "../errors";
@@ -78,6 +78,52 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
   };
   const invalid = (request: Request, path: string, corsFrom: Record<string, unknown>, detail: string) =>
     refuse(request, path, metas.of(request), corsFrom, "INVALID_REQUEST", {}, detail);
+  // The client's address (TRUST_PROXY says whether X-Forwarded-For is read); undefined without a peer.
+  const clientOf = (request: Request, server: Parameters<PeerAddress>[1]) => {
+    const peer = peerAddress(request, server);
+    if (peer === undefined) return undefined;
+    const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
+    return clientAddress(peer, forwardedFor, trustProxy);
+  };
+  // The flood's answer, so made from parts kept per policy (rate-headers.ts, problem.ts).
+  const overLimit = (
+    request: Request,
+    path: string,
+    clientIp: string,
+    { decision, policy }: IpDecision,
+    corsFrom: Record<string, unknown>,
+  ) => {
+    metrics.rateLimited(policy.scope);
+    const meta = metas.answering(request);
+    meta.clientIp = clientIp;
+    meta.problemStatus = 429;
+    meta.problemCode = "RATE_LIMITED";
+    metas.finish(meta, request.method, path, 429, policy.scope);
+    const response = defaultProblemResponse("RATE_LIMITED", meta.requestId, denials.of(policy, decision));
+    if (cors) copyCorsHeaders(corsFrom, response.headers);
+    return request.method === "POST" ? response : held.hold(response);
+  };
+  // A send or a verify, when GATEWAY_API_KEYS is set: refused without one of the keys.
+  const refuseWithoutKey = (
+    request: Request,
+    path: string,
+    meta: RequestMeta,
+    corsFrom: Record<string, unknown>,
+  ) => {
+    // A short id of the accepted key: scopes idempotency keys per caller.
+    meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)
+      ?.toString("hex")
+      .slice(0, 16);
+    if (meta.callerId) return undefined;
+    return refuse(
+      request,
+      path,
+      meta,
+      corsFrom,
+      "UNAUTHORIZED",
+      problemHeaders(new GatewayError("UNAUTHORIZED")),
+    );
+  };
   // onRequest hooks run for every request of the app, before routing.
   return new Elysia({ name: "guard" }).onRequest((context) => {
     const { request, server, set } = context;
@@ -85,39 +131,22 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     // its PreContext type. Were it ever missing, every request would be refused here (fail closed).
     const routed = (context as unknown as { path?: string }).path;
     const path = pathOf(request.url);
-    if (routed !== path) return invalid(request, path, set.headers, "The Host header is not a valid host name.");
+    if (routed !== path) {
+      return invalid(request, path, set.headers, "The Host header is not a valid host name.");
+    }
     const post = request.method === "POST";
     if (isProbe(request.method, path)) return;
-    const peer = peerAddress(request, server);
+    const clientIp = clientOf(request, server);
     // A peer gone before its request is read (a reset) has no address: it must not share one
     // "unknown" bucket with every other such request (a second per-IP budget); nobody reads this.
-    if (peer === undefined) return invalid(request, path, set.headers, "The client's address could not be read.");
-    const forwardedFor = trustProxy.kind === "none" ? null : request.headers.get("x-forwarded-for");
-    const clientIp = clientAddress(peer, forwardedFor, trustProxy);
-    const charged = ipLimiter.hit(post ? chargedOperation(path) : "get", addressBuckets(clientIp));
-    if (charged && !charged.decision.allowed) {
-      const { decision, policy } = charged;
-      // The flood's answer, so made from parts kept per policy (rate-headers.ts, problem.ts).
-      metrics.rateLimited(policy.scope);
-      const meta = metas.answering(request);
-      meta.clientIp = clientIp;
-      meta.problemStatus = 429;
-      meta.problemCode = "RATE_LIMITED";
-      metas.finish(meta, request.method, path, 429, policy.scope);
-      const response = defaultProblemResponse("RATE_LIMITED", meta.requestId, denials.of(policy, decision));
-      if (cors) copyCorsHeaders(set.headers, response.headers);
-      return post ? response : held.hold(response);
+    if (clientIp === undefined) {
+      return invalid(request, path, set.headers, "The client's address could not be read.");
     }
+    const charged = ipLimiter.hit(post ? chargedOperation(path) : "get", addressBuckets(clientIp));
+    if (charged && !charged.decision.allowed) return overLimit(request, path, clientIp, charged, set.headers);
     const meta = metas.of(request);
     meta.clientIp = clientIp;
-    if (post && keyDigests.length > 0) {
-      // A short id of the accepted key: scopes idempotency keys per caller.
-      meta.callerId = matchDigest(bearerToken(request.headers.get("authorization")), keyDigests)
-        ?.toString("hex")
-        .slice(0, 16);
-      if (!meta.callerId)
-        return refuse(request, path, meta, set.headers, "UNAUTHORIZED", problemHeaders(new GatewayError("UNAUTHORIZED")));
-    }
+    if (post && keyDigests.length > 0) return refuseWithoutKey(request, path, meta, set.headers);
   });
 }
 

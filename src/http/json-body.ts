@@ -22,7 +22,9 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   // The header itself: Elysia hands its parser no content type when the body is empty, and an
   // empty JSON body is a bad request (400), not the wrong media type.
   if (!JSON_TYPE.test(request.headers.get("content-type") ?? "")) {
-    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", { detail: "Send the body as JSON with Content-Type: application/json." });
+    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", {
+      detail: "Send the body as JSON with Content-Type: application/json.",
+    });
   }
   // A declared length was checked in onRequest and frames the body exactly: read it whole (fast).
   // A chunked body declares none: count it as it arrives and stop at the cap.
@@ -35,7 +37,9 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   }
   // No valid body nests: refuse deep ones before anything recurses into them (Elysia's
   // validation message formats a value recursively and overflows the stack on ~4 500 levels).
-  if (nestingDepth(text) > MAX_DEPTH) throw new GatewayError("INVALID_REQUEST", { detail: "The body nests too deeply." });
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw new GatewayError("INVALID_REQUEST", { detail: "The body nests too deeply." });
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -46,7 +50,9 @@ export async function parseJsonBody(request: Request, maxBodySize: number): Prom
   // validation message with a template string; an object whose own `toString`
   // is not a function makes that throw, which would surface as a 500. No valid
   // body has such a key, so refuse it here. Found by the property tests.
-  if (shadowsToString(body)) throw new GatewayError("INVALID_REQUEST", { detail: "The body has a field named toString." });
+  if (shadowsToString(body)) {
+    throw new GatewayError("INVALID_REQUEST", { detail: "The body has a field named toString." });
+  }
   return body;
 }
 
@@ -57,18 +63,24 @@ const MAX_DEPTH = 8;
 export function nestingDepth(text: string): number {
   let depth = 0;
   let deepest = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // a backslash escapes the next character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+    if (c === 0x22) i = closingQuote(text, i + 1);
     else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
     else if (c === 0x5d || c === 0x7d) depth--;
   }
   return deepest;
+}
+
+/** Where the string whose text starts at `from` ends: its closing quote, or the end of an unclosed one. */
+function closingQuote(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c)
+      i++; // a backslash escapes the next character
+    else if (c === 0x22) return i;
+  }
+  return text.length;
 }
 
 function shadowsToString(value: unknown): boolean {

@@ -17,12 +17,12 @@ export class RouteMethods {
 
   /** The `Allow` value for a path, or undefined for a path no route has. */
   allow(path: string): string | undefined {
-    if (!this.#exact) this.#build();
-    const methods = this.#exact!.get(path) ?? this.#patterns.find(([re]) => re.test(path))?.[1];
+    const exact = this.#exact ?? this.#build();
+    const methods = exact.get(path) ?? this.#patterns.find(([re]) => re.test(path))?.[1];
     return methods ? [...methods].join(", ") : undefined;
   }
 
-  #build(): void {
+  #build(): Map<string, Set<string>> {
     const exact = new Map<string, Set<string>>();
     const patterns = new Map<string, [RegExp, Set<string>]>();
     for (const { method, path } of this.routes()) {
@@ -40,13 +40,16 @@ export class RouteMethods {
     }
     this.#exact = exact;
     this.#patterns = [...patterns.values()];
+    return exact;
   }
 }
 
 function patternOf(path: string): RegExp {
   const escaped = path
     .split("/")
-    .map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")))
+    .map((part) =>
+      part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"),
+    )
     .join("/");
   return new RegExp(`^${escaped}$`);
 }

@@ -4,7 +4,8 @@ import { CODE_FACTS } from "./error-codes";
 import { type HeaderName, problemExample } from "./openapi-models";
 
 /** A route's `detail`: an OpenAPI Operation Object, read by @elysiajs/openapi (src/http/openapi.ts). */
-export type OperationDetail = DocumentDecoration & Required<Pick<DocumentDecoration, "operationId" | "summary" | "tags">>;
+export type OperationDetail = DocumentDecoration &
+  Required<Pick<DocumentDecoration, "operationId" | "summary" | "tags">>;
 type Responses = NonNullable<DocumentDecoration["responses"]>;
 type Examples = Record<string, { summary: string; value: unknown }>;
 type Security = NonNullable<DocumentDecoration["security"]>;
@@ -28,7 +29,10 @@ function headersOf(names: readonly HeaderName[] = []) {
  * A JSON answer of the route: what it means, its headers and examples. Its schema is
  * the route's own `response` model, which the plugin puts in the content.
  */
-export function answer(description: string, options: { headers?: readonly HeaderName[]; examples?: Examples } = {}) {
+export function answer(
+  description: string,
+  options: { headers?: readonly HeaderName[]; examples?: Examples } = {},
+) {
   return {
     description,
     headers: headersOf(options.headers),
@@ -48,7 +52,10 @@ function problemResponse(status: number, codes: readonly ErrorCode[]) {
   const description = codes.map((code) => `\`${code}\`: ${CODE_FACTS[code].when}.`).join(" ");
   // The subset of codes this status can carry, so that a generated client types `code` narrowly.
   const schema = {
-    allOf: [ref("schemas", "Problem"), { type: "object", required: ["code"], properties: { code: { enum: [...codes] } } }],
+    allOf: [
+      ref("schemas", "Problem"),
+      { type: "object", required: ["code"], properties: { code: { enum: [...codes] } } },
+    ],
   };
   const examples = Object.fromEntries(
     codes.map((code) => [code, { summary: CODE_FACTS[code].title, value: problemExample(code) }]),
@@ -68,8 +75,12 @@ function problemResponse(status: number, codes: readonly ErrorCode[]) {
  */
 export function problemResponses(codes: readonly ErrorCode[]): Responses {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) byStatus.set(CODE_FACTS[code].status, [...(byStatus.get(CODE_FACTS[code].status) ?? []), code]);
+  for (const code of codes) {
+    byStatus.set(CODE_FACTS[code].status, [...(byStatus.get(CODE_FACTS[code].status) ?? []), code]);
+  }
   return Object.fromEntries(
-    [...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [status, problemResponse(status, group)]),
+    [...byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([status, group]) => [status, problemResponse(status, group)]),
   ) as Responses;
 }

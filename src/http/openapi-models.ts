@@ -7,10 +7,14 @@ import { problemFor } from "./problem";
 export const ProblemSchema = Type.Object(
   {
     type: Type.String({
-      description: "A page about this problem, relative to the gateway (`/problems/rate-limited`): what happened, what to do.",
+      description:
+        "A page about this problem, relative to the gateway (`/problems/rate-limited`): what happened, what to do.",
       examples: ["/problems/invalid-request"],
     }),
-    title: Type.String({ description: "One short sentence per code.", examples: ["The request is not valid"] }),
+    title: Type.String({
+      description: "One short sentence per code.",
+      examples: ["The request is not valid"],
+    }),
     status: Type.Integer({ description: "The HTTP status, repeated.", examples: [400] }),
     detail: Type.String({
       description: "What went wrong with this request.",
@@ -44,7 +48,10 @@ export const ProblemSchema = Type.Object(
  * UnionEnum's `default`: it only feeds Elysia's messages about invalid input, and an answer's
  * field has no default.
  */
-export function literals<const T extends readonly [string, ...string[]]>(values: T, options: { description?: string } = {}) {
+export function literals<const T extends readonly [string, ...string[]]>(
+  values: T,
+  options: { description?: string } = {},
+) {
   const { default: _, ...schema } = t.UnionEnum(values, options);
   return schema;
 }
@@ -81,12 +88,17 @@ export const HEADERS = {
     example: '"ip-1m";r=0;t=42',
   },
   "RateLimit-Policy": {
-    description: "Every window of that limit: `q` requests per `w` seconds. Absent when the upstream refused.",
-    schema: { type: "string", pattern: '^"[a-z0-9-]+";q=[0-9]+;w=[0-9]+(, "[a-z0-9-]+";q=[0-9]+;w=[0-9]+)*$' },
+    description:
+      "Every window of that limit: `q` requests per `w` seconds. Absent when the upstream refused.",
+    schema: {
+      type: "string",
+      pattern: '^"[a-z0-9-]+";q=[0-9]+;w=[0-9]+(, "[a-z0-9-]+";q=[0-9]+;w=[0-9]+)*$',
+    },
     example: '"ip-1m";q=5;w=60, "ip-10m";q=20;w=600, "ip-1h";q=50;w=3600',
   },
   "Idempotent-Replayed": {
-    description: "`true` when this is the stored answer of an earlier send with the same Idempotency-Key (no SMS went out).",
+    description:
+      "`true` when this is the stored answer of an earlier send with the same Idempotency-Key (no SMS went out).",
     // Mutable: the plugin's type for `documentation` takes no readonly array.
     schema: { type: "string", enum: ["true"] as string[] },
     example: "true",
@@ -111,6 +123,7 @@ export const SECURITY_SCHEMES = {
   adminToken: {
     type: "http",
     scheme: "bearer",
-    description: "The gateway's ADMIN_TOKEN, as `Authorization: Bearer <token>` (the admin routes exist only when it is set).",
+    description:
+      "The gateway's ADMIN_TOKEN, as `Authorization: Bearer <token>` (the admin routes exist only when it is set).",
   },
 } as const;

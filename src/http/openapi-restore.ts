@@ -38,19 +38,29 @@ export interface DocumentedRoute {
  * It adds nothing a route's detail does not say. test/http/openapi-plugin.test.ts fails
  * once the plugin keeps them: then this step can go.
  */
-export function restoreRouteDetail<T extends PathsDocument>(document: T, routes: readonly DocumentedRoute[]): T {
+export function restoreRouteDetail<T extends PathsDocument>(
+  document: T,
+  routes: readonly DocumentedRoute[],
+): T {
   for (const route of routes) {
     const detail = route.hooks?.detail;
     // The plugin's spelling of a path: `/admin/blocks/:prefix` is `/admin/blocks/{prefix}`.
     const operation = document.paths?.[route.path.replace(/:([^/]+)/g, "{$1}")]?.[route.method.toLowerCase()];
     if (!detail || !operation) continue;
-    if (detail.responses) operation.responses = mergeResponses(operation.responses ?? {}, detail.responses as Json);
-    if (detail.parameters) operation.parameters = mergeParameters(operation.parameters ?? [], detail.parameters);
+    if (detail.responses) {
+      operation.responses = mergeResponses(operation.responses ?? {}, detail.responses as Json);
+    }
+    if (detail.parameters) {
+      operation.parameters = mergeParameters(operation.parameters ?? [], detail.parameters);
+    }
   }
   return document;
 }
 
-function mergeResponses(derived: Record<string, ResponseObject>, detail: Json): Record<string, ResponseObject> {
+function mergeResponses(
+  derived: Record<string, ResponseObject>,
+  detail: Json,
+): Record<string, ResponseObject> {
   const merged = { ...derived };
   for (const [status, given] of Object.entries(detail) as [string, ResponseObject][]) {
     const base = derived[status];
@@ -59,7 +69,9 @@ function mergeResponses(derived: Record<string, ResponseObject>, detail: Json): 
       continue;
     }
     const content: Content = { ...base.content };
-    for (const [type, media] of Object.entries(given.content ?? {})) content[type] = { ...content[type], ...media };
+    for (const [type, media] of Object.entries(given.content ?? {})) {
+      content[type] = { ...content[type], ...media };
+    }
     merged[status] = { ...base, ...given, ...(base.content || given.content ? { content } : {}) };
   }
   return merged;
@@ -67,7 +79,8 @@ function mergeResponses(derived: Record<string, ResponseObject>, detail: Json): 
 
 function mergeParameters(derived: unknown[], detail: unknown[]): unknown[] {
   const key = (p: Parameter) => `${p.in} ${p.name.toLowerCase()}`;
-  const isParameter = (p: unknown): p is Parameter => typeof p === "object" && p !== null && "name" in p && "in" in p;
+  const isParameter = (p: unknown): p is Parameter =>
+    typeof p === "object" && p !== null && "name" in p && "in" in p;
   const given = new Map(detail.filter(isParameter).map((p) => [key(p), p]));
   const merged = derived.map((p) => {
     if (!isParameter(p) || !given.has(key(p))) return p;

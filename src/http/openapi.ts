@@ -35,8 +35,16 @@ export function openapiDocs({ admin, routes, authorize = () => {} }: OpenapiDocs
     new Elysia({ name: "openapi-docs" })
       // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
       .onBeforeHandle(({ request }) => authorize(request))
-      .get("/swagger", () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }), HIDDEN)
-      .get(`${ASSETS}/swagger-ui-bundle.js`, () => asset(bundlePath, "text/javascript; charset=utf-8"), HIDDEN)
+      .get(
+        "/swagger",
+        () => new Response(SWAGGER_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
+        HIDDEN,
+      )
+      .get(
+        `${ASSETS}/swagger-ui-bundle.js`,
+        () => asset(bundlePath, "text/javascript; charset=utf-8"),
+        HIDDEN,
+      )
       .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), HIDDEN)
       // Only the plugin's route, registered below, answers through this.
       .onAfterHandle(({ responseValue }) => {
@@ -72,7 +80,12 @@ function documentation(admin: boolean) {
       { name: "OTP", description: "Send and verify one-time codes" },
       { name: "Health", description: "Liveness and readiness probes (no key needed)" },
       ...(admin
-        ? [{ name: "Admin", description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)" }]
+        ? [
+            {
+              name: "Admin",
+              description: "The spend guard's operator routes (only with ADMIN_TOKEN; send it as Bearer)",
+            },
+          ]
         : []),
     ],
     components: {
@@ -86,7 +99,9 @@ function documentation(admin: boolean) {
 }
 
 function asset(path: string, type: string): Response {
-  return new Response(Bun.file(path), { headers: { "content-type": type, "cache-control": "public, max-age=86400" } });
+  return new Response(Bun.file(path), {
+    headers: { "content-type": type, "cache-control": "public, max-age=86400" },
+  });
 }
 
 const SWAGGER_PAGE = `<!doctype html>

@@ -24,7 +24,10 @@ export function problemOf(elysiaCode: string | number, error: unknown, meta: Req
     case "NOT_FOUND":
       return problemFor("NOT_FOUND", meta.requestId, { detail: "No route matches this method and path." });
     default:
-      meta.log.error("unhandled error", { code: String(elysiaCode), error: error instanceof Error ? error : String(error) });
+      meta.log.error("unhandled error", {
+        code: String(elysiaCode),
+        error: error instanceof Error ? error : String(error),
+      });
       return problemFor("INTERNAL_ERROR", meta.requestId);
   }
 }

@@ -63,7 +63,12 @@ export function problemResponse(problem: Problem, headers: Record<string, string
   return problemAnswer(problem.status, problemJson(problem), problem.requestId, headers);
 }
 
-function problemAnswer(status: number, body: string, requestId: string, headers: Record<string, string>): Response {
+function problemAnswer(
+  status: number,
+  body: string,
+  requestId: string,
+  headers: Record<string, string>,
+): Response {
   headers["content-type"] = PROBLEM_CONTENT_TYPE;
   headers["x-request-id"] = requestId;
   return new Response(body, { status, headers });
@@ -75,7 +80,10 @@ function problemAnswer(status: number, body: string, requestId: string, headers:
  * the guard's denials, made without a Problem object or a headers record.
  */
 export function defaultProblemResponse(code: ErrorCode, requestId: string, headers: Headers): Response {
-  const response = new Response(defaultProblemJson(code, requestId), { status: CODE_FACTS[code].status, headers });
+  const response = new Response(defaultProblemJson(code, requestId), {
+    status: CODE_FACTS[code].status,
+    headers,
+  });
   response.headers.set("x-request-id", requestId);
   return response;
 }
@@ -96,6 +104,8 @@ function defaultProblemJson(code: ErrorCode, requestId: string): string {
 
 /** A problem's JSON; one with the default detail and no field errors is made from its code's prefix. */
 function problemJson(problem: Problem): string {
-  if (problem.instance || problem.errors || problem.detail !== defaultDetail(problem.code)) return JSON.stringify(problem);
+  if (problem.instance || problem.errors || problem.detail !== defaultDetail(problem.code)) {
+    return JSON.stringify(problem);
+  }
   return defaultProblemJson(problem.code, problem.requestId);
 }

@@ -33,7 +33,9 @@ export class DenialHeaders {
   of(policy: RatePolicy, decision: RateDecision): Headers {
     // A denial has nothing remaining and resets when it may be retried (rate-window.ts): the wait is the key.
     const wait = decision.retryAfterSeconds;
-    if (decision.allowed || decision.remaining !== 0 || decision.resetSeconds !== wait) return denialHeaders(policy, decision);
+    if (decision.allowed || decision.remaining !== 0 || decision.resetSeconds !== wait) {
+      return denialHeaders(policy, decision);
+    }
     let byWindow = this.#kept.get(policy);
     if (!byWindow) {
       byWindow = new Map();

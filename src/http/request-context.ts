@@ -33,7 +33,10 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
         const methods = allow(path);
         if (methods) {
           metas.finish(meta, request.method, path, 204);
-          return new Response(null, { status: 204, headers: { allow: methods, "x-request-id": meta.requestId } });
+          return new Response(null, {
+            status: 204,
+            headers: { allow: methods, "x-request-id": meta.requestId },
+          });
         }
       }
       checkDeclaredLength(request, maxBodySize);
@@ -42,9 +45,7 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
     .derive({ as: "global" }, ({ request }) => ({ meta: metas.of(request) }))
     .onError({ as: "global" }, ({ code, error, request }) => {
       const meta = metas.of(request);
-      // Elysia wraps what a parser throws in its ParseError; the cause is ours.
-      const wrapped = !(error instanceof GatewayError) && error instanceof Error && error.cause instanceof GatewayError;
-      const cause = wrapped ? (error.cause as GatewayError) : error;
+      const cause = ownCause(error);
       const path = pathOf(request.url);
       // A path some route has, asked with another method: 405 and what it takes.
       const methods = code === "NOT_FOUND" && !(error instanceof GatewayError) ? allow(path) : undefined;
@@ -53,8 +54,7 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
         : safeProblemOf(code, cause, meta);
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
-      if (cause instanceof GatewayError && cause.rateLimit) metrics.rateLimited(cause.rateLimit.policy.scope);
-      if (problem.code === "COUNTRY_NOT_ALLOWED") metrics.rateLimited("country");
+      countLimited(metrics, cause, problem.code);
       // Written here: an unknown route, or a refusal in onRequest (a declared oversize body),
       // never reaches mapResponse, where requestLog writes the line. Written once either way.
       metas.finish(meta, request.method, path, problem.status);
@@ -65,6 +65,18 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+/** The error to answer for: Elysia wraps what a parser throws in its ParseError; the cause is ours. */
+function ownCause(error: unknown): unknown {
+  if (error instanceof GatewayError) return error;
+  return error instanceof Error && error.cause instanceof GatewayError ? error.cause : error;
+}
+
+/** A refusal by one of the gateway's limits, or by ALLOWED_COUNTRIES, counts as rate limited. */
+function countLimited(metrics: Metrics, cause: unknown, code: string): void {
+  if (cause instanceof GatewayError && cause.rateLimit) metrics.rateLimited(cause.rateLimit.policy.scope);
+  if (code === "COUNTRY_NOT_ALLOWED") metrics.rateLimited("country");
+}
 
 /**
  * problemOf that never throws: this hook is the last line, and an error thrown

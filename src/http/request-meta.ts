@@ -119,7 +119,9 @@ export class RequestMetas {
       sampler = new LineSampler(DENIAL_LINES_PER_SECOND, (notWritten) =>
         this.logger.info(
           "request lines not written",
-          scope === "probe" ? { notWritten, scope } : { notWritten, scope, status: 429, code: "RATE_LIMITED" },
+          scope === "probe"
+            ? { notWritten, scope }
+            : { notWritten, scope, status: 429, code: "RATE_LIMITED" },
         ),
       );
       this.#samplers.set(scope, sampler);
@@ -148,16 +150,19 @@ export const DENIAL_LINES_PER_SECOND = 20;
  * client gets; every route's response schema refuses such values before that.
  */
 export function requestLog(metas: RequestMetas) {
-  return new Elysia({ name: "request-log" }).mapResponse({ as: "global" }, ({ request, set, path, responseValue }) => {
-    const meta = metas.of(request);
-    const status =
-      responseValue instanceof Response
-        ? responseValue.status
-        : responseValue instanceof ElysiaCustomStatusResponse
-          ? Number(responseValue.code) // a handler's status(code, body)
-          : typeof set.status === "number"
-            ? set.status
-            : 200;
-    metas.finish(meta, request.method, path, meta.problemStatus ?? status);
-  });
+  return new Elysia({ name: "request-log" }).mapResponse(
+    { as: "global" },
+    ({ request, set, path, responseValue }) => {
+      const meta = metas.of(request);
+      const status =
+        responseValue instanceof Response
+          ? responseValue.status
+          : responseValue instanceof ElysiaCustomStatusResponse
+            ? Number(responseValue.code) // a handler's status(code, body)
+            : typeof set.status === "number"
+              ? set.status
+              : 200;
+      metas.finish(meta, request.method, path, meta.problemStatus ?? status);
+    },
+  );
 }

@@ -42,12 +42,14 @@ export class IntIndex {
     let at = hole;
     for (;;) {
       at = (at + 1) & mask;
-      if (this.#values[at] === EMPTY) break;
-      const home = this.#home(this.#keys[at]!);
+      const value = this.#values[at] ?? EMPTY;
+      if (value === EMPTY) break;
+      const key = this.#keys[at] ?? 0;
+      const home = this.#home(key);
       // The entry at `at` may fill the hole unless its home lies cyclically in (hole, at].
       if (hole <= at ? home <= hole || home > at : home <= hole && home > at) {
-        this.#keys[hole] = this.#keys[at]!;
-        this.#values[hole] = this.#values[at]!;
+        this.#keys[hole] = key;
+        this.#values[hole] = value;
         hole = at;
       }
     }
@@ -77,10 +79,12 @@ export class IntIndex {
     this.#keys = new Float64Array(keys.length * 2);
     this.#values = new Int32Array(values.length * 2).fill(EMPTY);
     for (let i = 0; i < values.length; i++) {
-      if (values[i] === EMPTY) continue;
-      const at = this.#find(keys[i]!);
-      this.#keys[at] = keys[i]!;
-      this.#values[at] = values[i]!;
+      const value = values[i] ?? EMPTY;
+      if (value === EMPTY) continue;
+      const key = keys[i] ?? 0;
+      const at = this.#find(key);
+      this.#keys[at] = key;
+      this.#values[at] = value;
     }
   }
 }

@@ -11,5 +11,9 @@ export function boundedLru<K extends {}, V extends {}>(
   maxEntries: number,
   options: Omit<LRUCache.Options<K, V, unknown>, "max" | "maxSize" | "sizeCalculation"> = {},
 ): LRUCache<K, V> {
-  return new LRUCache<K, V>({ ...options, maxSize: maxEntries, sizeCalculation: () => 1 } as LRUCache.Options<K, V, unknown>);
+  return new LRUCache<K, V>({ ...options, maxSize: maxEntries, sizeCalculation: () => 1 } as LRUCache.Options<
+    K,
+    V,
+    unknown
+  >);
 }

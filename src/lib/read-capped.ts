@@ -3,7 +3,10 @@
  * soon as it goes past, and the stream is cancelled there, so the rest is never
  * read (a chunked body declares no length; a declared one can lie).
  */
-export async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Buffer | undefined> {
+export async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
   if (!body) return Buffer.alloc(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];

@@ -18,7 +18,11 @@ export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
  * most once per `maxAgeMs` (an expensive page a stranger may ask for in a
  * loop). A failed call is not kept.
  */
-export function sharedFor<T>(maxAgeMs: number, fn: () => Promise<T>, now: () => number = performance.now.bind(performance)) {
+export function sharedFor<T>(
+  maxAgeMs: number,
+  fn: () => Promise<T>,
+  now: () => number = performance.now.bind(performance),
+) {
   let last: { at: number; value: T } | undefined;
   const call = singleFlight(async () => {
     const value = await fn();

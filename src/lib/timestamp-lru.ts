@@ -34,7 +34,9 @@ export class TimestampLru<K extends string | number> {
   #tail = NONE;
 
   constructor(readonly capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity ${capacity}: a positive integer`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(`capacity ${capacity}: a positive integer`);
+    }
   }
 
   get size(): number {
@@ -50,9 +52,9 @@ export class TimestampLru<K extends string | number> {
     scratch.length = 0;
     if (slot === undefined) return scratch;
     this.#touch(slot);
-    const count = this.#counts[slot]!;
-    if (count === SPILLED) return this.#spilled.get(slot)!;
-    for (let i = 0; i < count; i++) scratch.push(this.#inline[slot * INLINE + i]!);
+    const count = this.#counts[slot] ?? 0;
+    if (count === SPILLED) return this.#spilledLog(slot);
+    for (let i = 0; i < count; i++) scratch.push(this.#inline[slot * INLINE + i] ?? 0);
     return scratch;
   }
 
@@ -68,13 +70,16 @@ export class TimestampLru<K extends string | number> {
       return;
     }
     this.#touch(slot);
-    const count = this.#counts[slot]!;
+    const count = this.#counts[slot] ?? 0;
     if (count < INLINE) {
       this.#inline[slot * INLINE + count] = now;
       this.#counts[slot] = count + 1;
       return;
     }
-    const log = count === SPILLED ? this.#spilled.get(slot)! : [...this.#inline.subarray(slot * INLINE, slot * INLINE + INLINE)];
+    const log =
+      count === SPILLED
+        ? this.#spilledLog(slot)
+        : [...this.#inline.subarray(slot * INLINE, slot * INLINE + INLINE)];
     log.push(now);
     trim(log, keep);
     this.#spilled.set(slot, log);
@@ -91,7 +96,8 @@ export class TimestampLru<K extends string | number> {
       // Full: the least recently used entry gives up its slot.
       slot = this.#head;
       this.#unlink(slot);
-      const old = this.#keys[slot]!;
+      const old = this.#keys[slot];
+      if (old === undefined) throw new Error(`TimestampLru: the oldest slot ${slot} has no key`);
       if (isInt(old)) this.#ints.delete(old);
       else this.#others.delete(old);
       this.#spilled.delete(slot);
@@ -109,13 +115,24 @@ export class TimestampLru<K extends string | number> {
     this.#linkTail(slot);
   }
 
+  /** The log of an entry whose count says SPILLED: it is always in `#spilled`. */
+  #spilledLog(slot: number): number[] {
+    const log = this.#spilled.get(slot);
+    if (!log) throw new Error(`TimestampLru: slot ${slot} is marked spilled but holds no log`);
+    return log;
+  }
+
   #slotOf(key: K): number | undefined {
     return isInt(key) ? this.#ints.get(key) : this.#others.get(key);
   }
 
   #grow(): void {
     const length = Math.min(this.capacity, Math.max(1024, this.#counts.length * 2));
-    const grown = <T extends Int32Array | Uint8Array | Float64Array>(old: T, make: (n: number) => T, per = 1): T => {
+    const grown = <T extends Int32Array | Uint8Array | Float64Array>(
+      old: T,
+      make: (n: number) => T,
+      per = 1,
+    ): T => {
       const next = make(length * per);
       next.set(old);
       return next;
@@ -133,8 +150,8 @@ export class TimestampLru<K extends string | number> {
   }
 
   #unlink(slot: number): void {
-    const prev = this.#prev[slot]!;
-    const next = this.#next[slot]!;
+    const prev = this.#prev[slot] ?? NONE;
+    const next = this.#next[slot] ?? NONE;
     if (prev === NONE) this.#head = next;
     else this.#next[prev] = next;
     if (next === NONE) this.#tail = prev;
@@ -150,7 +167,8 @@ export class TimestampLru<K extends string | number> {
   }
 }
 
-const isInt = (key: string | number): key is number => typeof key === "number" && Number.isSafeInteger(key) && key >= 0;
+const isInt = (key: string | number): key is number =>
+  typeof key === "number" && Number.isSafeInteger(key) && key >= 0;
 
 /** Past twice `keep` timestamps, all but the newest `keep` go (amortised O(1)); older ones never change a decision. */
 function trim(log: number[], keep: number): void {

@@ -106,14 +106,21 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
   return createLoggerWith(min, format, write, bound);
 }
 
-function createLoggerWith(min: number, format: LogFormat, write: (line: string) => void, bound: LogFields): Logger {
+function createLoggerWith(
+  min: number,
+  format: LogFormat,
+  write: (line: string) => void,
+  bound: LogFields,
+): Logger {
   const emit = (level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
     if (format === "pretty") {
       const data: LogFields = {};
       addFields(data, bound);
       if (fields) addFields(data, fields);
-      const rest = Object.entries(data).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+      const rest = Object.entries(data).map(
+        ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+      );
       write(`${timestamp()} ${level.toUpperCase().padEnd(5)} ${msg} ${rest.join(" ")}`.trimEnd());
     } else {
       const line: LogFields = { time: timestamp(), level, msg };

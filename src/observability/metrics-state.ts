@@ -73,7 +73,10 @@ export const COUNTER_FAMILIES = {
     help: "Request lines not written under a flood, past the first lines a second: per-IP denials by limit scope, and probe answers (probe).",
     initial: ["ip", "subnet", "get", "get-subnet", "probe"],
   },
-} as const satisfies Record<string, { name: string; label: string; help: string; initial: readonly string[] }>;
+} as const satisfies Record<
+  string,
+  { name: string; label: string; help: string; initial: readonly string[] }
+>;
 
 /** The one-label counters, by family: each a Map from its label's value to a running total. */
 export type CounterFamily = keyof typeof COUNTER_FAMILIES;
@@ -84,7 +87,10 @@ export interface MetricsState {
   readonly counts: Record<CounterFamily, Map<string, number>>;
   readonly redisErrors: { value: number };
   /** Per `endpoint status_class`: counts per bucket (not cumulative), sum and count. */
-  readonly upstream: Map<string, { endpoint: string; statusClass: string; buckets: number[]; sum: number; count: number }>;
+  readonly upstream: Map<
+    string,
+    { endpoint: string; statusClass: string; buckets: number[]; sum: number; count: number }
+  >;
   readonly budgets: Map<string, { scope: string; window: string; used: number; limit: number }>;
   inFlight: () => number;
 }

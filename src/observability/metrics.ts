@@ -23,7 +23,10 @@ export class PromMetrics implements Metrics {
 
   constructor(options: PromMetricsOptions) {
     const counts = Object.fromEntries(
-      Object.entries(COUNTER_FAMILIES).map(([family, { initial }]) => [family, new Map(initial.map((value) => [value, 0]))]),
+      Object.entries(COUNTER_FAMILIES).map(([family, { initial }]) => [
+        family,
+        new Map(initial.map((value) => [value, 0])),
+      ]),
     ) as MetricsState["counts"];
     this.#state = {
       options: { defaultMetrics: true, ...options },
@@ -60,7 +63,7 @@ export class PromMetrics implements Metrics {
       this.#state.upstream.set(key, series);
     }
     const bucket = UPSTREAM_BUCKETS.findIndex((le) => seconds <= le);
-    if (bucket >= 0) series.buckets[bucket]! += 1;
+    if (bucket >= 0) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
     series.sum += seconds;
     series.count += 1;
   }

@@ -48,7 +48,9 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
     "Sends counted in a send budget's window (as this process last saw it).",
     (b) => b.used,
   );
-  budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) => Math.max(0, b.limit - b.used));
+  budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) =>
+    Math.max(0, b.limit - b.used),
+  );
   new Gauge({
     name: "otp_gateway_http_requests_in_flight",
     help: "HTTP requests being served.",
@@ -100,7 +102,7 @@ function upstreamHistogram(state: MetricsState) {
       const labels = { endpoint: series.endpoint, status_class: series.statusClass };
       let cumulative = 0;
       UPSTREAM_BUCKETS.forEach((le, i) => {
-        cumulative += series.buckets[i]!;
+        cumulative += series.buckets[i] ?? 0;
         values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
       });
       values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: series.count });

@@ -8,7 +8,11 @@ import { expect, test } from "bun:test";
 test("bun run bench --smoke runs every scenario with the expected answers and writes its report", async () => {
   const root = new URL("../..", import.meta.url).pathname;
   const proc = Bun.spawn(["bun", "bench/run.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/smoke.json`).json();
   expect(report.rows.length).toBe(16); // every scenario of bench/run.ts, the three paced ones included
@@ -23,7 +27,9 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
   const paced = report.rows.filter((r: { name: string }) => r.name.includes("paced at"));
   expect(paced).toHaveLength(3);
   expect(report.p99_at_half_peak.floor_p99_ms).toBeGreaterThan(0);
-  for (const row of paced.slice(1)) expect(Math.abs(paced[0].rps - row.rps)).toBeLessThan(Math.max(paced[0].rps, row.rps) * 0.35);
+  for (const row of paced.slice(1)) {
+    expect(Math.abs(paced[0].rps - row.rps)).toBeLessThan(Math.max(paced[0].rps, row.rps) * 0.35);
+  }
   expect(report.spend_guard.cpu_us_per_send_paced).toBeNumber();
   expect(await Bun.file(`${root}bench/results/smoke.md`).text()).toContain(
     "| ratio | value (req/s) | by server CPU per request | target | met |",
@@ -37,8 +43,16 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
  */
 test("bun run bench:pumping --smoke runs the three modes; enforce sends less to the attack and refuses no user", async () => {
   const root = new URL("../..", import.meta.url).pathname;
-  const proc = Bun.spawn(["bun", "bench/pumping.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const proc = Bun.spawn(["bun", "bench/pumping.ts", "--smoke"], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/pumping-smoke.json`).json();
   const [off, monitor, enforce] = report.rows;
@@ -58,14 +72,29 @@ test("bun run bench:pumping --smoke runs the three modes; enforce sends less to 
  */
 test("bun run bench:get-flood --smoke floods four GET routes with the expected answers and writes its report", async () => {
   const root = new URL("../..", import.meta.url).pathname;
-  const proc = Bun.spawn(["bun", "bench/get-flood.ts", "--smoke"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const proc = Bun.spawn(["bun", "bench/get-flood.ts", "--smoke"], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   expect(code, `${out}\n${err}`).toBe(0);
   const report = await Bun.file(`${root}bench/results/get-flood-smoke.json`).json();
-  expect(report.rows.map((r: { path: string }) => r.path)).toEqual(["/", "/healthz", "/metrics", "/swagger/json"]);
+  expect(report.rows.map((r: { path: string }) => r.path)).toEqual([
+    "/",
+    "/healthz",
+    "/metrics",
+    "/swagger/json",
+  ]);
   for (const row of report.rows) {
     expect(row.unexpected, `${row.path}: answers other than expected`).toBe(0);
     expect(row.sender_p50_ms, row.path).toBeGreaterThan(0);
-    if (row.path !== "/") expect(row.cpu_us_per_req, `${row.path}: server CPU per request`).toBeGreaterThan(0);
+    if (row.path !== "/") {
+      expect(row.cpu_us_per_req, `${row.path}: server CPU per request`).toBeGreaterThan(0);
+    }
   }
 }, 120_000);

@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type App, createApp } from "../../src/app";
+import { must } from "../support/given";
 import { captureLogger, consoleProvider, testDeps } from "../support/harness";
+import { portOf } from "../support/socket";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -68,8 +70,9 @@ async function openSwagger(): Promise<{ context: BrowserContext; page: Page; tra
     traffic.failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`),
   );
   context.on("response", (response) => {
-    if (response.status() >= 400)
+    if (response.status() >= 400) {
       traffic.failed.push(`${response.request().method()} ${response.url()}: HTTP ${response.status()}`);
+    }
   });
   const page = await context.newPage();
   page.on("pageerror", (error) => traffic.errors.push(`page error: ${error.message}`));
@@ -94,8 +97,13 @@ function operation(page: Page, method: string, path: string) {
 /** Every request stayed on the gateway's origin, none failed, and the console stayed clean. */
 function expectStayedOnGateway(traffic: Traffic) {
   expect(traffic.requests.length, "the page made no requests at all?").toBeGreaterThan(0);
-  const offsite = traffic.requests.filter((request) => new URL(request.slice(request.indexOf(" ") + 1)).origin !== origin);
-  expect(offsite, `requests that left the gateway (${origin}); all requests:\n${traffic.requests.join("\n")}`).toEqual([]);
+  const offsite = traffic.requests.filter(
+    (request) => new URL(request.slice(request.indexOf(" ") + 1)).origin !== origin,
+  );
+  expect(
+    offsite,
+    `requests that left the gateway (${origin}); all requests:\n${traffic.requests.join("\n")}`,
+  ).toEqual([]);
   expect(traffic.failed, "failed requests").toEqual([]);
   expect(traffic.errors, "errors in the page").toEqual([]);
 }
@@ -111,8 +119,12 @@ beforeAll(async () => {
     port: 0,
     hostname: "127.0.0.1",
   });
-  origin = `http://127.0.0.1:${app.server!.port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT_MS });
+  origin = `http://127.0.0.1:${portOf(app)}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    timeout: STEP_TIMEOUT_MS,
+  });
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -129,9 +141,13 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         for (const { method, path } of OPERATIONS) {
           const block = operation(page, method, path);
           await block.waitFor({ state: "visible" });
-          expect(await block.locator(".opblock-summary-method").innerText(), `method shown for ${path}`).toBe(method);
+          expect(await block.locator(".opblock-summary-method").innerText(), `method shown for ${path}`).toBe(
+            method,
+          );
         }
-        expect(await page.locator("#swagger-ui .opblock").count(), "operations rendered").toBe(OPERATIONS.length);
+        expect(await page.locator("#swagger-ui .opblock").count(), "operations rendered").toBe(
+          OPERATIONS.length,
+        );
 
         // The UI itself, its stylesheet and the document all came from the gateway.
         for (const path of [
@@ -162,7 +178,10 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         await limited.waitFor({ state: "visible" });
         const example = await limited.locator(".response-col_description pre").first().innerText();
         expect(JSON.parse(example), "the 429 example").toMatchObject({ status: 429, code: "RATE_LIMITED" });
-        const invalid = await send.locator("tr.response[data-code='400'] .response-col_description pre").first().innerText();
+        const invalid = await send
+          .locator("tr.response[data-code='400'] .response-col_description pre")
+          .first()
+          .innerText();
         expect(JSON.parse(invalid).status, "a status is a number, not a string").toBe(400);
         await page.locator(".auth-wrapper button.authorize").click();
         await page.locator(".modal-ux").getByText("callerKey").waitFor({ state: "visible" });
@@ -200,30 +219,46 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         );
         await send.getByRole("button", { name: "Execute" }).click();
         const response = await answered;
-        expect(response.request().postData(), "the body Swagger UI sent").toBe(JSON.stringify({ phone: PHONE }));
-        expect(response.request().headers()["content-type"], "the content type Swagger UI sent").toMatch(/^application\/json/);
+        expect(response.request().postData(), "the body Swagger UI sent").toBe(
+          JSON.stringify({ phone: PHONE }),
+        );
+        expect(response.request().headers()["content-type"], "the content type Swagger UI sent").toMatch(
+          /^application\/json/,
+        );
         const sent = (await response.json()) as { requestId?: string };
 
         // What the UI shows.
         const live = send.locator(".live-responses-table tbody tr.response").first();
         await live.waitFor({ state: "visible" });
-        expect(await live.locator(".response-col_status").innerText(), "status shown for the live response").toBe("200");
+        expect(
+          await live.locator(".response-col_status").innerText(),
+          "status shown for the live response",
+        ).toBe("200");
         const shownBody = await live.locator(".response-col_description pre").first().innerText();
         expect(shownBody, "response body shown").toContain('"requestId"');
         const shown = JSON.parse(shownBody) as { requestId: string; expiresAt: string; attemptsLeft: number };
-        expect(shown.requestId, "shown requestId is the one the gateway sent").toBe(sent.requestId!);
+        expect(shown.requestId, "shown requestId is the one the gateway sent").toBe(
+          must(sent.requestId, "a requestId in the gateway's answer"),
+        );
         expect(shown.attemptsLeft).toBeGreaterThan(0);
-        expect(await send.locator(".request-url pre").innerText(), "request URL shown").toBe(`${origin}/v1/otp/send`);
+        expect(await send.locator(".request-url pre").innerText(), "request URL shown").toBe(
+          `${origin}/v1/otp/send`,
+        );
 
         // What the gateway did: the console provider printed a code for exactly this request (under its
         // own id, which the gateway's carries after its tag).
         const logged = lines
           .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; code?: string })
           .filter(
-            (entry) => entry.msg?.startsWith("console provider: OTP code") && shown.requestId.endsWith(`.${entry.requestId}`),
+            (entry) =>
+              entry.msg?.startsWith("console provider: OTP code") &&
+              shown.requestId.endsWith(`.${entry.requestId}`),
           );
-        expect(logged.length, `console provider log lines for ${shown.requestId}; all lines:\n${lines.join("\n")}`).toBe(1);
-        expect(logged[0]!.code, "the logged code").toMatch(/^[0-9]{6}$/);
+        expect(
+          logged.length,
+          `console provider log lines for ${shown.requestId}; all lines:\n${lines.join("\n")}`,
+        ).toBe(1);
+        expect(logged[0]?.code, "the logged code").toMatch(/^[0-9]{6}$/);
 
         expectStayedOnGateway(traffic);
       } finally {

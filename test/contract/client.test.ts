@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import createClient from "openapi-fetch";
 import { CLIENT_TYPES, clientTypes } from "../../scripts/client-types";
+import { must } from "../support/given";
 import { captureLogger, codeFromLog, consoleProvider, testDeps } from "../support/harness";
 import { listenApp } from "../support/socket";
 import type { components, operations, paths } from "./otp-gateway";
@@ -43,12 +44,15 @@ describe("a client generated from the served document", () => {
     const phone = "+919876512345";
     const sent = await client.POST("/v1/otp/send", { body: { phone } });
     expect(sent.response.status).toBe(200);
-    const requestId: string = sent.data!.requestId;
-    const resendAfter: number = sent.data!.resendAfter;
+    const sentData = must(sent.data, "the send's answer");
+    const requestId: string = sentData.requestId;
+    const resendAfter: number = sentData.resendAfter;
     expect(resendAfter).toBeGreaterThan(0);
 
-    const verified = await client.POST("/v1/otp/verify", { body: { requestId, code: codeFromLog(lines, requestId) } });
-    const verdict: boolean = verified.data!.verified;
+    const verified = await client.POST("/v1/otp/verify", {
+      body: { requestId, code: codeFromLog(lines, requestId) },
+    });
+    const verdict: boolean = must(verified.data, "the verify's answer").verified;
     expect(verdict).toBe(true);
 
     const again = await client.POST("/v1/otp/send", { body: { phone } });

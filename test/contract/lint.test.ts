@@ -22,20 +22,27 @@ describe("@redocly/cli lint, recommended rules", () => {
     try {
       const file = join(dir, "openapi.json");
       await Bun.write(file, Bun.spawnSync(["bun", "src/main.ts", "openapi"]).stdout);
-      const lint = Bun.spawn(["node", "node_modules/@redocly/cli/bin/cli.js", "lint", "--format=json", file], {
-        stdout: "pipe",
-        stderr: "pipe",
-        env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
-      });
+      const lint = Bun.spawn(
+        ["node", "node_modules/@redocly/cli/bin/cli.js", "lint", "--format=json", file],
+        {
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+        },
+      );
       const [out] = await Promise.all([new Response(lint.stdout).text(), lint.exited]);
       const report = JSON.parse(out) as {
         totals: { errors: number; warnings: number };
         problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
       };
-      const errors = report.problems.filter((p) => p.severity === "error").map((p) => `${p.ruleId}: ${p.message}`);
+      const errors = report.problems
+        .filter((p) => p.severity === "error")
+        .map((p) => `${p.ruleId}: ${p.message}`);
       expect(errors).toEqual([]);
       expect(report.totals.errors).toBe(0);
-      const warnings = report.problems.filter((p) => p.severity === "warn").map((p) => `${p.ruleId} ${p.location[0]?.pointer}`);
+      const warnings = report.problems
+        .filter((p) => p.severity === "warn")
+        .map((p) => `${p.ruleId} ${p.location[0]?.pointer}`);
       expect(warnings.sort()).toEqual([...JUSTIFIED].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });

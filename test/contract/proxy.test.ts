@@ -12,9 +12,16 @@ let gateway: ReturnType<typeof listenApp>;
 let keyed: ReturnType<typeof listenApp>;
 beforeAll(async () => {
   await fake.start();
-  const env = { ADMIN_TOKEN: ADMIN, PHONE_SEND_LIMITS: "1/1m", SEND_BUDGETS: "*=8/1h", ALLOWED_COUNTRIES: "IN" };
+  const env = {
+    ADMIN_TOKEN: ADMIN,
+    PHONE_SEND_LIMITS: "1/1m",
+    SEND_BUDGETS: "*=8/1h",
+    ALLOWED_COUNTRIES: "IN",
+  };
   gateway = listenApp(testDeps(startMessaging(fake.url, logger), logger, { env }));
-  keyed = listenApp(testDeps(startMessaging(fake.url, logger), logger, { env: { GATEWAY_API_KEYS: CALLER_KEY } }));
+  keyed = listenApp(
+    testDeps(startMessaging(fake.url, logger), logger, { env: { GATEWAY_API_KEYS: CALLER_KEY } }),
+  );
 });
 afterAll(async () => {
   await gateway.stop();
@@ -27,7 +34,13 @@ describe("a response validator built from the served document, in front of the g
     const doc = await (await fetch(`${gateway.base}/swagger/json`)).json();
     const proxy = validatingProxy(doc, gateway.base);
     const keyedProxy = validatingProxy(doc, keyed.base);
-    const call = (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    const call = (
+      base: string,
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) =>
       fetch(`${base}${path}`, {
         method,
         headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
@@ -35,7 +48,9 @@ describe("a response validator built from the served document, in front of the g
       }).then(async (res) => ({ status: res.status, body: await res.text() }));
     const p = proxy.url;
     try {
-      const sent = JSON.parse((await call(p, "POST", "/v1/otp/send", { phone: "+919876500001" })).body) as { requestId: string };
+      const sent = JSON.parse((await call(p, "POST", "/v1/otp/send", { phone: "+919876500001" })).body) as {
+        requestId: string;
+      };
       const key = { "idempotency-key": crypto.randomUUID() };
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500002" }, key);
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500002" }, key); // replay
@@ -46,7 +61,10 @@ describe("a response validator built from the served document, in front of the g
       await call(p, "POST", "/v1/otp/send", "phone=1", { "content-type": "text/plain" }); // 415
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500005", pad: "x".repeat(20_000) }); // 413
       await call(p, "POST", "/v1/otp/send", { phone: "+14155552671" }); // 403 country
-      await call(p, "POST", "/v1/otp/verify", { requestId: sent.requestId, code: fake.codeFor(sent.requestId) });
+      await call(p, "POST", "/v1/otp/verify", {
+        requestId: sent.requestId,
+        code: fake.codeFor(sent.requestId),
+      });
       await call(p, "POST", "/v1/otp/verify", { requestId: sent.requestId, code: "000000" });
       await call(p, "POST", "/v1/otp/verify", { requestId: "bad id", code: "1" }); // 400
       for (let i = 10; i < 18; i++) await call(p, "POST", "/v1/otp/send", { phone: `+9198765000${i}` }); // budget: 503
@@ -58,10 +76,20 @@ describe("a response validator built from the served document, in front of the g
       await call(p, "GET", "/admin/guard"); // 401
       await call(p, "DELETE", "/admin/blocks/+919876543", undefined, { authorization: `Bearer ${ADMIN}` });
       await call(p, "DELETE", "/admin/blocks/nope", undefined, { authorization: `Bearer ${ADMIN}` }); // 400
-      await call(p, "PUT", "/admin/safe-list/numbers/+919876500001", undefined, { authorization: `Bearer ${ADMIN}` });
-      await call(p, "DELETE", "/admin/phones/+919876500001/windows", undefined, { authorization: `Bearer ${ADMIN}` });
+      await call(p, "PUT", "/admin/safe-list/numbers/+919876500001", undefined, {
+        authorization: `Bearer ${ADMIN}`,
+      });
+      await call(p, "DELETE", "/admin/phones/+919876500001/windows", undefined, {
+        authorization: `Bearer ${ADMIN}`,
+      });
       await call(keyedProxy.url, "POST", "/v1/otp/send", { phone: "+919876500100" }); // 401
-      await call(keyedProxy.url, "POST", "/v1/otp/send", { phone: "+919876500100" }, { authorization: `Bearer ${CALLER_KEY}` });
+      await call(
+        keyedProxy.url,
+        "POST",
+        "/v1/otp/send",
+        { phone: "+919876500100" },
+        { authorization: `Bearer ${CALLER_KEY}` },
+      );
       // Per-IP: the verify limit (10/1m by default is relaxed in tests): many junk verifies do not 5xx.
       expect([...proxy.violations, ...keyedProxy.violations]).toEqual([]);
       const seen = [...proxy.seen, ...keyedProxy.seen];
@@ -103,11 +131,26 @@ describe("a response validator built from the served document, in front of the g
     const proxy = validatingProxy(doc, own.base);
     try {
       const key = { "content-type": "application/json", "idempotency-key": crypto.randomUUID() };
-      for (let i = 0; i < 2; i++)
-        await fetch(`${proxy.url}/v1/otp/send`, { method: "POST", headers: key, body: '{"phone":"+919876500200"}' });
-      await fetch(`${proxy.url}/v1/otp/send`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
-      await fetch(`${proxy.url}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-      expect(proxy.violations.some((v) => v.includes("idempotent-replayed sent but not declared"))).toBe(true);
+      for (let i = 0; i < 2; i++) {
+        await fetch(`${proxy.url}/v1/otp/send`, {
+          method: "POST",
+          headers: key,
+          body: '{"phone":"+919876500200"}',
+        });
+      }
+      await fetch(`${proxy.url}/v1/otp/send`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "x",
+      });
+      await fetch(`${proxy.url}/v1/otp/send`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(proxy.violations.some((v) => v.includes("idempotent-replayed sent but not declared"))).toBe(
+        true,
+      );
       expect(proxy.violations.some((v) => v.includes("→ 415: status not declared"))).toBe(true);
       expect(proxy.violations.some((v) => v.includes("→ 400: body") && v.includes("status"))).toBe(true);
     } finally {

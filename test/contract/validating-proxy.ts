@@ -4,7 +4,15 @@ import addFormats from "ajv-formats";
 import { type Json, resolveRef } from "../support/openapi-doc";
 
 /** Headers every HTTP answer may carry whatever the document says (transport, CORS, caching). */
-const TRANSPORT = new Set(["content-type", "content-length", "date", "connection", "keep-alive", "transfer-encoding", "vary"]);
+const TRANSPORT = new Set([
+  "content-type",
+  "content-length",
+  "date",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "vary",
+]);
 
 /**
  * A response validator built with Ajv from the OpenAPI document, in front of
@@ -47,35 +55,52 @@ export function validatingProxy(doc: Json, target: string) {
     seen.add(`${operation.operationId} ${res.status}`);
     const declared = operation.responses[String(res.status)] ?? operation.responses.default;
     if (!declared) return void violations.push(`${where}: status not declared`);
-    const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    // A body that is not JSON where JSON is declared says all there is to say about this answer.
+    if (!checkBody(where, declared, res, body)) return;
+    checkHeaders(where, declared, res);
+  }
+
+  /** The media type and the body's schema; false when the body is not the JSON declared. */
+  function checkBody(where: string, declared: Json, res: Response, body: string): boolean {
+    const [essence = ""] = (res.headers.get("content-type") ?? "").split(";");
+    const type = essence.trim();
     const media = declared.content?.[type];
     if (declared.content && !media) violations.push(`${where}: content type ${type} not declared`);
-    if (media?.schema) {
-      let value: unknown;
-      try {
-        value = JSON.parse(body);
-      } catch {
-        return void violations.push(`${where}: body is not JSON`);
-      }
-      const valid = validate(media.schema);
-      if (!valid(value)) violations.push(`${where}: body ${ajv.errorsText(valid.errors)}`);
+    if (!media?.schema) return true;
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      violations.push(`${where}: body is not JSON`);
+      return false;
     }
+    const valid = validate(media.schema);
+    if (!valid(value)) violations.push(`${where}: body ${ajv.errorsText(valid.errors)}`);
+    return true;
+  }
+
+  /** Every declared header (present when required, of its schema), and no header undeclared. */
+  function checkHeaders(where: string, declared: Json, res: Response): void {
     const headers = Object.fromEntries(
       Object.entries(declared.headers ?? {}).map(([name, h]) => [name.toLowerCase(), resolve(h as Json)]),
     );
     for (const [name, header] of Object.entries(headers)) {
-      const value = res.headers.get(name);
-      if (value === null) {
-        if (header.required) violations.push(`${where}: required header ${name} missing`);
-        continue;
-      }
-      const typed = header.schema?.type === "integer" ? Number(value) : value;
-      const valid = validate(header.schema ?? {});
-      if (!valid(typed)) violations.push(`${where}: header ${name}: ${ajv.errorsText(valid.errors)}`);
+      const problem = headerProblem(name, header, res.headers.get(name));
+      if (problem) violations.push(`${where}: ${problem}`);
     }
-    for (const [name] of res.headers)
-      if (!TRANSPORT.has(name) && !name.startsWith("access-control-") && !(name in headers))
+    for (const [name] of res.headers) {
+      if (!TRANSPORT.has(name) && !name.startsWith("access-control-") && !(name in headers)) {
         violations.push(`${where}: header ${name} sent but not declared`);
+      }
+    }
+  }
+
+  /** What is wrong with a declared header's `value` (null: not sent), if anything. */
+  function headerProblem(name: string, header: Json, value: string | null): string | undefined {
+    if (value === null) return header.required ? `required header ${name} missing` : undefined;
+    const typed = header.schema?.type === "integer" ? Number(value) : value;
+    const valid = validate(header.schema ?? {});
+    return valid(typed) ? undefined : `header ${name}: ${ajv.errorsText(valid.errors)}`;
   }
 
   const server = Bun.serve({
@@ -83,7 +108,8 @@ export function validatingProxy(doc: Json, target: string) {
     hostname: "127.0.0.1",
     async fetch(request) {
       const url = new URL(request.url);
-      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+      const body =
+        request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
       const upstream = await fetch(`${target}${url.pathname}${url.search}`, {
         method: request.method,
         headers: request.headers,

@@ -1,15 +1,27 @@
 import { describe, expect, test } from "bun:test";
 import { addressBuckets, ipv4Number } from "../../src/domain/address-buckets";
-import { clientAddress, parseTrustProxy } from "../../src/domain/client-ip";
+import { clientAddress } from "../../src/domain/client-ip";
+import { trustOf } from "../support/given";
 
 describe("address buckets", () => {
   test("IPv4 by itself and its /24; IPv6 by /64 and /48, however the address is spelled", () => {
-    expect(addressBuckets("192.0.2.77")).toEqual({ host: "192.0.2.77", subnet: "192.0.2.0/24", family: "v4", v4: 0xc000024d });
+    expect(addressBuckets("192.0.2.77")).toEqual({
+      host: "192.0.2.77",
+      subnet: "192.0.2.0/24",
+      family: "v4",
+      v4: 0xc000024d,
+    });
     const v6 = { host: "2001:db8:1:2::/64", subnet: "2001:db8:1::/48", family: "v6" as const };
-    for (const spelling of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"]) expect(addressBuckets(spelling)).toEqual(v6);
+    for (const spelling of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"]) {
+      expect(addressBuckets(spelling)).toEqual(v6);
+    }
     // clientAddress writes every accepted spelling one way before bucketing.
-    const none = parseTrustProxy("false")!;
-    for (const spelling of ["2001:0DB8:0001:0002:0000:0000:0000:0001", "2001:db8:1:2:0::1", "[2001:db8:1:2::1]"]) {
+    const none = trustOf("false");
+    for (const spelling of [
+      "2001:0DB8:0001:0002:0000:0000:0000:0001",
+      "2001:db8:1:2:0::1",
+      "[2001:db8:1:2::1]",
+    ]) {
       const address = clientAddress(spelling.replace(/^\[|\]$/g, ""), null, none);
       expect(addressBuckets(address), spelling).toEqual(v6);
     }

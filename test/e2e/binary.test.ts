@@ -58,6 +58,32 @@ async function startGateway(env: Record<string, string>, cmd: string[] = [BINARY
   };
 }
 
+/** The child processes of `pid`, polled until its two workers are there (about a second at most). */
+async function workersOf(pid: number): Promise<number[]> {
+  let children: number[] = [];
+  for (let i = 0; i < 200 && children.length < 2; i++) {
+    children = (await Bun.file(`/proc/${pid}/task/${pid}/children`).text())
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    if (children.length < 2) await Bun.sleep(5);
+  }
+  return children;
+}
+
+/** Whether a process is still running (not gone, not a zombie). */
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+
+/** A process's state and parent, for a failure message. */
+const processState = (pid: number) =>
+  existsSync(`/proc/${pid}`)
+    ? readFileSync(`/proc/${pid}/status`, "utf8")
+        .match(/State:\s+\S+|PPid:\s+\d+/g)
+        ?.join(" ")
+    : "gone";
+
 const fake = new FakeStartMessaging();
 const upstreamEnv = () => ({
   STARTMESSAGING_API_KEY: "sm_test_fake_key",
@@ -90,7 +116,8 @@ describe("the compiled binary", () => {
   });
 
   test("idle after start, it releases start-up's code and garbage: anonymous memory falls", async () => {
-    const anonKiB = (pid: number) => Number(/Pss_Anon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+    const anonKiB = (pid: number) =>
+      Number(/Pss_Anon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
     const gateway = await startGateway({ OTP_PROVIDER: "console", LOG_LEVEL: "debug" });
     let before = 0;
     let after = 0;
@@ -245,9 +272,11 @@ describe("the compiled binary", () => {
       expect(await proc.exited).toBe(0);
       await reader.exited;
       const output = await Bun.file(captured).text();
-      expect(output.split("\n").filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"'))).toHaveLength(
-        requests,
-      );
+      expect(
+        output
+          .split("\n")
+          .filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/otp/send"')),
+      ).toHaveLength(requests);
       expect(output).toContain('"msg":"stopped"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -255,13 +284,6 @@ describe("the compiled binary", () => {
   }, 30_000);
 
   test("WORKERS=2: workers stop by themselves when their primary is killed, also while they start", async () => {
-    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-    const describe_ = (pid: number) =>
-      existsSync(`/proc/${pid}`)
-        ? readFileSync(`/proc/${pid}/status`, "utf8")
-            .match(/State:\s+\S+|PPid:\s+\d+/g)
-            ?.join(" ")
-        : "gone";
     for (const waitForHealthy of [true, false]) {
       const port = await freePort();
       const primary = Bun.spawn([BINARY], {
@@ -276,16 +298,8 @@ describe("the compiled binary", () => {
         stdout: "ignore",
         stderr: "ignore",
       });
-      let children: number[] = [];
       if (waitForHealthy) await waitHealthy(port);
-      for (let i = 0; i < 200 && children.length < 2; i++) {
-        children = (await Bun.file(`/proc/${primary.pid}/task/${primary.pid}/children`).text())
-          .trim()
-          .split(/\s+/)
-          .filter(Boolean)
-          .map(Number);
-        if (children.length < 2) await Bun.sleep(5);
-      }
+      const children = await workersOf(primary.pid);
       expect(children).toHaveLength(2);
       primary.kill("SIGKILL");
       await primary.exited;
@@ -293,14 +307,16 @@ describe("the compiled binary", () => {
       while (children.some(alive) && Date.now() < deadline) await Bun.sleep(100);
       expect(
         children.filter(alive),
-        `after ${waitForHealthy ? "start" : "spawn"}: ${children.map(describe_).join(" | ")}`,
+        `after ${waitForHealthy ? "start" : "spawn"}: ${children.map(processState).join(" | ")}`,
       ).toEqual([]);
     }
   }, 30_000);
 
   test("healthcheck exits 0 while a gateway answers and 1 when none does", async () => {
     const gateway = await startGateway({ OTP_PROVIDER: "console" });
-    expect((await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" })).code).toBe(0);
+    expect(
+      (await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" })).code,
+    ).toBe(0);
     await gateway.stop();
     const down = await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" });
     expect(down.code).toBe(1);
@@ -351,8 +367,9 @@ describe("the Dockerfile's build stage, run here", () => {
     expect(dockerfile).toContain('bash scripts/build.sh "$target"');
     const context = mkdtempSync(join(tmpdir(), "otp-docker-"));
     try {
-      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"])
+      for (const path of ["package.json", "bun.lock", "tsconfig.json", "src", "scripts/build.sh"]) {
         cpSync(join(ROOT, path), join(context, path), { recursive: true });
+      }
       const inContext = (cmd: string[]) => {
         const proc = Bun.spawn(cmd, {
           cwd: context,
@@ -362,7 +379,12 @@ describe("the Dockerfile's build stage, run here", () => {
         });
         return Promise.all([proc.exited, new Response(proc.stderr).text()]);
       };
-      const [installed, installErr] = await inContext(["bun", "install", "--frozen-lockfile", "--production"]);
+      const [installed, installErr] = await inContext([
+        "bun",
+        "install",
+        "--frozen-lockfile",
+        "--production",
+      ]);
       expect(installed, installErr).toBe(0);
       for (const target of ["linux-x64", "linux-arm64"]) {
         const [built, buildErr] = await inContext(["bash", "scripts/build.sh", target]);

@@ -4,6 +4,7 @@ import { EnvSchema } from "../../src/config/schema";
 import { socketPeer } from "../../src/http/guard";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
+import { portOf } from "../support/socket";
 
 /** The shipped defaults of the address tiers, as the schema declares them. */
 const DEFAULTS = {
@@ -22,8 +23,11 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
     const deps = testDeps(startMessaging(fake.url, logger), logger, {
       env: { ...DEFAULTS, TRUST_PROXY: "1", ALLOWED_COUNTRIES: "IN", PHONE_SEND_LIMITS: "1/1m" },
     });
-    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
-    base = `http://127.0.0.1:${server.server!.port}`;
+    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+      port: 0,
+      hostname: "127.0.0.1",
+    });
+    base = `http://127.0.0.1:${portOf(server)}`;
   });
   afterAll(async () => {
     await server.stop(true);
@@ -55,14 +59,20 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
   });
 
   test("one IPv4 behind 6to4 cannot open 65 536 buckets; NAT64 clients are not all one", async () => {
-    const six2four = await Promise.all(Array.from({ length: 12 }, (_, i) => send(`2002:c633:6401:${i.toString(16)}::1`)));
+    const six2four = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => send(`2002:c633:6401:${i.toString(16)}::1`)),
+    );
     expect(six2four.filter((r) => r.status === 200)).toHaveLength(5); // 198.51.100.1's own 5/1m
-    const nat64 = await Promise.all(Array.from({ length: 10 }, (_, i) => send(`64:ff9b::c633:64${(16 + i).toString(16)}`)));
+    const nat64 = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => send(`64:ff9b::c633:64${(16 + i).toString(16)}`)),
+    );
     expect(nat64.filter((r) => r.status === 200)).toHaveLength(10); // ten IPv4 clients, one send each
   });
 
   test("a proxy writing ip:port does not put everyone behind it in one bucket", async () => {
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`203.0.113.${i + 1}:4${i}001`)));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => send(`203.0.113.${i + 1}:4${i}001`)),
+    );
     expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
     const again = await Promise.all(Array.from({ length: 6 }, () => send("203.0.113.1:55555")));
     expect(again.filter((r) => r.status === 200)).toHaveLength(4); // 5/1m for 203.0.113.1, whatever the port
@@ -73,7 +83,7 @@ describe("address tiers over a real socket (TRUST_PROXY=1)", () => {
     const answers = [];
     for (let i = 0; i < 70; i++) answers.push(await send(`198.18.7.${i + 1}`));
     expect(answers.filter((r) => r.status === 200)).toHaveLength(60);
-    expect(answers.at(-1)!.headers.get("ratelimit-policy")).toContain('"subnet-1m";q=60;w=60');
+    expect(answers.at(-1)?.headers.get("ratelimit-policy")).toContain('"subnet-1m";q=60;w=60');
     expect((await send("198.18.8.1")).status).toBe(200);
   });
 });
@@ -96,8 +106,11 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
       IP_LRU_MAX: String(LRU),
     };
     const deps = testDeps(startMessaging(fake.url, logger), logger, { env });
-    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
-    base = `http://127.0.0.1:${server.server!.port}`;
+    server = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+      port: 0,
+      hostname: "127.0.0.1",
+    });
+    base = `http://127.0.0.1:${portOf(server)}`;
   });
   afterAll(async () => {
     await server.stop(true);
@@ -117,8 +130,11 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
   /** `count` requests, 50 at a time, each from the address `from(i)`. */
   async function flood(count: number, request: (i: number) => Promise<Response>): Promise<number[]> {
     const seen: number[] = [];
-    for (let i = 0; i < count; i += 50)
-      seen.push(...(await statuses(Array.from({ length: Math.min(50, count - i) }, (_, j) => request(i + j)))));
+    for (let i = 0; i < count; i += 50) {
+      seen.push(
+        ...(await statuses(Array.from({ length: Math.min(50, count - i) }, (_, j) => request(i + j)))),
+      );
+    }
     return seen;
   }
 
@@ -127,7 +143,9 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
     ["IPv4", "198.51.100.7", (i: number) => `10.7.${i >> 8}.${i & 255}`],
   ] as const) {
     test(`${family}: more verifies from fresh addresses than the LRU holds do not evict a client's send buckets`, async () => {
-      expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([200, 200, 200, 429]);
+      expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([
+        200, 200, 200, 429,
+      ]);
       // Verifies with an empty body from 1 100 fresh addresses: refused (400), but each opens a verify bucket.
       const churn = await flood(LRU + 100, (i) => post("/v1/otp/verify", verifier(i), ""));
       expect(new Set(churn)).toEqual(new Set([400]));
@@ -137,7 +155,9 @@ describe("the per-IP LRU cannot be churned to reset a client's send limits (real
 
   test("sends refused by an exhausted /48 open no buckets, so they cannot churn the LRU either", async () => {
     const client = "2001:db8:ce:1::1";
-    expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([200, 200, 200, 429]);
+    expect(await statuses([0, 1, 2, 3].map(() => post("/v1/otp/send", client)))).toEqual([
+      200, 200, 200, 429,
+    ]);
     // Another /48: its first 5 sends pass, every later one is refused by its /48 tier before it is recorded.
     const churn = await flood(LRU + 100, (i) => post("/v1/otp/send", `2001:db8:cf:${i.toString(16)}::1`));
     expect(churn.filter((s) => s === 200)).toHaveLength(5);

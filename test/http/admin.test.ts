@@ -5,6 +5,7 @@ import type { PumpingPolicy } from "../../src/domain/pumping";
 import { socketPeer } from "../../src/http/guard";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
+import { portOf } from "../support/socket";
 import { judgePrefix } from "../support/store-steps";
 
 const TOKEN = "admin-token-0123456789";
@@ -41,7 +42,7 @@ describe("admin routes", () => {
       hostname: "127.0.0.1",
     });
     server = app;
-    base = `http://127.0.0.1:${app.server!.port}`;
+    base = `http://127.0.0.1:${portOf(app)}`;
   });
   afterAll(async () => {
     await server?.stop(true);
@@ -106,16 +107,27 @@ describe("admin routes", () => {
   test("a range blocked as a whole is listed as one and lifted by its prefix", async () => {
     const range = "+9198201";
     const block = (k: number) => `${range}${k}0`;
-    for (let k = 1; k <= 4; k++) expect((await judgePrefix(store, block(k), `${block(k)}001`, POLICY)).state).toBe("clear");
+    for (let k = 1; k <= 4; k++) {
+      expect((await judgePrefix(store, block(k), `${block(k)}001`, POLICY)).state).toBe("clear");
+    }
     await Bun.sleep(80);
-    expect(await judgePrefix(store, block(5), `${block(5)}001`, POLICY)).toMatchObject({ state: "newly_blocked", range: true });
-    const state = (await (await call("GET", "/admin/guard")).json()) as { blocks: { prefix: string; range: boolean }[] };
+    expect(await judgePrefix(store, block(5), `${block(5)}001`, POLICY)).toMatchObject({
+      state: "newly_blocked",
+      range: true,
+    });
+    const state = (await (await call("GET", "/admin/guard")).json()) as {
+      blocks: { prefix: string; range: boolean }[];
+    };
     expect(state.blocks.filter((b) => b.prefix.startsWith(range))).toEqual([
       expect.objectContaining({ prefix: range, range: true }),
     ]);
-    expect(await (await call("DELETE", `/admin/blocks/${encodeURIComponent(range)}`)).json()).toEqual({ done: true });
+    expect(await (await call("DELETE", `/admin/blocks/${encodeURIComponent(range)}`)).json()).toEqual({
+      done: true,
+    });
     expect((await judgePrefix(store, block(6), `${block(6)}001`, POLICY)).state).toBe("clear");
-    const line = capture.lines.map((l) => JSON.parse(l)).findLast((e) => e.msg === "admin: pumping block lifted");
+    const line = capture.lines
+      .map((l) => JSON.parse(l))
+      .findLast((e) => e.msg === "admin: pumping block lifted");
     expect(line).toMatchObject({ prefix: `${range}*****`, wasBlocked: true });
     expect((await call("DELETE", "/admin/blocks/+91987")).status).toBe(400);
   });
@@ -146,7 +158,9 @@ describe("admin routes", () => {
     expect((await send()).status).toBe(429);
     expect(await (await call("DELETE", `/admin/phones/${phone}/windows`)).json()).toEqual({ done: true });
     expect((await send()).status).toBe(200);
-    const line = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "admin: phone windows cleared");
+    const line = capture.lines
+      .map((l) => JSON.parse(l))
+      .find((e) => e.msg === "admin: phone windows cleared");
     expect(line).toMatchObject({ phone: "+91******1122" });
     // The request lines of the admin call and the sends, too, carry the number only masked.
     expect(capture.lines.join("\n")).not.toContain(phone.slice(1));

@@ -23,13 +23,18 @@ describe("caller keys (GATEWAY_API_KEYS)", () => {
       "UNAUTHORIZED",
     );
     await problem(
-      await client.post("/v1/otp/verify", { requestId: "otp_x", code: "1234" }, { authorization: "Basic a2V5" }),
+      await client.post(
+        "/v1/otp/verify",
+        { requestId: "otp_x", code: "1234" },
+        { authorization: "Basic a2V5" },
+      ),
       401,
       "UNAUTHORIZED",
     );
-    expect((await client.post("/v1/otp/send", { phone: PHONE }, { authorization: "Bearer key-two-0123456789" })).status).toBe(
-      200,
-    );
+    expect(
+      (await client.post("/v1/otp/send", { phone: PHONE }, { authorization: "Bearer key-two-0123456789" }))
+        .status,
+    ).toBe(200);
     expect((await client.get("/healthz")).status).toBe(200);
     expect((await client.get("/swagger/json")).status).toBe(200);
     expect(fake.calls("/otp/send")).toHaveLength(1);

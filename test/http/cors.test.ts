@@ -87,7 +87,10 @@ describe("CORS", () => {
     const { port, stop } = gateway({ CORS_ORIGINS: "*", ADMIN_TOKEN: "an-admin-token-of-length" });
     try {
       for (const path of ["/metrics", "/swagger/json", "/admin/guard"]) {
-        const get = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: otp\r\nOrigin: https://evil.example`);
+        const get = await rawRequest(
+          port,
+          `GET ${path} HTTP/1.1\r\nHost: otp\r\nOrigin: https://evil.example`,
+        );
         expect(get.headers.get("access-control-allow-origin"), path).toBeUndefined();
         const pre = await rawRequest(port, preflight(path, "https://evil.example"));
         expect(pre.headers.get("access-control-allow-origin"), path).toBeUndefined();

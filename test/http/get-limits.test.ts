@@ -34,7 +34,9 @@ describe("GET /metrics under a loop of scrapes", () => {
   test("renders the page at most once a second, however many ask, and answers each with it", async () => {
     const gw = gateway({ IP_GET_LIMITS: "off" });
     try {
-      const pages = await Promise.all(Array.from({ length: 40 }, () => gw.get("/metrics").then((r) => r.text())));
+      const pages = await Promise.all(
+        Array.from({ length: 40 }, () => gw.get("/metrics").then((r) => r.text())),
+      );
       for (let i = 0; i < 40; i++) pages.push(await (await gw.get("/metrics")).text());
       expect(gw.renders.count).toBe(1);
       expect(new Set(pages).size).toBe(1);
@@ -89,7 +91,9 @@ describe("the per-IP limit of GETs (IP_GET_LIMITS)", () => {
         body: JSON.stringify({ phone: "+919876507001" }),
       });
       expect(send.status, await send.text()).toBe(200);
-      expect(await gw.metrics.render().then((p) => p.body)).toContain('otp_gateway_rate_limited_total{scope="get"} 3');
+      expect(await gw.metrics.render().then((p) => p.body)).toContain(
+        'otp_gateway_rate_limited_total{scope="get"} 3',
+      );
     } finally {
       await gw.stop();
     }
@@ -99,11 +103,15 @@ describe("the per-IP limit of GETs (IP_GET_LIMITS)", () => {
     const gw = gateway({ IP_GET_LIMITS: "3/1m" });
     try {
       for (let i = 0; i < 3; i++) expect((await gw.get("/problems")).status).toBe(200);
-      const put = await fetch(`${gw.base}/healthz`, { method: "PUT", headers: { "x-forwarded-for": "198.51.100.7" } });
+      const put = await fetch(`${gw.base}/healthz`, {
+        method: "PUT",
+        headers: { "x-forwarded-for": "198.51.100.7" },
+      });
       expect(put.status).toBe(429);
-      expect((await fetch(`${gw.base}/readyz`, { method: "HEAD", headers: { "x-forwarded-for": "198.51.100.7" } })).status).toBe(
-        200,
-      );
+      expect(
+        (await fetch(`${gw.base}/readyz`, { method: "HEAD", headers: { "x-forwarded-for": "198.51.100.7" } }))
+          .status,
+      ).toBe(200);
     } finally {
       await gw.stop();
     }
@@ -138,7 +146,9 @@ describe("the per-IP limit of GETs (IP_GET_LIMITS)", () => {
       expect(probeLines.length).toBeGreaterThan(0);
       expect(probeLines.length).toBeLessThanOrEqual(40);
       const page = (await gw.metrics.render()).body;
-      const unwritten = Number(/otp_gateway_request_lines_not_written_total\{scope="probe"\} (\d+)/.exec(page)?.[1]);
+      const unwritten = Number(
+        /otp_gateway_request_lines_not_written_total\{scope="probe"\} (\d+)/.exec(page)?.[1],
+      );
       expect(unwritten + probeLines.length).toBe(300);
     } finally {
       await gw.stop();
@@ -148,7 +158,9 @@ describe("the per-IP limit of GETs (IP_GET_LIMITS)", () => {
   test("IP_GET_LIMITS=off: a loop of GETs is answered in full", async () => {
     const gw = gateway({ IP_GET_LIMITS: "off" });
     try {
-      const statuses = await Promise.all(Array.from({ length: 700 }, () => gw.get("/problems").then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 700 }, () => gw.get("/problems").then((r) => r.status)),
+      );
       expect(new Set(statuses)).toEqual(new Set([200]));
     } finally {
       await gw.stop();
@@ -159,7 +171,12 @@ describe("the per-IP limit of GETs (IP_GET_LIMITS)", () => {
     const gw = gateway();
     try {
       // A Swagger UI load, a scrape every second for a minute, problem pages: well under 600 a minute.
-      const paths = ["/swagger", "/swagger/json", "/problems", ...Array.from({ length: 60 }, () => "/metrics")];
+      const paths = [
+        "/swagger",
+        "/swagger/json",
+        "/problems",
+        ...Array.from({ length: 60 }, () => "/metrics"),
+      ];
       for (const path of paths) expect((await gw.get(path)).status, path).toBe(200);
     } finally {
       await gw.stop();

@@ -18,7 +18,21 @@ describe("the Host header and the request target", () => {
     const limit = EnvSchema.properties.IP_SEND_LIMITS.default; // 5/1m first
     const { port, stop, lines } = gateway({ IP_SEND_LIMITS: limit, PHONE_SEND_LIMITS: "1/1m" });
     try {
-      const hosts = ["x", "ab", "otp", "a b", "", "x/y", "x?y", "ab@c", "http://evil", "[::1]", "a:1", "localhost", "a\tb"];
+      const hosts = [
+        "x",
+        "ab",
+        "otp",
+        "a b",
+        "",
+        "x/y",
+        "x?y",
+        "ab@c",
+        "http://evil",
+        "[::1]",
+        "a:1",
+        "localhost",
+        "a\tb",
+      ];
       const targets = [
         "/v1/otp/send",
         "/verify/v1/otp/send",
@@ -28,17 +42,20 @@ describe("the Host header and the request target", () => {
         "/v1/otp/send?verify",
       ];
       const statuses: number[] = [];
-      for (const host of hosts)
+      for (const host of hosts) {
         for (const target of targets) {
           const body = JSON.stringify({ phone: nextPhone() });
           const answer = await rawRequest(port, postHead(target, host, body), body);
           statuses.push(answer.status);
           expect(answer.status, `${JSON.stringify(host)} ${target}`).toBeLessThan(500);
         }
+      }
       expect(fake.sms.length).toBeLessThanOrEqual(5);
       expect(statuses.filter((s) => s === 200)).toHaveLength(fake.sms.length);
       // The request line names the path as the client wrote it, never the one a router guessed.
-      for (const line of lines().filter((l) => l.msg === "request")) expect(targets.join(" ")).toContain(String(line.path));
+      for (const line of lines().filter((l) => l.msg === "request")) {
+        expect(targets.join(" ")).toContain(String(line.path));
+      }
     } finally {
       await stop();
     }

@@ -21,7 +21,11 @@ describe("idempotency keys", () => {
     const again = await client.post("/v1/otp/send", { phone: PHONE }, key);
     expect(await again.json()).toEqual(await first.json());
     expect(fake.calls("/otp/send")).toHaveLength(1);
-    await problem(await client.post("/v1/otp/send", { phone: "+919812345678" }, key), 409, "IDEMPOTENCY_CONFLICT");
+    await problem(
+      await client.post("/v1/otp/send", { phone: "+919812345678" }, key),
+      409,
+      "IDEMPOTENCY_CONFLICT",
+    );
   });
 
   test("two concurrent sends with one key make one upstream call", async () => {
@@ -41,7 +45,9 @@ describe("idempotency keys", () => {
   test("concurrent sends with one key: one SMS, and the phone's window still counts it", async () => {
     const client = testApp(startMessaging(fake.url, logger), logger, { env: { PHONE_SEND_LIMITS: "1/1m" } });
     const key = { "idempotency-key": crypto.randomUUID() };
-    const answers = await Promise.all(Array.from({ length: 20 }, () => client.post("/v1/otp/send", { phone: PHONE }, key)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => client.post("/v1/otp/send", { phone: PHONE }, key)),
+    );
     expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(1);
     expect(answers.every((a) => a.status === 200 || a.status === 409)).toBe(true);
     expect(fake.sms).toHaveLength(1);
@@ -66,10 +72,14 @@ describe("idempotency keys", () => {
     const client = app({ GATEWAY_API_KEYS: "caller-a-0123456789,caller-b-0123456789" });
     const a = { authorization: "Bearer caller-a-0123456789", "idempotency-key": "order-1" };
     const b = { authorization: "Bearer caller-b-0123456789", "idempotency-key": "order-1" };
-    const first = (await (await client.post("/v1/otp/send", { phone: PHONE }, a)).json()) as { requestId: string };
+    const first = (await (await client.post("/v1/otp/send", { phone: PHONE }, a)).json()) as {
+      requestId: string;
+    };
     const other = await client.post("/v1/otp/send", { phone: "+919812345679" }, b);
     expect(other.status, await other.clone().text()).toBe(200);
-    const sameAsA = (await (await client.post("/v1/otp/send", { phone: PHONE }, b)).json()) as { requestId?: string };
+    const sameAsA = (await (await client.post("/v1/otp/send", { phone: PHONE }, b)).json()) as {
+      requestId?: string;
+    };
     expect(sameAsA.requestId).toBeDefined();
     expect(sameAsA.requestId).not.toBe(first.requestId);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { GatewayError } from "../../src/errors";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, problem, startMessaging, testApp } from "../support/harness";
 
 const PHONE = "+919876543210";
@@ -13,21 +14,27 @@ beforeEach(() => fake.reset());
 
 describe("sends that fail half-way", () => {
   test("a retry with the same key after a timeout is not refused by the phone limit and sends no second SMS", async () => {
-    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, { env: { PHONE_SEND_LIMITS: "1/1m" } });
+    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, {
+      env: { PHONE_SEND_LIMITS: "1/1m" },
+    });
     const key = { "idempotency-key": crypto.randomUUID() };
     fake.fail("/otp/send", { kind: "delay", ms: 300 });
     await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 504, "UPSTREAM_TIMEOUT");
     await Bun.sleep(200); // the slow upstream finishes and sends its SMS
     const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
     expect(retry.status, await retry.clone().text()).toBe(200);
-    expect(((await retry.json()) as { requestId: string }).requestId).toEndWith(`.${fake.sms[0]!.requestId}`);
+    expect(((await retry.json()) as { requestId: string }).requestId).toEndWith(
+      `.${must(fake.sms[0], "the SMS the slow upstream sent").requestId}`,
+    );
     expect(fake.sms).toHaveLength(1);
     // A new send for the phone is still refused: the one SMS was counted once.
     await problem(await client.post("/v1/otp/send", { phone: PHONE }), 429, "RATE_LIMITED");
   });
 
   test("that retry uses no budget of its own: the timed-out attempt holds the one SMS's share", async () => {
-    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, { env: { SEND_BUDGETS: "*=1/1h" } });
+    const client = testApp(startMessaging(fake.url, logger, { timeoutMs: 150 }), logger, {
+      env: { SEND_BUDGETS: "*=1/1h" },
+    });
     const key = { "idempotency-key": crypto.randomUUID() };
     fake.fail("/otp/send", { kind: "delay", ms: 300 });
     await problem(await client.post("/v1/otp/send", { phone: PHONE }, key), 504, "UPSTREAM_TIMEOUT");
@@ -36,7 +43,11 @@ describe("sends that fail half-way", () => {
     expect(retry.status, await retry.clone().text()).toBe(200);
     expect(fake.sms).toHaveLength(1);
     // The budget of 1 was spent once, by the one SMS: the next number is refused.
-    await problem(await client.post("/v1/otp/send", { phone: "+919812345678" }), 503, "SEND_BUDGET_EXHAUSTED");
+    await problem(
+      await client.post("/v1/otp/send", { phone: "+919812345678" }),
+      503,
+      "SEND_BUDGET_EXHAUSTED",
+    );
   });
 
   test("an upstream replay of a used id after the gateway forgot the key cannot verify twice", async () => {
@@ -46,13 +57,21 @@ describe("sends that fail half-way", () => {
         env: { IDEMPOTENCY_TTL: "200ms", PHONE_SEND_LIMITS: "10000/200ms" },
       });
       const key = { "idempotency-key": crypto.randomUUID() };
-      const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
-      const code = reusable.codeFor(requestId)!;
-      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: true });
+      const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
+        requestId: string;
+      };
+      const code = reusable.sentCode(requestId);
+      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
+        verified: true,
+      });
       await Bun.sleep(250);
-      const replay = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as { requestId: string };
+      const replay = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
+        requestId: string;
+      };
       expect(replay.requestId).toBe(requestId);
-      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: false });
+      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
+        verified: false,
+      });
     } finally {
       await reusable.stop();
     }
@@ -76,7 +95,7 @@ describe("sends that fail half-way", () => {
     expect(retry.headers.get("idempotent-replayed")).toBeNull(); // sent again, not replayed unrecorded
     const { requestId } = (await retry.json()) as { requestId: string };
     expect(fake.sms).toHaveLength(1); // the upstream deduplicated the second call
-    const verified = await client.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+    const verified = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
     expect(await verified.json()).toEqual({ verified: true });
   });
 

@@ -21,7 +21,8 @@ const nextPhone = () => `+9198${String(20_000_000 + phones++).padStart(8, "0")}`
 describe("per-IP limits, before the body is read", () => {
   test("the third send from one address is refused, even with a broken body; another address is not", async () => {
     const client = app({ IP_SEND_LIMITS: "2/1m" });
-    const from = (ip: string, body: unknown = { phone: PHONE }) => client.post("/v1/otp/send", body, { [TEST_PEER_HEADER]: ip });
+    const from = (ip: string, body: unknown = { phone: PHONE }) =>
+      client.post("/v1/otp/send", body, { [TEST_PEER_HEADER]: ip });
     expect((await from("203.0.113.7", { phone: "+919812345601" })).status).toBe(200);
     expect((await from("203.0.113.7", "{broken")).status).toBe(400);
     const third = await from("203.0.113.7", "{broken");
@@ -31,14 +32,26 @@ describe("per-IP limits, before the body is read", () => {
   });
 
   test("path variants meet the same guard: a trailing slash, an encoded letter or another case get no way past", async () => {
-    const client = app({ IP_SEND_LIMITS: "1/1m", IP_VERIFY_LIMITS: "1/1m", GATEWAY_API_KEYS: "right-key-0123456789" });
+    const client = app({
+      IP_SEND_LIMITS: "1/1m",
+      IP_VERIFY_LIMITS: "1/1m",
+      GATEWAY_API_KEYS: "right-key-0123456789",
+    });
     const key = { authorization: "Bearer right-key-0123456789" };
     const variants = ["/v1/otp/send/", "/v1/otp/%73end", "/V1/OTP/SEND", "/v1/otp//send", "/v1/otp/verify/"];
     for (const [i, path] of variants.entries()) {
-      await problem(await client.post(path, { phone: PHONE }, { [TEST_PEER_HEADER]: `192.0.2.${i + 1}` }), 401, "UNAUTHORIZED");
+      await problem(
+        await client.post(path, { phone: PHONE }, { [TEST_PEER_HEADER]: `192.0.2.${i + 1}` }),
+        401,
+        "UNAUTHORIZED",
+      );
     }
     // With the key, the variants are not routes at all.
-    const variant = await client.post("/v1/otp/send/", { phone: PHONE }, { ...key, [TEST_PEER_HEADER]: "192.0.2.200" });
+    const variant = await client.post(
+      "/v1/otp/send/",
+      { phone: PHONE },
+      { ...key, [TEST_PEER_HEADER]: "192.0.2.200" },
+    );
     await problem(variant, 404, "NOT_FOUND");
     // And they spend the address's budget like the real route.
     await problem(
@@ -51,7 +64,9 @@ describe("per-IP limits, before the body is read", () => {
 
   test("a refused request still gets its request log line, with the address", async () => {
     const capture = captureLogger();
-    const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, { env: { IP_SEND_LIMITS: "1/1m" } });
+    const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
+      env: { IP_SEND_LIMITS: "1/1m" },
+    });
     await client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "192.0.2.170" });
     const refused = await client.post("/v1/otp/send", "{}", { [TEST_PEER_HEADER]: "192.0.2.170" });
     await Bun.sleep(10); // the log line is written after the response
@@ -63,7 +78,11 @@ describe("per-IP limits, before the body is read", () => {
     const client = app({ IP_SEND_LIMITS: "1/1m" });
     const big = { phone: PHONE, pad: "x".repeat(20_000) };
     expect((await client.post("/v1/otp/send", big, { [TEST_PEER_HEADER]: "192.0.2.150" })).status).toBe(413);
-    await problem(await client.post("/v1/otp/send", big, { [TEST_PEER_HEADER]: "192.0.2.150" }), 429, "RATE_LIMITED");
+    await problem(
+      await client.post("/v1/otp/send", big, { [TEST_PEER_HEADER]: "192.0.2.150" }),
+      429,
+      "RATE_LIMITED",
+    );
   });
 
   test("IPv6 addresses of one /64 share a bucket; IPv4-mapped IPv6 is the IPv4 address", async () => {
@@ -98,7 +117,9 @@ describe("per-IP limits over a real socket", () => {
       }
       await Bun.sleep(200);
       expect(fake.sms.length).toBeLessThanOrEqual(5);
-      expect(lines().filter((l) => l.msg === "request" && l.ip === "unknown" && l.status === 200)).toEqual([]);
+      expect(lines().filter((l) => l.msg === "request" && l.ip === "unknown" && l.status === 200)).toEqual(
+        [],
+      );
     } finally {
       await stop();
     }

@@ -21,7 +21,9 @@ describe("methods, over a real socket", () => {
       const options = await rawRequest(port, "OPTIONS /v1/otp/verify HTTP/1.1\r\nHost: otp");
       expect(options.status).toBe(204);
       expect(options.headers.get("allow")).toBe("POST, OPTIONS");
-      expect((await rawRequest(port, "OPTIONS /healthz HTTP/1.1\r\nHost: otp")).headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+      expect((await rawRequest(port, "OPTIONS /healthz HTTP/1.1\r\nHost: otp")).headers.get("allow")).toBe(
+        "GET, HEAD, OPTIONS",
+      );
       expect((await rawRequest(port, "OPTIONS /nope HTTP/1.1\r\nHost: otp")).status).toBe(404);
     } finally {
       await stop();

@@ -19,14 +19,18 @@ describe("GET /metrics", () => {
     const metrics = new PromMetrics({ version: "0.0.0-test" });
     const env = { IP_SEND_LIMITS: "3/1m", ALLOWED_COUNTRIES: "IN", PHONE_SEND_LIMITS: "1/1m" };
     const client = testApp(startMessaging(fake.url, logger, { metrics }), logger, { env, metrics });
-    const send = (phone: string, peer: string) => client.post("/v1/otp/send", { phone }, { [TEST_PEER_HEADER]: peer });
+    const send = (phone: string, peer: string) =>
+      client.post("/v1/otp/send", { phone }, { [TEST_PEER_HEADER]: peer });
     const sent = (await (await send("+919876502001", "192.0.2.1")).json()) as { requestId: string };
     expect((await send("+919876502001", "192.0.2.2")).status).toBe(429); // phone
     expect((await send("+14155552671", "192.0.2.3")).status).toBe(403); // country
     for (let i = 0; i < 4; i++) await send("+919876502002", "192.0.2.9"); // sent, phone, phone, ip
     fake.fail("/otp/send", { kind: "status", status: 503, body: "busy" });
     await send("+919876502003", "192.0.2.4"); // one retry, then sent
-    const verified = await client.post("/v1/otp/verify", { requestId: sent.requestId, code: fake.codeFor(sent.requestId)! });
+    const verified = await client.post("/v1/otp/verify", {
+      requestId: sent.requestId,
+      code: fake.sentCode(sent.requestId),
+    });
     expect(await verified.json()).toEqual({ verified: true });
     await client.post("/v1/otp/verify", { requestId: "otp_unknown", code: "123456" });
     await Bun.sleep(20); // outcomes are counted just after each response
@@ -44,8 +48,12 @@ describe("GET /metrics", () => {
     expect(sample(page, 'otp_gateway_verifies_total{outcome="verified"}')).toBe(1);
     expect(sample(page, 'otp_gateway_verifies_total{outcome="not_verified"}')).toBe(1);
     expect(sample(page, 'otp_gateway_upstream_retries_total{endpoint="send"}')).toBe(1);
-    expect(sample(page, 'otp_gateway_upstream_request_duration_seconds_count{endpoint="send",status_class="2xx"}')).toBe(3);
-    expect(sample(page, 'otp_gateway_upstream_request_duration_seconds_count{endpoint="send",status_class="5xx"}')).toBe(1);
+    expect(
+      sample(page, 'otp_gateway_upstream_request_duration_seconds_count{endpoint="send",status_class="2xx"}'),
+    ).toBe(3);
+    expect(
+      sample(page, 'otp_gateway_upstream_request_duration_seconds_count{endpoint="send",status_class="5xx"}'),
+    ).toBe(1);
     expect(page).toContain(`otp_gateway_build_info{version="0.0.0-test",bun="${Bun.version}"} 1`);
     expect(page).toContain("otp_gateway_http_requests_in_flight");
     expect(page).toContain("process_resident_memory_bytes");
@@ -54,9 +62,13 @@ describe("GET /metrics", () => {
   test("METRICS_ACCESS=token needs ADMIN_TOKEN; off removes the route", async () => {
     const { logger } = captureLogger();
     const token = "admin-token-0123456789";
-    const guarded = testApp(startMessaging(fake.url, logger), logger, { env: { METRICS_ACCESS: "token", ADMIN_TOKEN: token } });
+    const guarded = testApp(startMessaging(fake.url, logger), logger, {
+      env: { METRICS_ACCESS: "token", ADMIN_TOKEN: token },
+    });
     expect((await guarded.get("/metrics")).status).toBe(401);
-    expect((await guarded.get("/metrics", { authorization: "Bearer wrong-token-0123456789" })).status).toBe(401);
+    expect((await guarded.get("/metrics", { authorization: "Bearer wrong-token-0123456789" })).status).toBe(
+      401,
+    );
     expect((await guarded.get("/metrics", { authorization: `Bearer ${token}` })).status).toBe(200);
     const off = testApp(startMessaging(fake.url, logger), logger, { env: { METRICS_ACCESS: "off" } });
     expect((await off.get("/metrics")).status).toBe(404);
@@ -65,7 +77,9 @@ describe("GET /metrics", () => {
   test("DOCS_ACCESS=token puts the UI, document and assets behind ADMIN_TOKEN with a browser prompt", async () => {
     const { logger } = captureLogger();
     const token = "admin-token-0123456789";
-    const client = testApp(startMessaging(fake.url, logger), logger, { env: { DOCS_ACCESS: "token", ADMIN_TOKEN: token } });
+    const client = testApp(startMessaging(fake.url, logger), logger, {
+      env: { DOCS_ACCESS: "token", ADMIN_TOKEN: token },
+    });
     for (const path of ["/swagger", "/swagger/json", "/swagger/assets/swagger-ui.css"]) {
       const res = await client.get(path);
       expect(res.status, path).toBe(401);
@@ -87,7 +101,8 @@ describe("the request line", () => {
     });
     // A route without a response schema that answers with status() (added before the first request compiles the router).
     client.app.get("/test-teapot", ({ status }) => status(418, "short and stout"));
-    const raw = (init: RequestInit & { path: string }) => client.app.handle(new Request(`http://localhost${init.path}`, init));
+    const raw = (init: RequestInit & { path: string }) =>
+      client.app.handle(new Request(`http://localhost${init.path}`, init));
     const answers: { status: number; requestId: string | null }[] = [];
     const keep = async (res: Promise<Response>) => {
       const r = await res;
@@ -96,7 +111,9 @@ describe("the request line", () => {
     await keep(client.post("/v1/otp/send", { phone: "+919876503001" })); // 200
     await keep(client.post("/v1/otp/send", { phone: "+919876503001" })); // 429, per phone (service)
     await keep(client.post("/v1/otp/send", { phone: 12 })); // 400, schema
-    await keep(raw({ path: "/v1/otp/send", method: "POST", headers: { "content-type": "text/plain" }, body: "x" })); // 415, parser
+    await keep(
+      raw({ path: "/v1/otp/send", method: "POST", headers: { "content-type": "text/plain" }, body: "x" }),
+    ); // 415, parser
     await keep(client.post("/v1/otp/send", { phone: "9".repeat(20_000) })); // 413, declared size (onRequest)
     await keep(client.post("/v1/otp/send", {})); // 429, per IP (guard)
     await keep(client.get("/v1/nothing-here")); // 404, no route

@@ -30,15 +30,28 @@ function thing(routeParse?: "json") {
       detail: {
         operationId: "postThing",
         parameters: [
-          { name: "X-Key", in: "header", required: false, description: "A key, spelled as callers do.", example: "k1" },
+          {
+            name: "X-Key",
+            in: "header",
+            required: false,
+            description: "A key, spelled as callers do.",
+            example: "k1",
+          },
         ],
         responses: {
-          200: { description: "It went well.", headers: { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } } },
-          409: { description: "It clashed.", content: { "application/problem+json": { schema: { type: "object" } } } },
+          200: {
+            description: "It went well.",
+            headers: { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } },
+          },
+          409: {
+            description: "It clashed.",
+            content: { "application/problem+json": { schema: { type: "object" } } },
+          },
         },
       },
     });
-  const document = async (): Promise<Json> => (await app.handle(new Request("http://localhost/docs/json"))).json();
+  const document = async (): Promise<Json> =>
+    (await app.handle(new Request("http://localhost/docs/json"))).json();
   return { app, document };
 }
 
@@ -85,7 +98,11 @@ describe("@elysiajs/openapi alone, and what src/http/ does about it", () => {
   test("rewrites a union of literals into an enum without its description; literals() keeps it", async () => {
     const mood = (await thing().document()).components.schemas.Mood.properties;
     expect(mood.union).toEqual({ type: "string", enum: ["calm", "cross"] });
-    expect(mood.literals).toEqual({ type: "string", enum: ["calm", "cross"], description: "Written with literals()." });
+    expect(mood.literals).toEqual({
+      type: "string",
+      enum: ["calm", "cross"],
+      description: "Written with literals().",
+    });
   });
 
   test('gives a route whose only parser is a function an empty request body; `parse: "json"` names the media type', async () => {

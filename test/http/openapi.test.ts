@@ -6,9 +6,13 @@ import { type Json, resolveRef } from "../support/openapi-doc";
 
 const { logger } = captureLogger();
 // A StartMessaging provider with a recognisable key: the document must never show it.
-const client = testApp(startMessaging("http://127.0.0.1:9", logger, { apiKey: "sm_live_SECRETSECRET123" }), logger, {
-  env: { ADMIN_TOKEN: "an-admin-token-of-length" },
-});
+const client = testApp(
+  startMessaging("http://127.0.0.1:9", logger, { apiKey: "sm_live_SECRETSECRET123" }),
+  logger,
+  {
+    env: { ADMIN_TOKEN: "an-admin-token-of-length" },
+  },
+);
 
 let doc: Json;
 let text: string;
@@ -44,16 +48,29 @@ describe("the OpenAPI document at /swagger/json", () => {
 
   test("names its schemas once and refers to them; Problem's status is an integer", () => {
     const schemas = doc.components.schemas;
-    for (const name of ["Problem", "SendRequest", "SendResponse", "VerifyRequest", "VerifyResponse", "Readiness"])
+    for (const name of [
+      "Problem",
+      "SendRequest",
+      "SendResponse",
+      "VerifyRequest",
+      "VerifyResponse",
+      "Readiness",
+    ])
       expect(schemas[name], name).toBeDefined();
     expect(schemas.Problem.properties.status).toMatchObject({ type: "integer" });
     expect(schemas.Problem.properties.status.anyOf).toBeUndefined();
     const send = doc.paths["/v1/otp/send"].post;
-    expect(send.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/SendRequest" });
-    expect(send.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/SendResponse" });
-    for (const name of ["SendRequest", "VerifyRequest"])
-      for (const property of Object.values(schemas[name].properties as Record<string, Json>))
+    expect(send.requestBody.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/SendRequest",
+    });
+    expect(send.responses["200"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/SendResponse",
+    });
+    for (const name of ["SendRequest", "VerifyRequest"]) {
+      for (const property of Object.values(schemas[name].properties as Record<string, Json>)) {
         expect(property.examples?.length, `${name} property without an example`).toBeGreaterThan(0);
+      }
+    }
   });
 
   test("every error status is problem+json with examples of the codes that status really carries", () => {
@@ -67,7 +84,10 @@ describe("the OpenAPI document at /swagger/json", () => {
         const codes: string[] = media.schema.allOf[1].properties.code.enum;
         expect(Object.keys(media.examples).sort()).toEqual([...codes].sort());
         for (const code of codes) {
-          expect(CODE_FACTS[code as keyof typeof CODE_FACTS].status as number, `${path} ${status} ${code}`).toBe(Number(status));
+          expect(
+            CODE_FACTS[code as keyof typeof CODE_FACTS].status as number,
+            `${path} ${status} ${code}`,
+          ).toBe(Number(status));
           expect(media.examples[code].value).toMatchObject({
             code,
             status: Number(status),
@@ -95,7 +115,9 @@ describe("the OpenAPI document at /swagger/json", () => {
     expect(key).toMatchObject({ in: "header", required: false });
     expect(key.description.length).toBeGreaterThan(40);
     expect(key.example).toBeTruthy();
-    for (const name of Object.keys(doc.components.headers)) expect(text).toContain(`"#/components/headers/${name}"`);
+    for (const name of Object.keys(doc.components.headers)) {
+      expect(text).toContain(`"#/components/headers/${name}"`);
+    }
     // /readyz's 503 is its readiness JSON, not a problem.
     expect(doc.paths["/readyz"].get.responses["503"].content).toEqual({
       "application/json": { schema: { $ref: "#/components/schemas/Readiness" } },
@@ -115,7 +137,9 @@ describe("the OpenAPI document at /swagger/json", () => {
     const examples = verify.content["application/json"].examples;
     expect(examples.verified.value).toEqual({ verified: true });
     expect(examples.notVerified.value).toEqual({ verified: false });
-    expect(resolve(verify.content["application/json"].schema).properties.reason.description).toContain("VERIFY_EXPOSE_REASON");
+    expect(resolve(verify.content["application/json"].schema).properties.reason.description).toContain(
+      "VERIFY_EXPOSE_REASON",
+    );
   });
 
   test("never contains the API key", () => {

@@ -41,7 +41,9 @@ describe("per-phone send limits", () => {
 
   test("50 parallel sends for one phone: exactly the limit gets through", async () => {
     const client = app({ PHONE_SEND_LIMITS: "7/1m" });
-    const answers = await Promise.all(Array.from({ length: 50 }, () => client.post("/v1/otp/send", { phone: PHONE })));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => client.post("/v1/otp/send", { phone: PHONE })),
+    );
     const statuses = answers.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(7);
     expect(statuses.filter((s) => s === 429)).toHaveLength(43);

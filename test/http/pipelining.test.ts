@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { MemoryStore } from "../../src/adapters/store/memory/index";
 import type { OtpStore } from "../../src/adapters/store/port";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { nextPhone, pipelinedSends, pipelineGateway, sendHead } from "../support/pipelining";
 import { listenApp } from "../support/socket";
@@ -18,7 +19,9 @@ const gateway = (store: OtpStore) => pipelineGateway(fake.url, store);
 describe("a connection that closes while the upstream is called", () => {
   test("the SMS went out (it cannot be called back): its request line says the answer was lost", async () => {
     const capture = captureLogger();
-    const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: { ALLOWED_COUNTRIES: "IN" } });
+    const deps = testDeps(startMessaging(fake.url, capture.logger), capture.logger, {
+      env: { ALLOWED_COUNTRIES: "IN" },
+    });
     const gw = listenApp(deps);
     try {
       fake.fail("/otp/send", { kind: "delay", ms: 150 });
@@ -58,6 +61,7 @@ describe("requests one at a time on a keep-alive connection", () => {
     try {
       const statuses: number[] = [];
       const phones = [nextPhone(), nextPhone(), nextPhone()];
+      const phoneAt = (i: number) => must(phones[i], `phone ${i + 1} of ${phones.length}`);
       const chunks: string[] = [];
       await new Promise<void>((resolve, reject) => {
         let next = 0;
@@ -66,14 +70,17 @@ describe("requests one at a time on a keep-alive connection", () => {
           port: gw.port,
           socket: {
             open(socket) {
-              socket.write(sendHead(phones[next++]!));
+              socket.write(sendHead(phoneAt(next++)));
             },
             data(socket, data) {
               chunks.push(Buffer.from(data).toString("latin1"));
               const seen = [...chunks.join("").matchAll(/HTTP\/1\.1 (\d{3}) /g)].length;
               if (seen < next) return;
-              if (next < phones.length)
-                socket.write(sendHead(phones[next++]!, next === phones.length ? "Connection: close\r\n" : ""));
+              if (next < phones.length) {
+                socket.write(
+                  sendHead(phoneAt(next++), next === phones.length ? "Connection: close\r\n" : ""),
+                );
+              }
             },
             close: () => resolve(),
             error: (_socket, err) => reject(err),

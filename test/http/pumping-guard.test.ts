@@ -26,7 +26,10 @@ const freshBlock = () => `+9198765${String(10 + blocks++).padStart(2, "0")}`;
 function gateway(env: Record<string, string> = {}) {
   const capture = captureLogger();
   const metrics = new PromMetrics({ version: "test", defaultMetrics: false });
-  const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, { env: { ...GUARD, ...env }, metrics });
+  const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
+    env: { ...GUARD, ...env },
+    metrics,
+  });
   const send = (phone: string) => client.post("/v1/otp/send", { phone });
   const lines = () => capture.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   return { client, send, lines, capture, metrics };
@@ -57,7 +60,13 @@ describe("the pumping guard", () => {
     expect((await send(`${prefix}778`)).status).toBe(403);
     expect((await send("+919812345678")).status).toBe(200); // another prefix is not affected
     const warn = lines().find((e) => e.msg === "pumping guard: number prefix blocked");
-    expect(warn).toMatchObject({ level: "warn", prefix: `${prefix}***`, country: "IN", for: "2s", strikes: 1 });
+    expect(warn).toMatchObject({
+      level: "warn",
+      prefix: `${prefix}***`,
+      country: "IN",
+      for: "2s",
+      strikes: 1,
+    });
     for (const line of capture.lines) expect(line).not.toContain(`${prefix}77`); // never a full number
     expect((await metrics.render()).body).toContain('otp_gateway_pumping_refused_total{country="IN"} 2');
   });
@@ -69,7 +78,9 @@ describe("the pumping guard", () => {
     await Bun.sleep(1_250);
     expect((await send(`${prefix}777`)).status).toBe(200);
     expect(fake.sms).toHaveLength(7);
-    expect(lines().some((e) => e.msg === "pumping guard (monitor): number prefix would be blocked")).toBe(true);
+    expect(lines().some((e) => e.msg === "pumping guard (monitor): number prefix would be blocked")).toBe(
+      true,
+    );
     expect((await metrics.render()).body).toContain('otp_gateway_pumping_monitored_total{country="IN"} 1');
   });
 
@@ -78,7 +89,7 @@ describe("the pumping guard", () => {
     const prefix = freshBlock();
     const ids = await sendAll(send, prefix, 8);
     for (const requestId of ids.slice(0, 6)) {
-      const res = await client.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+      const res = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
       expect(await res.json()).toEqual({ verified: true });
     }
     await Bun.sleep(1_250);
@@ -118,21 +129,33 @@ describe("the pumping guard", () => {
 
   test("over a real socket: a range pumped thinly over its blocks is refused as one, whatever the number's spelling", async () => {
     const capture = captureLogger();
-    const served = listenApp(testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: GUARD }));
+    const served = listenApp(
+      testDeps(startMessaging(fake.url, capture.logger), capture.logger, { env: GUARD }),
+    );
     const post = (body: string) =>
-      fetch(`${served.base}/v1/otp/send`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      fetch(`${served.base}/v1/otp/send`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
     try {
       // One code to each of 6 blocks of the range +9198201: no block has its 5 judged sends.
-      for (let k = 1; k <= 6; k++) expect((await post(JSON.stringify({ phone: `+9198201${k}0001` }))).status).toBe(200);
+      for (let k = 1; k <= 6; k++) {
+        expect((await post(JSON.stringify({ phone: `+9198201${k}0001` }))).status).toBe(200);
+      }
       await Bun.sleep(1_250);
       expect((await post(JSON.stringify({ phone: "+919820170001" }))).status).toBe(403);
       // Formatted spellings are not E.164: refused before any check. JSON escapes decode to the range: blocked.
-      for (const phone of ["+91 98201 80001", "+91-98201-80002", "+91 (98201) 80003"])
+      for (const phone of ["+91 98201 80001", "+91-98201-80002", "+91 (98201) 80003"]) {
         expect((await post(`{"phone":"${phone}"}`)).status, phone).toBe(400);
-      for (const phone of ["\\u002b919820180004", "+9198201\\u00380005"])
+      }
+      for (const phone of ["\\u002b919820180004", "+9198201\\u00380005"]) {
         expect((await post(`{"phone":"${phone}"}`)).status, phone).toBe(403);
+      }
       expect(fake.sms).toHaveLength(6);
-      const warn = capture.lines.map((l) => JSON.parse(l)).find((e) => e.msg === "pumping guard: number range blocked");
+      const warn = capture.lines
+        .map((l) => JSON.parse(l))
+        .find((e) => e.msg === "pumping guard: number range blocked");
       expect(warn).toMatchObject({ prefix: "+9198201*****", country: "IN" });
       expect((await post(JSON.stringify({ phone: "+919812345678" }))).status).toBe(200); // another range
     } finally {

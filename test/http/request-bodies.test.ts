@@ -30,7 +30,8 @@ describe("request bodies, over a real socket", () => {
   test("every oversize body, declared or chunked, small or huge, is a 413 problem, logged once and counted", async () => {
     const { port, stop, lines, page } = gateway();
     try {
-      const head = (length: string) => `POST /v1/otp/send HTTP/1.1\r\nHost: otp\r\nContent-Type: application/json${length}`;
+      const head = (length: string) =>
+        `POST /v1/otp/send HTTP/1.1\r\nHost: otp\r\nContent-Type: application/json${length}`;
       const padded = (bytes: number) => JSON.stringify({ phone: "+919876543210", pad: "x".repeat(bytes) });
       const chunked = (body: string) => `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
       const answers = [
@@ -46,7 +47,9 @@ describe("request bodies, over a real socket", () => {
         expect(JSON.parse(answer.body).code).toBe("PAYLOAD_TOO_LARGE");
       }
       const logged = lines().filter((l) => l.msg === "request" && l.status === 413);
-      expect(logged.map((l) => l.requestId).sort()).toEqual(answers.map((a) => a.headers.get("x-request-id")).sort());
+      expect(logged.map((l) => l.requestId).sort()).toEqual(
+        answers.map((a) => a.headers.get("x-request-id")).sort(),
+      );
       expect(await page()).toContain('otp_gateway_sends_total{outcome="payload_too_large"} 4');
       expect(fake.sms).toHaveLength(0);
     } finally {

@@ -27,12 +27,18 @@ describe("send and verify with the console provider", () => {
     const body = (await res.json()) as { requestId: string; expiresAt: string; attemptsLeft: number };
     expect(Object.keys(body).sort()).toEqual(["attemptsLeft", "expiresAt", "requestId", "resendAfter"]);
     const code = codeFromLog(lines, body.requestId);
-    expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({ verified: true });
-    expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({ verified: false });
+    expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({
+      verified: true,
+    });
+    expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({
+      verified: false,
+    });
   });
 
   test("a wrong, unknown or exhausted code is 200 verified:false, never an error", async () => {
-    const { requestId } = (await (await client.post("/v1/otp/send", { phone: "+919812345678" })).json()) as { requestId: string };
+    const { requestId } = (await (await client.post("/v1/otp/send", { phone: "+919812345678" })).json()) as {
+      requestId: string;
+    };
     const code = codeFromLog(lines, requestId);
     const wrong = code === "999999" ? "888888" : "999999";
     for (let i = 0; i < 3; i++) {
@@ -41,8 +47,12 @@ describe("send and verify with the console provider", () => {
       expect(await res.json()).toEqual({ verified: false });
     }
     // The attempts are spent: even the right code fails now.
-    expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({ verified: false });
-    expect(await (await client.post("/v1/otp/verify", { requestId: "otp_nope", code: "123456" })).json()).toEqual({
+    expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
+      verified: false,
+    });
+    expect(
+      await (await client.post("/v1/otp/verify", { requestId: "otp_nope", code: "123456" })).json(),
+    ).toEqual({
       verified: false,
     });
   });
@@ -91,7 +101,11 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
 
   test("verify codes must be 4 to 8 digits", async () => {
     for (const code of ["123", "123456789", "12 34", "١٢٣٤٥٦", ""]) {
-      await expectProblem(await client.post("/v1/otp/verify", { requestId: "otp_x", code }), 400, "INVALID_REQUEST");
+      await expectProblem(
+        await client.post("/v1/otp/verify", { requestId: "otp_x", code }),
+        400,
+        "INVALID_REQUEST",
+      );
     }
   });
 
@@ -118,7 +132,10 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
     );
     await expectProblem(res, 415, "UNSUPPORTED_MEDIA_TYPE");
     const none = await client.app.handle(
-      new Request("http://localhost/v1/otp/send", { method: "POST", body: new Blob(['{"phone":"+919876543210"}']) }),
+      new Request("http://localhost/v1/otp/send", {
+        method: "POST",
+        body: new Blob(['{"phone":"+919876543210"}']),
+      }),
     );
     await expectProblem(none, 415, "UNSUPPORTED_MEDIA_TYPE");
   });

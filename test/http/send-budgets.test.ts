@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { loadConfig } from "../../src/config/index";
-import { parseBudgets } from "../../src/domain/send-budget";
 import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { budgetOf } from "../support/given";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 
 const fake = new FakeStartMessaging();
@@ -17,9 +17,14 @@ const nextPhone = () => `+9197${String(20_000_000 + phones++).padStart(8, "0")}`
 describe("send budgets", () => {
   test("the defaults carry a budget; only `off` turns budgets off", () => {
     const budgets = loadConfig({}).SEND_BUDGETS;
-    expect(budgets.map((b) => [b.scope, b.windows.map((w) => w.label)])).toEqual([["*", ["1000/1h", "10000/24h"]]]);
+    expect(budgets.map((b) => [b.scope, b.windows.map((w) => w.label)])).toEqual([
+      ["*", ["1000/1h", "10000/24h"]],
+    ]);
     expect(loadConfig({ SEND_BUDGETS: "off" }).SEND_BUDGETS).toEqual([]);
-    expect(loadConfig({ SEND_BUDGETS: "*=20000/24h,in=5000/1h" }).SEND_BUDGETS.map((b) => b.scope)).toEqual(["*", "IN"]);
+    expect(loadConfig({ SEND_BUDGETS: "*=20000/24h,in=5000/1h" }).SEND_BUDGETS.map((b) => b.scope)).toEqual([
+      "*",
+      "IN",
+    ]);
     expect(() => loadConfig({ SEND_BUDGETS: "" })).not.toThrow(); // unset: the default
     expect(() => loadConfig({ SEND_BUDGETS: "*=0/1h" })).toThrow("SEND_BUDGETS");
     expect(() => loadConfig({ SEND_BUDGETS: "none" })).toThrow("SEND_BUDGETS");
@@ -41,7 +46,10 @@ describe("send budgets", () => {
   test("a replayed idempotent send and a send the upstream refused use no budget", async () => {
     const { logger } = captureLogger();
     const metrics = new PromMetrics({ version: "test", defaultMetrics: false });
-    const client = testApp(startMessaging(fake.url, logger), logger, { env: { SEND_BUDGETS: "*=2/1h" }, metrics });
+    const client = testApp(startMessaging(fake.url, logger), logger, {
+      env: { SEND_BUDGETS: "*=2/1h" },
+      metrics,
+    });
     const keyed = { "idempotency-key": crypto.randomUUID() };
     const phone = nextPhone();
     expect((await client.post("/v1/otp/send", { phone }, keyed)).status).toBe(200);
@@ -77,6 +85,6 @@ describe("send budgets", () => {
     const second = await client.post("/v1/otp/send", { phone });
     expect(second.headers.get("ratelimit")).toStartWith('"phone-1h"');
     expect(fake.calls("/otp/send")).toHaveLength(2);
-    expect((await store.budgetUse(parseBudgets("*=5/1h")![0]!)).used).toEqual([1]);
+    expect((await store.budgetUse(budgetOf("*=5/1h"))).used).toEqual([1]);
   });
 });

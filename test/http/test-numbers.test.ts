@@ -24,7 +24,13 @@ function gateway(env: Record<string, string> = {}) {
   const client = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
     metrics,
     // Strict limits: a test number must get past all of them.
-    env: { TEST_PHONES, PHONE_SEND_LIMITS: "1/1m", PHONE_VERIFY_LIMITS: "4/1m", SEND_BUDGETS: "*=1/1h", ...env },
+    env: {
+      TEST_PHONES,
+      PHONE_SEND_LIMITS: "1/1m",
+      PHONE_VERIFY_LIMITS: "4/1m",
+      SEND_BUDGETS: "*=1/1h",
+      ...env,
+    },
   });
   const send = async (phone: string, headers: Record<string, string> = {}) => {
     const res = await client.post("/v1/otp/send", { phone }, headers);
@@ -67,8 +73,14 @@ describe("test numbers (TEST_PHONES)", () => {
     expect(page).toContain('otp_gateway_verifies_total{outcome="test_not_verified"}');
     // Request ids are random (hex and digits): a fixed code may turn up in one by chance, so they are left out.
     const withoutIds = (line: string) =>
-      JSON.stringify({ ...(JSON.parse(line) as Record<string, unknown>), requestId: undefined, verificationId: undefined });
-    for (const line of capture.lines.map(withoutIds)) for (const code of ["123456", "4321"]) expect(line).not.toContain(code);
+      JSON.stringify({
+        ...(JSON.parse(line) as Record<string, unknown>),
+        requestId: undefined,
+        verificationId: undefined,
+      });
+    for (const line of capture.lines.map(withoutIds)) {
+      for (const code of ["123456", "4321"]) expect(line).not.toContain(code);
+    }
   });
 
   test("an expired entry is an ordinary number again; a replayed Idempotency-Key replays a test send", async () => {
@@ -107,7 +119,9 @@ describe("test numbers over a real socket", () => {
     for (const server of started) await server.stop();
   });
   function serve(env: Record<string, string>) {
-    const server = listenApp(testDeps(startMessaging(fake.url, logger), logger, { env: { TEST_PHONES, ...env } }));
+    const server = listenApp(
+      testDeps(startMessaging(fake.url, logger), logger, { env: { TEST_PHONES, ...env } }),
+    );
     started.push(server);
     const admin = (method: string, path: string) =>
       fetch(`${server.base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -125,9 +139,13 @@ describe("test numbers over a real socket", () => {
   test("a locked-out test number that is no mobile is unlocked by the admin route, as written", async () => {
     const { post, send, admin } = serve({ PHONE_VERIFY_LIMITS: "3/1h", ADMIN_TOKEN });
     const sent = await send(FICTIONAL);
-    for (const code of ["1000", "1001", "1002"]) await post("/v1/otp/verify", { requestId: sent.body.requestId, code });
+    for (const code of ["1000", "1001", "1002"]) {
+      await post("/v1/otp/verify", { requestId: sent.body.requestId, code });
+    }
     const fresh = await send(FICTIONAL);
-    expect((await post("/v1/otp/verify", { requestId: fresh.body.requestId, code: "4321" })).status).toBe(429);
+    expect((await post("/v1/otp/verify", { requestId: fresh.body.requestId, code: "4321" })).status).toBe(
+      429,
+    );
     const cleared = await admin("DELETE", `/admin/phones/${FICTIONAL}/windows`);
     expect(cleared.status, await cleared.clone().text()).toBe(200);
     expect(await cleared.json()).toEqual({ done: true });
@@ -136,7 +154,9 @@ describe("test numbers over a real socket", () => {
       body: { verified: true },
     });
     // Encoded as a browser or a client library writes the path, too; an expired entry is still a test number here.
-    expect((await admin("DELETE", `/admin/phones/${encodeURIComponent(FICTIONAL)}/windows`)).status).toBe(200);
+    expect((await admin("DELETE", `/admin/phones/${encodeURIComponent(FICTIONAL)}/windows`)).status).toBe(
+      200,
+    );
     expect((await admin("DELETE", `/admin/phones/${EXPIRED}/windows`)).status).toBe(200);
     // Any other number must still be a mobile.
     const landline = await admin("DELETE", "/admin/phones/+15555550199/windows");
@@ -186,6 +206,8 @@ describe("test numbers over a real socket", () => {
       expect(String(sent.body.requestId), phone).toContain("._test_");
     }
     expect(fake.requests).toHaveLength(0);
-    expect(() => loadConfig({ TEST_PHONES: `${REVIEWER}:123456,+9109999999999:654321` })).toThrow("listed twice");
+    expect(() => loadConfig({ TEST_PHONES: `${REVIEWER}:123456,+9109999999999:654321` })).toThrow(
+      "listed twice",
+    );
   });
 });

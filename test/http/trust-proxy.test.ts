@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
-import { captureLogger, consoleProvider, startMessaging, TEST_PEER_HEADER, testApp, testDeps } from "../support/harness";
+import {
+  captureLogger,
+  consoleProvider,
+  startMessaging,
+  TEST_PEER_HEADER,
+  testApp,
+  testDeps,
+} from "../support/harness";
 import { listenApp } from "../support/socket";
 
 const fake = new FakeStartMessaging();
@@ -49,7 +56,9 @@ describe("TRUST_PROXY written IPv4-mapped or wider than /96, over a real socket"
   const { logger } = captureLogger();
   for (const trust of ["::ffff:127.0.0.0/104", "::/0"]) {
     test(`${trust}: the loopback proxy's X-Forwarded-For is read, so clients behind it have their own buckets`, async () => {
-      const deps = testDeps(consoleProvider(logger), logger, { env: { TRUST_PROXY: trust, IP_SEND_LIMITS: "1/1m" } });
+      const deps = testDeps(consoleProvider(logger), logger, {
+        env: { TRUST_PROXY: trust, IP_SEND_LIMITS: "1/1m" },
+      });
       const server = listenApp(deps);
       try {
         const send = (client: string) =>

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { RedisStore } from "../../src/adapters/store/redis/index";
 import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis, freePort, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
 
@@ -26,20 +27,30 @@ describe("gateways sharing one Redis", () => {
       const a = testApp(startMessaging(fake.url, logger), logger, { env, store: storeA });
       const b = testApp(startMessaging(fake.url, logger), logger, { env, store: storeB });
       const answers = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" })),
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 ? a : b).post("/v1/otp/send", { phone: "+919876500001" }),
+        ),
       );
       expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
       expect(answers.filter((r) => r.status === 429)).toHaveLength(45);
       expect(fake.sms).toHaveLength(5);
       // An id issued by one instance verifies on the other (the newest: a resend invalidates older codes).
       const ids = await Promise.all(
-        answers.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { requestId: string }).requestId),
+        answers
+          .filter((r) => r.status === 200)
+          .map(async (r) => ((await r.json()) as { requestId: string }).requestId),
       );
-      const requestId = ids.find((id) => id.endsWith(`.${fake.sms.at(-1)!.requestId}`))!;
+      const newest = must(fake.sms.at(-1), "an SMS sent").requestId;
+      const requestId = must(
+        ids.find((id) => id.endsWith(`.${newest}`)),
+        "a gateway id for the newest SMS",
+      );
       expect(requestId).toBeString();
-      const verified = await b.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+      const verified = await b.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
       expect(await verified.json()).toEqual({ verified: true });
-      expect(await (await a.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! })).json()).toEqual({
+      expect(
+        await (await a.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) })).json(),
+      ).toEqual({
         verified: false,
       });
     } finally {
@@ -96,7 +107,7 @@ describe("when Redis fails", () => {
     const send = await client.post("/v1/otp/send", { phone: "+919876500003" });
     expect(send.status, await send.clone().text()).toBe(503);
     expect(((await send.json()) as { code: string }).code).toBe("STORE_UNAVAILABLE");
-    const verify = await client.post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId)! });
+    const verify = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
     expect(verify.status).toBe(503);
     const ready = await client.get("/readyz");
     expect(ready.status).toBe(503);

@@ -133,6 +133,8 @@ describe("one Idempotency-Key, two gateways, interleaved", () => {
     // The loser's phone window was given back (1/1m), and its claim: the key stays A's.
     expect((await plain.post("/v1/otp/send", { phone: theirs })).status).toBe(200);
     expect((await plain.post("/v1/otp/send", { phone: mine })).status).toBe(429);
-    expect((await second.post("/v1/otp/send", { phone: mine }, key)).headers.get("idempotent-replayed")).toBe("true");
+    expect((await second.post("/v1/otp/send", { phone: mine }, key)).headers.get("idempotent-replayed")).toBe(
+      "true",
+    );
   });
 });

@@ -3,7 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SCRIPTS } from "../../src/adapters/store/redis/lua-scripts";
-import { ADMIT_REPLY, BEGIN_VERIFY_REPLY, BUDGET_REPLY, CLAIM_REPLY, HIT_REPLY } from "../../src/adapters/store/redis/replies";
+import {
+  ADMIT_REPLY,
+  BEGIN_VERIFY_REPLY,
+  BUDGET_REPLY,
+  CLAIM_REPLY,
+  HIT_REPLY,
+} from "../../src/adapters/store/redis/replies";
 
 const SRC = new URL("../../src", import.meta.url).pathname;
 const LUA = join(SRC, "adapters/store/redis/lua");
@@ -36,7 +42,18 @@ describe("the store's Lua", () => {
         writeFileSync(file, lua);
         files.push(file);
       }
-      const args = ["--std", "lua51", "--globals", "redis", "cjson", "KEYS", "ARGV", "--max-line-length", "110", "--codes"];
+      const args = [
+        "--std",
+        "lua51",
+        "--globals",
+        "redis",
+        "cjson",
+        "KEYS",
+        "ARGV",
+        "--max-line-length",
+        "110",
+        "--codes",
+      ];
       const lint = Bun.spawnSync(["luacheck", ...args, ...files]);
       expect(lint.exitCode, lint.stdout.toString()).toBe(0);
       expect(files.length).toBeGreaterThanOrEqual(15);
@@ -84,7 +101,11 @@ describe("the store's Lua", () => {
   test("no Redis command is written in TypeScript: every script is a .lua file", () => {
     const sources = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-        entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+        entry.isDirectory()
+          ? sources(join(dir, entry.name))
+          : entry.name.endsWith(".ts")
+            ? [join(dir, entry.name)]
+            : [],
       );
     const offenders = sources(SRC).filter((file) => readFileSync(file, "utf8").includes("redis.call("));
     expect(offenders).toEqual([]);

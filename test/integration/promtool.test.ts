@@ -13,7 +13,11 @@ describe("GET /metrics", () => {
     const client = testApp(startMessaging(fake.url, logger), logger);
     await client.post("/v1/otp/send", { phone: "+919876502010" });
     const page = await (await client.get("/metrics")).text();
-    const promtool = Bun.spawn(["promtool", "check", "metrics"], { stdin: new Blob([page]), stdout: "pipe", stderr: "pipe" });
+    const promtool = Bun.spawn(["promtool", "check", "metrics"], {
+      stdin: new Blob([page]),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [code, out, err] = await Promise.all([
       promtool.exited,
       new Response(promtool.stdout).text(),

@@ -4,12 +4,12 @@ import { RedisStore } from "../../src/adapters/store/redis/index";
 import { loadConfig } from "../../src/config/index";
 import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
-import { parseLimits } from "../../src/domain/rate-window";
 import { sendBudget } from "../../src/domain/send-budget";
 import { createLogger } from "../../src/observability/logger";
 
 const PUMPING_POLICY: PumpingPolicy = defaultPumpingPolicy();
 
+import { limitsOf, must } from "../support/given";
 import { captureLogger, defaultPumpingPolicy } from "../support/harness";
 import {
   flushSharedRedis,
@@ -92,6 +92,91 @@ storeBehaviour(
   async () => secured?.stop(),
 );
 
+/**
+ * Seeded random traffic on one pump block (`keys`: its hash and its range's): sends judged, sends
+ * and verifies counted beside the check, judged sends taken back; after each judged send, the totals
+ * of both hashes are checked.
+ */
+class PumpTraffic {
+  readonly #counted: Awaited<ReturnType<typeof judgePrefix>>[] = [];
+  #seed = 7;
+  /** Judged sends, each followed by a check. */
+  checks = 0;
+  /** Checks of a hash that kept running totals. */
+  tracked = 0;
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly raw: Redis,
+    private readonly block: string,
+    private readonly keys: readonly string[],
+    private readonly policy: PumpingPolicy,
+  ) {}
+
+  next(): number {
+    this.#seed = (this.#seed * 1103515245 + 12345) % 2 ** 31;
+    return this.#seed / 2 ** 31;
+  }
+
+  async check(): Promise<void> {
+    for (const key of this.keys) if (await expectTotalsMatch(this.raw, key)) this.tracked++;
+  }
+
+  async step(): Promise<void> {
+    const { store, block, policy } = this;
+    const r = this.next();
+    const phone = `${block}${String(Math.floor(this.next() * 1000)).padStart(3, "0")}`;
+    if (r < 0.5) {
+      const verdict = await judgePrefix(store, block, phone, policy);
+      expect(verdict.state).toBe("clear");
+      if (verdict.counted !== undefined) this.#counted.push(verdict);
+      await this.check();
+      this.checks++;
+    } else if (r < 0.8) {
+      await (this.next() < 0.5
+        ? store.countVerified({ prefix: block, policy })
+        : store.countSent({ prefix: block, policy }));
+    } else if (this.#counted.length > 0) {
+      await takeBack(store, this.#counted.splice(Math.floor(this.next() * this.#counted.length), 1)[0] ?? {});
+    }
+  }
+}
+
+/**
+ * Checks a pump hash's running totals, J and C, against its count fields. False for a small hash
+ * (under 16 count fields): it keeps no totals and is read whole.
+ */
+async function expectTotalsMatch(raw: Redis, key: string): Promise<boolean> {
+  const h = await raw.hgetall(key);
+  if (h.g === undefined) {
+    expect([h.J, h.C, h.m]).toEqual([undefined, undefined, undefined]);
+    return false;
+  }
+  const { judged, converted } = totalsOfFields(h);
+  expect([key, Number(h.J), Number(h.C)]).toEqual([key, judged, converted]);
+  return true;
+}
+
+/**
+ * J and C from a pump hash's fields, by the markers it holds: every S from o on and s up to m;
+ * every v and V. Nothing older than the markers may stay behind.
+ */
+function totalsOfFields(h: Record<string, string>): { judged: number; converted: number } {
+  const m = Number(h.m);
+  let judged = 0;
+  let converted = 0;
+  for (const [field, value] of Object.entries(h)) {
+    const [, kind, j] = field.match(/^([svSV]):(\d+)$/) ?? [];
+    if (!kind) continue;
+    const n = Number(value);
+    if (kind === "S" || (kind === "s" && Number(j) <= m)) judged += n;
+    if (kind === "v" || kind === "V") converted += n;
+    const marker = kind === "s" || kind === "v" ? h.f : h.o;
+    expect(Number(j)).toBeGreaterThanOrEqual(Number(marker));
+  }
+  return { judged, converted };
+}
+
 describe("a secured cluster refuses what it should", () => {
   test("a wrong password or no CA is never ready, and no error shows the password", async () => {
     tls ??= makeTlsFiles();
@@ -122,7 +207,7 @@ describe("a secured cluster refuses what it should", () => {
 });
 
 describe("redis store, faults and hygiene", () => {
-  const w = ratePolicy("phone", parseLimits("5/1m")!);
+  const w = ratePolicy("phone", limitsOf("5/1m"));
 
   test("a budget's running totals agree with its buckets: a hash without them, a changed window, refunds, aging", async () => {
     await withStore(async (store, raw) => {
@@ -166,78 +251,44 @@ describe("redis store, faults and hygiene", () => {
   test("a pump hash's running totals always equal what its buckets hold, as buckets mature, fold, leave and are taken back", async () => {
     await withStore(async (store, raw) => {
       // 10 ms buckets: a coarse bucket is 600 ms, the window three of them; never blocked.
-      const policy = { ...PUMPING_POLICY, windowMs: 1_800, bucketMs: 10, maturityMs: 50, minSends: 1_000_000 };
+      const policy = {
+        ...PUMPING_POLICY,
+        windowMs: 1_800,
+        bucketMs: 10,
+        maturityMs: 50,
+        minSends: 1_000_000,
+      };
       const range = `+9191${String(process.pid % 1000).padStart(3, "0")}`;
       const block = `${range}42`;
-      const keys = [`otp:pump:{${range}}42`, `otp:pump:{${range}}`];
-      /** J and C from the fields, by the markers the hash holds: every S from o on and s up to m; every v and V. */
-      let tracked = 0;
-      const check = async () => {
-        for (const key of keys) {
-          const h = await raw.hgetall(key);
-          // A small hash (under 16 count fields) keeps no totals: it is read whole.
-          if (h.g === undefined) {
-            expect([h.J, h.C, h.m]).toEqual([undefined, undefined, undefined]);
-            continue;
-          }
-          tracked++;
-          const m = Number(h.m);
-          let judged = 0;
-          let converted = 0;
-          for (const [field, value] of Object.entries(h)) {
-            const [, kind, j] = field.match(/^([svSV]):(\d+)$/) ?? [];
-            if (!kind) continue;
-            const n = Number(value);
-            if (kind === "S" || (kind === "s" && Number(j) <= m)) judged += n;
-            if (kind === "v" || kind === "V") converted += n;
-            // Nothing older than the markers stays behind.
-            if (kind === "s" || kind === "v") expect(Number(j)).toBeGreaterThanOrEqual(Number(h.f));
-            else expect(Number(j)).toBeGreaterThanOrEqual(Number(h.o));
-          }
-          expect([key, Number(h.J), Number(h.C)]).toEqual([key, judged, converted]);
-        }
-      };
+      const rangeKey = `otp:pump:{${range}}`;
+      const keys = [`otp:pump:{${range}}42`, rangeKey];
       await raw.del(...keys);
-      let seed = 7;
-      const next = () => {
-        seed = (seed * 1103515245 + 12345) % 2 ** 31;
-        return seed / 2 ** 31;
-      };
-      const counted: Awaited<ReturnType<typeof judgePrefix>>[] = [];
+      const traffic = new PumpTraffic(store, raw, block, keys, policy);
       const started = Date.now();
-      let checks = 0;
       // 2.5 s: buckets mature, fold into coarse ones, and the first coarse ones leave the window.
       while (Date.now() - started < 2_500) {
-        const r = next();
-        const phone = `${block}${String(Math.floor(next() * 1000)).padStart(3, "0")}`;
-        if (r < 0.5) {
-          const verdict = await judgePrefix(store, block, phone, policy);
-          expect(verdict.state).toBe("clear");
-          if (verdict.counted !== undefined) counted.push(verdict);
-          await check();
-          checks++;
-        } else if (r < 0.8) {
-          await (next() < 0.5 ? store.countVerified({ prefix: block, policy }) : store.countSent({ prefix: block, policy }));
-        } else if (counted.length > 0) await takeBack(store, counted.splice(Math.floor(next() * counted.length), 1)[0] ?? {});
-        await Bun.sleep(Math.floor(next() * 25));
+        await traffic.step();
+        await Bun.sleep(Math.floor(traffic.next() * 25));
       }
-      expect(checks).toBeGreaterThan(30);
-      expect(tracked).toBeGreaterThan(30);
+      expect(traffic.checks).toBeGreaterThan(30);
+      expect(traffic.tracked).toBeGreaterThan(30);
       // After a gap longer than the window and its oldest coarse bucket (2.4 s), counted afresh:
       // nothing of the old traffic is judged any more.
       await Bun.sleep(2_500);
       await judgePrefix(store, block, `${block}000`, policy);
-      await check();
+      await traffic.check();
       // Counted afresh, both hashes are small again: their totals are gone, one send is all they hold.
       for (const key of keys) expect((await raw.hgetall(key)).J).toBeUndefined();
-      expect(Object.keys(await raw.hgetall(keys[1]!)).filter((f) => /^[svSV]:/.test(f))).toHaveLength(1);
+      expect(Object.keys(await raw.hgetall(rangeKey)).filter((f) => /^[svSV]:/.test(f))).toHaveLength(1);
     });
   });
 
   test("sends a budget or the upstream refuses leave no pumping hash and no window behind", async () => {
     await flushSharedRedis();
     await withStore(async (store, raw) => {
-      const spent = sendBudget(`spent-${process.pid}`, [{ limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" }]);
+      const spent = sendBudget(`spent-${process.pid}`, [
+        { limit: 1, windowMs: 60_000, bucketMs: 1_000, label: "1/1m" },
+      ]);
       expect((await reserve(store, spent)).allowed).toBe(true);
       const before = await raw.keys("*");
       for (let i = 0; i < 50; i++) {
@@ -253,7 +304,9 @@ describe("redis store, faults and hygiene", () => {
       // and the fresh prefix's hash with it.
       const pumps = await raw.keys("otp:pump:*");
       const phone = "+917712345678";
-      const open = sendBudget(`open-${process.pid}`, [{ limit: 10, windowMs: 60_000, bucketMs: 1_000, label: "10/1m" }]);
+      const open = sendBudget(`open-${process.pid}`, [
+        { limit: 10, windowMs: 60_000, bucketMs: 1_000, label: "10/1m" },
+      ]);
       const admitted = await admitTo(store, phone, w, crypto.randomUUID(), {
         budgets: [open],
         pump: { prefix: phone.slice(0, -3), policy: PUMPING_POLICY },
@@ -303,7 +356,9 @@ describe("redis store, faults and hygiene", () => {
       // The tag secret is one key, made once and never grown: it lives as long as the Redis does
       // (a Redis that restarts empty makes a new one, and every gateway reads it again).
       expect(await raw.pttl("otp:tag-secret")).toBe(-1);
-      for (const key of keys.filter((k) => k !== "otp:tag-secret")) expect(await raw.pttl(key), key).toBeGreaterThan(0);
+      for (const key of keys.filter((k) => k !== "otp:tag-secret")) {
+        expect(await raw.pttl(key), key).toBeGreaterThan(0);
+      }
       // A phone's sends and claims carry its range (the number less 5 digits) as hash tag, its
       // block's and its range's pumping hashes too: one Cluster slot. Its verifies carry its ids' tag.
       const [range, rest] = [phone.slice(0, -5), phone.slice(-5)];
@@ -329,10 +384,15 @@ describe("redis store, faults and hygiene", () => {
       // An id one gateway issued is begun on the other, its phone's window charged once for both.
       const vid = { tag: tagA, inner: "otp_shared" };
       await saveRecord(a, vid, phone, 60_000);
-      const once = { policy: ratePolicy("verify", parseLimits("1/1m")!), member: crypto.randomUUID() };
+      const once = { policy: ratePolicy("verify", limitsOf("1/1m")), member: crypto.randomUUID() };
       expect(await b.beginVerify(vid, 3, once)).toEqual({ state: "ok", phone });
       expect(
-        (await a.beginVerify({ tag: await a.phoneTag(phone), inner: "otp_shared" }, 3, { ...once, member: "x" })).state,
+        (
+          await a.beginVerify({ tag: await a.phoneTag(phone), inner: "otp_shared" }, 3, {
+            ...once,
+            member: "x",
+          })
+        ).state,
       ).toBe("limited");
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -342,7 +402,12 @@ describe("redis store, faults and hygiene", () => {
   test("gateways agree on the tag secret again within one refresh after a FLUSHALL, whoever made a new one", async () => {
     await flushSharedRedis();
     const refreshing = async () => {
-      const store = new RedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 500, logger, tagSecretRefreshMs: 100 });
+      const store = new RedisStore({
+        url: SHARED_REDIS_URL,
+        commandTimeoutMs: 500,
+        logger,
+        tagSecretRefreshMs: 100,
+      });
       expect(await store.connected(5_000)).toBe(true);
       return store;
     };
@@ -358,9 +423,13 @@ describe("redis store, faults and hygiene", () => {
       try {
         const startedTag = await started.phoneTag(phone);
         await Bun.sleep(350);
-        const tags = [await running.phoneTag(phone), await other.phoneTag(phone), await started.phoneTag(phone)];
+        const tags = [
+          await running.phoneTag(phone),
+          await other.phoneTag(phone),
+          await started.phoneTag(phone),
+        ];
         expect(new Set(tags).size, tags.join(" ")).toBe(1);
-        expect([tag, startedTag]).toContain(tags[0]!);
+        expect([tag, startedTag]).toContain(must(tags[0], "a tag"));
         expect(await raw.get("otp:tag-secret")).toBeString();
       } finally {
         await started.close();
@@ -378,7 +447,9 @@ describe("redis store, faults and hygiene", () => {
       await raw.script("FLUSH");
       expect(await raw.script("EXISTS", "0".repeat(40))).toEqual([0]);
       expect((await sendEvent(store, phone, w, crypto.randomUUID())).allowed).toBe(true);
-      expect((await store.beginVerify({ tag: "0123456789abcdef", inner: "otp_none" }, 3)).state).toBe("unknown");
+      expect((await store.beginVerify({ tag: "0123456789abcdef", inner: "otp_none" }, 3)).state).toBe(
+        "unknown",
+      );
     });
   });
 
@@ -401,7 +472,9 @@ describe("redis store, faults and hygiene", () => {
       const tagBefore = await store.phoneTag(phone);
       await server.kill();
       const started = performance.now();
-      await expect(sendEvent(store, phone, w, crypto.randomUUID())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      await expect(sendEvent(store, phone, w, crypto.randomUUID())).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+      });
       await expect(store.ping()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
       expect(performance.now() - started).toBeLessThan(1_500);
 

@@ -3,8 +3,10 @@ import { RedisStore } from "../../src/adapters/store/redis/index";
 import { createApp } from "../../src/app";
 import { socketPeer } from "../../src/http/guard";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, startMessaging, testDeps } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
+import { portOf } from "../support/socket";
 
 const fake = new FakeStartMessaging();
 beforeAll(() => fake.start());
@@ -25,23 +27,31 @@ describe("send budgets shared through Redis", () => {
     const { logger, lines } = captureLogger();
     const stores = [0, 1].map(() => new RedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 500, logger }));
     const servers = stores.map((store) => {
-      const deps = testDeps(startMessaging(fake.url, logger), logger, { store, env: { SEND_BUDGETS: "*=20/1h,IN=100/1h" } });
-      return createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
+      const deps = testDeps(startMessaging(fake.url, logger), logger, {
+        store,
+        env: { SEND_BUDGETS: "*=20/1h,IN=100/1h" },
+      });
+      return createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+        port: 0,
+        hostname: "127.0.0.1",
+      });
     });
+    const ports = servers.map(portOf);
     try {
       for (const store of stores) expect(await store.connected(5_000)).toBe(true);
       const answers = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          fetch(`http://127.0.0.1:${servers[i % 2]!.server!.port}/v1/otp/send`, json(nextPhone())),
+          fetch(`http://127.0.0.1:${ports[i % 2]}/v1/otp/send`, json(nextPhone())),
         ),
       );
       const refused = answers.filter((r) => r.status === 503);
       expect(answers.filter((r) => r.status === 200)).toHaveLength(20);
       expect(refused).toHaveLength(30);
       expect(fake.sms).toHaveLength(20);
-      const body = (await refused[0]!.json()) as { code: string };
+      const first = must(refused[0], "a refused send");
+      const body = (await first.json()) as { code: string };
       expect(body.code).toBe("SEND_BUDGET_EXHAUSTED");
-      expect(Number(refused[0]!.headers.get("retry-after"))).toBeGreaterThan(3_500);
+      expect(Number(first.headers.get("retry-after"))).toBeGreaterThan(3_500);
       // The alert: one error line per gateway and budget window, not one per refusal.
       const alerts = lines
         .map((l) => JSON.parse(l))

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisStore } from "../../src/adapters/store/redis/index";
 import { parseVerificationId } from "../../src/domain/ids";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { must } from "../support/given";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
 import { listenApp } from "../support/socket";
@@ -36,17 +37,22 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown) =>
-  fetch(`${gw.base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${gw.base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 describe("crafted ids", () => {
   test("never get a 5xx, never verify, never charge the phone", async () => {
     const phone = "+919876598765";
     const res = await post("/v1/otp/send", { phone });
     const { requestId } = (await res.json()) as { requestId: string };
-    const { tag, inner } = parseVerificationId(requestId)!;
-    const other = parseVerificationId(
-      ((await (await post("/v1/otp/send", { phone: "+919811198765" })).json()) as { requestId: string }).requestId,
-    )!;
+    const { tag, inner } = must(parseVerificationId(requestId), `an id of ours, not ${requestId}`);
+    const otherId = (
+      (await (await post("/v1/otp/send", { phone: "+919811198765" })).json()) as { requestId: string }
+    ).requestId;
+    const other = must(parseVerificationId(otherId), `an id of ours, not ${otherId}`);
     const crafted = [
       `${other.tag}.${inner}`, // the id under another phone's tag
       `${tag.toUpperCase()}.${inner}`,
@@ -77,8 +83,12 @@ describe("crafted ids", () => {
       verified: false,
       reason: "wrong_code",
     });
-    expect(await (await post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId) })).json()).toEqual({ verified: true });
-    expect(await (await post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId) })).json()).toMatchObject({
+    expect(await (await post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId) })).json()).toEqual(
+      { verified: true },
+    );
+    expect(
+      await (await post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId) })).json(),
+    ).toMatchObject({
       verified: false,
     });
   });
@@ -87,8 +97,13 @@ describe("crafted ids", () => {
     const res = await post("/v1/otp/send", { phone: "+919876598766" });
     const { requestId } = (await res.json()) as { requestId: string };
     const code = fake.codeFor(requestId);
-    const answers = await Promise.all([post("/v1/otp/verify", { requestId, code }), post("/v1/otp/verify", { requestId, code })]);
-    const verified = await Promise.all(answers.map(async (a) => ((await a.json()) as { verified: boolean }).verified));
+    const answers = await Promise.all([
+      post("/v1/otp/verify", { requestId, code }),
+      post("/v1/otp/verify", { requestId, code }),
+    ]);
+    const verified = await Promise.all(
+      answers.map(async (a) => ((await a.json()) as { verified: boolean }).verified),
+    );
     expect(verified.filter(Boolean)).toHaveLength(1);
   });
 });
@@ -110,8 +125,10 @@ describe("an upstream whose ids begin with test_ (a test number's begin _test_)"
     const res = await app.post("/v1/otp/send", { phone: "+919876512345" });
     expect(res.status, await res.clone().text()).toBe(200);
     const { requestId } = (await res.json()) as { requestId: string };
-    expect(parseVerificationId(requestId)!.inner).toStartWith("test_");
-    expect(await (await app.post("/v1/otp/verify", { requestId, code: sandbox.codeFor(requestId) })).json()).toEqual({
+    expect(parseVerificationId(requestId)?.inner).toStartWith("test_");
+    expect(
+      await (await app.post("/v1/otp/verify", { requestId, code: sandbox.codeFor(requestId) })).json(),
+    ).toEqual({
       verified: true,
     });
   });
@@ -119,8 +136,11 @@ describe("an upstream whose ids begin with test_ (a test number's begin _test_)"
   test("its phone's verify window is charged", async () => {
     const phone = "+919876512346";
     const ids: string[] = [];
-    for (let i = 0; i < 2; i++)
-      ids.push(((await (await app.post("/v1/otp/send", { phone })).json()) as { requestId: string }).requestId);
+    for (let i = 0; i < 2; i++) {
+      ids.push(
+        ((await (await app.post("/v1/otp/send", { phone })).json()) as { requestId: string }).requestId,
+      );
+    }
     expect((await app.post("/v1/otp/verify", { requestId: ids[0], code: "000000" })).status).toBe(200);
     const second = await app.post("/v1/otp/verify", { requestId: ids[1], code: "000000" });
     expect(second.status, await second.text()).toBe(429);

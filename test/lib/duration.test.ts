@@ -8,7 +8,9 @@ describe("durations", () => {
     expect(parseDuration("10m")).toBe(600_000);
     expect(parseDuration("24h")).toBe(86_400_000);
     expect(parseDuration("1d")).toBe(86_400_000);
-    for (const bad of ["", "10", "s", "1.5s", "-1s", "10 sec", "1e3ms", "10S"]) expect(parseDuration(bad)).toBeUndefined();
+    for (const bad of ["", "10", "s", "1.5s", "-1s", "10 sec", "1e3ms", "10S"]) {
+      expect(parseDuration(bad)).toBeUndefined();
+    }
     expect(formatDuration(600_000)).toBe("10m");
     expect(formatDuration(1_500)).toBe("1500ms");
   });

@@ -13,7 +13,11 @@ describe("IntIndex", () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(fc.boolean(), fc.oneof(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 200 })), fc.nat(1_000_000)),
+          fc.tuple(
+            fc.boolean(),
+            fc.oneof(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 200 })),
+            fc.nat(1_000_000),
+          ),
           {
             minLength: 20,
             maxLength: 300,

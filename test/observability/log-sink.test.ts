@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BoundedSink, type ByteSink } from "../../src/observability/log-sink";
+import { must } from "../support/given";
 
 /** A sink whose reader is stuck until `release()`. */
 function stuckSink() {
@@ -32,7 +33,7 @@ describe("the bounded log sink", () => {
     release();
     await Bun.sleep(5);
     expect(chunks).toHaveLength(2);
-    expect(chunks[1]!.split("\n").filter(Boolean)).toHaveLength(100);
+    expect(chunks[1]?.split("\n").filter(Boolean)).toHaveLength(100);
     release();
     bounded.write("after");
     await Bun.sleep(5);
@@ -74,7 +75,15 @@ describe("the bounded log sink", () => {
       }
       child.kill();
       const lines = text.trim().split("\n");
-      const report = JSON.parse(lines.find((l) => l.includes("grownMiB"))!) as { grownMiB: number; dropped: number };
+      const report = JSON.parse(
+        must(
+          lines.find((l) => l.includes("grownMiB")),
+          `a report in ${text}`,
+        ),
+      ) as {
+        grownMiB: number;
+        dropped: number;
+      };
       return { ...report, notices: lines.filter((l) => l.includes("stdout is not being read")).length };
     };
     const baseline = await run({ DISCARD: "1" }); // the same work, lines written nowhere

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { addressBuckets } from "../../src/domain/address-buckets";
-import { clientAddress, parseTrustProxy } from "../../src/domain/client-ip";
+import { clientAddress } from "../../src/domain/client-ip";
 import { ERROR_CODES } from "../../src/errors";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
+import { trustOf } from "../support/given";
 import { captureLogger, startMessaging, testApp, testDeps } from "../support/harness";
 import { listenApp, rawRequest } from "../support/socket";
 
-const trustOne = parseTrustProxy("1")!;
+const trustOne = trustOf("1");
 
 /** Runs per property (2500 for five, 500 for three: 14000 cases in CI); FC_RUNS raises it for a long run. */
 const RUNS = Number(process.env.FC_RUNS ?? 2_500);
@@ -74,7 +75,10 @@ const verifyBody = fc.oneof(
   ),
 );
 /** Header values a client can put on the wire (Latin-1, no CR/LF/NUL). */
-const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 300 });
+const headerValue = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)),
+  maxLength: 300,
+});
 
 describe("request validation, generated inputs", () => {
   test("send: never a 5xx, errors are problem+json, and an SMS goes out only for a valid mobile", async () => {
@@ -123,7 +127,11 @@ describe("request validation, generated inputs", () => {
         fc.string({ maxLength: 200 }),
         async (path, type, raw) => {
           const res = await client.app.handle(
-            new Request(`http://localhost${path}`, { method: "POST", headers: type ? { "content-type": type } : {}, body: raw }),
+            new Request(`http://localhost${path}`, {
+              method: "POST",
+              headers: type ? { "content-type": type } : {},
+              body: raw,
+            }),
           );
           await expectSafeAnswer(res);
         },
@@ -133,7 +141,9 @@ describe("request validation, generated inputs", () => {
   });
 
   test("long or junk X-Forwarded-For chains behind a trusted proxy never cause a 5xx", async () => {
-    const proxied = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, { env: { TRUST_PROXY: "2" } });
+    const proxied = testApp(startMessaging(fake.url, logger, { retries: 0 }), logger, {
+      env: { TRUST_PROXY: "2" },
+    });
     const entry = fc.oneof(
       fc.ipV4(),
       fc.ipV6(),
@@ -142,7 +152,9 @@ describe("request validation, generated inputs", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { maxLength: 200 }), async (chain) => {
-        await expectSafeAnswer(await proxied.post("/v1/otp/send", "{}", { "x-forwarded-for": chain.join(", ") }));
+        await expectSafeAnswer(
+          await proxied.post("/v1/otp/send", "{}", { "x-forwarded-for": chain.join(", ") }),
+        );
       }),
       { numRuns: Math.ceil(RUNS / 5) },
     );
@@ -180,7 +192,9 @@ describe("request validation, generated inputs", () => {
         }
         const res = await client.app.handle(request);
         expect(res.status, `${m} ${p}`).toBeLessThan(500);
-        if (res.status >= 400 && m !== "HEAD") expect(res.headers.get("content-type")).toBe("application/problem+json");
+        if (res.status >= 400 && m !== "HEAD") {
+          expect(res.headers.get("content-type")).toBe("application/problem+json");
+        }
       }),
       { numRuns: Math.ceil(RUNS / 5) },
     );
@@ -195,7 +209,7 @@ describe("request validation, generated inputs", () => {
           { "x-request-id": requestId, "idempotency-key": key },
         );
         await expectSafeAnswer(res);
-        const echoed = res.headers.get("x-request-id")!;
+        const echoed = res.headers.get("x-request-id");
         expect(echoed).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
         if (echoed !== requestId.trim()) expect(echoed).toMatch(/^[0-9a-f-]{36}$/);
       }),
@@ -231,8 +245,11 @@ describe("request validation, generated inputs", () => {
           expect(answer.status, `${JSON.stringify(h)} ${t}`).toBeLessThan(500);
           // Bun's HTTP parser answers a request line it cannot take (`POST *`) with a bare 400
           // before any code of ours runs (no request id); every other refusal is ours.
-          const bunParser = answer.status === 400 && !answer.headers.has("x-request-id") && answer.body === "";
-          if (answer.status >= 400 && !bunParser) expect(answer.headers.get("content-type")).toBe("application/problem+json");
+          const bunParser =
+            answer.status === 400 && !answer.headers.has("x-request-id") && answer.body === "";
+          if (answer.status >= 400 && !bunParser) {
+            expect(answer.headers.get("content-type")).toBe("application/problem+json");
+          }
           // One address: whatever the spelling, the send budget of 5 holds over the whole run.
           expect(fake.sms.length - sentBefore).toBeLessThanOrEqual(5);
         }),
@@ -247,29 +264,35 @@ describe("request validation, generated inputs", () => {
     const hex = (a: number, b: number) => ((a << 8) | b).toString(16);
     const word = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
     fc.assert(
-      fc.property(fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)), word, word, word, ([a, b, c, d], w1, w2, w3) => {
-        const v4 = `${a}.${b}.${c}.${d}`;
-        const carried = {
-          host: v4,
-          subnet: `${a}.${b}.${c}.0/24`,
-          family: "v4" as const,
-          v4: ((a << 24) >>> 0) + (b << 16) + (c << 8) + d,
-        };
-        const inverted = (x: number, y: number) => (0xffff ^ ((x << 8) | y)).toString(16);
-        const spellings = [
-          `64:ff9b::${hex(a, b)}:${hex(c, d)}`, // NAT64
-          `::ffff:0:${hex(a, b)}:${hex(c, d)}`, // SIIT
-          `2002:${hex(a, b)}:${hex(c, d)}:${w1}:${w2}::${w3}`, // 6to4: any site behind one IPv4
-          `2001:0:${w1}:${w2}:8000:${w3}:${inverted(a, b)}:${inverted(c, d)}`, // Teredo, client inverted
-        ];
-        for (const spelling of spellings) {
-          expect(addressBuckets(spelling), spelling).toEqual(carried);
-          // Through X-Forwarded-For, written with a port as proxies do.
-          const forwarded = clientAddress("127.0.0.1", `[${spelling}]:443`, trustOne);
-          expect(addressBuckets(forwarded), `[${spelling}]:443`).toEqual(carried);
-        }
-        expect(addressBuckets(clientAddress("127.0.0.1", `${v4}:51234`, trustOne))).toEqual(carried);
-      }),
+      fc.property(
+        fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)),
+        word,
+        word,
+        word,
+        ([a, b, c, d], w1, w2, w3) => {
+          const v4 = `${a}.${b}.${c}.${d}`;
+          const carried = {
+            host: v4,
+            subnet: `${a}.${b}.${c}.0/24`,
+            family: "v4" as const,
+            v4: ((a << 24) >>> 0) + (b << 16) + (c << 8) + d,
+          };
+          const inverted = (x: number, y: number) => (0xffff ^ ((x << 8) | y)).toString(16);
+          const spellings = [
+            `64:ff9b::${hex(a, b)}:${hex(c, d)}`, // NAT64
+            `::ffff:0:${hex(a, b)}:${hex(c, d)}`, // SIIT
+            `2002:${hex(a, b)}:${hex(c, d)}:${w1}:${w2}::${w3}`, // 6to4: any site behind one IPv4
+            `2001:0:${w1}:${w2}:8000:${w3}:${inverted(a, b)}:${inverted(c, d)}`, // Teredo, client inverted
+          ];
+          for (const spelling of spellings) {
+            expect(addressBuckets(spelling), spelling).toEqual(carried);
+            // Through X-Forwarded-For, written with a port as proxies do.
+            const forwarded = clientAddress("127.0.0.1", `[${spelling}]:443`, trustOne);
+            expect(addressBuckets(forwarded), `[${spelling}]:443`).toEqual(carried);
+          }
+          expect(addressBuckets(clientAddress("127.0.0.1", `${v4}:51234`, trustOne))).toEqual(carried);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

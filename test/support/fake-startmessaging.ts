@@ -13,7 +13,13 @@ import { parseVerificationId } from "../../src/domain/ids";
 export type Shape = "tutorial" | "reference";
 
 export type Fault =
-  | { kind: "status"; status: number; body?: string | Uint8Array; headers?: Record<string, string>; delayMs?: number }
+  | {
+      kind: "status";
+      status: number;
+      body?: string | Uint8Array;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    }
   /** A 200 whose chunked body goes on for `bytes` (or until the client hangs up). */
   | { kind: "flood"; bytes: number }
   | { kind: "delay"; ms: number }
@@ -108,6 +114,13 @@ export class FakeStartMessaging {
     return this.sms.find((m) => m.requestId === id)?.code;
   }
 
+  /** The code an SMS carried, as `codeFor` finds it; the test fails here when no SMS carried one. */
+  sentCode(requestId: string): string {
+    const code = this.codeFor(requestId);
+    if (code === undefined) throw new Error(`no SMS carried a code for ${requestId}`);
+    return code;
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.sms.length = 0;
@@ -130,12 +143,17 @@ export class FakeStartMessaging {
     this.requests.push({ method: req.method ?? "", path, headers: req.headers, body });
 
     const index = this.#faults.findIndex((f) => f.path === path);
-    const fault = index >= 0 ? this.#faults.splice(index, 1)[0]!.fault : undefined;
+    const [queued] = index >= 0 ? this.#faults.splice(index, 1) : [];
+    const fault = queued?.fault;
     if (fault && (await this.#applyFault(fault, res))) return;
 
     if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
-    if (req.headers["x-api-key"] !== this.options.apiKey)
-      return this.#reply(res, 401, { success: false, error: { code: "UNAUTHORIZED", message: "Invalid API key" } });
+    if (req.headers["x-api-key"] !== this.options.apiKey) {
+      return this.#reply(res, 401, {
+        success: false,
+        error: { code: "UNAUTHORIZED", message: "Invalid API key" },
+      });
+    }
     if (path === "/otp/send") return this.#send(body as Record<string, unknown>, res, fault);
     if (path === "/otp/verify") return this.#verify(body as Record<string, unknown>, res, fault);
     this.#reply(res, 404, { message: "Not found" });
@@ -162,7 +180,9 @@ export class FakeStartMessaging {
         });
         while (!closed && this.floodWritten < fault.bytes) {
           this.floodWritten += chunk.length;
-          if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+          if (!res.write(chunk)) {
+            await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+          }
         }
         res.end();
         return true;
@@ -193,14 +213,18 @@ export class FakeStartMessaging {
     const key = typeof body.idempotencyKey === "string" ? body.idempotencyKey : undefined;
     const previous = key ? this.#idempotency.get(key) : undefined;
     if (previous) {
-      if (previous.phone !== phone) return this.#reply(res, 409, { message: "Idempotency key reused with different data" });
+      if (previous.phone !== phone) {
+        return this.#reply(res, 409, { message: "Idempotency key reused with different data" });
+      }
       res.writeHead(previous.status, { "content-type": "application/json" });
       return void res.end(previous.body);
     }
     // Tutorial shape: StartMessaging makes the code. Reference shape: it sends ours.
     const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
     const code =
-      this.options.shape === "reference" && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
+      this.options.shape === "reference" && typeof ours === "string"
+        ? ours
+        : String(Math.floor(100000 + Math.random() * 900000));
     const requestId = `${this.options.idPrefix}${this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID()}`;
     const expiresAt = Date.now() + this.options.ttlMs;
     // A resend invalidates the previous code for this number.
@@ -208,20 +232,7 @@ export class FakeStartMessaging {
     this.#pending.set(requestId, { phone, code, expiresAt, attemptsLeft: 3 });
     this.sms.push({ phone, code, requestId });
 
-    const sparse = this.options.sparse;
-    const [status, answer] =
-      this.options.shape === "reference"
-        ? [
-            201,
-            {
-              success: true,
-              statusCode: 201,
-              requestId: `req_${randomUUID()}`,
-              timestamp: new Date().toISOString(),
-              data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
-            },
-          ]
-        : [200, { data: sparse ? { requestId } : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 } }];
+    const [status, answer] = this.#sendAnswer(requestId, expiresAt);
     const text = JSON.stringify(answer);
     if (key) this.#idempotency.set(key, { phone, status, body: text });
     if (fault?.kind === "slow-body") return this.#slowBody(res, status, text, fault.ms);
@@ -229,11 +240,33 @@ export class FakeStartMessaging {
     res.end(text);
   }
 
+  /** A send's status and body in this fake's shape: the reference API's 201, or the tutorial's 200. */
+  #sendAnswer(requestId: string, expiresAt: number): [number, unknown] {
+    if (this.options.shape === "reference") {
+      return [
+        201,
+        {
+          success: true,
+          statusCode: 201,
+          requestId: `req_${randomUUID()}`,
+          timestamp: new Date().toISOString(),
+          data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
+        },
+      ];
+    }
+    const data = this.options.sparse
+      ? { requestId }
+      : { requestId, expiresAt: new Date(expiresAt).toISOString(), attemptsLeft: 3 };
+    return [200, { data }];
+  }
+
   #verify(body: Record<string, unknown>, res: ServerResponse, fault?: Fault) {
     const pending = typeof body?.requestId === "string" ? this.#pending.get(body.requestId) : undefined;
     if (!pending) return this.#reply(res, 404, { message: "OTP request not found" });
     if (Date.now() > pending.expiresAt) return this.#reply(res, 410, { message: "OTP expired" });
-    if (pending.attemptsLeft <= 0) return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
+    if (pending.attemptsLeft <= 0) {
+      return this.#reply(res, 200, { data: { verified: false, attemptsLeft: 0 } });
+    }
     const verified = body.otpCode === pending.code;
     if (verified && !this.options.reusableCodes) this.#pending.delete(body.requestId as string);
     else pending.attemptsLeft -= 1;
@@ -243,7 +276,10 @@ export class FakeStartMessaging {
   }
 
   #slowBody(res: ServerResponse, status: number, text: string, ms: number): void {
-    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+    });
     res.write(text.slice(0, 5));
     setTimeout(() => res.end(text.slice(5)), ms);
   }

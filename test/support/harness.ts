@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/index";
 import { parseVerificationId } from "../../src/domain/ids";
 import { createLogger, type Logger } from "../../src/observability/logger";
 import type { Metrics } from "../../src/observability/metrics";
+import { must } from "./given";
 
 /** A logger that keeps its lines, so tests can read what would have been logged. */
 export function captureLogger(): { logger: Logger; lines: string[] } {
@@ -93,10 +94,20 @@ export async function problem(res: Response, status: number, code: string) {
 }
 
 export function consoleProvider(logger: Logger, options: { now?: () => number; ttlMs?: number } = {}) {
-  return new ConsoleProvider({ codeLength: 6, ttlMs: options.ttlMs ?? 300_000, maxAttempts: 3, logger, now: options.now });
+  return new ConsoleProvider({
+    codeLength: 6,
+    ttlMs: options.ttlMs ?? 300_000,
+    maxAttempts: 3,
+    logger,
+    now: options.now,
+  });
 }
 
-export function startMessaging(baseUrl: string, logger: Logger, overrides: Partial<StartMessagingOptions> = {}) {
+export function startMessaging(
+  baseUrl: string,
+  logger: Logger,
+  overrides: Partial<StartMessagingOptions> = {},
+) {
   return new StartMessagingProvider({
     baseUrl,
     apiKey: "sm_test_fake_key",
@@ -117,7 +128,9 @@ export function codeFromLog(lines: string[], gatewayId: string): string {
   const requestId = parseVerificationId(gatewayId)?.inner ?? gatewayId;
   for (const line of lines) {
     const entry = JSON.parse(line) as { requestId?: string; code?: string; msg?: string };
-    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) return entry.code!;
+    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) {
+      return must(entry.code, `a code in the log line for ${requestId}`);
+    }
   }
   throw new Error(`no code logged for ${requestId}`);
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { OtpStore } from "../../src/adapters/store/port";
 import { FakeStartMessaging } from "./fake-startmessaging";
+import { must } from "./given";
 import { captureLogger, startMessaging, testDeps } from "./harness";
 import { listenApp } from "./socket";
 
@@ -79,7 +80,10 @@ export function pipelinedSends(name: string, makeStore: () => Promise<OtpStore>)
         await Bun.sleep(200); // an SMS a closed handler might still send
         expect(fake.sms.length).toBe(answered.filter((s) => s === 200).length);
         // Nothing of a dropped send was counted: its phone (1/1m) sends at once.
-        const again = await writeAtOnce(gw.port, sendHead(first[0]!, "Connection: close\r\n"));
+        const again = await writeAtOnce(
+          gw.port,
+          sendHead(must(first[0], "a first phone"), "Connection: close\r\n"),
+        );
         expect(again).toEqual([200]);
       } finally {
         await gw.stop();
@@ -91,7 +95,10 @@ export function pipelinedSends(name: string, makeStore: () => Promise<OtpStore>)
       const store = await makeStore();
       const gw = gateway(store);
       try {
-        const answered = await writeAtOnce(gw.port, `${sendHead(nextPhone())}GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n`);
+        const answered = await writeAtOnce(
+          gw.port,
+          `${sendHead(nextPhone())}GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n`,
+        );
         await Bun.sleep(200);
         // The send's answer comes first: one SMS if the client read it, none if not.
         expect(fake.sms.length).toBe(answered[0] === 200 ? 1 : 0);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../../scripts/lib/local";
 import { type ClusterSeeds, parseClusterSeeds } from "../../src/adapters/store/redis/seeds";
+import { must } from "./given";
 
 export { freePort };
 
@@ -20,7 +21,9 @@ export async function flushSharedRedis(): Promise<void> {
     await client.connect();
     await client.flushdb();
   } catch (err) {
-    throw new Error(`tests need Redis at ${SHARED_REDIS_URL} (bash scripts/setup.sh starts one): ${(err as Error).message}`);
+    throw new Error(
+      `tests need Redis at ${SHARED_REDIS_URL} (bash scripts/setup.sh starts one): ${(err as Error).message}`,
+    );
   } finally {
     client.disconnect();
   }
@@ -135,9 +138,20 @@ export class RedisProcess {
     const { password, tls } = this.auth;
     const authArgs = [
       ...(password ? ["--requirepass", password, "--masterauth", password] : []),
-      ...(tls ? ["--tls-port", String(this.port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key] : []),
       ...(tls
-        ? ["--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes"]
+        ? ["--tls-port", String(this.port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key]
+        : []),
+      ...(tls
+        ? [
+            "--tls-ca-cert-file",
+            tls.ca,
+            "--tls-auth-clients",
+            "no",
+            "--tls-cluster",
+            "yes",
+            "--tls-replication",
+            "yes",
+          ]
         : []),
     ];
     this.#proc = Bun.spawn(
@@ -191,14 +205,21 @@ export class RedisCluster {
       cluster.nodes.push(
         await new RedisProcess(
           port,
-          ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+          [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${port}.conf`,
+            "--cluster-node-timeout",
+            "2000",
+          ],
           cluster.auth,
         ).start(),
       );
     }
     const create = Bun.spawn(
       [
-        ...cliArgs(cluster.nodes[0]!.port, cluster.auth),
+        ...cliArgs(cluster.first.port, cluster.auth),
         "--cluster",
         "create",
         ...cluster.seeds,
@@ -208,8 +229,9 @@ export class RedisCluster {
       ],
       { stdout: "pipe", stderr: "pipe" },
     );
-    if ((await create.exited) !== 0)
+    if ((await create.exited) !== 0) {
       throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stderr).text()}`);
+    }
     for (const node of cluster.nodes) {
       await waitFor(async () => {
         const info = Bun.spawn(node.cli("cluster", "info"), { stdout: "pipe" });
@@ -234,24 +256,33 @@ export class RedisCluster {
     return cluster;
   }
 
+  /** The node redis-cli is pointed at to manage the whole cluster. */
+  get first(): RedisProcess {
+    return must(this.nodes[0], "a started node");
+  }
+
   /** The port of the master serving `key`'s slot. */
   async masterOf(key: string): Promise<number> {
-    const slotProc = Bun.spawn(this.nodes[0]!.cli("cluster", "keyslot", key), { stdout: "pipe" });
+    const slotProc = Bun.spawn(this.first.cli("cluster", "keyslot", key), { stdout: "pipe" });
     const slot = Number((await new Response(slotProc.stdout).text()).trim());
-    const nodesProc = Bun.spawn(this.nodes[0]!.cli("cluster", "nodes"), { stdout: "pipe" });
+    const nodesProc = Bun.spawn(this.first.cli("cluster", "nodes"), { stdout: "pipe" });
     for (const line of (await new Response(nodesProc.stdout).text()).split("\n")) {
       const fields = line.split(" ");
       if (!fields[2]?.includes("master") || fields[2].includes("fail")) continue;
       for (const range of fields.slice(8)) {
-        const [from, to] = range.split("-").map(Number);
-        if (slot >= from! && slot <= (to ?? from)!) return Number(fields[1]!.split(":")[1]!.split("@")[0]);
+        // A range reads `from-to`, a single slot `from`; the node's address `host:port@cport`.
+        const [from = Number.NaN, to = from] = range.split("-").map(Number);
+        if (slot >= from && slot <= to) return Number(fields[1]?.split(":")[1]?.split("@")[0]);
       }
     }
     throw new Error(`no master for slot ${slot}`);
   }
 
   node(port: number): RedisProcess {
-    return this.nodes.find((n) => n.port === port)!;
+    return must(
+      this.nodes.find((n) => n.port === port),
+      `a node of this cluster on port ${port}`,
+    );
   }
 
   get seeds(): string[] {
@@ -262,7 +293,9 @@ export class RedisCluster {
   get setting(): string {
     const { password, tls } = this.auth;
     if (!password && !tls) return this.seeds.join(",");
-    return this.seeds.map((seed) => `${tls ? "rediss" : "redis"}://${password ? `:${password}@` : ""}${seed}`).join(",");
+    return this.seeds
+      .map((seed) => `${tls ? "rediss" : "redis"}://${password ? `:${password}@` : ""}${seed}`)
+      .join(",");
   }
 
   /** The seeds as the store takes them (what REDIS_CLUSTER_NODES decodes to). */

@@ -29,7 +29,10 @@ export function refusedKeyedSend(name: string, open: () => Promise<OtpStore>) {
       });
       // Two phones of two ranges: the typo'd one has used its 1/1m already.
       const suffix = String(Math.floor(Math.random() * 90_000) + 10_000);
-      const [typo, meant] = [`+91981${name === "redis" ? 11 : 12}${suffix}`, `+91982${name === "redis" ? 21 : 22}${suffix}`];
+      const [typo, meant] = [
+        `+91981${name === "redis" ? 11 : 12}${suffix}`,
+        `+91982${name === "redis" ? 21 : 22}${suffix}`,
+      ];
       expect((await gw.post("/v1/otp/send", { phone: typo })).status).toBe(200);
       const key = { "idempotency-key": crypto.randomUUID() };
       const refused = await gw.post("/v1/otp/send", { phone: typo }, key);

@@ -1,13 +1,22 @@
 import { type AppDeps, createApp } from "../../src/app";
 import { socketPeer } from "../../src/http/guard";
 import { PromMetrics } from "../../src/observability/metrics";
+import { must } from "./given";
 import { captureLogger, startMessaging, testDeps } from "./harness";
 
 /** The app on a real socket (127.0.0.1, a free port), the peer address taken from the socket. */
 export function listenApp(deps: AppDeps) {
-  const app = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({ port: 0, hostname: "127.0.0.1" });
-  const port = app.server!.port!;
+  const app = createApp({ ...deps, http: { ...deps.http, peerAddress: socketPeer } }).listen({
+    port: 0,
+    hostname: "127.0.0.1",
+  });
+  const port = portOf(app);
   return { app, port, base: `http://127.0.0.1:${port}`, stop: () => app.stop(true) };
+}
+
+/** The port a listening app or server is on; the test fails here if it is not listening. */
+export function portOf(app: { server: { port?: number } | null }): number {
+  return must(app.server?.port, "a listening server");
 }
 
 /**

@@ -3,8 +3,8 @@ import type { OtpStore } from "../../src/adapters/store/port";
 import type { VerificationRef } from "../../src/domain/ids";
 import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
-import { parseLimits } from "../../src/domain/rate-window";
-import { parseBudgets, type SendBudget } from "../../src/domain/send-budget";
+import type { SendBudget } from "../../src/domain/send-budget";
+import { budgetOf, limitsOf, must } from "./given";
 import {
   admitTo,
   budgetsOf,
@@ -26,14 +26,14 @@ export function freshPhone(): string {
   return `+9198${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(5, "0")}`;
 }
 
-const windows = (text: string) => ratePolicy("phone", parseLimits(text)!);
+const windows = (text: string) => ratePolicy("phone", limitsOf(text));
 const id = () => crypto.randomUUID();
 let budgetCounter = 0;
 /** A budget under a scope no other test uses (budgets are shared by every gateway on a store). */
 const budget = (windows: string): SendBudget => {
   budgetCounter += 1;
   const scope = `T${process.pid % 1000}-${budgetCounter}`;
-  return { ...parseBudgets(windows.replace(/(^|,)/g, "$1*="))![0]!, scope };
+  return { ...budgetOf(windows.replace(/(^|,)/g, "$1*=")), scope };
 };
 
 /** A pumping policy in milliseconds: 10 ms buckets, codes live 100 ms, blocks of 300 ms doubling to 700 ms. */
@@ -68,7 +68,11 @@ async function saved(store: OtpStore, phone: string): Promise<VerificationRef> {
  * The store contract, run against every implementation (memory, Redis, Redis
  * Cluster): the same behaviour or the suite fails.
  */
-export function storeBehaviour(name: string, open: () => Promise<OtpStore>, teardown: () => Promise<void> = async () => {}) {
+export function storeBehaviour(
+  name: string,
+  open: () => Promise<OtpStore>,
+  teardown: () => Promise<void> = async () => {},
+) {
   describe(`${name} store`, () => {
     let store: OtpStore;
     beforeAll(async () => {
@@ -132,7 +136,10 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
     test("an event already recorded passes again without being counted twice", async () => {
       const phone = freshPhone();
       const w = windows("1/1m,3/10m");
-      expect(await sendEvent(store, phone, w, "idem:retry-me")).toMatchObject({ allowed: true, recorded: true });
+      expect(await sendEvent(store, phone, w, "idem:retry-me")).toMatchObject({
+        allowed: true,
+        recorded: true,
+      });
       const retry = await sendEvent(store, phone, w, "idem:retry-me");
       // It says it recorded nothing: a caller taking its check back must not erase the first send.
       expect(retry).toMatchObject({ allowed: true, policy: "1/1m", recorded: false });
@@ -167,7 +174,10 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       // Another phone of the range meets the claim itself (another range's is found by the key's binding to its phone).
       expect(await claimKey(store, key, "+919876543299", 5_000)).toEqual({ state: "conflict" });
       await completeKey(store, key, "+919876543210", '{"requestId":"r1"}', 60_000);
-      expect(await claimKey(store, key, "+919876543210", 5_000)).toEqual({ state: "done", answer: '{"requestId":"r1"}' });
+      expect(await claimKey(store, key, "+919876543210", 5_000)).toEqual({
+        state: "done",
+        answer: '{"requestId":"r1"}',
+      });
       await store.release(keyTicket("+919876543210", key)); // a finished answer is kept
       expect((await claimKey(store, key, "+919876543210", 5_000)).state).toBe("done");
 
@@ -210,7 +220,10 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(await claimKey(store, key, second, 10_000)).toEqual({ state: "pending" });
       await completeKey(store, key, second, '{"requestId":"x"}', 60_000);
       await store.forget(keyTicket(first, key)); // the first forgets an answer it never wrote
-      expect(await claimKey(store, key, second, 10_000)).toEqual({ state: "done", answer: '{"requestId":"x"}' });
+      expect(await claimKey(store, key, second, 10_000)).toEqual({
+        state: "done",
+        answer: '{"requestId":"x"}',
+      });
     });
 
     test("a pending claim expires on its own (its gateway may have died)", async () => {
@@ -247,7 +260,11 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await store.beginVerify(first, 3, charge())).state).toBe("ok");
       expect((await store.beginVerify(second, 3, charge())).state).toBe("ok");
       const limited = await store.beginVerify(second, 3, charge());
-      expect(limited).toMatchObject({ state: "limited", phone, decision: { allowed: false, policy: "2/1m", limit: 2 } });
+      expect(limited).toMatchObject({
+        state: "limited",
+        phone,
+        decision: { allowed: false, policy: "2/1m", limit: 2 },
+      });
       expect(limited.state === "limited" && limited.decision.retryAfterSeconds).toBeGreaterThanOrEqual(59);
       // The refused verify spent none of the id's three attempts: two are left.
       expect((await store.beginVerify(second, 3)).state).toBe("ok");
@@ -256,13 +273,19 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       // An exhausted, used or unknown id charges nothing to its phone.
       const elsewhere = freshPhone();
       const one = { policy: windows("1/1m"), member: "" };
-      const [spent, used, fresh] = [await saved(store, elsewhere), await saved(store, elsewhere), await saved(store, elsewhere)];
+      const [spent, used, fresh] = [
+        await saved(store, elsewhere),
+        await saved(store, elsewhere),
+        await saved(store, elsewhere),
+      ];
       for (let i = 0; i < 3; i++) await store.beginVerify(spent, 3);
       await store.beginVerify(used, 3);
       await store.claimVerified(used);
       expect((await store.beginVerify(spent, 3, { ...one, member: id() })).state).toBe("exhausted");
       expect((await store.beginVerify(used, 3, { ...one, member: id() })).state).toBe("used");
-      expect((await store.beginVerify({ ...fresh, inner: `otp_${id()}` }, 3, { ...one, member: id() })).state).toBe("unknown");
+      expect(
+        (await store.beginVerify({ ...fresh, inner: `otp_${id()}` }, 3, { ...one, member: id() })).state,
+      ).toBe("unknown");
       expect((await store.beginVerify(fresh, 3, { ...one, member: id() })).state).toBe("ok");
       expect((await store.beginVerify(fresh, 3, { ...one, member: id() })).state).toBe("limited");
     });
@@ -286,7 +309,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const w = windows("10/1m");
       const vids = await Promise.all(Array.from({ length: 10 }, () => saved(store, phone)));
       const starts = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => store.beginVerify(vids[i % 10]!, 5, { policy: w, member: id() })),
+        Array.from({ length: 50 }, (_, i) =>
+          store.beginVerify(must(vids[i % 10], "a saved id"), 5, { policy: w, member: id() }),
+        ),
       );
       expect(starts.filter((s) => s.state === "ok")).toHaveLength(10);
       expect(starts.filter((s) => s.state === "limited")).toHaveLength(40);
@@ -311,7 +336,10 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const b = budget("20/1h");
       const results = await Promise.all(Array.from({ length: 50 }, () => reserve(store, b)));
       expect(results.filter((r) => r.allowed)).toHaveLength(20);
-      const refused = results.find((r) => !r.allowed)!;
+      const refused = must(
+        results.find((r) => !r.allowed),
+        "a refused send",
+      );
       expect(refused.receipt).toBe("");
       // Freed when its bucket leaves the window: within one window plus one bucket, never sooner than the window.
       expect(refused.waitMs).toBeGreaterThan(3_600_000 - 60_000 - 1_000);
@@ -399,7 +427,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       await Bun.sleep(130);
       expect((await judgePrefix(store, prefix, `${prefix}010`, PUMPING)).state).toBe("clear");
       const counted = freshPrefix();
-      for (let i = 0; i < 6; i++) expect((await judgePrefix(store, counted, `${counted}00${i}`, PUMPING)).counted).toBeNumber();
+      for (let i = 0; i < 6; i++) {
+        expect((await judgePrefix(store, counted, `${counted}00${i}`, PUMPING)).counted).toBeNumber();
+      }
       await Bun.sleep(130);
       expect((await judgePrefix(store, counted, `${counted}010`, PUMPING)).state).toBe("newly_blocked");
     });
@@ -426,8 +456,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const range = block.slice(0, -2);
       const sibling = (k: number) => `${range}${String(k).padStart(2, "0")}`;
       // One send in each of 6 blocks: no block has its 5 judged sends, the range has 6.
-      for (let k = 1; k <= 6; k++)
+      for (let k = 1; k <= 6; k++) {
         expect((await judgePrefix(store, sibling(k), `${sibling(k)}001`, PUMPING)).state).toBe("clear");
+      }
       // Two verified of 6 is under the blocks' 50 % but not under the range's 25 %; 2 of 13 is.
       await store.countVerified({ prefix: sibling(1), policy: PUMPING });
       await store.countVerified({ prefix: sibling(2), policy: PUMPING });
@@ -475,7 +506,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       // ...and its range forgets the sends it was judged on: one pumped block does not close its neighbours.
       await Bun.sleep(20);
       expect((await judgePrefix(store, sibling(31), `${sibling(31)}001`, PUMPING)).state).toBe("clear");
-      expect((await store.blocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(30)]);
+      expect((await store.blocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([
+        sibling(30),
+      ]);
     });
 
     test("pumping ranges: a block blocked on sends it has just folded still takes them out of its range", async () => {
@@ -496,7 +529,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(own.range).toBeUndefined();
       // The range forgot them (folded or not there): a neighbour's send is clear, the range not blocked.
       expect((await judgePrefix(store, sibling(3), `${sibling(3)}001`, slow)).state).toBe("clear");
-      expect((await store.blocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([sibling(1)]);
+      expect((await store.blocks()).filter((b) => b.prefix.startsWith(range)).map((b) => b.prefix)).toEqual([
+        sibling(1),
+      ]);
     });
 
     test("admission: the phone's windows first; a refused send asks nothing of its prefix", async () => {
@@ -509,7 +544,9 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(refused).toMatchObject({ kind: "limited", decision: { allowed: false } });
       expect(verdictOf(refused)).toBeUndefined();
       // Five more sends (other numbers of the block) make six judged: had the refused one counted, seven.
-      for (let i = 2; i <= 5; i++) await admitTo(store, `${prefix}00${i}`, w, id(), { pump: { prefix, policy: PUMPING } });
+      for (let i = 2; i <= 5; i++) {
+        await admitTo(store, `${prefix}00${i}`, w, id(), { pump: { prefix, policy: PUMPING } });
+      }
       await Bun.sleep(130);
       const strict = { ...PUMPING, minSends: 6 };
       expect((await judgePrefix(store, prefix, `${prefix}009`, strict)).state).toBe("clear"); // 5 judged < 6
@@ -530,8 +567,12 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect(monitored).toMatchObject({ kind: "admitted", decision: { recorded: true } });
       expect(await store.liftBlock(prefix)).toBe(true);
       // The enforced refusal used nothing of the phone's 1/1m; the monitored send did.
-      expect((await admitTo(store, `${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } })).kind).toBe("admitted");
-      expect((await admitTo(store, `${prefix}002`, w, id(), { pump: { prefix, policy: PUMPING } })).kind).toBe("limited");
+      expect(
+        (await admitTo(store, `${prefix}001`, w, id(), { pump: { prefix, policy: PUMPING } })).kind,
+      ).toBe("admitted");
+      expect(
+        (await admitTo(store, `${prefix}002`, w, id(), { pump: { prefix, policy: PUMPING } })).kind,
+      ).toBe("limited");
     });
 
     test("admission with budgets: all or nothing; a blocked prefix or a retry asks no budget", async () => {
@@ -556,18 +597,27 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await sendEvent(store, `${prefix}002`, w, id())).allowed).toBe(true);
       // A retry of the first send (same member): passes, asks no budget, counts nothing.
       const retry = await admitTo(store, `${prefix}001`, w, member, { pump, budgets: [all, country] });
-      expect(retry).toMatchObject({ kind: "admitted", retry: true, decision: { allowed: true, recorded: false } });
+      expect(retry).toMatchObject({
+        kind: "admitted",
+        retry: true,
+        decision: { allowed: true, recorded: false },
+      });
       expect(retry.kind === "admitted" && retry.budgets).toBeUndefined();
       expect(verdictOf(retry)).toMatchObject({ state: "clear" });
       expect(verdictOf(retry)?.counted).toBeUndefined();
       // The prefix saw one send (the first): with minSends 2 it is not judged, with 1 it is.
       await Bun.sleep(130);
-      expect((await judgePrefix(store, prefix, `${prefix}009`, { ...PUMPING, minSends: 2 })).state).toBe("clear");
+      expect((await judgePrefix(store, prefix, `${prefix}009`, { ...PUMPING, minSends: 2 })).state).toBe(
+        "clear",
+      );
       const other = freshPrefix();
       await admitTo(store, `${other}001`, w, id(), { pump: { prefix: other, policy: PUMPING } });
       for (let i = 0; i < 6; i++) await store.countSent({ prefix: other, policy: PUMPING });
       await Bun.sleep(130);
-      const blocked = await admitTo(store, `${other}002`, w, id(), { pump: { prefix: other, policy: PUMPING }, budgets: [all] });
+      const blocked = await admitTo(store, `${other}002`, w, id(), {
+        pump: { prefix: other, policy: PUMPING },
+        budgets: [all],
+      });
       expect(verdictOf(blocked)?.state).toBe("newly_blocked");
       expect(budgetsOf(blocked)).toEqual([]);
       expect((await store.budgetUse(all)).used).toEqual([1]);
@@ -579,7 +629,10 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       const w = windows("5/1m");
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          admitTo(store, `${prefix}${String(i).padStart(3, "0")}`, w, id(), { pump: { prefix, policy: PUMPING }, budgets: [b] }),
+          admitTo(store, `${prefix}${String(i).padStart(3, "0")}`, w, id(), {
+            pump: { prefix, policy: PUMPING },
+            budgets: [b],
+          }),
         ),
       );
       expect(results.filter((r) => r.kind === "admitted" && r.decision?.recorded)).toHaveLength(20);
@@ -587,8 +640,12 @@ export function storeBehaviour(name: string, open: () => Promise<OtpStore>, tear
       expect((await store.budgetUse(b)).used).toEqual([20]);
       // Only the 20 admitted were counted for the prefix: judged on 21 it stays clear, on 20 it blocks.
       await Bun.sleep(130);
-      expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 21 })).state).toBe("clear");
-      expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 20 })).state).toBe("newly_blocked");
+      expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 21 })).state).toBe(
+        "clear",
+      );
+      expect((await judgePrefix(store, prefix, `${prefix}999`, { ...PUMPING, minSends: 20 })).state).toBe(
+        "newly_blocked",
+      );
     });
 
     test("clearing a phone forgets its send and verify windows", async () => {

@@ -3,8 +3,9 @@ import type { Admission, KeyClaim, OtpStore, PumpCheck, SendTicket } from "../..
 import type { VerificationRef } from "../../src/domain/ids";
 import type { PumpingPolicy, PumpVerdict } from "../../src/domain/pumping";
 import { type RatePolicy, ratePolicy } from "../../src/domain/rate-policy";
-import { parseLimits, type RateDecision } from "../../src/domain/rate-window";
+import type { RateDecision } from "../../src/domain/rate-window";
 import type { BudgetDecision, SendBudget } from "../../src/domain/send-budget";
+import { limitsOf } from "./given";
 
 /**
  * One step of a store at a time, through its port: what a single check does to
@@ -14,11 +15,12 @@ import type { BudgetDecision, SendBudget } from "../../src/domain/send-budget";
  */
 
 /** Phone windows wide enough never to refuse, so a send's admission is the part under test alone. */
-export const WIDE: RatePolicy = ratePolicy("phone", parseLimits("10000/1m")!);
+export const WIDE: RatePolicy = ratePolicy("phone", limitsOf("10000/1m"));
 
 let phones = 0;
 /** A number of its own for a send that only carries another check (a budget's). */
-const carrier = () => `+9170${String(process.pid % 1000).padStart(3, "0")}${String(phones++ % 100_000).padStart(5, "0")}`;
+const carrier = () =>
+  `+9170${String(process.pid % 1000).padStart(3, "0")}${String(phones++ % 100_000).padStart(5, "0")}`;
 
 /** `value` with the ticket of the send it came from, kept out of equality checks. */
 function withTicket<T extends object>(value: T, ticket: SendTicket | undefined): T & { ticket?: SendTicket } {
@@ -29,7 +31,9 @@ function withTicket<T extends object>(value: T, ticket: SendTicket | undefined):
 export async function sendEvent(store: OtpStore, phone: string, window: RatePolicy, event: string) {
   const admission = await store.admit({ kind: "sms", phone, event, window, budgets: [] });
   if (admission.kind === "limited") return withTicket({ ...admission.decision }, undefined);
-  if (admission.kind !== "admitted" || !admission.decision) throw new Error(`unexpected admission: ${admission.kind}`);
+  if (admission.kind !== "admitted" || !admission.decision) {
+    throw new Error(`unexpected admission: ${admission.kind}`);
+  }
   return withTicket({ ...admission.decision }, admission.ticket) as RateDecision & { ticket?: SendTicket };
 }
 
@@ -85,9 +89,18 @@ export async function judgePrefix(
 }
 
 /** What a claim of an Idempotency-Key finds, as a test number's send claims it. */
-export type KeyClaimState = { state: "new" } | { state: "pending" } | { state: "conflict" } | { state: "done"; answer: string };
+export type KeyClaimState =
+  | { state: "new" }
+  | { state: "pending" }
+  | { state: "conflict" }
+  | { state: "done"; answer: string };
 
-export async function claimKey(store: OtpStore, key: string, phone: string, pendingMs: number): Promise<KeyClaimState> {
+export async function claimKey(
+  store: OtpStore,
+  key: string,
+  phone: string,
+  pendingMs: number,
+): Promise<KeyClaimState> {
   const admission = await store.admit({ kind: "test", phone, key: { key, pendingMs } });
   if (admission.kind === "replay") return { state: "done", answer: admission.answer };
   if (admission.kind === "in_progress") return { state: "pending" };
@@ -120,7 +133,12 @@ export async function takeBack(store: OtpStore, result: { ticket?: SendTicket })
 }
 
 /** A verification record of `phone` under `id`, as a send leaves it (the store's `record`). */
-export async function saveRecord(store: OtpStore, id: VerificationRef, phone: string, ttlMs: number): Promise<void> {
+export async function saveRecord(
+  store: OtpStore,
+  id: VerificationRef,
+  phone: string,
+  ttlMs: number,
+): Promise<void> {
   const ticket = { phone, receipts: [] } satisfies TicketData as unknown as SendTicket;
   await store.record(ticket, { id, ttlMs, answer: "", answerTtlMs: 0 });
 }
@@ -133,5 +151,13 @@ export function admitTo(
   event: string,
   checks: { pump?: PumpCheck; budgets?: readonly SendBudget[]; key?: KeyClaim } = {},
 ): Promise<Admission> {
-  return store.admit({ kind: "sms", phone, event, window, pump: checks.pump, budgets: checks.budgets ?? [], key: checks.key });
+  return store.admit({
+    kind: "sms",
+    phone,
+    event,
+    window,
+    pump: checks.pump,
+    budgets: checks.budgets ?? [],
+    key: checks.key,
+  });
 }

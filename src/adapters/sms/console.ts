@@ -5,7 +5,14 @@ import { CodeHasher, generateCode } from "../../domain/otp-code";
 import { GatewayError } from "../../errors";
 import { boundedLru } from "../../lib/lru";
 import type { Logger } from "../../observability/logger";
-import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./port";
+import type {
+  ProviderHealth,
+  SendOtpInput,
+  SendOtpResult,
+  SmsProvider,
+  VerifyOtpInput,
+  VerifyOtpResult,
+} from "./port";
 
 export interface ConsoleProviderOptions {
   /** Digits per code. Default 6. */
@@ -75,7 +82,11 @@ export class ConsoleProvider implements SmsProvider {
     const result = { requestId, expiresAt: new Date(expiresAt), attemptsLeft: this.options.maxAttempts };
     this.#idempotent.set(idempotencyKey, { phone, result });
     // The one log line that carries a code: this provider exists to show it to a developer.
-    this.options.logger.warn("console provider: OTP code (not sent by SMS)", { phone: maskPhone(phone), requestId, code });
+    this.options.logger.warn("console provider: OTP code (not sent by SMS)", {
+      phone: maskPhone(phone),
+      requestId,
+      code,
+    });
     return result;
   }
 

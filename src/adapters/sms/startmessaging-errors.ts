@@ -17,7 +17,12 @@ const DEFAULT_RETRY_AFTER_S = 60;
  * Maps a non-2xx answer to the caller's error (the README's status table);
  * returns for 2xx. What operators must act on is logged here, loudly.
  */
-export function throwOnError(endpoint: OtpOperation, { status, headers, body }: UpstreamAnswer, log: Logger, now: number): void {
+export function throwOnError(
+  endpoint: OtpOperation,
+  { status, headers, body }: UpstreamAnswer,
+  log: Logger,
+  now: number,
+): void {
   if (status >= 200 && status < 300) return;
   const info = readErrorInfo(body);
   const fields = { endpoint, status, upstreamCode: info.code };
@@ -37,12 +42,16 @@ export function throwOnError(endpoint: OtpOperation, { status, headers, body }: 
     throw new GatewayError("IDEMPOTENCY_CONFLICT");
   }
   if (status === 429) {
-    const retryAfter = parseRetryAfter(headers.get("retry-after"), now) ?? info.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S;
+    const retryAfter =
+      parseRetryAfter(headers.get("retry-after"), now) ?? info.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_S;
     log.warn("upstream rate limited the gateway", { ...fields, retryAfter });
     throw new GatewayError("RATE_LIMITED", { retryAfterSeconds: Math.min(Math.max(retryAfter, 1), 86_400) });
   }
   if (status >= 500) {
-    throw new GatewayError("UPSTREAM_ERROR", { detail: `The SMS provider failed (HTTP ${status}).`, retryable: true });
+    throw new GatewayError("UPSTREAM_ERROR", {
+      detail: `The SMS provider failed (HTTP ${status}).`,
+      retryable: true,
+    });
   }
   log.error("unexpected upstream status", fields);
   throw new GatewayError("UPSTREAM_ERROR", { detail: `The SMS provider answered HTTP ${status}.` });

@@ -69,7 +69,8 @@ export function readErrorInfo(body: Json | undefined): UpstreamErrorInfo {
   return {
     // A code may echo a number (`NO_CREDIT_FOR_919876543210`): masked as a path is.
     code: typeof code === "string" && SAFE_CODE.test(code) ? maskDigitRuns(code) : undefined,
-    retryAfterSeconds: typeof retryAfter === "number" && Number.isFinite(retryAfter) ? Math.ceil(retryAfter) : undefined,
+    retryAfterSeconds:
+      typeof retryAfter === "number" && Number.isFinite(retryAfter) ? Math.ceil(retryAfter) : undefined,
   };
 }
 

@@ -5,7 +5,14 @@ import { GatewayError } from "../../errors";
 import { singleFlight } from "../../lib/single-flight";
 import type { Logger } from "../../observability/logger";
 import { type Metrics, noMetrics } from "../../observability/metrics";
-import type { ProviderHealth, SendOtpInput, SendOtpResult, SmsProvider, VerifyOtpInput, VerifyOtpResult } from "./port";
+import type {
+  ProviderHealth,
+  SendOtpInput,
+  SendOtpResult,
+  SmsProvider,
+  VerifyOtpInput,
+  VerifyOtpResult,
+} from "./port";
 import { throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
 import {
   parseJsonObject,
@@ -129,7 +136,10 @@ export class StartMessagingProvider implements SmsProvider {
       });
       value = { ok: true, detail: `reachable (HTTP ${res.status})` };
     } catch (err) {
-      value = { ok: false, detail: err instanceof Error && err.name === "TimeoutError" ? "timeout" : "unreachable" };
+      value = {
+        ok: false,
+        detail: err instanceof Error && err.name === "TimeoutError" ? "timeout" : "unreachable",
+      };
     }
     this.#health = { at: this.#now(), value };
     return value;
@@ -149,7 +159,9 @@ export class StartMessagingProvider implements SmsProvider {
 
   #badBody(endpoint: OtpOperation, status: number): GatewayError {
     this.options.logger.error("upstream answer is not the expected JSON", { endpoint, status });
-    return new GatewayError("UPSTREAM_ERROR", { detail: "The SMS provider sent an answer the gateway could not read." });
+    return new GatewayError("UPSTREAM_ERROR", {
+      detail: "The SMS provider sent an answer the gateway could not read.",
+    });
   }
 
   async #post(endpoint: OtpOperation, payload: unknown): Promise<UpstreamAnswer> {
@@ -172,17 +184,29 @@ export class StartMessagingProvider implements SmsProvider {
         redirect: "manual",
       });
       const text = await readLimited(res);
-      this.#metrics.upstream(endpoint, `${Math.floor(res.status / 100)}xx`, (performance.now() - started) / 1000);
+      this.#metrics.upstream(
+        endpoint,
+        `${Math.floor(res.status / 100)}xx`,
+        (performance.now() - started) / 1000,
+      );
       this.options.logger.debug("upstream answered", {
         endpoint,
         status: res.status,
         ms: Math.round(performance.now() - started),
       });
-      return { status: res.status, headers: res.headers, body: text === undefined ? undefined : parseJsonObject(text) };
+      return {
+        status: res.status,
+        headers: res.headers,
+        body: text === undefined ? undefined : parseJsonObject(text),
+      };
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-      this.#metrics.upstream(endpoint, timedOut ? "timeout" : "network", (performance.now() - started) / 1000);
+      this.#metrics.upstream(
+        endpoint,
+        timedOut ? "timeout" : "network",
+        (performance.now() - started) / 1000,
+      );
       this.options.logger.warn(timedOut ? "upstream timed out" : "upstream connection failed", {
         endpoint,
         ms: Math.round(performance.now() - started),
@@ -190,7 +214,11 @@ export class StartMessagingProvider implements SmsProvider {
       });
       if (timedOut) throw new GatewayError("UPSTREAM_TIMEOUT", { cause: err });
       // Connection refused, reset, or a body cut mid-way: safe to repeat a send with the same key.
-      throw new GatewayError("UPSTREAM_ERROR", { detail: "The SMS provider could not be reached.", retryable: true, cause: err });
+      throw new GatewayError("UPSTREAM_ERROR", {
+        detail: "The SMS provider could not be reached.",
+        retryable: true,
+        cause: err,
+      });
     }
   }
 }

@@ -21,6 +21,16 @@ export interface TicketData {
   key?: string;
 }
 
+/** `TicketData.pumped` for a send checked against `prefix`'s block: none when the check counted nothing. */
+export function pumpedCount(
+  prefix: string | undefined,
+  verdict: PumpVerdict | undefined,
+): TicketData["pumped"] {
+  return prefix !== undefined && verdict?.counted !== undefined
+    ? { prefix, bucket: verdict.counted }
+    : undefined;
+}
+
 export const fromTicket = (ticket: SendTicket): TicketData => ticket as unknown as TicketData;
 
 /** An admitted send's answer; `decision`: the phone's windows (none for a test number). */

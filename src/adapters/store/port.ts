@@ -12,7 +12,12 @@ import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
  * one: the secret the tags of verification ids are keyed with). A store that cannot
  * answer throws `GatewayError("STORE_UNAVAILABLE")`.
  */
-export interface OtpStore extends SendingStore, VerifyingStore, GuardCounts, GuardAdminStore, StoreLifecycle {}
+export interface OtpStore
+  extends SendingStore,
+    VerifyingStore,
+    GuardCounts,
+    GuardAdminStore,
+    StoreLifecycle {}
 
 /** An Idempotency-Key as the store keeps it (hashed, with the caller's id), and how long an unanswered claim lives. */
 export interface KeyClaim {
@@ -125,7 +130,11 @@ export interface VerifyingStore {
    * unknown, used or out of attempts (nothing charged), or the phone's windows refuse
    * (`limited`, with their decision; no attempt spent).
    */
-  beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart>;
+  beginVerify(
+    id: VerificationRef,
+    maxAttempts: number,
+    window?: { policy: RatePolicy; member: string },
+  ): Promise<VerifyStart>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
   claimVerified(id: VerificationRef): Promise<boolean>;
   /** Takes back what `beginVerify` charged to the id's phone (`member`): that attempt was not a guess. */

@@ -7,7 +7,11 @@ import type { AdminService } from "./service";
  * Operator routes under /admin, mounted only when ADMIN_TOKEN is set; every one
  * needs the token (`authorize` throws otherwise, compared in constant time).
  */
-export function adminController(admin: AdminService, context: RequestContext, authorize: (request: Request) => void) {
+export function adminController(
+  admin: AdminService,
+  context: RequestContext,
+  authorize: (request: Request) => void,
+) {
   return (
     new Elysia({ name: "admin", prefix: "/admin" })
       .use(context)
@@ -50,18 +54,26 @@ export function adminController(admin: AdminService, context: RequestContext, au
         async ({ params }) => ({ done: await admin.removeFromSafeList({ prefix: params.prefix }) }),
         {
           params: PrefixParams,
-          ...adminRoute("Done", { operationId: "removeSafePrefix", summary: "Take a prefix off the safe list", description: "" }),
+          ...adminRoute("Done", {
+            operationId: "removeSafePrefix",
+            summary: "Take a prefix off the safe list",
+            description: "",
+          }),
         },
       )
-      .put("/safe-list/numbers/:number", async ({ params }) => ({ done: await admin.addToSafeList({ number: params.number }) }), {
-        params: NumberParams,
-        ...adminRoute("Done", {
-          operationId: "addSafeNumber",
-          summary: "Never block a number",
-          description: "The pumping guard never blocks this number.",
-          phone: true,
-        }),
-      })
+      .put(
+        "/safe-list/numbers/:number",
+        async ({ params }) => ({ done: await admin.addToSafeList({ number: params.number }) }),
+        {
+          params: NumberParams,
+          ...adminRoute("Done", {
+            operationId: "addSafeNumber",
+            summary: "Never block a number",
+            description: "The pumping guard never blocks this number.",
+            phone: true,
+          }),
+        },
+      )
       .delete(
         "/safe-list/numbers/:number",
         async ({ params }) => ({ done: await admin.removeFromSafeList({ number: params.number }) }),
@@ -75,17 +87,21 @@ export function adminController(admin: AdminService, context: RequestContext, au
           }),
         },
       )
-      .delete("/phones/:phone/windows", async ({ params }) => ({ done: await admin.clearPhone(params.phone) }), {
-        params: PhoneParams,
-        ...adminRoute("Done", {
-          operationId: "clearPhoneWindows",
-          summary: "Clear a phone's windows",
-          description:
-            "Forgets the phone's send and verify windows: the support desk's \"my user is locked out\". Takes any " +
-            "number the gateway keys windows by: a mobile in any spelling of it, or a configured test number as " +
-            "written in TEST_PHONES (which need not be a mobile, e.g. `+15555550100`).",
-          phone: true,
-        }),
-      })
+      .delete(
+        "/phones/:phone/windows",
+        async ({ params }) => ({ done: await admin.clearPhone(params.phone) }),
+        {
+          params: PhoneParams,
+          ...adminRoute("Done", {
+            operationId: "clearPhoneWindows",
+            summary: "Clear a phone's windows",
+            description:
+              "Forgets the phone's send and verify windows: the support desk's \"my user is locked out\". Takes any " +
+              "number the gateway keys windows by: a mobile in any spelling of it, or a configured test number as " +
+              "written in TEST_PHONES (which need not be a mobile, e.g. `+15555550100`).",
+            phone: true,
+          }),
+        },
+      )
   );
 }

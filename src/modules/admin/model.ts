@@ -11,13 +11,19 @@ export const GuardStateModel = t.Object({
   pumpingGuard: literals(["off", "monitor", "enforce"], { description: "PUMPING_GUARD." }),
   blocks: t.Array(
     t.Object({
-      prefix: t.String({ description: "The blocked number prefix (E.164 without its last digits).", examples: ["+919876543"] }),
+      prefix: t.String({
+        description: "The blocked number prefix (E.164 without its last digits).",
+        examples: ["+919876543"],
+      }),
       range: t.Boolean({
         description:
           "A wider range (the number less PUMPING_RANGE_DROP digits), blocked as a whole; false: a block (PUMPING_PREFIX_DROP).",
       }),
       remainingSeconds: Type.Integer({ minimum: 0 }),
-      strikes: Type.Integer({ minimum: 1, description: "Blocks of this prefix so far: each doubles the next." }),
+      strikes: Type.Integer({
+        minimum: 1,
+        description: "Blocks of this prefix so far: each doubles the next.",
+      }),
     }),
   ),
   budgets: t.Array(
@@ -32,15 +38,26 @@ export const GuardStateModel = t.Object({
 });
 export type GuardState = typeof GuardStateModel.static;
 
-export const PrefixParams = t.Object({ prefix: t.String({ pattern: PREFIX_PATTERN, examples: ["+919876543"] }) });
-export const NumberParams = t.Object({ number: t.String({ pattern: E164_PATTERN, examples: ["+919876543210"] }) });
-export const PhoneParams = t.Object({ phone: t.String({ pattern: E164_PATTERN, examples: ["+919876543210"] }) });
+export const PrefixParams = t.Object({
+  prefix: t.String({ pattern: PREFIX_PATTERN, examples: ["+919876543"] }),
+});
+export const NumberParams = t.Object({
+  number: t.String({ pattern: E164_PATTERN, examples: ["+919876543210"] }),
+});
+export const PhoneParams = t.Object({
+  phone: t.String({ pattern: E164_PATTERN, examples: ["+919876543210"] }),
+});
 export const Done = t.Object({ done: t.Boolean() });
 
 /** The models the admin routes answer with: each is `components.schemas[name]` in the document. */
 export const AdminModels = { GuardState: GuardStateModel, Done };
 
-const ADMIN_ERRORS: readonly ErrorCode[] = ["INVALID_REQUEST", "UNAUTHORIZED", "STORE_UNAVAILABLE", "INTERNAL_ERROR"];
+const ADMIN_ERRORS: readonly ErrorCode[] = [
+  "INVALID_REQUEST",
+  "UNAUTHORIZED",
+  "STORE_UNAVAILABLE",
+  "INTERNAL_ERROR",
+];
 
 interface AdminDoc {
   operationId: string;

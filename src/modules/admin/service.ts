@@ -28,7 +28,10 @@ export class AdminService {
 
   async state(): Promise<GuardState> {
     const { store, budgets, pumping } = this.deps;
-    const [blocks, uses] = await Promise.all([store.blocks(), Promise.all(budgets.map((b) => store.budgetUse(b)))]);
+    const [blocks, uses] = await Promise.all([
+      store.blocks(),
+      Promise.all(budgets.map((b) => store.budgetUse(b))),
+    ]);
     return {
       pumpingGuard: pumping.mode,
       blocks: blocks.map((b) => ({
@@ -40,7 +43,13 @@ export class AdminService {
       budgets: budgets.flatMap((budget, i) =>
         budget.windows.map((w, k) => {
           const used = uses[i]?.used[k] ?? 0;
-          return { budget: budget.scope, window: w.label, limit: w.limit, used, remaining: Math.max(0, w.limit - used) };
+          return {
+            budget: budget.scope,
+            window: w.label,
+            limit: w.limit,
+            used,
+            remaining: Math.max(0, w.limit - used),
+          };
         }),
       ),
     };
@@ -52,9 +61,15 @@ export class AdminService {
     const block = isNumberBlock(prefix, dropDigits);
     const range = rangeDropDigits > dropDigits && isNumberBlock(prefix, rangeDropDigits);
     if (!block && !range) this.#block(prefix);
-    const lifted = await Promise.all([block && this.deps.store.liftBlock(prefix), range && this.deps.store.liftRange(prefix)]);
+    const lifted = await Promise.all([
+      block && this.deps.store.liftBlock(prefix),
+      range && this.deps.store.liftRange(prefix),
+    ]);
     const shown = shownPrefix(prefix, block ? dropDigits : rangeDropDigits);
-    this.deps.logger.warn("admin: pumping block lifted", { prefix: shown, wasBlocked: lifted.includes(true) });
+    this.deps.logger.warn("admin: pumping block lifted", {
+      prefix: shown,
+      wasBlocked: lifted.includes(true),
+    });
     return lifted.includes(true);
   }
 
@@ -62,7 +77,8 @@ export class AdminService {
   #block(prefix: string): string {
     const { dropDigits: drop, rangeDropDigits: range } = this.deps.pumping;
     if (!isNumberBlock(prefix, drop)) {
-      const ranges = range > drop ? ` (or, to lift a range's block, its last ${range}: PUMPING_RANGE_DROP)` : "";
+      const ranges =
+        range > drop ? ` (or, to lift a range's block, its last ${range}: PUMPING_RANGE_DROP)` : "";
       throw new GatewayError("INVALID_REQUEST", {
         detail: `Not a number block: give a number without its last ${drop} digits (PUMPING_PREFIX_DROP)${ranges}.`,
       });

@@ -11,14 +11,23 @@ export interface HealthDeps {
 
 const Check = t.Object({
   ok: t.Boolean(),
-  detail: t.String({ description: "What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.", examples: ["redis"] }),
+  detail: t.String({
+    description: "What was found, e.g. `redis`, `reachable (HTTP 404)`, `timeout`.",
+    examples: ["redis"],
+  }),
 });
 const Liveness = t.Object({ status: t.Literal("ok") });
 const Readiness = t.Object({
   status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
   checks: t.Object({
-    store: { ...Check, description: "The gateway's store (Redis, or memory): without it every send fails closed." },
-    upstream: { ...Check, description: "Whether the SMS provider answers at all; informational, never makes this fail." },
+    store: {
+      ...Check,
+      description: "The gateway's store (Redis, or memory): without it every send fails closed.",
+    },
+    upstream: {
+      ...Check,
+      description: "Whether the SMS provider answers at all; informational, never makes this fail.",
+    },
   }),
 });
 
@@ -26,7 +35,9 @@ const Readiness = t.Object({
 const HealthModels = { Liveness, Readiness };
 
 /** The probes in the OpenAPI document: no key, and no problem answers (they take no input). */
-const probe = (detail: Pick<OperationDetail, "operationId" | "summary" | "description" | "responses">): OperationDetail => ({
+const probe = (
+  detail: Pick<OperationDetail, "operationId" | "summary" | "description" | "responses">,
+): OperationDetail => ({
   ...detail,
   tags: ["Health"],
   security: SECURITY.none,
@@ -35,7 +46,8 @@ const probe = (detail: Pick<OperationDetail, "operationId" | "summary" | "descri
 const LIVENESS_DETAIL = probe({
   operationId: "checkLiveness",
   summary: "Liveness: the process answers",
-  description: 'Always `{"status": "ok"}` while the process serves; for a container\'s liveness probe. No key needed.',
+  description:
+    'Always `{"status": "ok"}` while the process serves; for a container\'s liveness probe. No key needed.',
   responses: { 200: answer("The process is alive.") },
 });
 
@@ -69,13 +81,18 @@ export function healthController({ provider, store }: HealthDeps) {
   );
   return new Elysia({ name: "health" })
     .model(HealthModels)
-    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: "Liveness" }, detail: LIVENESS_DETAIL })
+    .get("/healthz", () => ({ status: "ok" as const }), {
+      response: { 200: "Liveness" },
+      detail: LIVENESS_DETAIL,
+    })
     .get(
       "/readyz",
       async ({ status }) => {
         const [storeCheck, upstream] = await Promise.all([pingStore(), provider.health()]);
         const checks = { store: storeCheck, upstream };
-        return storeCheck.ok ? { status: "ready" as const, checks } : status(503, { status: "not_ready" as const, checks });
+        return storeCheck.ok
+          ? { status: "ready" as const, checks }
+          : status(503, { status: "not_ready" as const, checks });
       },
       { response: { 200: "Readiness", 503: "Readiness" }, detail: READINESS_DETAIL },
     );

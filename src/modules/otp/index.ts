@@ -14,10 +14,14 @@ export function otpController(service: OtpService, context: RequestContext) {
       .post(
         "/send",
         async ({ body, headers, meta, set, request }) => {
-          const { answer, maskedPhone, replayed, test } = await service.send(body.phone, headers["idempotency-key"], {
-            caller: meta.callerId,
-            connection: request.signal,
-          });
+          const { answer, maskedPhone, replayed, test } = await service.send(
+            body.phone,
+            headers["idempotency-key"],
+            {
+              caller: meta.callerId,
+              connection: request.signal,
+            },
+          );
           meta.maskedPhone = maskedPhone;
           // Gone while the SMS went out (a closed or pipelined connection): its line says so.
           if (request.signal.aborted) meta.clientGone = true;
@@ -25,7 +29,13 @@ export function otpController(service: OtpService, context: RequestContext) {
           if (replayed) set.headers["idempotent-replayed"] = "true";
           return answer;
         },
-        { parse: "json", body: "SendRequest", headers: SendHeaders, response: { 200: "SendResponse" }, detail: SEND_DETAIL },
+        {
+          parse: "json",
+          body: "SendRequest",
+          headers: SendHeaders,
+          response: { 200: "SendResponse" },
+          detail: SEND_DETAIL,
+        },
       )
       .post(
         "/verify",

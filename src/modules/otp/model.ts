@@ -40,24 +40,40 @@ export const SendResponse = t.Object({
     examples: ["2026-11-25T10:05:00.000Z"],
   }),
   // TypeBox's Integer: Elysia's `t.Integer` also accepts numeric strings, which an answer never holds.
-  attemptsLeft: Type.Integer({ minimum: 0, description: "Verify attempts allowed for this code.", examples: [3] }),
-  resendAfter: Type.Integer({ minimum: 0, description: "Seconds before this phone may ask for another code.", examples: [60] }),
+  attemptsLeft: Type.Integer({
+    minimum: 0,
+    description: "Verify attempts allowed for this code.",
+    examples: [3],
+  }),
+  resendAfter: Type.Integer({
+    minimum: 0,
+    description: "Seconds before this phone may ask for another code.",
+    examples: [60],
+  }),
 });
 
 export const VerifyBody = t.Object({
   requestId: t.String({
     pattern: VERIFICATION_ID_PATTERN,
-    description: "The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.",
+    description:
+      "The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.",
     examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
   }),
-  code: t.String({ pattern: "^[0-9]{4,8}$", description: "The 4–8 digit code the user typed.", examples: ["123456"] }),
+  code: t.String({
+    pattern: "^[0-9]{4,8}$",
+    description: "The 4–8 digit code the user typed.",
+    examples: ["123456"],
+  }),
 });
 
 export const VerifyResponse = t.Object({
   verified: t.Boolean({
-    description: "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error.",
+    description:
+      "True only for the right code, once. A wrong, expired or unknown code is `false`, not an error.",
   }),
-  reason: t.Optional(literals(VERIFY_FAILURES, { description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." })),
+  reason: t.Optional(
+    literals(VERIFY_FAILURES, { description: "Only when the gateway runs with VERIFY_EXPOSE_REASON=true." }),
+  ),
 });
 
 /** What a send answers: the body of a 200 (`typeof` the model, so the two cannot drift). */
@@ -133,9 +149,12 @@ export const SEND_DETAIL: OperationDetail = {
     },
   ],
   responses: {
-    200: answer("The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key).", {
-      headers: ["Idempotent-Replayed"],
-    }),
+    200: answer(
+      "The code is on its way (or, with `Idempotent-Replayed: true`, this is the first answer for the key).",
+      {
+        headers: ["Idempotent-Replayed"],
+      },
+    ),
     ...problemResponses(SEND_ERRORS),
   },
 };
@@ -151,16 +170,19 @@ export const VERIFY_DETAIL: OperationDetail = {
     "per-phone and per-IP verify limits answer 429.",
   security: SECURITY.caller,
   responses: {
-    200: answer("Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true.", {
-      examples: {
-        verified: { summary: "The right code, the first time", value: { verified: true } },
-        notVerified: { summary: "Wrong, expired, used or unknown", value: { verified: false } },
-        withReason: {
-          summary: "The same, with VERIFY_EXPOSE_REASON=true",
-          value: { verified: false, reason: "wrong_code" },
+    200: answer(
+      "Whether the code was right. `reason` appears only when the gateway runs with VERIFY_EXPOSE_REASON=true.",
+      {
+        examples: {
+          verified: { summary: "The right code, the first time", value: { verified: true } },
+          notVerified: { summary: "Wrong, expired, used or unknown", value: { verified: false } },
+          withReason: {
+            summary: "The same, with VERIFY_EXPOSE_REASON=true",
+            value: { verified: false, reason: "wrong_code" },
+          },
         },
       },
-    }),
+    ),
     ...problemResponses(VERIFY_ERRORS),
   },
 };

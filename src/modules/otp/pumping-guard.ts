@@ -1,7 +1,13 @@
 import type { Admission, GuardCounts, PumpCheck } from "../../adapters/store/port";
 import { rangeOf, shownPrefix } from "../../domain/number-ranges";
 import type { MobileNumber } from "../../domain/phone";
-import { CountryWatch, numberPrefix, type PumpingPolicy, type PumpVerdict, safeListed } from "../../domain/pumping";
+import {
+  CountryWatch,
+  numberPrefix,
+  type PumpingPolicy,
+  type PumpVerdict,
+  safeListed,
+} from "../../domain/pumping";
 import { formatDuration } from "../../lib/duration";
 import type { Logger } from "../../observability/logger";
 import type { Metrics } from "../../observability/metrics";
@@ -19,7 +25,9 @@ import type { Metrics } from "../../observability/metrics";
 export class PumpingGuard {
   readonly #countries: CountryWatch;
 
-  constructor(private readonly deps: { store: GuardCounts; policy: PumpingPolicy; logger: Logger; metrics: Metrics }) {
+  constructor(
+    private readonly deps: { store: GuardCounts; policy: PumpingPolicy; logger: Logger; metrics: Metrics },
+  ) {
     this.#countries = new CountryWatch(deps.policy);
   }
 
@@ -44,12 +52,15 @@ export class PumpingGuard {
     const enforced = policy.mode === "enforce";
     if (verdict.state === "newly_blocked") {
       const what = verdict.range ? "number range" : "number prefix";
-      logger.warn(enforced ? `pumping guard: ${what} blocked` : `pumping guard (monitor): ${what} would be blocked`, {
-        prefix: this.#shown(check.prefix, verdict.range === true),
-        country: mobile.country ?? "unknown",
-        for: formatDuration(verdict.remainingMs),
-        strikes: verdict.strikes,
-      });
+      logger.warn(
+        enforced ? `pumping guard: ${what} blocked` : `pumping guard (monitor): ${what} would be blocked`,
+        {
+          prefix: this.#shown(check.prefix, verdict.range === true),
+          country: mobile.country ?? "unknown",
+          for: formatDuration(verdict.remainingMs),
+          strikes: verdict.strikes,
+        },
+      );
     }
     metrics.pumping(mobile.country ?? "unknown", enforced ? "refused" : "monitored");
   }
@@ -82,7 +93,10 @@ export class PumpingGuard {
     try {
       await (kind === "sent" ? store.countSent(check) : store.countVerified(check));
     } catch (err) {
-      logger.warn("pumping guard: could not count", { kind, error: err instanceof Error ? err.message : String(err) });
+      logger.warn("pumping guard: could not count", {
+        kind,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/port";
 import type { Admission, KeyClaim, SendRequest, SendTicket, SentCode } from "../../adapters/store/port";
-import { parseVerificationId, verificationId } from "../../domain/ids";
+import { parseVerificationId, type VerificationRef, verificationId } from "../../domain/ids";
 import { maskPhone } from "../../domain/mask";
 import type { MobileNumber } from "../../domain/phone";
 import { GatewayError } from "../../errors";
@@ -24,7 +24,10 @@ export class OtpService {
 
   constructor(private readonly deps: OtpServiceDeps) {
     const { store, policy, logger, metrics } = deps;
-    this.#tests = new TestNumbers(policy.testNumbers, { ttlMs: policy.otpTtlMs, maxAttempts: policy.maxAttempts });
+    this.#tests = new TestNumbers(policy.testNumbers, {
+      ttlMs: policy.otpTtlMs,
+      maxAttempts: policy.maxAttempts,
+    });
     this.#spend = new SpendGuard({ budgets: policy.sendBudgets, logger, metrics });
     this.#pumping = new PumpingGuard({ store, policy: policy.pumping, logger, metrics });
   }
@@ -42,18 +45,25 @@ export class OtpService {
     from: { caller?: string; connection?: AbortSignal } = {},
   ): Promise<SendOutcome> {
     const recipient = this.#recipient(phone); // INVALID_PHONE, COUNTRY_NOT_ALLOWED before anything is spent
-    const maskedPhone = maskPhone(phone, recipient.kind === "mobile" ? recipient.mobile.callingCode : undefined);
+    const maskedPhone = maskPhone(
+      phone,
+      recipient.kind === "mobile" ? recipient.mobile.callingCode : undefined,
+    );
     const key = idempotencyKey ? this.#keyClaim(idempotencyKey, from.caller) : undefined;
     const subject = recipient.kind === "mobile" ? recipient.mobile.e164 : recipient.phone;
     // No round trip once the store's secret is read (the first send after start or a reconnect reads it).
     const tag = await this.deps.store.phoneTag(subject);
     const request = this.#request(recipient, key);
     const admission = await this.deps.store.admit(request);
-    if (admission.kind === "replay") return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
+    if (admission.kind === "replay") {
+      return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
+    }
     const admitted = this.#admitted(recipient, request, admission);
     try {
       const sent =
-        recipient.kind === "test" ? this.#tests.send() : await this.#sendSms(recipient.mobile, request, from.connection);
+        recipient.kind === "test"
+          ? this.#tests.send()
+          : await this.#sendSms(recipient.mobile, request, from.connection);
       const id = { tag, inner: sent.requestId };
       const answer: SendAnswer = {
         requestId: verificationId(id),
@@ -62,7 +72,12 @@ export class OtpService {
         resendAfter: admitted.resendAfterSeconds,
       };
       const ttlMs = Math.max(sent.expiresAt.getTime() - Date.now(), 1_000);
-      const record = { id, ttlMs, answer: JSON.stringify(answer), answerTtlMs: this.deps.policy.idempotencyTtlMs };
+      const record = {
+        id,
+        ttlMs,
+        answer: JSON.stringify(answer),
+        answerTtlMs: this.deps.policy.idempotencyTtlMs,
+      };
       await Promise.all([
         this.#record(admitted.ticket, record),
         recipient.kind === "mobile" && this.#pumping.sent(recipient.mobile, admitted),
@@ -71,9 +86,10 @@ export class OtpService {
     } catch (err) {
       // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
       const nothingSent = err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent;
-      await (nothingSent ? this.deps.store.cancel(admitted.ticket) : this.deps.store.release(admitted.ticket)).catch(
-        () => undefined,
-      );
+      await (nothingSent
+        ? this.deps.store.cancel(admitted.ticket)
+        : this.deps.store.release(admitted.ticket)
+      ).catch(() => undefined);
       throw err;
     }
   }
@@ -89,14 +105,18 @@ export class OtpService {
     if (this.#tests.active(mobile.e164)) return { kind: "test", phone: mobile.e164 };
     const { allowedCountries } = this.deps.policy;
     if (allowedCountries && !allowedCountries.has(mobile.country ?? "")) {
-      throw new GatewayError("COUNTRY_NOT_ALLOWED", { detail: "This gateway does not send to that country." });
+      throw new GatewayError("COUNTRY_NOT_ALLOWED", {
+        detail: "This gateway does not send to that country.",
+      });
     }
     return { kind: "mobile", mobile };
   }
 
   /** The caller's key, scoped to the caller (one caller cannot replay another's), and how long its claim lives unanswered. */
   #keyClaim(idempotencyKey: string, caller: string | undefined): KeyClaim {
-    const key = caller ? createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex") : idempotencyKey;
+    const key = caller
+      ? createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex")
+      : idempotencyKey;
     return { key, pendingMs: this.deps.policy.idempotencyPendingMs };
   }
 
@@ -117,11 +137,16 @@ export class OtpService {
   }
 
   /** The admission read by the guards (log lines, metrics, alerts): admitted, or the refusal thrown. */
-  #admitted(recipient: Recipient, request: SendRequest, admission: Exclude<Admission, { kind: "replay" }>): Admitted {
+  #admitted(
+    recipient: Recipient,
+    request: SendRequest,
+    admission: Exclude<Admission, { kind: "replay" }>,
+  ): Admitted {
     const mobile = recipient.kind === "mobile" ? recipient.mobile : undefined;
     const sms = request.kind === "sms" ? request : undefined;
-    if (mobile && sms?.pump && "verdict" in admission && admission.verdict)
+    if (mobile && sms?.pump && "verdict" in admission && admission.verdict) {
       this.#pumping.observe(mobile, sms.pump, admission.verdict);
+    }
     switch (admission.kind) {
       case "in_progress":
         throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
@@ -140,7 +165,11 @@ export class OtpService {
   }
 
   /** A real SMS: the upstream call, unless the caller is gone; its estimated price counted. */
-  async #sendSms(mobile: MobileNumber, request: SendRequest, connection?: AbortSignal): Promise<SendOtpResult> {
+  async #sendSms(
+    mobile: MobileNumber,
+    request: SendRequest,
+    connection?: AbortSignal,
+  ): Promise<SendOtpResult> {
     const { provider, policy, metrics } = this.deps;
     if (connection && (await closedMeanwhile(connection))) throw new GatewayError("CLIENT_CLOSED_REQUEST");
     // The upstream dedups on the key (a retry after a timeout sends no second SMS).
@@ -152,7 +181,7 @@ export class OtpService {
   }
 
   async verify(requestId: string, code: string): Promise<VerifyOutcome> {
-    const { store, provider, policy } = this.deps;
+    const { store, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
     // of its form is unknown without a store call.
     const id = parseVerificationId(requestId);
@@ -163,20 +192,46 @@ export class OtpService {
     // lock its owner out.
     const window = { policy: policy.phoneVerify, member: crypto.randomUUID() };
     const start = await store.beginVerify(id, policy.maxAttempts, window);
-    if (start.state === "limited") throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
-    if (start.state !== "ok") return this.#refuse(requestId, start.state === "used" ? "unknown" : start.state);
-    const { phone } = start;
-    if (test) {
-      // A test number's fixed code, checked here, no upstream. Past its last day, unknown. Its sends
-      // are free, so new ids are too: only the phone's window bounds guesses. A wrong code stays
-      // charged to it; the right one is taken back, so that reviewers and CI can sign in often.
-      const entry = this.#tests.active(phone);
-      if (!entry || !this.#tests.matches(entry, code))
-        return { ...this.#refuse(requestId, entry ? "wrong_code" : "unknown"), test: true };
-      if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
-      await store.refundVerify(id, window.member).catch(() => undefined);
-      return { answer: { verified: true }, test: true };
+    if (start.state === "limited") {
+      throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
     }
+    if (start.state !== "ok") {
+      return this.#refuse(requestId, start.state === "used" ? "unknown" : start.state);
+    }
+    const { phone } = start;
+    if (test) return this.#verifyTestNumber(id, requestId, phone, code, window.member);
+    return this.#verifyUpstream(id, requestId, phone, code);
+  }
+
+  /**
+   * A test number's fixed code, checked here, no upstream. Past its last day, unknown. Its sends
+   * are free, so new ids are too: only the phone's window bounds guesses. A wrong code stays
+   * charged to it; the right one is taken back, so that reviewers and CI can sign in often.
+   */
+  async #verifyTestNumber(
+    id: VerificationRef,
+    requestId: string,
+    phone: string,
+    code: string,
+    member: string,
+  ): Promise<VerifyOutcome> {
+    const { store } = this.deps;
+    const entry = this.#tests.active(phone);
+    if (!entry || !this.#tests.matches(entry, code)) {
+      return { ...this.#refuse(requestId, entry ? "wrong_code" : "unknown"), test: true };
+    }
+    if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
+    await store.refundVerify(id, member).catch(() => undefined);
+    return { answer: { verified: true }, test: true };
+  }
+
+  async #verifyUpstream(
+    id: VerificationRef,
+    requestId: string,
+    phone: string,
+    code: string,
+  ): Promise<VerifyOutcome> {
+    const { store, provider } = this.deps;
     const result = await provider.verify({ requestId: id.inner, code });
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
@@ -201,7 +256,9 @@ export class OtpService {
         // The key's answer may have been stored without its record: forget it, so that a retry
         // with the key sends again (the upstream dedups it) and records the id this time.
         await store.forget(ticket).catch(() => undefined);
-        logger.error("a code was sent but could not be recorded", { error: err instanceof Error ? err : String(err) });
+        logger.error("a code was sent but could not be recorded", {
+          error: err instanceof Error ? err : String(err),
+        });
         throw new GatewayError("STORE_UNAVAILABLE", {
           detail:
             "The code may have been sent, but the gateway could not record it. " +
@@ -214,7 +271,10 @@ export class OtpService {
 
   #refuse(requestId: string, reason: VerifyFailure): VerifyOutcome {
     this.deps.logger.debug("verify refused", { verificationId: requestId, reason });
-    return { answer: this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false }, test: false };
+    return {
+      answer: this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false },
+      test: false,
+    };
   }
 }
 

@@ -33,15 +33,18 @@ export class SpendGuard {
     const [budget, decision] = [budgets[index], decisions[index]];
     if (budget && decision) this.#alert(budget, decision);
     const waitMs = decision?.waitMs ?? 1_000;
-    return new GatewayError("SEND_BUDGET_EXHAUSTED", { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+    return new GatewayError("SEND_BUDGET_EXHAUSTED", {
+      retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    });
   }
 
   #observe(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[]): void {
     for (const [i, decision] of decisions.entries()) {
       const budget = budgets[i];
       if (!budget) continue;
-      for (const [k, w] of budget.windows.entries())
+      for (const [k, w] of budget.windows.entries()) {
         this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit);
+      }
     }
   }
 

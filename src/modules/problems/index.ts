@@ -18,7 +18,9 @@ export function problemPages() {
     ).join("")}</ul>`,
   );
   const answer = (body: string) =>
-    new Response(body, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=3600" } });
+    new Response(body, {
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=3600" },
+    });
   return (
     new Elysia({ name: "problem-pages" })
       // Pages for people, not operations: not in the OpenAPI document.
@@ -27,7 +29,11 @@ export function problemPages() {
         "/problems/:slug",
         ({ params }) => {
           const body = pages.get(params.slug);
-          if (!body) throw new GatewayError("NOT_FOUND", { detail: "No problem has that name; /problems lists them." });
+          if (!body) {
+            throw new GatewayError("NOT_FOUND", {
+              detail: "No problem has that name; /problems lists them.",
+            });
+          }
           return answer(body);
         },
         { detail: { hide: true } },
@@ -48,7 +54,11 @@ function page(code: ErrorCode): string {
 
 /** Our Markdown subset: `code` spans; everything else escaped. */
 function inline(markdown: string): string {
-  const escaped = markdown.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+  const escaped = markdown
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
   return escaped.replace(/`([^`]+)`/g, "<code>$1</code>");
 }
 

@@ -1,10 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { LRUCache } from "lru-cache";
-import { type IpScope, LruIpLimiter, type LruIpLimiterOptions } from "../../../src/adapters/limits/ip-limiter";
+import {
+  type IpScope,
+  LruIpLimiter,
+  type LruIpLimiterOptions,
+} from "../../../src/adapters/limits/ip-limiter";
 import { addressBuckets } from "../../../src/domain/address-buckets";
 import { ratePolicy } from "../../../src/domain/rate-policy";
-import { decide, parseLimits } from "../../../src/domain/rate-window";
+import { decide } from "../../../src/domain/rate-window";
+import { limitsOf, must } from "../../support/given";
 
 /** FC_RUNS raises it for a long run. */
 const RUNS = Number(process.env.FC_RUNS ?? 300);
@@ -27,7 +32,7 @@ class ReferenceIpLimiter {
     const tiers = this.options[scope];
     if (!tiers) return undefined;
     const logs = this.#scopes[scope];
-    const now = this.options.now!();
+    const now = must(this.options.now, "the test's clock")();
     const hostKey = `${scope}|h|${buckets.host}`;
     const hostLog = logs.get(hostKey) ?? [];
     const decision = decide(hostLog, now, tiers.host.windows);
@@ -82,12 +87,12 @@ describe("the per-IP limiter on typed-array logs", () => {
           let now = 0;
           const options: LruIpLimiterOptions = {
             send: {
-              host: ratePolicy("ip", parseLimits("2/10s,4/1m")!),
-              v4Subnet: ratePolicy("subnet", parseLimits("3/10s")!),
-              v6Subnet: ratePolicy("subnet", parseLimits("5/1m")!),
+              host: ratePolicy("ip", limitsOf("2/10s,4/1m")),
+              v4Subnet: ratePolicy("subnet", limitsOf("3/10s")),
+              v6Subnet: ratePolicy("subnet", limitsOf("5/1m")),
             },
-            verify: { host: ratePolicy("ip", parseLimits("3/30s")!) },
-            get: { host: ratePolicy("get", parseLimits("4/20s")!) },
+            verify: { host: ratePolicy("ip", limitsOf("3/30s")) },
+            get: { host: ratePolicy("get", limitsOf("4/20s")) },
             maxEntries,
             now: () => now,
           };
@@ -96,9 +101,9 @@ describe("the per-IP limiter on typed-array logs", () => {
           for (const [scope, address, step] of hits) {
             now += step;
             const got = limiter.hit(scope, addressBuckets(address));
-            const want = reference.hit(scope, address);
-            expect(got?.decision).toEqual(want!.decision);
-            expect(got?.policy).toBe(want!.policy);
+            const want = must(reference.hit(scope, address), `the reference's decision on ${scope}`);
+            expect(got?.decision).toEqual(want.decision);
+            expect(got?.policy).toBe(want.policy);
             expect(limiter.size).toBe(reference.size);
           }
         },
@@ -111,8 +116,8 @@ describe("the per-IP limiter on typed-array logs", () => {
 describe("the per-IP limiter's LRU", () => {
   test("200000 distinct addresses keep the LRU at its cap", () => {
     const limiter = new LruIpLimiter({
-      send: { host: ratePolicy("ip", parseLimits("5/1m,20/10m,50/1h")!) },
-      verify: { host: ratePolicy("ip", parseLimits("10/1m")!) },
+      send: { host: ratePolicy("ip", limitsOf("5/1m,20/10m,50/1h")) },
+      verify: { host: ratePolicy("ip", limitsOf("10/1m")) },
       maxEntries: 100_000,
     });
     for (let i = 0; i < 200_000; i++) {

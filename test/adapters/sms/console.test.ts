@@ -5,7 +5,14 @@ import { captureLogger, codeFromLog } from "../../support/harness";
 function setup(maxEntries?: number) {
   let now = 1_000_000;
   const { logger, lines } = captureLogger();
-  const provider = new ConsoleProvider({ codeLength: 6, ttlMs: 60_000, maxAttempts: 3, logger, now: () => now, maxEntries });
+  const provider = new ConsoleProvider({
+    codeLength: 6,
+    ttlMs: 60_000,
+    maxAttempts: 3,
+    logger,
+    now: () => now,
+    maxEntries,
+  });
   return { provider, lines, advance: (ms: number) => (now += ms) };
 }
 
@@ -35,7 +42,9 @@ describe("the console provider", () => {
     const { provider, lines } = setup();
     const first = await provider.send({ phone: "+919876543210", idempotencyKey: "k1" });
     await provider.send({ phone: "+919876543210", idempotencyKey: "k2" });
-    expect(await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) })).toEqual({
+    expect(
+      await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) }),
+    ).toEqual({
       verified: false,
       reason: "unknown",
     });
@@ -46,8 +55,12 @@ describe("the console provider", () => {
     const { requestId } = await provider.send({ phone: "+919876543210", idempotencyKey: "k1" });
     const code = codeFromLog(lines, requestId);
     const wrong = code === "000000" ? "111111" : "000000";
-    for (let i = 0; i < 3; i++)
-      expect(await provider.verify({ requestId, code: wrong })).toEqual({ verified: false, reason: "wrong_code" });
+    for (let i = 0; i < 3; i++) {
+      expect(await provider.verify({ requestId, code: wrong })).toEqual({
+        verified: false,
+        reason: "wrong_code",
+      });
+    }
     expect(await provider.verify({ requestId, code })).toEqual({ verified: false, reason: "exhausted" });
   });
 
@@ -76,9 +89,12 @@ describe("the console provider", () => {
   test("memory stays bounded: the oldest codes are dropped past maxEntries", async () => {
     const { provider, lines } = setup(100);
     const first = await provider.send({ phone: "+919800000000", idempotencyKey: "k0" });
-    for (let i = 1; i <= 150; i++)
+    for (let i = 1; i <= 150; i++) {
       await provider.send({ phone: `+9198000${String(i).padStart(5, "0")}`, idempotencyKey: `k${i}` });
-    expect(await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) })).toEqual({
+    }
+    expect(
+      await provider.verify({ requestId: first.requestId, code: codeFromLog(lines, first.requestId) }),
+    ).toEqual({
       verified: false,
       reason: "unknown",
     });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import zlib from "node:zlib";
 import { FakeStartMessaging, type Shape } from "../../support/fake-startmessaging";
+import { must } from "../../support/given";
 import { captureLogger, startMessaging, testApp } from "../../support/harness";
 
 const PHONE = "+919876543210";
@@ -29,7 +30,7 @@ for (const shape of ["tutorial", "reference"] as Shape[]) {
       expect(Number.isNaN(Date.parse(body.expiresAt))).toBe(false);
       expect(body.attemptsLeft).toBe(3);
 
-      const code = fake.codeFor(body.requestId)!;
+      const code = fake.sentCode(body.requestId);
       const wrong = await client.post("/v1/otp/verify", {
         requestId: body.requestId,
         code: code === "000000" ? "111111" : "000000",
@@ -58,20 +59,22 @@ describe("the StartMessaging client", () => {
   });
   afterAll(() => fake.stop());
 
-  const send = (headers: Record<string, string> = {}) => client.post("/v1/otp/send", { phone: PHONE }, headers);
+  const send = (headers: Record<string, string> = {}) =>
+    client.post("/v1/otp/send", { phone: PHONE }, headers);
 
   test("sends phoneNumber, a fresh CSPRNG code in variables.otp, an idempotency key and the API key", async () => {
     await send();
     await send();
     const [a, b] = fake.calls("/otp/send");
-    const first = a!.body as { phoneNumber: string; variables: { otp: string }; idempotencyKey: string };
-    const second = b!.body as typeof first;
+    if (!a || !b) throw new Error("expected two calls to /otp/send");
+    const first = a.body as { phoneNumber: string; variables: { otp: string }; idempotencyKey: string };
+    const second = b.body as typeof first;
     expect(first.phoneNumber).toBe(PHONE);
     expect(first.variables.otp).toMatch(/^[0-9]{6}$/);
     expect(first.variables.otp).not.toBe(second.variables.otp);
     expect(first.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
     expect(first.idempotencyKey).not.toBe(second.idempotencyKey);
-    expect(a!.headers["x-api-key"]).toBe("sm_test_fake_key");
+    expect(a.headers["x-api-key"]).toBe("sm_test_fake_key");
   });
 
   test("reuses one keep-alive connection for consecutive calls", async () => {
@@ -94,9 +97,13 @@ describe("the StartMessaging client", () => {
   test("fills expiresAt and attemptsLeft from configuration when the upstream leaves them out", async () => {
     const sparse = await new FakeStartMessaging({ sparse: true }).start();
     try {
-      const app = testApp(startMessaging(sparse.url, capture.logger, { ttlMs: 600_000, maxAttempts: 5 }), capture.logger, {
-        env: { OTP_MAX_ATTEMPTS: "5" },
-      });
+      const app = testApp(
+        startMessaging(sparse.url, capture.logger, { ttlMs: 600_000, maxAttempts: 5 }),
+        capture.logger,
+        {
+          env: { OTP_MAX_ATTEMPTS: "5" },
+        },
+      );
       const before = Date.now();
       const res = await app.post("/v1/otp/send", { phone: PHONE });
       const body = (await res.json()) as { expiresAt: string; attemptsLeft: number };
@@ -115,7 +122,9 @@ describe("the StartMessaging client", () => {
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(await again.json()).toEqual(first);
     expect(fake.sms).toHaveLength(1);
-    expect(fake.calls("/otp/send").map((c) => (c.body as { idempotencyKey: string }).idempotencyKey)).toEqual(["order-42"]);
+    expect(fake.calls("/otp/send").map((c) => (c.body as { idempotencyKey: string }).idempotencyKey)).toEqual(
+      ["order-42"],
+    );
   });
 
   test("the upstream's own idempotency still holds when the gateway forgot the key", async () => {
@@ -132,7 +141,11 @@ describe("the StartMessaging client", () => {
 
   test("the same Idempotency-Key with another phone is 409", async () => {
     await send({ "idempotency-key": "order-43" });
-    const res = await client.post("/v1/otp/send", { phone: "+919812345678" }, { "idempotency-key": "order-43" });
+    const res = await client.post(
+      "/v1/otp/send",
+      { phone: "+919812345678" },
+      { "idempotency-key": "order-43" },
+    );
     expect(res.status, await res.clone().text()).toBe(409);
     expect((await problemOf(res)).code).toBe("IDEMPOTENCY_CONFLICT");
   });
@@ -172,7 +185,13 @@ describe("the StartMessaging client", () => {
   });
 
   test("a 2xx whose body is not the expected JSON is 502", async () => {
-    for (const body of ["<html>ok</html>", '{"data":{}}', '{"data":{"requestId":"bad id with spaces"}}', "[]", ""]) {
+    for (const body of [
+      "<html>ok</html>",
+      '{"data":{}}',
+      '{"data":{"requestId":"bad id with spaces"}}',
+      "[]",
+      "",
+    ]) {
       fake.fail("/otp/send", { kind: "status", status: 200, body });
       const res = await send();
       expect(res.status, `body ${JSON.stringify(body)}: ${await res.clone().text()}`).toBe(502);
@@ -200,13 +219,23 @@ describe("the StartMessaging client", () => {
       ["br", zlib.brotliCompressSync(answer)],
       ["gzip", zlib.gzipSync(answer)],
     ] as const) {
-      fake.fail("/otp/send", { kind: "status", status: 200, body, headers: { "content-encoding": encoding } });
+      fake.fail("/otp/send", {
+        kind: "status",
+        status: 200,
+        body,
+        headers: { "content-encoding": encoding },
+      });
       const res = await send();
       // A valid answer inside: a client that decompressed would say 200 (and would expand a bomb too).
       expect(res.status, encoding).toBe(502);
     }
     expect(fake.calls("/otp/send").every((c) => c.headers["accept-encoding"] === "identity")).toBe(true);
-    fake.fail("/otp/send", { kind: "status", status: 200, body: answer, headers: { "content-encoding": "identity" } });
+    fake.fail("/otp/send", {
+      kind: "status",
+      status: 200,
+      body: answer,
+      headers: { "content-encoding": "identity" },
+    });
     expect((await send()).status).toBe(200);
   });
 
@@ -236,7 +265,10 @@ describe("the StartMessaging client", () => {
   });
 
   test("401 is the gateway's fault: 500 GATEWAY_MISCONFIGURED, logged loudly, the key never shown", async () => {
-    const badKey = testApp(startMessaging(fake.url, capture.logger, { apiKey: "sm_live_wrongwrongwrong" }), capture.logger);
+    const badKey = testApp(
+      startMessaging(fake.url, capture.logger, { apiKey: "sm_live_wrongwrongwrong" }),
+      capture.logger,
+    );
     const res = await badKey.post("/v1/otp/send", { phone: PHONE });
     const text = await res.clone().text();
     expect(res.status, text).toBe(500);
@@ -256,7 +288,9 @@ describe("the StartMessaging client", () => {
     const res = await send();
     expect(res.status).toBe(503);
     expect((await problemOf(res)).code).toBe("PROVIDER_UNAVAILABLE");
-    expect(capture.lines.some((l) => l.includes('"level":"error"') && l.includes("INSUFFICIENT_CREDITS"))).toBe(true);
+    expect(
+      capture.lines.some((l) => l.includes('"level":"error"') && l.includes("INSUFFICIENT_CREDITS")),
+    ).toBe(true);
   });
 
   test("upstream 400 is a 400 with a stable code, never a 5xx", async () => {
@@ -297,7 +331,11 @@ describe("the StartMessaging client", () => {
   });
 
   test("an unexpected 3xx is not followed (it would carry the API key elsewhere)", async () => {
-    fake.fail("/otp/send", { kind: "status", status: 302, headers: { location: "http://127.0.0.1:9/steal" } });
+    fake.fail("/otp/send", {
+      kind: "status",
+      status: 302,
+      headers: { location: "http://127.0.0.1:9/steal" },
+    });
     const res = await send();
     expect(res.status).toBe(502);
     expect(fake.calls("/otp/send")).toHaveLength(1);
@@ -310,7 +348,8 @@ describe("the StartMessaging client", () => {
       expect(res.status, await res.clone().text()).toBe(200);
       return ((await res.json()) as { requestId: string }).requestId;
     }
-    const verify = (requestId: string, code = "123456", app = client) => app.post("/v1/otp/verify", { requestId, code });
+    const verify = (requestId: string, code = "123456", app = client) =>
+      app.post("/v1/otp/verify", { requestId, code });
 
     test("an id the gateway never issued is verified: false without asking the upstream", async () => {
       expect(await (await verify("req_unknown")).json()).toEqual({ verified: false });
@@ -318,9 +357,17 @@ describe("the StartMessaging client", () => {
     });
 
     test("404 and 410 from the upstream are verified: false", async () => {
-      fake.fail("/otp/verify", { kind: "status", status: 404, body: JSON.stringify({ message: "not found" }) });
+      fake.fail("/otp/verify", {
+        kind: "status",
+        status: 404,
+        body: JSON.stringify({ message: "not found" }),
+      });
       expect(await (await verify(await issued())).json()).toEqual({ verified: false });
-      fake.fail("/otp/verify", { kind: "status", status: 410, body: JSON.stringify({ message: "OTP expired" }) });
+      fake.fail("/otp/verify", {
+        kind: "status",
+        status: 410,
+        body: JSON.stringify({ message: "OTP expired" }),
+      });
       const res = await verify(await issued());
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ verified: false });
@@ -328,10 +375,18 @@ describe("the StartMessaging client", () => {
     });
 
     test("with VERIFY_EXPOSE_REASON the answer says why", async () => {
-      const open = testApp(startMessaging(fake.url, capture.logger), capture.logger, { exposeVerifyReason: true });
+      const open = testApp(startMessaging(fake.url, capture.logger), capture.logger, {
+        exposeVerifyReason: true,
+      });
       const id = await issued(open);
-      expect(await (await verify(id, `1${fake.codeFor(id)!}`, open)).json()).toEqual({ verified: false, reason: "wrong_code" });
-      expect(await (await verify("req_none", "123456", open)).json()).toEqual({ verified: false, reason: "unknown" });
+      expect(await (await verify(id, `1${fake.sentCode(id)}`, open)).json()).toEqual({
+        verified: false,
+        reason: "wrong_code",
+      });
+      expect(await (await verify("req_none", "123456", open)).json()).toEqual({
+        verified: false,
+        reason: "unknown",
+      });
       fake.fail("/otp/verify", { kind: "status", status: 410 });
       expect(await (await verify(id, "123456", open)).json()).toEqual({ verified: false, reason: "expired" });
     });
@@ -346,7 +401,11 @@ describe("the StartMessaging client", () => {
 
     test("a 200 without a boolean verified is 502", async () => {
       const id = await issued();
-      fake.fail("/otp/verify", { kind: "status", status: 200, body: JSON.stringify({ data: { verified: "yes" } }) });
+      fake.fail("/otp/verify", {
+        kind: "status",
+        status: 200,
+        body: JSON.stringify({ data: { verified: "yes" } }),
+      });
       expect((await verify(id)).status).toBe(502);
     });
 
@@ -363,7 +422,7 @@ describe("the StartMessaging client", () => {
 
   test("no log line carries the API key, a code or a full phone number", async () => {
     const sent = (await (await send()).json()) as { requestId: string };
-    const code = fake.codeFor(sent.requestId)!;
+    const code = fake.sentCode(sent.requestId);
     await client.post("/v1/otp/verify", { requestId: sent.requestId, code });
     fake.fail("/otp/send", { kind: "status", status: 500 }, 3);
     await send();
@@ -372,7 +431,8 @@ describe("the StartMessaging client", () => {
     expect(log).not.toContain("sm_test_fake_key");
     expect(log).not.toContain(PHONE);
     expect(log).not.toContain(`"${code}"`);
-    const sentOtp = (fake.calls("/otp/send")[0]!.body as { variables: { otp: string } }).variables.otp;
+    const firstSend = must(fake.calls("/otp/send")[0], "a call to /otp/send");
+    const sentOtp = (firstSend.body as { variables: { otp: string } }).variables.otp;
     expect(log).not.toContain(sentOtp);
   });
 });

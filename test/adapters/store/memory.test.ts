@@ -2,8 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../../src/adapters/store/memory/index";
 import type { PumpingPolicy } from "../../../src/domain/pumping";
 import { ratePolicy } from "../../../src/domain/rate-policy";
-import { parseLimits } from "../../../src/domain/rate-window";
-import { parseBudgets } from "../../../src/domain/send-budget";
+import { budgetOf, limitsOf } from "../../support/given";
 import { storeBehaviour } from "../../support/store-behaviour";
 import { admitTo, budgetsOf, judgePrefix, reserve, verdictOf } from "../../support/store-steps";
 
@@ -24,7 +23,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     blockMaxMs: 10_000,
     safeList: [],
   };
-  const oneAnHour = ratePolicy("phone", parseLimits("1/1h")!);
+  const oneAnHour = ratePolicy("phone", limitsOf("1/1h"));
   /** Blocks `prefix`: six sends whose codes are never verified, judged once they have matured. */
   async function block(store: MemoryStore, prefix: string, policy: PumpingPolicy): Promise<void> {
     for (let i = 0; i < 6; i++) await store.countSent({ prefix: prefix, policy: policy });
@@ -39,7 +38,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const blocked = "+919812345";
     await block(store, blocked, PUMPING);
     // A budget already spent refuses every send below, after the windows and the prefix were asked.
-    const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
+    const spent = { ...budgetOf("*=1/1h"), scope: "spent" };
     expect((await reserve(store, spent)).allowed).toBe(true);
     for (let i = 0; i < 300; i++) {
       const phone = `+9177${String(i * 1000).padStart(8, "0")}`;
@@ -60,14 +59,17 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     await block(store, blocked, PUMPING);
     // 97 sends that go out, each to a block of its own in one range: with the blocked block and
     // its range, the map holds 100 records, and the block is the oldest.
-    const open = { ...parseBudgets("*=1000/1h")![0]!, scope: "open" };
+    const open = { ...budgetOf("*=1000/1h"), scope: "open" };
     const pump = (phone: string) => ({ prefix: phone.slice(0, -3), policy: PUMPING });
     for (let i = 0; i < 97; i++) {
       const phone = `+9176000${String(i).padStart(2, "0")}000`;
-      const admission = await admitTo(store, phone, oneAnHour, crypto.randomUUID(), { budgets: [open], pump: pump(phone) });
+      const admission = await admitTo(store, phone, oneAnHour, crypto.randomUUID(), {
+        budgets: [open],
+        pump: pump(phone),
+      });
       expect(admission).toMatchObject({ kind: "admitted", decision: { recorded: true } });
     }
-    const spent = { ...parseBudgets("*=1/1h")![0]!, scope: "spent" };
+    const spent = { ...budgetOf("*=1/1h"), scope: "spent" };
     await reserve(store, spent);
     const refused = await admitTo(store, "+917799999999", oneAnHour, crypto.randomUUID(), {
       budgets: [spent],
@@ -81,7 +83,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const store = new MemoryStore({ maxEntries: 100 });
     const blocked = "+919812345";
     await block(store, blocked, PUMPING);
-    const open = { ...parseBudgets("*=100000/1h")![0]!, scope: "open" };
+    const open = { ...budgetOf("*=100000/1h"), scope: "open" };
     for (let i = 0; i < 300; i++) {
       const phone = `+9174${String(i * 1000).padStart(8, "0")}`;
       const prefix = phone.slice(0, -3);
@@ -102,7 +104,9 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const short = { ...PUMPING, windowMs: 1_000 }; // counts are kept about 1.6 s; the block lasts 10
     const blocked = "+919812345";
     await block(store, blocked, short);
-    for (let i = 0; i < 150; i++) await store.countSent({ prefix: `+9173${String(i * 1000).padStart(5, "0")}`, policy: short });
+    for (let i = 0; i < 150; i++) {
+      await store.countSent({ prefix: `+9173${String(i * 1000).padStart(5, "0")}`, policy: short });
+    }
     await store.removeFromSafeList({ prefix: blocked, number: `${blocked}999` }); // a number never listed
     await store.countVerified({ prefix: blocked, policy: short }); // a code sent before the block, verified now
     await Bun.sleep(1_700);
@@ -118,9 +122,15 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     await Bun.sleep(130);
     expect((await judgePrefix(store, "+919812349", "+919812349123", PUMPING)).state).toBe("newly_blocked");
     // Other records until the map is full, then sends a blocked range refuses, to a fresh block of it.
-    for (let i = 0; i < 90; i++) await store.countSent({ prefix: `+9177000${String(i).padStart(2, "0")}`, policy: PUMPING });
-    for (let i = 0; i < 5; i++)
-      expect(await judgePrefix(store, "+919812300", "+919812300555", PUMPING)).toMatchObject({ state: "blocked", range: true });
+    for (let i = 0; i < 90; i++) {
+      await store.countSent({ prefix: `+9177000${String(i).padStart(2, "0")}`, policy: PUMPING });
+    }
+    for (let i = 0; i < 5; i++) {
+      expect(await judgePrefix(store, "+919812300", "+919812300555", PUMPING)).toMatchObject({
+        state: "blocked",
+        range: true,
+      });
+    }
     // The victim's four unverified sends are still there: a fifth makes it a block.
     await store.countSent({ prefix: victim, policy: PUMPING });
     await Bun.sleep(130);

@@ -9,7 +9,13 @@ const rss = () => process.memoryUsage().rss;
 Bun.gc(true);
 const before = rss();
 for (let i = 0; i < lines; i++) {
-  logger.info("request", { requestId: crypto.randomUUID(), method: "POST", path: "/v1/otp/send", status: 429, ms: 0.1 });
+  logger.info("request", {
+    requestId: crypto.randomUUID(),
+    method: "POST",
+    path: "/v1/otp/send",
+    status: 429,
+    ms: 0.1,
+  });
   if (i % 1000 === 999) await Bun.sleep(0); // let the event loop flush, as a server's would
 }
 await Bun.sleep(50);

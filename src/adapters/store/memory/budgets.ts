@@ -15,13 +15,15 @@ export class MemoryBudgets {
     const decision: BudgetDecision = { ...budgetDecision(counts, now, budget), receipt: "" };
     budget.windows.forEach((w, k) => {
       const first = Math.floor((now - w.windowMs) / w.bucketMs);
-      for (const j of counts[k]!.keys()) if (j < first) counts[k]!.delete(j);
+      const buckets = bucketsOf(counts, k);
+      for (const j of buckets.keys()) if (j < first) buckets.delete(j);
     });
     const record = () => {
       const receipt = budget.windows.map((w, k) => {
         const bucket = Math.floor(now / w.bucketMs);
-        counts[k]!.set(bucket, (counts[k]!.get(bucket) ?? 0) + 1);
-        decision.used[k]! += 1;
+        const buckets = bucketsOf(counts, k);
+        buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+        decision.used[k] = (decision.used[k] ?? 0) + 1;
         return `${k + 1}:${bucket}`;
       });
       decision.receipt = receipt.join(",");
@@ -36,7 +38,14 @@ export class MemoryBudgets {
       const [k, bucket] = field.split(":").map(Number) as [number, number];
       const buckets = counts?.[k - 1];
       const count = buckets?.get(bucket) ?? 0;
-      if (count > 0) buckets!.set(bucket, count - 1);
+      if (buckets && count > 0) buckets.set(bucket, count - 1);
     }
   }
+}
+
+/** The buckets of a budget's `k`-th window: a scope's counts hold one map per window of its budget. */
+function bucketsOf(counts: readonly Map<number, number>[], k: number): Map<number, number> {
+  const buckets = counts[k];
+  if (!buckets) throw new Error(`memory budgets: no counts for window ${k + 1}`);
+  return buckets;
 }

@@ -5,7 +5,7 @@ import { DEFAULT_LAYOUT, type PrefixLayout } from "../../../domain/number-ranges
 import type { RatePolicy } from "../../../domain/rate-policy";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
 import { boundedLru } from "../../../lib/lru";
-import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
+import { admitted, fromTicket, keyTaken, pumpedCount, type TicketData } from "../admission";
 import type {
   Admission,
   GuardBlock,
@@ -94,7 +94,9 @@ export class MemoryStore implements OtpStore {
     const checks = retry ? [] : budgets.map((budget) => ({ budget, ...this.#budgets.check(budget) }));
     const affordable = checks.every((c) => c.decision.allowed);
     const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, !retry && affordable);
-    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce") return { kind: "blocked", verdict };
+    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce") {
+      return { kind: "blocked", verdict };
+    }
     const decisions = checks.map((c) => c.decision);
     if (!affordable) return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) };
     for (const check of checks) check.record();
@@ -104,7 +106,7 @@ export class MemoryStore implements OtpStore {
       phone,
       event: retry ? undefined : event,
       receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })),
-      pumped: pump && verdict?.counted !== undefined ? { prefix: pump.prefix, bucket: verdict.counted } : undefined,
+      pumped: pumpedCount(pump?.prefix, verdict),
       key: key?.key,
     };
     return admitted(ticket, decision, verdict, retry ? undefined : decisions);
@@ -127,7 +129,9 @@ export class MemoryStore implements OtpStore {
     const { phone, key } = fromTicket(ticket);
     const id = verificationId(sent.id);
     // An id seen before (an upstream replay) keeps its spent attempts.
-    if (!this.#verifications.has(id)) this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
+    if (!this.#verifications.has(id)) {
+      this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
+    }
     if (key) this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs);
   }
 
@@ -148,7 +152,11 @@ export class MemoryStore implements OtpStore {
     if (record.attempts >= maxAttempts) return { state: "exhausted", phone };
     if (window) {
       // Only an attempt that goes to the upstream is charged to the phone; a refused one spends nothing.
-      const { decision, record: charge } = this.#windows.check(`verify|${phone}`, window.policy, window.member);
+      const { decision, record: charge } = this.#windows.check(
+        `verify|${phone}`,
+        window.policy,
+        window.member,
+      );
       if (!decision.allowed) return { state: "limited", phone, decision };
       charge();
     }

@@ -28,7 +28,9 @@ const safeFor = (record: PrefixRecord, phone: string) => record.safe.has("*") ||
 const isHeld = (record: PrefixRecord) => record.strikes > 0 || record.safe.size > 0;
 /** Whether a record counts nothing at all. */
 const isEmpty = (counts: PrefixCounts) =>
-  [counts.sent, counts.verified, counts.sentOld, counts.verifiedOld].every((m) => [...m.values()].every((n) => n === 0));
+  [counts.sent, counts.verified, counts.sentOld, counts.verifiedOld].every((m) =>
+    [...m.values()].every((n) => n === 0),
+  );
 /** What is left of an entry's time to live; 0 when it is not there. */
 const remainingMs = (map: LRUCache<string, PrefixRecord>, key: string) => {
   const left = map.getRemainingTTL(key);
@@ -72,7 +74,13 @@ export class MemoryPumping {
     const found = this.#find(prefix);
     const safe = found !== undefined && safeFor(found, phone);
     const [, range] = this.#keys(prefix);
-    const block = this.check(prefix, phone, policy, false, range ? (held) => this.#forget(range, held, policy) : undefined);
+    const block = this.check(
+      prefix,
+      phone,
+      policy,
+      false,
+      range ? (held) => this.#forget(range, held, policy) : undefined,
+    );
     if (block.state !== "clear") return block;
     if (range && !safe) {
       const wide = this.check(range, phone, rangePolicy(policy), count);
@@ -121,7 +129,9 @@ export class MemoryPumping {
     if (found && safeFor(found, phone)) return { state: "clear", remainingMs: 0, strikes: found.strikes };
     const record = found ?? this.#record(prefix);
     const now = this.now();
-    if (record.until > now) return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };
+    if (record.until > now) {
+      return { state: "blocked", remainingMs: record.until - now, strikes: record.strikes };
+    }
     if (judge(record, now, policy)) {
       record.strikes += 1;
       const duration = blockDuration(policy, record.strikes);
@@ -133,12 +143,19 @@ export class MemoryPumping {
         verifiedOld: new Map(record.verifiedOld),
       });
       for (const counts of [record.sent, record.verified, record.sentOld, record.verifiedOld]) counts.clear();
-      for (const map of [this.#prefixes, this.#held]) map.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
+      for (const map of [this.#prefixes, this.#held]) {
+        map.set(prefix, record, { ttl: duration + strikeMemoryMs(policy) });
+      }
       return { state: "newly_blocked", remainingMs: duration, strikes: record.strikes };
     }
     if (!count) return { state: "clear", remainingMs: 0, strikes: record.strikes };
     // Clear: the send is counted now (taken back if it does not go out).
-    return { state: "clear", remainingMs: 0, strikes: record.strikes, counted: this.count(prefix, "sent", policy, record) };
+    return {
+      state: "clear",
+      remainingMs: 0,
+      strikes: record.strikes,
+      counted: this.count(prefix, "sent", policy, record),
+    };
   }
 
   /** Takes back a send `admit` counted, from the block and its range. */

@@ -1,7 +1,7 @@
 import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../../domain/number-ranges";
 import type { PumpVerdict } from "../../../domain/pumping";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
-import { admitted, type KeyTaken, keyTaken, type TicketData } from "../admission";
+import { admitted, type KeyTaken, keyTaken, pumpedCount, type TicketData } from "../admission";
 import type { Admission, PumpCheck, SendRequest, SendTicket } from "../port";
 import type { ScriptedRedis } from "./client";
 import type { RedisIdempotency } from "./idempotency";
@@ -65,11 +65,21 @@ export async function admitOnRedis(ctx: AdmitContext, request: SendRequest): Pro
 }
 
 /** A binding this request made (`new`) names its phone for no claim: it would turn the key's own send away. */
-async function unbindOwn(ctx: AdmitContext, owning: Promise<string>, key: string, phone: string): Promise<void> {
-  if ((await owning.catch(() => undefined)) === "new") await ctx.idempotency.unbind(key, phone).catch(() => undefined);
+async function unbindOwn(
+  ctx: AdmitContext,
+  owning: Promise<string>,
+  key: string,
+  phone: string,
+): Promise<void> {
+  if ((await owning.catch(() => undefined)) === "new") {
+    await ctx.idempotency.unbind(key, phone).catch(() => undefined);
+  }
 }
 
-async function claimTestKey(ctx: AdmitContext, request: Extract<SendRequest, { kind: "test" }>): Promise<Admission> {
+async function claimTestKey(
+  ctx: AdmitContext,
+  request: Extract<SendRequest, { kind: "test" }>,
+): Promise<Admission> {
   const { phone, key } = request;
   const taken = key && (await ctx.idempotency.claim(key.key, phone, key.pendingMs));
   if (taken) return keyTaken(taken);
@@ -95,7 +105,9 @@ async function admitSms(ctx: AdmitContext, request: SmsRequest): Promise<Admissi
 
 async function hitOnly(ctx: AdmitContext, request: SmsRequest): Promise<Admission> {
   const { phone, event, window } = request;
-  const reply = await ctx.call(() => ctx.redis.otpHit(sendsKey(phone, tagDigits(ctx.layout)), event, packed(window)));
+  const reply = await ctx.call(() =>
+    ctx.redis.otpHit(sendsKey(phone, tagDigits(ctx.layout)), event, packed(window)),
+  );
   const recorded = reply[HIT_REPLY.recorded] === 1;
   const decision = windowDecision(window, reply, 0, recorded);
   if (!decision.allowed) return { kind: "limited", decision };
@@ -103,7 +115,11 @@ async function hitOnly(ctx: AdmitContext, request: SmsRequest): Promise<Admissio
 }
 
 /** admit.lua's keys and arguments for one send, and how many of them are keys. */
-function admitArgs(layout: PrefixLayout, request: SmsRequest, budgets: readonly SendBudget[]): { keys: number; list: string[] } {
+function admitArgs(
+  layout: PrefixLayout,
+  request: SmsRequest,
+  budgets: readonly SendBudget[],
+): { keys: number; list: string[] } {
   const { phone, event, window, pump, key } = request;
   const events = sendsKey(phone, tagDigits(layout));
   const [block, range] = pump ? pumpKeys(pump.prefix, layout) : [events];
@@ -127,23 +143,30 @@ function admitArgs(layout: PrefixLayout, request: SmsRequest, budgets: readonly 
 }
 
 /** admit.lua's reply as an Admission; `budgets`: those the script asked (none on a Cluster). */
-async function read(ctx: AdmitContext, request: SmsRequest, reply: Reply, budgets = ctx.cluster ? [] : request.budgets) {
+async function read(
+  ctx: AdmitContext,
+  request: SmsRequest,
+  reply: Reply,
+  budgets = ctx.cluster ? [] : request.budgets,
+) {
   const taken = claimedBefore(reply);
   if (taken) return keyTaken(taken);
   const recorded = reply[ADMIT_REPLY.recorded] === 1;
   const decision = windowDecision(request.window, reply, ADMIT_REPLY.allowed, recorded);
   if (!decision.allowed) return { kind: "limited", decision } as const;
   const verdict = request.pump && (await pumpVerdict(ctx, request.pump, reply));
-  if (verdict && verdict.state !== "clear" && request.pump?.policy.mode === "enforce")
+  if (verdict && verdict.state !== "clear" && request.pump?.policy.mode === "enforce") {
     return { kind: "blocked", verdict } as const;
+  }
   const decisions = budgetsOf(reply, budgets);
-  if (decisions.some((d) => !d.allowed))
+  if (decisions.some((d) => !d.allowed)) {
     return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) } as const;
+  }
   const ticket: TicketData = {
     phone: request.phone,
     event: recorded ? request.event : undefined,
     receipts: recorded ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
-    pumped: request.pump && verdict?.counted !== undefined ? { prefix: request.pump.prefix, bucket: verdict.counted } : undefined,
+    pumped: pumpedCount(request.pump?.prefix, verdict),
     key: reply[ADMIT_REPLY.claimState] === "new" ? request.key?.key : undefined,
   };
   return admitted(ticket, decision, verdict, recorded ? decisions : undefined);
@@ -168,7 +191,11 @@ function budgetsOf(reply: Reply, budgets: readonly SendBudget[]): BudgetDecision
   return decisions;
 }
 
-async function pumpVerdict(ctx: AdmitContext, pump: PumpCheck, reply: Reply): Promise<PumpVerdict | undefined> {
+async function pumpVerdict(
+  ctx: AdmitContext,
+  pump: PumpCheck,
+  reply: Reply,
+): Promise<PumpVerdict | undefined> {
   const state = Number(reply[ADMIT_REPLY.pumpState]);
   // -1: the guard is off.
   if (state < 0) return undefined;
@@ -201,9 +228,15 @@ async function pumpVerdict(ctx: AdmitContext, pump: PumpCheck, reply: Reply): Pr
  * which are given back when they answer); a step that refuses, or a budget that refuses or fails,
  * leaves nothing of the other counted.
  */
-async function withBudgetsBeside(ctx: AdmitContext, request: SmsRequest, step: Promise<Reply>): Promise<Admission> {
+async function withBudgetsBeside(
+  ctx: AdmitContext,
+  request: SmsRequest,
+  step: Promise<Reply>,
+): Promise<Admission> {
   const { budgets } = request;
-  const reserving = Promise.allSettled(budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, packed(b)))));
+  const reserving = Promise.allSettled(
+    budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, packed(b)))),
+  );
   const refund = (held: PromiseSettledResult<Reply>[]) =>
     Promise.all(
       held.map((result, k) => {

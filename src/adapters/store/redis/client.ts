@@ -44,10 +44,22 @@ export interface ScriptedRedis
   otpDeleteIf(key: string, expected: string): Promise<number>;
   otpTagSecret(secretKey: string, candidate: string): Promise<string>;
   otpSaveVerification(recordKey: string, phone: string, ttlMs: number): Promise<number>;
-  otpBeginVerify(recordKey: string, verifiesKey: string, maxAttempts: number, member: string, windows: string): Promise<Reply>;
+  otpBeginVerify(
+    recordKey: string,
+    verifiesKey: string,
+    maxAttempts: number,
+    member: string,
+    windows: string,
+  ): Promise<Reply>;
   otpClaimVerified(recordKey: string): Promise<number>;
   otpPumpCount1(blockKey: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
-  otpPumpCount2(blockKey: string, rangeKey: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
+  otpPumpCount2(
+    blockKey: string,
+    rangeKey: string,
+    kind: string,
+    bucketMs: number,
+    keepMs: number,
+  ): Promise<number>;
   otpPumpLift(pumpKey: string): Promise<number>;
   otpSafeListAdd(pumpKey: string, field: string, keepMs: number): Promise<number>;
 }
@@ -73,7 +85,10 @@ export interface RedisConnection {
  * absent Redis fails within `commandTimeoutMs`; ioredis keeps reconnecting in
  * the background, backing off to 2 s.
  */
-export function connectRedis(options: RedisConnection): { client: ScriptedRedis; kind: "redis" | "redis-cluster" } {
+export function connectRedis(options: RedisConnection): {
+  client: ScriptedRedis;
+  kind: "redis" | "redis-cluster";
+} {
   const common: RedisOptions = {
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: Math.max(options.commandTimeoutMs * 4, 2_000),
@@ -114,7 +129,9 @@ export function connectRedis(options: RedisConnection): { client: ScriptedRedis;
     const url = options.url ?? "redis://127.0.0.1:6379";
     client = new ioredis.Redis(url, { ...common, ...(/^rediss:/i.test(url) ? { tls } : {}) });
   }
-  for (const [name, { keys, lua }] of Object.entries(scripts)) client.defineCommand(name, { numberOfKeys: keys, lua });
+  for (const [name, { keys, lua }] of Object.entries(scripts)) {
+    client.defineCommand(name, { numberOfKeys: keys, lua });
+  }
   // Without a listener ioredis prints every connection error; one line per state change is enough.
   let lastError = "";
   client.on("error", (err: Error) => {

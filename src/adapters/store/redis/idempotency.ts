@@ -19,7 +19,9 @@ export class RedisIdempotency {
 
   /** A test number's claim (it has no admission step): undefined when the key was free and is now `phone`'s. */
   async claim(key: string, phone: string, pendingMs: number): Promise<KeyTaken | undefined> {
-    const reply = await this.call(() => this.redis.otpClaimIdempotency(this.#claimKey(key, phone), phone, pendingMs));
+    const reply = await this.call(() =>
+      this.redis.otpClaimIdempotency(this.#claimKey(key, phone), phone, pendingMs),
+    );
     const state = reply[CLAIM_REPLY.state];
     if (state === "new") return undefined;
     if (state === "done") return { state, answer: reply[CLAIM_REPLY.answer] ?? "" };
@@ -54,7 +56,9 @@ export class RedisIdempotency {
   }
 
   async #drop(key: string, phone: string, forget: 0 | 1): Promise<void> {
-    const released = await this.call(() => this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, forget));
+    const released = await this.call(() =>
+      this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, forget),
+    );
     // The key's binding to the phone goes with the phone's record, never another phone's binding.
     if (released === 1) await this.unbind(key, phone);
   }

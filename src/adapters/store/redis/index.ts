@@ -93,7 +93,9 @@ export class RedisStore implements OtpStore {
     const { phone, event, receipts, pumped, key } = fromTicket(ticket);
     await Promise.all([
       event && this.#call(() => this.#redis.zrem(sendsKey(phone, this.#digits), event)),
-      ...receipts.map(({ budget, receipt }) => receipt && this.#takeBack(budgetKey(budget.scope), receipt.split(","))),
+      ...receipts.map(
+        ({ budget, receipt }) => receipt && this.#takeBack(budgetKey(budget.scope), receipt.split(",")),
+      ),
       ...(pumped ? pumpKeys(pumped.prefix, this.#layout) : []).map((pumpKey) =>
         pumpKey ? this.#takeBack(pumpKey, [`s:${pumped?.bucket}`]) : undefined,
       ),
@@ -119,7 +121,11 @@ export class RedisStore implements OtpStore {
     if (key) await this.#idempotency.forget(key, phone);
   }
 
-  beginVerify(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart> {
+  beginVerify(
+    id: VerificationRef,
+    maxAttempts: number,
+    window?: { policy: RatePolicy; member: string },
+  ): Promise<VerifyStart> {
     return this.#verifications.begin(id, maxAttempts, window);
   }
   claimVerified(id: VerificationRef): Promise<boolean> {
@@ -163,7 +169,9 @@ export class RedisStore implements OtpStore {
   }
 
   async budgetUse(budget: SendBudget): Promise<BudgetDecision> {
-    return budgetDecision(await this.#call(() => this.#redis.otpBudget(budgetKey(budget.scope), 0, packed(budget))));
+    return budgetDecision(
+      await this.#call(() => this.#redis.otpBudget(budgetKey(budget.scope), 0, packed(budget))),
+    );
   }
 
   async clearPhone(phone: string): Promise<void> {

@@ -31,7 +31,16 @@ import takeBack from "./lua/take-back.lua" with { type: "text" };
  * client finds the slot); the admission step comes in one command per key count.
  */
 const withLibs = (...parts: string[]) => parts.join("\n");
-const admitting = withLibs(clockLib, listLib, windowLib, pumpTotalsLib, pumpLib, budgetLib, idempotencyLib, admit);
+const admitting = withLibs(
+  clockLib,
+  listLib,
+  windowLib,
+  pumpTotalsLib,
+  pumpLib,
+  budgetLib,
+  idempotencyLib,
+  admit,
+);
 
 export const SCRIPTS = {
   otpHit: { keys: 1, lua: withLibs(clockLib, listLib, windowLib, hit) },

@@ -17,9 +17,11 @@ export class RedisPumpAdmin {
     await this.call(() => this.redis.zremrangebyscore(BLOCKS_KEY, "-inf", now));
     const flat = await this.call(() => this.redis.zrangebyscore(BLOCKS_KEY, now, "+inf", "WITHSCORES"));
     const entries = [];
-    for (let i = 0; i < flat.length; i += 2) {
+    for (const [i, member] of flat.entries()) {
+      // Members and their scores alternate.
+      if (i % 2 === 1) continue;
       // A member is the blocked hash's key name (a bare prefix from before ranges).
-      const key = flat[i]!.startsWith("otp:pump:") ? flat[i]! : pumpKey(flat[i]!);
+      const key = member.startsWith("otp:pump:") ? member : pumpKey(member);
       entries.push({ key, prefix: prefixOfPumpKey(key), remainingMs: Number(flat[i + 1]) - now });
     }
     const strikes = await Promise.all(entries.map((e) => this.call(() => this.redis.hget(e.key, "strikes"))));

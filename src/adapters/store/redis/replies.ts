@@ -60,7 +60,12 @@ export const BEGIN_VERIFY_REPLY = {
 export const CLAIM_REPLY = { state: 0, answer: 1 } as const;
 
 /** A window decision from a reply whose window values sit at `at` (hit.lua, admit.lua, begin-verify.lua). */
-export function windowDecision(policy: RatePolicy, reply: readonly (number | string)[], at = 0, recorded = false): RateDecision {
+export function windowDecision(
+  policy: RatePolicy,
+  reply: readonly (number | string)[],
+  at = 0,
+  recorded = false,
+): RateDecision {
   const number = (position: number) => Number(reply[at + position]);
   return toDecision(policy.windows, {
     allowed: number(HIT_REPLY.allowed) === 1,

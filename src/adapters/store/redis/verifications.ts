@@ -19,7 +19,11 @@ export class RedisVerifications {
     await this.call(() => this.redis.otpSaveVerification(verificationKey(id), phone, ttlMs));
   }
 
-  async begin(id: VerificationRef, maxAttempts: number, window?: { policy: RatePolicy; member: string }): Promise<VerifyStart> {
+  async begin(
+    id: VerificationRef,
+    maxAttempts: number,
+    window?: { policy: RatePolicy; member: string },
+  ): Promise<VerifyStart> {
     const reply = await this.call(() =>
       this.redis.otpBeginVerify(
         verificationKey(id),
