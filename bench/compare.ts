@@ -7,11 +7,16 @@ const option = (name: string, fallback: string) =>
   args.includes(`--${name}`) ? (args[args.indexOf(`--${name}`) + 1] ?? fallback) : fallback;
 const [oldBinary, newBinary] = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
 if (!oldBinary || !newBinary) {
-  console.error("usage: bun bench/compare.ts <old-binary> <new-binary> [--rounds 4] [--only <regex>] [--duration 10]");
+  console.error(
+    "usage: bun bench/compare.ts <old-binary> <new-binary> [--rounds 4] [--only <regex>] [--duration 10]",
+  );
   process.exit(2);
 }
 const ROUNDS = Number(option("rounds", "4"));
-const ONLY = option("only", "gateway: accepted send$|gateway: verify|gateway: send denied by the per-IP limit");
+const ONLY = option(
+  "only",
+  "gateway: accepted send$|gateway: verify|gateway: send denied by the per-IP limit",
+);
 const DURATION = option("duration", "10");
 const ROOT = new URL("..", import.meta.url).pathname;
 
