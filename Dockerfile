@@ -26,7 +26,7 @@ ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="otp-gateway" \
       org.opencontainers.image.description="Bun-native OTP gateway in front of the StartMessaging SMS API" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.licenses="UNLICENSED"
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /otp-gateway /otp-gateway
 # BUN_JSC_forceRAMSize: JSC sizes its heap for 150 MB and collects sooner, so a flood of
 # distinct client addresses peaks near 100 MiB instead of about 115 (about 4 % more CPU per

@@ -74,6 +74,7 @@ function documentation(admin: boolean) {
         "Send one-time codes by SMS and verify them. Errors are `application/problem+json` (RFC 9457) " +
         "with a stable `code`, the request id, and a `type` that links to a page about the problem " +
         "(`/problems/<code>`). Every response carries `X-Request-Id`.",
+      license: { name: "Apache-2.0", identifier: "Apache-2.0" },
     },
     servers: [{ url: "/", description: "This gateway" }],
     tags: [
