@@ -289,6 +289,10 @@ try {
     IPV6_SUBNET_SEND_LIMITS: "10000/100ms",
     // A budget far above the load, as the default has one, checked on every send (its cost is part of the row).
     SEND_BUDGETS: "*=100000000/1h",
+    // The bounds on unproven sends, likewise: counted and checked on every send, never reached by
+    // a load of codes nobody verifies.
+    PUMPING_UNPROVEN_BLOCK: "1000000",
+    PUMPING_UNPROVEN_RANGE: "1000000",
   };
 
   // Every scenario, in report order; `--only <text>` runs those whose name contains the text.

@@ -117,6 +117,7 @@ export function createApp(deps: AppDeps) {
       store: deps.store,
       budgets: deps.policy.sendBudgets,
       pumping: deps.policy.pumping,
+      unproven: deps.policy.unproven,
       testNumbers: deps.policy.testNumbers,
       logger: deps.logger,
     });

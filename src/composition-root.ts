@@ -8,7 +8,9 @@ import type { OtpStore } from "./adapters/store/port";
 import { RedisStore } from "./adapters/store/redis/index";
 import type { AppDeps } from "./app";
 import type { Config } from "./config/index";
+import { unprovenBounds } from "./domain/pumping";
 import { ratePolicy } from "./domain/rate-policy";
+import { withReserve } from "./domain/send-budget";
 import { createLogger, type Logger } from "./observability/logger";
 import { type Metrics, PromMetrics } from "./observability/metrics";
 
@@ -45,7 +47,7 @@ export function buildServices(
       allowedCountries: config.ALLOWED_COUNTRIES,
       maxAttempts: config.OTP_MAX_ATTEMPTS,
       idempotencyTtlMs: config.IDEMPOTENCY_TTL,
-      sendBudgets: config.SEND_BUDGETS,
+      sendBudgets: config.SEND_BUDGETS.map((budget) => withReserve(budget, config.BUDGET_RESERVE / 100)),
       pumping: {
         mode: config.PUMPING_GUARD,
         dropDigits: config.PUMPING_PREFIX_DROP,
@@ -61,6 +63,12 @@ export function buildServices(
         blockMaxMs: Math.max(config.PUMPING_BLOCK, config.PUMPING_BLOCK_MAX),
         safeList: config.PUMPING_SAFE_LIST,
       },
+      unproven: unprovenBounds(
+        config.PUMPING_UNPROVEN_BLOCK,
+        config.PUMPING_UNPROVEN_RANGE,
+        config.PUMPING_UNPROVEN_WINDOW,
+      ),
+      returning: config.RETURNING_USERS === undefined ? undefined : { windowMs: config.RETURNING_USERS },
       smsPrices: config.SMS_PRICES,
       // A claim outlives the slowest possible send, then frees itself if its gateway died.
       idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,

@@ -55,6 +55,8 @@ export interface GatewayErrorOptions {
   rateLimit?: RateLimitInfo;
   /** An SMS may have gone out although this error says otherwise (an earlier attempt reached the upstream). */
   mayHaveSent?: boolean;
+  /** The guard rule that refused (DESTINATION_BLOCKED, SEND_BUDGET_EXHAUSTED): for the request line, never the answer. */
+  rule?: string;
   cause?: unknown;
 }
 
@@ -66,6 +68,7 @@ export class GatewayError extends Error {
   readonly fieldErrors?: FieldError[];
   readonly rateLimit?: RateLimitInfo;
   readonly mayHaveSent: boolean;
+  readonly rule?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -78,17 +81,19 @@ export class GatewayError extends Error {
     this.fieldErrors = options.fieldErrors;
     this.rateLimit = options.rateLimit;
     this.mayHaveSent = options.mayHaveSent ?? false;
+    this.rule = options.rule;
   }
 
   /** The same error, marked: an SMS may have gone out before it. */
   withMayHaveSent(): GatewayError {
-    const { code, detail, retryable, retryAfterSeconds, fieldErrors, rateLimit } = this;
+    const { code, detail, retryable, retryAfterSeconds, fieldErrors, rateLimit, rule } = this;
     return new GatewayError(code, {
       detail,
       retryable,
       retryAfterSeconds,
       fieldErrors,
       rateLimit,
+      rule,
       mayHaveSent: true,
       cause: this.cause,
     });

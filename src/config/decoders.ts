@@ -30,6 +30,23 @@ export const Duration = (fallback: string, description: string) =>
     },
     formatDuration,
   );
+/** A positive duration, or `off` (undefined). */
+export const DurationOrOff = (fallback: string, description: string) =>
+  decoded(
+    T.String({
+      pattern: `^off$|${DURATION_PATTERN}`,
+      default: fallback,
+      description,
+      examples: ["off", "7d", "30d"],
+    }),
+    (text): number | undefined => {
+      if (text === "off") return undefined;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) throw new Error("a positive duration, or off");
+      return ms;
+    },
+    (ms) => (ms === undefined ? "off" : formatDuration(ms)),
+  );
 export const Limits = (fallback: string, description: string) =>
   decoded(
     T.String({

@@ -6,6 +6,7 @@ import {
   Budgets,
   ClusterNodes,
   Duration,
+  DurationOrOff,
   decoded,
   Flag,
   Int,
@@ -163,6 +164,41 @@ export const EnvSchema = T.Object({
     "The pumping guard: blocks a number prefix whose sends are not verified. `monitor` decides, logs and counts " +
       "but refuses nothing; `off`. Default enforce: a fresh install must not pay for pumping, and real users verify " +
       "most codes. It needs the app to verify through the gateway.",
+  ),
+  PUMPING_UNPROVEN_BLOCK: Int(
+    10,
+    0,
+    1_000_000,
+    "Sends to one block whose codes are not verified yet (unproven) that it may hold in PUMPING_UNPROVEN_WINDOW; " +
+      "past that, sends to new numbers of the block are refused until codes are verified or the window moves on. " +
+      "A verified code gives its own send's place back. Bounds an attack on a fresh block to about this many SMS " +
+      "in its first minute; real users, who verify within a minute, hold a few places at once. 0: no bound.",
+  ),
+  PUMPING_UNPROVEN_RANGE: Int(
+    30,
+    0,
+    1_000_000,
+    "The same bound for a whole range (PUMPING_RANGE_DROP): an attack spread over a range's blocks gets about this " +
+      "many SMS. Raise it when a range has more new users an hour than this who never enter their code. 0: no bound.",
+  ),
+  PUMPING_UNPROVEN_WINDOW: Duration(
+    "1h",
+    "How long an unverified send holds its place in PUMPING_UNPROVEN_BLOCK and _RANGE: the time an attacked block " +
+      "waits before its next few SMS.",
+  ),
+  RETURNING_USERS: DurationOrOff(
+    "30d",
+    "A number that verified a code within this long is a returning user: no rule of the pumping guard refuses it " +
+      "and it may use the budgets' reserve, so an attack on a block cannot lock out its known users. Kept as one bit " +
+      "per number per block in the store (Redis: 125 bytes per 1 000-number block). `off`: no number is.",
+  ),
+  BUDGET_RESERVE: Int(
+    20,
+    0,
+    90,
+    "Share (%) of every SEND_BUDGETS window only returning users' sends may use: an attack of new numbers can spend " +
+      "the rest, never the whole budget. Default 20: a day's returning users are most sign-ins; an attack spends the " +
+      "open 80 % and raises the alert before the reserve is touched. 0: none.",
   ),
   PUMPING_PREFIX_DROP: Int(
     3,

@@ -21,13 +21,18 @@ export function rangeOf(block: string, layout: PrefixLayout): string | undefined
 /** The digits a phone's store keys drop for their hash tag: its range's, or its block's with no ranges. */
 export const tagDigits = (layout: PrefixLayout) => Math.max(layout.dropDigits, layout.rangeDropDigits);
 
+/** A range needs this many times a block's judged sends before it can be blocked. */
+export const RANGE_EVIDENCE = 5;
+
 /**
- * A range is judged as a block is, on the same number of sends, but blocked
- * only below half the conversion: it holds 100 blocks of other people's
- * numbers, so only traffic that is mostly pumped may close it.
+ * A range is judged as a block is, but on RANGE_EVIDENCE times the sends and
+ * blocked only below half the conversion: it holds 100 blocks of other people's
+ * numbers, so only much traffic that is mostly pumped may close it (one send to
+ * each of 20 blocks must not).
  */
 export const rangePolicy = (policy: PumpingPolicy): PumpingPolicy => ({
   ...policy,
+  minSends: policy.minSends * RANGE_EVIDENCE,
   minConversion: policy.minConversion / 2,
 });
 

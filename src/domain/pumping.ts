@@ -42,6 +42,48 @@ export interface PumpVerdict {
   strikes: number;
 }
 
+/**
+ * The bounds on unproven sends (a send whose code is not verified yet): how many a block and
+ * its range may hold in `windowMs`, counted in buckets of `bucketMs`. A verified code gives
+ * its own send's place back, never more: only proof earns credit. 0: no bound.
+ */
+export interface UnprovenBounds {
+  block: number;
+  range: number;
+  windowMs: number;
+  bucketMs: number;
+}
+
+/** Unproven sends are counted in this many buckets of their window. */
+export const UNPROVEN_BUCKETS = 12;
+
+/** The bounds from their settings; undefined when neither bounds anything. */
+export function unprovenBounds(block: number, range: number, windowMs: number): UnprovenBounds | undefined {
+  if (block === 0 && range === 0) return undefined;
+  const bucketMs = Math.max(1, Math.ceil(windowMs / UNPROVEN_BUCKETS));
+  // 0 is no bound: a count the window can never reach.
+  const none = Number.MAX_SAFE_INTEGER;
+  return { block: block || none, range: range || none, windowMs, bucketMs };
+}
+
+/**
+ * The unproven sends of a window, from counts per bucket: every bucket that overlaps
+ * (now - window, now] counts in full. Mirrored by unproven_count (lua/lib/unproven.lua).
+ */
+export function unprovenCount(
+  counts: ReadonlyMap<number, number>,
+  now: number,
+  bounds: UnprovenBounds,
+): number {
+  const first = Math.floor((now - bounds.windowMs) / bounds.bucketMs);
+  let sum = 0;
+  for (const [bucket, count] of counts) if (bucket >= first) sum += count;
+  return sum;
+}
+
+/** Which rule of the guard refused a send (or, in monitor mode, would have). */
+export type GuardRule = "block" | "range" | "block-unproven" | "range-unproven";
+
 /** Safe-list entries are kept this long: an operator re-adds what should stay longer. */
 export const SAFE_ENTRY_MS = 365 * 86_400_000;
 

@@ -19,7 +19,12 @@ export interface BudgetWindow {
 export interface SendBudget {
   scope: string;
   windows: readonly BudgetWindow[];
-  /** Limit, window ms and bucket ms of each window in turn, as the Redis script reads them. */
+  /**
+   * The share of every window's limit only proven sends may use (BUDGET_RESERVE, 0–1): its
+   * returning users' reserve, which an attack of new numbers cannot spend.
+   */
+  reserve: number;
+  /** Limit, open limit, window ms and bucket ms of each window in turn, as the Redis script reads them. */
   scriptArgs: readonly number[];
 }
 
@@ -64,26 +69,41 @@ export function parseBudgets(text: string): SendBudget[] | undefined {
   return [...byScope].map(([scope, windows]) => sendBudget(scope, windows));
 }
 
-export function sendBudget(scope: string, windows: readonly BudgetWindow[]): SendBudget {
-  return { scope, windows, scriptArgs: windows.flatMap((w) => [w.limit, w.windowMs, w.bucketMs]) };
+export function sendBudget(scope: string, windows: readonly BudgetWindow[], reserve = 0): SendBudget {
+  return {
+    scope,
+    windows,
+    reserve,
+    scriptArgs: windows.flatMap((w) => [w.limit, openLimit(w.limit, reserve), w.windowMs, w.bucketMs]),
+  };
 }
+
+/** The sends of a window's limit that are not proven may use: all but the reserve, one at least. */
+export const openLimit = (limit: number, reserve: number) => Math.max(1, Math.floor(limit * (1 - reserve)));
+
+/** A budget with its reserve (BUDGET_RESERVE). */
+export const withReserve = (budget: SendBudget, reserve: number) =>
+  sendBudget(budget.scope, budget.windows, reserve);
 
 /**
  * The budget decision for one more send at `now` (`used`: the counts before it), from each window's bucket
  * counts (bucket index = floor(t / bucketMs)). Every bucket that overlaps
  * (now - windowMs, now] counts in full, the oldest partial one included, so the
  * count can only be too high: no window of that length ever holds more than the
- * limit. Mirrored line by line by budget_check (src/adapters/store/redis/lua/lib/budget.lua).
+ * limit. A send that is not `proven` may use only the open limit (the reserve is left
+ * to returning users). Mirrored line by line by budget_check (src/adapters/store/redis/lua/lib/budget.lua).
  */
 export function budgetDecision(
   counts: readonly Map<number, number>[],
   now: number,
   budget: SendBudget,
+  proven = true,
 ): Omit<BudgetDecision, "receipt"> {
   let denied: { index: number; waitMs: number } | undefined;
   let tightest = { index: 0, remaining: Number.POSITIVE_INFINITY };
   const used: number[] = [];
-  budget.windows.forEach((w, index) => {
+  budget.windows.forEach((window, index) => {
+    const w = proven ? window : { ...window, limit: openLimit(window.limit, budget.reserve) };
     const first = Math.floor((now - w.windowMs) / w.bucketMs);
     const live = [...(counts[index] ?? new Map<number, number>())]
       .filter(([j]) => j >= first)

@@ -54,6 +54,7 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
         : safeProblemOf(code, cause, meta);
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
+      if (cause instanceof GatewayError && cause.rule) meta.rule = cause.rule;
       countLimited(metrics, cause, problem.code);
       // Written here: an unknown route, or a refusal in onRequest (a declared oversize body),
       // never reaches mapResponse, where requestLog writes the line. Written once either way.

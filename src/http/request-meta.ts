@@ -22,6 +22,11 @@ export class RequestMeta {
   outcome?: string;
   /** The code of a problem answer, for metrics. */
   problemCode?: ErrorCode;
+  /**
+   * The spend guard's rule that refused a send (`block-unproven`, `budget-reserve`, ...), or in
+   * monitor mode would have (`monitor:<rule>`): on the request line, never in the answer.
+   */
+  rule?: string;
   /** The caller's connection closed before the answer was sent: the answer was lost (a send's SMS went out). */
   clientGone?: boolean;
   /** Whether the request line was written (it is written once). */
@@ -109,6 +114,7 @@ export class RequestMetas {
     const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
     if (meta.clientIp) fields.ip = meta.clientIp;
     if (meta.maskedPhone) fields.phone = meta.maskedPhone;
+    if (meta.rule) fields.rule = meta.rule;
     if (meta.clientGone) fields.clientGone = true;
     this.logger.info("request", fields);
   }

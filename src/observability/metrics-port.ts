@@ -1,5 +1,14 @@
 import type { OtpOperation } from "../domain/operation";
 
+/** The rules of the spend guard that refuse a send: the pumping guard's, and the budgets' (`budget-reserve`: past the open share). */
+export type RefusalRule =
+  | "block"
+  | "range"
+  | "block-unproven"
+  | "range-unproven"
+  | "budget"
+  | "budget-reserve";
+
 export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "get" | "get-subnet" | "country";
 /** Why a request line may go unwritten under a flood: a per-IP denial (by its scope), or a probe's answer. */
 export type SampledLine = RateLimitScope | "probe";
@@ -18,8 +27,8 @@ export interface Metrics {
   upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void;
   upstreamRetry(endpoint: OtpOperation): void;
   redisError(): void;
-  /** A send budget's window as last seen: sends in it and its limit. */
-  budget(scope: string, window: string, used: number, limit: number): void;
+  /** A send budget's window as last seen: sends in it, its limit, and the open share of it (all but the reserve). */
+  budget(scope: string, window: string, used: number, limit: number, open?: number): void;
   /** One SMS sent to `country`, at its estimated price (INR). */
   spend(country: string, amount: number): void;
   /**
@@ -27,6 +36,8 @@ export interface Metrics {
    * mode), a send that went out, a code verified (their ratio is the conversion).
    */
   pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void;
+  /** A send a guard rule refused, or would have refused (monitor mode), by the rule's name. */
+  guardRule(rule: RefusalRule, outcome: "refused" | "monitored"): void;
   /** Where in-flight requests are read from at scrape time (Bun's server). */
   watchInFlight(read: () => number): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -44,6 +55,7 @@ export const noMetrics: Metrics = {
   budget() {},
   spend() {},
   pumping() {},
+  guardRule() {},
   watchInFlight() {},
   render: async () => ({ contentType: "text/plain", body: "" }),
 };

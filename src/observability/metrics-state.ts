@@ -46,7 +46,7 @@ export const COUNTER_FAMILIES = {
   refused: {
     name: "otp_gateway_pumping_refused_total",
     label: "country",
-    help: "Sends the pumping guard refused (their prefix is blocked), by country.",
+    help: "Sends the pumping guard refused (any of its rules), by country.",
     initial: [],
   },
   monitored: {
@@ -54,6 +54,18 @@ export const COUNTER_FAMILIES = {
     label: "country",
     help: "Sends the pumping guard would have refused in enforce mode, by country.",
     initial: [],
+  },
+  ruleRefused: {
+    name: "otp_gateway_guard_refused_total",
+    label: "rule",
+    help: "Sends refused by a rule of the spend guard: block, range (blocked on conversion), block-unproven, range-unproven (bounds on unproven sends), budget, budget-reserve (an unproven send past a budget's open share).",
+    initial: ["block", "range", "block-unproven", "range-unproven", "budget", "budget-reserve"],
+  },
+  ruleMonitored: {
+    name: "otp_gateway_guard_monitored_total",
+    label: "rule",
+    help: "Sends the pumping guard's rules would have refused in enforce mode (PUMPING_MODE=monitor), by rule.",
+    initial: ["block", "range", "block-unproven", "range-unproven"],
   },
   sent: {
     name: "otp_gateway_pumping_sent_total",
@@ -91,6 +103,6 @@ export interface MetricsState {
     string,
     { endpoint: string; statusClass: string; buckets: number[]; sum: number; count: number }
   >;
-  readonly budgets: Map<string, { scope: string; window: string; used: number; limit: number }>;
+  readonly budgets: Map<string, { scope: string; window: string; used: number; limit: number; open: number }>;
   inFlight: () => number;
 }

@@ -1,5 +1,5 @@
 import type { OtpOperation } from "../domain/operation";
-import type { Metrics, RateLimitScope, SampledLine } from "./metrics-port";
+import type { Metrics, RateLimitScope, RefusalRule, SampledLine } from "./metrics-port";
 import {
   COUNTER_FAMILIES,
   type CounterFamily,
@@ -8,7 +8,13 @@ import {
   UPSTREAM_BUCKETS,
 } from "./metrics-state";
 
-export { type Metrics, noMetrics, type RateLimitScope, type SampledLine } from "./metrics-port";
+export {
+  type Metrics,
+  noMetrics,
+  type RateLimitScope,
+  type RefusalRule,
+  type SampledLine,
+} from "./metrics-port";
 export type { PromMetricsOptions } from "./metrics-state";
 
 /**
@@ -73,14 +79,17 @@ export class PromMetrics implements Metrics {
   redisError(): void {
     this.#state.redisErrors.value += 1;
   }
-  budget(scope: string, window: string, used: number, limit: number): void {
-    this.#state.budgets.set(`${scope} ${window}`, { scope, window, used, limit });
+  budget(scope: string, window: string, used: number, limit: number, open = limit): void {
+    this.#state.budgets.set(`${scope} ${window}`, { scope, window, used, limit, open });
   }
   spend(country: string, amount: number): void {
     this.#add("spend", country, amount);
   }
   pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void {
     this.#add(event, country);
+  }
+  guardRule(rule: RefusalRule, outcome: "refused" | "monitored"): void {
+    this.#add(outcome === "refused" ? "ruleRefused" : "ruleMonitored", rule);
   }
   watchInFlight(read: () => number): void {
     this.#state.inFlight = read;

@@ -33,7 +33,11 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
       this.inc(state.redisErrors.value);
     },
   });
-  const budgetGauge = (name: string, help: string, value: (b: { used: number; limit: number }) => number) =>
+  const budgetGauge = (
+    name: string,
+    help: string,
+    value: (b: { used: number; limit: number; open: number }) => number,
+  ) =>
     new Gauge({
       name,
       help,
@@ -50,6 +54,11 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
   );
   budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) =>
     Math.max(0, b.limit - b.used),
+  );
+  budgetGauge(
+    "otp_gateway_send_budget_open_remaining",
+    "Sends left in a send budget's open share (BUDGET_RESERVE): at 0, only returning users are served.",
+    (b) => Math.max(0, b.open - b.used),
   );
   new Gauge({
     name: "otp_gateway_http_requests_in_flight",

@@ -214,6 +214,20 @@ export interface components {
                 /** @description Blocks of this prefix so far: each doubles the next. */
                 strikes: number;
             }[];
+            /** @description Blocks and ranges at their bound on unproven sends now (a hundred at most, the most held first): their new numbers are refused until codes are verified or the window moves on; returning users are served. */
+            bounded: {
+                /**
+                 * @description The block or range (E.164 without its last digits).
+                 * @example +919876543
+                 */
+                prefix: string;
+                /** @description A wider range (PUMPING_RANGE_DROP); false: a block (PUMPING_PREFIX_DROP). */
+                range: boolean;
+                /** @description Its sends not verified yet, in PUMPING_UNPROVEN_WINDOW. */
+                unproven: number;
+                /** @description PUMPING_UNPROVEN_BLOCK or _RANGE: at this count, sends to its new numbers are refused. */
+                bound: number;
+            }[];
             budgets: {
                 /**
                  * @description `*` or a country code.
@@ -225,6 +239,8 @@ export interface components {
                 limit: number;
                 used: number;
                 remaining: number;
+                /** @description Sends left to new numbers before the reserve (BUDGET_RESERVE): at 0, only returning users are served. */
+                openRemaining: number;
             }[];
         };
         Done: {

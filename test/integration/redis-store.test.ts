@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { RedisStore } from "../../src/adapters/store/redis/index";
 import { loadConfig } from "../../src/config/index";
-import type { PumpingPolicy } from "../../src/domain/pumping";
+import { type PumpingPolicy, unprovenBounds } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
 import { sendBudget } from "../../src/domain/send-budget";
 import { createLogger } from "../../src/observability/logger";
@@ -26,6 +26,8 @@ import {
   budgetsOf,
   claimKey,
   completeKey,
+  countSent,
+  countVerified,
   judgePrefix,
   reserve,
   saveRecord,
@@ -53,10 +55,15 @@ async function withStore(body: (store: RedisStore, raw: Redis) => Promise<void>)
   }
 }
 
-storeBehaviour("redis", async () => {
-  await flushSharedRedis();
-  return open(SHARED_REDIS_URL);
-});
+storeBehaviour(
+  "redis",
+  async () => {
+    await flushSharedRedis();
+    return open(SHARED_REDIS_URL);
+  },
+  async () => {},
+  () => open(SHARED_REDIS_URL),
+);
 
 let cluster: RedisCluster | undefined;
 storeBehaviour(
@@ -68,6 +75,15 @@ storeBehaviour(
     return store;
   },
   async () => cluster?.stop(),
+  async () => {
+    const store = new RedisStore({
+      cluster: must(cluster, "a cluster").connection,
+      commandTimeoutMs: 1_000,
+      logger,
+    });
+    expect(await store.connected(5_000)).toBe(true);
+    return store;
+  },
 );
 
 // The same behaviour through a cluster that wants a password and speaks only TLS (rediss://).
@@ -133,9 +149,7 @@ class PumpTraffic {
       await this.check();
       this.checks++;
     } else if (r < 0.8) {
-      await (this.next() < 0.5
-        ? store.countVerified({ prefix: block, policy })
-        : store.countSent({ prefix: block, policy }));
+      await (this.next() < 0.5 ? countVerified(store, block, policy) : countSent(store, block, policy));
     } else if (this.#counted.length > 0) {
       await takeBack(store, this.#counted.splice(Math.floor(this.next() * this.#counted.length), 1)[0] ?? {});
     }
@@ -281,7 +295,7 @@ describe("redis store, faults and hygiene", () => {
       for (const key of keys) expect((await raw.hgetall(key)).J).toBeUndefined();
       expect(Object.keys(await raw.hgetall(rangeKey)).filter((f) => /^[svSV]:/.test(f))).toHaveLength(1);
     });
-  });
+  }, 15_000);
 
   test("sends a budget or the upstream refuses leave no pumping hash and no window behind", async () => {
     await flushSharedRedis();
@@ -334,25 +348,31 @@ describe("redis store, faults and hygiene", () => {
       await store.claimVerified(vid);
       await reserve(
         store,
-        {
-          scope: "ttl-test",
-          windows: [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }],
-          scriptArgs: [5, 60_000, 1_000],
-        },
+        sendBudget("ttl-test", [{ limit: 5, windowMs: 60_000, bucketMs: 1_000, label: "5/1m" }], 0.2),
         phone,
       );
       const pumping = { ...PUMPING_POLICY };
-      await store.countSent({ prefix: "+9198765", policy: pumping });
+      await countSent(store, "+9198765", pumping);
+      // A block at its bound on unproven sends (its hash, and the operators' list of them), and a
+      // returning user's bit.
+      const bounds = must(unprovenBounds(1, 5, 60_000), "bounds");
+      const bounded = { prefix: "+9198768", policy: pumping, bounds };
+      for (const n of ["+9198768001", "+9198768002"]) {
+        await store.admit({ kind: "sms", phone: n, event: n, window: w, pump: bounded, budgets: [] });
+      }
+      await Bun.sleep(50); // the list is written beside the refusal
+      await store.countVerified({ phone: "+9198768001", returning: { windowMs: 60_000 } });
       await store.addToSafeList({ prefix: "+9198766" });
       // A block, with its entry in the operators' list of blocks.
       const quick = { ...PUMPING_POLICY, windowMs: 600, bucketMs: 10, maturityMs: 20, minSends: 1 };
-      await store.countSent({ prefix: "+9198767", policy: quick });
+      await countSent(store, "+9198767", quick);
       await Bun.sleep(60);
       expect((await judgePrefix(store, "+9198767", "+9198767000", quick)).state).toBe("newly_blocked");
       const keys = await raw.keys("*");
-      // send and verify events, two idempotency claims and their bindings, one verification, one
-      // budget, three blocks and their range, the blocks list; and the tag secret
-      expect(keys.length, keys.join(" ")).toBe(14);
+      // send events of four numbers and verify events of one, two idempotency claims and their
+      // bindings, one verification, one budget, four blocks and their range, the lists of blocks
+      // and of bounded ones, one generation of proven bits; and the tag secret
+      expect(keys.length, keys.join(" ")).toBe(20);
       // The tag secret is one key, made once and never grown: it lives as long as the Redis does
       // (a Redis that restarts empty makes a new one, and every gateway reads it again).
       expect(await raw.pttl("otp:tag-secret")).toBe(-1);
@@ -368,6 +388,8 @@ describe("redis store, faults and hygiene", () => {
       expect(keys).toContain(`otp:vid:{${vid.tag}}otp_ttl`);
       expect(keys).toContain("otp:pump:{+91987}67");
       expect(keys).toContain("otp:pump:{+91987}");
+      expect(keys.filter((k) => k.startsWith("otp:proven:{+91987}68:"))).toHaveLength(1);
+      expect(await raw.zrange("otp:pump:bounded", "0", "-1")).toEqual(["otp:pump:{+91987}68"]);
       // The list of blocks names the blocked hash.
       expect(await raw.zrange("otp:pump:blocks", "0", "-1")).toEqual(["otp:pump:{+91987}67"]);
     });

@@ -161,3 +161,28 @@ export function admitTo(
     key: checks.key,
   });
 }
+
+let blockNumbers = 0;
+/** A number of `prefix`'s block (its last `dropDigits` digits rotating). */
+export const numberIn = (prefix: string, policy: PumpingPolicy) =>
+  prefix + String(blockNumbers++ % 10 ** policy.dropDigits).padStart(policy.dropDigits, "0");
+
+/**
+ * A send to a number of `prefix`'s block that goes out, as the guard counts it: admitted through
+ * the store's step (judged first, so it may come back refused: then nothing is counted).
+ */
+export async function countSent(store: OtpStore, prefix: string, policy: PumpingPolicy): Promise<Admission> {
+  return store.admit({
+    kind: "sms",
+    phone: numberIn(prefix, policy),
+    event: crypto.randomUUID(),
+    window: WIDE,
+    pump: { prefix, policy },
+    budgets: [],
+  });
+}
+
+/** A code verified for a number of `prefix`'s block, as the guard counts it. */
+export function countVerified(store: OtpStore, prefix: string, policy: PumpingPolicy): Promise<void> {
+  return store.countVerified({ phone: numberIn(prefix, policy), pump: { prefix, policy } });
+}

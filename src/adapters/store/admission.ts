@@ -1,4 +1,4 @@
-import type { PumpVerdict } from "../../domain/pumping";
+import type { GuardRule, PumpVerdict } from "../../domain/pumping";
 import type { RateDecision } from "../../domain/rate-window";
 import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
 import type { Admission, SendTicket } from "./port";
@@ -17,6 +17,8 @@ export interface TicketData {
   receipts: { budget: SendBudget; receipt: string }[];
   /** The block whose count this admission's check made, and the bucket it counted in. */
   pumped?: { prefix: string; bucket: number };
+  /** The block (and its range) this send is unproven in, and the bucket: given back when its code is verified. */
+  unproven?: { prefix: string; bucket: number };
   /** The Idempotency-Key held for the send. */
   key?: string;
 }
@@ -33,21 +35,30 @@ export function pumpedCount(
 
 export const fromTicket = (ticket: SendTicket): TicketData => ticket as unknown as TicketData;
 
-/** An admitted send's answer; `decision`: the phone's windows (none for a test number). */
+/** What an admitted send's answer says besides its ticket; `decision`: the phone's windows (none for a test number). */
+export interface AdmittedFacts {
+  decision?: RateDecision;
+  verdict?: PumpVerdict;
+  budgets?: readonly BudgetDecision[];
+  proven?: boolean;
+  monitored?: GuardRule;
+}
+
 export function admitted(
   ticket: TicketData,
-  decision?: RateDecision,
-  verdict?: PumpVerdict,
-  budgets?: readonly BudgetDecision[],
+  facts: AdmittedFacts = {},
 ): Extract<Admission, { kind: "admitted" }> {
+  const { decision, verdict, budgets, proven = false, monitored } = facts;
   return {
     kind: "admitted",
     ticket: ticket as unknown as SendTicket,
     resendAfterSeconds: decision?.nextAllowedSeconds ?? 0,
     retry: decision ? !decision.recorded : false,
+    proven,
     ...(decision ? { decision } : {}),
     ...(verdict ? { verdict } : {}),
     ...(budgets ? { budgets } : {}),
+    ...(monitored ? { monitored } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import type { VerificationRef } from "../../domain/ids";
-import type { PumpingPolicy, PumpVerdict } from "../../domain/pumping";
+import type { GuardRule, PumpingPolicy, PumpVerdict, UnprovenBounds } from "../../domain/pumping";
 import type { RatePolicy } from "../../domain/rate-policy";
 import type { RateDecision } from "../../domain/rate-window";
+import type { ReturningPolicy } from "../../domain/returning";
 import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
 
 /**
@@ -25,10 +26,11 @@ export interface KeyClaim {
   pendingMs: number;
 }
 
-/** The pumping guard's check of a send: the number's block, and the policy it is judged by now. */
+/** The pumping guard's check of a send: the number's block, the policy it is judged by now, and the bounds on unproven sends. */
 export interface PumpCheck {
   prefix: string;
   policy: PumpingPolicy;
+  bounds?: UnprovenBounds;
 }
 
 /** What a send asks of the store before the upstream is called. */
@@ -44,6 +46,8 @@ export type SendRequest =
       key?: KeyClaim;
       /** Absent with the guard off, or for a number the environment's safe list covers. */
       pump?: PumpCheck;
+      /** Whether the number is a returning user is asked (RETURNING_USERS); absent: no number is. */
+      returning?: ReturningPolicy;
       budgets: readonly SendBudget[];
     }
   | {
@@ -73,10 +77,16 @@ export type Admission =
   | { kind: "conflict" }
   /** The phone's send windows refuse. */
   | { kind: "limited"; decision: RateDecision }
-  /** The pumping guard refuses (enforce): the number's block or its range is blocked. */
-  | { kind: "blocked"; verdict: PumpVerdict }
-  /** A budget refuses: every budget asked, in the order given (one or more refused), and the guard's verdict. */
-  | { kind: "over_budget"; budgets: readonly BudgetDecision[]; verdict?: PumpVerdict }
+  /**
+   * The pumping guard refuses (enforce): the number's block or its range is blocked, or holds as many
+   * unproven sends as it may (`rule`). A proven number is never refused by the guard.
+   */
+  | { kind: "blocked"; rule: GuardRule; verdict: PumpVerdict }
+  /**
+   * A budget refuses: every budget asked, in the order given (one or more refused), whether the number
+   * is proven (a send that is not may use only a budget's open share), and the guard's verdict.
+   */
+  | { kind: "over_budget"; budgets: readonly BudgetDecision[]; proven: boolean; verdict?: PumpVerdict }
   | {
       kind: "admitted";
       ticket: SendTicket;
@@ -86,6 +96,10 @@ export type Admission =
       resendAfterSeconds: number;
       /** A retry of a keyed send whose first attempt was admitted: nothing was counted again. */
       retry: boolean;
+      /** The number verified lately (a returning user): no rule of the guard refused it. */
+      proven: boolean;
+      /** In monitor mode, the guard's rule that would have refused the send. */
+      monitored?: GuardRule;
       /** The guard's verdict (not clear only in monitor mode); absent when it was not asked. */
       verdict?: PumpVerdict;
       /** Each budget's decision, with this send counted; absent when none was asked (a retry). */
@@ -141,12 +155,21 @@ export interface VerifyingStore {
   refundVerify(id: VerificationRef, member: string): Promise<void>;
 }
 
-/** The pumping guard's counts beside the admission's own: sends it did not count, and verified codes. */
+/** A code verified, as the guard counts it. */
+export interface VerifiedCode {
+  phone: string;
+  /** Its block, counted for the conversion the guard judges (absent with the guard off). */
+  pump?: PumpCheck;
+  /** The bucket its send was unproven in (VerifyStart's `unproven`): that place is given back. */
+  unproven?: number;
+  /** The number is proven from now on (absent: no returning users). */
+  returning?: ReturningPolicy;
+}
+
+/** The pumping guard's counts beside the admission's own. */
 export interface GuardCounts {
-  /** A send that went out which the admission's check did not count (safe-listed, or let through by monitor mode). */
-  countSent(check: PumpCheck): Promise<void>;
-  /** A code verified, for its block and its range. */
-  countVerified(check: PumpCheck): Promise<void>;
+  /** A code verified: counted for its block and its range, its send's unproven place given back, its number proven. */
+  countVerified(code: VerifiedCode): Promise<void>;
 }
 
 /** A block or range the guard has blocked. */
@@ -158,6 +181,15 @@ export interface GuardBlock {
   range: boolean;
 }
 
+/** A block or range at its bound on unproven sends: new numbers of it are refused until codes are verified. */
+export interface BoundedPrefix {
+  prefix: string;
+  /** A wider range (PUMPING_RANGE_DROP), not a block of its own. */
+  range: boolean;
+  /** Its unproven sends in the bounds' window now. */
+  unproven: number;
+}
+
 /** A whole block, or one number of it. */
 export type SafeEntry = { prefix: string } | { prefix: string; number: string };
 
@@ -165,6 +197,8 @@ export type SafeEntry = { prefix: string } | { prefix: string; number: string };
 export interface GuardAdminStore {
   /** Blocks and ranges blocked now. */
   blocks(): Promise<GuardBlock[]>;
+  /** Blocks and ranges at a bound on unproven sends now (the most held first, a hundred at most). */
+  bounded(bounds: UnprovenBounds): Promise<BoundedPrefix[]>;
   /** Ends a block's block; its strikes stay. True if it was blocked. */
   liftBlock(prefix: string): Promise<boolean>;
   /** Ends a range's block (the range's prefix); its strikes stay. True if it was blocked. */
@@ -189,5 +223,5 @@ export interface StoreLifecycle {
 /** What `beginVerify` found: the attempt's fate and, for a known id, its phone; when `limited`, the windows' decision. */
 export type VerifyStart =
   | { state: "unknown" }
-  | { state: "ok" | "used" | "exhausted"; phone: string }
-  | { state: "limited"; phone: string; decision: RateDecision };
+  | { state: "ok" | "used" | "exhausted"; phone: string; unproven?: number }
+  | { state: "limited"; phone: string; unproven?: number; decision: RateDecision };

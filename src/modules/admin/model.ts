@@ -26,6 +26,30 @@ export const GuardStateModel = t.Object({
       }),
     }),
   ),
+  bounded: t.Array(
+    t.Object({
+      prefix: t.String({
+        description: "The block or range (E.164 without its last digits).",
+        examples: ["+919876543"],
+      }),
+      range: t.Boolean({
+        description: "A wider range (PUMPING_RANGE_DROP); false: a block (PUMPING_PREFIX_DROP).",
+      }),
+      unproven: Type.Integer({
+        minimum: 0,
+        description: "Its sends not verified yet, in PUMPING_UNPROVEN_WINDOW.",
+      }),
+      bound: Type.Integer({
+        minimum: 1,
+        description: "PUMPING_UNPROVEN_BLOCK or _RANGE: at this count, sends to its new numbers are refused.",
+      }),
+    }),
+    {
+      description:
+        "Blocks and ranges at their bound on unproven sends now (a hundred at most, the most held first): " +
+        "their new numbers are refused until codes are verified or the window moves on; returning users are served.",
+    },
+  ),
   budgets: t.Array(
     t.Object({
       budget: t.String({ description: "`*` or a country code.", examples: ["*"] }),
@@ -33,6 +57,11 @@ export const GuardStateModel = t.Object({
       limit: Type.Integer({ minimum: 1 }),
       used: Type.Integer({ minimum: 0 }),
       remaining: Type.Integer({ minimum: 0 }),
+      openRemaining: Type.Integer({
+        minimum: 0,
+        description:
+          "Sends left to new numbers before the reserve (BUDGET_RESERVE): at 0, only returning users are served.",
+      }),
     }),
   ),
 });

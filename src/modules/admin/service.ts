@@ -2,8 +2,8 @@ import type { GuardAdminStore, SafeEntry } from "../../adapters/store/port";
 import { maskPhone } from "../../domain/mask";
 import { shownPrefix } from "../../domain/number-ranges";
 import { isNumberBlock } from "../../domain/phone";
-import { numberPrefix, type PumpingPolicy } from "../../domain/pumping";
-import type { SendBudget } from "../../domain/send-budget";
+import { numberPrefix, type PumpingPolicy, type UnprovenBounds } from "../../domain/pumping";
+import { openLimit, type SendBudget } from "../../domain/send-budget";
 import type { TestNumber } from "../../domain/test-numbers";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../observability/logger";
@@ -20,6 +20,8 @@ export class AdminService {
       store: GuardAdminStore;
       budgets: readonly SendBudget[];
       pumping: PumpingPolicy;
+      /** The bounds on unproven sends (absent: none). */
+      unproven?: UnprovenBounds;
       /** TEST_PHONES: their windows are keyed by the number as listed, mobile or not. */
       testNumbers: ReadonlyMap<string, TestNumber>;
       logger: Logger;
@@ -27,9 +29,10 @@ export class AdminService {
   ) {}
 
   async state(): Promise<GuardState> {
-    const { store, budgets, pumping } = this.deps;
-    const [blocks, uses] = await Promise.all([
+    const { store, budgets, pumping, unproven } = this.deps;
+    const [blocks, bounded, uses] = await Promise.all([
       store.blocks(),
+      unproven && pumping.mode !== "off" ? store.bounded(unproven) : [],
       Promise.all(budgets.map((b) => store.budgetUse(b))),
     ]);
     return {
@@ -40,6 +43,10 @@ export class AdminService {
         remainingSeconds: Math.ceil(b.remainingMs / 1000),
         strikes: b.strikes,
       })),
+      bounded: bounded.map((b) => ({
+        ...b,
+        bound: unproven ? (b.range ? unproven.range : unproven.block) : 0,
+      })),
       budgets: budgets.flatMap((budget, i) =>
         budget.windows.map((w, k) => {
           const used = uses[i]?.used[k] ?? 0;
@@ -49,6 +56,7 @@ export class AdminService {
             limit: w.limit,
             used,
             remaining: Math.max(0, w.limit - used),
+            openRemaining: Math.max(0, openLimit(w.limit, budget.reserve) - used),
           };
         }),
       ),

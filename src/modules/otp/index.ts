@@ -14,7 +14,7 @@ export function otpController(service: OtpService, context: RequestContext) {
       .post(
         "/send",
         async ({ body, headers, meta, set, request }) => {
-          const { answer, maskedPhone, replayed, test } = await service.send(
+          const { answer, maskedPhone, replayed, test, monitored } = await service.send(
             body.phone,
             headers["idempotency-key"],
             {
@@ -23,6 +23,7 @@ export function otpController(service: OtpService, context: RequestContext) {
             },
           );
           meta.maskedPhone = maskedPhone;
+          if (monitored) meta.rule = `monitor:${monitored}`;
           // Gone while the SMS went out (a closed or pipelined connection): its line says so.
           if (request.signal.aborted) meta.clientGone = true;
           meta.outcome = replayed ? "replayed" : test ? "test_number" : "sent";

@@ -1,7 +1,8 @@
 import type { SmsProvider } from "../../adapters/sms/port";
 import type { GuardCounts, SendingStore, VerifyingStore } from "../../adapters/store/port";
-import type { PumpingPolicy } from "../../domain/pumping";
+import type { GuardRule, PumpingPolicy, UnprovenBounds } from "../../domain/pumping";
 import type { RatePolicy } from "../../domain/rate-policy";
+import type { ReturningPolicy } from "../../domain/returning";
 import type { SendBudget } from "../../domain/send-budget";
 import type { TestNumber } from "../../domain/test-numbers";
 import type { ErrorCode } from "../../errors";
@@ -25,6 +26,10 @@ export interface OtpPolicy {
   sendBudgets: readonly SendBudget[];
   /** The pumping guard (PUMPING_*). */
   pumping: PumpingPolicy;
+  /** The bounds on unproven sends per block and range (PUMPING_UNPROVEN_*); absent: none. */
+  unproven?: UnprovenBounds;
+  /** Returning users (RETURNING_USERS); absent: no number is proven. */
+  returning?: ReturningPolicy;
   /** Estimated price of one SMS by country (`*` for the rest), for the spend metric. */
   smsPrices: ReadonlyMap<string, number>;
   /** Tell the caller why a verify failed. Off by default: one generic answer leaks less. */
@@ -51,6 +56,8 @@ export interface SendOutcome {
   replayed: boolean;
   /** A test number's send (TEST_PHONES): no SMS went out. */
   test?: boolean;
+  /** In monitor mode, the pumping guard's rule that would have refused this send. */
+  monitored?: GuardRule;
 }
 
 export interface VerifyOutcome {

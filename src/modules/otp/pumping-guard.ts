@@ -3,54 +3,75 @@ import { rangeOf, shownPrefix } from "../../domain/number-ranges";
 import type { MobileNumber } from "../../domain/phone";
 import {
   CountryWatch,
+  type GuardRule,
   numberPrefix,
   type PumpingPolicy,
   type PumpVerdict,
   safeListed,
+  type UnprovenBounds,
 } from "../../domain/pumping";
+import type { ReturningPolicy } from "../../domain/returning";
 import { formatDuration } from "../../lib/duration";
 import type { Logger } from "../../observability/logger";
 import type { Metrics } from "../../observability/metrics";
 
 /**
- * The conversion-driven pumping guard: the gateway sees both halves of every
- * OTP, the send and the successful verify, so a number prefix whose codes are
- * sent but not verified is blocked for a while (PUMPING_*). It needs the app to
- * verify through the gateway: codes checked elsewhere look like pumping.
+ * The pumping guard. The gateway sees both halves of every OTP, the send and the
+ * successful verify, and judges a number's block (PUMPING_PREFIX_DROP) and its range
+ * (PUMPING_RANGE_DROP) on them, by two rules of different speed:
  *
- * The store judges a send in its admission step (src/adapters/store); the guard
- * says what to check, reads the verdict (log lines, metrics) and counts what the
- * check does not: sends it let through uncounted, and verified codes.
+ * - the bounds on unproven sends (PUMPING_UNPROVEN_*): a block and a range may hold only
+ *   so many sends whose codes are not verified yet, in a window; a verified code gives its
+ *   own send's place back. They stop an attack on fresh blocks within its first sends.
+ * - the conversion judgement: a block or range whose expired codes were mostly not
+ *   verified is blocked for hours, doubling on repeat.
+ *
+ * A returning user (a number that verified lately, RETURNING_USERS) is never refused by
+ * either. It needs the app to verify through the gateway: codes checked elsewhere look
+ * like pumping.
+ *
+ * The store applies both in its admission step (src/adapters/store); the guard says what to
+ * check, reads the verdict (log lines, metrics) and counts verified codes.
  */
 export class PumpingGuard {
   readonly #countries: CountryWatch;
 
   constructor(
-    private readonly deps: { store: GuardCounts; policy: PumpingPolicy; logger: Logger; metrics: Metrics },
+    private readonly deps: {
+      store: GuardCounts;
+      policy: PumpingPolicy;
+      bounds?: UnprovenBounds;
+      returning?: ReturningPolicy;
+      logger: Logger;
+      metrics: Metrics;
+    },
   ) {
     this.#countries = new CountryWatch(deps.policy);
   }
 
   /**
    * What the store checks of a send to this number: its block, judged by the policy of now (a
-   * country under attack has its blocks judged on fewer sends); nothing with the guard off or for
-   * a number on the environment's safe list.
+   * country under attack has its blocks judged on fewer sends), and the bounds on unproven sends;
+   * nothing with the guard off or for a number on the environment's safe list.
    */
   check(mobile: MobileNumber): PumpCheck | undefined {
-    const { policy } = this.deps;
+    const { policy, bounds } = this.deps;
     if (policy.mode === "off" || safeListed(policy, mobile.e164)) return undefined;
     return {
       prefix: numberPrefix(mobile.e164, policy.dropDigits),
       policy: this.#countries.policyFor(mobile.country ?? "unknown"),
+      ...(bounds ? { bounds } : {}),
     };
   }
 
-  /** The store's verdict on a send: a block started is logged; a refusal, or one monitor mode let through, counted. */
-  observe(mobile: MobileNumber, check: PumpCheck, verdict: PumpVerdict): void {
+  /**
+   * The store's verdict on a send: a block started is logged; a refusal (by `rule`), or a send
+   * monitor mode let through that a rule would have refused, counted by rule.
+   */
+  observe(mobile: MobileNumber, check: PumpCheck, verdict: PumpVerdict | undefined, rule?: GuardRule): void {
     const { policy, logger, metrics } = this.deps;
-    if (verdict.state === "clear") return;
     const enforced = policy.mode === "enforce";
-    if (verdict.state === "newly_blocked") {
+    if (verdict?.state === "newly_blocked") {
       const what = verdict.range ? "number range" : "number prefix";
       logger.warn(
         enforced ? `pumping guard: ${what} blocked` : `pumping guard (monitor): ${what} would be blocked`,
@@ -62,39 +83,39 @@ export class PumpingGuard {
         },
       );
     }
+    if (!rule) return;
     metrics.pumping(mobile.country ?? "unknown", enforced ? "refused" : "monitored");
+    metrics.guardRule(rule, enforced ? "refused" : "monitored");
   }
 
-  /**
-   * A send went out: counted for its country's conversion, and for its block where the
-   * admission's check did not count it (safe-listed, or let through by monitor mode). A retry
-   * of a keyed send counts nothing: its first attempt did.
-   */
-  async sent(mobile: MobileNumber, admission: Extract<Admission, { kind: "admitted" }>): Promise<void> {
+  /** A send went out: counted for its country's conversion. A retry of a keyed send counts nothing: its first attempt did. */
+  sent(mobile: MobileNumber, admission: Extract<Admission, { kind: "admitted" }>): void {
     if (admission.retry) return;
     const country = mobile.country ?? "unknown";
     this.deps.metrics.pumping(country, "sent");
-    if (this.deps.policy.mode === "off") return;
-    this.#countries.count(country, "sent");
-    if (admission.verdict?.counted === undefined) await this.#count(mobile.e164, "sent");
+    if (this.deps.policy.mode !== "off") this.#countries.count(country, "sent");
   }
 
-  /** Counts a verified code; a failure is logged, never the caller's problem. */
-  async verified(mobile: MobileNumber): Promise<void> {
-    this.deps.metrics.pumping(mobile.country ?? "unknown", "verified");
-    if (this.deps.policy.mode === "off") return;
-    this.#countries.count(mobile.country ?? "unknown", "verified");
-    await this.#count(mobile.e164, "verified");
-  }
-
-  async #count(phone: string, kind: "sent" | "verified"): Promise<void> {
-    const { store, policy, logger } = this.deps;
-    const check = { prefix: numberPrefix(phone, policy.dropDigits), policy };
+  /**
+   * A code verified: counted for its block and range, its send's unproven place (`unproven`, the
+   * bucket) given back, and its number proven. A failure is logged, never the caller's problem.
+   */
+  async verified(mobile: MobileNumber, unproven: number | undefined): Promise<void> {
+    const { store, policy, returning, logger, metrics } = this.deps;
+    const country = mobile.country ?? "unknown";
+    metrics.pumping(country, "verified");
+    if (policy.mode !== "off") this.#countries.count(country, "verified");
+    const pump = this.check(mobile);
+    if (!pump && !returning) return;
     try {
-      await (kind === "sent" ? store.countSent(check) : store.countVerified(check));
+      await store.countVerified({
+        phone: mobile.e164,
+        ...(pump ? { pump: { prefix: pump.prefix, policy } } : {}),
+        ...(pump && unproven !== undefined ? { unproven } : {}),
+        ...(returning ? { returning } : {}),
+      });
     } catch (err) {
-      logger.warn("pumping guard: could not count", {
-        kind,
+      logger.warn("pumping guard: could not count a verified code", {
         error: err instanceof Error ? err.message : String(err),
       });
     }

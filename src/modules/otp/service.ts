@@ -29,7 +29,14 @@ export class OtpService {
       maxAttempts: policy.maxAttempts,
     });
     this.#spend = new SpendGuard({ budgets: policy.sendBudgets, logger, metrics });
-    this.#pumping = new PumpingGuard({ store, policy: policy.pumping, logger, metrics });
+    this.#pumping = new PumpingGuard({
+      store,
+      policy: policy.pumping,
+      bounds: policy.unproven,
+      returning: policy.returning,
+      logger,
+      metrics,
+    });
   }
 
   /**
@@ -78,11 +85,15 @@ export class OtpService {
         answer: JSON.stringify(answer),
         answerTtlMs: this.deps.policy.idempotencyTtlMs,
       };
-      await Promise.all([
-        this.#record(admitted.ticket, record),
-        recipient.kind === "mobile" && this.#pumping.sent(recipient.mobile, admitted),
-      ]);
-      return { answer, maskedPhone, replayed: false, test: recipient.kind === "test" };
+      await this.#record(admitted.ticket, record);
+      if (recipient.kind === "mobile") this.#pumping.sent(recipient.mobile, admitted);
+      return {
+        answer,
+        maskedPhone,
+        replayed: false,
+        test: recipient.kind === "test",
+        ...(admitted.monitored ? { monitored: admitted.monitored } : {}),
+      };
     } catch (err) {
       // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
       const nothingSent = err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent;
@@ -132,6 +143,7 @@ export class OtpService {
       window: this.deps.policy.phoneSend,
       key,
       pump: this.#pumping.check(mobile),
+      ...(this.deps.policy.returning ? { returning: this.deps.policy.returning } : {}),
       budgets: this.#spend.budgetsFor(mobile.country),
     };
   }
@@ -144,7 +156,10 @@ export class OtpService {
   ): Admitted {
     const mobile = recipient.kind === "mobile" ? recipient.mobile : undefined;
     const sms = request.kind === "sms" ? request : undefined;
-    if (mobile && sms?.pump && "verdict" in admission && admission.verdict) {
+    if (mobile && sms?.pump && (admission.kind === "blocked" || admission.kind === "admitted")) {
+      const rule = admission.kind === "blocked" ? admission.rule : admission.monitored;
+      this.#pumping.observe(mobile, sms.pump, admission.verdict, rule);
+    } else if (mobile && sms?.pump && admission.kind === "over_budget") {
       this.#pumping.observe(mobile, sms.pump, admission.verdict);
     }
     switch (admission.kind) {
@@ -155,9 +170,9 @@ export class OtpService {
       case "limited":
         throw GatewayError.rateLimited({ policy: this.deps.policy.phoneSend, decision: admission.decision });
       case "blocked":
-        throw new GatewayError("DESTINATION_BLOCKED");
+        throw new GatewayError("DESTINATION_BLOCKED", { rule: admission.rule });
       case "over_budget":
-        throw this.#spend.refused(sms?.budgets ?? [], admission.budgets);
+        throw this.#spend.refused(sms?.budgets ?? [], admission.budgets, admission.proven);
       case "admitted":
         this.#spend.admitted(sms?.budgets ?? [], admission.budgets);
         return admission;
@@ -200,7 +215,7 @@ export class OtpService {
     }
     const { phone } = start;
     if (test) return this.#verifyTestNumber(id, requestId, phone, code, window.member);
-    return this.#verifyUpstream(id, requestId, phone, code);
+    return this.#verifyUpstream(id, requestId, phone, code, start.unproven);
   }
 
   /**
@@ -230,6 +245,7 @@ export class OtpService {
     requestId: string,
     phone: string,
     code: string,
+    unproven: number | undefined,
   ): Promise<VerifyOutcome> {
     const { store, provider } = this.deps;
     const result = await provider.verify({ requestId: id.inner, code });
@@ -237,7 +253,7 @@ export class OtpService {
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     if (!(await store.claimVerified(id))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
-    void this.#pumping.verified(requireMobile(phone));
+    void this.#pumping.verified(requireMobile(phone), unproven);
     return { answer: { verified: true }, test: false };
   }
 

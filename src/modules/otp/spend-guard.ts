@@ -1,17 +1,19 @@
-import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
+import { type BudgetDecision, openLimit, type SendBudget } from "../../domain/send-budget";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../observability/logger";
-import type { Metrics } from "../../observability/metrics";
+import type { Metrics, RefusalRule } from "../../observability/metrics";
 
 /**
  * The send budgets (SEND_BUDGETS): what a gateway may spend, whoever asks. A send
  * draws on the `*` budget and on its country's; the store counts both in the
  * send's admission step and takes them back when the send surely did not go out.
- * The guard says which budgets a send draws on and reads their decisions:
- * their use as metrics, and the alert when one refuses.
+ * Each budget keeps a reserve (BUDGET_RESERVE) only returning users' sends may use:
+ * an attack of new numbers spends the open share at most, never the whole budget.
+ * The guard says which budgets a send draws on and reads their decisions: their
+ * use as metrics, and the alerts (the open share spent; the whole budget spent).
  */
 export class SpendGuard {
-  /** When each budget window last raised its alert: once per window length, per process. */
+  /** When each alert of each budget window last fired: once per window length, per process. */
   readonly #alerted = new Map<string, number>();
 
   constructor(private readonly deps: { budgets: readonly SendBudget[]; logger: Logger; metrics: Metrics }) {}
@@ -21,20 +23,48 @@ export class SpendGuard {
     return this.deps.budgets.filter((b) => b.scope === "*" || b.scope === country);
   }
 
-  /** An admitted send's budgets (in `budgets`' order; none asked for a retry): their use as metrics. */
+  /**
+   * An admitted send's budgets (in `budgets`' order; none asked for a retry): their use as
+   * metrics, and the alert when this send used a reserve, or took an open share's last place.
+   */
   admitted(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[] = []): void {
     this.#observe(budgets, decisions);
+    for (const [i, decision] of decisions.entries()) {
+      const budget = budgets[i];
+      if (!budget || budget.reserve === 0) continue;
+      const spent = budget.windows.findIndex(
+        (w, k) => (decision.used[k] ?? 0) >= openLimit(w.limit, budget.reserve),
+      );
+      if (spent >= 0) this.#openShareSpent(budget, spent);
+    }
   }
 
-  /** A send a budget refused: the use as metrics, the alert, and the answer (503 with Retry-After, nothing sent). */
-  refused(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[]): GatewayError {
+  /**
+   * A send a budget refused: the use as metrics, the alert, and the answer (503 with Retry-After,
+   * nothing sent). The rule (for metrics and the request line, never the answer): `budget-reserve`
+   * when the send is not proven and only the reserve was left, else `budget`.
+   */
+  refused(
+    budgets: readonly SendBudget[],
+    decisions: readonly BudgetDecision[],
+    proven: boolean,
+  ): GatewayError {
     this.#observe(budgets, decisions);
     const index = decisions.findIndex((d) => !d.allowed);
     const [budget, decision] = [budgets[index], decisions[index]];
-    if (budget && decision) this.#alert(budget, decision);
+    const window = budget?.windows[decision?.index ?? 0];
+    const reserveLeft =
+      !proven && window !== undefined && (decision?.used[decision.index] ?? 0) < window.limit;
+    const rule: RefusalRule = reserveLeft ? "budget-reserve" : "budget";
+    this.deps.metrics.guardRule(rule, "refused");
+    if (budget && decision) {
+      if (reserveLeft) this.#openShareSpent(budget, decision.index);
+      else this.#exhausted(budget, decision);
+    }
     const waitMs = decision?.waitMs ?? 1_000;
     return new GatewayError("SEND_BUDGET_EXHAUSTED", {
       retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+      rule,
     });
   }
 
@@ -43,23 +73,43 @@ export class SpendGuard {
       const budget = budgets[i];
       if (!budget) continue;
       for (const [k, w] of budget.windows.entries()) {
-        this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit);
+        const open = openLimit(w.limit, budget.reserve);
+        this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit, open);
       }
     }
   }
 
-  /** The error-level line an operator alerts on, once per window length. */
-  #alert(budget: SendBudget, decision: BudgetDecision): void {
+  /** The first alert: new numbers are refused from now on, returning users still served from the reserve. */
+  #openShareSpent(budget: SendBudget, index: number): void {
+    const window = budget.windows[index];
+    if (!window) return;
+    this.#once(`open ${budget.scope} ${window.label}`, window.windowMs, () =>
+      this.deps.logger.error("send budget's open share spent: only returning users are served", {
+        budget: budget.scope,
+        window: window.label,
+        reserve: budget.reserve,
+      }),
+    );
+  }
+
+  /** The error-level line an operator alerts on: every send is refused until the budget frees. */
+  #exhausted(budget: SendBudget, decision: BudgetDecision): void {
     const window = budget.windows[decision.index];
     if (!window) return;
-    const key = `${budget.scope} ${window.label}`;
+    this.#once(`all ${budget.scope} ${window.label}`, window.windowMs, () =>
+      this.deps.logger.error("send budget exhausted: sends are refused until it frees", {
+        budget: budget.scope,
+        window: window.label,
+        retryAfterSeconds: Math.ceil(decision.waitMs / 1000),
+      }),
+    );
+  }
+
+  /** Runs `alert` unless it ran for `key` within the last `windowMs`. */
+  #once(key: string, windowMs: number, alert: () => void): void {
     const now = Date.now();
     if ((this.#alerted.get(key) ?? 0) > now) return;
-    this.#alerted.set(key, now + window.windowMs);
-    this.deps.logger.error("send budget exhausted: sends are refused until it frees", {
-      budget: budget.scope,
-      window: window.label,
-      retryAfterSeconds: Math.ceil(decision.waitMs / 1000),
-    });
+    this.#alerted.set(key, now + windowMs);
+    alert();
   }
 }

@@ -4,7 +4,15 @@ import type { PumpingPolicy } from "../../../src/domain/pumping";
 import { ratePolicy } from "../../../src/domain/rate-policy";
 import { budgetOf, limitsOf } from "../../support/given";
 import { storeBehaviour } from "../../support/store-behaviour";
-import { admitTo, budgetsOf, judgePrefix, reserve, verdictOf } from "../../support/store-steps";
+import {
+  admitTo,
+  budgetsOf,
+  countSent,
+  countVerified,
+  judgePrefix,
+  reserve,
+  verdictOf,
+} from "../../support/store-steps";
 
 storeBehaviour("memory", async () => new MemoryStore());
 
@@ -26,7 +34,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   const oneAnHour = ratePolicy("phone", limitsOf("1/1h"));
   /** Blocks `prefix`: six sends whose codes are never verified, judged once they have matured. */
   async function block(store: MemoryStore, prefix: string, policy: PumpingPolicy): Promise<void> {
-    for (let i = 0; i < 6; i++) await store.countSent({ prefix: prefix, policy: policy });
+    for (let i = 0; i < 6; i++) await countSent(store, prefix, policy);
     await Bun.sleep(130);
     expect((await judgePrefix(store, prefix, `${prefix}123`, policy)).state).toBe("newly_blocked");
   }
@@ -105,10 +113,10 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     const blocked = "+919812345";
     await block(store, blocked, short);
     for (let i = 0; i < 150; i++) {
-      await store.countSent({ prefix: `+9173${String(i * 1000).padStart(5, "0")}`, policy: short });
+      await countSent(store, `+9173${String(i * 1000).padStart(5, "0")}`, short);
     }
     await store.removeFromSafeList({ prefix: blocked, number: `${blocked}999` }); // a number never listed
-    await store.countVerified({ prefix: blocked, policy: short }); // a code sent before the block, verified now
+    await countVerified(store, blocked, short); // a code sent before the block, verified now
     await Bun.sleep(1_700);
     expect((await judgePrefix(store, blocked, `${blocked}123`, short)).state).toBe("blocked");
   });
@@ -116,14 +124,16 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
   test("sends refused by a blocked range push no other prefix's counts out of a full map", async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     const victim = "+919900000";
-    for (let i = 0; i < 4; i++) await store.countSent({ prefix: victim, policy: PUMPING }); // the oldest record
-    for (let i = 0; i < 2; i++) await store.countVerified({ prefix: "+919900010", policy: PUMPING }); // keeps its range open
-    for (let i = 0; i < 5; i++) await store.countSent({ prefix: `+91981234${i}`, policy: PUMPING });
+    for (let i = 0; i < 4; i++) await countSent(store, victim, PUMPING); // the oldest record
+    for (let i = 0; i < 2; i++) await countVerified(store, "+919900010", PUMPING); // keeps its range open
+    // Four unverified sends to each of 7 blocks of a range: 28 judged, past the range's 25.
+    for (let i = 0; i < 28; i++) await countSent(store, `+91981234${i % 7}`, PUMPING);
     await Bun.sleep(130);
     expect((await judgePrefix(store, "+919812349", "+919812349123", PUMPING)).state).toBe("newly_blocked");
-    // Other records until the map is full, then sends a blocked range refuses, to a fresh block of it.
-    for (let i = 0; i < 90; i++) {
-      await store.countSent({ prefix: `+9177000${String(i).padStart(2, "0")}`, policy: PUMPING });
+    // Other records until the map is full (11 so far, 88 blocks and their range), then sends a
+    // blocked range refuses, to a fresh block of it.
+    for (let i = 0; i < 88; i++) {
+      await countSent(store, `+9177000${String(i).padStart(2, "0")}`, PUMPING);
     }
     for (let i = 0; i < 5; i++) {
       expect(await judgePrefix(store, "+919812300", "+919812300555", PUMPING)).toMatchObject({
@@ -132,7 +142,7 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
       });
     }
     // The victim's four unverified sends are still there: a fifth makes it a block.
-    await store.countSent({ prefix: victim, policy: PUMPING });
+    await countSent(store, victim, PUMPING);
     await Bun.sleep(130);
     expect((await judgePrefix(store, victim, `${victim}123`, PUMPING)).state).toBe("newly_blocked");
   });

@@ -7,12 +7,15 @@ export class MemoryBudgets {
 
   constructor(private readonly now: () => number) {}
 
-  /** A budget's decision for one more send now (stale buckets dropped), and how to record it. */
-  check(budget: SendBudget): { decision: BudgetDecision; record(): void } {
+  /**
+   * A budget's decision for one more send now (stale buckets dropped), and how to record it; a send
+   * that is not `proven` may use only the open share.
+   */
+  check(budget: SendBudget, proven = true): { decision: BudgetDecision; record(): void } {
     const counts = this.#counts.get(budget.scope) ?? budget.windows.map(() => new Map<number, number>());
     this.#counts.set(budget.scope, counts);
     const now = this.now();
-    const decision: BudgetDecision = { ...budgetDecision(counts, now, budget), receipt: "" };
+    const decision: BudgetDecision = { ...budgetDecision(counts, now, budget, proven), receipt: "" };
     budget.windows.forEach((w, k) => {
       const first = Math.floor((now - w.windowMs) / w.bucketMs);
       const buckets = bucketsOf(counts, k);

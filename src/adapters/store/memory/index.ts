@@ -1,25 +1,28 @@
 import { randomBytes } from "node:crypto";
 import type { LRUCache } from "lru-cache";
 import { phoneTag, type VerificationRef, verificationId } from "../../../domain/ids";
-import { DEFAULT_LAYOUT, type PrefixLayout } from "../../../domain/number-ranges";
+import { DEFAULT_LAYOUT, type PrefixLayout, rangeOf } from "../../../domain/number-ranges";
+import type { GuardRule, PumpVerdict, UnprovenBounds } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
 import { boundedLru } from "../../../lib/lru";
-import { admitted, fromTicket, keyTaken, pumpedCount, type TicketData } from "../admission";
+import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
 import type {
   Admission,
+  BoundedPrefix,
   GuardBlock,
   OtpStore,
-  PumpCheck,
   SafeEntry,
   SendRequest,
   SendTicket,
   SentCode,
+  VerifiedCode,
   VerifyStart,
 } from "../port";
 import { MemoryBudgets } from "./budgets";
 import { MemoryIdempotency } from "./idempotency";
 import { MemoryPumping } from "./pumping";
+import { MemoryReturning } from "./returning";
 import { MemoryWindows } from "./windows";
 
 export interface MemoryStoreOptions {
@@ -31,7 +34,8 @@ export interface MemoryStoreOptions {
   layout?: PrefixLayout;
 }
 
-type Verification = { phone: string; attempts: number; verified: boolean };
+/** A verification record; `unproven`: the bucket its send is unproven in. */
+type Verification = { phone: string; attempts: number; verified: boolean; unproven?: number };
 type SmsRequest = Extract<SendRequest, { kind: "sms" }>;
 
 /**
@@ -48,6 +52,8 @@ export class MemoryStore implements OtpStore {
   readonly #verifications: LRUCache<string, Verification>;
   readonly #budgets: MemoryBudgets;
   readonly #pumping: MemoryPumping;
+  readonly #returning: MemoryReturning;
+  readonly #layout: PrefixLayout;
   /** One process, one secret: the tags need agree with no other gateway. */
   readonly #secret = randomBytes(32);
 
@@ -61,7 +67,10 @@ export class MemoryStore implements OtpStore {
     this.#windows = new MemoryWindows(max, this.#now);
     this.#idempotency = new MemoryIdempotency(max, this.#now);
     this.#verifications = boundedLru(max, { perf });
-    this.#pumping = new MemoryPumping(max, this.#now, options.layout ?? DEFAULT_LAYOUT);
+    this.#layout = options.layout ?? DEFAULT_LAYOUT;
+    this.#pumping = new MemoryPumping(max, this.#now, this.#layout);
+    // Generations are slices of wall-clock time, as in Redis.
+    this.#returning = new MemoryReturning(max, options.now ?? Date.now, this.#layout.dropDigits);
   }
 
   phoneTag(phone: string): string {
@@ -80,57 +89,113 @@ export class MemoryStore implements OtpStore {
   }
 
   /**
-   * As admit.lua: the phone's windows, the guard's check, the budgets. The budgets are looked at
-   * (nothing recorded) before the prefix is counted: a send they refuse counts nowhere, so it takes
-   * no place in the pumping map (a full one would push out its oldest). Redis counts, asks the
-   * budgets and takes the count back (there the count also lengthens an existing hash's time to
-   * live; here a refused send changes nothing).
+   * As admit.lua: the phone's windows, whether the number is proven, the guard's rules, the
+   * budgets, then the counts. The guard's counts are made only once every check has let the send
+   * through: Redis counts and takes back, but a count here could push another record out of a
+   * full map (there the count also lengthens an existing hash's time to live; here a refused send
+   * changes nothing).
    */
   #admitSms(request: SmsRequest): Admission {
-    const { phone, event, window, key, pump, budgets } = request;
+    const { phone, event, window, key, budgets } = request;
     const { decision, record } = this.#windows.check(`send|${phone}`, window, event);
     if (!decision.allowed) return { kind: "limited", decision };
     const retry = !decision.recorded;
-    const checks = retry ? [] : budgets.map((budget) => ({ budget, ...this.#budgets.check(budget) }));
-    const affordable = checks.every((c) => c.decision.allowed);
-    const verdict = pump && this.#pumping.admit(pump.prefix, phone, pump.policy, !retry && affordable);
-    if (verdict && verdict.state !== "clear" && pump.policy.mode === "enforce") {
-      return { kind: "blocked", verdict };
+    const proven = request.returning !== undefined && this.#returning.isProven(phone, request.returning);
+    const guard = this.#guard(request, proven);
+    const mode = request.pump?.policy.mode;
+    if (guard.rule && guard.verdict && !proven && mode === "enforce") {
+      return { kind: "blocked", rule: guard.rule, verdict: guard.verdict };
     }
+    const monitored = guard.rule && !proven && mode === "monitor" ? guard.rule : undefined;
+    const facts = { decision, verdict: guard.verdict, proven, monitored };
+    if (retry) {
+      if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
+      return admitted({ phone, receipts: [], key: key?.key }, facts);
+    }
+    const checks = budgets.map((budget) => ({ budget, ...this.#budgets.check(budget, proven) }));
     const decisions = checks.map((c) => c.decision);
-    if (!affordable) return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) };
+    if (!checks.every((c) => c.decision.allowed)) {
+      return {
+        kind: "over_budget",
+        budgets: decisions,
+        proven,
+        ...(guard.verdict ? { verdict: guard.verdict } : {}),
+      };
+    }
     for (const check of checks) check.record();
-    if (!retry) record();
+    record();
     if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
+    const counted = this.#countSend(request, guard, proven);
     const ticket: TicketData = {
       phone,
-      event: retry ? undefined : event,
+      event,
       receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })),
-      pumped: pumpedCount(pump?.prefix, verdict),
+      ...counted.ticket,
       key: key?.key,
     };
-    return admitted(ticket, decision, verdict, retry ? undefined : decisions);
+    return admitted(ticket, { ...facts, verdict: counted.verdict, budgets: decisions });
+  }
+
+  /** The guard's verdict on a send's block and range, and the rule that refuses it (none for a proven number). */
+  #guard(request: SmsRequest, proven: boolean): { verdict?: PumpVerdict; safe: boolean; rule?: GuardRule } {
+    const { pump, phone } = request;
+    if (!pump) return { safe: false };
+    const { verdict, safe } = this.#pumping.judge(pump.prefix, phone, pump.policy);
+    if (verdict.state !== "clear") return { verdict, safe, rule: verdict.range ? "range" : "block" };
+    if (!pump.bounds || proven || safe) return { verdict, safe };
+    const held = this.#pumping.unproven(pump.prefix, pump.bounds);
+    if (held.block >= pump.bounds.block) return { verdict, safe, rule: "block-unproven" };
+    if (rangeOf(pump.prefix, this.#layout) !== undefined && held.range >= pump.bounds.range) {
+      return { verdict, safe, rule: "range-unproven" };
+    }
+    return { verdict, safe };
+  }
+
+  /** A send that goes ahead, counted by the guard: in its block and range, and unproven unless proven. */
+  #countSend(request: SmsRequest, guard: { verdict?: PumpVerdict; safe: boolean }, proven: boolean) {
+    const { pump } = request;
+    const { verdict } = guard;
+    if (!pump || !verdict || verdict.state !== "clear" || guard.safe) return { verdict, ticket: {} };
+    const counted = this.#pumping.countSend(pump.prefix, pump.policy, proven ? undefined : pump.bounds);
+    return {
+      verdict: { ...verdict, counted: counted.bucket },
+      ticket: {
+        pumped: { prefix: pump.prefix, bucket: counted.bucket },
+        unproven:
+          counted.unproven === undefined ? undefined : { prefix: pump.prefix, bucket: counted.unproven },
+      },
+    };
   }
 
   async cancel(ticket: SendTicket): Promise<void> {
-    const { phone, event, receipts, pumped, key } = fromTicket(ticket);
+    const data = fromTicket(ticket);
+    const { phone, event, receipts, key } = data;
     if (event) this.#windows.remove(`send|${phone}`, event);
     for (const { budget, receipt } of receipts) this.#budgets.refund(budget, receipt);
-    if (pumped) this.#pumping.uncount(pumped.prefix, pumped.bucket);
+    this.#takeBackGuardCounts(data);
     if (key) this.#idempotency.release(key, phone);
   }
 
+  /** A send that surely or may not have reached its number never counts toward its block or range. */
+  #takeBackGuardCounts({ pumped, unproven }: TicketData): void {
+    if (pumped) this.#pumping.uncount(pumped.prefix, pumped.bucket);
+    if (unproven) this.#pumping.giveBack(unproven.prefix, unproven.bucket);
+  }
+
+  /** The send may have gone out: the window and the budgets keep it; the guard's counts do not. */
   async release(ticket: SendTicket): Promise<void> {
-    const { phone, key } = fromTicket(ticket);
-    if (key) this.#idempotency.release(key, phone);
+    const data = fromTicket(ticket);
+    this.#takeBackGuardCounts(data);
+    if (data.key) this.#idempotency.release(data.key, data.phone);
   }
 
   async record(ticket: SendTicket, sent: SentCode): Promise<void> {
-    const { phone, key } = fromTicket(ticket);
+    const { phone, key, unproven } = fromTicket(ticket);
     const id = verificationId(sent.id);
     // An id seen before (an upstream replay) keeps its spent attempts.
     if (!this.#verifications.has(id)) {
-      this.#verifications.set(id, { phone, attempts: 0, verified: false }, { ttl: sent.ttlMs });
+      const record: Verification = { phone, attempts: 0, verified: false, unproven: unproven?.bucket };
+      this.#verifications.set(id, record, { ttl: sent.ttlMs });
     }
     if (key) this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs);
   }
@@ -148,8 +213,9 @@ export class MemoryStore implements OtpStore {
     const record = this.#verifications.get(verificationId(ref));
     if (!record) return { state: "unknown" };
     const { phone } = record;
-    if (record.verified) return { state: "used", phone };
-    if (record.attempts >= maxAttempts) return { state: "exhausted", phone };
+    const unproven = record.unproven === undefined ? {} : { unproven: record.unproven };
+    if (record.verified) return { state: "used", phone, ...unproven };
+    if (record.attempts >= maxAttempts) return { state: "exhausted", phone, ...unproven };
     if (window) {
       // Only an attempt that goes to the upstream is charged to the phone; a refused one spends nothing.
       const { decision, record: charge } = this.#windows.check(
@@ -157,11 +223,11 @@ export class MemoryStore implements OtpStore {
         window.policy,
         window.member,
       );
-      if (!decision.allowed) return { state: "limited", phone, decision };
+      if (!decision.allowed) return { state: "limited", phone, ...unproven, decision };
       charge();
     }
     record.attempts += 1;
-    return { state: "ok", phone };
+    return { state: "ok", phone, ...unproven };
   }
 
   async claimVerified(ref: VerificationRef): Promise<boolean> {
@@ -176,12 +242,16 @@ export class MemoryStore implements OtpStore {
     if (record) this.#windows.remove(`verify|${record.phone}`, member);
   }
 
-  async countSent({ prefix, policy }: PumpCheck): Promise<void> {
-    this.#pumping.record(prefix, "sent", policy);
+  async countVerified({ phone, pump, unproven, returning }: VerifiedCode): Promise<void> {
+    if (pump) {
+      this.#pumping.record(pump.prefix, "verified", pump.policy);
+      if (unproven !== undefined) this.#pumping.giveBack(pump.prefix, unproven);
+    }
+    if (returning) this.#returning.prove(phone, returning);
   }
 
-  async countVerified({ prefix, policy }: PumpCheck): Promise<void> {
-    this.#pumping.record(prefix, "verified", policy);
+  async bounded(bounds: UnprovenBounds): Promise<BoundedPrefix[]> {
+    return this.#pumping.bounded(bounds);
   }
 
   async blocks(): Promise<GuardBlock[]> {

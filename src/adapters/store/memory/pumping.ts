@@ -11,6 +11,8 @@ import {
   SAFE_ENTRY_MS,
   strikeMemoryMs,
   tally,
+  type UnprovenBounds,
+  unprovenCount,
 } from "../../../domain/pumping";
 import { boundedLru } from "../../../lib/lru";
 
@@ -19,6 +21,8 @@ interface PrefixRecord extends PrefixCounts {
   strikes: number;
   /** `*` for the whole prefix, or numbers. */
   safe: Set<string>;
+  /** Unproven sends by bucket (see UnprovenBounds). */
+  unproven: Map<number, number>;
 }
 
 /** Whether a block's safe list (the whole block, or this number) covers a number. */
@@ -27,8 +31,8 @@ const safeFor = (record: PrefixRecord, phone: string) => record.safe.has("*") ||
 /** Whether a record must outlive its counts: a block (which always has strikes), strikes or a safe list. */
 const isHeld = (record: PrefixRecord) => record.strikes > 0 || record.safe.size > 0;
 /** Whether a record counts nothing at all. */
-const isEmpty = (counts: PrefixCounts) =>
-  [counts.sent, counts.verified, counts.sentOld, counts.verifiedOld].every((m) =>
+const isEmpty = (record: PrefixRecord) =>
+  [record.sent, record.verified, record.sentOld, record.verifiedOld, record.unproven].every((m) =>
     [...m.values()].every((n) => n === 0),
   );
 /** What is left of an entry's time to live; 0 when it is not there. */
@@ -66,31 +70,66 @@ export class MemoryPumping {
   }
 
   /**
-   * As admit.lua's pumping part: the block, then (unless safe-listed or refused) its range by
-   * rangePolicy. The block is counted only once its range lets the send through (Redis counts and
-   * takes back; a count here could push another record out of a full map).
+   * As admit.lua's pumping part, counting nothing: the block's verdict, then (unless safe-listed or
+   * refused) its range's by rangePolicy. A send that goes ahead is counted afterwards (countSend):
+   * Redis counts and takes back, but a count here could push another record out of a full map.
    */
-  admit(prefix: string, phone: string, policy: PumpingPolicy, count = true): PumpVerdict {
+  judge(prefix: string, phone: string, policy: PumpingPolicy): { verdict: PumpVerdict; safe: boolean } {
     const found = this.#find(prefix);
     const safe = found !== undefined && safeFor(found, phone);
     const [, range] = this.#keys(prefix);
-    const block = this.check(
-      prefix,
-      phone,
-      policy,
-      false,
-      range ? (held) => this.#forget(range, held, policy) : undefined,
-    );
-    if (block.state !== "clear") return block;
-    if (range && !safe) {
-      const wide = this.check(range, phone, rangePolicy(policy), count);
-      if (wide.state !== "clear") return { ...wide, range: true };
+    const forget = range ? (held: PrefixCounts) => this.#forget(range, held, policy) : undefined;
+    const block = this.check(prefix, phone, policy, false, forget);
+    if (block.state !== "clear" || !range || safe) return { verdict: block, safe };
+    const wide = this.check(range, phone, rangePolicy(policy), false);
+    return { verdict: wide.state === "clear" ? block : { ...wide, range: true }, safe };
+  }
+
+  /** The unproven sends a block and its range hold now (unproven_count). */
+  unproven(prefix: string, bounds: UnprovenBounds): { block: number; range: number } {
+    const [block = 0, range = 0] = this.#keys(prefix).map((key) => {
+      const counts = this.#find(key)?.unproven;
+      return counts ? unprovenCount(counts, this.now(), bounds) : 0;
+    });
+    return { block, range };
+  }
+
+  /**
+   * A send that goes ahead, counted in its block and its range: its bucket; with `bounds`, it is
+   * unproven in both too (the bucket given back when its code is verified).
+   */
+  countSend(
+    prefix: string,
+    policy: PumpingPolicy,
+    bounds?: UnprovenBounds,
+  ): { bucket: number; unproven?: number } {
+    let bucket = 0;
+    for (const key of this.#keys(prefix)) bucket = this.count(key, "sent", policy);
+    if (!bounds) return { bucket };
+    const unproven = Math.floor(this.now() / bounds.bucketMs);
+    for (const key of this.#keys(prefix)) {
+      const record = this.#record(key);
+      record.unproven.set(unproven, (record.unproven.get(unproven) ?? 0) + 1);
+      const first = Math.floor((this.now() - bounds.windowMs) / bounds.bucketMs);
+      for (const j of record.unproven.keys()) if (j < first) record.unproven.delete(j);
+      this.#keep(key, record, bounds.windowMs + bounds.bucketMs);
     }
-    return count && !safe ? { ...block, counted: this.count(prefix, "sent", policy) } : block;
+    return { bucket, unproven };
+  }
+
+  /** Gives one unproven place of `bucket` back, in the block and its range (unproven_give_back). */
+  giveBack(prefix: string, bucket: number): void {
+    for (const key of this.#keys(prefix)) {
+      const counts = this.#find(key)?.unproven;
+      const count = counts?.get(bucket) ?? 0;
+      if (counts && count > 0) counts.set(bucket, count - 1);
+    }
   }
 
   #record(prefix: string): PrefixRecord {
-    return this.#find(prefix) ?? { ...emptyCounts(), until: 0, strikes: 0, safe: new Set() };
+    return (
+      this.#find(prefix) ?? { ...emptyCounts(), until: 0, strikes: 0, safe: new Set(), unproven: new Map() }
+    );
   }
 
   #keep(prefix: string, record: PrefixRecord, ttl: number): void {
@@ -197,6 +236,20 @@ export class MemoryPumping {
         strikes: record.strikes,
         range: key.startsWith(RANGE),
       }));
+  }
+
+  /** Blocks and ranges at a bound on unproven sends now, the most held first. */
+  bounded(bounds: UnprovenBounds): { prefix: string; range: boolean; unproven: number }[] {
+    const now = this.now();
+    return [...new Map([...this.#prefixes.entries(), ...this.#held.entries()])]
+      .map(([key, record]) => ({
+        prefix: key.startsWith(RANGE) ? key.slice(RANGE.length) : key,
+        range: key.startsWith(RANGE),
+        unproven: unprovenCount(record.unproven, now, bounds),
+      }))
+      .filter((b) => b.unproven >= (b.range ? bounds.range : bounds.block))
+      .sort((a, b) => b.unproven - a.unproven)
+      .slice(0, 100);
   }
 
   liftBlock(prefix: string): boolean {

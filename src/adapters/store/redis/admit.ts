@@ -1,11 +1,12 @@
 import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../../domain/number-ranges";
-import type { PumpVerdict } from "../../../domain/pumping";
-import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
+import { type GuardRule, numberPrefix, type PumpVerdict } from "../../../domain/pumping";
+import { generationOf, generationTtlMs, provenIndex } from "../../../domain/returning";
+import { type BudgetDecision, openLimit, type SendBudget } from "../../../domain/send-budget";
 import { admitted, type KeyTaken, keyTaken, pumpedCount, type TicketData } from "../admission";
 import type { Admission, PumpCheck, SendRequest, SendTicket } from "../port";
 import type { ScriptedRedis } from "./client";
 import type { RedisIdempotency } from "./idempotency";
-import { BLOCKS_KEY, budgetKey, idempotencyKey, pumpKeys, sendsKey } from "./keys";
+import { BLOCKS_KEY, budgetKey, idempotencyKey, provenKey, pumpKeys, sendsKey } from "./keys";
 import { ADMIT_REPLY, BUDGET_REPLY, budgetDecision, HIT_REPLY, packed, windowDecision } from "./replies";
 
 type Reply = (number | string)[];
@@ -22,6 +23,8 @@ export interface AdmitContext {
   idempotency: RedisIdempotency;
   /** Takes back what an admission counted (the store's `cancel`). */
   cancel(ticket: SendTicket): Promise<void>;
+  /** A block's or range's hash (by key name) reached a bound on unproven sends: for the operators' list. */
+  noteBounded(key: string, windowMs: number): void;
 }
 
 const PUMP_STATES = ["clear", "blocked", "newly_blocked"] as const;
@@ -96,7 +99,17 @@ async function admitSms(ctx: AdmitContext, request: SmsRequest): Promise<Admissi
   if (!request.key && !request.pump && request.budgets.length === 0) return hitOnly(ctx, request);
   const budgets = ctx.cluster ? [] : request.budgets;
   const args = admitArgs(ctx.layout, request, budgets);
-  const command = (["otpAdmit2", "otpAdmit3", "otpAdmit4", "otpAdmit5", "otpAdmit6"] as const)[args.keys - 2];
+  const commands = [
+    "otpAdmit2",
+    "otpAdmit3",
+    "otpAdmit4",
+    "otpAdmit5",
+    "otpAdmit6",
+    "otpAdmit7",
+    "otpAdmit8",
+    "otpAdmit9",
+  ] as const;
+  const command = commands[args.keys - 2];
   if (!command) throw new Error("a send draws on two budgets at most");
   const step = ctx.call(() => ctx.redis[command](...args.list));
   if (budgets.length === request.budgets.length) return read(ctx, request, await step);
@@ -111,8 +124,11 @@ async function hitOnly(ctx: AdmitContext, request: SmsRequest): Promise<Admissio
   const recorded = reply[HIT_REPLY.recorded] === 1;
   const decision = windowDecision(window, reply, 0, recorded);
   if (!decision.allowed) return { kind: "limited", decision };
-  return admitted({ phone, event: recorded ? event : undefined, receipts: [] }, decision);
+  return admitted({ phone, event: recorded ? event : undefined, receipts: [] }, { decision });
 }
+
+/** The generations of proven bits a send asks: now's, the one before, and the one after (clocks may straddle). */
+const PROVEN_GENERATIONS = [0, -1, 1];
 
 /** admit.lua's keys and arguments for one send, and how many of them are keys. */
 function admitArgs(
@@ -120,27 +136,51 @@ function admitArgs(
   request: SmsRequest,
   budgets: readonly SendBudget[],
 ): { keys: number; list: string[] } {
-  const { phone, event, window, pump, key } = request;
+  const { phone, event, window, pump, key, returning } = request;
   const events = sendsKey(phone, tagDigits(layout));
   const [block, range] = pump ? pumpKeys(pump.prefix, layout) : [events];
   const policies = pump && pumpArgsFor(pump.policy);
-  const keys = [events, block];
-  if (range) keys.push(range);
-  for (const budget of budgets) keys.push(budgetKey(budget.scope));
+  const proven = provenKeys(layout, request);
+  const keys = [
+    events,
+    block,
+    ...(range ? [range] : []),
+    ...proven,
+    ...budgets.map((b) => budgetKey(b.scope)),
+  ];
   if (key) keys.push(idempotencyKey(key.key, phone, tagDigits(layout)));
   const list = [
     ...keys,
+    [range ? 1 : 0, proven.length, budgets.length, key ? 1 : 0].join(","),
     event,
     packed(window),
     pump?.policy.mode ?? "off",
     phone,
-    policies ? policies.block : "",
-    policies && range ? policies.range : "",
+    policies?.block ?? "",
+    (range && policies?.range) || "",
+    boundsArg(pump),
+    returning ? `${provenIndex(phone, layout.dropDigits)},${generationTtlMs(returning)}` : "",
     key ? String(key.pendingMs) : "",
+    ...budgets.map(packed),
   ];
-  for (const budget of budgets) list.push(packed(budget));
   return { keys: keys.length, list };
 }
+
+/** The keys of the number's proven bits a send asks (none without returning users). */
+function provenKeys(layout: PrefixLayout, { phone, returning }: SmsRequest): string[] {
+  if (!returning) return [];
+  const block = numberPrefix(phone, layout.dropDigits);
+  const generation = generationOf(Date.now(), returning);
+  return PROVEN_GENERATIONS.map((g) => provenKey(block, layout, generation + g));
+}
+
+/** admit.lua's bounds argument: the bounds on unproven sends, comma-joined ('' for none). */
+const boundsArg = (pump: PumpCheck | undefined) => {
+  const bounds = pump?.bounds;
+  return bounds ? [bounds.block, bounds.range, bounds.windowMs, bounds.bucketMs].join(",") : "";
+};
+
+const GUARD_RULES = ["block-unproven", "range-unproven"] as const;
 
 /** admit.lua's reply as an Admission; `budgets`: those the script asked (none on a Cluster). */
 async function read(
@@ -148,28 +188,69 @@ async function read(
   request: SmsRequest,
   reply: Reply,
   budgets = ctx.cluster ? [] : request.budgets,
-) {
+): Promise<Admission> {
   const taken = claimedBefore(reply);
   if (taken) return keyTaken(taken);
   const recorded = reply[ADMIT_REPLY.recorded] === 1;
   const decision = windowDecision(request.window, reply, ADMIT_REPLY.allowed, recorded);
-  if (!decision.allowed) return { kind: "limited", decision } as const;
+  if (!decision.allowed) return { kind: "limited", decision };
+  const proven = reply[ADMIT_REPLY.proven] === 1;
   const verdict = request.pump && (await pumpVerdict(ctx, request.pump, reply));
-  if (verdict && verdict.state !== "clear" && request.pump?.policy.mode === "enforce") {
-    return { kind: "blocked", verdict } as const;
-  }
+  const rule = guardRule(ctx, request.pump, verdict, reply);
+  const mode = proven ? "off" : request.pump?.policy.mode;
+  if (rule && mode === "enforce" && verdict) return { kind: "blocked", rule, verdict };
   const decisions = budgetsOf(reply, budgets);
   if (decisions.some((d) => !d.allowed)) {
-    return { kind: "over_budget", budgets: decisions, ...(verdict ? { verdict } : {}) } as const;
+    return { kind: "over_budget", budgets: decisions, proven, ...(verdict ? { verdict } : {}) };
   }
-  const ticket: TicketData = {
+  const ticket = ticketOf(request, reply, budgets, decisions, verdict);
+  const monitored = mode === "monitor" ? rule : undefined;
+  return admitted(ticket, {
+    decision,
+    verdict,
+    budgets: recorded ? decisions : undefined,
+    proven,
+    monitored,
+  });
+}
+
+/** What an admitted send counted and claimed, from admit.lua's reply. */
+function ticketOf(
+  request: SmsRequest,
+  reply: Reply,
+  budgets: readonly SendBudget[],
+  decisions: readonly BudgetDecision[],
+  verdict: PumpVerdict | undefined,
+): TicketData {
+  const recorded = reply[ADMIT_REPLY.recorded] === 1;
+  const bucket = Number(reply[ADMIT_REPLY.unprovenBucket]);
+  return {
     phone: request.phone,
     event: recorded ? request.event : undefined,
     receipts: recorded ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
     pumped: pumpedCount(request.pump?.prefix, verdict),
+    unproven: request.pump && bucket >= 0 ? { prefix: request.pump.prefix, bucket } : undefined,
     key: reply[ADMIT_REPLY.claimState] === "new" ? request.key?.key : undefined,
   };
-  return admitted(ticket, decision, verdict, recorded ? decisions : undefined);
+}
+
+/**
+ * The rule of the guard that refuses (or would, in monitor mode): a block, a range, or a bound on
+ * unproven sends (the block or range at its bound noted in the operators' list).
+ */
+function guardRule(
+  ctx: AdmitContext,
+  pump: PumpCheck | undefined,
+  verdict: PumpVerdict | undefined,
+  reply: Reply,
+): GuardRule | undefined {
+  if (verdict && verdict.state !== "clear") return verdict.range ? "range" : "block";
+  const rule = GUARD_RULES.find((r) => r === reply[ADMIT_REPLY.rule]);
+  if (rule && pump?.bounds) {
+    const [block, range] = pumpKeys(pump.prefix, ctx.layout);
+    ctx.noteBounded(rule === "range-unproven" && range ? range : block, pump.bounds.windowMs);
+  }
+  return rule;
 }
 
 /** admit.lua's claim: a key claimed before (so that nothing else was asked), or undefined. */
@@ -226,7 +307,9 @@ async function pumpVerdict(
  * A Cluster's admission: the budgets reserved on their own slots beside the phone's step. A key
  * claimed before is answered by the phone's step alone (never held up or failed by the budgets,
  * which are given back when they answer); a step that refuses, or a budget that refuses or fails,
- * leaves nothing of the other counted.
+ * leaves nothing of the other counted. Whether the number is proven is known only from the phone's
+ * step: the budgets are reserved up to their whole limit, and a send that turns out not proven is
+ * refused (and given back) when it went past a budget's open share.
  */
 async function withBudgetsBeside(
   ctx: AdmitContext,
@@ -235,7 +318,7 @@ async function withBudgetsBeside(
 ): Promise<Admission> {
   const { budgets } = request;
   const reserving = Promise.allSettled(
-    budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, packed(b)))),
+    budgets.map((b) => ctx.call(() => ctx.redis.otpBudget(budgetKey(b.scope), 1, 1, packed(b)))),
   );
   const refund = (held: PromiseSettledResult<Reply>[]) =>
     Promise.all(
@@ -259,12 +342,17 @@ async function withBudgetsBeside(
   }
   const admission = await read(ctx, request, main.value, []);
   const failed = held.find((r) => r.status === "rejected");
-  const decisions = held.map((r) => (r.status === "fulfilled" ? budgetDecision(r.value) : undefined));
+  const proven = admission.kind === "admitted" && admission.proven;
+  const decisions = held.map((r, k) => {
+    const decision = r.status === "fulfilled" ? budgetDecision(r.value) : undefined;
+    const budget = budgets[k];
+    return decision && budget && !proven ? withinOpenShare(budget, decision) : decision;
+  });
   const counted = admission.kind === "admitted" && !admission.retry;
   if (counted && !failed && decisions.every((d) => d?.allowed)) {
     const data = { ...(admission.ticket as unknown as TicketData) };
     data.receipts = budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" }));
-    return admitted(data, admission.decision, admission.verdict, decisions as BudgetDecision[]);
+    return admitted(data, { ...admission, budgets: decisions as BudgetDecision[] });
   }
   // Refused before the budgets (or a retry): nothing of theirs stays. A budget refused or failed: nothing of the rest.
   await refund(held);
@@ -276,5 +364,24 @@ async function withBudgetsBeside(
   if (failed) throw failed.reason;
   // The check's count was taken back with the rest.
   const verdict = admission.verdict && { ...admission.verdict, counted: undefined };
-  return { kind: "over_budget", budgets: decisions as BudgetDecision[], ...(verdict ? { verdict } : {}) };
+  return {
+    kind: "over_budget",
+    budgets: decisions as BudgetDecision[],
+    proven,
+    ...(verdict ? { verdict } : {}),
+  };
+}
+
+/**
+ * A decision reserved up to the whole limit, for a send that is not proven: refused when this send
+ * went past a window's open share (it waits at least a bucket for room).
+ */
+function withinOpenShare(budget: SendBudget, decision: BudgetDecision): BudgetDecision {
+  if (!decision.allowed) return decision;
+  const past = budget.windows.findIndex(
+    (w, k) => (decision.used[k] ?? 0) > openLimit(w.limit, budget.reserve),
+  );
+  const window = budget.windows[past];
+  if (!window) return decision;
+  return { ...decision, allowed: false, index: past, remaining: 0, waitMs: window.bucketMs };
 }

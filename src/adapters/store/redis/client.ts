@@ -14,6 +14,7 @@ export interface ScriptedRedis
     | "get"
     | "set"
     | "hget"
+    | "hgetall"
     | "hdel"
     | "zrem"
     | "zadd"
@@ -30,20 +31,26 @@ export interface ScriptedRedis
     | "status"
   > {
   otpHit(eventsKey: string, member: string, windows: string): Promise<number[]>;
-  /** admit.lua with 2 to 6 keys: the phone, its block, its range, up to two budgets, the key's claim. */
+  /**
+   * admit.lua with 2 to 9 keys: the phone, its block, its range, its block's proven bits (three
+   * generations), up to two budgets, the key's claim.
+   */
   otpAdmit2(...keysThenArgs: string[]): Promise<Reply>;
   otpAdmit3(...keysThenArgs: string[]): Promise<Reply>;
   otpAdmit4(...keysThenArgs: string[]): Promise<Reply>;
   otpAdmit5(...keysThenArgs: string[]): Promise<Reply>;
   otpAdmit6(...keysThenArgs: string[]): Promise<Reply>;
-  otpBudget(budgetKey: string, record: number, windows: string): Promise<BudgetReply>;
+  otpAdmit7(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit8(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit9(...keysThenArgs: string[]): Promise<Reply>;
+  otpBudget(budgetKey: string, record: number, proven: number, windows: string): Promise<BudgetReply>;
   otpTakeBack(hashKey: string, ...fields: string[]): Promise<number>;
   otpClaimIdempotency(claimKey: string, phone: string, pendingMs: number): Promise<[string, string]>;
   otpOwnIdempotency(ownerKey: string, phone: string, ttlMs: number): Promise<"new" | "same" | "other">;
   otpReleaseIdempotency(claimKey: string, phone: string, forget: number): Promise<number>;
   otpDeleteIf(key: string, expected: string): Promise<number>;
   otpTagSecret(secretKey: string, candidate: string): Promise<string>;
-  otpSaveVerification(recordKey: string, phone: string, ttlMs: number): Promise<number>;
+  otpSaveVerification(recordKey: string, phone: string, ttlMs: number, unproven: string): Promise<number>;
   otpBeginVerify(
     recordKey: string,
     verifiesKey: string,
@@ -52,14 +59,10 @@ export interface ScriptedRedis
     windows: string,
   ): Promise<Reply>;
   otpClaimVerified(recordKey: string): Promise<number>;
-  otpPumpCount1(blockKey: string, kind: string, bucketMs: number, keepMs: number): Promise<number>;
-  otpPumpCount2(
-    blockKey: string,
-    rangeKey: string,
-    kind: string,
-    bucketMs: number,
-    keepMs: number,
-  ): Promise<number>;
+  /** verified.lua with 1 to 3 keys: the block's and the range's pump hashes, the proven bits' key. */
+  otpVerified1(...keysThenArgs: (string | number)[]): Promise<number>;
+  otpVerified2(...keysThenArgs: (string | number)[]): Promise<number>;
+  otpVerified3(...keysThenArgs: (string | number)[]): Promise<number>;
   otpPumpLift(pumpKey: string): Promise<number>;
   otpSafeListAdd(pumpKey: string, field: string, keepMs: number): Promise<number>;
 }

@@ -1,26 +1,28 @@
 import type { VerificationRef } from "../../../domain/ids";
 import { DEFAULT_LAYOUT, type PrefixLayout, tagDigits } from "../../../domain/number-ranges";
-import { coarseMs } from "../../../domain/pumping";
+import { coarseMs, numberPrefix, type UnprovenBounds } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
+import { generationOf, generationTtlMs, provenIndex } from "../../../domain/returning";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
 import { GatewayError } from "../../../errors";
 import { type Metrics, noMetrics } from "../../../observability/metrics";
-import { fromTicket } from "../admission";
+import { fromTicket, type TicketData } from "../admission";
 import type {
   Admission,
+  BoundedPrefix,
   GuardBlock,
   OtpStore,
-  PumpCheck,
   SafeEntry,
   SendRequest,
   SendTicket,
   SentCode,
+  VerifiedCode,
   VerifyStart,
 } from "../port";
 import { type AdmitContext, admitOnRedis } from "./admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./client";
 import { RedisIdempotency } from "./idempotency";
-import { budgetKey, pumpKeys, sendsKey, verifiesKey } from "./keys";
+import { budgetKey, provenKey, pumpKeys, sendsKey, verifiesKey } from "./keys";
 import { RedisPumpAdmin } from "./pump-admin";
 import { budgetDecision, packed } from "./replies";
 import { TagSecret } from "./tag-secret";
@@ -78,6 +80,7 @@ export class RedisStore implements OtpStore {
       cluster: kind === "redis-cluster",
       idempotency: this.#idempotency,
       cancel: (ticket) => this.cancel(ticket),
+      noteBounded: (key, windowMs) => this.#pumpAdmin.noteBounded(key, windowMs),
     };
   }
 
@@ -90,28 +93,46 @@ export class RedisStore implements OtpStore {
   }
 
   async cancel(ticket: SendTicket): Promise<void> {
-    const { phone, event, receipts, pumped, key } = fromTicket(ticket);
+    const data = fromTicket(ticket);
+    const { phone, event, receipts, key } = data;
     await Promise.all([
       event && this.#call(() => this.#redis.zrem(sendsKey(phone, this.#digits), event)),
       ...receipts.map(
         ({ budget, receipt }) => receipt && this.#takeBack(budgetKey(budget.scope), receipt.split(",")),
       ),
-      ...(pumped ? pumpKeys(pumped.prefix, this.#layout) : []).map((pumpKey) =>
-        pumpKey ? this.#takeBack(pumpKey, [`s:${pumped?.bucket}`]) : undefined,
-      ),
+      this.#takeBackGuardCounts(data),
       key && this.#idempotency.release(key, phone),
     ]);
   }
 
+  /** The send may have gone out: the window and the budgets keep it; the guard's counts do not (it was not delivered). */
   async release(ticket: SendTicket): Promise<void> {
-    const { phone, key } = fromTicket(ticket);
-    if (key) await this.#idempotency.release(key, phone);
+    const data = fromTicket(ticket);
+    await Promise.all([
+      this.#takeBackGuardCounts(data),
+      data.key && this.#idempotency.release(data.key, data.phone),
+    ]);
+  }
+
+  /** A send that surely or may not have reached its number never counts toward its block or range. */
+  async #takeBackGuardCounts({ pumped, unproven }: TicketData): Promise<void> {
+    const fields = new Map<string, string[]>();
+    for (const [taken, field] of [
+      [pumped, "s"],
+      [unproven, "u"],
+    ] as const) {
+      if (!taken) continue;
+      for (const pumpKey of pumpKeys(taken.prefix, this.#layout)) {
+        if (pumpKey) fields.set(pumpKey, [...(fields.get(pumpKey) ?? []), `${field}:${taken.bucket}`]);
+      }
+    }
+    await Promise.all([...fields].map(([pumpKey, names]) => this.#takeBack(pumpKey, names)));
   }
 
   async record(ticket: SendTicket, sent: SentCode): Promise<void> {
-    const { phone, key } = fromTicket(ticket);
+    const { phone, key, unproven } = fromTicket(ticket);
     await Promise.all([
-      this.#verifications.save(sent.id, phone, sent.ttlMs),
+      this.#verifications.save(sent.id, phone, sent.ttlMs, unproven?.bucket),
       key && this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs),
     ]);
   }
@@ -135,25 +156,30 @@ export class RedisStore implements OtpStore {
     return this.#verifications.refund(id, member);
   }
 
-  countSent(check: PumpCheck): Promise<void> {
-    return this.#count(check, "s");
-  }
-  countVerified(check: PumpCheck): Promise<void> {
-    return this.#count(check, "v");
-  }
-
-  async #count({ prefix, policy }: PumpCheck, kind: "s" | "v"): Promise<void> {
-    const keep = policy.windowMs + coarseMs(policy);
-    const [block, range] = pumpKeys(prefix, this.#layout);
-    await this.#call(() =>
-      range
-        ? this.#redis.otpPumpCount2(block, range, kind, policy.bucketMs, keep)
-        : this.#redis.otpPumpCount1(block, kind, policy.bucketMs, keep),
-    );
+  async countVerified({ phone, pump, unproven, returning }: VerifiedCode): Promise<void> {
+    const pumps = pump ? pumpKeys(pump.prefix, this.#layout).filter((key) => key !== undefined) : [];
+    const block = numberPrefix(phone, this.#layout.dropDigits);
+    const proven = returning ? [provenKey(block, this.#layout, generationOf(Date.now(), returning))] : [];
+    const keys = [...pumps, ...proven];
+    const args = [
+      `${pumps.length},${proven.length}`,
+      pump?.policy.bucketMs ?? 1,
+      pump ? pump.policy.windowMs + coarseMs(pump.policy) : 1,
+      unproven === undefined ? "" : String(unproven),
+      provenIndex(phone, this.#layout.dropDigits),
+      returning ? generationTtlMs(returning) : 1,
+    ];
+    const command = (["otpVerified1", "otpVerified2", "otpVerified3"] as const)[keys.length - 1];
+    if (!command) return; // nothing to count: the guard is off and no number is remembered
+    await this.#call(() => this.#redis[command](...keys, ...args));
   }
 
   blocks(): Promise<GuardBlock[]> {
     return this.#pumpAdmin.blocks();
+  }
+
+  bounded(bounds: UnprovenBounds): Promise<BoundedPrefix[]> {
+    return this.#pumpAdmin.bounded(bounds);
   }
   liftBlock(prefix: string): Promise<boolean> {
     return this.#pumpAdmin.liftBlock(prefix);
@@ -170,7 +196,7 @@ export class RedisStore implements OtpStore {
 
   async budgetUse(budget: SendBudget): Promise<BudgetDecision> {
     return budgetDecision(
-      await this.#call(() => this.#redis.otpBudget(budgetKey(budget.scope), 0, packed(budget))),
+      await this.#call(() => this.#redis.otpBudget(budgetKey(budget.scope), 0, 1, packed(budget))),
     );
   }
 

@@ -28,6 +28,14 @@ export function pumpKeys(prefix: string, layout: PrefixLayout): [block: string, 
   const range = rangeOf(prefix, layout);
   return range === undefined ? [pumpKey(prefix)] : [pumpKey(prefix, range), pumpKey(range)];
 }
+/**
+ * A block's proven bits (returning users) of one generation, under the block's hash tag (its range's
+ * when it has one), beside its pumping hash: the admission step reads them in its one step.
+ */
+export function provenKey(prefix: string, layout: PrefixLayout, generation: number): string {
+  const [block] = pumpKeys(prefix, layout);
+  return `otp:proven:${block.slice("otp:pump:".length)}:${generation}`;
+}
 /** The prefix a pumping hash is for (its tag and the rest); an older entry may be the bare prefix. */
 export const prefixOfPumpKey = (key: string) =>
   key
@@ -36,6 +44,8 @@ export const prefixOfPumpKey = (key: string) =>
     .join("") ?? key;
 /** Blocked prefixes and ranges, by their hashes' key names, scored by when the block ends. */
 export const BLOCKS_KEY = "otp:pump:blocks";
+/** Blocks and ranges that reached a bound on unproven sends, by their hashes' key names, scored by when the bound's window frees them at the latest. */
+export const BOUNDED_KEY = "otp:pump:bounded";
 const keyDigest = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 32);
 /** An Idempotency-Key's claim and answer, under its phone's send tag: claimed in the send's admission step. */
 export const idempotencyKey = (key: string, phone: string, tagDigits: number) =>

@@ -11,15 +11,17 @@ import idempotencyLib from "./lua/lib/idempotency.lua" with { type: "text" };
 import listLib from "./lua/lib/list.lua" with { type: "text" };
 import pumpLib from "./lua/lib/pump.lua" with { type: "text" };
 import pumpTotalsLib from "./lua/lib/pump-totals.lua" with { type: "text" };
+import returningLib from "./lua/lib/returning.lua" with { type: "text" };
+import unprovenLib from "./lua/lib/unproven.lua" with { type: "text" };
 import windowLib from "./lua/lib/window.lua" with { type: "text" };
 import ownIdempotency from "./lua/own-idempotency.lua" with { type: "text" };
-import pumpCount from "./lua/pump-count.lua" with { type: "text" };
 import pumpLift from "./lua/pump-lift.lua" with { type: "text" };
 import releaseIdempotency from "./lua/release-idempotency.lua" with { type: "text" };
 import safeListAdd from "./lua/safe-list-add.lua" with { type: "text" };
 import saveVerification from "./lua/save-verification.lua" with { type: "text" };
 import tagSecret from "./lua/tag-secret.lua" with { type: "text" };
 import takeBack from "./lua/take-back.lua" with { type: "text" };
+import verified from "./lua/verified.lua" with { type: "text" };
 
 /**
  * The store's Lua, run inside Redis so that each check-and-update is atomic across every
@@ -39,8 +41,11 @@ const admitting = withLibs(
   pumpLib,
   budgetLib,
   idempotencyLib,
+  unprovenLib,
+  returningLib,
   admit,
 );
+const counting = withLibs(clockLib, listLib, verified);
 
 export const SCRIPTS = {
   otpHit: { keys: 1, lua: withLibs(clockLib, listLib, windowLib, hit) },
@@ -49,6 +54,9 @@ export const SCRIPTS = {
   otpAdmit4: { keys: 4, lua: admitting },
   otpAdmit5: { keys: 5, lua: admitting },
   otpAdmit6: { keys: 6, lua: admitting },
+  otpAdmit7: { keys: 7, lua: admitting },
+  otpAdmit8: { keys: 8, lua: admitting },
+  otpAdmit9: { keys: 9, lua: admitting },
   otpBudget: { keys: 1, lua: withLibs(clockLib, listLib, budgetLib, budget) },
   otpTakeBack: { keys: 1, lua: takeBack },
   otpClaimIdempotency: { keys: 1, lua: withLibs(idempotencyLib, claimIdempotency) },
@@ -59,8 +67,9 @@ export const SCRIPTS = {
   otpSaveVerification: { keys: 1, lua: saveVerification },
   otpBeginVerify: { keys: 2, lua: withLibs(clockLib, listLib, windowLib, beginVerify) },
   otpClaimVerified: { keys: 1, lua: claimVerified },
-  otpPumpCount1: { keys: 1, lua: withLibs(clockLib, pumpCount) },
-  otpPumpCount2: { keys: 2, lua: withLibs(clockLib, pumpCount) },
+  otpVerified1: { keys: 1, lua: counting },
+  otpVerified2: { keys: 2, lua: counting },
+  otpVerified3: { keys: 3, lua: counting },
   otpPumpLift: { keys: 1, lua: withLibs(clockLib, pumpLift) },
   otpSafeListAdd: { keys: 1, lua: safeListAdd },
 } as const;

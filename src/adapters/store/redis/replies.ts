@@ -39,7 +39,12 @@ export const ADMIT_REPLY = {
   rangeVerdict: 11,
   claimState: 12,
   claimAnswer: 13,
-  budgets: 14,
+  proven: 14,
+  rule: 15,
+  unprovenBucket: 16,
+  blockUnproven: 17,
+  rangeUnproven: 18,
+  budgets: 19,
 } as const;
 
 /** budget.lua's reply (and each budget's in admit.lua's); `used`: where the use per window begins. */
@@ -49,11 +54,12 @@ export const BUDGET_REPLY = { allowed: 0, index: 1, remaining: 2, waitMs: 3, rec
 export const BEGIN_VERIFY_REPLY = {
   state: 0,
   phone: 1,
-  allowed: 2,
-  index: 3,
-  remaining: 4,
-  waitMs: 5,
-  nextMs: 6,
+  unproven: 2,
+  allowed: 3,
+  index: 4,
+  remaining: 5,
+  waitMs: 6,
+  nextMs: 7,
 } as const;
 
 /** claim-idempotency.lua's reply. */

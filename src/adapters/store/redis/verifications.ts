@@ -15,8 +15,16 @@ export class RedisVerifications {
     private readonly call: <T>(command: () => Promise<T>) => Promise<T>,
   ) {}
 
-  async save(id: VerificationRef, phone: string, ttlMs: number): Promise<void> {
-    await this.call(() => this.redis.otpSaveVerification(verificationKey(id), phone, ttlMs));
+  /** `unproven`: the bucket its send is unproven in, given back when the code is verified. */
+  async save(id: VerificationRef, phone: string, ttlMs: number, unproven?: number): Promise<void> {
+    await this.call(() =>
+      this.redis.otpSaveVerification(
+        verificationKey(id),
+        phone,
+        ttlMs,
+        unproven === undefined ? "" : String(unproven),
+      ),
+    );
   }
 
   async begin(
@@ -36,10 +44,17 @@ export class RedisVerifications {
     const state = reply[BEGIN_VERIFY_REPLY.state] as VerifyStart["state"];
     const phone = String(reply[BEGIN_VERIFY_REPLY.phone]);
     if (state === "unknown") return { state };
-    if (state !== "limited") return { state, phone };
+    const bucket = reply[BEGIN_VERIFY_REPLY.unproven];
+    const unproven = bucket === undefined || bucket === "" ? {} : { unproven: Number(bucket) };
+    if (state !== "limited") return { state, phone, ...unproven };
     // 'limited' carries the windows' five numbers (only a verify with a window can be); nothing was recorded.
     if (!window) throw new Error("begin-verify.lua refused a verify that charged no window");
-    return { state, phone, decision: windowDecision(window.policy, reply, BEGIN_VERIFY_REPLY.allowed) };
+    return {
+      state,
+      phone,
+      ...unproven,
+      decision: windowDecision(window.policy, reply, BEGIN_VERIFY_REPLY.allowed),
+    };
   }
 
   async claim(id: VerificationRef): Promise<boolean> {

@@ -1,57 +1,80 @@
 -- Every check before a send, in one atomic step, all or nothing: the Idempotency-Key's claim, the
--- phone's send windows, its block's pumping check (then its range's) and the send budgets. On one
--- Redis the budgets come along; on a Cluster they live on slots of their own and are checked
--- beside this step (the phone's keys, its block's and its range's share one hash tag).
+-- phone's send windows, whether the number is a returning user (proven), the pumping guard's checks
+-- of its block then its range (blocked, then the bounds on unproven sends) and the send budgets. On
+-- one Redis the budgets come along; on a Cluster they live on slots of their own and are checked
+-- beside this step (the phone's keys, its block's and range's, and its proven bits share one tag).
 --
 --   A key claimed before: nothing else is asked (its state is the answer).
 --   The windows refuse: nothing else is asked.
---   A safe-listed block asks no range; a block blocked now takes the counts it was judged on out
---   of its range.
---   The block or its range is blocked and the guard enforces: the budgets are not asked and
---   nothing stays counted.
+--   A proven number is never refused by the guard: not by a block, not by the bounds.
+--   A safe-listed block asks no range and counts nowhere; a block blocked now takes the counts it
+--   was judged on out of its range.
+--   A rule of the guard refuses (in enforce mode): the budgets are not asked, nothing stays counted.
 --   The member was recorded before (a retried send): the budgets are not asked, nothing counted.
---   A budget refuses: nothing is recorded, the prefix's counts are taken back.
---   Otherwise all is recorded, and a free key is claimed for the phone.
+--   A budget refuses (an unproven send past its open share, or any past its limit): nothing is
+--   recorded, the guard's counts are taken back.
+--   Otherwise all is recorded, the send is unproven in its block and range until its code is
+--   verified, and a free key is claimed for the phone.
 --
 -- Input:
 --   KEYS[1] eventsKey     the phone's send events
 --   KEYS[2] blockKey      the block's pump hash (eventsKey again when the guard is off)
---   KEYS[3] rangeKey      the range's pump hash, when ARGV[6] is not empty
---   KEYS[..] budgetKeys   the budgets' hashes, one per ARGV[8..]
---   KEYS[#] claimKey      last, the Idempotency-Key's claim, when ARGV[7] is not empty
---   ARGV[1] member        the send's event id
---   ARGV[2] windows       the phone's send windows, comma-joined (see lib/window.lua)
---   ARGV[3] mode          'off', 'monitor' or 'enforce'
---   ARGV[4] number        the phone (for the safe list and the key's claim)
---   ARGV[5] blockPolicy   pump_check's policy for the block, comma-joined ('' with the guard off)
---   ARGV[6] rangePolicy   the same for the range ('' when there is none)
---   ARGV[7] pendingMs     how long a pending claim lives ('' without a key)
---   ARGV[8..] budgets     each budget's windows, comma-joined (see lib/budget.lua)
+--   KEYS[..] rangeKey     the range's pump hash, when the shape (ARGV[1]) says there is one
+--   KEYS[..] provenKeys   the block's proven bits, one key per generation (shape's count)
+--   KEYS[..] budgetKeys   the budgets' hashes (shape's count)
+--   KEYS[#] claimKey      last, the Idempotency-Key's claim, when the shape says there is one
+--   ARGV[1] shape         how many keys of each kind follow the block's: range, proven, budgets, claim
+--   ARGV[2] member        the send's event id
+--   ARGV[3] windows       the phone's send windows, comma-joined (see lib/window.lua)
+--   ARGV[4] mode          the guard's mode: 'off', 'monitor' or 'enforce'
+--   ARGV[5] number        the phone (for the safe list and the key's claim)
+--   ARGV[6] blockPolicy   pump_check's policy for the block, comma-joined ('' with the guard off)
+--   ARGV[7] rangePolicy   the same for the range ('' when there is none)
+--   ARGV[8] bounds        unproven sends a block and a range may hold, the window and its bucket ms,
+--                         comma-joined ('' for no bounds)
+--   ARGV[9] returning     the number's bit in its block, and ms a generation lives ('' for none)
+--   ARGV[10] pendingMs    how long a pending claim lives ('' without a key)
+--   ARGV[11..] budgets    each budget's windows, comma-joined (see lib/budget.lua)
 -- Output: {allowed, index, remaining, waitMs, nextMs, recorded, pumpState, pumpRemainingMs,
---   pumpStrikes, pumpBucket, budgetsAsked, rangeVerdict, claimState, claimAnswer, budgets...}
+--   pumpStrikes, pumpBucket, budgetsAsked, rangeVerdict, claimState, claimAnswer, proven, rule,
+--   unprovenBucket, blockUnproven, rangeUnproven, budgets...}
 --   the window decision as window_decide gives it and 1 when the send was recorded; the pumping
 --   verdict as pump_check gives it (state -1: not asked); how many budgets were asked; 1 when the
 --   verdict is the range's; the claim's state ('' without a key or when nothing went ahead, 'new'
---   when claimed now, else as idem_read) and answer; then each budget's decision as budget_check
---   gives it (five values and its use per window).
-local member, windows, mode, number = ARGV[1], list(ARGV[2]), ARGV[3], ARGV[4]
-local blockPolicy, rangePolicy, pendingMs = list(ARGV[5]), list(ARGV[6]), ARGV[7]
-local hasRange = #rangePolicy > 0
+--   when claimed now, else as idem_read) and answer; 1 when the number is proven; the guard's rule
+--   that refused, or would have in monitor mode ('' for none; 'block-unproven', 'range-unproven');
+--   the bucket the send is unproven in (-1: not counted); the unproven sends the block and the
+--   range held before it; then each budget's decision as budget_check gives it (five values and
+--   its use per window).
+local shape = list(ARGV[1])
+local member, windows, mode, number = ARGV[2], list(ARGV[3]), ARGV[4], ARGV[5]
+local blockPolicy, rangePolicy, bounds = list(ARGV[6]), list(ARGV[7]), list(ARGV[8])
+local returning, pendingMs = list(ARGV[9]), ARGV[10]
+local hasRange, provenCount, budgetCount = shape[1] == '1', tonumber(shape[2]), tonumber(shape[3])
 local eventsKey, blockKey = KEYS[1], KEYS[2]
-local rangeKey = hasRange and KEYS[3] or nil
-local firstBudget = hasRange and 4 or 3
-local lastBudget, claimKey = #KEYS, nil
-if pendingMs ~= '' then claimKey, lastBudget = KEYS[#KEYS], #KEYS - 1 end
-local budgets = {}
-for k = firstBudget, lastBudget do
-  budgets[#budgets + 1] = {key = KEYS[k], windows = list(ARGV[8 + k - firstBudget])}
+local at = 3
+local rangeKey = nil
+if hasRange then
+  rangeKey = KEYS[at]
+  at = at + 1
 end
+local provenKeys = {}
+for k = at, at + provenCount - 1 do provenKeys[#provenKeys + 1] = KEYS[k] end
+at = at + provenCount
+local budgets = {}
+for k = 1, budgetCount do budgets[k] = {key = KEYS[at + k - 1], windows = list(ARGV[10 + k])} end
+local claimKey = nil
+if shape[4] == '1' then claimKey = KEYS[#KEYS] end
 
 -- Positions in the reply: src/adapters/store/redis/replies.ts reads it by the same names.
 local ALLOWED, RECORDED, PUMP_STATE, PUMP_REMAINING_MS, PUMP_STRIKES, PUMP_BUCKET = 1, 6, 7, 8, 9, 10
-local BUDGETS_ASKED, RANGE_VERDICT, CLAIM_STATE, CLAIM_ANSWER = 11, 12, 13, 14
+local BUDGETS_ASKED, RANGE_VERDICT, CLAIM_STATE, CLAIM_ANSWER, PROVEN, RULE = 11, 12, 13, 14, 15, 16
+local UNPROVEN_BUCKET, BLOCK_UNPROVEN, RANGE_UNPROVEN = 17, 18, 19
 local function reply(decision)
-  return {decision[1], decision[2], decision[3], decision[4], decision[5], 0, -1, 0, 0, -1, 0, 0, '', ''}
+  return {
+    decision[1], decision[2], decision[3], decision[4], decision[5], 0, -1, 0, 0, -1, 0, 0, '', '',
+    0, '', -1, 0, 0,
+  }
 end
 
 if claimKey then
@@ -73,19 +96,21 @@ end
 local now, longest, retried, decision = window_decide(eventsKey, member, windows)
 local out = reply(decision)
 if decision[ALLOWED] == 0 then return out end
+local proven = #returning > 0 and is_proven(provenKeys, tonumber(returning[1]))
+if proven then out[PROVEN] = 1 end
 
 -- The pumping check: the block's verdict, then (unless safe-listed or refused) the range's.
-local verdict, counted = {-1, 0, 0, -1}, {}
+local verdict, counted, safe = {-1, 0, 0, -1}, {}, false
 if mode ~= 'off' then
   verdict = pump_check(blockKey, number, blockPolicy, now, not retried)
   local bucket = verdict[4] or -1
+  safe = bucket == -2
   if bucket >= 0 then counted[1] = blockKey end
   if verdict[1] == 2 and hasRange then pump_forget(rangeKey, verdict[5]) end
-  if verdict[1] == 0 and hasRange and bucket ~= -2 then
+  if verdict[1] == 0 and hasRange and not safe then
     local wide = pump_check(rangeKey, number, rangePolicy, now, not retried)
     if wide[1] > 0 then
-      -- The range is blocked: as for a blocked block, the check keeps no count (monitor mode
-      -- counts what goes out).
+      -- The range is blocked: as for a blocked block, the check keeps no count.
       if counted[1] then uncount(blockKey, bucket) end
       verdict, counted = {wide[1], wide[2], wide[3], -1}, {}
       out[RANGE_VERDICT] = 1
@@ -96,7 +121,29 @@ if mode ~= 'off' then
 end
 out[PUMP_STATE], out[PUMP_REMAINING_MS] = verdict[1], verdict[2] or 0
 out[PUMP_STRIKES], out[PUMP_BUCKET] = verdict[3] or 0, verdict[4] or -1
-if verdict[1] > 0 and mode == 'enforce' then return out end
+
+-- The bounds on unproven sends: a block, then its range, holding as many as they may.
+local bounded = mode ~= 'off' and #bounds > 0 and not proven and not safe
+if bounded and verdict[1] == 0 then
+  local boundsWindowMs, boundsBucketMs = tonumber(bounds[3]), tonumber(bounds[4])
+  out[BLOCK_UNPROVEN] = unproven_count(blockKey, boundsWindowMs, boundsBucketMs, now)
+  if hasRange then out[RANGE_UNPROVEN] = unproven_count(rangeKey, boundsWindowMs, boundsBucketMs, now) end
+  if out[BLOCK_UNPROVEN] >= tonumber(bounds[1]) then
+    out[RULE] = 'block-unproven'
+  elseif hasRange and out[RANGE_UNPROVEN] >= tonumber(bounds[2]) then
+    out[RULE] = 'range-unproven'
+  end
+end
+
+local function take_back_counts()
+  for _, pumpKey in ipairs(counted) do uncount(pumpKey, out[PUMP_BUCKET]) end
+  out[PUMP_BUCKET] = -1
+end
+local refused = mode == 'enforce' and not proven and (verdict[1] > 0 or out[RULE] ~= '')
+if refused then
+  take_back_counts()
+  return out
+end
 
 -- The send goes ahead (unless a budget refuses, below): the key is its own from now on.
 local function claim()
@@ -109,19 +156,24 @@ if retried then
   return out
 end
 
-local decisions, refused = {}, false
+local decisions, overBudget = {}, false
 for i, budget in ipairs(budgets) do
-  decisions[i] = budget_check(budget.key, budget.windows, now)
-  if decisions[i][1] == 0 then refused = true end
+  decisions[i] = budget_check(budget.key, budget.windows, now, proven)
+  if decisions[i][1] == 0 then overBudget = true end
 end
 out[BUDGETS_ASKED] = #decisions
-if refused then
-  for _, pumpKey in ipairs(counted) do uncount(pumpKey, out[PUMP_BUCKET]) end
-  out[PUMP_BUCKET] = -1
+if overBudget then
+  take_back_counts()
 else
   for i, budget in ipairs(budgets) do budget_record(budget.key, budget.windows, now, decisions[i]) end
   window_record(eventsKey, member, now, longest)
   out[RECORDED] = 1
+  if bounded and verdict[1] == 0 then
+    local boundsWindowMs, boundsBucketMs = tonumber(bounds[3]), tonumber(bounds[4])
+    local keepMs = boundsWindowMs + boundsBucketMs
+    out[UNPROVEN_BUCKET] = unproven_add(blockKey, boundsWindowMs, boundsBucketMs, now, keepMs)
+    if hasRange then unproven_add(rangeKey, boundsWindowMs, boundsBucketMs, now, keepMs) end
+  end
   claim()
 end
 for _, budgetDecision in ipairs(decisions) do

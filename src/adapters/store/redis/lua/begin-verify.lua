@@ -8,23 +8,23 @@
 --   ARGV[1] maxAttempts   attempts an id allows
 --   ARGV[2] member        the verify's event id; '' charges no window
 --   ARGV[3] windows       the phone's verify windows, comma-joined (see window.lua)
--- Output: {state, phone, allowed, index, remaining, waitMs, nextMs}
---   state 'ok' | 'unknown' | 'used' | 'exhausted' | 'limited'; phone unless unknown; the
---   window decision's five numbers only when limited.
+-- Output: {state, phone, unproven, allowed, index, remaining, waitMs, nextMs}
+--   state 'ok' | 'unknown' | 'used' | 'exhausted' | 'limited'; phone unless unknown; the bucket
+--   its send is unproven in ('' when it is not); the window decision's five numbers only when limited.
 local recordKey, verifiesKey = KEYS[1], KEYS[2]
 local maxAttempts, member, windows = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 
-local record = redis.call('HMGET', recordKey, 'p', 'n', 'ok')
-local phone, spent, verified = record[1], record[2], record[3]
+local record = redis.call('HMGET', recordKey, 'p', 'n', 'ok', 'u')
+local phone, spent, verified, unproven = record[1], record[2], record[3], record[4] or ''
 if not phone then return {'unknown'} end
-if verified == '1' then return {'used', phone} end
-if tonumber(spent) >= maxAttempts then return {'exhausted', phone} end
+if verified == '1' then return {'used', phone, unproven} end
+if tonumber(spent) >= maxAttempts then return {'exhausted', phone, unproven} end
 if member ~= '' then
   local now, longest, _, decision = window_decide(verifiesKey, member, list(windows))
   if decision[1] == 0 then
-    return {'limited', phone, decision[1], decision[2], decision[3], decision[4], decision[5]}
+    return {'limited', phone, unproven, decision[1], decision[2], decision[3], decision[4], decision[5]}
   end
   window_record(verifiesKey, member, now, longest)
 end
 redis.call('HINCRBY', recordKey, 'n', 1)
-return {'ok', phone}
+return {'ok', phone, unproven}

@@ -4,8 +4,10 @@
 -- it was counted for, `g:<k>`. At most about 64 fields per window, whatever the sends; a send
 -- reads the totals, not the buckets. Mirrors `budgetDecision` in src/domain/send-budget.ts.
 --
--- budget_check(key, windows, now): the decision on one more send, nothing recorded.
---   windows: limit, window ms and bucket ms of each window, flat.
+-- budget_check(key, windows, now, proven): the decision on one more send, nothing recorded.
+--   windows: limit, open limit, window ms and bucket ms of each window, flat. A send that is not
+--   proven (its number has not verified lately) may use only the open limit: the rest of the limit
+--   is the reserve returning users keep when an attack has spent the open share.
 --   Returns {allowed (1|0), index (0-based), remaining, waitMs, receipt ('' until recorded),
 --   used per window...}. Buckets that left a window are taken out of its total (and dropped);
 --   buckets are read only to say how long a refused send waits, or to count a window afresh
@@ -30,8 +32,8 @@ local function budget_recount(key, k, windowCount, firstBucket)
   return sum
 end
 
-local function budget_check(key, windows, now)
-  local windowCount = #windows / 3
+local function budget_check(key, windows, now, proven)
+  local windowCount = #windows / 4
   local names = {}
   for k = 1, windowCount do
     names[#names + 1] = 't:' .. k
@@ -43,8 +45,9 @@ local function budget_check(key, windows, now)
   local tightest, tightestRemaining = 0, math.huge
   local used = {}
   for k = 1, windowCount do
-    local limit = tonumber(windows[3 * k - 2])
-    local windowMs, bucketMs = tonumber(windows[3 * k - 1]), tonumber(windows[3 * k])
+    local limit = tonumber(windows[4 * k - 3])
+    if not proven then limit = tonumber(windows[4 * k - 2]) end
+    local windowMs, bucketMs = tonumber(windows[4 * k - 1]), tonumber(windows[4 * k])
     -- A bucket counts while it overlaps (now - window, now].
     local firstBucket, shape = math.floor((now - windowMs) / bucketMs), windowMs .. '/' .. bucketMs
     local sum, oldest = tonumber(meta[3 * k - 2]), tonumber(meta[3 * k - 1])
@@ -85,8 +88,8 @@ end
 
 local function budget_record(key, windows, now, decision)
   local receipt, ttl, opened = {}, 0, false
-  for k = 1, #windows / 3 do
-    local windowMs, bucketMs = tonumber(windows[3 * k - 1]), tonumber(windows[3 * k])
+  for k = 1, #windows / 4 do
+    local windowMs, bucketMs = tonumber(windows[4 * k - 1]), tonumber(windows[4 * k])
     local field = k .. ':' .. math.floor(now / bucketMs)
     if redis.call('HINCRBY', key, field, 1) == 1 then opened = true end
     redis.call('HINCRBY', key, 't:' .. k, 1)
