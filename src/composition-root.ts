@@ -72,6 +72,7 @@ export function buildServices(
       smsPrices: config.SMS_PRICES,
       // A claim outlives the slowest possible send, then frees itself if its gateway died.
       idempotencyPendingMs: config.IDLE_TIMEOUT_S * 1000,
+      idempotencyRetries: config.IDEMPOTENCY_RETRIES,
       exposeReason: config.VERIFY_EXPOSE_REASON,
       testNumbers: config.TEST_PHONES,
       otpTtlMs: config.OTP_TTL,

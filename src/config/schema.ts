@@ -244,6 +244,14 @@ export const EnvSchema = T.Object({
     "24h",
     "How long an Idempotency-Key replays its first answer; at least the longest PHONE_SEND_LIMITS window.",
   ),
+  IDEMPOTENCY_RETRIES: Int(
+    3,
+    0,
+    20,
+    "Sends with one Idempotency-Key after its first whose upstream call failed (5xx, timeout): past these the key " +
+      "answers 409 IDEMPOTENCY_RETRIES_EXHAUSTED. A retry is charged to the budgets again once its first charge has " +
+      "left their shortest window. Bounds what one key can make an upstream that does not dedup send.",
+  ),
   METRICS_ACCESS: OneOf(
     ["auto", ...ACCESS],
     "auto",

@@ -78,6 +78,12 @@ export function sendBudget(scope: string, windows: readonly BudgetWindow[], rese
   };
 }
 
+/** The shortest window of some budgets (undefined for none): a keyed retry whose first charge is this old is charged again. */
+export function shortestWindowMs(budgets: readonly SendBudget[]): number | undefined {
+  const windows = budgets.flatMap((b) => b.windows.map((w) => w.windowMs));
+  return windows.length ? Math.min(...windows) : undefined;
+}
+
 /** The sends of a window's limit that are not proven may use: all but the reserve, one at least. */
 export const openLimit = (limit: number, reserve: number) => Math.max(1, Math.floor(limit * (1 - reserve)));
 

@@ -81,6 +81,15 @@ export const CODE_FACTS = {
     when: "`Idempotency-Key` reused with another phone",
     action: "Use a new `Idempotency-Key` for a new phone number; a key belongs to one send.",
   },
+  IDEMPOTENCY_RETRIES_EXHAUSTED: {
+    status: 409,
+    title: "This Idempotency-Key was retried as often as it may be",
+    detail: "Sends with this Idempotency-Key failed and were retried as often as the gateway allows.",
+    when: "a send with this `Idempotency-Key` failed (5xx, timeout) and was retried `IDEMPOTENCY_RETRIES` times",
+    action:
+      "The code may have been sent by an earlier attempt: let the user try it. To send a new code, use a new " +
+      "`Idempotency-Key` (a new send, counted as one).",
+  },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,
     title: "A request with this Idempotency-Key is still in progress",

@@ -348,7 +348,7 @@ export interface components {
              */
             detail: string;
             /** @description Stable machine-readable code: branch on this, not on `title` or `detail`. */
-            code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY" | "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED" | "UNAUTHORIZED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "CLIENT_CLOSED_REQUEST" | "RATE_LIMITED" | "SEND_BUDGET_EXHAUSTED" | "GATEWAY_MISCONFIGURED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "INTERNAL_ERROR";
+            code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY" | "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED" | "UNAUTHORIZED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_RETRIES_EXHAUSTED" | "CLIENT_CLOSED_REQUEST" | "RATE_LIMITED" | "SEND_BUDGET_EXHAUSTED" | "GATEWAY_MISCONFIGURED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "INTERNAL_ERROR";
             /**
              * @description Same as the X-Request-Id header: give it to the operators when asking about a request.
              * @example 0d6c1f0a-2b11-4bb8-8f5e-3f0c7d1e9d1b
@@ -1057,7 +1057,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `IDEMPOTENCY_CONFLICT`: `Idempotency-Key` reused with another phone. `IDEMPOTENCY_IN_PROGRESS`: a request with this `Idempotency-Key` is still running. */
+            /** @description `IDEMPOTENCY_CONFLICT`: `Idempotency-Key` reused with another phone. `IDEMPOTENCY_IN_PROGRESS`: a request with this `Idempotency-Key` is still running. `IDEMPOTENCY_RETRIES_EXHAUSTED`: a send with this `Idempotency-Key` failed (5xx, timeout) and was retried `IDEMPOTENCY_RETRIES` times. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1066,7 +1066,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS";
+                        code: "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_RETRIES_EXHAUSTED";
                     };
                 };
             };

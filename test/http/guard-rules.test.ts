@@ -186,6 +186,29 @@ describe("the spend guard's rules over a real socket", () => {
     }
   });
 
+  test("keyed retries: 40 requests with one key against a failing upstream make at most (1 + 3) × 3 upstream calls", async () => {
+    const gw = gateway({ SEND_BUDGETS: "*=1/1h" });
+    try {
+      fake.fail("/otp/send", { kind: "status", status: 500, body: "oops" }, 1_000);
+      const phone = number(freshBlock(), 1);
+      const codes = [];
+      for (let i = 0; i < 40; i++) {
+        const res = await fetch(`${gw.base}/v1/otp/send`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": "one-key-for-all" },
+          body: JSON.stringify({ phone }),
+        });
+        codes.push(((await res.json()) as { code?: string }).code);
+      }
+      expect(codes.slice(0, 4).every((c) => c === "UPSTREAM_ERROR")).toBe(true);
+      expect(new Set(codes.slice(4))).toEqual(new Set(["IDEMPOTENCY_RETRIES_EXHAUSTED"]));
+      // The first send and three retries, each with the client's own two retries.
+      expect(fake.calls("/otp/send").length).toBeLessThanOrEqual(12);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test("the reserve: past a budget's open share new numbers get the 503 and returning users are served; one alert", async () => {
     const gw = gateway({ SEND_BUDGETS: "*=10/1h", BUDGET_RESERVE: "50" });
     try {

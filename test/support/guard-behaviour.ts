@@ -1,10 +1,10 @@
 import { expect, test } from "bun:test";
-import type { Admission, OtpStore, PumpCheck } from "../../src/adapters/store/port";
+import type { Admission, KeyClaim, OtpStore, PumpCheck } from "../../src/adapters/store/port";
 import { type PumpingPolicy, type UnprovenBounds, unprovenBounds } from "../../src/domain/pumping";
 import type { ReturningPolicy } from "../../src/domain/returning";
 import { type SendBudget, sendBudget } from "../../src/domain/send-budget";
 import { must } from "./given";
-import { countSent, WIDE } from "./store-steps";
+import { countSent, keyClaim, WIDE } from "./store-steps";
 
 /**
  * The spend guard's rules as every store must hold them (memory, Redis, Redis Cluster): the
@@ -152,6 +152,63 @@ export function guardBehaviour(store: () => OtpStore, second: () => OtpStore) {
     expect((await sendTo(store(), `${neighbour(3)}001`, pump)).kind).toBe("blocked");
   });
 
+  test("keyed retries: a key's failed sends are retried as often as it may be, then it is spent; a cancelled send is no retry", async () => {
+    const phone = `${freshBlock()}001`;
+    const key = keyClaim(`retry-${crypto.randomUUID()}`, 5_000, 2);
+    const event = `idem:${key.key}`;
+    const attempts = [];
+    for (let i = 0; i < 3; i++) {
+      const admission = await sendWithKey(store(), phone, event, key, []);
+      attempts.push(admission.kind === "admitted" ? admission.retry : admission.kind);
+      if (admission.kind === "admitted") await store().release(admission.ticket);
+    }
+    expect(attempts).toEqual([false, true, true]);
+    expect((await sendWithKey(store(), phone, event, key, [])).kind).toBe("retries_spent");
+    // Another phone (of another range) with the same key: a send of its own.
+    expect((await sendWithKey(store(), `${freshBlock()}001`, event, key, [])).kind).toBe("admitted");
+    // A send taken back (nothing went out) leaves no retry behind: the next one is a first send.
+    const fresh = keyClaim(`cancel-${crypto.randomUUID()}`, 5_000, 0);
+    const other = `${freshBlock()}002`;
+    for (let i = 0; i < 3; i++) {
+      const admission = await sendWithKey(store(), other, `idem:${fresh.key}`, fresh, []);
+      expect(admission).toMatchObject({ kind: "admitted", retry: false });
+      if (admission.kind === "admitted") await store().cancel(admission.ticket);
+    }
+  });
+
+  test("keyed retries: charged again once the first charge has left the budgets' shortest window, never past the budget", async () => {
+    const phone = `${freshBlock()}001`;
+    const key = keyClaim(`charge-${crypto.randomUUID()}`, 5_000, 5);
+    const event = `idem:${key.key}`;
+    const budget = sendBudget(`K${process.pid % 1000}-${scopes++}`, [
+      { limit: 2, windowMs: 400, bucketMs: 10, label: "2/400ms" },
+    ]);
+    const first = await sendWithKey(store(), phone, event, key, [budget]);
+    if (first.kind !== "admitted") throw new Error(first.kind);
+    await store().release(first.ticket);
+    // At once: the first charge holds for the retry.
+    const soon = await sendWithKey(store(), phone, event, key, [budget]);
+    expect(soon).toMatchObject({ kind: "admitted", retry: true });
+    expect(soon.kind === "admitted" && soon.recharged).toBeFalsy();
+    if (soon.kind === "admitted") await store().release(soon.ticket);
+    expect((await store().budgetUse(budget)).used).toEqual([1]);
+    // Past the window, with the budget spent by others: the retry is charged again, and refused.
+    await Bun.sleep(450);
+    for (const n of ["+917000000001", "+917000000002"]) {
+      expect((await sendWithKey(store(), n, crypto.randomUUID(), undefined, [budget])).kind).toBe("admitted");
+    }
+    expect((await sendWithKey(store(), phone, event, key, [budget])).kind).toBe("over_budget");
+    // Once the budget frees, the retry is charged again and goes.
+    await Bun.sleep(450);
+    const later = await sendWithKey(store(), phone, event, key, [budget]);
+    expect(later).toMatchObject({ kind: "admitted", retry: true, recharged: true });
+    expect((await store().budgetUse(budget)).used).toEqual([1]);
+    // Charged again, it is the charge the next retry counts from.
+    if (later.kind === "admitted") await store().release(later.ticket);
+    const again = await sendWithKey(store(), phone, event, key, [budget]);
+    expect(again.kind === "admitted" && again.recharged).toBeFalsy();
+  });
+
   test("the reserve: new numbers use a budget's open share; returning users the rest; a full budget stops all", async () => {
     const block = freshBlock();
     const returning: ReturningPolicy = { windowMs: 60_000 };
@@ -218,6 +275,17 @@ const reserved = (limit: number, reserve: number): SendBudget =>
     [{ limit, windowMs: 3_600_000, bucketMs: 60_000, label: `${limit}/1h` }],
     reserve,
   );
+
+/** A keyed send (the event named after its key, as the service names it), or one without a key. */
+function sendWithKey(
+  store: OtpStore,
+  phone: string,
+  event: string,
+  key: KeyClaim | undefined,
+  budgets: readonly SendBudget[],
+): Promise<Admission> {
+  return store.admit({ kind: "sms", phone, event, window: WIDE, ...(key ? { key } : {}), budgets });
+}
 
 /** A send to `phone`, its block checked by `pump` (the phone's own block; none: the guard is off). */
 function sendTo(

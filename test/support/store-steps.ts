@@ -88,6 +88,14 @@ export async function judgePrefix(
   return withTicket({ ...verdict }, admission.kind === "admitted" ? admission.ticket : undefined);
 }
 
+/** A key's claim as the service makes it: three retries, remembered for a minute once released. */
+export const keyClaim = (key: string, pendingMs: number, retries = 3): KeyClaim => ({
+  key,
+  pendingMs,
+  retries,
+  keepMs: 60_000,
+});
+
 /** What a claim of an Idempotency-Key finds, as a test number's send claims it. */
 export type KeyClaimState =
   | { state: "new" }
@@ -101,7 +109,7 @@ export async function claimKey(
   phone: string,
   pendingMs: number,
 ): Promise<KeyClaimState> {
-  const admission = await store.admit({ kind: "test", phone, key: { key, pendingMs } });
+  const admission = await store.admit({ kind: "test", phone, key: keyClaim(key, pendingMs) });
   if (admission.kind === "replay") return { state: "done", answer: admission.answer };
   if (admission.kind === "in_progress") return { state: "pending" };
   if (admission.kind === "conflict") return { state: "conflict" };

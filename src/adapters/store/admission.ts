@@ -21,6 +21,8 @@ export interface TicketData {
   unproven?: { prefix: string; bucket: number };
   /** The Idempotency-Key held for the send. */
   key?: string;
+  /** How long the key remembers its retries once released (KeyClaim.keepMs). */
+  keyKeepMs?: number;
 }
 
 /** `TicketData.pumped` for a send checked against `prefix`'s block: none when the check counted nothing. */
@@ -42,13 +44,14 @@ export interface AdmittedFacts {
   budgets?: readonly BudgetDecision[];
   proven?: boolean;
   monitored?: GuardRule;
+  recharged?: boolean;
 }
 
 export function admitted(
   ticket: TicketData,
   facts: AdmittedFacts = {},
 ): Extract<Admission, { kind: "admitted" }> {
-  const { decision, verdict, budgets, proven = false, monitored } = facts;
+  const { decision, verdict, budgets, proven = false, monitored, recharged } = facts;
   return {
     kind: "admitted",
     ticket: ticket as unknown as SendTicket,
@@ -59,13 +62,19 @@ export function admitted(
     ...(verdict ? { verdict } : {}),
     ...(budgets ? { budgets } : {}),
     ...(monitored ? { monitored } : {}),
+    ...(recharged ? { recharged } : {}),
   };
 }
 
 /** What an Idempotency-Key claimed before says: its answer again, a send in progress, or another phone's key. */
-export type KeyTaken = { state: "done"; answer: string } | { state: "pending" } | { state: "conflict" };
+export type KeyTaken =
+  | { state: "done"; answer: string }
+  | { state: "pending" }
+  | { state: "conflict" }
+  | { state: "spent" };
 
 export function keyTaken(claim: KeyTaken): Admission {
   if (claim.state === "done") return { kind: "replay", answer: claim.answer };
+  if (claim.state === "spent") return { kind: "retries_spent" };
   return { kind: claim.state === "pending" ? "in_progress" : "conflict" };
 }

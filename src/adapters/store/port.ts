@@ -20,10 +20,15 @@ export interface OtpStore
     GuardAdminStore,
     StoreLifecycle {}
 
-/** An Idempotency-Key as the store keeps it (hashed, with the caller's id), and how long an unanswered claim lives. */
+/** An Idempotency-Key as the store keeps it (hashed, with the caller's id), and how its claims live. */
 export interface KeyClaim {
   key: string;
+  /** How long an unanswered claim lives. */
   pendingMs: number;
+  /** Sends with the key after the first whose attempt failed (5xx, timeout): past these, `retries_spent`. */
+  retries: number;
+  /** How long a key released by a failed send remembers its retries. */
+  keepMs: number;
 }
 
 /** The pumping guard's check of a send: the number's block, the policy it is judged by now, and the bounds on unproven sends. */
@@ -75,6 +80,8 @@ export type Admission =
   | { kind: "in_progress" }
   /** The key is another phone's. */
   | { kind: "conflict" }
+  /** The key's send failed and was retried as often as it may be (KeyClaim.retries): nothing was asked or counted. */
+  | { kind: "retries_spent" }
   /** The phone's send windows refuse. */
   | { kind: "limited"; decision: RateDecision }
   /**
@@ -94,8 +101,13 @@ export type Admission =
       decision?: RateDecision;
       /** Seconds before the phone may ask again (0 for a test number). */
       resendAfterSeconds: number;
-      /** A retry of a keyed send whose first attempt was admitted: nothing was counted again. */
+      /**
+       * A retry of a keyed send whose first attempt was admitted: nothing was counted again, but the
+       * budgets, once its first charge was older than their shortest window (`recharged`).
+       */
       retry: boolean;
+      /** A retry charged to the budgets again (its first charge had left their shortest window). */
+      recharged?: boolean;
       /** The number verified lately (a returning user): no rule of the guard refused it. */
       proven: boolean;
       /** In monitor mode, the guard's rule that would have refused the send. */
@@ -128,7 +140,10 @@ export interface SendingStore {
   admit(request: SendRequest): Promise<Admission>;
   /** Nothing went out: takes back all that the admission counted, and frees the key. */
   cancel(ticket: SendTicket): Promise<void>;
-  /** It may have gone out (a timeout, a 5xx): keeps what was counted, frees the key for a retry with it. */
+  /**
+   * It may have gone out (a timeout, a 5xx): the phone's windows and the budgets keep it, the guard's
+   * counts do not; the key is freed for a retry, with its retries counted.
+   */
   release(ticket: SendTicket): Promise<void>;
   /** It went out: the verification record and, with a key, the key's answer. */
   record(ticket: SendTicket, sent: SentCode): Promise<void>;

@@ -22,6 +22,8 @@ export interface OtpPolicy {
   idempotencyTtlMs: number;
   /** How long an unfinished claim on a key blocks others (the worst upstream wait). */
   idempotencyPendingMs: number;
+  /** Sends with one key after the first whose attempt failed (5xx, timeout); past these, the key is spent. */
+  idempotencyRetries: number;
   /** Ceilings on sends (SEND_BUDGETS); empty: none. */
   sendBudgets: readonly SendBudget[];
   /** The pumping guard (PUMPING_*). */

@@ -128,7 +128,8 @@ export class OtpService {
     const key = caller
       ? createHash("sha256").update(`${caller}\0${idempotencyKey}`).digest("hex")
       : idempotencyKey;
-    return { key, pendingMs: this.deps.policy.idempotencyPendingMs };
+    const { idempotencyPendingMs, idempotencyRetries, idempotencyTtlMs } = this.deps.policy;
+    return { key, pendingMs: idempotencyPendingMs, retries: idempotencyRetries, keepMs: idempotencyTtlMs };
   }
 
   #request(recipient: Recipient, key: KeyClaim | undefined): SendRequest {
@@ -167,6 +168,8 @@ export class OtpService {
         throw new GatewayError("IDEMPOTENCY_IN_PROGRESS");
       case "conflict":
         throw new GatewayError("IDEMPOTENCY_CONFLICT");
+      case "retries_spent":
+        throw new GatewayError("IDEMPOTENCY_RETRIES_EXHAUSTED");
       case "limited":
         throw GatewayError.rateLimited({ policy: this.deps.policy.phoneSend, decision: admission.decision });
       case "blocked":

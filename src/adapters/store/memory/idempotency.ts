@@ -2,7 +2,8 @@ import type { LRUCache } from "lru-cache";
 import { boundedLru } from "../../../lib/lru";
 import type { KeyTaken } from "../admission";
 
-type Claim = { phone: string; answer?: string };
+/** A key's claim: its phone, its answer once sent, its retries so far, and whether a failed send released it. */
+type Claim = { phone: string; answer?: string; retries: number; released?: boolean };
 
 /**
  * Idempotency-Keys in process: one bounded map of claims by key, whose entries
@@ -16,26 +17,46 @@ export class MemoryIdempotency {
     this.#claims = boundedLru(max, { perf: { now } });
   }
 
-  /** What a claim of `key` for `phone` finds, or undefined when the key is free. */
-  find(key: string, phone: string): KeyTaken | undefined {
+  /**
+   * What a claim of `key` for `phone` finds, or undefined when the key is free; `retriesAllowed`:
+   * a key released after failed sends that many times is spent (as idem_read and admit.lua).
+   */
+  find(key: string, phone: string, retriesAllowed = Number.POSITIVE_INFINITY): KeyTaken | undefined {
     const existing = this.#claims.get(key);
-    if (!existing) return undefined;
+    // A key released by another phone's failed send is free for this one (as idem_read).
+    if (!existing || (existing.released && existing.phone !== phone)) return undefined;
     if (existing.phone !== phone) return { state: "conflict" };
+    if (existing.released) return existing.retries >= retriesAllowed ? { state: "spent" } : undefined;
     return existing.answer === undefined ? { state: "pending" } : { state: "done", answer: existing.answer };
   }
 
-  take(key: string, phone: string, pendingMs: number): void {
-    this.#claims.set(key, { phone }, { ttl: pendingMs });
+  /** Claims the key for `phone`; a retry (`retry`) counts one more retry of a key released before. */
+  take(key: string, phone: string, pendingMs: number, retry = false): void {
+    const existing = this.#claims.get(key);
+    const retries = (existing?.phone === phone ? existing.retries : 0) + (retry ? 1 : 0);
+    this.#claims.set(key, { phone, retries }, { ttl: pendingMs });
   }
 
   complete(key: string, phone: string, answer: string, ttlMs: number): void {
-    this.#claims.set(key, { phone, answer }, { ttl: ttlMs });
+    this.#claims.set(key, { phone, answer, retries: 0 }, { ttl: ttlMs });
   }
 
-  /** Frees `phone`'s pending claim; an answer, or another phone's claim, stays. */
-  release(key: string, phone: string): void {
+  /** Frees `phone`'s pending claim for a retry, keeping its retries for `keepMs`; an answer, or another phone's claim, stays. */
+  release(key: string, phone: string, keepMs: number): void {
+    const existing = this.#pending(key, phone);
+    if (existing) this.#claims.set(key, { ...existing, released: true }, { ttl: Math.max(1, keepMs) });
+  }
+
+  /** Drops `phone`'s pending claim: its send went nowhere. */
+  cancel(key: string, phone: string): void {
+    if (this.#pending(key, phone)) this.#claims.delete(key);
+  }
+
+  #pending(key: string, phone: string): Claim | undefined {
     const existing = this.#claims.get(key);
-    if (existing?.phone === phone && existing.answer === undefined) this.#claims.delete(key);
+    return existing?.phone === phone && existing.answer === undefined && !existing.released
+      ? existing
+      : undefined;
   }
 
   /** Frees `phone`'s claim whatever it holds (an answer stored without its record); another phone's stays. */

@@ -4,7 +4,7 @@ import { phoneTag, type VerificationRef, verificationId } from "../../../domain/
 import { DEFAULT_LAYOUT, type PrefixLayout, rangeOf } from "../../../domain/number-ranges";
 import type { GuardRule, PumpVerdict, UnprovenBounds } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
-import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
+import { type BudgetDecision, type SendBudget, shortestWindowMs } from "../../../domain/send-budget";
 import { boundedLru } from "../../../lib/lru";
 import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
 import type {
@@ -37,6 +37,12 @@ export interface MemoryStoreOptions {
 /** A verification record; `unproven`: the bucket its send is unproven in. */
 type Verification = { phone: string; attempts: number; verified: boolean; unproven?: number };
 type SmsRequest = Extract<SendRequest, { kind: "sms" }>;
+/** The guard's verdict on a send's block and range, whether the block is safe-listed, and the rule that refuses. */
+type GuardView = { verdict?: PumpVerdict; safe: boolean; rule?: GuardRule };
+/** A send the guard lets through: whether its number is proven, the guard's view, and what monitor mode saw. */
+type Judged = { proven: boolean; guard: GuardView; monitored?: GuardRule };
+/** The budgets' decisions on a send they allowed, and the receipts to take it back with. */
+type Charged = { decisions: BudgetDecision[]; receipts: TicketData["receipts"] };
 
 /**
  * The embedded store for a single process: the same semantics as the Redis
@@ -79,7 +85,9 @@ export class MemoryStore implements OtpStore {
 
   async admit(request: SendRequest): Promise<Admission> {
     const { phone, key } = request;
-    const claimed = key && this.#idempotency.find(key.key, phone);
+    // A test number's sends are free: its key's retries are not capped.
+    const claimed =
+      key && this.#idempotency.find(key.key, phone, request.kind === "sms" ? key.retries : undefined);
     if (claimed) return keyTaken(claimed);
     if (request.kind === "test") {
       if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
@@ -97,21 +105,57 @@ export class MemoryStore implements OtpStore {
    */
   #admitSms(request: SmsRequest): Admission {
     const { phone, event, window, key, budgets } = request;
-    const { decision, record } = this.#windows.check(`send|${phone}`, window, event);
+    const windows = this.#windows.check(`send|${phone}`, window, event);
+    const { decision } = windows;
     if (!decision.allowed) return { kind: "limited", decision };
     const retry = !decision.recorded;
-    const proven = request.returning !== undefined && this.#returning.isProven(phone, request.returning);
+    const judged = this.#judge(request);
+    if ("kind" in judged) return judged;
+    const { guard, proven } = judged;
+    const facts = { decision, verdict: guard.verdict, proven, monitored: judged.monitored };
+    const claim = () => key && this.#idempotency.take(key.key, phone, key.pendingMs, retry);
+    const keyData = key ? { key: key.key, keyKeepMs: key.keepMs } : {};
+    // A retry is charged again once its first charge is older than the budgets' shortest window.
+    const recharge =
+      retry && this.#now() - (windows.countedAt ?? 0) >= (shortestWindowMs(budgets) ?? Infinity);
+    if (retry && !recharge) {
+      claim();
+      return admitted({ phone, receipts: [], ...keyData }, facts);
+    }
+    const charged = this.#charge(budgets, proven, guard.verdict);
+    if ("kind" in charged) return charged;
+    claim();
+    if (recharge) {
+      windows.retime();
+      return admitted(
+        { phone, ...charged, ...keyData },
+        { ...facts, budgets: charged.decisions, recharged: true },
+      );
+    }
+    windows.record();
+    const counted = this.#countSend(request, guard, proven);
+    const ticket: TicketData = { phone, event, receipts: charged.receipts, ...counted.ticket, ...keyData };
+    return admitted(ticket, { ...facts, verdict: counted.verdict, budgets: charged.decisions });
+  }
+
+  /** Whether the number is proven, and the guard's verdict: a refusal (enforce), or what monitor mode saw. */
+  #judge(request: SmsRequest): Judged | Extract<Admission, { kind: "blocked" }> {
+    const proven =
+      request.returning !== undefined && this.#returning.isProven(request.phone, request.returning);
     const guard = this.#guard(request, proven);
     const mode = request.pump?.policy.mode;
     if (guard.rule && guard.verdict && !proven && mode === "enforce") {
       return { kind: "blocked", rule: guard.rule, verdict: guard.verdict };
     }
-    const monitored = guard.rule && !proven && mode === "monitor" ? guard.rule : undefined;
-    const facts = { decision, verdict: guard.verdict, proven, monitored };
-    if (retry) {
-      if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
-      return admitted({ phone, receipts: [], key: key?.key }, facts);
-    }
+    return { proven, guard, monitored: guard.rule && !proven && mode === "monitor" ? guard.rule : undefined };
+  }
+
+  /** The budgets' decisions on one more send, recorded when all allow; else the refusal. */
+  #charge(
+    budgets: readonly SendBudget[],
+    proven: boolean,
+    verdict: PumpVerdict | undefined,
+  ): Charged | Extract<Admission, { kind: "over_budget" }> {
     const checks = budgets.map((budget) => ({ budget, ...this.#budgets.check(budget, proven) }));
     const decisions = checks.map((c) => c.decision);
     if (!checks.every((c) => c.decision.allowed)) {
@@ -119,25 +163,15 @@ export class MemoryStore implements OtpStore {
         kind: "over_budget",
         budgets: decisions,
         proven,
-        ...(guard.verdict ? { verdict: guard.verdict } : {}),
-      };
+        ...(verdict ? { verdict } : {}),
+      } satisfies Admission;
     }
     for (const check of checks) check.record();
-    record();
-    if (key) this.#idempotency.take(key.key, phone, key.pendingMs);
-    const counted = this.#countSend(request, guard, proven);
-    const ticket: TicketData = {
-      phone,
-      event,
-      receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })),
-      ...counted.ticket,
-      key: key?.key,
-    };
-    return admitted(ticket, { ...facts, verdict: counted.verdict, budgets: decisions });
+    return { decisions, receipts: checks.map((c) => ({ budget: c.budget, receipt: c.decision.receipt })) };
   }
 
   /** The guard's verdict on a send's block and range, and the rule that refuses it (none for a proven number). */
-  #guard(request: SmsRequest, proven: boolean): { verdict?: PumpVerdict; safe: boolean; rule?: GuardRule } {
+  #guard(request: SmsRequest, proven: boolean): GuardView {
     const { pump, phone } = request;
     if (!pump) return { safe: false };
     const { verdict, safe } = this.#pumping.judge(pump.prefix, phone, pump.policy);
@@ -173,7 +207,7 @@ export class MemoryStore implements OtpStore {
     if (event) this.#windows.remove(`send|${phone}`, event);
     for (const { budget, receipt } of receipts) this.#budgets.refund(budget, receipt);
     this.#takeBackGuardCounts(data);
-    if (key) this.#idempotency.release(key, phone);
+    if (key) this.#idempotency.cancel(key, phone);
   }
 
   /** A send that surely or may not have reached its number never counts toward its block or range. */
@@ -186,7 +220,7 @@ export class MemoryStore implements OtpStore {
   async release(ticket: SendTicket): Promise<void> {
     const data = fromTicket(ticket);
     this.#takeBackGuardCounts(data);
-    if (data.key) this.#idempotency.release(data.key, data.phone);
+    if (data.key) this.#idempotency.release(data.key, data.phone, data.keyKeepMs ?? 0);
   }
 
   async record(ticket: SendTicket, sent: SentCode): Promise<void> {

@@ -21,16 +21,20 @@ export class MemoryWindows {
    * An empty log is not kept: a check that records nothing (a send a budget then refuses) must not
    * take a place in the map, or a flood of them would evict other phones' logs.
    */
-  check(key: string, policy: RatePolicy, member: string): { decision: RateDecision; record: () => void } {
+  check(
+    key: string,
+    policy: RatePolicy,
+    member: string,
+  ): { decision: RateDecision; record: () => void; countedAt?: number; retime: () => void } {
     const now = this.now();
     const longest = policy.longestMs;
     const events = (this.#events.get(key) ?? []).filter((e) => e.at > now - longest);
-    const counted = events.some((e) => e.member === member);
+    const counted = events.find((e) => e.member === member);
     const decision = decide(
       events.map((e) => e.at),
       now,
       policy.windows,
-      counted,
+      counted !== undefined,
     );
     if (events.length > 0) this.#events.set(key, events, { ttl: longest });
     else this.#events.delete(key);
@@ -39,6 +43,12 @@ export class MemoryWindows {
       record: () => {
         events.push({ at: now, member });
         this.#events.set(key, events, { ttl: longest });
+      },
+      countedAt: counted?.at,
+      /** A retry charged again: its event takes this time (ZADD XX in admit.lua). */
+      retime: () => {
+        if (counted) counted.at = now;
+        events.sort((a, b) => a.at - b.at);
       },
     };
   }

@@ -1,7 +1,12 @@
 import { type PrefixLayout, pumpArgsFor, tagDigits } from "../../../domain/number-ranges";
 import { type GuardRule, numberPrefix, type PumpVerdict } from "../../../domain/pumping";
 import { generationOf, generationTtlMs, provenIndex } from "../../../domain/returning";
-import { type BudgetDecision, openLimit, type SendBudget } from "../../../domain/send-budget";
+import {
+  type BudgetDecision,
+  openLimit,
+  type SendBudget,
+  shortestWindowMs,
+} from "../../../domain/send-budget";
 import { admitted, type KeyTaken, keyTaken, pumpedCount, type TicketData } from "../admission";
 import type { Admission, PumpCheck, SendRequest, SendTicket } from "../port";
 import type { ScriptedRedis } from "./client";
@@ -23,6 +28,8 @@ export interface AdmitContext {
   idempotency: RedisIdempotency;
   /** Takes back what an admission counted (the store's `cancel`). */
   cancel(ticket: SendTicket): Promise<void>;
+  /** Frees what an admission claimed, keeping its counts (the store's `release`). */
+  release(ticket: SendTicket): Promise<void>;
   /** A block's or range's hash (by key name) reached a bound on unproven sends: for the operators' list. */
   noteBounded(key: string, windowMs: number): void;
 }
@@ -160,7 +167,8 @@ function admitArgs(
     (range && policies?.range) || "",
     boundsArg(pump),
     returning ? `${provenIndex(phone, layout.dropDigits)},${generationTtlMs(returning)}` : "",
-    key ? String(key.pendingMs) : "",
+    key ? `${key.pendingMs},${key.retries}` : "",
+    rechargeArg(request.budgets),
     ...budgets.map(packed),
   ];
   return { keys: keys.length, list };
@@ -173,6 +181,9 @@ function provenKeys(layout: PrefixLayout, { phone, returning }: SmsRequest): str
   const generation = generationOf(Date.now(), returning);
   return PROVEN_GENERATIONS.map((g) => provenKey(block, layout, generation + g));
 }
+
+/** admit.lua's rechargeMs: the shortest window of a send's budgets, all of them ('' for none). */
+const rechargeArg = (budgets: readonly SendBudget[]) => String(shortestWindowMs(budgets) ?? "");
 
 /** admit.lua's bounds argument: the bounds on unproven sends, comma-joined ('' for none). */
 const boundsArg = (pump: PumpCheck | undefined) => {
@@ -205,12 +216,14 @@ async function read(
   }
   const ticket = ticketOf(request, reply, budgets, decisions, verdict);
   const monitored = mode === "monitor" ? rule : undefined;
+  const charged = recorded || reply[ADMIT_REPLY.recharged] === 1;
   return admitted(ticket, {
     decision,
     verdict,
-    budgets: recorded ? decisions : undefined,
+    budgets: charged ? decisions : undefined,
     proven,
     monitored,
+    recharged: !recorded && charged,
   });
 }
 
@@ -223,14 +236,16 @@ function ticketOf(
   verdict: PumpVerdict | undefined,
 ): TicketData {
   const recorded = reply[ADMIT_REPLY.recorded] === 1;
+  const charged = recorded || reply[ADMIT_REPLY.recharged] === 1;
   const bucket = Number(reply[ADMIT_REPLY.unprovenBucket]);
+  const claimed = reply[ADMIT_REPLY.claimState] === "new" ? request.key : undefined;
   return {
     phone: request.phone,
     event: recorded ? request.event : undefined,
-    receipts: recorded ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
+    receipts: charged ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
     pumped: pumpedCount(request.pump?.prefix, verdict),
     unproven: request.pump && bucket >= 0 ? { prefix: request.pump.prefix, bucket } : undefined,
-    key: reply[ADMIT_REPLY.claimState] === "new" ? request.key?.key : undefined,
+    ...(claimed ? { key: claimed.key, keyKeepMs: claimed.keepMs } : {}),
   };
 }
 
@@ -257,7 +272,7 @@ function guardRule(
 function claimedBefore(reply: Reply): KeyTaken | undefined {
   const state = reply[ADMIT_REPLY.claimState];
   if (state === "done") return { state, answer: String(reply[ADMIT_REPLY.claimAnswer]) };
-  if (state === "pending" || state === "conflict") return { state };
+  if (state === "pending" || state === "conflict" || state === "spent") return { state };
   return undefined;
 }
 
@@ -348,7 +363,8 @@ async function withBudgetsBeside(
     const budget = budgets[k];
     return decision && budget && !proven ? withinOpenShare(budget, decision) : decision;
   });
-  const counted = admission.kind === "admitted" && !admission.retry;
+  // A retry charged again keeps its reservations as a new send does.
+  const counted = admission.kind === "admitted" && (!admission.retry || admission.recharged === true);
   if (counted && !failed && decisions.every((d) => d?.allowed)) {
     const data = { ...(admission.ticket as unknown as TicketData) };
     data.receipts = budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" }));
@@ -360,7 +376,10 @@ async function withBudgetsBeside(
     if (failed) throw failed.reason;
     return admission;
   }
-  await ctx.cancel(admission.ticket).catch(() => undefined);
+  // A retry keeps its event and its key's retries: released, not taken back.
+  await (admission.retry ? ctx.release(admission.ticket) : ctx.cancel(admission.ticket)).catch(
+    () => undefined,
+  );
   if (failed) throw failed.reason;
   // The check's count was taken back with the rest.
   const verdict = admission.verdict && { ...admission.verdict, counted: undefined };

@@ -47,7 +47,12 @@ export interface ScriptedRedis
   otpTakeBack(hashKey: string, ...fields: string[]): Promise<number>;
   otpClaimIdempotency(claimKey: string, phone: string, pendingMs: number): Promise<[string, string]>;
   otpOwnIdempotency(ownerKey: string, phone: string, ttlMs: number): Promise<"new" | "same" | "other">;
-  otpReleaseIdempotency(claimKey: string, phone: string, forget: number): Promise<number>;
+  otpReleaseIdempotency(
+    claimKey: string,
+    phone: string,
+    how: "release" | "cancel" | "forget",
+    keepMs: number,
+  ): Promise<number>;
   otpDeleteIf(key: string, expected: string): Promise<number>;
   otpTagSecret(secretKey: string, candidate: string): Promise<string>;
   otpSaveVerification(recordKey: string, phone: string, ttlMs: number, unproven: string): Promise<number>;

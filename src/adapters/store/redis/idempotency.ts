@@ -40,14 +40,22 @@ export class RedisIdempotency {
     ]);
   }
 
-  /** Frees `phone`'s pending claim (and its binding); an answer, or another phone's claim, stays. */
-  release(key: string, phone: string): Promise<void> {
-    return this.#drop(key, phone, 0);
+  /**
+   * Frees `phone`'s pending claim (and its binding) for a retry, keeping its retries for `keepMs`;
+   * an answer, or another phone's claim, stays.
+   */
+  release(key: string, phone: string, keepMs: number): Promise<void> {
+    return this.#drop(key, phone, "release", keepMs);
+  }
+
+  /** Drops `phone`'s pending claim (and its binding): its send went nowhere. */
+  cancel(key: string, phone: string): Promise<void> {
+    return this.#drop(key, phone, "cancel");
   }
 
   /** Frees `phone`'s claim whatever it holds, an answer stored without its record too. */
   forget(key: string, phone: string): Promise<void> {
-    return this.#drop(key, phone, 1);
+    return this.#drop(key, phone, "forget");
   }
 
   /** Takes back a binding this request made (`new`) when it kept no claim; never another phone's. */
@@ -55,9 +63,9 @@ export class RedisIdempotency {
     await this.call(() => this.redis.otpDeleteIf(idempotencyOwnerKey(key), phone));
   }
 
-  async #drop(key: string, phone: string, forget: 0 | 1): Promise<void> {
+  async #drop(key: string, phone: string, how: "release" | "cancel" | "forget", keepMs = 0): Promise<void> {
     const released = await this.call(() =>
-      this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, forget),
+      this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, how, Math.max(1, keepMs)),
     );
     // The key's binding to the phone goes with the phone's record, never another phone's binding.
     if (released === 1) await this.unbind(key, phone);

@@ -80,6 +80,7 @@ export class RedisStore implements OtpStore {
       cluster: kind === "redis-cluster",
       idempotency: this.#idempotency,
       cancel: (ticket) => this.cancel(ticket),
+      release: (ticket) => this.release(ticket),
       noteBounded: (key, windowMs) => this.#pumpAdmin.noteBounded(key, windowMs),
     };
   }
@@ -101,7 +102,7 @@ export class RedisStore implements OtpStore {
         ({ budget, receipt }) => receipt && this.#takeBack(budgetKey(budget.scope), receipt.split(",")),
       ),
       this.#takeBackGuardCounts(data),
-      key && this.#idempotency.release(key, phone),
+      key && this.#idempotency.cancel(key, phone),
     ]);
   }
 
@@ -110,7 +111,7 @@ export class RedisStore implements OtpStore {
     const data = fromTicket(ticket);
     await Promise.all([
       this.#takeBackGuardCounts(data),
-      data.key && this.#idempotency.release(data.key, data.phone),
+      data.key && this.#idempotency.release(data.key, data.phone, data.keyKeepMs ?? 0),
     ]);
   }
 

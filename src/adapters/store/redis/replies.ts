@@ -44,7 +44,8 @@ export const ADMIT_REPLY = {
   unprovenBucket: 16,
   blockUnproven: 17,
   rangeUnproven: 18,
-  budgets: 19,
+  recharged: 19,
+  budgets: 20,
 } as const;
 
 /** budget.lua's reply (and each budget's in admit.lua's); `used`: where the use per window begins. */

@@ -4,13 +4,15 @@
 -- one Redis the budgets come along; on a Cluster they live on slots of their own and are checked
 -- beside this step (the phone's keys, its block's and range's, and its proven bits share one tag).
 --
---   A key claimed before: nothing else is asked (its state is the answer).
+--   A key claimed before: nothing else is asked (its state is the answer); a key released after
+--   failed sends as often as it may be retried is 'spent'.
 --   The windows refuse: nothing else is asked.
 --   A proven number is never refused by the guard: not by a block, not by the bounds.
 --   A safe-listed block asks no range and counts nowhere; a block blocked now takes the counts it
 --   was judged on out of its range.
 --   A rule of the guard refuses (in enforce mode): the budgets are not asked, nothing stays counted.
---   The member was recorded before (a retried send): the budgets are not asked, nothing counted.
+--   The member was recorded before (a retried send): nothing is counted again, but the budgets are
+--   charged again once its first charge is older than the shortest window of the send's budgets.
 --   A budget refuses (an unproven send past its open share, or any past its limit): nothing is
 --   recorded, the guard's counts are taken back.
 --   Otherwise all is recorded, the send is unproven in its block and range until its code is
@@ -33,23 +35,28 @@
 --   ARGV[8] bounds        unproven sends a block and a range may hold, the window and its bucket ms,
 --                         comma-joined ('' for no bounds)
 --   ARGV[9] returning     the number's bit in its block, and ms a generation lives ('' for none)
---   ARGV[10] pendingMs    how long a pending claim lives ('' without a key)
---   ARGV[11..] budgets    each budget's windows, comma-joined (see lib/budget.lua)
+--   ARGV[10] claim        how long a pending claim lives and the retries a key may have after
+--                         failed sends, comma-joined ('' without a key)
+--   ARGV[11] rechargeMs   the shortest window of the send's budgets ('' for none): a retry whose
+--                         first charge is at least this old is charged again
+--   ARGV[12..] budgets    each budget's windows, comma-joined (see lib/budget.lua)
 -- Output: {allowed, index, remaining, waitMs, nextMs, recorded, pumpState, pumpRemainingMs,
 --   pumpStrikes, pumpBucket, budgetsAsked, rangeVerdict, claimState, claimAnswer, proven, rule,
---   unprovenBucket, blockUnproven, rangeUnproven, budgets...}
+--   unprovenBucket, blockUnproven, rangeUnproven, recharged, budgets...}
 --   the window decision as window_decide gives it and 1 when the send was recorded; the pumping
 --   verdict as pump_check gives it (state -1: not asked); how many budgets were asked; 1 when the
 --   verdict is the range's; the claim's state ('' without a key or when nothing went ahead, 'new'
---   when claimed now, else as idem_read) and answer; 1 when the number is proven; the guard's rule
+--   when claimed now, 'spent' for a key out of retries, else as idem_read) and answer; 1 when the
+--   number is proven; the guard's rule
 --   that refused, or would have in monitor mode ('' for none; 'block-unproven', 'range-unproven');
 --   the bucket the send is unproven in (-1: not counted); the unproven sends the block and the
---   range held before it; then each budget's decision as budget_check gives it (five values and
---   its use per window).
+--   range held before it; 1 when a retry is charged again (on a Cluster: is to be, beside); then
+--   each budget's decision as budget_check gives it (five values and its use per window).
 local shape = list(ARGV[1])
 local member, windows, mode, number = ARGV[2], list(ARGV[3]), ARGV[4], ARGV[5]
 local blockPolicy, rangePolicy, bounds = list(ARGV[6]), list(ARGV[7]), list(ARGV[8])
-local returning, pendingMs = list(ARGV[9]), ARGV[10]
+local returning, claimArgs, rechargeMs = list(ARGV[9]), list(ARGV[10]), tonumber(ARGV[11])
+local pendingMs, retriesAllowed = claimArgs[1], tonumber(claimArgs[2])
 local hasRange, provenCount, budgetCount = shape[1] == '1', tonumber(shape[2]), tonumber(shape[3])
 local eventsKey, blockKey = KEYS[1], KEYS[2]
 local at = 3
@@ -62,23 +69,26 @@ local provenKeys = {}
 for k = at, at + provenCount - 1 do provenKeys[#provenKeys + 1] = KEYS[k] end
 at = at + provenCount
 local budgets = {}
-for k = 1, budgetCount do budgets[k] = {key = KEYS[at + k - 1], windows = list(ARGV[10 + k])} end
+for k = 1, budgetCount do budgets[k] = {key = KEYS[at + k - 1], windows = list(ARGV[11 + k])} end
 local claimKey = nil
 if shape[4] == '1' then claimKey = KEYS[#KEYS] end
 
 -- Positions in the reply: src/adapters/store/redis/replies.ts reads it by the same names.
 local ALLOWED, RECORDED, PUMP_STATE, PUMP_REMAINING_MS, PUMP_STRIKES, PUMP_BUCKET = 1, 6, 7, 8, 9, 10
 local BUDGETS_ASKED, RANGE_VERDICT, CLAIM_STATE, CLAIM_ANSWER, PROVEN, RULE = 11, 12, 13, 14, 15, 16
-local UNPROVEN_BUCKET, BLOCK_UNPROVEN, RANGE_UNPROVEN = 17, 18, 19
+local UNPROVEN_BUCKET, BLOCK_UNPROVEN, RANGE_UNPROVEN, RECHARGED = 17, 18, 19, 20
 local function reply(decision)
   return {
     decision[1], decision[2], decision[3], decision[4], decision[5], 0, -1, 0, 0, -1, 0, 0, '', '',
-    0, '', -1, 0, 0,
+    0, '', -1, 0, 0, 0,
   }
 end
 
+local retries = 0
 if claimKey then
-  local state, answer = idem_read(claimKey, number)
+  local state, answer, released
+  state, answer, retries, released = idem_read(claimKey, number)
+  if released and retries >= retriesAllowed then state = 'spent' end
   if state then
     local out = reply({1, 0, 0, 0, 0})
     out[CLAIM_STATE], out[CLAIM_ANSWER] = state, answer
@@ -93,7 +103,7 @@ local function uncount(pumpKey, bucket)
   end
 end
 
-local now, longest, retried, decision = window_decide(eventsKey, member, windows)
+local now, longest, retried, decision, countedAt = window_decide(eventsKey, member, windows)
 local out = reply(decision)
 if decision[ALLOWED] == 0 then return out end
 local proven = #returning > 0 and is_proven(provenKeys, tonumber(returning[1]))
@@ -146,15 +156,20 @@ if refused then
 end
 
 -- The send goes ahead (unless a budget refuses, below): the key is its own from now on.
+-- A retry's claim counts one more retry of the key.
 local function claim()
   if not claimKey then return end
-  idem_claim(claimKey, number, pendingMs)
+  idem_claim(claimKey, number, pendingMs, retried and retries + 1 or retries)
   out[CLAIM_STATE] = 'new'
 end
-if retried then
+-- A retry is charged again once its first charge is older than the budgets' shortest window (and
+-- is then the send's charge: its event takes this time).
+local recharge = retried and rechargeMs ~= nil and now - countedAt >= rechargeMs
+if retried and not recharge then
   claim()
   return out
 end
+if recharge then out[RECHARGED] = 1 end
 
 local decisions, overBudget = {}, false
 for i, budget in ipairs(budgets) do
@@ -164,6 +179,11 @@ end
 out[BUDGETS_ASKED] = #decisions
 if overBudget then
   take_back_counts()
+  out[RECHARGED] = 0
+elseif recharge then
+  for i, budget in ipairs(budgets) do budget_record(budget.key, budget.windows, now, decisions[i]) end
+  redis.call('ZADD', eventsKey, 'XX', now, member)
+  claim()
 else
   for i, budget in ipairs(budgets) do budget_record(budget.key, budget.windows, now, decisions[i]) end
   window_record(eventsKey, member, now, longest)

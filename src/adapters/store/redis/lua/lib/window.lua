@@ -4,8 +4,9 @@
 -- window_decide(key, member, windows): the decision on one more event, nothing recorded.
 --   windows: limit and window ms of each window, flat ({limit1, ms1, limit2, ms2, ...}).
 --   Returns now (ms), the longest window (ms), whether `member` was recorded before (a retry
---   with the same Idempotency-Key: it passes and is not counted twice), and the decision
---   {allowed (1|0), index (0-based, the deciding window), remaining, waitMs, nextMs}.
+--   with the same Idempotency-Key: it passes and is not counted twice), the decision
+--   {allowed (1|0), index (0-based, the deciding window), remaining, waitMs, nextMs}, and when
+--   `member` was recorded (ms; 0 when it was not).
 -- window_record(key, member, now, longest): records the event.
 local function window_decide(key, member, windows)
   local now = now_ms()
@@ -14,14 +15,14 @@ local function window_decide(key, member, windows)
   for k = 1, count do longest = math.max(longest, tonumber(windows[2 * k])) end
   -- What stays is at most the largest limit, cheap to read whole; what no window can see goes.
   local raw = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local times, stale, counted = {}, false, false
+  local times, stale, counted, countedAt = {}, false, false, 0
   for i = 2, #raw, 2 do
     local at = tonumber(raw[i])
     if at <= now - longest then
       stale = true
     else
       times[#times + 1] = at
-      if raw[i - 1] == member then counted = true end
+      if raw[i - 1] == member then counted, countedAt = true, at end
     end
   end
   if stale then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest) end
@@ -56,12 +57,12 @@ local function window_decide(key, member, windows)
     end
   end
   if counted then
-    if denied >= 0 then return now, longest, true, {1, denied, 0, deniedWait, deniedWait} end
-    return now, longest, true, {1, tightest, tightestRemaining, tightestReset, 0}
+    if denied >= 0 then return now, longest, true, {1, denied, 0, deniedWait, deniedWait}, countedAt end
+    return now, longest, true, {1, tightest, tightestRemaining, tightestReset, 0}, countedAt
   end
   -- A denied event is not recorded.
-  if denied >= 0 then return now, longest, false, {0, denied, 0, deniedWait, 0} end
-  return now, longest, false, {1, tightest, tightestRemaining, tightestReset, nextMs}
+  if denied >= 0 then return now, longest, false, {0, denied, 0, deniedWait, 0}, 0 end
+  return now, longest, false, {1, tightest, tightestRemaining, tightestReset, nextMs}, 0
 end
 
 local function window_record(key, member, now, longest)
