@@ -47,7 +47,12 @@ export function buildServices(
       allowedCountries: config.ALLOWED_COUNTRIES,
       maxAttempts: config.OTP_MAX_ATTEMPTS,
       idempotencyTtlMs: config.IDEMPOTENCY_TTL,
-      sendBudgets: config.SEND_BUDGETS.map((budget) => withReserve(budget, config.BUDGET_RESERVE / 100)),
+      // The reserve is for returning users, whom only a gateway that sees the verifies knows: enforced
+      // with the guard enforced, counted and logged in monitor mode, none with the guard off.
+      sendBudgets: config.SEND_BUDGETS.map((budget) =>
+        withReserve(budget, config.PUMPING_GUARD === "enforce" ? config.BUDGET_RESERVE / 100 : 0),
+      ),
+      budgetReserve: config.PUMPING_GUARD === "off" ? 0 : config.BUDGET_RESERVE / 100,
       pumping: {
         mode: config.PUMPING_GUARD,
         dropDigits: config.PUMPING_PREFIX_DROP,

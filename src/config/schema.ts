@@ -198,7 +198,8 @@ export const EnvSchema = T.Object({
     90,
     "Share (%) of every SEND_BUDGETS window only returning users' sends may use: an attack of new numbers can spend " +
       "the rest, never the whole budget. Default 20: a day's returning users are most sign-ins; an attack spends the " +
-      "open 80 % and raises the alert before the reserve is touched. 0: none.",
+      "open 80 % and raises the alert before the reserve is touched. Enforced with PUMPING_GUARD=enforce, counted " +
+      "and logged in monitor mode, none with it off (no number is proven where the gateway does not see the verifies). 0: none.",
   ),
   PUMPING_PREFIX_DROP: Int(
     3,

@@ -64,8 +64,8 @@ export const COUNTER_FAMILIES = {
   ruleMonitored: {
     name: "otp_gateway_guard_monitored_total",
     label: "rule",
-    help: "Sends the pumping guard's rules would have refused in enforce mode (PUMPING_MODE=monitor), by rule.",
-    initial: ["block", "range", "block-unproven", "range-unproven"],
+    help: "Sends a rule would have refused in enforce mode (PUMPING_GUARD=monitor), by rule.",
+    initial: ["block", "range", "block-unproven", "range-unproven", "budget-reserve"],
   },
   sent: {
     name: "otp_gateway_pumping_sent_total",

@@ -39,7 +39,8 @@ test("bun run bench --smoke runs every scenario with the expected answers and wr
 /**
  * The pumping benchmark as a short smoke: it runs the three modes through the
  * compiled gateway; enforce sends fewer attack SMS than off and refuses no
- * legitimate send for pumping. The figures themselves are judged in BENCHMARKS.md.
+ * legitimate send for pumping; then its real-time runs, short. The figures
+ * themselves are judged in BENCHMARKS.md.
  */
 test("bun run bench:pumping --smoke runs the three modes; enforce sends less to the attack and refuses no user", async () => {
   const root = new URL("../..", import.meta.url).pathname;
@@ -64,7 +65,21 @@ test("bun run bench:pumping --smoke runs the three modes; enforce sends less to 
   expect(enforce.legit_sms).toBeGreaterThan(0);
   // The simulated users verify their codes through the gateway (the guard judges by that): most do.
   for (const row of report.rows) expect(row.legit_verified, row.mode).toBeGreaterThan(row.legit_sms / 2);
-}, 150_000);
+  // Then in real time from a cold start: each attack held to its bounds (10 a block, 30 a range, a
+  // place back per code it verifies), no real user refused by a guard rule, every guard key with a TTL.
+  const live = await Bun.file(`${root}bench/results/pumping-live-smoke.json`).json();
+  expect(live.rows).toHaveLength(8);
+  for (const row of live.rows) {
+    expect(row.attack_sms_per_block_max, row.attacker).toBeLessThanOrEqual(10);
+    expect(row.attack_sms_10m, row.attacker).toBeLessThanOrEqual(row.attacker === "V" ? 40 : 30);
+    const guardRules = ["block", "range", "block-unproven", "range-unproven", "budget-reserve"];
+    for (const rule of guardRules) expect(row.legit_refused_by[rule] ?? 0, `${row.attacker} ${rule}`).toBe(0);
+  }
+  expect(live.keys.guard_keys).toBeGreaterThan(0);
+  expect(live.keys.guard_keys_without_ttl).toBe(0);
+  const cases = new Map(live.cases.map((c: { case: string; result: string }) => [c.case.split(":")[0], c]));
+  expect(String((cases.get("block") as { result: string }).result)).toContain("returning user served");
+}, 180_000);
 
 /**
  * The GET-flood benchmark as a short smoke: four routes, each looped from one address while a

@@ -209,6 +209,37 @@ describe("the spend guard's rules over a real socket", () => {
     }
   });
 
+  test("the reserve in monitor mode refuses nothing and counts what it would have; with the guard off there is none", async () => {
+    const monitor = gateway({ SEND_BUDGETS: "*=10/1h", BUDGET_RESERVE: "50", PUMPING_GUARD: "monitor" });
+    const off = gateway({ SEND_BUDGETS: "*=10/1h", BUDGET_RESERVE: "50", PUMPING_GUARD: "off" });
+    try {
+      for (const gw of [monitor, off]) {
+        for (let i = 0; i < 10; i++) expect((await gw.send(`${freshBlock()}001`)).status).toBe(200);
+        expect((await gw.send(`${freshBlock()}001`)).status).toBe(503); // the whole budget
+      }
+      const rules = (gw: typeof monitor) =>
+        gw
+          .lines()
+          .filter((l) => l.msg === "request" && l.status === 200)
+          .map((l) => l.rule);
+      expect(rules(monitor)).toEqual([
+        ...Array(5).fill(undefined),
+        ...Array(5).fill("monitor:budget-reserve"),
+      ]);
+      expect(await monitor.page()).toContain('otp_gateway_guard_monitored_total{rule="budget-reserve"} 5');
+      expect(
+        monitor
+          .lines()
+          .some((l) => l.msg === "send budget's open share spent (monitor): new numbers would be refused"),
+      ).toBe(true);
+      expect(rules(off).every((r) => r === undefined)).toBe(true);
+      expect(off.lines().some((l) => String(l.msg).startsWith("send budget's open share"))).toBe(false);
+    } finally {
+      await monitor.stop();
+      await off.stop();
+    }
+  });
+
   test("the reserve: past a budget's open share new numbers get the 503 and returning users are served; one alert", async () => {
     const gw = gateway({ SEND_BUDGETS: "*=10/1h", BUDGET_RESERVE: "50" });
     try {

@@ -164,8 +164,11 @@ export function guardBehaviour(store: () => OtpStore, second: () => OtpStore) {
     }
     expect(attempts).toEqual([false, true, true]);
     expect((await sendWithKey(store(), phone, event, key, [])).kind).toBe("retries_spent");
-    // Another phone (of another range) with the same key: a send of its own.
-    expect((await sendWithKey(store(), `${freshBlock()}001`, event, key, [])).kind).toBe("admitted");
+    // Another phone with the same key, of its range or another: the key is still the first's.
+    const sibling = `${phone.slice(0, -5)}99002`;
+    for (const other of [sibling, `${freshBlock()}001`]) {
+      expect((await sendWithKey(store(), other, event, key, [])).kind).toBe("conflict");
+    }
     // A send taken back (nothing went out) leaves no retry behind: the next one is a first send.
     const fresh = keyClaim(`cancel-${crypto.randomUUID()}`, 5_000, 0);
     const other = `${freshBlock()}002`;
@@ -174,6 +177,21 @@ export function guardBehaviour(store: () => OtpStore, second: () => OtpStore) {
       expect(admission).toMatchObject({ kind: "admitted", retry: false });
       if (admission.kind === "admitted") await store().cancel(admission.ticket);
     }
+  });
+
+  test("keyed retries: a retry taken back (its upstream refused it, or its caller left) counts still", async () => {
+    const phone = `${freshBlock()}001`;
+    const key = keyClaim(`taken-${crypto.randomUUID()}`, 5_000, 2);
+    const event = `idem:${key.key}`;
+    const first = await sendWithKey(store(), phone, event, key, []);
+    if (first.kind !== "admitted") throw new Error(first.kind);
+    await store().release(first.ticket);
+    for (let i = 0; i < 2; i++) {
+      const retry = await sendWithKey(store(), phone, event, key, []);
+      expect(retry).toMatchObject({ kind: "admitted", retry: true });
+      if (retry.kind === "admitted") await store().cancel(retry.ticket);
+    }
+    expect((await sendWithKey(store(), phone, event, key, [])).kind).toBe("retries_spent");
   });
 
   test("keyed retries: charged again once the first charge has left the budgets' shortest window, never past the budget", async () => {

@@ -202,7 +202,7 @@ export function storeBehaviour(
       expect(await claimKey(store, failed, "+919876543210", 5_000)).toEqual({ state: "new" });
     });
 
-    test("idempotency: a key is bound to one phone until its claim is released", async () => {
+    test("idempotency: a key is bound to one phone until its claim is taken back; a failed send keeps it", async () => {
       const key = `key-${id()}`;
       const [a, b] = [freshPhone(), `+9197${freshPhone().slice(5)}`]; // b in another range
       expect(await claimKey(store, key, a, 5_000)).toEqual({ state: "new" });
@@ -212,7 +212,12 @@ export function storeBehaviour(
       expect(await claimKey(store, key, b, 5_000)).toEqual({ state: "conflict" });
       await store.release(keyTicket(b, key)); // not b's to release
       expect(await claimKey(store, key, b, 5_000)).toEqual({ state: "conflict" });
+      // a's send failed and may have gone out: the key is free for a's retry, still a's.
       await store.release(keyTicket(a, key));
+      expect(await claimKey(store, key, b, 5_000)).toEqual({ state: "conflict" });
+      expect(await claimKey(store, key, a, 5_000)).toEqual({ state: "new" });
+      // a's send went nowhere (taken back): the key is free for anyone.
+      await store.cancel(keyTicket(a, key));
       expect((await claimKey(store, key, b, 5_000)).state).not.toBe("conflict");
       // An answered key stays bound to its phone for as long as its answer is kept.
       const done = `key-${id()}`;

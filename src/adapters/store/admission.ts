@@ -23,6 +23,8 @@ export interface TicketData {
   key?: string;
   /** How long the key remembers its retries once released (KeyClaim.keepMs). */
   keyKeepMs?: number;
+  /** A retry of a keyed send: taken back or not, its key keeps its retries (released, never freed). */
+  retry?: boolean;
 }
 
 /** `TicketData.pumped` for a send checked against `prefix`'s block: none when the check counted nothing. */

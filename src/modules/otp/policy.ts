@@ -1,13 +1,13 @@
 import type { SmsProvider } from "../../adapters/sms/port";
 import type { GuardCounts, SendingStore, VerifyingStore } from "../../adapters/store/port";
-import type { GuardRule, PumpingPolicy, UnprovenBounds } from "../../domain/pumping";
+import type { PumpingPolicy, UnprovenBounds } from "../../domain/pumping";
 import type { RatePolicy } from "../../domain/rate-policy";
 import type { ReturningPolicy } from "../../domain/returning";
 import type { SendBudget } from "../../domain/send-budget";
 import type { TestNumber } from "../../domain/test-numbers";
 import type { ErrorCode } from "../../errors";
 import type { Logger } from "../../observability/logger";
-import type { Metrics } from "../../observability/metrics";
+import type { Metrics, RefusalRule } from "../../observability/metrics";
 import type { SendAnswer, VerifyAnswer } from "./model";
 
 /** The gateway's own rules around every send and verify. */
@@ -24,8 +24,10 @@ export interface OtpPolicy {
   idempotencyPendingMs: number;
   /** Sends with one key after the first whose attempt failed (5xx, timeout); past these, the key is spent. */
   idempotencyRetries: number;
-  /** Ceilings on sends (SEND_BUDGETS); empty: none. */
+  /** Ceilings on sends (SEND_BUDGETS); empty: none. Their reserve is enforced only with the guard enforced. */
   sendBudgets: readonly SendBudget[];
+  /** BUDGET_RESERVE as a share (0–1): enforced, monitored or off with the pumping guard's mode. */
+  budgetReserve: number;
   /** The pumping guard (PUMPING_*). */
   pumping: PumpingPolicy;
   /** The bounds on unproven sends per block and range (PUMPING_UNPROVEN_*); absent: none. */
@@ -58,8 +60,8 @@ export interface SendOutcome {
   replayed: boolean;
   /** A test number's send (TEST_PHONES): no SMS went out. */
   test?: boolean;
-  /** In monitor mode, the pumping guard's rule that would have refused this send. */
-  monitored?: GuardRule;
+  /** In monitor mode, the rule that would have refused this send. */
+  monitored?: RefusalRule;
 }
 
 export interface VerifyOutcome {

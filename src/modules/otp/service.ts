@@ -5,6 +5,7 @@ import { parseVerificationId, type VerificationRef, verificationId } from "../..
 import { maskPhone } from "../../domain/mask";
 import type { MobileNumber } from "../../domain/phone";
 import { GatewayError } from "../../errors";
+import type { RefusalRule } from "../../observability/metrics";
 import type { SendAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
@@ -28,7 +29,12 @@ export class OtpService {
       ttlMs: policy.otpTtlMs,
       maxAttempts: policy.maxAttempts,
     });
-    this.#spend = new SpendGuard({ budgets: policy.sendBudgets, logger, metrics });
+    this.#spend = new SpendGuard({
+      budgets: policy.sendBudgets,
+      reserve: { share: policy.budgetReserve, mode: policy.pumping.mode },
+      logger,
+      metrics,
+    });
     this.#pumping = new PumpingGuard({
       store,
       policy: policy.pumping,
@@ -65,37 +71,49 @@ export class OtpService {
     if (admission.kind === "replay") {
       return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
     }
-    const admitted = this.#admitted(recipient, request, admission);
+    const [admitted, monitored] = this.#admitted(recipient, request, admission);
+    const sent = await this.#deliver(recipient, request, admitted, from.connection);
+    const id = { tag, inner: sent.requestId };
+    const answer: SendAnswer = {
+      requestId: verificationId(id),
+      expiresAt: sent.expiresAt.toISOString(),
+      attemptsLeft: Math.min(sent.attemptsLeft, this.deps.policy.maxAttempts),
+      resendAfter: admitted.resendAfterSeconds,
+    };
+    const ttlMs = Math.max(sent.expiresAt.getTime() - Date.now(), 1_000);
+    const record = {
+      id,
+      ttlMs,
+      answer: JSON.stringify(answer),
+      answerTtlMs: this.deps.policy.idempotencyTtlMs,
+    };
+    // The code went out: from here what the admission counted stays, whatever the record step does.
+    await this.#record(admitted.ticket, record);
+    if (recipient.kind === "mobile") this.#pumping.sent(recipient.mobile, admitted);
+    return {
+      answer,
+      maskedPhone,
+      replayed: false,
+      test: recipient.kind === "test",
+      ...(monitored ? { monitored } : {}),
+    };
+  }
+
+  /**
+   * The code sent (a test number's made here), or what the admission counted taken back: all of it
+   * when the send surely went nowhere, the guard's counts and the key when it may have gone out (a
+   * timeout, a 5xx).
+   */
+  async #deliver(
+    recipient: Recipient,
+    request: SendRequest,
+    admitted: Admitted,
+    connection: AbortSignal | undefined,
+  ): Promise<SendOtpResult> {
     try {
-      const sent =
-        recipient.kind === "test"
-          ? this.#tests.send()
-          : await this.#sendSms(recipient.mobile, request, from.connection);
-      const id = { tag, inner: sent.requestId };
-      const answer: SendAnswer = {
-        requestId: verificationId(id),
-        expiresAt: sent.expiresAt.toISOString(),
-        attemptsLeft: Math.min(sent.attemptsLeft, this.deps.policy.maxAttempts),
-        resendAfter: admitted.resendAfterSeconds,
-      };
-      const ttlMs = Math.max(sent.expiresAt.getTime() - Date.now(), 1_000);
-      const record = {
-        id,
-        ttlMs,
-        answer: JSON.stringify(answer),
-        answerTtlMs: this.deps.policy.idempotencyTtlMs,
-      };
-      await this.#record(admitted.ticket, record);
-      if (recipient.kind === "mobile") this.#pumping.sent(recipient.mobile, admitted);
-      return {
-        answer,
-        maskedPhone,
-        replayed: false,
-        test: recipient.kind === "test",
-        ...(admitted.monitored ? { monitored: admitted.monitored } : {}),
-      };
+      if (recipient.kind === "test") return this.#tests.send();
+      return await this.#sendSms(recipient.mobile, request, connection);
     } catch (err) {
-      // Only what surely went nowhere is taken back; a timeout may still have sent an SMS.
       const nothingSent = err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent;
       await (nothingSent
         ? this.deps.store.cancel(admitted.ticket)
@@ -149,12 +167,15 @@ export class OtpService {
     };
   }
 
-  /** The admission read by the guards (log lines, metrics, alerts): admitted, or the refusal thrown. */
+  /**
+   * The admission read by the guards (log lines, metrics, alerts): admitted, with the rule that
+   * would have refused it in monitor mode, or the refusal thrown.
+   */
   #admitted(
     recipient: Recipient,
     request: SendRequest,
     admission: Exclude<Admission, { kind: "replay" }>,
-  ): Admitted {
+  ): [Admitted, RefusalRule | undefined] {
     const mobile = recipient.kind === "mobile" ? recipient.mobile : undefined;
     const sms = request.kind === "sms" ? request : undefined;
     if (mobile && sms?.pump && (admission.kind === "blocked" || admission.kind === "admitted")) {
@@ -176,9 +197,10 @@ export class OtpService {
         throw new GatewayError("DESTINATION_BLOCKED", { rule: admission.rule });
       case "over_budget":
         throw this.#spend.refused(sms?.budgets ?? [], admission.budgets, admission.proven);
-      case "admitted":
-        this.#spend.admitted(sms?.budgets ?? [], admission.budgets);
-        return admission;
+      case "admitted": {
+        const reserve = this.#spend.admitted(sms?.budgets ?? [], admission.budgets, admission.proven);
+        return [admission, admission.monitored ?? reserve];
+      }
     }
   }
 

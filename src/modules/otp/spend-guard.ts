@@ -1,3 +1,4 @@
+import type { PumpingMode } from "../../domain/pumping";
 import { type BudgetDecision, openLimit, type SendBudget } from "../../domain/send-budget";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../observability/logger";
@@ -16,7 +17,15 @@ export class SpendGuard {
   /** When each alert of each budget window last fired: once per window length, per process. */
   readonly #alerted = new Map<string, number>();
 
-  constructor(private readonly deps: { budgets: readonly SendBudget[]; logger: Logger; metrics: Metrics }) {}
+  constructor(
+    private readonly deps: {
+      budgets: readonly SendBudget[];
+      /** BUDGET_RESERVE's share, and the mode it runs in (the pumping guard's): enforced, monitored, or off. */
+      reserve: { share: number; mode: PumpingMode };
+      logger: Logger;
+      metrics: Metrics;
+    },
+  ) {}
 
   /** The budgets a send to `country` draws on: `*` and its country's (none: nothing to count). */
   budgetsFor(country: string | undefined): readonly SendBudget[] {
@@ -25,18 +34,31 @@ export class SpendGuard {
 
   /**
    * An admitted send's budgets (in `budgets`' order; none asked for a retry): their use as
-   * metrics, and the alert when this send used a reserve, or took an open share's last place.
+   * metrics, and the alert when this send used a reserve, or took an open share's last place. In
+   * monitor mode, `budget-reserve` when the reserve would have refused this send (it is not proven
+   * and went past an open share), counted.
    */
-  admitted(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[] = []): void {
+  admitted(
+    budgets: readonly SendBudget[],
+    decisions: readonly BudgetDecision[] = [],
+    proven = false,
+  ): "budget-reserve" | undefined {
     this.#observe(budgets, decisions);
+    const { share, mode } = this.deps.reserve;
+    if (share === 0) return undefined;
+    let wouldRefuse = false;
     for (const [i, decision] of decisions.entries()) {
       const budget = budgets[i];
-      if (!budget || budget.reserve === 0) continue;
-      const spent = budget.windows.findIndex(
-        (w, k) => (decision.used[k] ?? 0) >= openLimit(w.limit, budget.reserve),
-      );
+      if (!budget) continue;
+      // `used` counts this send: it took an open share's last place at `open`, went past it above.
+      const used = (k: number) => decision.used[k] ?? 0;
+      const spent = budget.windows.findIndex((w, k) => used(k) >= openLimit(w.limit, share));
       if (spent >= 0) this.#openShareSpent(budget, spent);
+      wouldRefuse ||= !proven && budget.windows.some((w, k) => used(k) > openLimit(w.limit, share));
     }
+    if (!wouldRefuse || mode !== "monitor") return undefined;
+    this.deps.metrics.guardRule("budget-reserve", "monitored");
+    return "budget-reserve";
   }
 
   /**
@@ -73,7 +95,7 @@ export class SpendGuard {
       const budget = budgets[i];
       if (!budget) continue;
       for (const [k, w] of budget.windows.entries()) {
-        const open = openLimit(w.limit, budget.reserve);
+        const open = openLimit(w.limit, this.deps.reserve.share);
         this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit, open);
       }
     }
@@ -83,12 +105,19 @@ export class SpendGuard {
   #openShareSpent(budget: SendBudget, index: number): void {
     const window = budget.windows[index];
     if (!window) return;
+    const { share, mode } = this.deps.reserve;
     this.#once(`open ${budget.scope} ${window.label}`, window.windowMs, () =>
-      this.deps.logger.error("send budget's open share spent: only returning users are served", {
-        budget: budget.scope,
-        window: window.label,
-        reserve: budget.reserve,
-      }),
+      mode === "monitor"
+        ? this.deps.logger.warn("send budget's open share spent (monitor): new numbers would be refused", {
+            budget: budget.scope,
+            window: window.label,
+            reserve: share,
+          })
+        : this.deps.logger.error("send budget's open share spent: only returning users are served", {
+            budget: budget.scope,
+            window: window.label,
+            reserve: share,
+          }),
     );
   }
 

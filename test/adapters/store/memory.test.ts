@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../../src/adapters/store/memory/index";
-import type { PumpingPolicy } from "../../../src/domain/pumping";
+import { type PumpingPolicy, unprovenBounds } from "../../../src/domain/pumping";
 import { ratePolicy } from "../../../src/domain/rate-policy";
-import { budgetOf, limitsOf } from "../../support/given";
+import type { SendBudget } from "../../../src/domain/send-budget";
+import { budgetOf, limitsOf, must } from "../../support/given";
 import { storeBehaviour } from "../../support/store-behaviour";
 import {
   admitTo,
@@ -145,6 +146,33 @@ describe("memory store: sends it refuses take no place in its bounded maps", () 
     await countSent(store, victim, PUMPING);
     await Bun.sleep(130);
     expect((await judgePrefix(store, victim, `${victim}123`, PUMPING)).state).toBe("newly_blocked");
+  });
+
+  test("a block at its bound on unproven sends stays at it while refused sends flood a full map", async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    const bounds = must(unprovenBounds(3, 4, 60_000), "bounds");
+    const send = (phone: string, budgets: SendBudget[] = []) =>
+      admitTo(store, phone, oneAnHour, crypto.randomUUID(), {
+        budgets,
+        pump: { prefix: phone.slice(0, -3), policy: PUMPING, bounds },
+      });
+    const attacked = "+919812345";
+    for (let i = 0; i < 3; i++) expect((await send(`${attacked}00${i}`)).kind).toBe("admitted");
+    expect(await send(`${attacked}100`)).toMatchObject({ kind: "blocked", rule: "block-unproven" });
+    // 3 × the map's size: sends its range's bound refuses, and sends a spent budget refuses.
+    expect((await send("+919812399001")).kind).toBe("admitted"); // the range's fourth
+    const spent = { ...budgetOf("*=1/1h"), scope: "spent-bounds" };
+    expect((await reserve(store, spent)).allowed).toBe(true);
+    for (let i = 0; i < 150; i++) {
+      expect(
+        await send(`+9198123${String(i % 100).padStart(2, "0")}${String(i).padStart(3, "0")}`),
+      ).toMatchObject({
+        kind: "blocked",
+      });
+      expect((await send(`+9177${String(i * 1000).padStart(8, "0")}`, [spent])).kind).toBe("over_budget");
+    }
+    expect(await send(`${attacked}200`)).toMatchObject({ kind: "blocked", rule: "block-unproven" });
+    expect((await store.bounded(bounds)).map((b) => b.prefix)).toContain(attacked);
   });
 
   test("a send taken back after the upstream refused it leaves no window behind", async () => {

@@ -23,8 +23,8 @@ export class MemoryIdempotency {
    */
   find(key: string, phone: string, retriesAllowed = Number.POSITIVE_INFINITY): KeyTaken | undefined {
     const existing = this.#claims.get(key);
-    // A key released by another phone's failed send is free for this one (as idem_read).
-    if (!existing || (existing.released && existing.phone !== phone)) return undefined;
+    if (!existing) return undefined;
+    // A key released by a failed send stays its phone's: the send may have gone out.
     if (existing.phone !== phone) return { state: "conflict" };
     if (existing.released) return existing.retries >= retriesAllowed ? { state: "spent" } : undefined;
     return existing.answer === undefined ? { state: "pending" } : { state: "done", answer: existing.answer };
@@ -32,8 +32,7 @@ export class MemoryIdempotency {
 
   /** Claims the key for `phone`; a retry (`retry`) counts one more retry of a key released before. */
   take(key: string, phone: string, pendingMs: number, retry = false): void {
-    const existing = this.#claims.get(key);
-    const retries = (existing?.phone === phone ? existing.retries : 0) + (retry ? 1 : 0);
+    const retries = (this.#claims.get(key)?.retries ?? 0) + (retry ? 1 : 0);
     this.#claims.set(key, { phone, retries }, { ttl: pendingMs });
   }
 

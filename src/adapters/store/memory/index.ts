@@ -120,7 +120,7 @@ export class MemoryStore implements OtpStore {
       retry && this.#now() - (windows.countedAt ?? 0) >= (shortestWindowMs(budgets) ?? Infinity);
     if (retry && !recharge) {
       claim();
-      return admitted({ phone, receipts: [], ...keyData }, facts);
+      return admitted({ phone, receipts: [], retry, ...keyData }, facts);
     }
     const charged = this.#charge(budgets, proven, guard.verdict);
     if ("kind" in charged) return charged;
@@ -128,7 +128,7 @@ export class MemoryStore implements OtpStore {
     if (recharge) {
       windows.retime();
       return admitted(
-        { phone, ...charged, ...keyData },
+        { phone, ...charged, retry, ...keyData },
         { ...facts, budgets: charged.decisions, recharged: true },
       );
     }
@@ -207,7 +207,9 @@ export class MemoryStore implements OtpStore {
     if (event) this.#windows.remove(`send|${phone}`, event);
     for (const { budget, receipt } of receipts) this.#budgets.refund(budget, receipt);
     this.#takeBackGuardCounts(data);
-    if (key) this.#idempotency.cancel(key, phone);
+    // A retry's key keeps its retries: the next send with it is a retry still (its event stays).
+    if (key && data.retry) this.#idempotency.release(key, phone, data.keyKeepMs ?? 0);
+    else if (key) this.#idempotency.cancel(key, phone);
   }
 
   /** A send that surely or may not have reached its number never counts toward its block or range. */
@@ -277,7 +279,8 @@ export class MemoryStore implements OtpStore {
   }
 
   async countVerified({ phone, pump, unproven, returning }: VerifiedCode): Promise<void> {
-    if (pump) {
+    // A safe-listed number's code counts nowhere, as its sends do not.
+    if (pump && !this.#pumping.isSafe(pump.prefix, phone)) {
       this.#pumping.record(pump.prefix, "verified", pump.policy);
       if (unproven !== undefined) this.#pumping.giveBack(pump.prefix, unproven);
     }

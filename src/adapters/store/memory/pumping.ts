@@ -85,6 +85,12 @@ export class MemoryPumping {
     return { verdict: wide.state === "clear" ? block : { ...wide, range: true }, safe };
   }
 
+  /** Whether the block's safe list (the whole block, or this number) covers a number. */
+  isSafe(prefix: string, phone: string): boolean {
+    const found = this.#find(prefix);
+    return found !== undefined && safeFor(found, phone);
+  }
+
   /** The unproven sends a block and its range hold now (unproven_count). */
   unproven(prefix: string, bounds: UnprovenBounds): { block: number; range: number } {
     const [block = 0, range = 0] = this.#keys(prefix).map((key) => {

@@ -246,6 +246,7 @@ function ticketOf(
     pumped: pumpedCount(request.pump?.prefix, verdict),
     unproven: request.pump && bucket >= 0 ? { prefix: request.pump.prefix, bucket } : undefined,
     ...(claimed ? { key: claimed.key, keyKeepMs: claimed.keepMs } : {}),
+    ...(recorded ? {} : { retry: true }),
   };
 }
 

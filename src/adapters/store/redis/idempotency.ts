@@ -41,11 +41,16 @@ export class RedisIdempotency {
   }
 
   /**
-   * Frees `phone`'s pending claim (and its binding) for a retry, keeping its retries for `keepMs`;
-   * an answer, or another phone's claim, stays.
+   * Frees `phone`'s pending claim for a retry, keeping its retries and its binding to the phone for
+   * `keepMs` (the send may have gone out: the key stays this phone's); an answer, or another
+   * phone's claim, stays.
    */
-  release(key: string, phone: string, keepMs: number): Promise<void> {
-    return this.#drop(key, phone, "release", keepMs);
+  async release(key: string, phone: string, keepMs: number): Promise<void> {
+    const ttl = Math.max(1, keepMs);
+    const released = await this.call(() =>
+      this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, "release", ttl),
+    );
+    if (released === 1) await this.call(() => this.redis.set(idempotencyOwnerKey(key), phone, "PX", ttl));
   }
 
   /** Drops `phone`'s pending claim (and its binding): its send went nowhere. */
@@ -63,9 +68,9 @@ export class RedisIdempotency {
     await this.call(() => this.redis.otpDeleteIf(idempotencyOwnerKey(key), phone));
   }
 
-  async #drop(key: string, phone: string, how: "release" | "cancel" | "forget", keepMs = 0): Promise<void> {
+  async #drop(key: string, phone: string, how: "cancel" | "forget"): Promise<void> {
     const released = await this.call(() =>
-      this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, how, Math.max(1, keepMs)),
+      this.redis.otpReleaseIdempotency(this.#claimKey(key, phone), phone, how, 1),
     );
     // The key's binding to the phone goes with the phone's record, never another phone's binding.
     if (released === 1) await this.unbind(key, phone);

@@ -102,7 +102,11 @@ export class RedisStore implements OtpStore {
         ({ budget, receipt }) => receipt && this.#takeBack(budgetKey(budget.scope), receipt.split(",")),
       ),
       this.#takeBackGuardCounts(data),
-      key && this.#idempotency.cancel(key, phone),
+      // A retry's key keeps its retries: the next send with it is a retry still (its event stays).
+      key &&
+        (data.retry
+          ? this.#idempotency.release(key, phone, data.keyKeepMs ?? 0)
+          : this.#idempotency.cancel(key, phone)),
     ]);
   }
 
@@ -169,6 +173,7 @@ export class RedisStore implements OtpStore {
       unproven === undefined ? "" : String(unproven),
       provenIndex(phone, this.#layout.dropDigits),
       returning ? generationTtlMs(returning) : 1,
+      phone,
     ];
     const command = (["otpVerified1", "otpVerified2", "otpVerified3"] as const)[keys.length - 1];
     if (!command) return; // nothing to count: the guard is off and no number is remembered

@@ -1,6 +1,6 @@
 -- A code verified: counted in its block's and its range's pump hashes (the conversion the guard
 -- judges), its send's unproven place given back (one place: its own), and its number proven for
--- the returning-users window.
+-- the returning-users window. A safe-listed number's code counts nowhere, as its sends do not.
 --
 -- Input:
 --   KEYS[1..] pumpKeys   the block's pump hash, then its range's (the shape's count: 0 with the guard off)
@@ -11,11 +11,16 @@
 --   ARGV[4] unproven     the bucket the send was unproven in ('' when it was not)
 --   ARGV[5] index        the number's bit in its block
 --   ARGV[6] provenTtlMs  ms a generation of proven bits lives
+--   ARGV[7] number       the phone (its block's safe list)
 -- Output: 1
 local shape = list(ARGV[1])
 local bucketMs, keepMs, unproven = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local index, provenTtlMs = tonumber(ARGV[5]), tonumber(ARGV[6])
+local index, provenTtlMs, number = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local pumpCount = tonumber(shape[1])
+if pumpCount > 0 then
+  local safe = redis.call('HMGET', KEYS[1], 'safe', 'safe:' .. number)
+  if safe[1] or safe[2] then pumpCount = 0 end
+end
 
 -- One place back in the bucket the send was unproven in, while it holds any.
 local function give_back(key, bucket)
