@@ -80,7 +80,15 @@ export class PromMetrics implements Metrics {
     this.#state.redisErrors.value += 1;
   }
   budget(scope: string, window: string, used: number, limit: number, open = limit): void {
-    this.#state.budgets.set(`${scope} ${window}`, { scope, window, used, limit, open });
+    const key = `${scope} ${window}`;
+    const entry = this.#state.budgets.get(key);
+    if (!entry) {
+      this.#state.budgets.set(key, { scope, window, used, limit, open });
+      return;
+    }
+    entry.used = used;
+    entry.limit = limit;
+    entry.open = open;
   }
   spend(country: string, amount: number): void {
     this.#add("spend", country, amount);

@@ -56,6 +56,35 @@ export function guardBehaviour(store: () => OtpStore, second: () => OtpStore) {
     expect((await sendTo(store(), `${neighbour}004`, pump)).kind).toBe("blocked");
   });
 
+  test("unproven bounds: places come back as their sends leave the window, bucket by bucket", async () => {
+    const block = freshBlock();
+    // A window of 1.2 s, in buckets of 100 ms.
+    const pump = {
+      ...check(block, { block: 3, range: 100 }),
+      bounds: bounds({ block: 3, range: 100 }, 1_200),
+    };
+    const send = (n: number) => sendTo(store(), `${block}${String(n).padStart(3, "0")}`, pump);
+    const kinds = async (from: number, to: number) => {
+      const out = [];
+      for (let n = from; n <= to; n++) out.push((await send(n)).kind);
+      return out;
+    };
+    expect(await kinds(1, 2)).toEqual(["admitted", "admitted"]);
+    await Bun.sleep(700);
+    const third = await send(3);
+    expect(third.kind).toBe("admitted");
+    expect(await kinds(4, 4)).toEqual(["blocked"]);
+    // The first two left the window (1.4 s on), the third has not: two places back, no more.
+    await Bun.sleep(700);
+    expect(await kinds(5, 7)).toEqual(["admitted", "admitted", "blocked"]);
+    // A verified code gives its place back after older buckets were dropped.
+    await verify(store(), third, `${block}003`, pump);
+    expect(await kinds(8, 9)).toEqual(["admitted", "blocked"]);
+    // Every send left the window: the whole bound again.
+    await Bun.sleep(1_400);
+    expect(await kinds(10, 13)).toEqual(["admitted", "admitted", "admitted", "blocked"]);
+  });
+
   test("unproven bounds: exact under concurrency, 50 parallel sends to one block through two gateways admit its 10", async () => {
     const block = freshBlock();
     const pump = check(block, { block: 10, range: 100 });
@@ -272,8 +301,8 @@ let blocks = 0;
 const freshBlock = () =>
   `+917${String(process.pid % 1000).padStart(3, "0")}${String(blocks++ % 1000).padStart(3, "0")}10`;
 
-const bounds = (b: { block: number; range: number }): UnprovenBounds =>
-  must(unprovenBounds(b.block, b.range, 60_000), "bounds");
+const bounds = (b: { block: number; range: number }, windowMs = 60_000): UnprovenBounds =>
+  must(unprovenBounds(b.block, b.range, windowMs), "bounds");
 
 const check = (
   block: string,

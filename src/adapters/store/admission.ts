@@ -54,17 +54,18 @@ export function admitted(
   facts: AdmittedFacts = {},
 ): Extract<Admission, { kind: "admitted" }> {
   const { decision, verdict, budgets, proven = false, monitored, recharged } = facts;
+  // Every property written, undefined where absent: one shape for every admitted send.
   return {
     kind: "admitted",
     ticket: ticket as unknown as SendTicket,
     resendAfterSeconds: decision?.nextAllowedSeconds ?? 0,
     retry: decision ? !decision.recorded : false,
     proven,
-    ...(decision ? { decision } : {}),
-    ...(verdict ? { verdict } : {}),
-    ...(budgets ? { budgets } : {}),
-    ...(monitored ? { monitored } : {}),
-    ...(recharged ? { recharged } : {}),
+    decision,
+    verdict,
+    budgets,
+    monitored,
+    recharged: recharged || undefined,
   };
 }
 

@@ -60,7 +60,7 @@ export class PumpingGuard {
     return {
       prefix: numberPrefix(mobile.e164, policy.dropDigits),
       policy: this.#countries.policyFor(mobile.country ?? "unknown"),
-      ...(bounds ? { bounds } : {}),
+      bounds,
     };
   }
 

@@ -162,7 +162,7 @@ export class OtpService {
       window: this.deps.policy.phoneSend,
       key,
       pump: this.#pumping.check(mobile),
-      ...(this.deps.policy.returning ? { returning: this.deps.policy.returning } : {}),
+      returning: this.deps.policy.returning,
       budgets: this.#spend.budgetsFor(mobile.country),
     };
   }

@@ -16,6 +16,7 @@ import type { Metrics, RefusalRule } from "../../observability/metrics";
 export class SpendGuard {
   /** When each alert of each budget window last fired: once per window length, per process. */
   readonly #alerted = new Map<string, number>();
+  readonly #open = new WeakMap<SendBudget, readonly number[]>();
 
   constructor(
     private readonly deps: {
@@ -47,14 +48,9 @@ export class SpendGuard {
     const { share, mode } = this.deps.reserve;
     if (share === 0) return undefined;
     let wouldRefuse = false;
-    for (const [i, decision] of decisions.entries()) {
-      const budget = budgets[i];
-      if (!budget) continue;
-      // `used` counts this send: it took an open share's last place at `open`, went past it above.
-      const used = (k: number) => decision.used[k] ?? 0;
-      const spent = budget.windows.findIndex((w, k) => used(k) >= openLimit(w.limit, share));
-      if (spent >= 0) this.#openShareSpent(budget, spent);
-      wouldRefuse ||= !proven && budget.windows.some((w, k) => used(k) > openLimit(w.limit, share));
+    for (let i = 0; i < decisions.length; i++) {
+      const [budget, decision] = [budgets[i], decisions[i]];
+      if (budget && decision && this.#pastOpenShare(budget, decision) && !proven) wouldRefuse = true;
     }
     if (!wouldRefuse || mode !== "monitor") return undefined;
     this.deps.metrics.guardRule("budget-reserve", "monitored");
@@ -91,14 +87,41 @@ export class SpendGuard {
   }
 
   #observe(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[]): void {
-    for (const [i, decision] of decisions.entries()) {
-      const budget = budgets[i];
-      if (!budget) continue;
-      for (const [k, w] of budget.windows.entries()) {
-        const open = openLimit(w.limit, this.deps.reserve.share);
-        this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit, open);
+    for (let i = 0; i < decisions.length; i++) {
+      const [budget, decision] = [budgets[i], decisions[i]];
+      if (!budget || !decision) continue;
+      const open = this.#openLimits(budget);
+      for (let k = 0; k < budget.windows.length; k++) {
+        const w = budget.windows[k];
+        if (w) this.deps.metrics.budget(budget.scope, w.label, decision.used[k] ?? 0, w.limit, open[k]);
       }
     }
+  }
+
+  /**
+   * Whether this send went past an open share of `budget` (its reserve would refuse a new number);
+   * the alert when it took an open share's last place, or went past it.
+   */
+  #pastOpenShare(budget: SendBudget, decision: BudgetDecision): boolean {
+    const open = this.#openLimits(budget);
+    let past = false;
+    for (let k = 0; k < open.length; k++) {
+      // `used` counts this send: it took an open share's last place at `open`, went past it above.
+      const [used, limit] = [decision.used[k] ?? 0, open[k] ?? 0];
+      if (used >= limit) this.#openShareSpent(budget, k);
+      if (used > limit) past = true;
+    }
+    return past;
+  }
+
+  /** Each window's open share of `budget` (its limit less the reserve), worked out once per budget. */
+  #openLimits(budget: SendBudget): readonly number[] {
+    let open = this.#open.get(budget);
+    if (!open) {
+      open = budget.windows.map((w) => openLimit(w.limit, this.deps.reserve.share));
+      this.#open.set(budget, open);
+    }
+    return open;
   }
 
   /** The first alert: new numbers are refused from now on, returning users still served from the reserve. */

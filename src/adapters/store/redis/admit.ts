@@ -12,7 +12,15 @@ import type { Admission, PumpCheck, SendRequest, SendTicket } from "../port";
 import type { ScriptedRedis } from "./client";
 import type { RedisIdempotency } from "./idempotency";
 import { BLOCKS_KEY, budgetKey, idempotencyKey, provenKey, pumpKeys, sendsKey } from "./keys";
-import { ADMIT_REPLY, BUDGET_REPLY, budgetDecision, HIT_REPLY, packed, windowDecision } from "./replies";
+import {
+  ADMIT_REPLY,
+  admitValues,
+  BUDGET_REPLY,
+  budgetDecision,
+  HIT_REPLY,
+  packed,
+  windowDecision,
+} from "./replies";
 
 type Reply = (number | string)[];
 type SmsRequest = Extract<SendRequest, { kind: "sms" }>;
@@ -118,7 +126,7 @@ async function admitSms(ctx: AdmitContext, request: SmsRequest): Promise<Admissi
   ] as const;
   const command = commands[args.keys - 2];
   if (!command) throw new Error("a send draws on two budgets at most");
-  const step = ctx.call(() => ctx.redis[command](...args.list));
+  const step = ctx.call(() => ctx.redis[command](...args.list)).then(admitValues);
   if (budgets.length === request.budgets.length) return read(ctx, request, await step);
   return withBudgetsBeside(ctx, request, step);
 }
@@ -177,9 +185,10 @@ function admitArgs(
 /** The keys of the number's proven bits a send asks (none without returning users). */
 function provenKeys(layout: PrefixLayout, { phone, returning }: SmsRequest): string[] {
   if (!returning) return [];
-  const block = numberPrefix(phone, layout.dropDigits);
+  // One key name per generation: the block's, then each generation's number.
+  const base = provenKey(numberPrefix(phone, layout.dropDigits), layout, 0).slice(0, -1);
   const generation = generationOf(Date.now(), returning);
-  return PROVEN_GENERATIONS.map((g) => provenKey(block, layout, generation + g));
+  return PROVEN_GENERATIONS.map((g) => `${base}${generation + g}`);
 }
 
 /** admit.lua's rechargeMs: the shortest window of a send's budgets, all of them ('' for none). */
@@ -202,10 +211,10 @@ async function read(
 ): Promise<Admission> {
   const taken = claimedBefore(reply);
   if (taken) return keyTaken(taken);
-  const recorded = reply[ADMIT_REPLY.recorded] === 1;
+  const recorded = Number(reply[ADMIT_REPLY.recorded]) === 1;
   const decision = windowDecision(request.window, reply, ADMIT_REPLY.allowed, recorded);
   if (!decision.allowed) return { kind: "limited", decision };
-  const proven = reply[ADMIT_REPLY.proven] === 1;
+  const proven = Number(reply[ADMIT_REPLY.proven]) === 1;
   const verdict = request.pump && (await pumpVerdict(ctx, request.pump, reply));
   const rule = guardRule(ctx, request.pump, verdict, reply);
   const mode = proven ? "off" : request.pump?.policy.mode;
@@ -216,7 +225,7 @@ async function read(
   }
   const ticket = ticketOf(request, reply, budgets, decisions, verdict);
   const monitored = mode === "monitor" ? rule : undefined;
-  const charged = recorded || reply[ADMIT_REPLY.recharged] === 1;
+  const charged = recorded || Number(reply[ADMIT_REPLY.recharged]) === 1;
   return admitted(ticket, {
     decision,
     verdict,
@@ -235,8 +244,8 @@ function ticketOf(
   decisions: readonly BudgetDecision[],
   verdict: PumpVerdict | undefined,
 ): TicketData {
-  const recorded = reply[ADMIT_REPLY.recorded] === 1;
-  const charged = recorded || reply[ADMIT_REPLY.recharged] === 1;
+  const recorded = Number(reply[ADMIT_REPLY.recorded]) === 1;
+  const charged = recorded || Number(reply[ADMIT_REPLY.recharged]) === 1;
   const bucket = Number(reply[ADMIT_REPLY.unprovenBucket]);
   const claimed = reply[ADMIT_REPLY.claimState] === "new" ? request.key : undefined;
   return {
@@ -245,8 +254,9 @@ function ticketOf(
     receipts: charged ? budgets.map((budget, i) => ({ budget, receipt: decisions[i]?.receipt ?? "" })) : [],
     pumped: pumpedCount(request.pump?.prefix, verdict),
     unproven: request.pump && bucket >= 0 ? { prefix: request.pump.prefix, bucket } : undefined,
-    ...(claimed ? { key: claimed.key, keyKeepMs: claimed.keepMs } : {}),
-    ...(recorded ? {} : { retry: true }),
+    key: claimed?.key,
+    keyKeepMs: claimed?.keepMs,
+    retry: recorded ? undefined : true,
   };
 }
 

@@ -35,14 +35,14 @@ export interface ScriptedRedis
    * admit.lua with 2 to 9 keys: the phone, its block, its range, its block's proven bits (three
    * generations), up to two budgets, the key's claim.
    */
-  otpAdmit2(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit3(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit4(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit5(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit6(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit7(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit8(...keysThenArgs: string[]): Promise<Reply>;
-  otpAdmit9(...keysThenArgs: string[]): Promise<Reply>;
+  otpAdmit2(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit3(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit4(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit5(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit6(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit7(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit8(...keysThenArgs: string[]): Promise<Reply | string>;
+  otpAdmit9(...keysThenArgs: string[]): Promise<Reply | string>;
   otpBudget(budgetKey: string, record: number, proven: number, windows: string): Promise<BudgetReply>;
   otpTakeBack(hashKey: string, ...fields: string[]): Promise<number>;
   otpClaimIdempotency(claimKey: string, phone: string, pendingMs: number): Promise<[string, string]>;

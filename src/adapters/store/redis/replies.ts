@@ -48,6 +48,13 @@ export const ADMIT_REPLY = {
   budgets: 20,
 } as const;
 
+/**
+ * admit.lua's reply as values: it comes as one string of them joined by ';' (each read with
+ * Number() where it is one), or as an array when it carries a key's stored answer.
+ */
+export const admitValues = (reply: string | (number | string)[]): (number | string)[] =>
+  typeof reply === "string" ? reply.split(";") : reply;
+
 /** budget.lua's reply (and each budget's in admit.lua's); `used`: where the use per window begins. */
 export const BUDGET_REPLY = { allowed: 0, index: 1, remaining: 2, waitMs: 3, receipt: 4, used: 5 } as const;
 

@@ -1,6 +1,7 @@
--- Takes one send back from each field given (a budget's receipt, or a pumping count `s:<bucket>`)
--- while it is above 0, and from the total that counts it: a budget window's `t:<k>`, or a pump
--- hash's judged sends `J` once the bucket matured (up to `m`; see lib/pump-totals.lua). A hash
+-- Takes one send back from each field given (a budget's receipt, a pumping count `s:<bucket>` or an
+-- unproven one `u:<bucket>`) while it is above 0, and from the total that counts it: a budget
+-- window's `t:<k>`, a pump hash's judged sends `J` once the bucket matured (up to `m`; see
+-- lib/pump-totals.lua), its unproven sends `u#` (see lib/unproven.lua). A hash
 -- left holding one field at 0 held only what was taken back: it is deleted (a refused send
 -- leaves nothing behind).
 --
@@ -23,6 +24,7 @@ for _, field in ipairs(ARGV) do
     local sentBucket = string.match(field, '^s:(%d+)$')
     local matured = sentBucket and redis.call('HGET', hashKey, 'm')
     if matured and tonumber(sentBucket) <= tonumber(matured) then redis.call('HINCRBY', hashKey, 'J', -1) end
+    if string.match(field, '^u:%-?%d+$') then redis.call('HINCRBY', hashKey, 'u#', -1) end
   end
 end
 if redis.call('HLEN', hashKey) == 1 and tonumber(redis.call('HGET', hashKey, firstField) or '1') == 0 then

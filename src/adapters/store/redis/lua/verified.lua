@@ -22,10 +22,14 @@ if pumpCount > 0 then
   if safe[1] or safe[2] then pumpCount = 0 end
 end
 
--- One place back in the bucket the send was unproven in, while it holds any.
+-- One place back in the bucket the send was unproven in (and in the total, see lib/unproven.lua),
+-- while the bucket holds any.
 local function give_back(key, bucket)
   local field = 'u:' .. bucket
-  if tonumber(redis.call('HGET', key, field) or '0') > 0 then redis.call('HINCRBY', key, field, -1) end
+  if tonumber(redis.call('HGET', key, field) or '0') > 0 then
+    redis.call('HINCRBY', key, field, -1)
+    redis.call('HINCRBY', key, 'u#', -1)
+  end
 end
 
 -- The number's bit in this generation of its block's proven bits (see lib/returning.lua).
