@@ -104,6 +104,7 @@ export function createApp(deps: AppDeps) {
         admin: Boolean(http.adminToken),
         routes: () => app.routes,
         authorize: adminCheck(http.docsAccess, http.adminToken),
+        consoleCodes: deps.provider.name === "console",
       }),
     );
   }

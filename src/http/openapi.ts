@@ -17,6 +17,8 @@ export interface OpenapiDocsOptions {
   routes: () => readonly DocumentedRoute[];
   /** Throws when the caller may not read the docs (DOCS_ACCESS=token). Default: anyone may. */
   authorize?: (request: Request) => void;
+  /** The console provider runs: codes are printed in the gateway's log, and the page says so. */
+  consoleCodes?: boolean;
 }
 
 /**
@@ -26,13 +28,20 @@ export interface OpenapiDocsOptions {
  * what no route says. The UI's script and stylesheet are served by the gateway
  * (embedded in the binary), never from a CDN, and are read only when asked for.
  */
-export function openapiDocs({ admin, routes, authorize = () => {} }: OpenapiDocsOptions) {
+export function openapiDocs({
+  admin,
+  routes,
+  authorize = () => {},
+  consoleCodes = false,
+}: OpenapiDocsOptions) {
   // Serialised once, on the first request for it, and kept as text: the plugin hands back the
   // document as an object, which Elysia would serialise for every request (about 300 µs of CPU
   // each), and it is public by default.
   let document: string | undefined;
   return (
     new Elysia({ name: "openapi-docs" })
+      // Where a browser lands first: the docs.
+      .get("/", ({ redirect }) => redirect("/swagger", 302), HIDDEN)
       // Local to these routes: DOCS_ACCESS=token puts the page, the document and the assets behind ADMIN_TOKEN.
       .onBeforeHandle(({ request }) => authorize(request))
       .get(
@@ -58,19 +67,20 @@ export function openapiDocs({ admin, routes, authorize = () => {} }: OpenapiDocs
           // Our own page above (offline), not the plugin's (a CDN's script).
           provider: null,
           openapiVersion: "3.1.0",
-          documentation: documentation(admin),
+          documentation: documentation(admin, consoleCodes),
         }),
       )
   );
 }
 
 /** What no route says: the API as a whole, its tags, and the components the operations refer to. */
-function documentation(admin: boolean) {
+function documentation(admin: boolean, consoleCodes: boolean) {
   return {
     info: {
       title: "otp-gateway",
       version: pkg.version,
       description:
+        (consoleCodes ? `${CONSOLE_NOTE}\n\n` : "") +
         "Send one-time codes by SMS and verify them. Errors are `application/problem+json` (RFC 9457) " +
         "with a stable `code`, the request id, and a `type` that links to a page about the problem " +
         "(`/problems/<code>`). Every response carries `X-Request-Id`.",
@@ -98,6 +108,13 @@ function documentation(admin: boolean) {
     },
   };
 }
+
+/** What the page says first when the console provider runs. */
+export const CONSOLE_NOTE =
+  "**This gateway sends no SMS: it runs the console provider.** A code you send is printed in the " +
+  "gateway's log (the line `console provider: OTP code`, with the `requestId` the send answered); " +
+  "read it there and try it in verify. Set `OTP_PROVIDER=startmessaging` and `STARTMESSAGING_API_KEY` " +
+  "to send real SMS.";
 
 function asset(path: string, type: string): Response {
   return new Response(Bun.file(path), {

@@ -94,6 +94,29 @@ function operation(page: Page, method: string, path: string) {
   });
 }
 
+/** Opens send, with try-it-out on, and executes it for `phone`: the gateway's answer to the request Swagger UI made. */
+async function executeSend(page: Page, phone: string) {
+  const send = operation(page, "POST", "/v1/otp/send");
+  if (!(await send.locator(".opblock-body").isVisible()))
+    await send.locator(".opblock-summary-control").click();
+  // The page enables try-it-out by default (tryItOutEnabled), so the button may already read "Cancel".
+  const tryItOut = send.locator("button.try-out__btn", { hasText: "Try it out" });
+  if (await tryItOut.isVisible()) await tryItOut.click();
+  await send.locator("button.try-out__btn", { hasText: "Cancel" }).waitFor({ state: "visible" });
+  const body = send.locator(".opblock-section-request-body textarea");
+  await body.waitFor({ state: "visible" }).catch((error) => {
+    throw new Error(
+      `no editable request body for POST /v1/otp/send: is its requestBody.content in /swagger/json empty? (${error.message})`,
+    );
+  });
+  await body.fill(JSON.stringify({ phone }));
+  const answered = page.waitForResponse(
+    (response) => response.url() === `${origin}/v1/otp/send` && response.request().method() === "POST",
+  );
+  await send.getByRole("button", { name: "Execute" }).click();
+  return { send, response: await answered };
+}
+
 /** Every request stayed on the gateway's origin, none failed, and the console stayed clean. */
 function expectStayedOnGateway(traffic: Traffic) {
   expect(traffic.requests.length, "the page made no requests at all?").toBeGreaterThan(0);
@@ -198,27 +221,7 @@ describe("the Swagger UI at /swagger in Chromium", () => {
     async () => {
       const { context, page, traffic } = await openSwagger();
       try {
-        const send = operation(page, "POST", "/v1/otp/send");
-        await send.locator(".opblock-summary-control").click();
-
-        // The page enables try-it-out by default (tryItOutEnabled), so the button may already read "Cancel".
-        const tryItOut = send.locator("button.try-out__btn", { hasText: "Try it out" });
-        if (await tryItOut.isVisible()) await tryItOut.click();
-        await send.locator("button.try-out__btn", { hasText: "Cancel" }).waitFor({ state: "visible" });
-
-        const body = send.locator(".opblock-section-request-body textarea");
-        await body.waitFor({ state: "visible" }).catch((error) => {
-          throw new Error(
-            `no editable request body for POST /v1/otp/send: is its requestBody.content in /swagger/json empty? (${error.message})`,
-          );
-        });
-        await body.fill(JSON.stringify({ phone: PHONE }));
-
-        const answered = page.waitForResponse(
-          (response) => response.url() === `${origin}/v1/otp/send` && response.request().method() === "POST",
-        );
-        await send.getByRole("button", { name: "Execute" }).click();
-        const response = await answered;
+        const { send, response } = await executeSend(page, PHONE);
         expect(response.request().postData(), "the body Swagger UI sent").toBe(
           JSON.stringify({ phone: PHONE }),
         );
@@ -261,6 +264,55 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         expect(logged[0]?.code, "the logged code").toMatch(/^[0-9]{6}$/);
 
         expectStayedOnGateway(traffic);
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+  test(
+    "two Executes of send with different numbers both answer 200: no Idempotency-Key is pre-filled",
+    async () => {
+      const { context, page, traffic } = await openSwagger();
+      try {
+        const first = await executeSend(page, "+919876500001");
+        const second = await executeSend(page, "+919876500002");
+        expect(first.response.status(), "first Execute").toBe(200);
+        expect(second.response.status(), "second Execute").toBe(200);
+        expect(second.response.headers()["idempotent-replayed"], "a replayed answer").toBeUndefined();
+        const ids = [await first.response.json(), await second.response.json()].map(
+          (answer) => (answer as { requestId: string }).requestId,
+        );
+        expect(new Set(ids).size, `two verifications, not one replayed: ${ids.join(", ")}`).toBe(2);
+        for (const response of [first.response, second.response]) {
+          expect(response.request().headers()["idempotency-key"], "the key Swagger UI sent").toBeUndefined();
+        }
+        expectStayedOnGateway(traffic);
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a browser landing on / is taken to the docs, whose page says where the console provider's codes appear",
+    async () => {
+      if (!browser) throw new Error("Chromium did not start; see the beforeAll error above.");
+      const context = await browser.newContext();
+      context.setDefaultTimeout(STEP_TIMEOUT_MS);
+      try {
+        const page = await context.newPage();
+        const response = await page.goto(`${origin}/`);
+        expect(response?.status(), "GET / after redirects").toBe(200);
+        expect(new URL(page.url()).pathname).toBe("/swagger");
+        await page
+          .locator("#swagger-ui .info")
+          .getByText("console provider", { exact: false })
+          .first()
+          .waitFor({
+            state: "visible",
+          });
       } finally {
         await context.close();
       }

@@ -146,8 +146,8 @@ export const SEND_DETAIL: OperationDetail = {
       description:
         "Optional; 1–255 printable ASCII characters, no spaces (a UUID is a good key). A repeat with the same key within " +
         "IDEMPOTENCY_TTL returns the first answer without a second SMS; with another phone it is 409; while the " +
-        "first is still running, 409 too. Retry a send that timed out with the same key.",
-      example: "3f0c7d1e-9d1b-4bb8-8f5e-0d6c1f0a2b11",
+        "first is still running, 409 too. Retry a send that timed out with the same key. " +
+        "In Swagger UI leave it empty, or type a new key for each Execute.",
     },
   ],
   responses: {
