@@ -13,7 +13,7 @@ PACKAGES=(
   "qemu-user-static   /usr/bin/qemu-aarch64-static   runs the linux-arm64 binary under emulation (test/e2e)"
   "libc6-arm64-cross  /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1   the arm64 glibc that binary loads under qemu"
   "wrk                wrk                 the load generator of bun run bench, whose smoke run is a test (test/bench)"
-  "prometheus         promtool            promtool checks the /metrics page (test/integration/promtool.test.ts)"
+  "prometheus         promtool            promtool checks /metrics and the alert rules, Prometheus runs the dashboard's queries (test/integration)"
   "lua-check          luacheck            luacheck lints the store's Lua scripts (test/integration/lua.test.ts)"
 )
 

@@ -62,9 +62,9 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-function configOrExit(): Config | undefined {
+function configOrExit(source: Record<string, string | undefined> = process.env): Config | undefined {
   try {
-    return loadConfig();
+    return loadConfig(source);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     stderr(`otp-gateway: ${err.message}\n`);
@@ -90,6 +90,7 @@ async function serve(): Promise<number> {
   if (!(await deps.store.connected(3_000))) {
     deps.logger.error("the store is not reachable yet; sends answer 503 until it is", {
       store: deps.store.kind,
+      problem: deps.store.problem?.(),
     });
   }
   // reusePort: with WORKERS > 1 every worker binds the same port and the kernel spreads connections.
@@ -99,14 +100,21 @@ async function serve(): Promise<number> {
   const stopReleasing = releaseWhenIdle({
     onRelease: () => deps.logger.debug("idle: compiled code and free memory released", { rssMiB: rssMiB() }),
   });
+  const url = `http://${browsable(config.HOST)}:${app.server?.port}`;
   deps.logger.info("otp-gateway listening", {
-    url: `http://${config.HOST}:${app.server?.port}`,
+    url,
     version: pkg.version,
     provider: deps.provider.name,
     store: deps.store.kind,
     upstreamTimeout: formatDuration(config.UPSTREAM_TIMEOUT),
-    docs: "/swagger",
+    docs: config.DOCS_ACCESS === "off" ? "off" : `${url}/swagger`,
   });
+  if (deps.provider.name === "console") {
+    deps.logger.info("console provider: codes are printed in this log, no SMS is sent", {
+      perAddressLimit: config.IP_SEND_LIMITS?.map((w) => w.label).join(",") ?? "off",
+      raiseItWith: "IP_SEND_LIMITS=100/1m",
+    });
+  }
 
   return new Promise((resolve) => {
     const shutdown = async (signal: string) => {
@@ -170,12 +178,23 @@ async function supervise(count: number): Promise<number> {
   return stopping && codes.every((c) => c === 0) ? 0 : 1;
 }
 
+/** A bind address as somewhere to connect to: loopback for a wildcard, brackets around IPv6. */
+function browsable(host: string): string {
+  const reachable = ["0.0.0.0", "::", "[::]"].includes(host) ? "127.0.0.1" : host;
+  return reachable.includes(":") && !reachable.startsWith("[") ? `[${reachable}]` : reachable;
+}
+
 async function healthcheck(): Promise<number> {
-  const config = configOrExit();
+  // Only the address and port, checked as `serve` checks them: a shell (or an image's HEALTHCHECK)
+  // without the server's other settings and secrets can run it.
+  const config = configOrExit({
+    PORT: process.env.PORT,
+    HOST: process.env.HOST,
+    OTP_PROVIDER: "console",
+    NODE_ENV: "development",
+  });
   if (!config) return 1;
-  // A wildcard bind address is not somewhere to connect to: ask loopback instead.
-  const host = ["0.0.0.0", "::", "[::]"].includes(config.HOST) ? "127.0.0.1" : config.HOST;
-  const url = `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${config.PORT}/healthz`;
+  const url = `http://${browsable(config.HOST)}:${config.PORT}/healthz`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     if (res.status === 200) return 0;

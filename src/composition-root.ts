@@ -22,18 +22,20 @@ export function buildServices(
   const metrics = new PromMetrics({ version: pkg.version });
   warnOfTestNumbers(config, logger);
   for (const warning of config.warnings) logger.warn(warning);
+  const store = buildStore(config, logger, metrics);
+  if (config.PUMPING_GUARD !== "off") metrics.watchActiveBlocks(async () => (await store.blocks()).length);
   return {
     logger,
     metrics,
     provider: buildProvider(config, logger, metrics),
-    store: buildStore(config, logger, metrics),
+    store,
     ipLimiter: new LruIpLimiter({
       send: {
-        host: ratePolicy("ip", config.IP_SEND_LIMITS),
+        host: config.IP_SEND_LIMITS && ratePolicy("ip", config.IP_SEND_LIMITS),
         v4Subnet: config.IPV4_SUBNET_SEND_LIMITS && ratePolicy("subnet", config.IPV4_SUBNET_SEND_LIMITS),
         v6Subnet: config.IPV6_SUBNET_SEND_LIMITS && ratePolicy("subnet", config.IPV6_SUBNET_SEND_LIMITS),
       },
-      verify: { host: ratePolicy("ip", config.IP_VERIFY_LIMITS) },
+      verify: { host: config.IP_VERIFY_LIMITS && ratePolicy("ip", config.IP_VERIFY_LIMITS) },
       get: config.IP_GET_LIMITS && {
         host: ratePolicy("get", config.IP_GET_LIMITS),
         v4Subnet: config.SUBNET_GET_LIMITS && ratePolicy("get-subnet", config.SUBNET_GET_LIMITS),

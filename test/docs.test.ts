@@ -1,12 +1,21 @@
 import { expect, test } from "bun:test";
 import { configMarkdown } from "../src/config/docs";
 import { errorsMarkdown } from "../src/http/error-codes";
+import { metricsMarkdown } from "../src/observability/metrics-docs";
 import { must } from "./support/given";
 
-test("the README's configuration table matches the schema", async () => {
-  const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
-  const table = readme.split("<!-- config-table:start -->\n")[1]?.split("\n<!-- config-table:end -->")[0];
-  expect(table).toBe(configMarkdown());
+/** The generated table between a page's `<!-- name:start -->` and `<!-- name:end -->` markers. */
+async function generated(page: string, name: string): Promise<string | undefined> {
+  const text = await Bun.file(new URL(`../${page}`, import.meta.url)).text();
+  return text.split(`<!-- ${name}:start -->\n`)[1]?.split(`\n<!-- ${name}:end -->`)[0];
+}
+
+test("docs/configuration.md's table matches the schema (bun run docs:config rewrites it)", async () => {
+  expect(await generated("docs/configuration.md", "config-table")).toBe(configMarkdown());
+});
+
+test("docs/operations.md's metrics table matches the registry", async () => {
+  expect(await generated("docs/operations.md", "metrics-table")).toBe(await metricsMarkdown());
 });
 
 test("--help lists every environment variable", async () => {
@@ -20,11 +29,11 @@ test("--help lists every environment variable", async () => {
   }
 });
 
-test("the bench measures, and --help and the README name, the heap sizing the Dockerfile sets", async () => {
+test("the bench measures, and --help and docs/operations.md name, the heap sizing the Dockerfile sets", async () => {
   const root = new URL("..", import.meta.url);
   const dockerfile = await Bun.file(new URL("Dockerfile", root)).text();
   const bench = await Bun.file(new URL("bench/run.ts", root)).text();
-  const readme = await Bun.file(new URL("README.md", root)).text();
+  const readme = await Bun.file(new URL("docs/operations.md", root)).text();
   const image = /BUN_JSC_forceRAMSize=(\d+)/.exec(dockerfile)?.[1];
   expect(image).toBeDefined();
   expect(bench).toContain(`BUN_JSC_forceRAMSize: "${image}"`);
@@ -36,8 +45,6 @@ test("the bench measures, and --help and the README name, the heap sizing the Do
   expect(await help.exited).toBe(0);
 });
 
-test("the README's errors table matches the error-code table", async () => {
-  const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
-  const table = readme.split("<!-- error-table:start -->\n")[1]?.split("\n<!-- error-table:end -->")[0];
-  expect(table).toBe(errorsMarkdown());
+test("docs/errors.md's table matches the error-code table", async () => {
+  expect(await generated("docs/errors.md", "error-table")).toBe(errorsMarkdown());
 });

@@ -14,6 +14,7 @@ const NEEDS: [string, RegExp][] = [
     /from "[./]*\/support\/redis"|from "[./]*\/src\/adapters\/store\/redis\/index"|from "ioredis"/,
   ],
   ["promtool", /"promtool"/],
+  ["Prometheus", /\["prometheus"|"prometheus",/],
   ["luacheck", /"luacheck"/],
   ["a compiled binary", /scripts\/build\.sh/],
   ["qemu", /qemu-aarch64/],
@@ -23,7 +24,7 @@ const NEEDS: [string, RegExp][] = [
 
 /** The directories the quick run leaves out, and what their tests need (one of, at least). */
 const FULL_ONLY_NEEDS: Record<string, string[]> = {
-  "test/integration": ["a real Redis", "promtool", "luacheck"],
+  "test/integration": ["a real Redis", "promtool", "Prometheus", "luacheck"],
   "test/e2e": ["a compiled binary", "qemu"],
   "test/browser": ["Chromium"],
   "test/bench": ["a benchmark run (wrk)"],

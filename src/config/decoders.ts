@@ -35,6 +35,7 @@ export const DurationOrOff = (fallback: string, description: string) =>
   decoded(
     T.String({
       pattern: `^off$|${DURATION_PATTERN}`,
+      expected: "a duration such as 30s, 10m, 24h or 30d, or off",
       default: fallback,
       description,
       examples: ["off", "7d", "30d"],
@@ -51,6 +52,7 @@ export const Limits = (fallback: string, description: string) =>
   decoded(
     T.String({
       pattern: LIMITS_PATTERN,
+      expected: "count/duration pairs, comma-separated, e.g. 5/1m,50/1h (count 1 to 10000)",
       default: fallback,
       description: `${description} Format: count/duration, comma-separated.`,
     }),
@@ -66,6 +68,7 @@ export const OptionalLimits = (fallback: string, description: string) =>
   decoded(
     T.String({
       pattern: `^off$|${LIMITS_PATTERN}`,
+      expected: "count/duration pairs, comma-separated, e.g. 5/1m,50/1h (count 1 to 10000), or off",
       default: fallback,
       description: `${description} Format: count/duration, comma-separated, or \`off\`.`,
     }),
@@ -130,7 +133,13 @@ export const Flag = (fallback: boolean, description: string) =>
 /** Send budgets (domain/send-budget.ts): `scope=count/duration`, comma-separated, or `off`. */
 export const Budgets = (fallback: string, description: string) =>
   decoded(
-    T.String({ pattern: BUDGETS_PATTERN, default: fallback, description }),
+    T.String({
+      pattern: BUDGETS_PATTERN,
+      expected:
+        "scope=count/duration, comma-separated, e.g. *=1000/1h,IN=500/1h (scope * or a country code), or off",
+      default: fallback,
+      description,
+    }),
     (text): SendBudget[] => {
       const budgets = parseBudgets(text);
       if (!budgets) {
@@ -149,7 +158,12 @@ export const Budgets = (fallback: string, description: string) =>
 /** Prices by country: `IN=0.25,*=0.25`. */
 export const Prices = (fallback: string, description: string) =>
   decoded(
-    T.String({ pattern: PRICES_PATTERN, default: fallback, description }),
+    T.String({
+      pattern: PRICES_PATTERN,
+      expected: "country=price, comma-separated, e.g. IN=0.25,*=0.30 (* for every other country)",
+      default: fallback,
+      description,
+    }),
     (text): Map<string, number> =>
       new Map(
         splitList(text).map((entry) => {
@@ -175,7 +189,12 @@ export const TestNumberList = (description: string) =>
 /** A `redis://` or `rediss://` URL that parses (ioredis would throw on start, printing it); empty: unset. */
 export const RedisUrl = (description: string) =>
   decoded(
-    T.String({ pattern: "^$|^rediss?://", default: "", description }),
+    T.String({
+      pattern: "^$|^rediss?://",
+      expected: "a redis:// or rediss:// URL, e.g. rediss://user:password@host:6379/0",
+      default: "",
+      description,
+    }),
     (text): string => {
       if (text === "") return text;
       try {

@@ -17,7 +17,7 @@ export function configRows(): [string, string, string][] {
   });
 }
 
-/** The configuration table in the README (kept true by a test). */
+/** The configuration table of docs/configuration.md (kept true by a test). */
 export function configMarkdown(): string {
   const rows = configRows().map(([name, def, text]) => `| \`${name}\` | \`${def}\` | ${text} |`);
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");

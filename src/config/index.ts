@@ -90,11 +90,14 @@ export function shown(name: string, value: unknown): string {
 function expectation(schema: unknown): string {
   const s = schema as {
     pattern?: string;
+    /** The value expected, in words with an example, for a pattern no one reads. */
+    expected?: string;
     minimum?: number;
     maximum?: number;
     anyOf?: { const: string }[];
     type?: string;
   };
+  if (s?.expected) return s.expected;
   if (s?.anyOf) return `one of ${s.anyOf.map((o) => o.const).join(", ")}`;
   if (s?.pattern === DURATION_PATTERN) return "a duration such as 500ms, 30s, 10m or 24h";
   if (s?.type === "integer") return `a whole number from ${s.minimum} to ${s.maximum}`;
@@ -120,6 +123,13 @@ function crossChecked(
   if (problems.length > 0) return undefined;
   const warnings: string[] = [];
   const metricsAccess = resolveMetricsAccess(settings, warnings);
+  for (const name of ["IP_SEND_LIMITS", "IP_VERIFY_LIMITS"] as const) {
+    if (settings[name] === undefined) {
+      warnings.push(
+        `${name}=off: no per-address limit; keep one at the proxy in front, or anyone may send as often as the phone and subnet limits allow`,
+      );
+    }
+  }
   return {
     ...(settings as Settings),
     OTP_PROVIDER: provider,

@@ -30,7 +30,7 @@ const ACCESS = ["public", "token", "off"] as const;
 /**
  * Every environment variable the gateway reads: its type, default, decoding and
  * description, declared once. Parsing, the `Config` type, `--help` and the
- * README table all come from this schema. Durations decode to milliseconds.
+ * docs/configuration.md table all come from this schema. Durations decode to milliseconds.
  */
 export const EnvSchema = T.Object({
   PORT: Int(3000, 0, 65535, "TCP port to listen on."),
@@ -51,6 +51,7 @@ export const EnvSchema = T.Object({
   }),
   STARTMESSAGING_BASE_URL: T.String({
     pattern: "^https?://[^\\s]+$",
+    expected: "an http:// or https:// URL, e.g. https://api.startmessaging.com",
     default: "https://api.startmessaging.com",
     description: "StartMessaging API base URL.",
   }),
@@ -94,8 +95,15 @@ export const EnvSchema = T.Object({
     "Sends per phone number, every window enforced exactly.",
   ),
   PHONE_VERIFY_LIMITS: Limits("10/10m,30/24h", "Verify attempts per phone number."),
-  IP_SEND_LIMITS: Limits("5/1m,20/10m,50/1h", "Sends per client address (IPv6 by /64)."),
-  IP_VERIFY_LIMITS: Limits("10/1m,60/1h", "Verifies per client address (IPv6 by /64)."),
+  IP_SEND_LIMITS: OptionalLimits(
+    "5/1m,20/10m,50/1h",
+    "Sends per client address (IPv6 by /64); invalid requests count too. `off` only behind a proxy that limits " +
+      "by address itself (a warning at start).",
+  ),
+  IP_VERIFY_LIMITS: OptionalLimits(
+    "10/1m,60/1h",
+    "Verifies per client address (IPv6 by /64). `off` as IP_SEND_LIMITS (a warning at start).",
+  ),
   IPV4_SUBNET_SEND_LIMITS: OptionalLimits(
     "60/1m,600/1h",
     "Sends per IPv4 /24, on top of the per-address limits. High: many mobile users share addresses behind carrier-grade NAT.",
@@ -137,6 +145,7 @@ export const EnvSchema = T.Object({
   ALLOWED_COUNTRIES: decoded(
     T.String({
       pattern: "^(\\*|[A-Za-z]{2}(,[A-Za-z]{2})*)$",
+      expected: "two-letter country codes, comma-separated, e.g. IN,BD, or * for any",
       default: "IN",
       description:
         "ISO 3166 codes a send may go to, or `*` for any. " +
@@ -275,7 +284,7 @@ export const EnvSchema = T.Object({
     1,
     1,
     64,
-    "Processes serving one port (SO_REUSEPORT). Per-IP limits are per process: see README.",
+    "Processes serving one port (SO_REUSEPORT). Per-IP limits are per process: see docs/redis.md.",
   ),
   SHUTDOWN_GRACE: Duration(
     "10s",

@@ -7,7 +7,7 @@ export interface CodeFacts {
   title: string;
   /** The problem's `detail` when the thrower gave none; default: the title. */
   detail?: string;
-  /** When a caller meets it (Markdown): the README's errors table and the OpenAPI descriptions. */
+  /** When a caller meets it (Markdown): docs/errors.md's table and the OpenAPI descriptions. */
   when: string;
   /** What the caller should do about it (Markdown): the problem's page at /problems/<code>. */
   action: string;
@@ -16,7 +16,7 @@ export interface CodeFacts {
 /**
  * Every error code's status and texts, in one exhaustive table: a new code in
  * `ERROR_CODES` does not compile until it is described here. The problem
- * builder, the OpenAPI document and the README's errors table all read it.
+ * builder, the OpenAPI document and docs/errors.md's table all read it.
  */
 export const CODE_FACTS = {
   INVALID_REQUEST: {
@@ -182,7 +182,7 @@ export const CODE_FACTS = {
   },
 } as const satisfies Record<ErrorCode, CodeFacts>;
 
-/** The README's errors table (test/docs.test.ts keeps the README equal to it). */
+/** docs/errors.md's table (test/docs.test.ts keeps the page equal to it). */
 export function errorsMarkdown(): string {
   const facts: [string, CodeFacts][] = Object.entries(CODE_FACTS);
   const rows = facts.map(([code, f]) => `| \`${code}\` | ${f.status} | ${f.when} |`);

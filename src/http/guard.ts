@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { IpDecision, IpLimiter } from "../adapters/limits/ip-limiter";
 import { addressBuckets } from "../domain/address-buckets";
 import { clientAddress, type TrustProxy } from "../domain/client-ip";
+import { policyName } from "../domain/rate-policy";
 import { type ErrorCode, GatewayError } from "../errors";
 import type { Metrics } from "../observability/metrics";
 import { bearerToken, matchDigest, tokenDigest } from "./auth";
@@ -98,6 +99,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     meta.clientIp = clientIp;
     meta.problemStatus = 429;
     meta.problemCode = "RATE_LIMITED";
+    meta.rule = `limit:${policyName(policy.scope, decision.policy)}`;
     metas.finish(meta, request.method, path, 429, policy.scope);
     const response = defaultProblemResponse("RATE_LIMITED", meta.requestId, denials.of(policy, decision));
     if (cors) copyCorsHeaders(corsFrom, response.headers);

@@ -38,3 +38,22 @@ export function chargedOperation(path: string): OtpOperation {
 /** A load balancer's or orchestrator's probe: GET (or HEAD) of /healthz or /readyz. */
 export const isProbe = (method: string, path: string) =>
   (method === "GET" || method === "HEAD") && (path === "/healthz" || path === "/readyz");
+
+/** Routes whose answers are timed under their own name; the rest by their first segment, or `other`. */
+const TIMED_ROUTES = new Set([
+  "/v1/otp/send",
+  "/v1/otp/verify",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/swagger",
+  "/swagger/json",
+  "/",
+]);
+const TIMED_PREFIXES = ["/admin", "/problems", "/swagger"];
+
+/** A request's route for the answer-time histogram: a bounded set, whatever paths clients make up. */
+export function routeLabel(path: string): string {
+  if (TIMED_ROUTES.has(path)) return path;
+  return TIMED_PREFIXES.find((prefix) => path.startsWith(`${prefix}/`)) ?? "other";
+}

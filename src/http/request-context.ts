@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { policyName } from "../domain/rate-policy";
 import { GatewayError } from "../errors";
 import type { Metrics } from "../observability/metrics";
 import { checkDeclaredLength, parseJsonBody } from "./json-body";
@@ -55,6 +56,9 @@ export function requestContext({ metas, metrics, maxBodySize, allow }: RequestCo
       meta.problemStatus = problem.status;
       meta.problemCode = problem.code;
       if (cause instanceof GatewayError && cause.rule) meta.rule = cause.rule;
+      else if (cause instanceof GatewayError && cause.rateLimit) {
+        meta.rule = `limit:${policyName(cause.rateLimit.policy.scope, cause.rateLimit.decision.policy)}`;
+      }
       countLimited(metrics, cause, problem.code);
       // Written here: an unknown route, or a refusal in onRequest (a declared oversize body),
       // never reaches mapResponse, where requestLog writes the line. Written once either way.

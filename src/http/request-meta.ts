@@ -5,7 +5,7 @@ import type { ErrorCode } from "../errors";
 import { LineSampler } from "../observability/line-sampler";
 import type { LogFields, Logger } from "../observability/logger";
 import type { Metrics, RateLimitScope, SampledLine } from "../observability/metrics";
-import { isProbe, otpOperation } from "./path";
+import { isProbe, otpOperation, routeLabel } from "./path";
 
 /** Per-request state: what the hooks and handlers learn, for the log line and the metrics. */
 export class RequestMeta {
@@ -23,8 +23,9 @@ export class RequestMeta {
   /** The code of a problem answer, for metrics. */
   problemCode?: ErrorCode;
   /**
-   * The spend guard's rule that refused a send (`block-unproven`, `budget-reserve`, ...), or in
-   * monitor mode would have (`monitor:<rule>`): on the request line, never in the answer.
+   * The rule that refused a request: a limit (`limit:<scope>-<window>`, e.g. `limit:ip-1m`) or the
+   * spend guard's (`block-unproven`, `budget-reserve`, ...), or in monitor mode the guard's rule that
+   * would have (`monitor:<rule>`): on the request line, never in the answer.
    */
   rule?: string;
   /** The caller's connection closed before the answer was sent: the answer was lost (a send's SMS went out). */
@@ -105,18 +106,14 @@ export class RequestMetas {
       if (operation === "send") this.metrics.send(outcome);
       else this.metrics.verify(outcome);
     }
+    const seconds = (performance.now() - meta.startedAt) / 1000;
+    this.metrics.answered(routeLabel(path), status, seconds);
     const sampled: SampledLine | undefined = denial ?? (isProbe(method, path) ? "probe" : undefined);
     if (sampled !== undefined && !this.#sampler(sampled).admit()) {
       this.metrics.requestLineNotWritten(sampled);
       return;
     }
-    const ms = Math.round((performance.now() - meta.startedAt) * 10) / 10;
-    const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
-    if (meta.clientIp) fields.ip = meta.clientIp;
-    if (meta.maskedPhone) fields.phone = meta.maskedPhone;
-    if (meta.rule) fields.rule = meta.rule;
-    if (meta.clientGone) fields.clientGone = true;
-    this.logger.info("request", fields);
+    this.logger.info("request", requestLine(meta, method, path, status, seconds));
   }
 
   #sampler(scope: SampledLine): LineSampler {
@@ -171,4 +168,23 @@ export function requestLog(metas: RequestMetas) {
       metas.finish(meta, request.method, path, meta.problemStatus ?? status);
     },
   );
+}
+
+/** A request line's fields: what was asked, what it came to, and for a refusal its code and rule. */
+function requestLine(
+  meta: RequestMeta,
+  method: string,
+  path: string,
+  status: number,
+  seconds: number,
+): LogFields {
+  const ms = Math.round(seconds * 10_000) / 10;
+  const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
+  if (meta.clientIp) fields.ip = meta.clientIp;
+  if (meta.maskedPhone) fields.phone = meta.maskedPhone;
+  if (meta.outcome) fields.outcome = meta.outcome;
+  if (meta.problemCode) fields.code = meta.problemCode;
+  if (meta.rule) fields.rule = meta.rule;
+  if (meta.clientGone) fields.clientGone = true;
+  return fields;
 }

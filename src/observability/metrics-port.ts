@@ -38,8 +38,12 @@ export interface Metrics {
   pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void;
   /** A send a guard rule refused, or would have refused (monitor mode), by the rule's name. */
   guardRule(rule: RefusalRule, outcome: "refused" | "monitored"): void;
+  /** One answer of the gateway's: its route (a bounded set, see http/path.ts routeLabel), status and time. */
+  answered(route: string, status: number, seconds: number): void;
   /** Where in-flight requests are read from at scrape time (Bun's server). */
   watchInFlight(read: () => number): void;
+  /** Where the number of blocks and ranges blocked now is read from at scrape time (the store). */
+  watchActiveBlocks(read: () => Promise<number>): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -56,6 +60,8 @@ export const noMetrics: Metrics = {
   spend() {},
   pumping() {},
   guardRule() {},
+  answered() {},
   watchInFlight() {},
+  watchActiveBlocks() {},
   render: async () => ({ contentType: "text/plain", body: "" }),
 };

@@ -6,6 +6,18 @@ export interface PromMetricsOptions {
 
 /** Upstream durations' histogram buckets, in seconds. */
 export const UPSTREAM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+/** The gateway's own answer times (seconds): a refusal answers in well under a millisecond, a send in tens. */
+export const HTTP_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
+
+/** One series of a histogram: counts per bucket (not cumulative), sum and count. */
+export interface HistogramSeries {
+  labels: Record<string, string>;
+  buckets: number[];
+  sum: number;
+  count: number;
+}
 
 /**
  * Every one-label counter the gateway keeps, in one list: the Map each counts in
@@ -104,5 +116,9 @@ export interface MetricsState {
     { endpoint: string; statusClass: string; buckets: number[]; sum: number; count: number }
   >;
   readonly budgets: Map<string, { scope: string; window: string; used: number; limit: number; open: number }>;
+  /** The gateway's answers, per `route status_class`. */
+  readonly http: Map<string, HistogramSeries>;
   inFlight: () => number;
+  /** Blocks and ranges the pumping guard holds blocked now, read from the store when scraped. */
+  activeBlocks?: () => Promise<number>;
 }

@@ -3,6 +3,7 @@ import type { Metrics, RateLimitScope, RefusalRule, SampledLine } from "./metric
 import {
   COUNTER_FAMILIES,
   type CounterFamily,
+  HTTP_BUCKETS,
   type MetricsState,
   type PromMetricsOptions,
   UPSTREAM_BUCKETS,
@@ -40,6 +41,7 @@ export class PromMetrics implements Metrics {
       redisErrors: { value: 0 },
       upstream: new Map(),
       budgets: new Map(),
+      http: new Map(),
       inFlight: () => 0,
     };
   }
@@ -99,8 +101,30 @@ export class PromMetrics implements Metrics {
   guardRule(rule: RefusalRule, outcome: "refused" | "monitored"): void {
     this.#add(outcome === "refused" ? "ruleRefused" : "ruleMonitored", rule);
   }
+  answered(route: string, status: number, seconds: number): void {
+    const statusClass = `${Math.floor(status / 100)}xx`;
+    const key = `${route} ${statusClass}`;
+    let series = this.#state.http.get(key);
+    if (!series) {
+      series = {
+        labels: { route, status_class: statusClass },
+        buckets: HTTP_BUCKETS.map(() => 0),
+        sum: 0,
+        count: 0,
+      };
+      this.#state.http.set(key, series);
+    }
+    let bucket = 0;
+    while (bucket < HTTP_BUCKETS.length && seconds > (HTTP_BUCKETS[bucket] ?? 0)) bucket++;
+    if (bucket < HTTP_BUCKETS.length) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
+    series.sum += seconds;
+    series.count += 1;
+  }
   watchInFlight(read: () => number): void {
     this.#state.inFlight = read;
+  }
+  watchActiveBlocks(read: () => Promise<number>): void {
+    this.#state.activeBlocks = read;
   }
   async render(): Promise<{ contentType: string; body: string }> {
     // Loaded and built once, on the first scrape.

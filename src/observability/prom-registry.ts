@@ -1,6 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { droppedLogLines } from "./logger";
-import { COUNTER_FAMILIES, type CounterFamily, type MetricsState, UPSTREAM_BUCKETS } from "./metrics-state";
+import {
+  COUNTER_FAMILIES,
+  type CounterFamily,
+  type HistogramSeries,
+  HTTP_BUCKETS,
+  type MetricsState,
+  UPSTREAM_BUCKETS,
+} from "./metrics-state";
 
 /**
  * prom-client's registry over the gateway's counts (metrics.ts), built on the
@@ -23,7 +30,41 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
       },
     });
   }
-  registry.registerMetric(upstreamHistogram(state) as never);
+  registry.registerMetric(
+    histogram(
+      "otp_gateway_upstream_request_duration_seconds",
+      "StartMessaging request duration by endpoint and status class.",
+      UPSTREAM_BUCKETS,
+      () =>
+        [...state.upstream.values()].map((s) => ({
+          ...s,
+          labels: { endpoint: s.endpoint, status_class: s.statusClass },
+        })),
+    ) as never,
+  );
+  registry.registerMetric(
+    histogram(
+      "otp_gateway_http_request_duration_seconds",
+      "The gateway's own answer times, from the request's arrival to its answer, by route and status class " +
+        "(refusals included; a send's includes the upstream call).",
+      HTTP_BUCKETS,
+      () => state.http.values(),
+    ) as never,
+  );
+  new Gauge({
+    name: "otp_gateway_pumping_blocks_active",
+    help: "Blocks and ranges the pumping guard holds blocked now (all gateways: read from the store when scraped).",
+    registers,
+    async collect() {
+      const read = state.activeBlocks;
+      if (!read) return;
+      // The store unreachable: the series goes missing for this scrape rather than read 0.
+      await read().then(
+        (count) => this.set(count),
+        () => this.reset(),
+      );
+    },
+  });
   new Counter({
     name: "otp_gateway_redis_errors_total",
     help: "Redis commands that failed or timed out.",
@@ -101,22 +142,24 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
   return async () => ({ contentType: registry.contentType, body: await registry.metrics() });
 }
 
-/** The upstream durations as a histogram metric prom-client renders (its buckets counted in metrics.ts). */
-function upstreamHistogram(state: MetricsState) {
-  const name = "otp_gateway_upstream_request_duration_seconds";
-  const help = "StartMessaging request duration by endpoint and status class.";
+/** A histogram prom-client renders from our own series (their buckets counted in metrics.ts, not cumulative). */
+function histogram(
+  name: string,
+  help: string,
+  bounds: readonly number[],
+  series: () => Iterable<HistogramSeries>,
+) {
   const get = async () => {
     const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
-    for (const series of state.upstream.values()) {
-      const labels = { endpoint: series.endpoint, status_class: series.statusClass };
+    for (const { labels, buckets, sum, count } of series()) {
       let cumulative = 0;
-      UPSTREAM_BUCKETS.forEach((le, i) => {
-        cumulative += series.buckets[i] ?? 0;
+      bounds.forEach((le, i) => {
+        cumulative += buckets[i] ?? 0;
         values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
       });
-      values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: series.count });
-      values.push({ metricName: `${name}_sum`, labels, value: series.sum });
-      values.push({ metricName: `${name}_count`, labels, value: series.count });
+      values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: count });
+      values.push({ metricName: `${name}_sum`, labels, value: sum });
+      values.push({ metricName: `${name}_count`, labels, value: count });
     }
     return { name, help, type: "histogram", aggregator: "sum", values };
   };

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { freePort, waitHealthy } from "../../scripts/lib/local";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
-import { flushSharedRedis, SHARED_REDIS_URL } from "../support/redis";
+import { flushSharedRedis, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
 import { rawRequest } from "../support/socket";
 
 /**
@@ -178,6 +178,35 @@ describe("the compiled binary", () => {
     expect(output).not.toContain("sm_test_fake_key");
   });
 
+  test("a refused Redis password: /readyz names it, the log says so at error level and repeats it, never the password", async () => {
+    const server = await new RedisProcess(await freePort(), [], { password: "the-right-secret" }).start();
+    try {
+      const gateway = await startGateway({
+        ...upstreamEnv(),
+        REDIS_URL: `redis://:a-wrong-secret@127.0.0.1:${server.port}`,
+      });
+      const ready = await fetch(`${gateway.url}/readyz`);
+      const body = (await ready.json()) as { checks: { store: { ok: boolean; detail: string } } };
+      expect(ready.status).toBe(503);
+      expect(body.checks.store).toEqual({ ok: false, detail: expect.stringContaining("password") });
+      const send = await fetch(`${gateway.url}/v1/otp/send`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"phone":"+919876501002"}',
+      });
+      expect(send.status).toBe(503);
+      const { output } = await gateway.stop();
+      const refused = output
+        .split("\n")
+        .filter((line) => line.includes('"level":"error"') && line.includes("refused the gateway's login"));
+      expect(refused.length, output).toBeGreaterThanOrEqual(1);
+      expect(output).not.toContain("a-wrong-secret");
+      expect(output).not.toContain("the-right-secret");
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("the HTTP edge holds in the binary: Host spellings keep the per-IP limit; 413 and 405 are problems", async () => {
     fake.reset();
     const gateway = await startGateway({ ...upstreamEnv(), ALLOWED_COUNTRIES: "IN" });
@@ -312,15 +341,18 @@ describe("the compiled binary", () => {
     }
   }, 30_000);
 
-  test("healthcheck exits 0 while a gateway answers and 1 when none does", async () => {
+  test("healthcheck, with only PORT set, exits 0 while a gateway answers and 1 when none does", async () => {
     const gateway = await startGateway({ OTP_PROVIDER: "console" });
-    expect(
-      (await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" })).code,
-    ).toBe(0);
+    // A shell without the server's settings: production by default, no provider key.
+    const up = await run([BINARY, "healthcheck"], { PORT: String(gateway.port) });
+    expect(up.code, up.stderr).toBe(0);
     await gateway.stop();
-    const down = await run([BINARY, "healthcheck"], { PORT: String(gateway.port), OTP_PROVIDER: "console" });
+    const down = await run([BINARY, "healthcheck"], { PORT: String(gateway.port) });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("/healthz");
+    const wrong = await run([BINARY, "healthcheck"], { PORT: "http" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("PORT");
   });
 
   test("openapi prints a valid OpenAPI 3 document", async () => {

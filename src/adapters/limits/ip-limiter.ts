@@ -7,9 +7,9 @@ import { TimestampLru } from "../../lib/timestamp-lru";
 /** What a request is charged as: a send, a verify, or a request to any other route (`get`). */
 export type IpScope = OtpOperation | "get";
 
-/** The limits of one scope: per address, and optionally per IPv4 /24 and per IPv6 /48. */
+/** The limits of one scope: per address (unless switched off), and optionally per IPv4 /24 and per IPv6 /48. */
 export interface TierPolicies {
-  host: RatePolicy;
+  host?: RatePolicy;
   v4Subnet?: RatePolicy;
   v6Subnet?: RatePolicy;
 }
@@ -76,14 +76,14 @@ export class LruIpLimiter implements IpLimiter {
 
   hit(scope: IpScope, buckets: AddressBuckets): IpDecision | undefined {
     const tiers = this.options[scope];
-    if (!tiers) return undefined;
+    const subnet = buckets.family === "v4" ? tiers?.v4Subnet : tiers?.v6Subnet;
+    if (!tiers?.host) return subnet && this.#subnetOnly(scope, buckets, subnet);
     const logs = this.#logs[scope];
     const now = this.#now();
     const hostKey = bucketKey("host", buckets);
     const hostLog = logs.read(hostKey, this.#hostScratch);
     const decision = decide(hostLog, now, tiers.host.windows);
     if (!decision.allowed) return { decision, policy: tiers.host };
-    const subnet = buckets.family === "v4" ? tiers.v4Subnet : tiers.v6Subnet;
     if (subnet) {
       const subnetKey = bucketKey("subnet", buckets);
       const subnetLog = logs.read(subnetKey, this.#subnetScratch);
@@ -93,6 +93,17 @@ export class LruIpLimiter implements IpLimiter {
     }
     logs.append(hostKey, hostLog, now, tiers.host.maxLimit);
     return { decision, policy: tiers.host };
+  }
+
+  /** The per-address limit switched off (IP_SEND_LIMITS=off): the subnet's tier alone. */
+  #subnetOnly(scope: IpScope, buckets: AddressBuckets, subnet: RatePolicy): IpDecision {
+    const logs = this.#logs[scope];
+    const now = this.#now();
+    const key = bucketKey("subnet", buckets);
+    const log = logs.read(key, this.#subnetScratch);
+    const decision = decide(log, now, subnet.windows);
+    if (decision.allowed) logs.append(key, log, now, subnet.maxLimit);
+    return { decision, policy: subnet };
   }
 
   /** Buckets remembered, every scope together. */

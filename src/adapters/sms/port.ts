@@ -7,6 +7,8 @@ export interface SendOtpInput {
   phone: string;
   /** Same key ⇒ same answer, no second SMS (the provider or upstream enforces it). */
   idempotencyKey: string;
+  /** The HTTP request's id (X-Request-Id), for the provider's log lines about this call. */
+  traceId?: string;
 }
 
 export interface SendOtpResult {
@@ -19,6 +21,8 @@ export interface SendOtpResult {
 export interface VerifyOtpInput {
   requestId: string;
   code: string;
+  /** The HTTP request's id (X-Request-Id), for the provider's log lines about this call. */
+  traceId?: string;
 }
 
 /** Why a verify failed: declared once, here; the API's `reason` (src/modules/otp/model.ts) is one of these. */

@@ -14,16 +14,18 @@ export interface UpstreamAnswer {
 const DEFAULT_RETRY_AFTER_S = 60;
 
 /**
- * Maps a non-2xx answer to the caller's error (the README's status table);
+ * Maps a non-2xx answer to the caller's error (docs/api.md's status table);
  * returns for 2xx. What operators must act on is logged here, loudly.
  */
 export function throwOnError(
   endpoint: OtpOperation,
   { status, headers, body }: UpstreamAnswer,
-  log: Logger,
+  /** The logger, bound to the caller's request when there is one: made only when a line is written. */
+  logger: () => Logger,
   now: number,
 ): void {
   if (status >= 200 && status < 300) return;
+  const log = logger();
   const info = readErrorInfo(body);
   const fields = { endpoint, status, upstreamCode: info.code };
   if (status === 400) {

@@ -72,7 +72,8 @@ export class StartMessagingProvider implements SmsProvider {
     this.#metrics = options.metrics ?? noMetrics;
   }
 
-  async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {
+  async send({ phone, idempotencyKey, traceId }: SendOtpInput): Promise<SendOtpResult> {
+    const log = () => this.#log(traceId);
     // Our own CSPRNG code, for the reference-docs variant; ignored where StartMessaging generates one.
     const payload = {
       phoneNumber: phone,
@@ -82,8 +83,8 @@ export class StartMessagingProvider implements SmsProvider {
     };
     for (let attempt = 0; ; attempt++) {
       try {
-        const answer = await this.#post("send", payload);
-        return this.#readSend(answer);
+        const answer = await this.#post("send", payload, log);
+        return this.#readSend(answer, log);
       } catch (err) {
         if (!(err instanceof GatewayError) || !err.retryable || attempt >= this.options.retries) {
           // An earlier attempt failed after reaching the upstream (5xx, reset): it may have sent,
@@ -92,7 +93,7 @@ export class StartMessagingProvider implements SmsProvider {
         }
         const delay = Math.random() * this.options.retryBackoffMs * 2 ** attempt;
         this.#metrics.upstreamRetry("send");
-        this.options.logger.warn("upstream send failed, retrying", {
+        log().warn("upstream send failed, retrying", {
           attempt: attempt + 1,
           delayMs: Math.round(delay),
           error: err.message,
@@ -102,20 +103,21 @@ export class StartMessagingProvider implements SmsProvider {
     }
   }
 
-  async verify({ requestId, code }: VerifyOtpInput): Promise<VerifyOtpResult> {
-    const answer = await this.#post("verify", { requestId, otpCode: code });
+  async verify({ requestId, code, traceId }: VerifyOtpInput): Promise<VerifyOtpResult> {
+    const log = () => this.#log(traceId);
+    const answer = await this.#post("verify", { requestId, otpCode: code }, log);
     if (answer.status === 404) return { verified: false, reason: "unknown" };
     if (answer.status === 410) return { verified: false, reason: "expired" };
     if (answer.status === 400) {
       // Our validators passed it, so the upstream's 400 is about this id or code, not a malformed call.
-      this.options.logger.warn("upstream refused a verify with 400; answering not verified", {
+      log().warn("upstream refused a verify with 400; answering not verified", {
         upstreamCode: readErrorInfo(answer.body).code,
       });
       return { verified: false, reason: "unknown" };
     }
-    throwOnError("verify", answer, this.options.logger, this.#now());
+    throwOnError("verify", answer, log, this.#now());
     const verified = readVerified(answer.body);
-    if (verified === undefined) throw this.#badBody("verify", answer.status);
+    if (verified === undefined) throw this.#badBody("verify", answer.status, log);
     return verified ? { verified: true } : { verified: false, reason: "wrong_code" };
   }
 
@@ -145,11 +147,11 @@ export class StartMessagingProvider implements SmsProvider {
     return value;
   });
 
-  #readSend(answer: UpstreamAnswer): SendOtpResult {
-    throwOnError("send", answer, this.options.logger, this.#now());
-    if (answer.status !== 200 && answer.status !== 201) throw this.#badBody("send", answer.status);
+  #readSend(answer: UpstreamAnswer, log: () => Logger): SendOtpResult {
+    throwOnError("send", answer, log, this.#now());
+    if (answer.status !== 200 && answer.status !== 201) throw this.#badBody("send", answer.status, log);
     const requestId = readVerificationId(answer.body);
-    if (!requestId || !UPSTREAM_ID_RE.test(requestId)) throw this.#badBody("send", answer.status);
+    if (!requestId || !UPSTREAM_ID_RE.test(requestId)) throw this.#badBody("send", answer.status, log);
     return {
       requestId,
       expiresAt: readExpiresAt(answer.body, this.#now()) ?? new Date(this.#now() + this.options.ttlMs),
@@ -157,14 +159,19 @@ export class StartMessagingProvider implements SmsProvider {
     };
   }
 
-  #badBody(endpoint: OtpOperation, status: number): GatewayError {
-    this.options.logger.error("upstream answer is not the expected JSON", { endpoint, status });
+  /** The provider's logger, bound to the caller's request id when there is one. */
+  #log(traceId: string | undefined): Logger {
+    return traceId ? this.options.logger.child({ requestId: traceId }) : this.options.logger;
+  }
+
+  #badBody(endpoint: OtpOperation, status: number, log: () => Logger): GatewayError {
+    log().error("upstream answer is not the expected JSON", { endpoint, status });
     return new GatewayError("UPSTREAM_ERROR", {
       detail: "The SMS provider sent an answer the gateway could not read.",
     });
   }
 
-  async #post(endpoint: OtpOperation, payload: unknown): Promise<UpstreamAnswer> {
+  async #post(endpoint: OtpOperation, payload: unknown, log: () => Logger): Promise<UpstreamAnswer> {
     const started = performance.now();
     try {
       const res = await fetch(`${this.#base}/otp/${endpoint}`, {
@@ -207,7 +214,7 @@ export class StartMessagingProvider implements SmsProvider {
         timedOut ? "timeout" : "network",
         (performance.now() - started) / 1000,
       );
-      this.options.logger.warn(timedOut ? "upstream timed out" : "upstream connection failed", {
+      log().warn(timedOut ? "upstream timed out" : "upstream connection failed", {
         endpoint,
         ms: Math.round(performance.now() - started),
         error: err instanceof Error ? err.name : "unknown",

@@ -232,6 +232,8 @@ export interface StoreLifecycle {
   connected(timeoutMs: number): Promise<boolean>;
   /** Round trip to the backing store, for /readyz. */
   ping(): Promise<void>;
+  /** Why the store cannot be reached, when that is known (a refused password): /readyz says it. */
+  problem?(): string | undefined;
   close(): Promise<void>;
 }
 

@@ -27,19 +27,25 @@ export function adminController(
           description: "Active prefix blocks and the use of every send budget.",
         }),
       )
-      .delete("/blocks/:prefix", async ({ params }) => ({ done: await admin.liftBlock(params.prefix) }), {
-        params: PrefixParams,
-        ...adminRoute("Done", {
-          operationId: "liftBlock",
-          summary: "Lift a prefix block",
-          description:
-            "Lifts the block of a number block (a number less PUMPING_PREFIX_DROP digits) or of a range (less " +
-            "PUMPING_RANGE_DROP). `done: false` when it was not blocked. Its strikes stay: a repeat is blocked longer.",
-        }),
-      })
+      .delete(
+        "/blocks/:prefix",
+        async ({ params, meta }) => ({ done: await admin.liftBlock(params.prefix, meta.log) }),
+        {
+          params: PrefixParams,
+          ...adminRoute("Done", {
+            operationId: "liftBlock",
+            summary: "Lift a prefix block",
+            description:
+              "Lifts the block of a number block (a number less PUMPING_PREFIX_DROP digits) or of a range (less " +
+              "PUMPING_RANGE_DROP). `done: false` when it was not blocked. Its strikes stay: a repeat is blocked longer.",
+          }),
+        },
+      )
       .put(
         "/safe-list/prefixes/:prefix",
-        async ({ params }) => ({ done: await admin.addToSafeList({ prefix: params.prefix }) }),
+        async ({ params, meta }) => ({
+          done: await admin.addToSafeList({ prefix: params.prefix }, meta.log),
+        }),
         {
           params: PrefixParams,
           ...adminRoute("Done", {
@@ -51,7 +57,9 @@ export function adminController(
       )
       .delete(
         "/safe-list/prefixes/:prefix",
-        async ({ params }) => ({ done: await admin.removeFromSafeList({ prefix: params.prefix }) }),
+        async ({ params, meta }) => ({
+          done: await admin.removeFromSafeList({ prefix: params.prefix }, meta.log),
+        }),
         {
           params: PrefixParams,
           ...adminRoute("Done", {
@@ -63,7 +71,9 @@ export function adminController(
       )
       .put(
         "/safe-list/numbers/:number",
-        async ({ params }) => ({ done: await admin.addToSafeList({ number: params.number }) }),
+        async ({ params, meta }) => ({
+          done: await admin.addToSafeList({ number: params.number }, meta.log),
+        }),
         {
           params: NumberParams,
           ...adminRoute("Done", {
@@ -76,7 +86,9 @@ export function adminController(
       )
       .delete(
         "/safe-list/numbers/:number",
-        async ({ params }) => ({ done: await admin.removeFromSafeList({ number: params.number }) }),
+        async ({ params, meta }) => ({
+          done: await admin.removeFromSafeList({ number: params.number }, meta.log),
+        }),
         {
           params: NumberParams,
           ...adminRoute("Done", {
@@ -89,7 +101,7 @@ export function adminController(
       )
       .delete(
         "/phones/:phone/windows",
-        async ({ params }) => ({ done: await admin.clearPhone(params.phone) }),
+        async ({ params, meta }) => ({ done: await admin.clearPhone(params.phone, meta.log) }),
         {
           params: PhoneParams,
           ...adminRoute("Done", {

@@ -64,7 +64,7 @@ export class AdminService {
   }
 
   /** Lifts a block's block, or a range's; a string that reads as both lifts both. */
-  async liftBlock(prefix: string): Promise<boolean> {
+  async liftBlock(prefix: string, log = this.deps.logger): Promise<boolean> {
     const { dropDigits, rangeDropDigits } = this.deps.pumping;
     const block = isNumberBlock(prefix, dropDigits);
     const range = rangeDropDigits > dropDigits && isNumberBlock(prefix, rangeDropDigits);
@@ -74,7 +74,7 @@ export class AdminService {
       range && this.deps.store.liftRange(prefix),
     ]);
     const shown = shownPrefix(prefix, block ? dropDigits : rangeDropDigits);
-    this.deps.logger.warn("admin: pumping block lifted", {
+    log.warn("admin: pumping block lifted", {
       prefix: shown,
       wasBlocked: lifted.includes(true),
     });
@@ -100,15 +100,18 @@ export class AdminService {
   }
 
   /** Never blocks a whole prefix, or one number (a valid mobile). */
-  async addToSafeList(entry: { prefix: string } | { number: string }): Promise<true> {
+  async addToSafeList(entry: { prefix: string } | { number: string }, log = this.deps.logger): Promise<true> {
     await this.deps.store.addToSafeList(this.#safeEntry(entry));
-    this.deps.logger.warn("admin: safe-list entry added", this.#shownEntry(entry));
+    log.warn("admin: safe-list entry added", this.#shownEntry(entry));
     return true;
   }
 
-  async removeFromSafeList(entry: { prefix: string } | { number: string }): Promise<true> {
+  async removeFromSafeList(
+    entry: { prefix: string } | { number: string },
+    log = this.deps.logger,
+  ): Promise<true> {
     await this.deps.store.removeFromSafeList(this.#safeEntry(entry));
-    this.deps.logger.warn("admin: safe-list entry removed", this.#shownEntry(entry));
+    log.warn("admin: safe-list entry removed", this.#shownEntry(entry));
     return true;
   }
 
@@ -127,10 +130,10 @@ export class AdminService {
   }
 
   /** The support desk's "my user is locked out": forgets one phone's send and verify windows. */
-  async clearPhone(phone: string): Promise<true> {
+  async clearPhone(phone: string, log = this.deps.logger): Promise<true> {
     const { key, callingCode } = this.#windowsKey(phone);
     await this.deps.store.clearPhone(key);
-    this.deps.logger.warn("admin: phone windows cleared", { phone: maskPhone(key, callingCode) });
+    log.warn("admin: phone windows cleared", { phone: maskPhone(key, callingCode) });
     return true;
   }
 

@@ -76,7 +76,7 @@ export function healthController({ provider, store }: HealthDeps) {
   const pingStore = singleFlight(() =>
     store.ping().then(
       () => ({ ok: true, detail: store.kind }),
-      () => ({ ok: false, detail: `${store.kind} does not answer` }),
+      () => ({ ok: false, detail: store.problem?.() ?? `${store.kind} does not answer` }),
     ),
   );
   return new Elysia({ name: "health" })

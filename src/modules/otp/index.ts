@@ -17,10 +17,7 @@ export function otpController(service: OtpService, context: RequestContext) {
           const { answer, maskedPhone, replayed, test, monitored } = await service.send(
             body.phone,
             headers["idempotency-key"],
-            {
-              caller: meta.callerId,
-              connection: request.signal,
-            },
+            { caller: meta.callerId, connection: request.signal, traceId: meta.requestId },
           );
           meta.maskedPhone = maskedPhone;
           if (monitored) meta.rule = `monitor:${monitored}`;
@@ -41,7 +38,7 @@ export function otpController(service: OtpService, context: RequestContext) {
       .post(
         "/verify",
         async ({ body, meta }) => {
-          const { answer, test } = await service.verify(body.requestId, body.code);
+          const { answer, test } = await service.verify(body.requestId, body.code, meta.requestId);
           meta.outcome = `${test ? "test_" : ""}${answer.verified ? "verified" : "not_verified"}`;
           return answer;
         },

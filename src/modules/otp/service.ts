@@ -51,11 +51,12 @@ export class OtpService {
    * @param idempotencyKey the caller's Idempotency-Key, if any
    * @param from.caller who is asking (a caller-key id), so one caller cannot replay another's key
    * @param from.connection aborted when the caller's connection closes: no SMS is paid for then
+   * @param from.traceId the HTTP request's id, for the provider's log lines
    */
   async send(
     phone: string,
     idempotencyKey: string | undefined,
-    from: { caller?: string; connection?: AbortSignal } = {},
+    from: { caller?: string; connection?: AbortSignal; traceId?: string } = {},
   ): Promise<SendOutcome> {
     const recipient = this.#recipient(phone); // INVALID_PHONE, COUNTRY_NOT_ALLOWED before anything is spent
     const maskedPhone = maskPhone(
@@ -72,7 +73,7 @@ export class OtpService {
       return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
     }
     const [admitted, monitored] = this.#admitted(recipient, request, admission);
-    const sent = await this.#deliver(recipient, request, admitted, from.connection);
+    const sent = await this.#deliver(recipient, request, admitted, from);
     const id = { tag, inner: sent.requestId };
     const answer: SendAnswer = {
       requestId: verificationId(id),
@@ -108,11 +109,11 @@ export class OtpService {
     recipient: Recipient,
     request: SendRequest,
     admitted: Admitted,
-    connection: AbortSignal | undefined,
+    from: { connection?: AbortSignal; traceId?: string },
   ): Promise<SendOtpResult> {
     try {
       if (recipient.kind === "test") return this.#tests.send();
-      return await this.#sendSms(recipient.mobile, request, connection);
+      return await this.#sendSms(recipient.mobile, request, from);
     } catch (err) {
       const nothingSent = err instanceof GatewayError && NOTHING_SENT.has(err.code) && !err.mayHaveSent;
       await (nothingSent
@@ -208,19 +209,20 @@ export class OtpService {
   async #sendSms(
     mobile: MobileNumber,
     request: SendRequest,
-    connection?: AbortSignal,
+    { connection, traceId }: { connection?: AbortSignal; traceId?: string },
   ): Promise<SendOtpResult> {
     const { provider, policy, metrics } = this.deps;
     if (connection && (await closedMeanwhile(connection))) throw new GatewayError("CLIENT_CLOSED_REQUEST");
     // The upstream dedups on the key (a retry after a timeout sends no second SMS).
     const upstreamKey = request.key?.key ?? (request.kind === "sms" ? request.event : crypto.randomUUID());
-    const sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey });
+    const sent = await provider.send({ phone: mobile.e164, idempotencyKey: upstreamKey, traceId });
     const country = mobile.country ?? "*";
     metrics.spend(country, policy.smsPrices.get(country) ?? policy.smsPrices.get("*") ?? 0);
     return sent;
   }
 
-  async verify(requestId: string, code: string): Promise<VerifyOutcome> {
+  /** @param traceId the HTTP request's id, for the provider's log lines */
+  async verify(requestId: string, code: string, traceId?: string): Promise<VerifyOutcome> {
     const { store, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
     // of its form is unknown without a store call.
@@ -240,7 +242,7 @@ export class OtpService {
     }
     const { phone } = start;
     if (test) return this.#verifyTestNumber(id, requestId, phone, code, window.member);
-    return this.#verifyUpstream(id, requestId, phone, code, start.unproven);
+    return this.#verifyUpstream(id, requestId, phone, code, start.unproven, traceId);
   }
 
   /**
@@ -271,9 +273,10 @@ export class OtpService {
     phone: string,
     code: string,
     unproven: number | undefined,
+    traceId: string | undefined,
   ): Promise<VerifyOutcome> {
     const { store, provider } = this.deps;
-    const result = await provider.verify({ requestId: id.inner, code });
+    const result = await provider.verify({ requestId: id.inner, code, traceId });
     if (!result.verified) return this.#refuse(requestId, result.reason);
     // The upstream may say yes twice (a race, or no single-use rule); we say it once.
     if (!(await store.claimVerified(id))) return this.#refuse(requestId, "unknown");

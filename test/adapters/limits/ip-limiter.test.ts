@@ -31,12 +31,13 @@ class ReferenceIpLimiter {
     const buckets = addressBuckets(address);
     const tiers = this.options[scope];
     if (!tiers) return undefined;
+    const host = must(tiers.host, "a per-address tier (the model does not switch it off)");
     const logs = this.#scopes[scope];
     const now = must(this.options.now, "the test's clock")();
     const hostKey = `${scope}|h|${buckets.host}`;
     const hostLog = logs.get(hostKey) ?? [];
-    const decision = decide(hostLog, now, tiers.host.windows);
-    if (!decision.allowed) return { decision, policy: tiers.host };
+    const decision = decide(hostLog, now, host.windows);
+    if (!decision.allowed) return { decision, policy: host };
     const subnet = buckets.family === "v4" ? tiers.v4Subnet : tiers.v6Subnet;
     if (subnet) {
       const subnetKey = `${scope}|s|${buckets.subnet}`;
@@ -48,9 +49,9 @@ class ReferenceIpLimiter {
       logs.set(subnetKey, subnetLog);
     }
     hostLog.push(now);
-    if (hostLog.length > 2 * tiers.host.maxLimit) hostLog.splice(0, hostLog.length - tiers.host.maxLimit);
+    if (hostLog.length > 2 * host.maxLimit) hostLog.splice(0, hostLog.length - host.maxLimit);
     logs.set(hostKey, hostLog);
-    return { decision, policy: tiers.host };
+    return { decision, policy: host };
   }
   get size() {
     return this.#scopes.send.size + this.#scopes.verify.size + this.#scopes.get.size;

@@ -96,6 +96,8 @@ export interface RedisConnection {
 export function connectRedis(options: RedisConnection): {
   client: ScriptedRedis;
   kind: "redis" | "redis-cluster";
+  /** What keeps the client from Redis when it is known (a refused password), until it is ready again. */
+  problem: () => string | undefined;
 } {
   const common: RedisOptions = {
     commandTimeout: options.commandTimeoutMs,
@@ -141,17 +143,36 @@ export function connectRedis(options: RedisConnection): {
     client.defineCommand(name, { numberOfKeys: keys, lua });
   }
   // Without a listener ioredis prints every connection error; one line per state change is enough.
+  // A refused login is no outage that passes by itself: an error line, repeated while it lasts.
   let lastError = "";
+  let refused: string | undefined;
+  let refusedLoggedAt = 0;
   client.on("error", (err: Error) => {
-    if (err.message !== lastError) log.warn("redis error", { error: err.message });
+    if (AUTH_REFUSED.test(err.message)) {
+      refused =
+        "redis refused the gateway's login: check the password (and user) in REDIS_URL or REDIS_CLUSTER_*";
+      if (Date.now() - refusedLoggedAt >= AUTH_REPEAT_MS) {
+        log.error(refused, { error: err.message });
+        refusedLoggedAt = Date.now();
+      }
+    } else if (err.message !== lastError) {
+      log.warn("redis error", { error: err.message });
+    }
     lastError = err.message;
   });
   client.on("ready", () => {
     if (lastError) log.info("redis is back");
     lastError = "";
+    refused = undefined;
+    refusedLoggedAt = 0;
   });
-  return { client: client as unknown as ScriptedRedis, kind };
+  return { client: client as unknown as ScriptedRedis, kind, problem: () => refused };
 }
+
+/** Redis's answers to a login it refuses (a wrong password, a disabled user, none given). */
+const AUTH_REFUSED = /^(WRONGPASS|NOAUTH)|invalid password|AUTH failed/i;
+/** How often a refused login is logged again while it lasts. */
+const AUTH_REPEAT_MS = 30_000;
 
 /** True once the client is ready (at once if it is), false after `timeoutMs`. */
 export function whenReady(client: ScriptedRedis, timeoutMs: number): Promise<boolean> {

@@ -48,6 +48,7 @@ export interface RedisStoreOptions extends RedisConnection {
  */
 export class RedisStore implements OtpStore {
   readonly kind: "redis" | "redis-cluster";
+  readonly problem: () => string | undefined;
   readonly #redis: ScriptedRedis;
   readonly #metrics: Metrics;
   readonly #layout: PrefixLayout;
@@ -66,6 +67,7 @@ export class RedisStore implements OtpStore {
     const connection = connectRedis(options);
     const client = options.wrapClient ? options.wrapClient(connection.client) : connection.client;
     const { kind } = connection;
+    this.problem = connection.problem;
     this.#redis = client;
     this.kind = kind;
     const call = this.#call.bind(this);
