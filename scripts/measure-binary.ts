@@ -1,5 +1,5 @@
 // Measures the compiled gateway against a baseline compiled in the same run (a bare
-// Bun.serve answering /healthz, same flags), and writes the figures into README.md.
+// Bun.serve answering /healthz, same flags), and writes the figures into docs/operations.md.
 //   bun scripts/measure-binary.ts [--runs N] [--rss-runs N]
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -209,7 +209,7 @@ try {
   ].join("\n");
   console.log(table);
 
-  const readmePath = join(ROOT, "README.md");
+  const readmePath = join(ROOT, "docs/operations.md");
   const readme = await Bun.file(readmePath).text();
   const [start, end] = ["<!-- binary-figures:start -->\n", "\n<!-- binary-figures:end -->"];
   const from = readme.indexOf(start) + start.length;
@@ -217,7 +217,7 @@ try {
   if (from >= start.length && to >= 0) {
     await Bun.write(readmePath, readme.slice(0, from) + table + readme.slice(to));
   } else {
-    console.error("README.md has no binary-figures markers; not written");
+    console.error("docs/operations.md has no binary-figures markers; not written");
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
