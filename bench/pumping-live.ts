@@ -113,7 +113,7 @@ class Gateway {
       headers: { "content-type": "application/json", "x-forwarded-for": ip },
       body: JSON.stringify(body),
     });
-    const json = (await res.json()) as { requestId?: string; code?: string; verified?: boolean };
+    const json = (await res.json()) as { verificationId?: string; code?: string; verified?: boolean };
     const scope = res.headers.get("ratelimit")?.match(/^"([a-z-]+)-/)?.[1];
     return { status: res.status, json, requestId: res.headers.get("x-request-id") ?? "", scope };
   }
@@ -180,8 +180,8 @@ async function legitimate(gw: Gateway, up: Upstream, until: number, seed: number
     // Past the run's end nobody waits for the code.
     if (sent.status !== 200 || !verifies || performance.now() + delay > until) return false;
     await Bun.sleep(delay);
-    const id = sent.json.requestId ?? "";
-    const verified = await gw.post("/v1/otp/verify", { requestId: id, code: up.codeFor(id) }, ip);
+    const id = sent.json.verificationId ?? "";
+    const verified = await gw.post("/v1/otp/verify", { verificationId: id, code: up.codeFor(id) }, ip);
     return verified.json.verified === true;
   };
   const users: Promise<void>[] = [];
@@ -264,8 +264,8 @@ async function attack(gw: Gateway, up: Upstream, attacker: Attacker, until: numb
         const sent = await gw.post("/v1/otp/send", { phone }, ip);
         answers.push(sent);
         if (sent.status === 200 && attacker.verifyOneIn && n % attacker.verifyOneIn === 0) {
-          const id = sent.json.requestId ?? "";
-          await gw.post("/v1/otp/verify", { requestId: id, code: up.codeFor(id) }, ip);
+          const id = sent.json.verificationId ?? "";
+          await gw.post("/v1/otp/verify", { verificationId: id, code: up.codeFor(id) }, ip);
         }
       })().catch(() => undefined),
     );
@@ -389,10 +389,10 @@ function mobileRanges(count: number): string[] {
 async function signIn(gw: Gateway, up: Upstream, phone: string): Promise<boolean> {
   const sent = await gw.post("/v1/otp/send", { phone }, freshIp());
   if (sent.status !== 200) return false;
-  const id = sent.json.requestId ?? "";
+  const id = sent.json.verificationId ?? "";
   return (
-    (await gw.post("/v1/otp/verify", { requestId: id, code: up.codeFor(id) }, freshIp())).json.verified ===
-    true
+    (await gw.post("/v1/otp/verify", { verificationId: id, code: up.codeFor(id) }, freshIp())).json
+      .verified === true
   );
 }
 
@@ -559,8 +559,8 @@ async function realUserCases(redisPort: number): Promise<Case[]> {
         );
         attempts++;
         if (sent.status === 200 && n % 5 === 0) {
-          const id = sent.json.requestId ?? "";
-          await gw.post("/v1/otp/verify", { requestId: id, code: up.codeFor(id) }, freshIp());
+          const id = sent.json.verificationId ?? "";
+          await gw.post("/v1/otp/verify", { verificationId: id, code: up.codeFor(id) }, freshIp());
         }
       }
       return {

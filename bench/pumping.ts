@@ -145,7 +145,7 @@ async function run(
     });
   const send = async (s: PlannedSend): Promise<string | undefined> => {
     const res = await post("send", { phone: s.phone }, s.ip);
-    const json = (await res.json()) as { requestId?: string; code?: string };
+    const json = (await res.json()) as { verificationId?: string; code?: string };
     const policy = res.headers.get("ratelimit")?.match(/^"([a-z]+)-/)?.[1];
     outcomes.push({
       actor: s.actor,
@@ -153,12 +153,12 @@ async function run(
       cause: res.status === 429 ? (policy ?? "upstream") : (json.code ?? "sent"),
       at: performance.now() - started,
     });
-    return res.status === 200 ? json.requestId : undefined;
+    return res.status === 200 ? json.verificationId : undefined;
   };
   const verify = async (s: PlannedSend, requestId: string) => {
     // The user reads the SMS the upstream sent for the upstream's id, which the gateway's carries after its tag.
     const code = fake.codes.get(requestId.slice(requestId.indexOf(".") + 1));
-    const res = await post("verify", { requestId, code }, s.ip);
+    const res = await post("verify", { verificationId: requestId, code }, s.ip);
     if (((await res.json()) as { verified?: boolean }).verified) verified++;
   };
   const flow = async (s: PlannedSend) => {

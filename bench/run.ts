@@ -216,7 +216,7 @@ async function issueIds(port: number, count: number): Promise<Record<string, str
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ phone: `+9197${String(10_000_000 + i + j).padStart(8, "0")}` }),
         });
-        return ((await res.json()) as { requestId: string }).requestId;
+        return ((await res.json()) as { verificationId: string }).verificationId;
       }),
     );
     ids.push(...batch);

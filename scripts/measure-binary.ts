@@ -46,7 +46,7 @@ async function measure(binary: string, env: Record<string, string>, warm: boolea
         body: JSON.stringify(body),
       });
     await post("/v1/otp/send", { phone: "+919876543210" });
-    await post("/v1/otp/verify", { requestId: "otp_none", code: "123456" });
+    await post("/v1/otp/verify", { verificationId: "otp_none", code: "123456" });
     await Bun.sleep(2_000);
     rss = rssMiB(proc.pid);
     ({ anon: anonMiB, file: fileMiB } = memorySplitMiB(proc.pid));

@@ -10,7 +10,7 @@ local bodies = {
   function() return "/v1/otp/send", '{"phone":"+919876543210"}' end,                                       -- one phone: limited
   function() return "/v1/otp/send", '{"phone":"12345"}' end,                                               -- invalid
   function() return "/v1/otp/send", '{broken' end,                                                         -- malformed
-  function() return "/v1/otp/verify", string.format('{"requestId":"otp_%d","code":"123456"}', math.random(1, 1000)) end,
+  function() return "/v1/otp/verify", string.format('{"verificationId":"otp_%d","code":"123456"}', math.random(1, 1000)) end,
 }
 s2, s4, s429, s5, other = 0, 0, 0, 0, 0
 request = function()

@@ -7,5 +7,5 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   i = i % #ids + 1
-  return wrk.format(nil, "/v1/otp/verify", nil, '{"requestId":"' .. ids[i] .. '","code":"000000"}')
+  return wrk.format(nil, "/v1/otp/verify", nil, '{"verificationId":"' .. ids[i] .. '","code":"000000"}')
 end

@@ -112,7 +112,8 @@ function documentation(admin: boolean, consoleCodes: boolean) {
 /** What the page says first when the console provider runs. */
 export const CONSOLE_NOTE =
   "**This gateway sends no SMS: it runs the console provider.** A code you send is printed in the " +
-  "gateway's log (the line `console provider: OTP code`, with the `requestId` the send answered); " +
+  "gateway's log (the line `console provider: OTP code`, whose `providerId` ends the `verificationId` the " +
+  "send answered); " +
   "read it there and try it in verify. Set `OTP_PROVIDER=startmessaging` and `STARTMESSAGING_API_KEY` " +
   "to send real SMS.";
 

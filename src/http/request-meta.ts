@@ -12,6 +12,8 @@ export class RequestMeta {
   readonly startedAt = performance.now();
   /** Masked phone, set by a handler for the request log line. */
   maskedPhone?: string;
+  /** The verification a send made or a verify checked: grep the log for the id send answered. */
+  verificationId?: string;
   /** Status of a problem answer, which Elysia's `set.status` does not see. */
   problemStatus?: number;
   /** The client's address as the gateway decided it (see domain/client-ip.ts). */
@@ -182,6 +184,7 @@ function requestLine(
   const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
   if (meta.clientIp) fields.ip = meta.clientIp;
   if (meta.maskedPhone) fields.phone = meta.maskedPhone;
+  if (meta.verificationId) fields.verificationId = meta.verificationId;
   if (meta.outcome) fields.outcome = meta.outcome;
   if (meta.problemCode) fields.code = meta.problemCode;
   if (meta.rule) fields.rule = meta.rule;

@@ -217,7 +217,7 @@ describe("the Swagger UI at /swagger in Chromium", () => {
   );
 
   test(
-    "'Try it out' on send gets a 200 with a requestId, and the console provider logs its code",
+    "'Try it out' on send gets a 200 with a verificationId, and the console provider logs its code",
     async () => {
       const { context, page, traffic } = await openSwagger();
       try {
@@ -228,7 +228,7 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         expect(response.request().headers()["content-type"], "the content type Swagger UI sent").toMatch(
           /^application\/json/,
         );
-        const sent = (await response.json()) as { requestId?: string };
+        const sent = (await response.json()) as { verificationId?: string };
 
         // What the UI shows.
         const live = send.locator(".live-responses-table tbody tr.response").first();
@@ -238,10 +238,14 @@ describe("the Swagger UI at /swagger in Chromium", () => {
           "status shown for the live response",
         ).toBe("200");
         const shownBody = await live.locator(".response-col_description pre").first().innerText();
-        expect(shownBody, "response body shown").toContain('"requestId"');
-        const shown = JSON.parse(shownBody) as { requestId: string; expiresAt: string; attemptsLeft: number };
-        expect(shown.requestId, "shown requestId is the one the gateway sent").toBe(
-          must(sent.requestId, "a requestId in the gateway's answer"),
+        expect(shownBody, "response body shown").toContain('"verificationId"');
+        const shown = JSON.parse(shownBody) as {
+          verificationId: string;
+          expiresAt: string;
+          attemptsLeft: number;
+        };
+        expect(shown.verificationId, "shown verificationId is the one the gateway sent").toBe(
+          must(sent.verificationId, "a verificationId in the gateway's answer"),
         );
         expect(shown.attemptsLeft).toBeGreaterThan(0);
         expect(await send.locator(".request-url pre").innerText(), "request URL shown").toBe(
@@ -251,15 +255,15 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         // What the gateway did: the console provider printed a code for exactly this request (under its
         // own id, which the gateway's carries after its tag).
         const logged = lines
-          .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; code?: string })
+          .map((line) => JSON.parse(line) as { msg?: string; providerId?: string; code?: string })
           .filter(
             (entry) =>
               entry.msg?.startsWith("console provider: OTP code") &&
-              shown.requestId.endsWith(`.${entry.requestId}`),
+              shown.verificationId.endsWith(`.${entry.providerId}`),
           );
         expect(
           logged.length,
-          `console provider log lines for ${shown.requestId}; all lines:\n${lines.join("\n")}`,
+          `console provider log lines for ${shown.verificationId}; all lines:\n${lines.join("\n")}`,
         ).toBe(1);
         expect(logged[0]?.code, "the logged code").toMatch(/^[0-9]{6}$/);
 
@@ -281,7 +285,7 @@ describe("the Swagger UI at /swagger in Chromium", () => {
         expect(second.response.status(), "second Execute").toBe(200);
         expect(second.response.headers()["idempotent-replayed"], "a replayed answer").toBeUndefined();
         const ids = [await first.response.json(), await second.response.json()].map(
-          (answer) => (answer as { requestId: string }).requestId,
+          (answer) => (answer as { verificationId: string }).verificationId,
         );
         expect(new Set(ids).size, `two verifications, not one replayed: ${ids.join(", ")}`).toBe(2);
         for (const response of [first.response, second.response]) {

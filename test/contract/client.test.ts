@@ -45,12 +45,12 @@ describe("a client generated from the served document", () => {
     const sent = await client.POST("/v1/otp/send", { body: { phone } });
     expect(sent.response.status).toBe(200);
     const sentData = must(sent.data, "the send's answer");
-    const requestId: string = sentData.requestId;
+    const requestId: string = sentData.verificationId;
     const resendAfter: number = sentData.resendAfter;
     expect(resendAfter).toBeGreaterThan(0);
 
     const verified = await client.POST("/v1/otp/verify", {
-      body: { requestId, code: codeFromLog(lines, requestId) },
+      body: { verificationId: requestId, code: codeFromLog(lines, requestId) },
     });
     const verdict: boolean = must(verified.data, "the verify's answer").verified;
     expect(verdict).toBe(true);
@@ -82,6 +82,6 @@ describe("a client generated from the served document", () => {
       headers: { Authorization: `Bearer ${CALLER_KEY}` },
     });
     expect(withKey.response.status).toBe(200);
-    expect(withKey.data?.requestId).toBeTruthy();
+    expect(withKey.data?.verificationId).toBeTruthy();
   });
 });

@@ -163,7 +163,7 @@ export interface paths {
         put?: never;
         /**
          * Send a one-time code by SMS
-         * @description Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and per-phone limits and the spend guard, and asks the SMS provider to send a code. Nothing is sent for invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.
+         * @description Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and per-phone limits and the spend guard, and asks the SMS provider to send a code. Nothing is sent for invalid or refused input. Keep `verificationId` for verify; `resendAfter` says when this phone may ask again. With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) without a second SMS.
          */
         post: operations["sendOtp"];
         delete?: never;
@@ -183,7 +183,7 @@ export interface paths {
         put?: never;
         /**
          * Check a code the user typed
-         * @description `verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; per-phone and per-IP verify limits answer 429.
+         * @description `verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers 200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `verificationId`; per-phone and per-IP verify limits answer 429.
          */
         post: operations["verifyOtp"];
         delete?: never;
@@ -283,10 +283,10 @@ export interface components {
         };
         SendResponse: {
             /**
-             * @description Pass this to /v1/otp/verify as it is. Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; its form may change between releases.
+             * @description This code's verification: pass it to /v1/otp/verify as it is (not the HTTP request's `X-Request-Id`). Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; its form may change between releases.
              * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
              */
-            requestId: string;
+            verificationId: string;
             /**
              * Format: date-time
              * @description When the code stops working (ISO 8601).
@@ -306,10 +306,10 @@ export interface components {
         };
         VerifyRequest: {
             /**
-             * @description The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.
+             * @description The `verificationId` returned by send, as it is. An id the gateway never issued is `verified: false`.
              * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
              */
-            requestId: string;
+            verificationId: string;
             /**
              * @description The 4–8 digit code the user typed.
              * @example 123456

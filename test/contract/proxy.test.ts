@@ -49,7 +49,7 @@ describe("a response validator built from the served document, in front of the g
     const p = proxy.url;
     try {
       const sent = JSON.parse((await call(p, "POST", "/v1/otp/send", { phone: "+919876500001" })).body) as {
-        requestId: string;
+        verificationId: string;
       };
       const key = { "idempotency-key": crypto.randomUUID() };
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500002" }, key);
@@ -62,11 +62,11 @@ describe("a response validator built from the served document, in front of the g
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500005", pad: "x".repeat(20_000) }); // 413
       await call(p, "POST", "/v1/otp/send", { phone: "+14155552671" }); // 403 country
       await call(p, "POST", "/v1/otp/verify", {
-        requestId: sent.requestId,
-        code: fake.codeFor(sent.requestId),
+        verificationId: sent.verificationId,
+        code: fake.codeFor(sent.verificationId),
       });
-      await call(p, "POST", "/v1/otp/verify", { requestId: sent.requestId, code: "000000" });
-      await call(p, "POST", "/v1/otp/verify", { requestId: "bad id", code: "1" }); // 400
+      await call(p, "POST", "/v1/otp/verify", { verificationId: sent.verificationId, code: "000000" });
+      await call(p, "POST", "/v1/otp/verify", { verificationId: "bad id", code: "1" }); // 400
       for (let i = 10; i < 18; i++) await call(p, "POST", "/v1/otp/send", { phone: `+9198765000${i}` }); // budget: 503
       fake.fail("/otp/send", { kind: "status", status: 500, body: "down" }, 3);
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500099" }, { "x-request-id": "trace-1" }); // 502 or the budget

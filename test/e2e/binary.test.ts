@@ -161,11 +161,11 @@ describe("the compiled binary", () => {
       body: '{"phone":"+919876501001"}',
     });
     expect(send.status, await send.clone().text()).toBe(200);
-    const { requestId } = (await send.json()) as { requestId: string };
+    const { verificationId: requestId } = (await send.json()) as { verificationId: string };
     const verify = await fetch(`${gateway.url}/v1/otp/verify`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ requestId, code: fake.codeFor(requestId) }),
+      body: JSON.stringify({ verificationId: requestId, code: fake.codeFor(requestId) }),
     });
     expect(await verify.json()).toEqual({ verified: true });
     expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
@@ -230,7 +230,7 @@ describe("the compiled binary", () => {
         for (let n = 0; n < 8; n++) expect((await post(target, host, body(i++))).status).toBeLessThan(500);
       expect(fake.sms.length).toBeLessThanOrEqual(5); // IP_SEND_LIMITS' default: 5/1m, the 413 among them
       // In production mode (the binary's default) too, a deep body is a clean 400, not Bun's bare 500.
-      const deep = `{"requestId":${"[".repeat(8000)}${"]".repeat(8000)},"code":"123456"}`;
+      const deep = `{"verificationId":${"[".repeat(8000)}${"]".repeat(8000)},"code":"123456"}`;
       const nested = await rawRequest(
         gateway.port,
         `POST /v1/otp/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${deep.length}`,

@@ -25,7 +25,7 @@ describe("caller keys (GATEWAY_API_KEYS)", () => {
     await problem(
       await client.post(
         "/v1/otp/verify",
-        { requestId: "otp_x", code: "1234" },
+        { verificationId: "otp_x", code: "1234" },
         { authorization: "Basic a2V5" },
       ),
       401,

@@ -44,12 +44,12 @@ describe("request lines", () => {
     const gateway = socketGateway(fake.url);
     try {
       const sent = (await (await post(gateway.base, "/v1/otp/send", { phone: "+919876500203" })).json()) as {
-        requestId: string;
+        verificationId: string;
       };
-      const code = fake.sentCode(sent.requestId);
+      const code = fake.sentCode(sent.verificationId);
       const wrong = code === "000000" ? "111111" : "000000";
-      await post(gateway.base, "/v1/otp/verify", { requestId: sent.requestId, code: wrong });
-      await post(gateway.base, "/v1/otp/verify", { requestId: sent.requestId, code });
+      await post(gateway.base, "/v1/otp/verify", { verificationId: sent.verificationId, code: wrong });
+      await post(gateway.base, "/v1/otp/verify", { verificationId: sent.verificationId, code });
       const verifies = gateway.lines().filter((l) => l.msg === "request" && l.path === "/v1/otp/verify");
       expect(verifies.map((l) => l.outcome)).toEqual(["not_verified", "verified"]);
     } finally {

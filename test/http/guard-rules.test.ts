@@ -38,7 +38,7 @@ function gateway(env: Record<string, string> = {}) {
   const send = (phone: string) => post("/v1/otp/send", { phone });
   /** Verifies the code the SMS of `requestId` carried; the guard counts it just after the answer. */
   const verify = async (requestId: string) => {
-    const res = await post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
+    const res = await post("/v1/otp/verify", { verificationId: requestId, code: fake.sentCode(requestId) });
     await Bun.sleep(10);
     return res;
   };
@@ -86,7 +86,7 @@ describe("the spend guard's rules over a real socket", () => {
       for (let i = 0; i < 30; i++) {
         const sent = await gw.send(number(block, i));
         expect(sent.status, JSON.stringify(sent.body)).toBe(200);
-        ids.push(String(sent.body.requestId));
+        ids.push(String(sent.body.verificationId));
         const due = ids[i - 5];
         if (due) expect((await gw.verify(due)).body.verified).toBe(true);
       }
@@ -103,9 +103,9 @@ describe("the spend guard's rules over a real socket", () => {
       const block = freshBlock();
       const user = number(block, 500);
       const first = await gw.send(user);
-      expect((await gw.verify(String(first.body.requestId))).body.verified).toBe(true);
+      expect((await gw.verify(String(first.body.verificationId))).body.verified).toBe(true);
       const ids = [];
-      for (let i = 0; i < 10; i++) ids.push(String((await gw.send(number(block, i))).body.requestId));
+      for (let i = 0; i < 10; i++) ids.push(String((await gw.send(number(block, i))).body.verificationId));
       expect((await gw.send(number(block, 10))).status).toBe(403);
       // The same code twice: the second is refused, and only one place comes back.
       const id = String(ids[0]);
@@ -245,7 +245,7 @@ describe("the spend guard's rules over a real socket", () => {
     try {
       const block = freshBlock();
       const user = number(block, 500);
-      expect((await gw.verify(String((await gw.send(user)).body.requestId))).body.verified).toBe(true);
+      expect((await gw.verify(String((await gw.send(user)).body.verificationId))).body.verified).toBe(true);
       for (let i = 0; i < 4; i++) expect((await gw.send(`${freshBlock()}001`)).status).toBe(200);
       for (let i = 0; i < 3; i++) {
         const refused = await gw.send(`${freshBlock()}001`);

@@ -3,6 +3,7 @@ import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { captureLogger, problem, startMessaging, testApp } from "../support/harness";
 import { refusedKeyedSend } from "../support/refused-keyed-send";
+import { completeKey } from "../support/store-steps";
 
 const PHONE = "+919876543210";
 const fake = new FakeStartMessaging();
@@ -68,20 +69,42 @@ describe("idempotency keys", () => {
     expect((await client.post("/v1/otp/send", { phone: PHONE }, key)).status).toBe(200);
   });
 
+  test("an answer an earlier release kept for a key, its id under `requestId`, replays as `verificationId`", async () => {
+    const store = new MemoryStore();
+    const client = testApp(startMessaging(fake.url, logger), logger, { store });
+    const old = {
+      requestId: "0123456789abcdef.otp_old",
+      expiresAt: "2026-12-07T10:05:00.000Z",
+      attemptsLeft: 3,
+      resendAfter: 60,
+    };
+    await completeKey(store, "order-old", PHONE, JSON.stringify(old), 60_000);
+    const res = await client.post("/v1/otp/send", { phone: PHONE }, { "idempotency-key": "order-old" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get("idempotent-replayed")).toBe("true");
+    const { requestId: _, ...rest } = old;
+    expect(await res.json()).toEqual({ ...rest, verificationId: old.requestId });
+    expect(fake.sms).toHaveLength(0);
+  });
+
   test("with caller keys, one caller's Idempotency-Key neither replays nor blocks another's", async () => {
     const client = app({ GATEWAY_API_KEYS: "caller-a-0123456789,caller-b-0123456789" });
     const a = { authorization: "Bearer caller-a-0123456789", "idempotency-key": "order-1" };
     const b = { authorization: "Bearer caller-b-0123456789", "idempotency-key": "order-1" };
     const first = (await (await client.post("/v1/otp/send", { phone: PHONE }, a)).json()) as {
-      requestId: string;
+      verificationId: string;
     };
     const other = await client.post("/v1/otp/send", { phone: "+919812345679" }, b);
     expect(other.status, await other.clone().text()).toBe(200);
-    const sameAsA = (await (await client.post("/v1/otp/send", { phone: PHONE }, b)).json()) as {
-      requestId?: string;
-    };
-    expect(sameAsA.requestId).toBeDefined();
-    expect(sameAsA.requestId).not.toBe(first.requestId);
+    // b's `order-1` is its own, now bound to its other phone: a conflict, never a's answer replayed.
+    const sameAsA = await client.post("/v1/otp/send", { phone: PHONE }, b);
+    expect(((await sameAsA.json()) as { code?: string }).code).toBe("IDEMPOTENCY_CONFLICT");
+    // Nor does a's key block b: b's own fresh key sends to a's phone, a new verification.
+    const fresh = await client.post("/v1/otp/send", { phone: PHONE }, { ...b, "idempotency-key": "order-2" });
+    const answer = (await fresh.json()) as { verificationId?: string };
+    expect(fresh.status).toBe(200);
+    expect(answer.verificationId).toBeDefined();
+    expect(answer.verificationId).not.toBe(first.verificationId);
   });
 });
 

@@ -23,7 +23,7 @@ describe("sends that fail half-way", () => {
     await Bun.sleep(200); // the slow upstream finishes and sends its SMS
     const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
     expect(retry.status, await retry.clone().text()).toBe(200);
-    expect(((await retry.json()) as { requestId: string }).requestId).toEndWith(
+    expect(((await retry.json()) as { verificationId: string }).verificationId).toEndWith(
       `.${must(fake.sms[0], "the SMS the slow upstream sent").requestId}`,
     );
     expect(fake.sms).toHaveLength(1);
@@ -57,21 +57,25 @@ describe("sends that fail half-way", () => {
         env: { IDEMPOTENCY_TTL: "200ms", PHONE_SEND_LIMITS: "10000/200ms" },
       });
       const key = { "idempotency-key": crypto.randomUUID() };
-      const { requestId } = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
-        requestId: string;
-      };
+      const { verificationId: requestId } = (await (
+        await client.post("/v1/otp/send", { phone: PHONE }, key)
+      ).json()) as { verificationId: string };
       const code = reusable.sentCode(requestId);
-      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
-        verified: true,
-      });
+      expect(await (await client.post("/v1/otp/verify", { verificationId: requestId, code })).json()).toEqual(
+        {
+          verified: true,
+        },
+      );
       await Bun.sleep(250);
       const replay = (await (await client.post("/v1/otp/send", { phone: PHONE }, key)).json()) as {
-        requestId: string;
+        verificationId: string;
       };
-      expect(replay.requestId).toBe(requestId);
-      expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
-        verified: false,
-      });
+      expect(replay.verificationId).toBe(requestId);
+      expect(await (await client.post("/v1/otp/verify", { verificationId: requestId, code })).json()).toEqual(
+        {
+          verified: false,
+        },
+      );
     } finally {
       await reusable.stop();
     }
@@ -93,9 +97,12 @@ describe("sends that fail half-way", () => {
     const retry = await client.post("/v1/otp/send", { phone: PHONE }, key);
     expect(retry.status, await retry.clone().text()).toBe(200);
     expect(retry.headers.get("idempotent-replayed")).toBeNull(); // sent again, not replayed unrecorded
-    const { requestId } = (await retry.json()) as { requestId: string };
+    const { verificationId: requestId } = (await retry.json()) as { verificationId: string };
     expect(fake.sms).toHaveLength(1); // the upstream deduplicated the second call
-    const verified = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
+    const verified = await client.post("/v1/otp/verify", {
+      verificationId: requestId,
+      code: fake.sentCode(requestId),
+    });
     expect(await verified.json()).toEqual({ verified: true });
   });
 

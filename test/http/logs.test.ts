@@ -17,12 +17,16 @@ describe("logs", () => {
     });
     const auth = { authorization: "Bearer caller-key-0123456789" };
     const phone = "+919876502020";
-    const { requestId } = (await (await client.post("/v1/otp/send", { phone }, auth)).json()) as {
-      requestId: string;
-    };
+    const { verificationId: requestId } = (await (
+      await client.post("/v1/otp/send", { phone }, auth)
+    ).json()) as { verificationId: string };
     const code = fake.sentCode(requestId);
-    await client.post("/v1/otp/verify", { requestId, code: code === "000000" ? "111111" : "000000" }, auth);
-    await client.post("/v1/otp/verify", { requestId, code }, auth);
+    await client.post(
+      "/v1/otp/verify",
+      { verificationId: requestId, code: code === "000000" ? "111111" : "000000" },
+      auth,
+    );
+    await client.post("/v1/otp/verify", { verificationId: requestId, code }, auth);
     fake.fail("/otp/send", { kind: "status", status: 500, body: `{"message":"failed for ${phone}"}` }, 3);
     await client.post("/v1/otp/send", { phone }, auth);
     await client.post("/v1/otp/send", { phone }, auth);

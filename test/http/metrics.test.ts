@@ -21,18 +21,18 @@ describe("GET /metrics", () => {
     const client = testApp(startMessaging(fake.url, logger, { metrics }), logger, { env, metrics });
     const send = (phone: string, peer: string) =>
       client.post("/v1/otp/send", { phone }, { [TEST_PEER_HEADER]: peer });
-    const sent = (await (await send("+919876502001", "192.0.2.1")).json()) as { requestId: string };
+    const sent = (await (await send("+919876502001", "192.0.2.1")).json()) as { verificationId: string };
     expect((await send("+919876502001", "192.0.2.2")).status).toBe(429); // phone
     expect((await send("+14155552671", "192.0.2.3")).status).toBe(403); // country
     for (let i = 0; i < 4; i++) await send("+919876502002", "192.0.2.9"); // sent, phone, phone, ip
     fake.fail("/otp/send", { kind: "status", status: 503, body: "busy" });
     await send("+919876502003", "192.0.2.4"); // one retry, then sent
     const verified = await client.post("/v1/otp/verify", {
-      requestId: sent.requestId,
-      code: fake.sentCode(sent.requestId),
+      verificationId: sent.verificationId,
+      code: fake.sentCode(sent.verificationId),
     });
     expect(await verified.json()).toEqual({ verified: true });
-    await client.post("/v1/otp/verify", { requestId: "otp_unknown", code: "123456" });
+    await client.post("/v1/otp/verify", { verificationId: "otp_unknown", code: "123456" });
     await Bun.sleep(20); // outcomes are counted just after each response
 
     const res = await client.get("/metrics");

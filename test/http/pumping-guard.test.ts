@@ -40,7 +40,7 @@ async function sendAll(send: (phone: string) => Promise<Response>, prefix: strin
   for (let i = from; i < from + count; i++) {
     const res = await send(`${prefix}${String(i).padStart(3, "0")}`);
     expect(res.status, await res.clone().text()).toBe(200);
-    ids.push(((await res.json()) as { requestId: string }).requestId);
+    ids.push(((await res.json()) as { verificationId: string }).verificationId);
   }
   return ids;
 }
@@ -89,7 +89,10 @@ describe("the pumping guard", () => {
     const prefix = freshBlock();
     const ids = await sendAll(send, prefix, 8);
     for (const requestId of ids.slice(0, 6)) {
-      const res = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
+      const res = await client.post("/v1/otp/verify", {
+        verificationId: requestId,
+        code: fake.sentCode(requestId),
+      });
       expect(await res.json()).toEqual({ verified: true });
     }
     await Bun.sleep(1_250);

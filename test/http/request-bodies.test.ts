@@ -63,11 +63,11 @@ describe("request bodies, over a real socket", () => {
       const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
       for (const body of [
         `{"phone":${deep(8000)}}`,
-        `{"requestId":${deep(8000)},"code":"123456"}`,
-        `{"requestId":"otp_1","code":${deep(8000)}}`,
+        `{"verificationId":${deep(8000)},"code":"123456"}`,
+        `{"verificationId":"otp_1","code":${deep(8000)}}`,
         `{"a":${'{"a":'.repeat(2000)}1${"}".repeat(2000)}}`,
       ]) {
-        const target = body.includes("requestId") ? "/v1/otp/verify" : "/v1/otp/send";
+        const target = body.includes("verificationId") ? "/v1/otp/verify" : "/v1/otp/send";
         const answer = await rawRequest(port, postHead(target, "otp", body), body);
         expect(answer.status, body.slice(0, 30)).toBe(400);
         expect(JSON.parse(answer.body).code).toBe("INVALID_REQUEST");

@@ -24,34 +24,38 @@ describe("send and verify with the console provider", () => {
   test("the whole flow: send, read the code from the log, verify once", async () => {
     const res = await client.post("/v1/otp/send", { phone: "+919876543210" });
     expect(res.status, await res.clone().text()).toBe(200);
-    const body = (await res.json()) as { requestId: string; expiresAt: string; attemptsLeft: number };
-    expect(Object.keys(body).sort()).toEqual(["attemptsLeft", "expiresAt", "requestId", "resendAfter"]);
-    const code = codeFromLog(lines, body.requestId);
-    expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({
+    const body = (await res.json()) as { verificationId: string; expiresAt: string; attemptsLeft: number };
+    expect(Object.keys(body).sort()).toEqual(["attemptsLeft", "expiresAt", "resendAfter", "verificationId"]);
+    const code = codeFromLog(lines, body.verificationId);
+    expect(
+      await (await client.post("/v1/otp/verify", { verificationId: body.verificationId, code })).json(),
+    ).toEqual({
       verified: true,
     });
-    expect(await (await client.post("/v1/otp/verify", { requestId: body.requestId, code })).json()).toEqual({
+    expect(
+      await (await client.post("/v1/otp/verify", { verificationId: body.verificationId, code })).json(),
+    ).toEqual({
       verified: false,
     });
   });
 
   test("a wrong, unknown or exhausted code is 200 verified:false, never an error", async () => {
-    const { requestId } = (await (await client.post("/v1/otp/send", { phone: "+919812345678" })).json()) as {
-      requestId: string;
-    };
+    const { verificationId: requestId } = (await (
+      await client.post("/v1/otp/send", { phone: "+919812345678" })
+    ).json()) as { verificationId: string };
     const code = codeFromLog(lines, requestId);
     const wrong = code === "999999" ? "888888" : "999999";
     for (let i = 0; i < 3; i++) {
-      const res = await client.post("/v1/otp/verify", { requestId, code: wrong });
+      const res = await client.post("/v1/otp/verify", { verificationId: requestId, code: wrong });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ verified: false });
     }
     // The attempts are spent: even the right code fails now.
-    expect(await (await client.post("/v1/otp/verify", { requestId, code })).json()).toEqual({
+    expect(await (await client.post("/v1/otp/verify", { verificationId: requestId, code })).json()).toEqual({
       verified: false,
     });
     expect(
-      await (await client.post("/v1/otp/verify", { requestId: "otp_nope", code: "123456" })).json(),
+      await (await client.post("/v1/otp/verify", { verificationId: "otp_nope", code: "123456" })).json(),
     ).toEqual({
       verified: false,
     });
@@ -90,19 +94,19 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
 
   test("field errors point at the field and do not echo the value", async () => {
     const problem = await expectProblem(
-      await client.post("/v1/otp/verify", { requestId: "<script>", code: "12ab" }),
+      await client.post("/v1/otp/verify", { verificationId: "<script>", code: "12ab" }),
       400,
       "INVALID_REQUEST",
     );
     const pointers = problem.errors.map((e: { pointer: string }) => e.pointer).sort();
-    expect(pointers).toEqual(["/code", "/requestId"]);
+    expect(pointers).toEqual(["/code", "/verificationId"]);
     expect(JSON.stringify(problem)).not.toContain("<script>");
   });
 
   test("verify codes must be 4 to 8 digits", async () => {
     for (const code of ["123", "123456789", "12 34", "١٢٣٤٥٦", ""]) {
       await expectProblem(
-        await client.post("/v1/otp/verify", { requestId: "otp_x", code }),
+        await client.post("/v1/otp/verify", { verificationId: "otp_x", code }),
         400,
         "INVALID_REQUEST",
       );

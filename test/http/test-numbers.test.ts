@@ -37,7 +37,9 @@ function gateway(env: Record<string, string> = {}) {
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
   };
   const verify = async (requestId: unknown, code: string) =>
-    (await (await client.post("/v1/otp/verify", { requestId, code })).json()) as { verified: boolean };
+    (await (await client.post("/v1/otp/verify", { verificationId: requestId, code })).json()) as {
+      verified: boolean;
+    };
   return { client, send, verify, capture, metrics };
 }
 
@@ -49,7 +51,7 @@ describe("test numbers (TEST_PHONES)", () => {
       const sent = await send(REVIEWER);
       expect(sent.status, JSON.stringify(sent.body)).toBe(200);
       expect(sent.body.resendAfter).toBe(0);
-      ids.push(sent.body.requestId);
+      ids.push(sent.body.verificationId);
     }
     expect((await send(FICTIONAL)).status).toBe(200);
     expect(fake.requests).toHaveLength(0);
@@ -61,7 +63,7 @@ describe("test numbers (TEST_PHONES)", () => {
     expect(await verify(ids[1], "123456")).toEqual({ verified: false });
     // The four wrong codes filled the phone's verify window (4/1m; the right one was taken back):
     // a fresh id's right code is refused now too, unchecked, like any number's.
-    const limited = await client.post("/v1/otp/verify", { requestId: ids[2], code: "123456" });
+    const limited = await client.post("/v1/otp/verify", { verificationId: ids[2], code: "123456" });
     expect(limited.status).toBe(429);
     expect(fake.requests).toHaveLength(0);
     // The budget (1/1h) is still whole for a real number.
@@ -90,7 +92,7 @@ describe("test numbers (TEST_PHONES)", () => {
     const key = { "idempotency-key": crypto.randomUUID() };
     const first = await send(REVIEWER, key);
     const again = await send(REVIEWER, key);
-    expect(again.body.requestId).toBe(first.body.requestId);
+    expect(again.body.verificationId).toBe(first.body.verificationId);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
   });
 
@@ -140,19 +142,21 @@ describe("test numbers over a real socket", () => {
     const { post, send, admin } = serve({ PHONE_VERIFY_LIMITS: "3/1h", ADMIN_TOKEN });
     const sent = await send(FICTIONAL);
     for (const code of ["1000", "1001", "1002"]) {
-      await post("/v1/otp/verify", { requestId: sent.body.requestId, code });
+      await post("/v1/otp/verify", { verificationId: sent.body.verificationId, code });
     }
     const fresh = await send(FICTIONAL);
-    expect((await post("/v1/otp/verify", { requestId: fresh.body.requestId, code: "4321" })).status).toBe(
-      429,
-    );
+    expect(
+      (await post("/v1/otp/verify", { verificationId: fresh.body.verificationId, code: "4321" })).status,
+    ).toBe(429);
     const cleared = await admin("DELETE", `/admin/phones/${FICTIONAL}/windows`);
     expect(cleared.status, await cleared.clone().text()).toBe(200);
     expect(await cleared.json()).toEqual({ done: true });
-    expect(await post("/v1/otp/verify", { requestId: fresh.body.requestId, code: "4321" })).toEqual({
-      status: 200,
-      body: { verified: true },
-    });
+    expect(await post("/v1/otp/verify", { verificationId: fresh.body.verificationId, code: "4321" })).toEqual(
+      {
+        status: 200,
+        body: { verified: true },
+      },
+    );
     // Encoded as a browser or a client library writes the path, too; an expired entry is still a test number here.
     expect((await admin("DELETE", `/admin/phones/${encodeURIComponent(FICTIONAL)}/windows`)).status).toBe(
       200,
@@ -174,7 +178,7 @@ describe("test numbers over a real socket", () => {
       expect(sent.status).toBe(200);
       for (let guess = 0; guess < 3; guess++) {
         const code = String(1000 + round * 3 + guess);
-        const answer = await post("/v1/otp/verify", { requestId: sent.body.requestId, code });
+        const answer = await post("/v1/otp/verify", { verificationId: sent.body.verificationId, code });
         if (answer.status === 429) refused++;
         else checked.push(code);
       }
@@ -183,7 +187,9 @@ describe("test numbers over a real socket", () => {
     expect(refused).toBe(27);
     // The right code now is refused too, without being checked.
     const last = await send(FICTIONAL);
-    expect((await post("/v1/otp/verify", { requestId: last.body.requestId, code: "4321" })).status).toBe(429);
+    expect(
+      (await post("/v1/otp/verify", { verificationId: last.body.verificationId, code: "4321" })).status,
+    ).toBe(429);
     expect(fake.requests).toHaveLength(0);
   });
 
@@ -191,7 +197,9 @@ describe("test numbers over a real socket", () => {
     const { post, send } = serve({ PHONE_VERIFY_LIMITS: "3/1h" });
     for (let i = 0; i < 6; i++) {
       const sent = await send(REVIEWER);
-      expect(await post("/v1/otp/verify", { requestId: sent.body.requestId, code: "123456" })).toEqual({
+      expect(
+        await post("/v1/otp/verify", { verificationId: sent.body.verificationId, code: "123456" }),
+      ).toEqual({
         status: 200,
         body: { verified: true },
       });
@@ -203,7 +211,7 @@ describe("test numbers over a real socket", () => {
     for (const phone of ["+9109999999999", REVIEWER, "+919999999998", "+9109999999998"]) {
       const sent = await send(phone);
       expect(sent.status, phone).toBe(200);
-      expect(String(sent.body.requestId), phone).toContain("._test_");
+      expect(String(sent.body.verificationId), phone).toContain("._test_");
     }
     expect(fake.requests).toHaveLength(0);
     expect(() => loadConfig({ TEST_PHONES: `${REVIEWER}:123456,+9109999999999:654321` })).toThrow(

@@ -21,7 +21,7 @@ describe("verify protection", () => {
   async function issue(client: ReturnType<typeof app>, phone = PHONE): Promise<string> {
     const res = await client.post("/v1/otp/send", { phone });
     expect(res.status, await res.clone().text()).toBe(200);
-    return ((await res.json()) as { requestId: string }).requestId;
+    return ((await res.json()) as { verificationId: string }).verificationId;
   }
 
   test("after OTP_MAX_ATTEMPTS tries the id is dead, whatever the upstream would say", async () => {
@@ -35,12 +35,14 @@ describe("verify protection", () => {
       const code = reusable.sentCode(id);
       const wrong = code === "000000" ? "111111" : "000000";
       for (let i = 0; i < 3; i++) {
-        expect(await (await client.post("/v1/otp/verify", { requestId: id, code: wrong })).json()).toEqual({
+        expect(
+          await (await client.post("/v1/otp/verify", { verificationId: id, code: wrong })).json(),
+        ).toEqual({
           verified: false,
           reason: "wrong_code",
         });
       }
-      expect(await (await client.post("/v1/otp/verify", { requestId: id, code })).json()).toEqual({
+      expect(await (await client.post("/v1/otp/verify", { verificationId: id, code })).json()).toEqual({
         verified: false,
         reason: "exhausted",
       });
@@ -59,14 +61,14 @@ describe("verify protection", () => {
       let release!: () => void;
       const barrier = new Promise<void>((r) => (release = r));
       const racers = [0, 1].map(() =>
-        barrier.then(() => client.post("/v1/otp/verify", { requestId: id, code })),
+        barrier.then(() => client.post("/v1/otp/verify", { verificationId: id, code })),
       );
       release();
       const answers = await Promise.all(
         racers.map(async (r) => ((await (await r).json()) as { verified: boolean }).verified),
       );
       expect(answers.filter(Boolean)).toHaveLength(1);
-      expect(await (await client.post("/v1/otp/verify", { requestId: id, code })).json()).toEqual({
+      expect(await (await client.post("/v1/otp/verify", { verificationId: id, code })).json()).toEqual({
         verified: false,
       });
     } finally {
@@ -77,9 +79,13 @@ describe("verify protection", () => {
   test("per-phone verify windows answer 429 across request ids", async () => {
     const client = app({ PHONE_VERIFY_LIMITS: "2/10m" });
     const ids = [await issue(client, "+919812345611"), await issue(client, "+919812345611")];
-    expect((await client.post("/v1/otp/verify", { requestId: ids[0], code: "123456" })).status).toBe(200);
-    expect((await client.post("/v1/otp/verify", { requestId: ids[1], code: "123456" })).status).toBe(200);
-    const third = await client.post("/v1/otp/verify", { requestId: ids[1], code: "123456" });
+    expect((await client.post("/v1/otp/verify", { verificationId: ids[0], code: "123456" })).status).toBe(
+      200,
+    );
+    expect((await client.post("/v1/otp/verify", { verificationId: ids[1], code: "123456" })).status).toBe(
+      200,
+    );
+    const third = await client.post("/v1/otp/verify", { verificationId: ids[1], code: "123456" });
     await problem(third, 429, "RATE_LIMITED");
     expect(third.headers.get("ratelimit-policy")).toBe('"verify-10m";q=2;w=600');
   });
@@ -89,7 +95,7 @@ describe("verify protection", () => {
     const verify = () =>
       client.post(
         "/v1/otp/verify",
-        { requestId: "otp_x", code: "123456" },
+        { verificationId: "otp_x", code: "123456" },
         { [TEST_PEER_HEADER]: "192.0.2.77" },
       );
     expect((await verify()).status).toBe(200);
@@ -116,24 +122,24 @@ describe("the phone's verify window", () => {
     try {
       const phone = nextPhone();
       // The attacker sends one code to the victim and burns its id with junk, many times over.
-      const burnt = (await call("/v1/otp/send", { phone })).body.requestId as string;
+      const burnt = (await call("/v1/otp/send", { phone })).body.verificationId as string;
       const answers = [];
       for (let i = 0; i < 25; i++) {
-        answers.push(await call("/v1/otp/verify", { requestId: burnt, code: "000000" }));
+        answers.push(await call("/v1/otp/verify", { verificationId: burnt, code: "000000" }));
       }
       expect(answers.every((a) => a.status === 200 && a.body.verified === false)).toBe(true);
       // Only the attempts the upstream saw (3) were charged: the owner's fresh code still verifies.
-      const fresh = (await call("/v1/otp/send", { phone })).body.requestId as string;
-      const right = await call("/v1/otp/verify", { requestId: fresh, code: fake.sentCode(fresh) });
+      const fresh = (await call("/v1/otp/send", { phone })).body.verificationId as string;
+      const right = await call("/v1/otp/verify", { verificationId: fresh, code: fake.sentCode(fresh) });
       expect(right).toEqual({ status: 200, body: { verified: true } });
       // A spent id now answers as an unknown one does, however often it is tried.
       const spent = [];
       for (let i = 0; i < 15; i++) {
-        spent.push(await call("/v1/otp/verify", { requestId: fresh, code: "000000" }));
+        spent.push(await call("/v1/otp/verify", { verificationId: fresh, code: "000000" }));
       }
       const unknown = [];
       for (let i = 0; i < 15; i++) {
-        unknown.push(await call("/v1/otp/verify", { requestId: `${fresh}x`, code: "000000" }));
+        unknown.push(await call("/v1/otp/verify", { verificationId: `${fresh}x`, code: "000000" }));
       }
       expect(spent).toEqual(unknown);
     } finally {

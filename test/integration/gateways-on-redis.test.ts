@@ -38,7 +38,7 @@ describe("gateways sharing one Redis", () => {
       const ids = await Promise.all(
         answers
           .filter((r) => r.status === 200)
-          .map(async (r) => ((await r.json()) as { requestId: string }).requestId),
+          .map(async (r) => ((await r.json()) as { verificationId: string }).verificationId),
       );
       const newest = must(fake.sms.at(-1), "an SMS sent").requestId;
       const requestId = must(
@@ -46,10 +46,15 @@ describe("gateways sharing one Redis", () => {
         "a gateway id for the newest SMS",
       );
       expect(requestId).toBeString();
-      const verified = await b.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
+      const verified = await b.post("/v1/otp/verify", {
+        verificationId: requestId,
+        code: fake.sentCode(requestId),
+      });
       expect(await verified.json()).toEqual({ verified: true });
       expect(
-        await (await a.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) })).json(),
+        await (
+          await a.post("/v1/otp/verify", { verificationId: requestId, code: fake.sentCode(requestId) })
+        ).json(),
       ).toEqual({
         verified: false,
       });
@@ -100,14 +105,17 @@ describe("when Redis fails", () => {
   test("sends and verifies fail closed with 503 and nothing is sent; /readyz is 503; all recover when Redis is back", async () => {
     const before = await client.post("/v1/otp/send", { phone: "+919876500002" });
     expect(before.status).toBe(200);
-    const { requestId } = (await before.json()) as { requestId: string };
+    const { verificationId: requestId } = (await before.json()) as { verificationId: string };
 
     await server.kill();
     const started = performance.now();
     const send = await client.post("/v1/otp/send", { phone: "+919876500003" });
     expect(send.status, await send.clone().text()).toBe(503);
     expect(((await send.json()) as { code: string }).code).toBe("STORE_UNAVAILABLE");
-    const verify = await client.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) });
+    const verify = await client.post("/v1/otp/verify", {
+      verificationId: requestId,
+      code: fake.sentCode(requestId),
+    });
     expect(verify.status).toBe(503);
     const ready = await client.get("/readyz");
     expect(ready.status).toBe(503);

@@ -99,20 +99,22 @@ describe("store round trips per operation, counted on the wire", () => {
   test("a verify: one with a wrong code; two with the right one (and the pumping count, not awaited)", async () => {
     const app = client();
     const res = await app.post("/v1/otp/send", { phone: phone() });
-    const { requestId } = (await res.json()) as { requestId: string };
-    expect(await roundTrips(() => app.post("/v1/otp/verify", { requestId, code: "000000" }))).toEqual({
+    const { verificationId: requestId } = (await res.json()) as { verificationId: string };
+    expect(
+      await roundTrips(() => app.post("/v1/otp/verify", { verificationId: requestId, code: "000000" })),
+    ).toEqual({
       trips: 1,
       status: 200,
     });
     const right = await roundTrips(() =>
-      app.post("/v1/otp/verify", { requestId, code: fake.sentCode(requestId) }),
+      app.post("/v1/otp/verify", { verificationId: requestId, code: fake.sentCode(requestId) }),
     );
     expect(right.status).toBe(200);
     expect(right.trips).toBeLessThanOrEqual(3); // begin (with the window), claim; the pumping count may land before the answer
     expect(right.trips).toBeGreaterThanOrEqual(2);
     // An id the gateway never issued costs no round trip at all.
     expect(
-      await roundTrips(() => app.post("/v1/otp/verify", { requestId: "req_forged", code: "000000" })),
+      await roundTrips(() => app.post("/v1/otp/verify", { verificationId: "req_forged", code: "000000" })),
     ).toEqual({
       trips: 0,
       status: 200,

@@ -47,11 +47,11 @@ describe("crafted ids", () => {
   test("never get a 5xx, never verify, never charge the phone", async () => {
     const phone = "+919876598765";
     const res = await post("/v1/otp/send", { phone });
-    const { requestId } = (await res.json()) as { requestId: string };
+    const { verificationId: requestId } = (await res.json()) as { verificationId: string };
     const { tag, inner } = must(parseVerificationId(requestId), `an id of ours, not ${requestId}`);
     const otherId = (
-      (await (await post("/v1/otp/send", { phone: "+919811198765" })).json()) as { requestId: string }
-    ).requestId;
+      (await (await post("/v1/otp/send", { phone: "+919811198765" })).json()) as { verificationId: string }
+    ).verificationId;
     const other = must(parseVerificationId(otherId), `an id of ours, not ${otherId}`);
     const crafted = [
       `${other.tag}.${inner}`, // the id under another phone's tag
@@ -74,20 +74,26 @@ describe("crafted ids", () => {
       null,
     ];
     for (const id of crafted) {
-      const answer = await post("/v1/otp/verify", { requestId: id, code: fake.codeFor(requestId) });
+      const answer = await post("/v1/otp/verify", { verificationId: id, code: fake.codeFor(requestId) });
       expect(answer.status, `${JSON.stringify(id)}: ${await answer.clone().text()}`).toBeLessThan(500);
       if (answer.status === 200) expect(await answer.json()).toMatchObject({ verified: false });
     }
     // The phone's 2/10m is untouched: a wrong code, then the right one.
-    expect(await (await post("/v1/otp/verify", { requestId, code: "000000" })).json()).toMatchObject({
+    expect(
+      await (await post("/v1/otp/verify", { verificationId: requestId, code: "000000" })).json(),
+    ).toMatchObject({
       verified: false,
       reason: "wrong_code",
     });
-    expect(await (await post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId) })).json()).toEqual(
-      { verified: true },
-    );
     expect(
-      await (await post("/v1/otp/verify", { requestId, code: fake.codeFor(requestId) })).json(),
+      await (
+        await post("/v1/otp/verify", { verificationId: requestId, code: fake.codeFor(requestId) })
+      ).json(),
+    ).toEqual({ verified: true });
+    expect(
+      await (
+        await post("/v1/otp/verify", { verificationId: requestId, code: fake.codeFor(requestId) })
+      ).json(),
     ).toMatchObject({
       verified: false,
     });
@@ -95,11 +101,11 @@ describe("crafted ids", () => {
 
   test("two verifies of one right code at once: exactly one succeeds", async () => {
     const res = await post("/v1/otp/send", { phone: "+919876598766" });
-    const { requestId } = (await res.json()) as { requestId: string };
+    const { verificationId: requestId } = (await res.json()) as { verificationId: string };
     const code = fake.codeFor(requestId);
     const answers = await Promise.all([
-      post("/v1/otp/verify", { requestId, code }),
-      post("/v1/otp/verify", { requestId, code }),
+      post("/v1/otp/verify", { verificationId: requestId, code }),
+      post("/v1/otp/verify", { verificationId: requestId, code }),
     ]);
     const verified = await Promise.all(
       answers.map(async (a) => ((await a.json()) as { verified: boolean }).verified),
@@ -124,10 +130,12 @@ describe("an upstream whose ids begin with test_ (a test number's begin _test_)"
   test("its codes verify", async () => {
     const res = await app.post("/v1/otp/send", { phone: "+919876512345" });
     expect(res.status, await res.clone().text()).toBe(200);
-    const { requestId } = (await res.json()) as { requestId: string };
+    const { verificationId: requestId } = (await res.json()) as { verificationId: string };
     expect(parseVerificationId(requestId)?.inner).toStartWith("test_");
     expect(
-      await (await app.post("/v1/otp/verify", { requestId, code: sandbox.codeFor(requestId) })).json(),
+      await (
+        await app.post("/v1/otp/verify", { verificationId: requestId, code: sandbox.codeFor(requestId) })
+      ).json(),
     ).toEqual({
       verified: true,
     });
@@ -138,11 +146,12 @@ describe("an upstream whose ids begin with test_ (a test number's begin _test_)"
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
       ids.push(
-        ((await (await app.post("/v1/otp/send", { phone })).json()) as { requestId: string }).requestId,
+        ((await (await app.post("/v1/otp/send", { phone })).json()) as { verificationId: string })
+          .verificationId,
       );
     }
-    expect((await app.post("/v1/otp/verify", { requestId: ids[0], code: "000000" })).status).toBe(200);
-    const second = await app.post("/v1/otp/verify", { requestId: ids[1], code: "000000" });
+    expect((await app.post("/v1/otp/verify", { verificationId: ids[0], code: "000000" })).status).toBe(200);
+    const second = await app.post("/v1/otp/verify", { verificationId: ids[1], code: "000000" });
     expect(second.status, await second.text()).toBe(429);
   });
 });

@@ -68,7 +68,7 @@ const verifyBody = fc.oneof(
   anyJson,
   fc.record(
     {
-      requestId: fc.oneof(fc.string({ maxLength: 140 }), anyJson),
+      verificationId: fc.oneof(fc.string({ maxLength: 140 }), anyJson),
       code: fc.oneof(digits, fc.string({ maxLength: 10 }), anyJson),
     },
     { requiredKeys: [] },
@@ -99,8 +99,8 @@ describe("request validation, generated inputs", () => {
         const before = fake.calls("/otp/verify").length;
         await expectSafeAnswer(await client.post("/v1/otp/verify", body));
         if (fake.calls("/otp/verify").length > before) {
-          const sent = body as { requestId: string; code: string };
-          expect(sent.requestId).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/);
+          const sent = body as { verificationId: string; code: string };
+          expect(sent.verificationId).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/);
           expect(sent.code).toMatch(/^[0-9]{4,8}$/);
         }
       }),

@@ -130,8 +130,8 @@ export function codeFromLog(lines: string[], gatewayId: string): string {
   // The provider logs its own id, which the gateway's carries.
   const requestId = parseVerificationId(gatewayId)?.inner ?? gatewayId;
   for (const line of lines) {
-    const entry = JSON.parse(line) as { requestId?: string; code?: string; msg?: string };
-    if (entry.requestId === requestId && entry.msg?.startsWith("console provider: OTP code")) {
+    const entry = JSON.parse(line) as { providerId?: string; code?: string; msg?: string };
+    if (entry.providerId === requestId && entry.msg?.startsWith("console provider: OTP code")) {
       return must(entry.code, `a code in the log line for ${requestId}`);
     }
   }

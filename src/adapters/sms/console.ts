@@ -61,7 +61,7 @@ export class ConsoleProvider implements SmsProvider {
     this.#idempotent = boundedLru(max, { ttl: IDEMPOTENCY_TTL_MS });
   }
 
-  async send({ phone, idempotencyKey }: SendOtpInput): Promise<SendOtpResult> {
+  async send({ phone, idempotencyKey, traceId }: SendOtpInput): Promise<SendOtpResult> {
     const previous = this.#idempotent.get(idempotencyKey);
     if (previous) {
       if (previous.phone !== phone) throw new GatewayError("IDEMPOTENCY_CONFLICT");
@@ -82,9 +82,12 @@ export class ConsoleProvider implements SmsProvider {
     const result = { requestId, expiresAt: new Date(expiresAt), attemptsLeft: this.options.maxAttempts };
     this.#idempotent.set(idempotencyKey, { phone, result });
     // The one log line that carries a code: this provider exists to show it to a developer.
-    this.options.logger.warn("console provider: OTP code (not sent by SMS)", {
+    // Bound to the HTTP request's id, as the send's request line is (which names the whole verificationId).
+    const log = traceId ? this.options.logger.child({ requestId: traceId }) : this.options.logger;
+    log.warn("console provider: OTP code (not sent by SMS)", {
       phone: maskPhone(phone),
-      requestId,
+      // The verificationId's end: the gateway's id is `<tag>.<providerId>`.
+      providerId: requestId,
       code,
     });
     return result;

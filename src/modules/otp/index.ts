@@ -20,6 +20,7 @@ export function otpController(service: OtpService, context: RequestContext) {
             { caller: meta.callerId, connection: request.signal, traceId: meta.requestId },
           );
           meta.maskedPhone = maskedPhone;
+          meta.verificationId = answer.verificationId;
           if (monitored) meta.rule = `monitor:${monitored}`;
           // Gone while the SMS went out (a closed or pipelined connection): its line says so.
           if (request.signal.aborted) meta.clientGone = true;
@@ -38,7 +39,8 @@ export function otpController(service: OtpService, context: RequestContext) {
       .post(
         "/verify",
         async ({ body, meta }) => {
-          const { answer, test } = await service.verify(body.requestId, body.code, meta.requestId);
+          const { answer, test } = await service.verify(body.verificationId, body.code, meta.requestId);
+          meta.verificationId = body.verificationId;
           meta.outcome = `${test ? "test_" : ""}${answer.verified ? "verified" : "not_verified"}`;
           return answer;
         },

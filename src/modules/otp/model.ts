@@ -28,9 +28,9 @@ export const SendHeaders = t.Object({
 });
 
 export const SendResponse = t.Object({
-  requestId: t.String({
+  verificationId: t.String({
     description:
-      "Pass this to /v1/otp/verify as it is. Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; " +
+      "This code's verification: pass it to /v1/otp/verify as it is (not the HTTP request's `X-Request-Id`). Opaque: up to 145 characters of `A-Z a-z 0-9 . _ : -`; " +
       "its form may change between releases.",
     examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
   }),
@@ -53,10 +53,10 @@ export const SendResponse = t.Object({
 });
 
 export const VerifyBody = t.Object({
-  requestId: t.String({
+  verificationId: t.String({
     pattern: VERIFICATION_ID_PATTERN,
     description:
-      "The `requestId` returned by send, as it is. An id the gateway never issued is `verified: false`.",
+      "The `verificationId` returned by send, as it is. An id the gateway never issued is `verified: false`.",
     examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
   }),
   code: t.String({
@@ -133,7 +133,7 @@ export const SEND_DETAIL: OperationDetail = {
   description:
     "Validates the number (E.164, must be able to receive SMS, country allowed), checks the per-IP and " +
     "per-phone limits and the spend guard, and asks the SMS provider to send a code. Nothing is sent for " +
-    "invalid or refused input. Keep `requestId` for verify; `resendAfter` says when this phone may ask again. " +
+    "invalid or refused input. Keep `verificationId` for verify; `resendAfter` says when this phone may ask again. " +
     "With the same `Idempotency-Key` a repeat returns the first answer (header `Idempotent-Replayed: true`) " +
     "without a second SMS.",
   security: SECURITY.caller,
@@ -168,7 +168,7 @@ export const VERIFY_DETAIL: OperationDetail = {
   summary: "Check a code the user typed",
   description:
     "`verified: true` exactly once for the right code. A wrong, expired, exhausted or unknown code answers " +
-    "200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `requestId`; " +
+    "200 with `verified: false`; it is not an error. At most OTP_MAX_ATTEMPTS tries per `verificationId`; " +
     "per-phone and per-IP verify limits answer 429.",
   security: SECURITY.caller,
   responses: {

@@ -70,13 +70,13 @@ export class OtpService {
     const request = this.#request(recipient, key);
     const admission = await this.deps.store.admit(request);
     if (admission.kind === "replay") {
-      return { answer: JSON.parse(admission.answer) as SendAnswer, maskedPhone, replayed: true };
+      return { answer: storedAnswer(admission.answer), maskedPhone, replayed: true };
     }
     const [admitted, monitored] = this.#admitted(recipient, request, admission);
     const sent = await this.#deliver(recipient, request, admitted, from);
     const id = { tag, inner: sent.requestId };
     const answer: SendAnswer = {
-      requestId: verificationId(id),
+      verificationId: verificationId(id),
       expiresAt: sent.expiresAt.toISOString(),
       attemptsLeft: Math.min(sent.attemptsLeft, this.deps.policy.maxAttempts),
       resendAfter: admitted.resendAfterSeconds,
@@ -222,12 +222,12 @@ export class OtpService {
   }
 
   /** @param traceId the HTTP request's id, for the provider's log lines */
-  async verify(requestId: string, code: string, traceId?: string): Promise<VerifyOutcome> {
+  async verify(verification: string, code: string, traceId?: string): Promise<VerifyOutcome> {
     const { store, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
     // of its form is unknown without a store call.
-    const id = parseVerificationId(requestId);
-    if (!id) return this.#refuse(requestId, "unknown");
+    const id = parseVerificationId(verification);
+    if (!id) return this.#refuse(verification, "unknown");
     const test = id.inner.startsWith(TEST_ID_PREFIX);
     // One step finds the id's phone, charges its window and begins the attempt: only an attempt
     // that is checked is charged to the phone, so junk verifies of a spent or exhausted id cannot
@@ -238,11 +238,11 @@ export class OtpService {
       throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
     }
     if (start.state !== "ok") {
-      return this.#refuse(requestId, start.state === "used" ? "unknown" : start.state);
+      return this.#refuse(verification, start.state === "used" ? "unknown" : start.state);
     }
     const { phone } = start;
-    if (test) return this.#verifyTestNumber(id, requestId, phone, code, window.member);
-    return this.#verifyUpstream(id, requestId, phone, code, start.unproven, traceId);
+    if (test) return this.#verifyTestNumber(id, verification, phone, code, window.member);
+    return this.#verifyUpstream(id, verification, phone, code, start.unproven, traceId);
   }
 
   /**
@@ -333,4 +333,15 @@ async function closedMeanwhile(connection: AbortSignal): Promise<boolean> {
   if (connection.aborted) return true;
   await new Promise<void>((resolve) => setImmediate(resolve));
   return connection.aborted;
+}
+
+/**
+ * A send's answer kept for its Idempotency-Key: as this release writes it, or as an earlier one did,
+ * with the code's id under `requestId` (kept for IDEMPOTENCY_TTL), renamed.
+ */
+function storedAnswer(text: string): SendAnswer {
+  const { requestId, ...answer } = JSON.parse(text) as SendAnswer & { requestId?: string };
+  return requestId !== undefined && answer.verificationId === undefined
+    ? { ...answer, verificationId: requestId }
+    : answer;
 }

@@ -25,21 +25,21 @@ for (const shape of ["tutorial", "reference"] as Shape[]) {
     test("sends, then verifies with the code the SMS carried", async () => {
       const sent = await client.post("/v1/otp/send", { phone: PHONE });
       expect(sent.status, await sent.clone().text()).toBe(200);
-      const body = (await sent.json()) as { requestId: string; expiresAt: string; attemptsLeft: number };
-      expect(body.requestId.length).toBeGreaterThan(0);
+      const body = (await sent.json()) as { verificationId: string; expiresAt: string; attemptsLeft: number };
+      expect(body.verificationId.length).toBeGreaterThan(0);
       expect(Number.isNaN(Date.parse(body.expiresAt))).toBe(false);
       expect(body.attemptsLeft).toBe(3);
 
-      const code = fake.sentCode(body.requestId);
+      const code = fake.sentCode(body.verificationId);
       const wrong = await client.post("/v1/otp/verify", {
-        requestId: body.requestId,
+        verificationId: body.verificationId,
         code: code === "000000" ? "111111" : "000000",
       });
       expect(await wrong.json()).toEqual({ verified: false });
-      const right = await client.post("/v1/otp/verify", { requestId: body.requestId, code });
+      const right = await client.post("/v1/otp/verify", { verificationId: body.verificationId, code });
       expect(right.status).toBe(200);
       expect(await right.json()).toEqual({ verified: true });
-      const again = await client.post("/v1/otp/verify", { requestId: body.requestId, code });
+      const again = await client.post("/v1/otp/verify", { verificationId: body.verificationId, code });
       expect(await again.json()).toEqual({ verified: false });
     });
   });
@@ -133,8 +133,8 @@ describe("the StartMessaging client", () => {
     const again = await amnesiac.post("/v1/otp/send", { phone: PHONE }, { "idempotency-key": "order-44" });
     // The same upstream id, under the tag of the amnesiac gateway's own store.
     const upstreamId = (id: string) => id.slice(id.indexOf(".") + 1);
-    expect(upstreamId(((await again.json()) as { requestId: string }).requestId)).toBe(
-      upstreamId((first as { requestId: string }).requestId),
+    expect(upstreamId(((await again.json()) as { verificationId: string }).verificationId)).toBe(
+      upstreamId((first as { verificationId: string }).verificationId),
     );
     expect(fake.sms).toHaveLength(1);
   });
@@ -346,10 +346,10 @@ describe("the StartMessaging client", () => {
     async function issued(app = client): Promise<string> {
       const res = await app.post("/v1/otp/send", { phone: PHONE });
       expect(res.status, await res.clone().text()).toBe(200);
-      return ((await res.json()) as { requestId: string }).requestId;
+      return ((await res.json()) as { verificationId: string }).verificationId;
     }
     const verify = (requestId: string, code = "123456", app = client) =>
-      app.post("/v1/otp/verify", { requestId, code });
+      app.post("/v1/otp/verify", { verificationId: requestId, code });
 
     test("an id the gateway never issued is verified: false without asking the upstream", async () => {
       expect(await (await verify("req_unknown")).json()).toEqual({ verified: false });
@@ -421,9 +421,9 @@ describe("the StartMessaging client", () => {
   });
 
   test("no log line carries the API key, a code or a full phone number", async () => {
-    const sent = (await (await send()).json()) as { requestId: string };
-    const code = fake.sentCode(sent.requestId);
-    await client.post("/v1/otp/verify", { requestId: sent.requestId, code });
+    const sent = (await (await send()).json()) as { verificationId: string };
+    const code = fake.sentCode(sent.verificationId);
+    await client.post("/v1/otp/verify", { verificationId: sent.verificationId, code });
     fake.fail("/otp/send", { kind: "status", status: 500 }, 3);
     await send();
     const log = capture.lines.join("\n");
