@@ -110,9 +110,10 @@ async function serve(): Promise<number> {
     docs: config.DOCS_ACCESS === "off" ? "off" : `${url}/swagger`,
   });
   if (deps.provider.name === "console") {
+    const limit = config.IP_SEND_LIMITS?.map((w) => w.label).join(",");
     deps.logger.info("console provider: codes are printed in this log, no SMS is sent", {
-      perAddressLimit: config.IP_SEND_LIMITS?.map((w) => w.label).join(",") ?? "off",
-      raiseItWith: "IP_SEND_LIMITS=100/1m",
+      perAddressLimit: limit ?? "off",
+      ...(limit ? { raiseItWith: "IP_SEND_LIMITS=100/1m" } : {}),
     });
   }
 

@@ -83,10 +83,8 @@ export const OptionalLimits = (fallback: string, description: string) =>
 /** `IN=0.25,*=0.25`: an estimated price per SMS by country, `*` for the rest. */
 export const PRICES_PATTERN =
   "^\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?(\\s*,\\s*(\\*|[A-Za-z]{2})=[0-9]+(\\.[0-9]+)?)*\\s*$";
-export const List = (description: string, pattern?: string) =>
-  decoded(T.String({ default: "", description, ...(pattern ? { pattern } : {}) }), splitList, (list) =>
-    list.join(","),
-  );
+export const List = (description: string, pattern?: { pattern: string; expected: string }) =>
+  decoded(T.String({ default: "", description, ...pattern }), splitList, (list) => list.join(","));
 export const Int = (fallback: number, minimum: number, maximum: number, description: string) =>
   T.Integer({ minimum, maximum, default: fallback, description });
 export const OneOf = <const V extends string>(values: readonly V[], fallback: V, description: string) =>
@@ -191,17 +189,21 @@ export const RedisUrl = (description: string) =>
   decoded(
     T.String({
       pattern: "^$|^rediss?://",
-      expected: "a redis:// or rediss:// URL, e.g. rediss://user:password@host:6379/0",
+      expected:
+        "a redis:// or rediss:// URL, its path a database number if any, e.g. rediss://user:password@host:6379/0",
       default: "",
       description,
     }),
     (text): string => {
       if (text === "") return text;
       try {
-        if (new URL(text).hostname) return text;
+        // ioredis reads the path as the database number: anything else would quietly be database 0.
+        const url = new URL(text);
+        if (url.hostname && /^\/?([0-9]+)?$/.test(url.pathname)) return text;
       } catch {}
       throw new Error(
-        "a URL such as rediss://user:password@host:6379/0 (in the password, percent-encode / ? # @)",
+        "a URL such as rediss://user:password@host:6379/0, its path a database number if any " +
+          "(in the password, percent-encode / ? # @)",
       );
     },
     (text) => text,

@@ -36,6 +36,8 @@ export const EnvSchema = T.Object({
   PORT: Int(3000, 0, 65535, "TCP port to listen on."),
   HOST: T.String({ minLength: 1, default: "0.0.0.0", description: "Address to bind." }),
   NODE_ENV: T.String({
+    pattern: "^(development|production|test)$",
+    expected: "development or production (test for the test suite)",
     default: DEFAULT_NODE_ENV,
     description:
       "`production` refuses the console provider unless OTP_PROVIDER=console is set. Compiled binaries default to production.",
@@ -239,7 +241,10 @@ export const EnvSchema = T.Object({
   PUMPING_BLOCK_MAX: Duration("7d", "The longest block."),
   PUMPING_SAFE_LIST: List(
     "Comma list of number prefixes or numbers (E.164, `+9198765`) the pumping guard never blocks.",
-    "^$|^\\+[0-9]{1,15}(,\\+[0-9]{1,15})*$",
+    {
+      pattern: "^$|^\\+[0-9]{1,15}(,\\+[0-9]{1,15})*$",
+      expected: "prefixes or numbers with their +, comma-separated, e.g. +9198765,+919876543210",
+    },
   ),
   SMS_PRICES: Prices(
     "*=0.25",

@@ -16,6 +16,7 @@ interface Operation extends Json {
 /** The part of a document this step reads and writes. */
 export interface PathsDocument {
   paths?: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, Json> };
 }
 /** The part of an Elysia route this step reads (`app.routes`). */
 export interface DocumentedRoute {
@@ -89,4 +90,15 @@ function mergeParameters(derived: unknown[], detail: unknown[]): unknown[] {
     return { ...p, ...mine };
   });
   return [...merged, ...given.values(), ...detail.filter((p) => !isParameter(p))];
+}
+
+/**
+ * The document's component schemas without the `$id` Elysia's models carry
+ * (`#/components/schemas/SendRequest`): an `$id` with a fragment is not valid JSON Schema, and
+ * Swagger UI resolves every `$ref` inside such a schema against it, fails ("Could not resolve
+ * reference"), and shows no example body. test/browser/swagger.test.ts fails with them.
+ */
+export function withoutSchemaIds<T extends PathsDocument>(document: T): T {
+  for (const schema of Object.values(document.components?.schemas ?? {})) delete schema.$id;
+  return document;
 }

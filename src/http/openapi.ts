@@ -4,7 +4,12 @@ import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import pkg from "../../package.json" with { type: "json" };
 import { HEADERS, ProblemSchema, SECURITY_SCHEMES } from "./openapi-models";
-import { type DocumentedRoute, type PathsDocument, restoreRouteDetail } from "./openapi-restore";
+import {
+  type DocumentedRoute,
+  type PathsDocument,
+  restoreRouteDetail,
+  withoutSchemaIds,
+} from "./openapi-restore";
 
 const ASSETS = "/swagger/assets";
 const SPEC_PATH = "/swagger/json";
@@ -57,7 +62,9 @@ export function openapiDocs({
       .get(`${ASSETS}/swagger-ui.css`, () => asset(cssPath, "text/css; charset=utf-8"), HIDDEN)
       // Only the plugin's route, registered below, answers through this.
       .onAfterHandle(({ responseValue }) => {
-        document ??= JSON.stringify(restoreRouteDetail(responseValue as PathsDocument, routes()));
+        document ??= JSON.stringify(
+          withoutSchemaIds(restoreRouteDetail(responseValue as PathsDocument, routes())),
+        );
         return new Response(document, { headers: { "content-type": "application/json" } });
       })
       .use(

@@ -275,6 +275,31 @@ describe("the Swagger UI at /swagger in Chromium", () => {
     TEST_TIMEOUT_MS,
   );
   test(
+    "send's schemas resolve: no resolver errors, and the example body is the schema's example",
+    async () => {
+      const { context, page, traffic } = await openSwagger();
+      try {
+        const send = operation(page, "POST", "/v1/otp/send");
+        await send.locator(".opblock-summary-control").click();
+        const tryItOut = send.locator("button.try-out__btn", { hasText: "Try it out" });
+        if (await tryItOut.isVisible()) await tryItOut.click();
+        const body = send.locator(".opblock-section-request-body textarea");
+        await body.waitFor({ state: "visible" });
+        expect(JSON.parse(await body.inputValue()), "the body Swagger UI offers").toEqual({
+          phone: "+919876543210",
+        });
+        await send.locator("tr.response[data-code='429']").waitFor({ state: "visible" });
+        const errors = await page.locator(".errors-wrapper").allInnerTexts();
+        expect(errors, "Swagger UI's resolver errors").toEqual([]);
+        expectStayedOnGateway(traffic);
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     "two Executes of send with different numbers both answer 200: no Idempotency-Key is pre-filled",
     async () => {
       const { context, page, traffic } = await openSwagger();

@@ -133,6 +133,11 @@ describe("settings a person can fix", () => {
       [{ SMS_PRICES: "IN:0.25" }, "e.g. IN=0.25,*=0.30"],
       [{ ALLOWED_COUNTRIES: "India" }, "e.g. IN,BD"],
       [{ REDIS_URL: "localhost:6379" }, "e.g. rediss://user:password@host:6379/0"],
+      // A path that is no database number would quietly be database 0.
+      [{ REDIS_URL: "redis://127.0.0.1:6379/abc" }, "its path a database number"],
+      [{ PUMPING_SAFE_LIST: "98765" }, "e.g. +9198765,+919876543210"],
+      // A misspelt production would quietly run as development (console provider, public metrics).
+      [{ NODE_ENV: "prod" }, "development or production"],
     ];
     for (const [env, example] of cases) {
       const message = problems(env);

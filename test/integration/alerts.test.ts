@@ -160,10 +160,17 @@ const CASES: Case[] = [
   },
   {
     what: "Redis commands failing",
-    series: { otp_gateway_redis_errors_total: rising(3, 10) },
-    at: "8m",
+    series: { otp_gateway_redis_errors_total: rising(3, 15) },
+    at: "12m",
     alert: "OtpGatewayRedisErrors",
     fires: [{}],
+  },
+  {
+    what: "one Redis error, a blip (a restart, one timeout)",
+    series: { otp_gateway_redis_errors_total: "0 0 0 1 1 1 1 1 1 1 1" },
+    at: "8m",
+    alert: "OtpGatewayRedisErrors",
+    fires: [],
   },
   {
     what: "no Redis errors",
