@@ -181,7 +181,7 @@ function requestLine(
   seconds: number,
 ): LogFields {
   const ms = Math.round(seconds * 10_000) / 10;
-  const fields: LogFields = { requestId: meta.requestId, method, path: maskDigitRuns(path), status, ms };
+  const fields: LogFields = { requestId: meta.requestId, method, path: shownPath(path), status, ms };
   if (meta.clientIp) fields.ip = meta.clientIp;
   if (meta.maskedPhone) fields.phone = meta.maskedPhone;
   if (meta.verificationId) fields.verificationId = meta.verificationId;
@@ -190,4 +190,13 @@ function requestLine(
   if (meta.rule) fields.rule = meta.rule;
   if (meta.clientGone) fields.clientGone = true;
   return fields;
+}
+
+/** Paths longer than this are cut in the request line: a client must not choose the size of our log lines. */
+const PATH_SHOWN = 256;
+
+/** A path as a request line shows it: digit runs masked, cut to PATH_SHOWN characters. */
+function shownPath(path: string): string {
+  const masked = maskDigitRuns(path);
+  return masked.length > PATH_SHOWN ? `${masked.slice(0, PATH_SHOWN)}…(${masked.length} characters)` : masked;
 }

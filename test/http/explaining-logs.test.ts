@@ -40,6 +40,18 @@ describe("request lines", () => {
     }
   });
 
+  test("a path of 9 000 characters is cut in its line, which says how long it was", async () => {
+    const gateway = socketGateway(fake.url);
+    try {
+      expect((await fetch(`${gateway.base}/abc${"x".repeat(9_000)}`)).status).toBe(404);
+      const line = gateway.lines().find((l) => l.msg === "request");
+      expect(String(line?.path).length).toBeLessThan(300);
+      expect(String(line?.path)).toEndWith("…(9004 characters)");
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test("a verify's line says whether the code was right", async () => {
     const gateway = socketGateway(fake.url);
     try {
