@@ -44,6 +44,8 @@ export interface Metrics {
   watchInFlight(read: () => number): void;
   /** Where the number of blocks and ranges blocked now is read from at scrape time (the store). */
   watchActiveBlocks(read: () => Promise<number>): void;
+  /** Work done before each rendering (reading the budgets' use from the store); a failure is ignored. */
+  beforeScrape(refresh: () => Promise<void>): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -63,5 +65,6 @@ export const noMetrics: Metrics = {
   answered() {},
   watchInFlight() {},
   watchActiveBlocks() {},
+  beforeScrape() {},
   render: async () => ({ contentType: "text/plain", body: "" }),
 };

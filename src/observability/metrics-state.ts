@@ -121,4 +121,6 @@ export interface MetricsState {
   inFlight: () => number;
   /** Blocks and ranges the pumping guard holds blocked now, read from the store when scraped. */
   activeBlocks?: () => Promise<number>;
+  /** Run before each rendering: fresh values for what the hot path sees only now and then. */
+  readonly beforeScrape: (() => Promise<void>)[];
 }

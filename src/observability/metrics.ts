@@ -43,6 +43,7 @@ export class PromMetrics implements Metrics {
       budgets: new Map(),
       http: new Map(),
       inFlight: () => 0,
+      beforeScrape: [],
     };
   }
 
@@ -125,6 +126,9 @@ export class PromMetrics implements Metrics {
   }
   watchActiveBlocks(read: () => Promise<number>): void {
     this.#state.activeBlocks = read;
+  }
+  beforeScrape(refresh: () => Promise<void>): void {
+    this.#state.beforeScrape.push(refresh);
   }
   async render(): Promise<{ contentType: string; body: string }> {
     // Loaded and built once, on the first scrape.

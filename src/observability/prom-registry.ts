@@ -90,7 +90,7 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
     });
   budgetGauge(
     "otp_gateway_send_budget_used",
-    "Sends counted in a send budget's window (as this process last saw it).",
+    "Sends counted in a send budget's window, every gateway's (read from the store at each scrape).",
     (b) => b.used,
   );
   budgetGauge("otp_gateway_send_budget_remaining", "Sends left in a send budget's window.", (b) =>
@@ -139,7 +139,10 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
     ])
       registry.removeSingleMetric(name);
   }
-  return async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+  return async () => {
+    await Promise.allSettled(state.beforeScrape.map((refresh) => refresh()));
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  };
 }
 
 /** A histogram prom-client renders from our own series (their buckets counted in metrics.ts, not cumulative). */

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { RedisStore } from "../../src/adapters/store/redis/index";
+import { buildServices } from "../../src/composition-root";
+import { loadConfig } from "../../src/config/index";
 import { PromMetrics } from "../../src/observability/metrics";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { must } from "../support/given";
 import { captureLogger, startMessaging, testApp } from "../support/harness";
 import { flushSharedRedis, freePort, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
+import { listenApp } from "../support/socket";
 
 const fake = new FakeStartMessaging();
 const { logger } = captureLogger();
@@ -131,5 +134,40 @@ describe("when Redis fails", () => {
     while ((await client.get("/readyz")).status !== 200 && Date.now() < deadline) await Bun.sleep(100);
     expect((await client.get("/readyz")).status).toBe(200);
     expect((await client.post("/v1/otp/send", { phone: "+919876500004" })).status).toBe(200);
+  });
+});
+
+describe("the budget gauges of gateways sharing one Redis", () => {
+  test("a gateway that served no send shows, at its scrape, the budget the others spent", async () => {
+    await flushSharedRedis();
+    const env = {
+      REDIS_URL: SHARED_REDIS_URL,
+      STARTMESSAGING_API_KEY: "sm_test_fake_key",
+      STARTMESSAGING_BASE_URL: fake.url,
+      SEND_BUDGETS: "*=100/1h",
+      BUDGET_RESERVE: "20",
+      METRICS_ACCESS: "public",
+      NODE_ENV: "development",
+    };
+    const [a, b] = [buildServices(loadConfig(env), logger), buildServices(loadConfig(env), logger)];
+    const [gatewayA, gatewayB] = [listenApp(a), listenApp(b)];
+    try {
+      expect(await a.store.connected(5_000)).toBe(true);
+      expect(await b.store.connected(5_000)).toBe(true);
+      for (let i = 0; i < 3; i++) {
+        const sent = await fetch(`${gatewayA.base}/v1/otp/send`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ phone: `+91987650090${i}` }),
+        });
+        expect(sent.status).toBe(200);
+      }
+      const page = await (await fetch(`${gatewayB.base}/metrics`)).text();
+      expect(page).toContain('otp_gateway_send_budget_used{budget="*",window="100/1h"} 3');
+      expect(page).toContain('otp_gateway_send_budget_open_remaining{budget="*",window="100/1h"} 77');
+    } finally {
+      await Promise.all([gatewayA.stop(), gatewayB.stop()]);
+      await Promise.all([a.store.close(), b.store.close()]);
+    }
   });
 });
