@@ -43,9 +43,25 @@ export function problemHeaders(error: GatewayError): Record<string, string> {
   return headers;
 }
 
+interface FieldSchema {
+  pattern?: string;
+  description?: string;
+  examples?: unknown[];
+}
+
+/**
+ * A field's error as a person reads it: for a string its pattern refused, what the field is and an
+ * example (from the schema's own description), not the pattern; otherwise TypeBox's message.
+ */
+function inWords(schema: FieldSchema | undefined, message = "is not valid"): string {
+  if (!schema?.pattern || !schema.description || !message.includes("to match")) return message;
+  const example = schema.examples?.[0];
+  return `Expected: ${schema.description}${example === undefined ? "" : ` For example ${JSON.stringify(example)}.`}`;
+}
+
 /** TypeBox's errors as JSON pointers with short messages; never echoes the value sent. */
 function fieldErrors(error: unknown): FieldError[] {
-  let all: { path?: string; message?: string; summary?: string }[];
+  let all: { path?: string; message?: string; summary?: string; schema?: FieldSchema }[];
   try {
     // Elysia works the list out when asked; for an odd value that can throw: then no field list.
     all = (error as { all?: typeof all }).all ?? [];
@@ -58,7 +74,7 @@ function fieldErrors(error: unknown): FieldError[] {
     const pointer = item.path || "/";
     if (seen.has(pointer)) continue;
     seen.add(pointer);
-    out.push({ pointer, detail: item.message ?? "is not valid" });
+    out.push({ pointer, detail: inWords(item.schema, item.message) });
   }
   return out.slice(0, 20);
 }

@@ -103,6 +103,19 @@ describe("invalid input is a 400 problem and nothing is sent", () => {
     expect(JSON.stringify(problem)).not.toContain("<script>");
   });
 
+  test("a field its pattern refused is explained in words with an example, not the pattern", async () => {
+    const problem = await expectProblem(
+      await client.post("/v1/otp/send", { phone: "12345" }),
+      400,
+      "INVALID_REQUEST",
+    );
+    const [phone] = problem.errors as { pointer: string; detail: string }[];
+    expect(phone?.pointer).toBe("/phone");
+    expect(phone?.detail).toContain("E.164");
+    expect(phone?.detail).toContain('For example "+919876543210"');
+    expect(phone?.detail).not.toContain("^");
+  });
+
   test("verify codes must be 4 to 8 digits", async () => {
     for (const code of ["123", "123456789", "12 34", "١٢٣٤٥٦", ""]) {
       await expectProblem(
