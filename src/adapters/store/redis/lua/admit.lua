@@ -137,10 +137,13 @@ out[PUMP_STRIKES], out[PUMP_BUCKET] = verdict[3] or 0, verdict[4] or -1
 
 -- The bounds on unproven sends: a block, then its range, holding as many as they may.
 local bounded = mode ~= 'off' and #bounds > 0 and not proven and not safe
+local blockHeld, rangeHeld = false, false
 if bounded and verdict[1] == 0 then
   local boundsWindowMs, boundsBucketMs = tonumber(bounds[3]), tonumber(bounds[4])
-  out[BLOCK_UNPROVEN] = unproven_count(blockKey, boundsWindowMs, boundsBucketMs, now)
-  if hasRange then out[RANGE_UNPROVEN] = unproven_count(rangeKey, boundsWindowMs, boundsBucketMs, now) end
+  out[BLOCK_UNPROVEN], blockHeld = unproven_count(blockKey, boundsWindowMs, boundsBucketMs, now)
+  if hasRange then
+    out[RANGE_UNPROVEN], rangeHeld = unproven_count(rangeKey, boundsWindowMs, boundsBucketMs, now)
+  end
   if out[BLOCK_UNPROVEN] >= tonumber(bounds[1]) then
     out[RULE] = 'block-unproven'
   elseif hasRange and out[RANGE_UNPROVEN] >= tonumber(bounds[2]) then
@@ -194,8 +197,19 @@ else
   if bounded and verdict[1] == 0 then
     local boundsWindowMs, boundsBucketMs = tonumber(bounds[3]), tonumber(bounds[4])
     local keepMs = boundsWindowMs + boundsBucketMs
-    out[UNPROVEN_BUCKET] = unproven_add(blockKey, boundsBucketMs, now, keepMs)
-    if hasRange then unproven_add(rangeKey, boundsBucketMs, now, keepMs) end
+    -- A pump hash this step counted in lives its policy's keepMs less a bucket: long enough here
+    -- when that is at least the bounds' keepMs (with the defaults, 25 h against 65 min).
+    local function lives(key, policy)
+      for _, countedKey in ipairs(counted) do
+        if countedKey == key then return tonumber(policy[9]) - tonumber(policy[2]) >= keepMs end
+      end
+      return false
+    end
+    local blockLives = lives(blockKey, blockPolicy)
+    out[UNPROVEN_BUCKET] = unproven_add(blockKey, boundsBucketMs, now, keepMs, blockHeld, blockLives)
+    if hasRange then
+      unproven_add(rangeKey, boundsBucketMs, now, keepMs, rangeHeld, lives(rangeKey, rangePolicy))
+    end
   end
   claim()
 end

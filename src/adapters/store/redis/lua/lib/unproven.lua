@@ -7,21 +7,22 @@
 -- more. Mirrors `unprovenCount` in src/domain/pumping.ts.
 --
 -- unproven_count(key, windowMs, bucketMs, now): the unproven sends of the buckets that overlap
---   (now - window, now], once the buckets before them are dropped.
--- unproven_add(key, bucketMs, now, keepMs): counts one (after unproven_count, at the same now);
---   returns its bucket.
+--   (now - window, now], once the buckets before them are dropped; and whether any are held.
+-- unproven_add(key, bucketMs, now, keepMs, held, lives): counts one (after unproven_count, at the
+--   same now, `held` as it said); `lives`: the hash is known to live keepMs more (its time to live is
+--   not asked). Returns its bucket.
 local function unproven_count(key, windowMs, bucketMs, now)
   local held = redis.call('HMGET', key, 'u#', 'u<', 'u>')
   local total, oldest, newest = tonumber(held[1]), tonumber(held[2]), tonumber(held[3])
-  if not total then return 0 end
+  if not total then return 0, false end
   local first = math.floor((now - windowMs) / bucketMs)
-  if oldest >= first then return total end
+  if oldest >= first then return total, true end
   if newest < first then
     -- Every bucket held left the window: the newest and those a window before it.
     local stale = {'u#', 'u<', 'u>'}
     for j = newest - math.ceil(windowMs / bucketMs) - 1, newest do stale[#stale + 1] = 'u:' .. j end
     redis.call('HDEL', key, unpack(stale))
-    return 0
+    return 0, false
   end
   local stale = {}
   for j = oldest, first - 1 do stale[#stale + 1] = 'u:' .. j end
@@ -30,10 +31,10 @@ local function unproven_count(key, windowMs, bucketMs, now)
   end
   redis.call('HDEL', key, unpack(stale))
   redis.call('HSET', key, 'u#', total, 'u<', first)
-  return total
+  return total, true
 end
 
-local function unproven_add(key, bucketMs, now, keepMs)
+local function unproven_add(key, bucketMs, now, keepMs, held, lives)
   local bucket = math.floor(now / bucketMs)
   if redis.call('HINCRBY', key, 'u:' .. bucket, 1) > 1 then
     redis.call('HINCRBY', key, 'u#', 1)
@@ -41,12 +42,12 @@ local function unproven_add(key, bucketMs, now, keepMs)
   end
   -- A new bucket: the newest (the oldest too when none is held), and the hash lives at least as
   -- long as this one counts.
-  if redis.call('HEXISTS', key, 'u#') == 1 then
+  if held then
     redis.call('HINCRBY', key, 'u#', 1)
     redis.call('HSET', key, 'u>', bucket)
   else
     redis.call('HSET', key, 'u#', 1, 'u<', bucket, 'u>', bucket)
   end
-  if redis.call('PTTL', key) < keepMs then redis.call('PEXPIRE', key, keepMs) end
+  if not lives and redis.call('PTTL', key) < keepMs then redis.call('PEXPIRE', key, keepMs) end
   return bucket
 end
