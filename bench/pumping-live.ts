@@ -78,16 +78,35 @@ class Gateway {
   #proc?: ReturnType<typeof Bun.spawn>;
   base = "";
 
+  /** Starts the gateway on a free port; again on another if it exits first (the port was taken meanwhile). */
   async start(env: Record<string, string>): Promise<void> {
-    const port = await freePort();
-    this.#proc = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
-      env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), TRUST_PROXY: "1", ...env },
-      stdout: "pipe",
-      stderr: "ignore",
-    });
-    void this.#read(this.#proc.stdout as ReadableStream<Uint8Array>);
-    await waitHealthy(port);
-    this.base = `http://127.0.0.1:${port}`;
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const proc = Bun.spawn([join(ROOT, "dist/otp-gateway")], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          TRUST_PROXY: "1",
+          ...env,
+        },
+        stdout: "pipe",
+        stderr: "ignore",
+      });
+      this.#proc = proc;
+      void this.#read(proc.stdout as ReadableStream<Uint8Array>);
+      const healthy = waitHealthy(port, 20_000).then(
+        () => true,
+        () => false,
+      );
+      if (await Promise.race([healthy, proc.exited.then(() => false)])) {
+        this.base = `http://127.0.0.1:${port}`;
+        return;
+      }
+      proc.kill("SIGKILL");
+      await healthy; // its polling ends before the next attempt's starts
+      if (attempt === 3) throw new Error(`the gateway did not answer /healthz, ${attempt} times`);
+    }
   }
 
   async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
