@@ -10,7 +10,7 @@ import type { AppDeps } from "./app";
 import type { Config } from "./config/index";
 import { unprovenBounds } from "./domain/pumping";
 import { ratePolicy } from "./domain/rate-policy";
-import { openLimit, withReserve } from "./domain/send-budget";
+import { withReserve } from "./domain/send-budget";
 import { createLogger, type Logger } from "./observability/logger";
 import { type Metrics, PromMetrics } from "./observability/metrics";
 
@@ -23,8 +23,6 @@ export function buildServices(
   warnOfTestNumbers(config, logger);
   for (const warning of config.warnings) logger.warn(warning);
   const store = buildStore(config, logger, metrics);
-  if (config.PUMPING_GUARD !== "off") metrics.watchActiveBlocks(async () => (await store.blocks()).length);
-  metrics.beforeScrape(() => readBudgets(store, config, metrics));
   return {
     logger,
     metrics,
@@ -158,21 +156,5 @@ function warnOfTestNumbers(config: Config, logger: Logger): void {
       count: config.TEST_PHONES.size - expired,
       ...(expired ? { expired } : {}),
     },
-  );
-}
-
-/**
- * The budgets' use as the store holds it, every gateway's sends together, into the budget gauges at
- * each scrape: a process that has seen no send for a while would otherwise show what it saw last.
- */
-async function readBudgets(store: OtpStore, config: Config, metrics: Metrics): Promise<void> {
-  const share = config.PUMPING_GUARD === "off" ? 0 : config.BUDGET_RESERVE / 100;
-  await Promise.all(
-    config.SEND_BUDGETS.map(async (budget) => {
-      const use = await store.budgetUse(budget);
-      budget.windows.forEach((w, k) => {
-        metrics.budget(budget.scope, w.label, use.used[k] ?? 0, w.limit, openLimit(w.limit, share));
-      });
-    }),
   );
 }

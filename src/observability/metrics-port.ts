@@ -44,7 +44,7 @@ export interface Metrics {
   watchInFlight(read: () => number): void;
   /** Where the number of blocks and ranges blocked now is read from at scrape time (the store). */
   watchActiveBlocks(read: () => Promise<number>): void;
-  /** Work done before each rendering (reading the budgets' use from the store); a failure is ignored. */
+  /** Work done before each rendering (reading the budgets' use from the store; the last one given); a failure is ignored. */
   beforeScrape(refresh: () => Promise<void>): void;
   render(): Promise<{ contentType: string; body: string }>;
 }

@@ -122,5 +122,5 @@ export interface MetricsState {
   /** Blocks and ranges the pumping guard holds blocked now, read from the store when scraped. */
   activeBlocks?: () => Promise<number>;
   /** Run before each rendering: fresh values for what the hot path sees only now and then. */
-  readonly beforeScrape: (() => Promise<void>)[];
+  beforeScrape?: () => Promise<void>;
 }

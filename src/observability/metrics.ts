@@ -43,7 +43,6 @@ export class PromMetrics implements Metrics {
       budgets: new Map(),
       http: new Map(),
       inFlight: () => 0,
-      beforeScrape: [],
     };
   }
 
@@ -128,7 +127,7 @@ export class PromMetrics implements Metrics {
     this.#state.activeBlocks = read;
   }
   beforeScrape(refresh: () => Promise<void>): void {
-    this.#state.beforeScrape.push(refresh);
+    this.#state.beforeScrape = refresh;
   }
   async render(): Promise<{ contentType: string; body: string }> {
     // Loaded and built once, on the first scrape.

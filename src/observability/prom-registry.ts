@@ -140,7 +140,7 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
       registry.removeSingleMetric(name);
   }
   return async () => {
-    await Promise.allSettled(state.beforeScrape.map((refresh) => refresh()));
+    await state.beforeScrape?.().catch(() => undefined);
     return { contentType: registry.contentType, body: await registry.metrics() };
   };
 }

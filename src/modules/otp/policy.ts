@@ -1,5 +1,5 @@
 import type { SmsProvider } from "../../adapters/sms/port";
-import type { GuardCounts, SendingStore, VerifyingStore } from "../../adapters/store/port";
+import type { GuardAdminStore, GuardCounts, SendingStore, VerifyingStore } from "../../adapters/store/port";
 import type { PumpingPolicy, UnprovenBounds } from "../../domain/pumping";
 import type { RatePolicy } from "../../domain/rate-policy";
 import type { ReturningPolicy } from "../../domain/returning";
@@ -46,8 +46,8 @@ export interface OtpPolicy {
 
 export interface OtpServiceDeps {
   provider: SmsProvider;
-  /** What sending and verifying ask of the store, and the pumping guard's counts. */
-  store: SendingStore & VerifyingStore & GuardCounts;
+  /** What sending and verifying ask of the store, the pumping guard's counts, and what its gauges read. */
+  store: SendingStore & VerifyingStore & GuardCounts & Pick<GuardAdminStore, "budgetUse" | "blocks">;
   policy: OtpPolicy;
   logger: Logger;
   metrics: Metrics;

@@ -32,9 +32,11 @@ export class OtpService {
     this.#spend = new SpendGuard({
       budgets: policy.sendBudgets,
       reserve: { share: policy.budgetReserve, mode: policy.pumping.mode },
+      budgetUse: (budget) => store.budgetUse(budget),
       logger,
       metrics,
     });
+    if (policy.pumping.mode !== "off") metrics.watchActiveBlocks(async () => (await store.blocks()).length);
     this.#pumping = new PumpingGuard({
       store,
       policy: policy.pumping,

@@ -23,10 +23,14 @@ export class SpendGuard {
       budgets: readonly SendBudget[];
       /** BUDGET_RESERVE's share, and the mode it runs in (the pumping guard's): enforced, monitored, or off. */
       reserve: { share: number; mode: PumpingMode };
+      /** A budget's use as the store holds it (every gateway's sends): read into the gauges at each scrape. */
+      budgetUse: (budget: SendBudget) => Promise<BudgetDecision>;
       logger: Logger;
       metrics: Metrics;
     },
-  ) {}
+  ) {
+    deps.metrics.beforeScrape(() => this.#readBudgets());
+  }
 
   /** The budgets a send to `country` draws on: `*` and its country's (none: nothing to count). */
   budgetsFor(country: string | undefined): readonly SendBudget[] {
@@ -34,8 +38,7 @@ export class SpendGuard {
   }
 
   /**
-   * An admitted send's budgets (in `budgets`' order; none asked for a retry): their use as
-   * metrics, and the alert when this send used a reserve, or took an open share's last place. In
+   * An admitted send's budgets (in `budgets`' order; none asked for a retry): the alert when this send used a reserve, or took an open share's last place. In
    * monitor mode, `budget-reserve` when the reserve would have refused this send (it is not proven
    * and went past an open share), counted.
    */
@@ -44,7 +47,6 @@ export class SpendGuard {
     decisions: readonly BudgetDecision[] = [],
     proven = false,
   ): "budget-reserve" | undefined {
-    this.#observe(budgets, decisions);
     const { share, mode } = this.deps.reserve;
     if (share === 0) return undefined;
     let wouldRefuse = false;
@@ -58,7 +60,7 @@ export class SpendGuard {
   }
 
   /**
-   * A send a budget refused: the use as metrics, the alert, and the answer (503 with Retry-After,
+   * A send a budget refused: the alert, and the answer (503 with Retry-After,
    * nothing sent). The rule (for metrics and the request line, never the answer): `budget-reserve`
    * when the send is not proven and only the reserve was left, else `budget`.
    */
@@ -67,7 +69,6 @@ export class SpendGuard {
     decisions: readonly BudgetDecision[],
     proven: boolean,
   ): GatewayError {
-    this.#observe(budgets, decisions);
     const index = decisions.findIndex((d) => !d.allowed);
     const [budget, decision] = [budgets[index], decisions[index]];
     const window = budget?.windows[decision?.index ?? 0];
@@ -84,6 +85,15 @@ export class SpendGuard {
       retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
       rule,
     });
+  }
+
+  /**
+   * Every budget's use into the gauges, read from the store when scraped: a process that has seen
+   * no send for a while shows every gateway's sends all the same.
+   */
+  async #readBudgets(): Promise<void> {
+    const { budgets, budgetUse } = this.deps;
+    this.#observe(budgets, await Promise.all(budgets.map(budgetUse)));
   }
 
   #observe(budgets: readonly SendBudget[], decisions: readonly BudgetDecision[]): void {
