@@ -10,7 +10,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds, freePort, median, sh, waitHealthy, writeResults } from "../scripts/lib/local";
+import {
+  cpuSeconds,
+  freePort,
+  median,
+  privateRedisArgs,
+  sh,
+  waitHealthy,
+  writeResults,
+} from "../scripts/lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -141,10 +149,7 @@ interface Row {
 try {
   if (!flag("no-build")) await sh(["bash", "scripts/build.sh"], ROOT);
   const redisPort = await freePort();
-  spawn(
-    ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    {},
-  );
+  spawn(privateRedisArgs(redisPort), {});
   const upstreamPort = await freePort();
   spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], { PORT: String(upstreamPort) });
   await Bun.sleep(300);

@@ -10,7 +10,14 @@
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
-import { freePort, sh, waitHealthy, writeResults } from "../scripts/lib/local";
+import {
+  freePort,
+  privateRedisArgs,
+  seededRandom,
+  sh,
+  waitHealthy,
+  writeResults,
+} from "../scripts/lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SMOKE = process.argv.includes("--smoke");
@@ -23,18 +30,6 @@ const SIZED_BUDGETS = "*=2000/1h,*=20000/24h";
 /** When a returning user asks again: past the phone's 1/1m window (the smoke run opens that window instead). */
 const RETURN_AFTER_MS = SMOKE ? 0 : 61_000;
 const SMOKE_PHONE_LIMITS: Record<string, string> = SMOKE ? { PHONE_SEND_LIMITS: "10/1m" } : {};
-
-/** mulberry32: a small seeded generator, good enough for traffic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The fake upstream: every SMS with the time it went and the number it went to; each code. */
 class Upstream {
@@ -172,7 +167,7 @@ interface LegitOutcome {
  * sign in again 1–3 minutes later (a returning user by then).
  */
 async function legitimate(gw: Gateway, up: Upstream, until: number, seed: number): Promise<LegitOutcome[]> {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const outcomes: LegitOutcome[] = [];
   const address = () => {
@@ -268,7 +263,7 @@ const ATTACKERS: Attacker[] = [
 
 /** The attack's sends and when; the SMS are counted at the upstream, by their numbers' blocks. */
 async function attack(gw: Gateway, up: Upstream, attacker: Attacker, until: number) {
-  const rnd = random(attacker.name.charCodeAt(0));
+  const rnd = seededRandom(attacker.name.charCodeAt(0));
   const started = performance.now();
   const answers: Answer[] = [];
   const times: number[] = [];
@@ -665,22 +660,7 @@ export function liveReport(result: Awaited<ReturnType<typeof live>>): string {
 if (import.meta.main) {
   if (!process.argv.includes("--no-build")) await sh(["bash", "scripts/build.sh"], ROOT);
   const redisPort = await freePort();
-  const redis = Bun.spawn(
-    [
-      "redis-server",
-      "--port",
-      String(redisPort),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--databases",
-      "16",
-    ],
-    { stdout: "ignore" },
-  );
+  const redis = Bun.spawn(privateRedisArgs(redisPort, "--databases", "16"), { stdout: "ignore" });
   await Bun.sleep(300);
   try {
     const result = await live(redisPort);

@@ -1,6 +1,8 @@
 // The traffic of the pumping benchmark (bench/pumping.ts): legitimate users and three attacks, made
 // from a seeded generator so that every run and every mode sees the same requests at the same times.
+
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { seededRandom } from "../scripts/lib/local";
 
 export type Actor = "legit" | "A" | "B" | "C";
 
@@ -27,20 +29,8 @@ export interface SimShape {
   rates: { A: number; B: number; C: number };
 }
 
-/** mulberry32: a small seeded generator, good enough for traffic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function plan(shape: SimShape, seed = 42): PlannedSend[] {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const simMs = (simSeconds: number) => (simSeconds * 1000) / shape.compression;
   const durationMs = simMs(shape.simHours * 3600);

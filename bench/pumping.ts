@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { freePort, sh, waitHealthy, writeResults } from "../scripts/lib/local";
+import { freePort, privateRedisArgs, sh, waitHealthy, writeResults } from "../scripts/lib/local";
 import { EnvSchema } from "../src/config/schema";
 import { parseDuration } from "../src/lib/duration";
 import { must } from "../test/support/given";
@@ -186,16 +186,7 @@ async function run(
 try {
   if (!process.argv.includes("--no-build")) await sh(["bash", "scripts/build.sh"], ROOT);
   const redisPort = await freePort();
-  const redis = Bun.spawn(
-    [
-      "redis-server",
-      ...["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      ...["--databases", "16"],
-    ],
-    {
-      stdout: "ignore",
-    },
-  );
+  const redis = Bun.spawn(privateRedisArgs(redisPort, "--databases", "16"), { stdout: "ignore" });
   await Bun.sleep(300);
   const fake = upstream(must(parseDuration(OTP_TTL), `OTP_TTL, a duration, not ${OTP_TTL}`));
   const sends = plan(SHAPE);

@@ -15,7 +15,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds, freePort, rssMiB, sh, waitHealthy, writeResults } from "../scripts/lib/local";
+import {
+  cpuSeconds,
+  freePort,
+  privateRedisArgs,
+  rssMiB,
+  sh,
+  waitHealthy,
+  writeResults,
+} from "../scripts/lib/local";
 import { must } from "../test/support/given";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -248,20 +256,7 @@ try {
     );
   }
   const redisPort = await freePort();
-  const redis = spawn(
-    onCore(0, [
-      "redis-server",
-      "--port",
-      String(redisPort),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ]),
-    {},
-  );
+  const redis = spawn(onCore(0, privateRedisArgs(redisPort)), {});
   const upstreamPort = await freePort();
   const upstream = spawn(onCore(0, ["bun", join(ROOT, "bench/fake-upstream.ts")]), {
     PORT: String(upstreamPort),

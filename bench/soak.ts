@@ -6,7 +6,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort, rssMiB, waitHealthy } from "../scripts/lib/local";
+import { freePort, privateRedisArgs, rssMiB, waitHealthy } from "../scripts/lib/local";
 import { must } from "../test/support/given";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -22,10 +22,7 @@ const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const build = Bun.spawn(["bash", "scripts/build.sh"], { cwd: ROOT, stdout: "ignore" });
 if ((await build.exited) !== 0) throw new Error("build failed");
 const [redisPort, upstreamPort, port] = [await freePort(), await freePort(), await freePort()];
-const redisProc = Bun.spawn(
-  ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-  { stdout: "ignore" },
-);
+const redisProc = Bun.spawn(privateRedisArgs(redisPort), { stdout: "ignore" });
 const upstream = Bun.spawn(["bun", join(ROOT, "bench/fake-upstream.ts")], {
   env: { ...process.env, PORT: String(upstreamPort) },
   stdout: "ignore",

@@ -93,3 +93,29 @@ export function writeResults(root: string, name: string, json: unknown, md: stri
   writeFileSync(join(root, `bench/results/${name}.md`), `${md}\n`);
   console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
 }
+
+/** mulberry32: a small seeded generator, the same traffic every run (benchmarks, simulated tests). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** A private redis-server on 127.0.0.1:`port` that keeps nothing on disk: its command line. */
+export const privateRedisArgs = (port: number, ...extra: string[]) => [
+  "redis-server",
+  "--port",
+  String(port),
+  "--bind",
+  "127.0.0.1",
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  ...extra,
+];

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { seededRandom } from "../../../scripts/lib/local";
 import { MemoryStore } from "../../../src/adapters/store/memory/index";
 import type { Admission, PumpCheck } from "../../../src/adapters/store/port";
 import { type PumpingPolicy, unprovenBounds } from "../../../src/domain/pumping";
@@ -28,18 +29,6 @@ const PUMP: PumpCheck = {
   policy: POLICY,
   bounds: must(unprovenBounds(10, 30, 3_600_000), "bounds"),
 };
-
-/** mulberry32, seeded: the same traffic every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Event =
   | { at: number; kind: "send"; phone: string; verifyAfter?: number }
@@ -95,7 +84,7 @@ const phoneOf = (n: number) => `${PUMP.prefix}${String(n % 1000).padStart(3, "0"
 
 describe("unproven bounds over hours of traffic (simulated clock)", () => {
   test("a popular block, 40 new users an hour for 6 hours, 90 % verifying within a minute: all served", async () => {
-    const rnd = random(3);
+    const rnd = seededRandom(3);
     const sends = Array.from({ length: 240 }, (_, n) => ({
       at: rnd() * 6 * 3_600_000,
       phone: phoneOf(n),
@@ -106,7 +95,7 @@ describe("unproven bounds over hours of traffic (simulated clock)", () => {
   });
 
   test("30 new users of one block in a minute, each verifying within 20 s: all served", async () => {
-    const rnd = random(5);
+    const rnd = seededRandom(5);
     const sends = Array.from({ length: 30 }, (_, n) => ({
       at: n * 2_000,
       phone: phoneOf(n),
