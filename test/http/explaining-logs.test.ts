@@ -70,6 +70,28 @@ describe("request lines", () => {
   });
 });
 
+describe("the answer-time histogram", () => {
+  test("made-up paths cannot add route labels: each is timed as `other`", async () => {
+    const gateway = socketGateway(fake.url, { IP_GET_LIMITS: "off" });
+    try {
+      for (let i = 0; i < 40; i++)
+        await fetch(`${gateway.base}/made-up-${i}/%2e%2e/${"9".repeat(i)}`, { redirect: "manual" });
+      await fetch(`${gateway.base}/healthz`);
+      const routes = new Set(
+        [
+          ...(await gateway.page()).matchAll(
+            /otp_gateway_http_request_duration_seconds_count\{route="([^"]*)"/g,
+          ),
+        ].map((m) => m[1]),
+      );
+      // `%2e%2e` is `..` to a URL parser: some of them are `/` (a real route), the rest `other`.
+      expect([...routes].sort(), JSON.stringify([...routes])).toEqual(["/", "/healthz", "other"]);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
 describe("lines about a request, written away from its route", () => {
   test("the provider's retry and failure lines carry the request's id", async () => {
     const gateway = socketGateway(fake.url);
