@@ -3,6 +3,10 @@
 #   docker buildx build --platform linux/arm64,linux/amd64 -t otp-gateway .
 # The build stage runs on the builder's own platform and cross-compiles for the
 # target (no emulation); scripts/build.sh is the same script `bun run build:*` runs.
+# Without Docker or a registry, `bun run image` (scripts/image.sh) builds the runtime stage below
+# as it is, on a base made from Debian's packages, swapping only its FROM line and its
+# `COPY --from=build` line: the script stops if either changes. Everything else the image holds
+# (labels, env, user, HEALTHCHECK, entrypoint) is said here once; the image's test reads it.
 
 FROM --platform=$BUILDPLATFORM oven/bun:1.4.5 AS build
 WORKDIR /src

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, median, memorySplitMiB, rssMiB, sh } from "./lib/local";
+import { freePort, median, memorySplitMiB, rssMiB, sh, writeBetweenMarkers } from "./lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
@@ -209,16 +209,7 @@ try {
   ].join("\n");
   console.log(table);
 
-  const readmePath = join(ROOT, "docs/operations.md");
-  const readme = await Bun.file(readmePath).text();
-  const [start, end] = ["<!-- binary-figures:start -->\n", "\n<!-- binary-figures:end -->"];
-  const from = readme.indexOf(start) + start.length;
-  const to = readme.indexOf(end);
-  if (from >= start.length && to >= 0) {
-    await Bun.write(readmePath, readme.slice(0, from) + table + readme.slice(to));
-  } else {
-    console.error("docs/operations.md has no binary-figures markers; not written");
-  }
+  writeBetweenMarkers(join(ROOT, "docs/operations.md"), "binary-figures", table);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

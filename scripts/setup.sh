@@ -15,6 +15,10 @@ PACKAGES=(
   "wrk                wrk                 the load generator of bun run bench, whose smoke run is a test (test/bench)"
   "prometheus         promtool            promtool checks /metrics and the alert rules, Prometheus runs the dashboard's queries (test/integration)"
   "lua-check          luacheck            luacheck lints the store's Lua scripts (test/integration/lua.test.ts)"
+  "buildah            buildah             builds the container image offline, FROM scratch (bun run image, test/e2e/image.test.ts)"
+  "podman             podman              runs the image read-only as its own user, and its HEALTHCHECK (test/e2e/image.test.ts)"
+  "runc               runc                the OCI runtime podman uses here: crun cannot drop cgroup controllers on these VMs"
+  "skopeo             skopeo              copies the image into compressed layers to measure them (bun run bench:image)"
 )
 
 installed() {

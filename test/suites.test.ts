@@ -18,6 +18,7 @@ const NEEDS: [string, RegExp][] = [
   ["luacheck", /"luacheck"/],
   ["a compiled binary", /scripts\/build\.sh/],
   ["qemu", /qemu-aarch64/],
+  ["podman and buildah", /\bContainerHost\b/],
   ["Chromium", /from "playwright-core"/],
   ["a benchmark run (wrk)", /\["bun", "bench\//],
 ];
@@ -25,7 +26,7 @@ const NEEDS: [string, RegExp][] = [
 /** The directories the quick run leaves out, and what their tests need (one of, at least). */
 const FULL_ONLY_NEEDS: Record<string, string[]> = {
   "test/integration": ["a real Redis", "promtool", "Prometheus", "luacheck"],
-  "test/e2e": ["a compiled binary", "qemu"],
+  "test/e2e": ["a compiled binary", "qemu", "podman and buildah"],
   "test/browser": ["Chromium"],
   "test/bench": ["a benchmark run (wrk)"],
 };

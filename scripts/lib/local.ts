@@ -94,6 +94,19 @@ export function writeResults(root: string, name: string, json: unknown, md: stri
   console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
 }
 
+/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->` in a document; says so when they are missing. */
+export function writeBetweenMarkers(path: string, name: string, text: string): void {
+  const doc = readFileSync(path, "utf8");
+  const [start, end] = [`<!-- ${name}:start -->\n`, `\n<!-- ${name}:end -->`];
+  const from = doc.indexOf(start) + start.length;
+  const to = doc.indexOf(end);
+  if (from < start.length || to < 0) {
+    console.error(`${path} has no ${name} markers; not written`);
+    return;
+  }
+  writeFileSync(path, doc.slice(0, from) + text + doc.slice(to));
+}
+
 /** mulberry32: a small seeded generator, the same traffic every run (benchmarks, simulated tests). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
