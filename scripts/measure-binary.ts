@@ -4,12 +4,12 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, median, memorySplitMiB, rssMiB, sh, writeBetweenMarkers } from "./lib/local";
+import { freePort, median, memorySplitMiB, numberFlag, rssMiB, sh, writeBetweenMarkers } from "./lib/local";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 15);
+const runs = numberFlag("runs", 15);
 /** Memory figures are medians of this many starts (one start's RSS moves by 2-3 MiB here). */
-const rssRuns = Number(process.argv[process.argv.indexOf("--rss-runs") + 1] || 5);
+const rssRuns = numberFlag("rss-runs", 5);
 
 /**
  * ms from exec to the first 200 on /healthz, and RSS (MiB) 2 s after one send and verify served;

@@ -94,6 +94,14 @@ export function writeResults(root: string, name: string, json: unknown, md: stri
   console.log(`\n${md}\n\nwrote bench/results/${name}.json and .md`);
 }
 
+/** The number after `--name` on the command line, or `fallback` when the flag is absent. */
+export function numberFlag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at < 0 ? undefined : Number(process.argv[at + 1]);
+  if (value !== undefined && !(value > 0)) throw new Error(`--${name} takes a positive number`);
+  return value ?? fallback;
+}
+
 /** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->` in a document; says so when they are missing. */
 export function writeBetweenMarkers(path: string, name: string, text: string): void {
   const doc = readFileSync(path, "utf8");
