@@ -82,6 +82,7 @@ export function buildServices(
       exposeReason: config.VERIFY_EXPOSE_REASON,
       testNumbers: config.TEST_PHONES,
       otpTtlMs: config.OTP_TTL,
+      verificationKeepMs: config.VERIFICATION_KEEP,
     },
     http: {
       maxBodySize: config.MAX_BODY_SIZE,

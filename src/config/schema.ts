@@ -75,6 +75,11 @@ export const EnvSchema = T.Object({
   OTP_LENGTH: Int(6, 4, 8, "Digits in a generated code."),
   OTP_TTL: Duration("5m", "How long a code stays valid (used when the upstream does not say)."),
   OTP_MAX_ATTEMPTS: Int(3, 1, 10, "Verify attempts per code (used when the upstream does not say)."),
+  VERIFICATION_KEEP: Duration(
+    "15m",
+    "How long GET /v1/otp/{verificationId} still answers after a code's expiry, so that an app reads its final " +
+      "state. Each verification's record lives its code's lifetime plus this.",
+  ),
   VERIFY_EXPOSE_REASON: Flag(
     false,
     "Add `reason` (wrong_code, expired, unknown, exhausted) to verify answers. Off by default: one generic answer leaks less.",

@@ -74,6 +74,20 @@ export const CODE_FACTS = {
     when: "a known path with another method (`GET /v1/otp/send`); `Allow` lists the methods it takes",
     action: "Use a method from the `Allow` header (the OTP routes take POST).",
   },
+  VERIFICATION_NOT_FOUND: {
+    status: 404,
+    title: "No such verification",
+    detail: "This gateway knows no verification with this id for this caller.",
+    when: "`GET` or `DELETE /v1/otp/{verificationId}` of an id never issued, another caller's, or forgotten (`VERIFICATION_KEEP` after its code's expiry)",
+    action:
+      "Use the `verificationId` of a send made with the same caller key, within `VERIFICATION_KEEP` of its expiry; send a new code otherwise.",
+  },
+  VERIFICATION_ENDED: {
+    status: 409,
+    title: "The verification has already ended",
+    when: "`DELETE /v1/otp/{verificationId}` of a verification already verified, canceled, failed or expired",
+    action: "Nothing to cancel: its code can no longer verify. `GET` it to see how it ended.",
+  },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     title: "The Idempotency-Key was used with different data",

@@ -37,7 +37,7 @@ export interface GuardOptions {
  * The cheap checks in front of the routes, run in onRequest: before the body
  * is read, validated or Redis is touched, so a flood of refused requests costs
  * one LRU lookup each. Order: the per-IP limit (every attempt counts, keyed or
- * not), then, for a send or a verify, the caller key. Every other request but
+ * not), then, for the /v1 routes (needsCallerKey), the caller key. Every other request but
  * the probes meets a per-IP limit of its own (IP_GET_LIMITS): a page, /metrics
  * or the docs asked for in a loop from one address costs a refusal each, not
  * its answer, and those refusals are held back a second (held-answers.ts), so
@@ -105,7 +105,7 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     if (cors) copyCorsHeaders(corsFrom, response.headers);
     return request.method === "POST" ? response : held.hold(response);
   };
-  // A send or a verify, when GATEWAY_API_KEYS is set: refused without one of the keys.
+  // A request to the /v1 routes, when GATEWAY_API_KEYS is set: refused without one of the keys.
   const refuseWithoutKey = (
     request: Request,
     path: string,
@@ -148,8 +148,26 @@ export function guard({ metas, metrics, ipLimiter, trustProxy, apiKeys, peerAddr
     if (charged && !charged.decision.allowed) return overLimit(request, path, clientIp, charged, set.headers);
     const meta = metas.of(request);
     meta.clientIp = clientIp;
-    if (post && keyDigests.length > 0) return refuseWithoutKey(request, path, meta, set.headers);
+    if (keyDigests.length > 0 && needsCallerKey(request.method, path)) {
+      return refuseWithoutKey(request, path, meta, set.headers);
+    }
   });
+}
+
+/**
+ * Whether a request needs a caller key (with GATEWAY_API_KEYS): every POST and DELETE, whatever the path
+ * (their only routes are the OTP routes), and a GET or HEAD of anything that reads as /v1 (a
+ * verification's status), however it is spelled, so that no spelling the router accepts walks past.
+ */
+function needsCallerKey(method: string, path: string): boolean {
+  if (method === "POST" || method === "DELETE") return true;
+  if (method !== "GET" && method !== "HEAD") return false;
+  if (path.startsWith("/v1/")) return true;
+  try {
+    return decodeURIComponent(path).toLowerCase().includes("/v1");
+  } catch {
+    return true; // undecodable: ask for the key
+  }
 }
 
 /** CORS headers an earlier onRequest hook (the cors plugin) put on `set`, copied onto an answer built here. */

@@ -55,5 +55,6 @@ const TIMED_PREFIXES = ["/admin", "/problems", "/swagger"];
 /** A request's route for the answer-time histogram: a bounded set, whatever paths clients make up. */
 export function routeLabel(path: string): string {
   if (TIMED_ROUTES.has(path)) return path;
+  if (path.startsWith("/v1/otp/") && !path.includes("/", 8)) return "/v1/otp/{verificationId}";
   return TIMED_PREFIXES.find((prefix) => path.startsWith(`${prefix}/`)) ?? "other";
 }

@@ -42,6 +42,8 @@ const PHONE = "+919876543210";
 const OPERATIONS = [
   { method: "POST", path: "/v1/otp/send" },
   { method: "POST", path: "/v1/otp/verify" },
+  { method: "GET", path: "/v1/otp/{verificationId}" },
+  { method: "DELETE", path: "/v1/otp/{verificationId}" },
   { method: "GET", path: "/healthz" },
   { method: "GET", path: "/readyz" },
 ] as const;

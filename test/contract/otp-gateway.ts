@@ -192,6 +192,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/otp/{verificationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a verification stands
+         * @description Its status (`pending`, then `verified`, `canceled`, `failed` or `expired`), the code's expiry, the attempts left, the number masked and what the gateway knows of the SMS's delivery. Readable until VERIFICATION_KEEP after the code's expiry. With GATEWAY_API_KEYS, only the caller key that sent it sees it: another caller's id is 404, as an unknown one is.
+         */
+        get: operations["getVerification"];
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a verification
+         * @description Its code can no longer verify (a later verify answers `verified: false`) and its status becomes `canceled`, e.g. when the user changed their number. Nothing is given back to a limit or a budget: the SMS was paid for. 409 when it has already ended; 404 for an unknown id or another caller's.
+         */
+        delete: operations["cancelVerification"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -325,6 +349,48 @@ export interface components {
              */
             reason?: "wrong_code" | "expired" | "unknown" | "exhausted";
         };
+        Verification: {
+            /**
+             * @description The verification's id, as send answered it.
+             * @example 3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7
+             */
+            verificationId: string;
+            /**
+             * @description `pending` while the code may still verify; then `verified` (the right code came), `canceled` (DELETE), `failed` (every attempt spent on wrong codes) or `expired` (its lifetime ran out unverified).
+             * @enum {string}
+             */
+            status: "pending" | "verified" | "expired" | "canceled" | "failed";
+            /**
+             * Format: date-time
+             * @description When the code stops (or stopped) working (ISO 8601).
+             * @example 2026-11-25T10:05:00.000Z
+             */
+            expiresAt: string;
+            /**
+             * @description Verify attempts left; 0 once the verification has ended.
+             * @example 2
+             */
+            attemptsLeft: number;
+            /**
+             * @description The number, masked as in the gateway's logs: its country code and last digits.
+             * @example +91******3210
+             */
+            phone: string;
+            /** @description The SMS's delivery, as far as the gateway knows it. */
+            delivery: {
+                /**
+                 * @description What the gateway knows of the SMS's delivery; `unknown` while it has learned nothing since the send.
+                 * @enum {string}
+                 */
+                status: "queued" | "sent" | "delivered" | "failed" | "unknown";
+                /**
+                 * Format: date-time
+                 * @description When the gateway last learned of it (the send, while `unknown`).
+                 * @example 2026-11-25T10:00:00.000Z
+                 */
+                updatedAt: string;
+            };
+        };
         /** @description An RFC 9457 problem, served as application/problem+json. */
         Problem: {
             /**
@@ -348,7 +414,7 @@ export interface components {
              */
             detail: string;
             /** @description Stable machine-readable code: branch on this, not on `title` or `detail`. */
-            code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY" | "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED" | "UNAUTHORIZED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_RETRIES_EXHAUSTED" | "CLIENT_CLOSED_REQUEST" | "RATE_LIMITED" | "SEND_BUDGET_EXHAUSTED" | "GATEWAY_MISCONFIGURED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "INTERNAL_ERROR";
+            code: "INVALID_REQUEST" | "INVALID_PHONE" | "UNSUPPORTED_COUNTRY" | "COUNTRY_NOT_ALLOWED" | "DESTINATION_BLOCKED" | "UNAUTHORIZED" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VERIFICATION_NOT_FOUND" | "VERIFICATION_ENDED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_RETRIES_EXHAUSTED" | "CLIENT_CLOSED_REQUEST" | "RATE_LIMITED" | "SEND_BUDGET_EXHAUSTED" | "GATEWAY_MISCONFIGURED" | "PROVIDER_UNAVAILABLE" | "STORE_UNAVAILABLE" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "INTERNAL_ERROR";
             /**
              * @description Same as the X-Request-Id header: give it to the operators when asking about a request.
              * @example 0d6c1f0a-2b11-4bb8-8f5e-3f0c7d1e9d1b
@@ -1305,6 +1371,227 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "UPSTREAM_TIMEOUT";
+                    };
+                };
+            };
+        };
+    };
+    getVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                verificationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification as it stands. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description `INVALID_REQUEST`: malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: `GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description `VERIFICATION_NOT_FOUND`: `GET` or `DELETE /v1/otp/{verificationId}` of an id never issued, another caller's, or forgotten (`VERIFICATION_KEEP` after its code's expiry). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "VERIFICATION_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its cause. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `STORE_UNAVAILABLE`: Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "STORE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    cancelVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                verificationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Canceled. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `INVALID_REQUEST`: malformed JSON, wrong or missing fields, bad `Idempotency-Key`; nothing is sent. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: `GATEWAY_API_KEYS` is set and no valid `Authorization: Bearer` key came. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description `VERIFICATION_NOT_FOUND`: `GET` or `DELETE /v1/otp/{verificationId}` of an id never issued, another caller's, or forgotten (`VERIFICATION_KEEP` after its code's expiry). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "VERIFICATION_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description `VERIFICATION_ENDED`: `DELETE /v1/otp/{verificationId}` of a verification already verified, canceled, failed or expired. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "VERIFICATION_ENDED";
+                    };
+                };
+            };
+            /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its cause. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description `STORE_UNAVAILABLE`: Redis did not answer within `REDIS_COMMAND_TIMEOUT`; nothing was sent. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "STORE_UNAVAILABLE";
                     };
                 };
             };

@@ -4,7 +4,7 @@ import { type PumpingPolicy, type UnprovenBounds, unprovenBounds } from "../../s
 import type { ReturningPolicy } from "../../src/domain/returning";
 import { type SendBudget, sendBudget } from "../../src/domain/send-budget";
 import { must } from "./given";
-import { countSent, keyClaim, WIDE } from "./store-steps";
+import { countSent, keyClaim, sentCode, WIDE } from "./store-steps";
 
 /**
  * The spend guard's rules as every store must hold them (memory, Redis, Redis Cluster): the
@@ -365,7 +365,7 @@ async function verify(
 ): Promise<void> {
   if (admission.kind !== "admitted") throw new Error(`not sent: ${admission.kind}`);
   const id = { tag: await store.phoneTag(phone), inner: `otp_${crypto.randomUUID()}` };
-  await store.record(admission.ticket, { id, ttlMs: 60_000, answer: "{}", answerTtlMs: 0 });
+  await store.record(admission.ticket, sentCode(id, 60_000, { answer: "{}" }));
   const start = await store.beginVerify(id, 3);
   if (start.state !== "ok") throw new Error(`verify: ${start.state}`);
   expect(await store.claimVerified(id)).toBe(true);

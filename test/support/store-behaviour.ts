@@ -4,6 +4,7 @@ import type { VerificationRef } from "../../src/domain/ids";
 import type { PumpingPolicy } from "../../src/domain/pumping";
 import { ratePolicy } from "../../src/domain/rate-policy";
 import type { SendBudget } from "../../src/domain/send-budget";
+import { statusOf } from "../../src/domain/verification-status";
 import { budgetOf, limitsOf, must } from "./given";
 import { guardBehaviour } from "./guard-behaviour";
 import {
@@ -348,6 +349,70 @@ export function storeBehaviour(
       await saveRecord(store, vid, "+919876543210", 200);
       await Bun.sleep(300);
       expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
+    });
+
+    test("a verification's life: pending, expired once its code's time is up, readable for keepMs more, then forgotten", async () => {
+      const phone = freshPhone();
+      const vid = { tag: await store.phoneTag(phone), inner: `otp_${id()}` };
+      expect(await store.verification(vid)).toBeUndefined();
+      await saveRecord(store, vid, phone, 300, { keepMs: 600, caller: "caller-1" });
+      const pending = must(await store.verification(vid), "the record");
+      expect(pending).toMatchObject({ phone, attemptsAllowed: 3, attemptsSpent: 0, caller: "caller-1" });
+      expect(statusOf(pending, Date.now())).toBe("pending");
+      expect(pending.expiresAtMs - pending.sentAtMs).toBe(300);
+      expect((await store.beginVerify(vid, 3)).state).toBe("ok");
+      expect(must(await store.verification(vid), "the record").attemptsSpent).toBe(1);
+      await Bun.sleep(400);
+      // The record outlives the code: a verify finds it expired (nothing spent), the status says so.
+      expect(await store.beginVerify(vid, 3)).toEqual({ state: "expired", phone });
+      const expired = must(await store.verification(vid), "the record after its code");
+      expect(expired.attemptsSpent).toBe(1);
+      expect(statusOf(expired, Date.now())).toBe("expired");
+      expect(await store.cancelVerification(vid, "caller-1", 3)).toEqual({
+        kind: "ended",
+        status: "expired",
+      });
+      await Bun.sleep(700);
+      expect(await store.verification(vid)).toBeUndefined();
+      expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
+      expect(await store.cancelVerification(vid, "caller-1", 3)).toEqual({ kind: "unknown" });
+    });
+
+    test("cancel: only its caller's, only while pending, once; its code then never verifies", async () => {
+      const phone = freshPhone();
+      const vid = { tag: await store.phoneTag(phone), inner: `otp_${id()}` };
+      await saveRecord(store, vid, phone, 60_000, { keepMs: 60_000, caller: "caller-1" });
+      expect(await store.cancelVerification(vid, "caller-2", 3)).toEqual({ kind: "unknown" });
+      expect(await store.cancelVerification(vid, "", 3)).toEqual({ kind: "unknown" });
+      const cancels = await Promise.all(
+        Array.from({ length: 20 }, () => store.cancelVerification(vid, "caller-1", 3)),
+      );
+      expect(cancels.filter((c) => c.kind === "canceled")).toHaveLength(1);
+      expect(cancels.filter((c) => c.kind === "ended" && c.status === "canceled")).toHaveLength(19);
+      expect(await store.beginVerify(vid, 3)).toEqual({ state: "canceled", phone });
+      expect(await store.claimVerified(vid)).toBe(false);
+      const state = must(await store.verification(vid), "the record");
+      expect(state).toMatchObject({ canceled: true, verified: false, attemptsSpent: 0 });
+      expect(statusOf(state, Date.now())).toBe("canceled");
+    });
+
+    test("cancel between a verify's begin and its claim: the claim fails; a verified or failed one has ended", async () => {
+      const phone = freshPhone();
+      const racing = await saved(store, phone);
+      expect((await store.beginVerify(racing, 3)).state).toBe("ok");
+      expect(await store.cancelVerification(racing, "", 3)).toEqual({ kind: "canceled" });
+      expect(await store.claimVerified(racing)).toBe(false);
+
+      const verified = await saved(store, phone);
+      expect((await store.beginVerify(verified, 3)).state).toBe("ok");
+      expect(await store.claimVerified(verified)).toBe(true);
+      expect(await store.cancelVerification(verified, "", 3)).toEqual({ kind: "ended", status: "verified" });
+      expect(statusOf(must(await store.verification(verified), "the record"), Date.now())).toBe("verified");
+
+      const failed = await saved(store, phone);
+      for (let i = 0; i < 3; i++) expect((await store.beginVerify(failed, 3)).state).toBe("ok");
+      expect(await store.cancelVerification(failed, "", 3)).toEqual({ kind: "ended", status: "failed" });
+      expect(statusOf(must(await store.verification(failed), "the record"), Date.now())).toBe("failed");
     });
 
     test("a budget admits exactly its limit under concurrency, and a refused send is not counted", async () => {

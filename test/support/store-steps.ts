@@ -1,5 +1,12 @@
 import type { TicketData } from "../../src/adapters/store/admission";
-import type { Admission, KeyClaim, OtpStore, PumpCheck, SendTicket } from "../../src/adapters/store/port";
+import type {
+  Admission,
+  KeyClaim,
+  OtpStore,
+  PumpCheck,
+  SendTicket,
+  SentCode,
+} from "../../src/adapters/store/port";
 import type { VerificationRef } from "../../src/domain/ids";
 import type { PumpingPolicy, PumpVerdict } from "../../src/domain/pumping";
 import { type RatePolicy, ratePolicy } from "../../src/domain/rate-policy";
@@ -122,6 +129,26 @@ export const keyTicket = (phone: string, key: string): SendTicket =>
   ({ phone, receipts: [], key }) satisfies TicketData as unknown as SendTicket;
 
 /** Completes `phone`'s send with `key`: its verification record (`id`, or a fresh one) and the key's answer. */
+/**
+ * What a send recorded, as the service records it: its code living `ttlMs` from now with 3 attempts,
+ * sent with no caller key, and forgotten with its code (`keepMs` 0) unless `more` says otherwise.
+ */
+export function sentCode(id: VerificationRef, ttlMs: number, more: Partial<SentCode> = {}): SentCode {
+  const now = Date.now();
+  return {
+    id,
+    ttlMs,
+    keepMs: 0,
+    sentAtMs: now,
+    expiresAtMs: now + ttlMs,
+    attempts: 3,
+    caller: "",
+    answer: "",
+    answerTtlMs: 0,
+    ...more,
+  };
+}
+
 export async function completeKey(
   store: OtpStore,
   key: string,
@@ -131,7 +158,7 @@ export async function completeKey(
   id?: VerificationRef,
 ): Promise<void> {
   const record = id ?? { tag: await store.phoneTag(phone), inner: `otp_${crypto.randomUUID()}` };
-  await store.record(keyTicket(phone, key), { id: record, ttlMs: 60_000, answer, answerTtlMs: ttlMs });
+  await store.record(keyTicket(phone, key), sentCode(record, 60_000, { answer, answerTtlMs: ttlMs }));
 }
 
 /** Takes back what the send behind `result` counted (the store's `cancel`): it did not go out. */
@@ -146,9 +173,10 @@ export async function saveRecord(
   id: VerificationRef,
   phone: string,
   ttlMs: number,
+  more: Partial<SentCode> = {},
 ): Promise<void> {
   const ticket = { phone, receipts: [] } satisfies TicketData as unknown as SendTicket;
-  await store.record(ticket, { id, ttlMs, answer: "", answerTtlMs: 0 });
+  await store.record(ticket, sentCode(id, ttlMs, more));
 }
 
 /** A send asked of the store with the checks given, as the service asks it. */

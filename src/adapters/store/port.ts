@@ -4,6 +4,7 @@ import type { RatePolicy } from "../../domain/rate-policy";
 import type { RateDecision } from "../../domain/rate-window";
 import type { ReturningPolicy } from "../../domain/returning";
 import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
+import type { CancelResult, VerificationState } from "../../domain/verification-status";
 
 /**
  * The gateway's shared state, by role: sending a code, verifying one, the pumping
@@ -121,8 +122,16 @@ export type Admission =
 /** What went out: recorded with the ticket, so that a verify finds the code and a keyed retry its answer. */
 export interface SentCode {
   id: VerificationRef;
-  /** How long the verification record lives: the code's lifetime. */
+  /** The code's lifetime left. */
   ttlMs: number;
+  /** How long the record stays readable (its status) after the code's expiry: VERIFICATION_KEEP. */
+  keepMs: number;
+  sentAtMs: number;
+  expiresAtMs: number;
+  /** Verify attempts the code allows. */
+  attempts: number;
+  /** The caller key's id it was sent under ('' without caller keys). */
+  caller: string;
   /** The send's answer, kept for its Idempotency-Key (when it has one) for `answerTtlMs`. */
   answer: string;
   answerTtlMs: number;
@@ -168,6 +177,13 @@ export interface VerifyingStore {
   claimVerified(id: VerificationRef): Promise<boolean>;
   /** Takes back what `beginVerify` charged to the id's phone (`member`): that attempt was not a guess. */
   refundVerify(id: VerificationRef, member: string): Promise<void>;
+  /** The id's record as it stands, or undefined once it is forgotten (VERIFICATION_KEEP after its code's expiry). */
+  verification(id: VerificationRef): Promise<VerificationState | undefined>;
+  /**
+   * Cancels a pending verification of `caller`'s (its code can no longer verify); another caller's id is
+   * unknown. Whether it has ended is judged by the gateway's clock and its attempts, as a verify would.
+   */
+  cancelVerification(id: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult>;
 }
 
 /** A code verified, as the guard counts it. */
@@ -240,5 +256,5 @@ export interface StoreLifecycle {
 /** What `beginVerify` found: the attempt's fate and, for a known id, its phone; when `limited`, the windows' decision. */
 export type VerifyStart =
   | { state: "unknown" }
-  | { state: "ok" | "used" | "exhausted"; phone: string; unproven?: number }
+  | { state: "ok" | "used" | "canceled" | "exhausted" | "expired"; phone: string; unproven?: number }
   | { state: "limited"; phone: string; unproven?: number; decision: RateDecision };

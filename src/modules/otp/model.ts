@@ -3,9 +3,13 @@ import { t } from "elysia";
 import { VERIFY_FAILURES } from "../../adapters/sms/port";
 import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../domain/ids";
 import { E164_PATTERN } from "../../domain/phone";
+import { VERIFICATION_STATUSES } from "../../domain/verification-status";
 import type { ErrorCode } from "../../errors";
 import { answer, type OperationDetail, problemResponses, SECURITY } from "../../http/openapi-detail";
 import { literals } from "../../http/openapi-models";
+
+/** What the gateway may know of an SMS's delivery. */
+export const DELIVERY_STATUSES = ["queued", "sent", "delivered", "failed", "unknown"] as const;
 
 export const SendBody = t.Object({
   phone: t.String({
@@ -76,10 +80,60 @@ export const VerifyResponse = t.Object({
   ),
 });
 
+const VerificationIdParam = t.String({
+  pattern: VERIFICATION_ID_PATTERN,
+  description: "The `verificationId` send answered, as it is.",
+  examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
+});
+
+export const VerificationParams = t.Object({ verificationId: VerificationIdParam });
+
+export const VerificationResponse = t.Object({
+  verificationId: t.String({
+    description: "The verification's id, as send answered it.",
+    examples: ["3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7"],
+  }),
+  status: literals(VERIFICATION_STATUSES, {
+    description:
+      "`pending` while the code may still verify; then `verified` (the right code came), `canceled` (DELETE), " +
+      "`failed` (every attempt spent on wrong codes) or `expired` (its lifetime ran out unverified).",
+  }),
+  expiresAt: t.String({
+    format: "date-time",
+    description: "When the code stops (or stopped) working (ISO 8601).",
+    examples: ["2026-11-25T10:05:00.000Z"],
+  }),
+  attemptsLeft: Type.Integer({
+    minimum: 0,
+    description: "Verify attempts left; 0 once the verification has ended.",
+    examples: [2],
+  }),
+  phone: t.String({
+    description: "The number, masked as in the gateway's logs: its country code and last digits.",
+    examples: ["+91******3210"],
+  }),
+  delivery: t.Object(
+    {
+      status: literals(DELIVERY_STATUSES, {
+        description:
+          "What the gateway knows of the SMS's delivery; `unknown` while it has learned nothing since the send.",
+      }),
+      updatedAt: t.String({
+        format: "date-time",
+        description: "When the gateway last learned of it (the send, while `unknown`).",
+        examples: ["2026-11-25T10:00:00.000Z"],
+      }),
+    },
+    { description: "The SMS's delivery, as far as the gateway knows it." },
+  ),
+});
+
 /** What a send answers: the body of a 200 (`typeof` the model, so the two cannot drift). */
 export type SendAnswer = typeof SendResponse.static;
 /** What a verify answers. */
 export type VerifyAnswer = typeof VerifyResponse.static;
+/** What GET /v1/otp/{verificationId} answers. */
+export type VerificationAnswer = typeof VerificationResponse.static;
 
 /** The models the OTP routes name: each is `components.schemas[name]` in the document. */
 export const OtpModels = {
@@ -87,6 +141,7 @@ export const OtpModels = {
   SendResponse,
   VerifyRequest: VerifyBody,
   VerifyResponse,
+  Verification: VerificationResponse,
 };
 
 const SEND_ERRORS: readonly ErrorCode[] = [
@@ -186,5 +241,73 @@ export const VERIFY_DETAIL: OperationDetail = {
       },
     ),
     ...problemResponses(VERIFY_ERRORS),
+  },
+};
+
+/** The errors of the routes that read or cancel one verification. */
+const ONE_VERIFICATION_ERRORS: readonly ErrorCode[] = [
+  "INVALID_REQUEST",
+  "UNAUTHORIZED",
+  "VERIFICATION_NOT_FOUND",
+  "RATE_LIMITED",
+  "INTERNAL_ERROR",
+  "STORE_UNAVAILABLE",
+];
+
+/** GET /v1/otp/{verificationId} in the OpenAPI document. */
+export const STATUS_DETAIL: OperationDetail = {
+  operationId: "getVerification",
+  tags: ["OTP"],
+  summary: "Where a verification stands",
+  description:
+    "Its status (`pending`, then `verified`, `canceled`, `failed` or `expired`), the code's expiry, the attempts " +
+    "left, the number masked and what the gateway knows of the SMS's delivery. Readable until VERIFICATION_KEEP " +
+    "after the code's expiry. With GATEWAY_API_KEYS, only the caller key that sent it sees it: another caller's " +
+    "id is 404, as an unknown one is.",
+  security: SECURITY.caller,
+  responses: {
+    200: answer("The verification as it stands.", {
+      examples: {
+        pending: {
+          summary: "Sent, not verified yet",
+          value: {
+            verificationId: "3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7",
+            status: "pending",
+            expiresAt: "2026-11-25T10:05:00.000Z",
+            attemptsLeft: 3,
+            phone: "+91******3210",
+            delivery: { status: "unknown", updatedAt: "2026-11-25T10:00:00.000Z" },
+          },
+        },
+        verified: {
+          summary: "Verified",
+          value: {
+            verificationId: "3f9a1c0e5b7d2a46.otp_5b1f0c2e8a7d4e49b3c1d2e3f4a5b6c7",
+            status: "verified",
+            expiresAt: "2026-11-25T10:05:00.000Z",
+            attemptsLeft: 0,
+            phone: "+91******3210",
+            delivery: { status: "unknown", updatedAt: "2026-11-25T10:00:00.000Z" },
+          },
+        },
+      },
+    }),
+    ...problemResponses(ONE_VERIFICATION_ERRORS),
+  },
+};
+
+/** DELETE /v1/otp/{verificationId} in the OpenAPI document. */
+export const CANCEL_DETAIL: OperationDetail = {
+  operationId: "cancelVerification",
+  tags: ["OTP"],
+  summary: "Cancel a verification",
+  description:
+    "Its code can no longer verify (a later verify answers `verified: false`) and its status becomes `canceled`, " +
+    "e.g. when the user changed their number. Nothing is given back to a limit or a budget: the SMS was paid for. " +
+    "409 when it has already ended; 404 for an unknown id or another caller's.",
+  security: SECURITY.caller,
+  responses: {
+    204: answer("Canceled."),
+    ...problemResponses([...ONE_VERIFICATION_ERRORS, "VERIFICATION_ENDED"]),
   },
 };

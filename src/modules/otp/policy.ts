@@ -42,6 +42,8 @@ export interface OtpPolicy {
   testNumbers: ReadonlyMap<string, TestNumber>;
   /** A code's lifetime when the gateway makes the id itself (a test number). */
   otpTtlMs: number;
+  /** How long a verification's record outlives its code, for its status (VERIFICATION_KEEP). */
+  verificationKeepMs: number;
 }
 
 export interface OtpServiceDeps {
@@ -68,6 +70,8 @@ export interface VerifyOutcome {
   answer: VerifyAnswer;
   /** A test number's verify (TEST_PHONES). */
   test: boolean;
+  /** The id as its request line shows it: masked unless the store knew it. */
+  loggedId: string;
 }
 
 /** Failures after which the upstream surely sent nothing: the send is not counted. */

@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import type { SendOtpResult, VerifyFailure } from "../../adapters/sms/port";
 import type { Admission, KeyClaim, SendRequest, SendTicket, SentCode } from "../../adapters/store/port";
 import { parseVerificationId, type VerificationRef, verificationId } from "../../domain/ids";
-import { maskPhone } from "../../domain/mask";
-import type { MobileNumber } from "../../domain/phone";
+import { maskDigitRuns, maskPhone } from "../../domain/mask";
+import { type MobileNumber, parseMobile } from "../../domain/phone";
+import { attemptsLeftOf, statusOf } from "../../domain/verification-status";
 import { GatewayError } from "../../errors";
 import type { RefusalRule } from "../../observability/metrics";
-import type { SendAnswer } from "./model";
+import type { SendAnswer, VerificationAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
 import { PumpingGuard } from "./pumping-guard";
@@ -83,10 +84,15 @@ export class OtpService {
       attemptsLeft: Math.min(sent.attemptsLeft, this.deps.policy.maxAttempts),
       resendAfter: admitted.resendAfterSeconds,
     };
-    const ttlMs = Math.max(sent.expiresAt.getTime() - Date.now(), 1_000);
-    const record = {
+    const now = Date.now();
+    const record: SentCode = {
       id,
-      ttlMs,
+      ttlMs: Math.max(sent.expiresAt.getTime() - now, 1_000),
+      keepMs: this.deps.policy.verificationKeepMs,
+      sentAtMs: now,
+      expiresAtMs: sent.expiresAt.getTime(),
+      attempts: answer.attemptsLeft,
+      caller: from.caller ?? "",
       answer: JSON.stringify(answer),
       answerTtlMs: this.deps.policy.idempotencyTtlMs,
     };
@@ -229,7 +235,7 @@ export class OtpService {
     // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
     // of its form is unknown without a store call.
     const id = parseVerificationId(verification);
-    if (!id) return this.#refuse(verification, "unknown");
+    if (!id) return this.#refuse(verification, "unknown", false);
     const test = id.inner.startsWith(TEST_ID_PREFIX);
     // One step finds the id's phone, charges its window and begins the attempt: only an attempt
     // that is checked is charged to the phone, so junk verifies of a spent or exhausted id cannot
@@ -239,8 +245,13 @@ export class OtpService {
     if (start.state === "limited") {
       throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
     }
+    if (start.state === "unknown") return this.#refuse(verification, "unknown", false);
     if (start.state !== "ok") {
-      return this.#refuse(verification, start.state === "used" ? "unknown" : start.state);
+      // A used or canceled id is unknown to a verify: it will never verify again.
+      return this.#refuse(
+        verification,
+        start.state === "used" || start.state === "canceled" ? "unknown" : start.state,
+      );
     }
     const { phone } = start;
     if (test) return this.#verifyTestNumber(id, verification, phone, code, window.member);
@@ -266,7 +277,7 @@ export class OtpService {
     }
     if (!(await store.claimVerified(id))) return { ...this.#refuse(requestId, "unknown"), test: true };
     await store.refundVerify(id, member).catch(() => undefined);
-    return { answer: { verified: true }, test: true };
+    return { answer: { verified: true }, test: true, loggedId: requestId };
   }
 
   async #verifyUpstream(
@@ -284,7 +295,50 @@ export class OtpService {
     if (!(await store.claimVerified(id))) return this.#refuse(requestId, "unknown");
     // Counted for the pumping guard without waiting: the caller's answer does not depend on it.
     void this.#pumping.verified(requireMobile(phone), unproven);
-    return { answer: { verified: true }, test: false };
+    return { answer: { verified: true }, test: false, loggedId: requestId };
+  }
+
+  /**
+   * Where a verification stands, for the caller that sent it (`caller`: its key's id, '' without
+   * caller keys). Another caller's id, or one forgotten, is VERIFICATION_NOT_FOUND, as an id never
+   * issued is: a caller cannot learn whether someone else's id exists.
+   */
+  async status(verification: string, caller = ""): Promise<VerificationAnswer> {
+    const id = parseVerificationId(verification);
+    const found = id && (await this.deps.store.verification(id));
+    if (!found || found.caller !== caller) throw new GatewayError("VERIFICATION_NOT_FOUND");
+    // Attempts as a verify counts them: never more than OTP_MAX_ATTEMPTS now allows.
+    const state = {
+      ...found,
+      attemptsAllowed: Math.min(found.attemptsAllowed, this.deps.policy.maxAttempts),
+    };
+    const now = Date.now();
+    return {
+      verificationId: verification,
+      status: statusOf(state, now),
+      expiresAt: new Date(state.expiresAtMs).toISOString(),
+      attemptsLeft: attemptsLeftOf(state, now),
+      phone: maskedNumber(state.phone),
+      // What the gateway knows of the SMS's delivery: nothing yet beyond its send.
+      delivery: { status: "unknown", updatedAt: new Date(state.sentAtMs).toISOString() },
+    };
+  }
+
+  /**
+   * Cancels a pending verification of the caller's: its code can no longer verify. Nothing is given
+   * back to a limit or a budget (the SMS was paid for). Another caller's or an unknown id is
+   * VERIFICATION_NOT_FOUND; one that has ended, VERIFICATION_ENDED.
+   */
+  async cancel(verification: string, caller = ""): Promise<void> {
+    const id = parseVerificationId(verification);
+    if (!id) throw new GatewayError("VERIFICATION_NOT_FOUND");
+    const result = await this.deps.store.cancelVerification(id, caller, this.deps.policy.maxAttempts);
+    if (result.kind === "unknown") throw new GatewayError("VERIFICATION_NOT_FOUND");
+    if (result.kind === "ended") {
+      throw new GatewayError("VERIFICATION_ENDED", {
+        detail: `This verification has already ended: ${result.status}.`,
+      });
+    }
   }
 
   /**
@@ -315,11 +369,14 @@ export class OtpService {
     }
   }
 
-  #refuse(requestId: string, reason: VerifyFailure): VerifyOutcome {
-    this.deps.logger.debug("verify refused", { verificationId: requestId, reason });
+  /** @param known whether the store knows the id: an id it does not know is the caller's text, logged with its digits masked. */
+  #refuse(requestId: string, reason: VerifyFailure, known = true): VerifyOutcome {
+    const shown = loggedId(requestId, known);
+    this.deps.logger.debug("verify refused", { verificationId: shown, reason });
     return {
       answer: this.deps.policy.exposeReason ? { verified: false, reason } : { verified: false },
       test: false,
+      loggedId: shown,
     };
   }
 }
@@ -341,6 +398,19 @@ async function closedMeanwhile(connection: AbortSignal): Promise<boolean> {
  * A send's answer kept for its Idempotency-Key: as this release writes it, or as an earlier one did,
  * with the code's id under `requestId` (kept for IDEMPOTENCY_TTL), renamed.
  */
+/**
+ * A verification id as a log line may show it: whole when the store knows it (the gateway issued it),
+ * else with its digits masked, as a path is: an id is the caller's text until it is found, and a
+ * caller may put a phone number there.
+ */
+export const loggedId = (id: string, known: boolean) => (known ? id : maskDigitRuns(id));
+
+/** A number masked as log lines mask it: by its country's calling code when it parses as a mobile. */
+function maskedNumber(phone: string): string {
+  const parsed = parseMobile(phone);
+  return maskPhone(phone, parsed.ok ? parsed.mobile.callingCode : undefined);
+}
+
 function storedAnswer(text: string): SendAnswer {
   const { requestId, ...answer } = JSON.parse(text) as SendAnswer & { requestId?: string };
   return requestId !== undefined && answer.verificationId === undefined

@@ -4,7 +4,7 @@ import { MemoryStore } from "../../../src/adapters/store/memory/index";
 import type { Admission, PumpCheck } from "../../../src/adapters/store/port";
 import { type PumpingPolicy, unprovenBounds } from "../../../src/domain/pumping";
 import { must } from "../../support/given";
-import { WIDE } from "../../support/store-steps";
+import { sentCode, WIDE } from "../../support/store-steps";
 
 /**
  * The bounds on unproven sends over hours of traffic, on a simulated clock (the memory store
@@ -66,7 +66,7 @@ async function play(
       }
     } else if (event.admission.kind === "admitted") {
       const id = { tag: store.phoneTag(event.phone), inner: `otp_${crypto.randomUUID()}` };
-      await store.record(event.admission.ticket, { id, ttlMs: 300_000, answer: "", answerTtlMs: 0 });
+      await store.record(event.admission.ticket, sentCode(id, 300_000));
       const start = await store.beginVerify(id, 3);
       if (start.state !== "ok") throw new Error(start.state);
       await store.claimVerified(id);

@@ -5,6 +5,7 @@ import { DEFAULT_LAYOUT, type PrefixLayout, rangeOf } from "../../../domain/numb
 import type { GuardRule, PumpVerdict, UnprovenBounds } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
 import { type BudgetDecision, type SendBudget, shortestWindowMs } from "../../../domain/send-budget";
+import { type CancelResult, statusOf, type VerificationState } from "../../../domain/verification-status";
 import { boundedLru } from "../../../lib/lru";
 import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
 import type {
@@ -35,7 +36,7 @@ export interface MemoryStoreOptions {
 }
 
 /** A verification record; `unproven`: the bucket its send is unproven in. */
-type Verification = { phone: string; attempts: number; verified: boolean; unproven?: number };
+type Verification = VerificationState & { unproven?: number };
 type SmsRequest = Extract<SendRequest, { kind: "sms" }>;
 /** The guard's verdict on a send's block and range, whether the block is safe-listed, and the rule that refuses. */
 type GuardView = { verdict?: PumpVerdict; safe: boolean; rule?: GuardRule };
@@ -53,6 +54,8 @@ type Charged = { decisions: BudgetDecision[]; receipts: TicketData["receipts"] }
 export class MemoryStore implements OtpStore {
   readonly kind = "memory";
   readonly #now: () => number;
+  /** Wall-clock ms, as the gateway's Date.now() that set a verification's expiry. */
+  readonly #wall: () => number;
   readonly #windows: MemoryWindows;
   readonly #idempotency: MemoryIdempotency;
   readonly #verifications: LRUCache<string, Verification>;
@@ -67,6 +70,7 @@ export class MemoryStore implements OtpStore {
     const max = options.maxEntries ?? 100_000;
     // A monotonic clock: a wall-clock step back must not reorder the logs.
     this.#now = options.now ?? (() => performance.now());
+    this.#wall = options.now ?? Date.now;
     // Budget buckets are slices of wall-clock time, as in Redis.
     this.#budgets = new MemoryBudgets(options.now ?? Date.now);
     const perf = { now: this.#now };
@@ -230,8 +234,18 @@ export class MemoryStore implements OtpStore {
     const id = verificationId(sent.id);
     // An id seen before (an upstream replay) keeps its spent attempts.
     if (!this.#verifications.has(id)) {
-      const record: Verification = { phone, attempts: 0, verified: false, unproven: unproven?.bucket };
-      this.#verifications.set(id, record, { ttl: sent.ttlMs });
+      const record: Verification = {
+        phone,
+        sentAtMs: sent.sentAtMs,
+        expiresAtMs: sent.expiresAtMs,
+        attemptsAllowed: sent.attempts,
+        attemptsSpent: 0,
+        verified: false,
+        canceled: false,
+        caller: sent.caller,
+        unproven: unproven?.bucket,
+      };
+      this.#verifications.set(id, record, { ttl: sent.ttlMs + sent.keepMs });
     }
     if (key) this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs);
   }
@@ -251,7 +265,9 @@ export class MemoryStore implements OtpStore {
     const { phone } = record;
     const unproven = record.unproven === undefined ? {} : { unproven: record.unproven };
     if (record.verified) return { state: "used", phone, ...unproven };
-    if (record.attempts >= maxAttempts) return { state: "exhausted", phone, ...unproven };
+    if (record.canceled) return { state: "canceled", phone, ...unproven };
+    if (record.attemptsSpent >= maxAttempts) return { state: "exhausted", phone, ...unproven };
+    if (this.#wall() >= record.expiresAtMs) return { state: "expired", phone, ...unproven };
     if (window) {
       // Only an attempt that goes to the upstream is charged to the phone; a refused one spends nothing.
       const { decision, record: charge } = this.#windows.check(
@@ -262,15 +278,32 @@ export class MemoryStore implements OtpStore {
       if (!decision.allowed) return { state: "limited", phone, ...unproven, decision };
       charge();
     }
-    record.attempts += 1;
+    record.attemptsSpent += 1;
     return { state: "ok", phone, ...unproven };
   }
 
   async claimVerified(ref: VerificationRef): Promise<boolean> {
     const record = this.#verifications.get(verificationId(ref));
-    if (!record || record.verified) return false;
+    if (!record || record.verified || record.canceled) return false;
     record.verified = true;
     return true;
+  }
+
+  async verification(ref: VerificationRef): Promise<VerificationState | undefined> {
+    const record = this.#verifications.get(verificationId(ref));
+    if (!record) return undefined;
+    const { unproven: _, ...state } = record;
+    return state;
+  }
+
+  async cancelVerification(ref: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult> {
+    const record = this.#verifications.get(verificationId(ref));
+    if (!record || record.caller !== caller) return { kind: "unknown" };
+    const limited = { ...record, attemptsAllowed: Math.min(record.attemptsAllowed, maxAttempts) };
+    const status = statusOf(limited, this.#wall());
+    if (status !== "pending") return { kind: "ended", status };
+    record.canceled = true;
+    return { kind: "canceled" };
   }
 
   async refundVerify(ref: VerificationRef, member: string): Promise<void> {

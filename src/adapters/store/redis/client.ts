@@ -15,6 +15,7 @@ export interface ScriptedRedis
     | "set"
     | "hget"
     | "hgetall"
+    | "hmget"
     | "hdel"
     | "zrem"
     | "zadd"
@@ -55,15 +56,31 @@ export interface ScriptedRedis
   ): Promise<number>;
   otpDeleteIf(key: string, expected: string): Promise<number>;
   otpTagSecret(secretKey: string, candidate: string): Promise<string>;
-  otpSaveVerification(recordKey: string, phone: string, ttlMs: number, unproven: string): Promise<number>;
+  otpSaveVerification(
+    recordKey: string,
+    phone: string,
+    keepMs: number,
+    unproven: string,
+    sentAtMs: number,
+    expiresAtMs: number,
+    attempts: number,
+    caller: string,
+  ): Promise<number>;
   otpBeginVerify(
     recordKey: string,
     verifiesKey: string,
     maxAttempts: number,
     member: string,
     windows: string,
+    nowMs: number,
   ): Promise<Reply>;
   otpClaimVerified(recordKey: string): Promise<number>;
+  otpCancelVerification(
+    recordKey: string,
+    caller: string,
+    nowMs: number,
+    maxAttempts: number,
+  ): Promise<string[]>;
   /** verified.lua with 1 to 3 keys: the block's and the range's pump hashes, the proven bits' key. */
   otpVerified1(...keysThenArgs: (string | number)[]): Promise<number>;
   otpVerified2(...keysThenArgs: (string | number)[]): Promise<number>;

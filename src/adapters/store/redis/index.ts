@@ -4,6 +4,7 @@ import { coarseMs, numberPrefix, type UnprovenBounds } from "../../../domain/pum
 import type { RatePolicy } from "../../../domain/rate-policy";
 import { generationOf, generationTtlMs, provenIndex } from "../../../domain/returning";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
+import type { CancelResult, VerificationState } from "../../../domain/verification-status";
 import { GatewayError } from "../../../errors";
 import { type Metrics, noMetrics } from "../../../observability/metrics";
 import { fromTicket, type TicketData } from "../admission";
@@ -139,7 +140,7 @@ export class RedisStore implements OtpStore {
   async record(ticket: SendTicket, sent: SentCode): Promise<void> {
     const { phone, key, unproven } = fromTicket(ticket);
     await Promise.all([
-      this.#verifications.save(sent.id, phone, sent.ttlMs, unproven?.bucket),
+      this.#verifications.save(phone, sent, unproven?.bucket),
       key && this.#idempotency.complete(key, phone, sent.answer, sent.answerTtlMs),
     ]);
   }
@@ -161,6 +162,12 @@ export class RedisStore implements OtpStore {
   }
   refundVerify(id: VerificationRef, member: string): Promise<void> {
     return this.#verifications.refund(id, member);
+  }
+  verification(id: VerificationRef): Promise<VerificationState | undefined> {
+    return this.#verifications.read(id);
+  }
+  cancelVerification(id: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult> {
+    return this.#verifications.cancel(id, caller, maxAttempts);
   }
 
   async countVerified({ phone, pump, unproven, returning }: VerifiedCode): Promise<void> {

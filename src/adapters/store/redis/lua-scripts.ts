@@ -1,6 +1,7 @@
 import admit from "./lua/admit.lua" with { type: "text" };
 import beginVerify from "./lua/begin-verify.lua" with { type: "text" };
 import budget from "./lua/budget.lua" with { type: "text" };
+import cancelVerification from "./lua/cancel-verification.lua" with { type: "text" };
 import claimIdempotency from "./lua/claim-idempotency.lua" with { type: "text" };
 import claimVerified from "./lua/claim-verified.lua" with { type: "text" };
 import deleteIf from "./lua/delete-if.lua" with { type: "text" };
@@ -67,6 +68,7 @@ export const SCRIPTS = {
   otpSaveVerification: { keys: 1, lua: saveVerification },
   otpBeginVerify: { keys: 2, lua: withLibs(clockLib, listLib, windowLib, beginVerify) },
   otpClaimVerified: { keys: 1, lua: claimVerified },
+  otpCancelVerification: { keys: 1, lua: cancelVerification },
   otpVerified1: { keys: 1, lua: counting },
   otpVerified2: { keys: 2, lua: counting },
   otpVerified3: { keys: 3, lua: counting },

@@ -1,6 +1,7 @@
 import type { VerificationRef } from "../../../domain/ids";
 import type { RatePolicy } from "../../../domain/rate-policy";
-import type { VerifyStart } from "../port";
+import type { CancelResult, VerificationState } from "../../../domain/verification-status";
+import type { SentCode, VerifyStart } from "../port";
 import type { ScriptedRedis } from "./client";
 import { verificationKey, verifiesKey } from "./keys";
 import { BEGIN_VERIFY_REPLY, packed, windowDecision } from "./replies";
@@ -8,6 +9,7 @@ import { BEGIN_VERIFY_REPLY, packed, windowDecision } from "./replies";
 /**
  * Verification records on Redis, each under its id's tag with its phone's
  * verifies: one script finds an id, charges its phone and begins its attempt.
+ * Times in a record are the gateway's clock (Date.now()), which set them.
  */
 export class RedisVerifications {
   constructor(
@@ -16,15 +18,45 @@ export class RedisVerifications {
   ) {}
 
   /** `unproven`: the bucket its send is unproven in, given back when the code is verified. */
-  async save(id: VerificationRef, phone: string, ttlMs: number, unproven?: number): Promise<void> {
+  async save(phone: string, sent: SentCode, unproven?: number): Promise<void> {
     await this.call(() =>
       this.redis.otpSaveVerification(
-        verificationKey(id),
+        verificationKey(sent.id),
         phone,
-        ttlMs,
+        sent.ttlMs + sent.keepMs,
         unproven === undefined ? "" : String(unproven),
+        sent.sentAtMs,
+        sent.expiresAtMs,
+        sent.attempts,
+        sent.caller,
       ),
     );
+  }
+
+  async read(id: VerificationRef): Promise<VerificationState | undefined> {
+    const [phone, spent, ok, canceled, sentAt, expiresAt, attempts, caller] = await this.call(() =>
+      this.redis.hmget(verificationKey(id), "p", "n", "ok", "x", "s", "e", "a", "c"),
+    );
+    // A record of an earlier release has no times: it is read as lasting as long as it is kept.
+    if (!phone || !expiresAt) return undefined;
+    return {
+      phone,
+      sentAtMs: Number(sentAt),
+      expiresAtMs: Number(expiresAt),
+      attemptsAllowed: Number(attempts),
+      attemptsSpent: Number(spent ?? 0),
+      verified: ok === "1",
+      canceled: canceled === "1",
+      caller: caller ?? "",
+    };
+  }
+
+  async cancel(id: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult> {
+    const [kind, status] = await this.call(() =>
+      this.redis.otpCancelVerification(verificationKey(id), caller, Date.now(), maxAttempts),
+    );
+    if (kind === "canceled" || kind === "unknown") return { kind };
+    return { kind: "ended", status: status as Extract<CancelResult, { kind: "ended" }>["status"] };
   }
 
   async begin(
@@ -39,6 +71,7 @@ export class RedisVerifications {
         maxAttempts,
         window?.member ?? "",
         window ? packed(window.policy) : "",
+        Date.now(),
       ),
     );
     const state = reply[BEGIN_VERIFY_REPLY.state] as VerifyStart["state"];

@@ -1,6 +1,7 @@
 -- Finds a verification id and begins its check in one step: spends one attempt when one is
 -- left and, with a member, charges the id's phone one verify against its windows. A refused
--- verify spends nothing; an unknown, used or exhausted id charges nothing to its phone.
+-- verify spends nothing; an unknown, used, canceled, exhausted or expired id charges nothing to
+-- its phone. The record outlives its code (for its status): past `e` the code is expired.
 --
 -- Input: both keys under the id's tag
 --   KEYS[1] recordKey     the id's record (see save-verification.lua)
@@ -8,17 +9,22 @@
 --   ARGV[1] maxAttempts   attempts an id allows
 --   ARGV[2] member        the verify's event id; '' charges no window
 --   ARGV[3] windows       the phone's verify windows, comma-joined (see window.lua)
+--   ARGV[4] nowMs         the gateway's clock, which set the record's expiry
 -- Output: {state, phone, unproven, allowed, index, remaining, waitMs, nextMs}
---   state 'ok' | 'unknown' | 'used' | 'exhausted' | 'limited'; phone unless unknown; the bucket
---   its send is unproven in ('' when it is not); the window decision's five numbers only when limited.
+--   state 'ok' | 'unknown' | 'used' | 'canceled' | 'exhausted' | 'expired' | 'limited';
+--   phone unless unknown; the bucket its send is unproven in ('' when it is not); the window
+--   decision's five numbers only when limited.
 local recordKey, verifiesKey = KEYS[1], KEYS[2]
-local maxAttempts, member, windows = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local maxAttempts, member, windows, nowMs = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
 
-local record = redis.call('HMGET', recordKey, 'p', 'n', 'ok', 'u')
+local record = redis.call('HMGET', recordKey, 'p', 'n', 'ok', 'u', 'x', 'e')
 local phone, spent, verified, unproven = record[1], record[2], record[3], record[4] or ''
 if not phone then return {'unknown'} end
 if verified == '1' then return {'used', phone, unproven} end
+if record[5] == '1' then return {'canceled', phone, unproven} end
 if tonumber(spent) >= maxAttempts then return {'exhausted', phone, unproven} end
+-- A record of an earlier release has no `e`: it lived only as long as its code.
+if record[6] and nowMs >= tonumber(record[6]) then return {'expired', phone, unproven} end
 if member ~= '' then
   local now, longest, _, decision = window_decide(verifiesKey, member, list(windows))
   if decision[1] == 0 then

@@ -1,0 +1,43 @@
+/**
+ * A verification's life as the gateway tells it: `pending` while its code may still verify, then
+ * one of four ends. Derived from the record the store keeps (until the code's expiry plus
+ * VERIFICATION_KEEP), never stored as such, so no end can be missed by a timer that did not run.
+ */
+export const VERIFICATION_STATUSES = ["pending", "verified", "expired", "canceled", "failed"] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+/** What the store keeps of one verification. */
+export interface VerificationState {
+  /** The number, as the gateway keys it (E.164, or a test number as listed). */
+  phone: string;
+  /** When the send was recorded, ms since the epoch. */
+  sentAtMs: number;
+  /** When its code stops working, ms since the epoch. */
+  expiresAtMs: number;
+  /** Verify attempts the code allowed at its send, and those spent since. */
+  attemptsAllowed: number;
+  attemptsSpent: number;
+  verified: boolean;
+  canceled: boolean;
+  /** The caller key's id it was sent under ('' without GATEWAY_API_KEYS): only that caller sees it. */
+  caller: string;
+}
+
+/** Where a verification stands at `nowMs`: a verified or canceled one stays so; attempts used up end it before its expiry does. */
+export function statusOf(state: VerificationState, nowMs: number): VerificationStatus {
+  if (state.verified) return "verified";
+  if (state.canceled) return "canceled";
+  if (state.attemptsSpent >= state.attemptsAllowed) return "failed";
+  if (nowMs >= state.expiresAtMs) return "expired";
+  return "pending";
+}
+
+/** Verify attempts left: none once the verification has ended. */
+export const attemptsLeftOf = (state: VerificationState, nowMs: number): number =>
+  statusOf(state, nowMs) === "pending" ? Math.max(0, state.attemptsAllowed - state.attemptsSpent) : 0;
+
+/** What cancelling found: canceled now, not found (or another caller's), or already ended. */
+export type CancelResult =
+  | { kind: "canceled" }
+  | { kind: "unknown" }
+  | { kind: "ended"; status: Exclude<VerificationStatus, "pending"> };
