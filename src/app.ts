@@ -124,9 +124,13 @@ export function createApp(deps: AppDeps) {
     });
     app.use(adminController(admin, context, adminCheck("token", http.adminToken)));
   }
-  return app
-    .use(healthController({ provider: deps.provider, store: deps.store }))
-    .use(otpController(otp, context));
+  return (
+    app
+      .use(healthController({ provider: deps.provider, store: deps.store }))
+      .use(otpController(otp, context))
+      // Stopped with the server: no delivery is asked after it (nor by a test's app once it is done).
+      .onStop(() => otp.stop())
+  );
 }
 
 export type App = ReturnType<typeof createApp>;

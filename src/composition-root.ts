@@ -83,6 +83,12 @@ export function buildServices(
       testNumbers: config.TEST_PHONES,
       otpTtlMs: config.OTP_TTL,
       verificationKeepMs: config.VERIFICATION_KEEP,
+      delivery: {
+        mode: config.DELIVERY_STATUS,
+        pace: ratePolicy("delivery", config.DELIVERY_POLL_PACE),
+        // About a minute of sends at a few hundred a second: each followed delivery is a timer and a small object.
+        maxTracked: 50_000,
+      },
     },
     http: {
       maxBodySize: config.MAX_BODY_SIZE,

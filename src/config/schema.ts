@@ -75,6 +75,17 @@ export const EnvSchema = T.Object({
   OTP_LENGTH: Int(6, 4, 8, "Digits in a generated code."),
   OTP_TTL: Duration("5m", "How long a code stays valid (used when the upstream does not say)."),
   OTP_MAX_ATTEMPTS: Int(3, 1, 10, "Verify attempts per code (used when the upstream does not say)."),
+  DELIVERY_STATUS: OneOf(
+    ["poll", "off"],
+    "poll",
+    "`poll`: ask the upstream what became of each SMS (StartMessaging's GET /messages/{id}) with backoff until " +
+      "a final status or the code's expiry, for GET /v1/otp/{verificationId} and the delivery metric. `off`: never.",
+  ),
+  DELIVERY_POLL_PACE: Limits(
+    "5/1s",
+    "Delivery-status requests to the upstream, shared by every gateway on one store: StartMessaging allows about " +
+      "20 requests a second per account, sends included, so polling must leave room for the sends.",
+  ),
   VERIFICATION_KEEP: Duration(
     "15m",
     "How long GET /v1/otp/{verificationId} still answers after a code's expiry, so that an app reads its final " +

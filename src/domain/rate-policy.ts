@@ -4,7 +4,7 @@ import type { Window } from "./rate-window";
  * Which limit a policy is: per phone (sends), per phone (verifies), per client address or per subnet
  * (sends and verifies), or per client address and per subnet for every other route (`get`, `get-subnet`).
  */
-export type PolicyScope = "phone" | "verify" | "ip" | "subnet" | "get" | "get-subnet";
+export type PolicyScope = "phone" | "verify" | "ip" | "subnet" | "get" | "get-subnet" | "delivery";
 
 /**
  * A limit set as one value, built once at start (src/composition-root.ts) and handed to

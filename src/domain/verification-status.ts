@@ -6,6 +6,45 @@
 export const VERIFICATION_STATUSES = ["pending", "verified", "expired", "canceled", "failed"] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
+/**
+ * What the gateway knows of a code's SMS: `unknown` until the upstream says more, then `queued`,
+ * `sent`, and finally `delivered` or `failed`. A report never moves it back.
+ */
+export const DELIVERY_STATUSES = ["queued", "sent", "delivered", "failed", "unknown"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+const DELIVERY_RANK: Record<DeliveryStatus, number> = {
+  unknown: 0,
+  queued: 1,
+  sent: 2,
+  delivered: 3,
+  failed: 3,
+};
+/** Where a delivery status stands in its order: a report is kept only when it is further along. */
+export const deliveryRank = (status: DeliveryStatus): number => DELIVERY_RANK[status];
+export const isFinalDelivery = (status: DeliveryStatus): boolean => DELIVERY_RANK[status] === 3;
+
+/** A delivery status as an upstream words it (StartMessaging: initiated, queued, sent, delivered, failed). */
+export function deliveryStatusOf(upstream: unknown): DeliveryStatus {
+  switch (typeof upstream === "string" ? upstream.toLowerCase() : "") {
+    case "initiated":
+    case "queued":
+    case "accepted":
+      return "queued";
+    case "sent":
+      return "sent";
+    case "delivered":
+      return "delivered";
+    case "failed":
+    case "undelivered":
+    case "rejected":
+    case "expired":
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
 /** What the store keeps of one verification. */
 export interface VerificationState {
   /** The number, as the gateway keys it (E.164, or a test number as listed). */
@@ -21,6 +60,8 @@ export interface VerificationState {
   canceled: boolean;
   /** The caller key's id it was sent under ('' without GATEWAY_API_KEYS): only that caller sees it. */
   caller: string;
+  /** The last delivery status the upstream reported, and when it was learned; absent: none yet. */
+  delivery?: { status: DeliveryStatus; atMs: number };
 }
 
 /** Where a verification stands at `nowMs`: a verified or canceled one stays so; attempts used up end it before its expiry does. */

@@ -11,6 +11,7 @@ export async function metricsMarkdown(): Promise<string> {
   metrics.budget("*", "1h", 0, 1, 1);
   metrics.upstream("send", "2xx", 0.1);
   metrics.answered("/v1/otp/send", 200, 0.01);
+  metrics.delivery("IN", "delivered", 4);
   metrics.spend("IN", 0.25);
   for (const event of ["refused", "monitored", "sent", "verified"] as const) metrics.pumping("IN", event);
   const { help, types, labels } = readPage((await metrics.render()).body);

@@ -9,7 +9,19 @@ export type RefusalRule =
   | "budget"
   | "budget-reserve";
 
-export type RateLimitScope = "phone" | "ip" | "subnet" | "verify" | "get" | "get-subnet" | "country";
+/** What the gateway asks the upstream: a send, a verify, or an SMS's delivery status. */
+export type UpstreamEndpoint = OtpOperation | "delivery";
+
+/** A limit's scope (`delivery`, the pace of delivery polls, refuses no request and is never counted). */
+export type RateLimitScope =
+  | "phone"
+  | "ip"
+  | "subnet"
+  | "verify"
+  | "get"
+  | "get-subnet"
+  | "country"
+  | "delivery";
 /** Why a request line may go unwritten under a flood: a per-IP denial (by its scope), or a probe's answer. */
 export type SampledLine = RateLimitScope | "probe";
 
@@ -24,7 +36,7 @@ export interface Metrics {
   /** A request line not written: a denial by the per-IP limits past the lines a second written of them. */
   requestLineNotWritten(scope: SampledLine): void;
   /** One upstream attempt: its status class (`2xx`…`5xx`, `timeout`, `network`) and duration. */
-  upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void;
+  upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void;
   upstreamRetry(endpoint: OtpOperation): void;
   redisError(): void;
   /** A send budget's window as last seen: sends in it, its limit, and the open share of it (all but the reserve). */
@@ -38,6 +50,11 @@ export interface Metrics {
   pumping(country: string, event: "refused" | "monitored" | "sent" | "verified"): void;
   /** A send a guard rule refused, or would have refused (monitor mode), by the rule's name. */
   guardRule(rule: RefusalRule, outcome: "refused" | "monitored"): void;
+  /**
+   * An SMS's delivery that ended, by destination country: `delivered` or `failed` as the upstream
+   * reported, `unknown` when the code expired first; `seconds` from the send.
+   */
+  delivery(country: string, status: "delivered" | "failed" | "unknown", seconds: number): void;
   /** One answer of the gateway's: its route (a bounded set, see http/path.ts routeLabel), status and time. */
   answered(route: string, status: number, seconds: number): void;
   /** Where in-flight requests are read from at scrape time (Bun's server). */
@@ -63,6 +80,7 @@ export const noMetrics: Metrics = {
   pumping() {},
   guardRule() {},
   answered() {},
+  delivery() {},
   watchInFlight() {},
   watchActiveBlocks() {},
   beforeScrape() {},

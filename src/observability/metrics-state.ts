@@ -11,6 +11,9 @@ export const HTTP_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ] as const;
 
+/** Seconds from a send to its delivery's final report (or to giving up on it, `unknown`). */
+export const DELIVERY_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600] as const;
+
 /** One series of a histogram: counts per bucket (not cumulative), sum and count. */
 export interface HistogramSeries {
   labels: Record<string, string>;
@@ -118,6 +121,8 @@ export interface MetricsState {
   readonly budgets: Map<string, { scope: string; window: string; used: number; limit: number; open: number }>;
   /** The gateway's answers, per `route status_class`. */
   readonly http: Map<string, HistogramSeries>;
+  /** Deliveries that ended, per `country status`: seconds from the send to the final report. */
+  readonly deliveries: Map<string, HistogramSeries>;
   inFlight: () => number;
   /** Blocks and ranges the pumping guard holds blocked now, read from the store when scraped. */
   activeBlocks?: () => Promise<number>;

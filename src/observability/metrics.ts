@@ -1,8 +1,10 @@
 import type { OtpOperation } from "../domain/operation";
-import type { Metrics, RateLimitScope, RefusalRule, SampledLine } from "./metrics-port";
+import type { Metrics, RateLimitScope, RefusalRule, SampledLine, UpstreamEndpoint } from "./metrics-port";
 import {
   COUNTER_FAMILIES,
   type CounterFamily,
+  DELIVERY_BUCKETS,
+  type HistogramSeries,
   HTTP_BUCKETS,
   type MetricsState,
   type PromMetricsOptions,
@@ -24,6 +26,26 @@ export type { PromMetricsOptions } from "./metrics-state";
  * never scraped never pays for it (its module and default metrics are some
  * megabytes of idle memory), and the hot path pays one Map update per count.
  */
+/** One observation in a histogram's series (created on its first), in the state's plain Maps. */
+function observe(
+  map: Map<string, HistogramSeries>,
+  labels: Record<string, string>,
+  bounds: readonly number[],
+  seconds: number,
+): void {
+  const key = Object.values(labels).join(" ");
+  let series = map.get(key);
+  if (!series) {
+    series = { labels, buckets: bounds.map(() => 0), sum: 0, count: 0 };
+    map.set(key, series);
+  }
+  let bucket = 0;
+  while (bucket < bounds.length && seconds > (bounds[bucket] ?? 0)) bucket++;
+  if (bucket < bounds.length) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
+  series.sum += seconds;
+  series.count += 1;
+}
+
 export class PromMetrics implements Metrics {
   readonly #state: MetricsState;
   #render?: Promise<() => Promise<{ contentType: string; body: string }>>;
@@ -42,6 +64,7 @@ export class PromMetrics implements Metrics {
       upstream: new Map(),
       budgets: new Map(),
       http: new Map(),
+      deliveries: new Map(),
       inFlight: () => 0,
     };
   }
@@ -63,7 +86,7 @@ export class PromMetrics implements Metrics {
   requestLineNotWritten(scope: SampledLine): void {
     this.#add("unlogged", scope);
   }
-  upstream(endpoint: OtpOperation, statusClass: string, seconds: number): void {
+  upstream(endpoint: UpstreamEndpoint, statusClass: string, seconds: number): void {
     const key = `${endpoint} ${statusClass}`;
     let series = this.#state.upstream.get(key);
     if (!series) {
@@ -103,22 +126,10 @@ export class PromMetrics implements Metrics {
   }
   answered(route: string, status: number, seconds: number): void {
     const statusClass = `${Math.floor(status / 100)}xx`;
-    const key = `${route} ${statusClass}`;
-    let series = this.#state.http.get(key);
-    if (!series) {
-      series = {
-        labels: { route, status_class: statusClass },
-        buckets: HTTP_BUCKETS.map(() => 0),
-        sum: 0,
-        count: 0,
-      };
-      this.#state.http.set(key, series);
-    }
-    let bucket = 0;
-    while (bucket < HTTP_BUCKETS.length && seconds > (HTTP_BUCKETS[bucket] ?? 0)) bucket++;
-    if (bucket < HTTP_BUCKETS.length) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
-    series.sum += seconds;
-    series.count += 1;
+    observe(this.#state.http, { route, status_class: statusClass }, HTTP_BUCKETS, seconds);
+  }
+  delivery(country: string, status: "delivered" | "failed" | "unknown", seconds: number): void {
+    observe(this.#state.deliveries, { country, status }, DELIVERY_BUCKETS, seconds);
   }
   watchInFlight(read: () => number): void {
     this.#state.inFlight = read;

@@ -3,6 +3,7 @@ import { droppedLogLines } from "./logger";
 import {
   COUNTER_FAMILIES,
   type CounterFamily,
+  DELIVERY_BUCKETS,
   type HistogramSeries,
   HTTP_BUCKETS,
   type MetricsState,
@@ -49,6 +50,15 @@ export function promRegistry(state: MetricsState): () => Promise<{ contentType: 
         "(refusals included; a send's includes the upstream call).",
       HTTP_BUCKETS,
       () => state.http.values(),
+    ) as never,
+  );
+  registry.registerMetric(
+    histogram(
+      "otp_gateway_delivery_seconds",
+      "SMS deliveries that ended, by destination country and how (delivered, failed, or unknown: the code " +
+        "expired before the upstream said), in seconds from the send (DELIVERY_STATUS=poll).",
+      DELIVERY_BUCKETS,
+      () => state.deliveries.values(),
     ) as never,
   );
   new Gauge({

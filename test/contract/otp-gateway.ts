@@ -385,7 +385,7 @@ export interface components {
                 status: "queued" | "sent" | "delivered" | "failed" | "unknown";
                 /**
                  * Format: date-time
-                 * @description When the gateway last learned of it (the send, while `unknown`).
+                 * @description When the gateway learned it (the send's time, while `unknown`).
                  * @example 2026-11-25T10:00:00.000Z
                  */
                 updatedAt: string;

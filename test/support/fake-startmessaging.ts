@@ -30,6 +30,8 @@ export type Fault =
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** When it arrived (Date.now()). */
+  at: number;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }
@@ -38,6 +40,8 @@ export interface Sms {
   phone: string;
   code: string;
   requestId: string;
+  /** The message's id (reference shape only), asked at GET /messages/{id}. */
+  messageId?: string;
 }
 
 export interface FakeOptions {
@@ -66,6 +70,8 @@ export class FakeStartMessaging {
   readonly sms: Sms[] = [];
   readonly #faults: { path: string; fault: Fault }[] = [];
   readonly #pending = new Map<string, Pending>();
+  /** Each message's delivery status, as GET /messages/{id} answers it. */
+  readonly #messages = new Map<string, string>();
   readonly #idempotency = new Map<string, { phone: string; status: number; body: string }>();
   readonly #server = createServer((req, res) => void this.#handle(req, res));
   readonly options: Required<FakeOptions>;
@@ -104,6 +110,11 @@ export class FakeStartMessaging {
     for (let i = 0; i < times; i++) this.#faults.push({ path, fault });
   }
 
+  /** When each request to a path starting with `prefix` arrived. */
+  requestTimes(prefix: string): number[] {
+    return this.requests.filter((r) => r.path.startsWith(prefix)).map((r) => r.at);
+  }
+
   calls(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
   }
@@ -126,27 +137,21 @@ export class FakeStartMessaging {
     this.sms.length = 0;
     this.#faults.length = 0;
     this.#pending.clear();
+    this.#messages.clear();
     this.#idempotency.clear();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = text;
-    }
+    const body = await readBody(req);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    this.requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    this.requests.push({ method: req.method ?? "", path, at: Date.now(), headers: req.headers, body });
 
     const index = this.#faults.findIndex((f) => f.path === path);
     const [queued] = index >= 0 ? this.#faults.splice(index, 1) : [];
     const fault = queued?.fault;
     if (fault && (await this.#applyFault(fault, res))) return;
 
+    if (req.method === "GET" && path.startsWith("/messages/")) return this.#message(req, path, res);
     if (req.method === "HEAD" || req.method === "GET") return this.#reply(res, 404, { message: "Not found" });
     if (req.headers["x-api-key"] !== this.options.apiKey) {
       return this.#reply(res, 401, {
@@ -157,6 +162,30 @@ export class FakeStartMessaging {
     if (path === "/otp/send") return this.#send(body as Record<string, unknown>, res, fault);
     if (path === "/otp/verify") return this.#verify(body as Record<string, unknown>, res, fault);
     this.#reply(res, 404, { message: "Not found" });
+  }
+
+  /** Sets what GET /messages/{id} answers for the SMS of a verification (its id here or the gateway's). */
+  setDelivery(requestId: string, status: string): void {
+    const id = parseVerificationId(requestId)?.inner ?? requestId;
+    const messageId = this.sms.find((m) => m.requestId === id)?.messageId;
+    if (!messageId) throw new Error(`no message for ${requestId} (only the reference shape has message ids)`);
+    this.#messages.set(messageId, status);
+  }
+
+  /** GET /messages/{id}: the reference's `{messageId, status, deliveredAt, error}`. */
+  #message(req: IncomingMessage, path: string, res: ServerResponse) {
+    if (req.headers["x-api-key"] !== this.options.apiKey)
+      return this.#reply(res, 401, { message: "Invalid API key" });
+    const messageId = decodeURIComponent(path.slice("/messages/".length));
+    const status = this.#messages.get(messageId);
+    if (status === undefined) return this.#reply(res, 404, { message: "Message not found" });
+    const deliveredAt = status === "delivered" ? new Date().toISOString() : null;
+    this.#reply(res, 200, {
+      messageId,
+      status,
+      deliveredAt,
+      error: status === "failed" ? "UNDELIVERABLE" : null,
+    });
   }
 
   /** Returns true when the fault produced the whole answer. */
@@ -219,20 +248,8 @@ export class FakeStartMessaging {
       res.writeHead(previous.status, { "content-type": "application/json" });
       return void res.end(previous.body);
     }
-    // Tutorial shape: StartMessaging makes the code. Reference shape: it sends ours.
-    const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
-    const code =
-      this.options.shape === "reference" && typeof ours === "string"
-        ? ours
-        : String(Math.floor(100000 + Math.random() * 900000));
-    const requestId = `${this.options.idPrefix}${this.options.shape === "reference" ? `otpreq_${randomUUID()}` : randomUUID()}`;
-    const expiresAt = Date.now() + this.options.ttlMs;
-    // A resend invalidates the previous code for this number.
-    for (const [id, p] of this.#pending) if (p.phone === phone) this.#pending.delete(id);
-    this.#pending.set(requestId, { phone, code, expiresAt, attemptsLeft: 3 });
-    this.sms.push({ phone, code, requestId });
-
-    const [status, answer] = this.#sendAnswer(requestId, expiresAt);
+    const { requestId, expiresAt, messageId } = this.#deliver(phone, body);
+    const [status, answer] = this.#sendAnswer(requestId, expiresAt, messageId);
     const text = JSON.stringify(answer);
     if (key) this.#idempotency.set(key, { phone, status, body: text });
     if (fault?.kind === "slow-body") return this.#slowBody(res, status, text, fault.ms);
@@ -240,8 +257,26 @@ export class FakeStartMessaging {
     res.end(text);
   }
 
+  /** The "SMS": a code (its own, or in the reference shape the caller's), its id, its message's id. */
+  #deliver(phone: string, body: Record<string, unknown>) {
+    const reference = this.options.shape === "reference";
+    // Tutorial shape: StartMessaging makes the code. Reference shape: it sends ours.
+    const ours = (body.variables as { otp?: unknown } | undefined)?.otp;
+    const code =
+      reference && typeof ours === "string" ? ours : String(Math.floor(100000 + Math.random() * 900000));
+    const requestId = `${this.options.idPrefix}${reference ? `otpreq_${randomUUID()}` : randomUUID()}`;
+    const expiresAt = Date.now() + this.options.ttlMs;
+    // A resend invalidates the previous code for this number.
+    for (const [id, p] of this.#pending) if (p.phone === phone) this.#pending.delete(id);
+    this.#pending.set(requestId, { phone, code, expiresAt, attemptsLeft: 3 });
+    const messageId = reference ? `msg_${randomUUID()}` : undefined;
+    if (messageId) this.#messages.set(messageId, "queued");
+    this.sms.push({ phone, code, requestId, ...(messageId ? { messageId } : {}) });
+    return { requestId, expiresAt, messageId };
+  }
+
   /** A send's status and body in this fake's shape: the reference API's 201, or the tutorial's 200. */
-  #sendAnswer(requestId: string, expiresAt: number): [number, unknown] {
+  #sendAnswer(requestId: string, expiresAt: number, messageId?: string): [number, unknown] {
     if (this.options.shape === "reference") {
       return [
         201,
@@ -250,7 +285,7 @@ export class FakeStartMessaging {
           statusCode: 201,
           requestId: `req_${randomUUID()}`,
           timestamp: new Date().toISOString(),
-          data: { otpRequestId: requestId, messageId: `msg_${randomUUID()}`, status: "queued" },
+          data: { otpRequestId: requestId, messageId, status: "queued" },
         },
       ];
     }
@@ -287,5 +322,17 @@ export class FakeStartMessaging {
   #reply(res: ServerResponse, status: number, body: unknown): void {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
+  }
+}
+
+/** A request's body: JSON when it parses, else its text (undefined when empty). */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
   }
 }

@@ -415,6 +415,36 @@ export function storeBehaviour(
       expect(statusOf(must(await store.verification(failed), "the record"), Date.now())).toBe("failed");
     });
 
+    test("delivery: a report is kept only when further along, never on a record that is gone", async () => {
+      const phone = freshPhone();
+      const vid = await saved(store, phone);
+      await store.recordDelivery(vid, "sent", 1_000);
+      expect(must(await store.verification(vid), "the record").delivery).toEqual({
+        status: "sent",
+        atMs: 1_000,
+      });
+      await store.recordDelivery(vid, "queued", 2_000); // late and behind: ignored
+      expect(must(await store.verification(vid), "the record").delivery).toEqual({
+        status: "sent",
+        atMs: 1_000,
+      });
+      await store.recordDelivery(vid, "delivered", 3_000);
+      await store.recordDelivery(vid, "failed", 4_000); // a second final report: the first stands
+      expect(must(await store.verification(vid), "the record").delivery).toEqual({
+        status: "delivered",
+        atMs: 3_000,
+      });
+      const gone = { tag: vid.tag, inner: `otp_${id()}` };
+      await store.recordDelivery(gone, "delivered", 5_000);
+      expect(await store.verification(gone)).toBeUndefined();
+    });
+
+    test("delivery polls: the shared pace lets exactly its limit through, under concurrency", async () => {
+      const pace = ratePolicy("delivery", limitsOf("10/2s"));
+      const taken = await Promise.all(Array.from({ length: 30 }, () => store.takeDeliveryPoll(pace)));
+      expect(taken.filter(Boolean)).toHaveLength(10);
+    });
+
     test("a budget admits exactly its limit under concurrency, and a refused send is not counted", async () => {
       const b = budget("20/1h");
       const results = await Promise.all(Array.from({ length: 50 }, () => reserve(store, b)));

@@ -1,3 +1,5 @@
+import type { DeliveryStatus } from "../../domain/verification-status";
+
 /**
  * The port every SMS provider implements. Providers throw `GatewayError` with a
  * stable code on failure; they never see HTTP requests of the gateway itself.
@@ -16,6 +18,13 @@ export interface SendOtpResult {
   requestId: string;
   expiresAt: Date;
   attemptsLeft: number;
+  /** The SMS's id at the upstream, when it gives one: its delivery status is asked by it. */
+  messageId?: string;
+}
+
+/** What the upstream says of one SMS's delivery. */
+export interface DeliveryReport {
+  status: DeliveryStatus;
 }
 
 export interface VerifyOtpInput {
@@ -42,4 +51,6 @@ export interface SmsProvider {
   verify(input: VerifyOtpInput): Promise<VerifyOtpResult>;
   /** A cheap reachability check for `/readyz`. */
   health(): Promise<ProviderHealth>;
+  /** The delivery status of a sent SMS (by SendOtpResult.messageId), for a provider that can tell it. */
+  delivery?(messageId: string): Promise<DeliveryReport>;
 }

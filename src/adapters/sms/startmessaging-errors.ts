@@ -1,6 +1,6 @@
-import type { OtpOperation } from "../../domain/operation";
 import { GatewayError } from "../../errors";
 import type { Logger } from "../../observability/logger";
+import type { UpstreamEndpoint } from "../../observability/metrics-port";
 import { parseRetryAfter, readErrorInfo } from "./startmessaging-response";
 
 /** One upstream answer, its body read within the size cap (undefined when it was not a JSON object). */
@@ -18,7 +18,7 @@ const DEFAULT_RETRY_AFTER_S = 60;
  * returns for 2xx. What operators must act on is logged here, loudly.
  */
 export function throwOnError(
-  endpoint: OtpOperation,
+  endpoint: UpstreamEndpoint,
   { status, headers, body }: UpstreamAnswer,
   /** The logger, bound to the caller's request when there is one: made only when a line is written. */
   logger: () => Logger,

@@ -31,6 +31,17 @@ export function readVerificationId(body: Json | undefined): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
+/** The SMS's id at StartMessaging (`data.messageId`, reference shape), by which its delivery is asked. */
+export function readMessageId(body: Json | undefined): string | undefined {
+  const id = dataOf(body)?.messageId;
+  return typeof id === "string" ? id : undefined;
+}
+
+/** A message's status: `{status}` (the reference) or `{data: {status}}` (the shape of the other answers). */
+export function readDeliveryStatus(body: Json | undefined): unknown {
+  return dataOf(body)?.status ?? body?.status;
+}
+
 /** Longest expiry we believe; anything later (or already past) is a unit mix-up or junk. */
 const MAX_EXPIRY_MS = 24 * 3_600_000;
 

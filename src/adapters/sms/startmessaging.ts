@@ -1,11 +1,14 @@
 import { UPSTREAM_ID_RE } from "../../domain/ids";
 import type { OtpOperation } from "../../domain/operation";
 import { generateCode } from "../../domain/otp-code";
+import { deliveryStatusOf } from "../../domain/verification-status";
 import { GatewayError } from "../../errors";
 import { singleFlight } from "../../lib/single-flight";
 import type { Logger } from "../../observability/logger";
 import { type Metrics, noMetrics } from "../../observability/metrics";
+import type { UpstreamEndpoint } from "../../observability/metrics-port";
 import type {
+  DeliveryReport,
   ProviderHealth,
   SendOtpInput,
   SendOtpResult,
@@ -17,9 +20,11 @@ import { throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
 import {
   parseJsonObject,
   readAttemptsLeft,
+  readDeliveryStatus,
   readErrorInfo,
   readExpiresAt,
   readLimited,
+  readMessageId,
   readVerificationId,
   readVerified,
 } from "./startmessaging-response";
@@ -121,6 +126,19 @@ export class StartMessagingProvider implements SmsProvider {
     return verified ? { verified: true } : { verified: false, reason: "wrong_code" };
   }
 
+  /**
+   * What StartMessaging says of one SMS (`GET /messages/{id}`): its status, read from either shape
+   * (`{status}` or `{data: {status}}`). Never retried here: the delivery tracker asks again later.
+   * An id it does not know is `unknown`; an error answer throws, as any other call's.
+   */
+  async delivery(messageId: string): Promise<DeliveryReport> {
+    const log = () => this.options.logger;
+    const answer = await this.#exchange("delivery", `/messages/${encodeURIComponent(messageId)}`, log);
+    if (answer.status === 404) return { status: "unknown" };
+    throwOnError("delivery", answer, log, this.#now());
+    return { status: deliveryStatusOf(readDeliveryStatus(answer.body)) };
+  }
+
   async health(): Promise<ProviderHealth> {
     const cached = this.#health;
     if (cached && this.#now() - cached.at < HEALTH_CACHE_MS) return cached.value;
@@ -152,10 +170,12 @@ export class StartMessagingProvider implements SmsProvider {
     if (answer.status !== 200 && answer.status !== 201) throw this.#badBody("send", answer.status, log);
     const requestId = readVerificationId(answer.body);
     if (!requestId || !UPSTREAM_ID_RE.test(requestId)) throw this.#badBody("send", answer.status, log);
+    const messageId = readMessageId(answer.body);
     return {
       requestId,
       expiresAt: readExpiresAt(answer.body, this.#now()) ?? new Date(this.#now() + this.options.ttlMs),
       attemptsLeft: readAttemptsLeft(answer.body) ?? this.options.maxAttempts,
+      ...(messageId && UPSTREAM_ID_RE.test(messageId) ? { messageId } : {}),
     };
   }
 
@@ -171,25 +191,41 @@ export class StartMessagingProvider implements SmsProvider {
     });
   }
 
-  async #post(endpoint: OtpOperation, payload: unknown, log: () => Logger): Promise<UpstreamAnswer> {
+  #post(endpoint: OtpOperation, payload: unknown, log: () => Logger): Promise<UpstreamAnswer> {
+    return this.#exchange(endpoint, `/otp/${endpoint}`, log, payload);
+  }
+
+  /** A request's method, headers and body: a POST of `payload` as JSON, or a GET without one. */
+  #init(payload: unknown): RequestInit & { decompress: boolean } {
+    const post = payload !== undefined;
+    return {
+      method: post ? "POST" : "GET",
+      headers: {
+        ...(post ? { "content-type": "application/json" } : {}),
+        accept: "application/json",
+        "accept-encoding": "identity",
+        "x-api-key": this.options.apiKey,
+      },
+      // What we did not ask to be compressed is not expanded: readLimited refuses it.
+      decompress: false,
+      ...(post ? { body: JSON.stringify(payload) } : {}),
+      // One deadline for connect, headers and body.
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+      // A redirect would carry the API key elsewhere; treat it as an unexpected answer.
+      redirect: "manual",
+    };
+  }
+
+  /** One request to the upstream: a POST with `payload`, or a GET without. */
+  async #exchange(
+    endpoint: UpstreamEndpoint,
+    path: string,
+    log: () => Logger,
+    payload?: unknown,
+  ): Promise<UpstreamAnswer> {
     const started = performance.now();
     try {
-      const res = await fetch(`${this.#base}/otp/${endpoint}`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json",
-          "accept-encoding": "identity",
-          "x-api-key": this.options.apiKey,
-        },
-        // What we did not ask to be compressed is not expanded: readLimited refuses it.
-        decompress: false,
-        body: JSON.stringify(payload),
-        // One deadline for connect, headers and body.
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        // A redirect would carry the API key elsewhere; treat it as an unexpected answer.
-        redirect: "manual",
-      });
+      const res = await fetch(`${this.#base}${path}`, this.#init(payload));
       const text = await readLimited(res);
       this.#metrics.upstream(
         endpoint,

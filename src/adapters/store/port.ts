@@ -4,7 +4,7 @@ import type { RatePolicy } from "../../domain/rate-policy";
 import type { RateDecision } from "../../domain/rate-window";
 import type { ReturningPolicy } from "../../domain/returning";
 import type { BudgetDecision, SendBudget } from "../../domain/send-budget";
-import type { CancelResult, VerificationState } from "../../domain/verification-status";
+import type { CancelResult, DeliveryStatus, VerificationState } from "../../domain/verification-status";
 
 /**
  * The gateway's shared state, by role: sending a code, verifying one, the pumping
@@ -17,6 +17,7 @@ import type { CancelResult, VerificationState } from "../../domain/verification-
 export interface OtpStore
   extends SendingStore,
     VerifyingStore,
+    DeliveryStore,
     GuardCounts,
     GuardAdminStore,
     StoreLifecycle {}
@@ -184,6 +185,17 @@ export interface VerifyingStore {
    * unknown. Whether it has ended is judged by the gateway's clock and its attempts, as a verify would.
    */
   cancelVerification(id: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult>;
+}
+
+/** What the upstream reports of the SMS of each verification, and the pace every gateway asks it at. */
+export interface DeliveryStore {
+  /** Keeps a delivery status on the id's record when it is further along than the one held (never back). */
+  recordDelivery(id: VerificationRef, status: DeliveryStatus, atMs: number): Promise<void>;
+  /**
+   * One request to the upstream about a delivery, if the pace shared by every gateway on this store
+   * allows it now (`policy`'s windows, e.g. 5 a second): true when taken, false to ask again later.
+   */
+  takeDeliveryPoll(policy: RatePolicy): Promise<boolean>;
 }
 
 /** A code verified, as the guard counts it. */

@@ -3,13 +3,10 @@ import { t } from "elysia";
 import { VERIFY_FAILURES } from "../../adapters/sms/port";
 import { IDEMPOTENCY_KEY_RE, VERIFICATION_ID_PATTERN } from "../../domain/ids";
 import { E164_PATTERN } from "../../domain/phone";
-import { VERIFICATION_STATUSES } from "../../domain/verification-status";
+import { DELIVERY_STATUSES, VERIFICATION_STATUSES } from "../../domain/verification-status";
 import type { ErrorCode } from "../../errors";
 import { answer, type OperationDetail, problemResponses, SECURITY } from "../../http/openapi-detail";
 import { literals } from "../../http/openapi-models";
-
-/** What the gateway may know of an SMS's delivery. */
-export const DELIVERY_STATUSES = ["queued", "sent", "delivered", "failed", "unknown"] as const;
 
 export const SendBody = t.Object({
   phone: t.String({
@@ -120,7 +117,7 @@ export const VerificationResponse = t.Object({
       }),
       updatedAt: t.String({
         format: "date-time",
-        description: "When the gateway last learned of it (the send, while `unknown`).",
+        description: "When the gateway learned it (the send's time, while `unknown`).",
         examples: ["2026-11-25T10:00:00.000Z"],
       }),
     },

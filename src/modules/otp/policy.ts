@@ -1,5 +1,11 @@
 import type { SmsProvider } from "../../adapters/sms/port";
-import type { GuardAdminStore, GuardCounts, SendingStore, VerifyingStore } from "../../adapters/store/port";
+import type {
+  DeliveryStore,
+  GuardAdminStore,
+  GuardCounts,
+  SendingStore,
+  VerifyingStore,
+} from "../../adapters/store/port";
 import type { PumpingPolicy, UnprovenBounds } from "../../domain/pumping";
 import type { RatePolicy } from "../../domain/rate-policy";
 import type { ReturningPolicy } from "../../domain/returning";
@@ -8,6 +14,7 @@ import type { TestNumber } from "../../domain/test-numbers";
 import type { ErrorCode } from "../../errors";
 import type { Logger } from "../../observability/logger";
 import type { Metrics, RefusalRule } from "../../observability/metrics";
+import type { DeliveryPolicy } from "./delivery-tracker";
 import type { SendAnswer, VerifyAnswer } from "./model";
 
 /** The gateway's own rules around every send and verify. */
@@ -44,12 +51,18 @@ export interface OtpPolicy {
   otpTtlMs: number;
   /** How long a verification's record outlives its code, for its status (VERIFICATION_KEEP). */
   verificationKeepMs: number;
+  /** Following each SMS's delivery (DELIVERY_STATUS, DELIVERY_POLL_PACE). */
+  delivery: DeliveryPolicy;
 }
 
 export interface OtpServiceDeps {
   provider: SmsProvider;
   /** What sending and verifying ask of the store, the pumping guard's counts, and what its gauges read. */
-  store: SendingStore & VerifyingStore & GuardCounts & Pick<GuardAdminStore, "budgetUse" | "blocks">;
+  store: SendingStore &
+    VerifyingStore &
+    DeliveryStore &
+    GuardCounts &
+    Pick<GuardAdminStore, "budgetUse" | "blocks">;
   policy: OtpPolicy;
   logger: Logger;
   metrics: Metrics;

@@ -7,6 +7,7 @@ import { type MobileNumber, parseMobile } from "../../domain/phone";
 import { attemptsLeftOf, statusOf } from "../../domain/verification-status";
 import { GatewayError } from "../../errors";
 import type { RefusalRule } from "../../observability/metrics";
+import { DeliveryTracker } from "./delivery-tracker";
 import type { SendAnswer, VerificationAnswer } from "./model";
 import { requireMobile } from "./phone";
 import { NOTHING_SENT, type OtpServiceDeps, type SendOutcome, type VerifyOutcome } from "./policy";
@@ -23,9 +24,17 @@ export class OtpService {
   readonly #tests: TestNumbers;
   readonly #spend: SpendGuard;
   readonly #pumping: PumpingGuard;
+  readonly #delivery: DeliveryTracker;
 
   constructor(private readonly deps: OtpServiceDeps) {
     const { store, policy, logger, metrics } = deps;
+    this.#delivery = new DeliveryTracker({
+      provider: deps.provider,
+      store,
+      policy: policy.delivery,
+      metrics,
+      logger,
+    });
     this.#tests = new TestNumbers(policy.testNumbers, {
       ttlMs: policy.otpTtlMs,
       maxAttempts: policy.maxAttempts,
@@ -98,7 +107,17 @@ export class OtpService {
     };
     // The code went out: from here what the admission counted stays, whatever the record step does.
     await this.#record(admitted.ticket, record);
-    if (recipient.kind === "mobile") this.#pumping.sent(recipient.mobile, admitted);
+    if (recipient.kind === "mobile") {
+      this.#pumping.sent(recipient.mobile, admitted);
+      if (sent.messageId) {
+        this.#delivery.track(id, {
+          messageId: sent.messageId,
+          country: recipient.mobile.country ?? "*",
+          sentAtMs: now,
+          expiresAtMs: record.expiresAtMs,
+        });
+      }
+    }
     return {
       answer,
       maskedPhone,
@@ -298,6 +317,11 @@ export class OtpService {
     return { answer: { verified: true }, test: false, loggedId: requestId };
   }
 
+  /** Stops following deliveries (their timers): at shutdown, and in tests. */
+  stop(): void {
+    this.#delivery.stop();
+  }
+
   /**
    * Where a verification stands, for the caller that sent it (`caller`: its key's id, '' without
    * caller keys). Another caller's id, or one forgotten, is VERIFICATION_NOT_FOUND, as an id never
@@ -319,8 +343,11 @@ export class OtpService {
       expiresAt: new Date(state.expiresAtMs).toISOString(),
       attemptsLeft: attemptsLeftOf(state, now),
       phone: maskedNumber(state.phone),
-      // What the gateway knows of the SMS's delivery: nothing yet beyond its send.
-      delivery: { status: "unknown", updatedAt: new Date(state.sentAtMs).toISOString() },
+      // What the upstream last reported of the SMS; until it says anything, unknown as of the send.
+      delivery: {
+        status: state.delivery?.status ?? "unknown",
+        updatedAt: new Date(state.delivery?.atMs ?? state.sentAtMs).toISOString(),
+      },
     };
   }
 

@@ -5,7 +5,13 @@ import { DEFAULT_LAYOUT, type PrefixLayout, rangeOf } from "../../../domain/numb
 import type { GuardRule, PumpVerdict, UnprovenBounds } from "../../../domain/pumping";
 import type { RatePolicy } from "../../../domain/rate-policy";
 import { type BudgetDecision, type SendBudget, shortestWindowMs } from "../../../domain/send-budget";
-import { type CancelResult, statusOf, type VerificationState } from "../../../domain/verification-status";
+import {
+  type CancelResult,
+  type DeliveryStatus,
+  deliveryRank,
+  statusOf,
+  type VerificationState,
+} from "../../../domain/verification-status";
 import { boundedLru } from "../../../lib/lru";
 import { admitted, fromTicket, keyTaken, type TicketData } from "../admission";
 import type {
@@ -294,6 +300,18 @@ export class MemoryStore implements OtpStore {
     if (!record) return undefined;
     const { unproven: _, ...state } = record;
     return state;
+  }
+
+  async recordDelivery(ref: VerificationRef, status: DeliveryStatus, atMs: number): Promise<void> {
+    const record = this.#verifications.get(verificationId(ref));
+    if (!record || deliveryRank(status) <= deliveryRank(record.delivery?.status ?? "unknown")) return;
+    record.delivery = { status, atMs };
+  }
+
+  async takeDeliveryPoll(policy: RatePolicy): Promise<boolean> {
+    const { decision, record } = this.#windows.check("delivery-polls", policy, crypto.randomUUID());
+    if (decision.allowed) record();
+    return decision.allowed;
   }
 
   async cancelVerification(ref: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult> {

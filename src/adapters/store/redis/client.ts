@@ -81,6 +81,7 @@ export interface ScriptedRedis
     nowMs: number,
     maxAttempts: number,
   ): Promise<string[]>;
+  otpDelivery(recordKey: string, status: string, rank: number, atMs: number): Promise<number>;
   /** verified.lua with 1 to 3 keys: the block's and the range's pump hashes, the proven bits' key. */
   otpVerified1(...keysThenArgs: (string | number)[]): Promise<number>;
   otpVerified2(...keysThenArgs: (string | number)[]): Promise<number>;

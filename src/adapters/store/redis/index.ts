@@ -4,7 +4,7 @@ import { coarseMs, numberPrefix, type UnprovenBounds } from "../../../domain/pum
 import type { RatePolicy } from "../../../domain/rate-policy";
 import { generationOf, generationTtlMs, provenIndex } from "../../../domain/returning";
 import type { BudgetDecision, SendBudget } from "../../../domain/send-budget";
-import type { CancelResult, VerificationState } from "../../../domain/verification-status";
+import type { CancelResult, DeliveryStatus, VerificationState } from "../../../domain/verification-status";
 import { GatewayError } from "../../../errors";
 import { type Metrics, noMetrics } from "../../../observability/metrics";
 import { fromTicket, type TicketData } from "../admission";
@@ -23,9 +23,9 @@ import type {
 import { type AdmitContext, admitOnRedis } from "./admit";
 import { connectRedis, type RedisConnection, type ScriptedRedis, whenReady } from "./client";
 import { RedisIdempotency } from "./idempotency";
-import { budgetKey, provenKey, pumpKeys, sendsKey, verifiesKey } from "./keys";
+import { budgetKey, DELIVERY_POLLS_KEY, provenKey, pumpKeys, sendsKey, verifiesKey } from "./keys";
 import { RedisPumpAdmin } from "./pump-admin";
-import { budgetDecision, packed } from "./replies";
+import { budgetDecision, HIT_REPLY, packed } from "./replies";
 import { TagSecret } from "./tag-secret";
 import { RedisVerifications } from "./verifications";
 
@@ -168,6 +168,15 @@ export class RedisStore implements OtpStore {
   }
   cancelVerification(id: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult> {
     return this.#verifications.cancel(id, caller, maxAttempts);
+  }
+  recordDelivery(id: VerificationRef, status: DeliveryStatus, atMs: number): Promise<void> {
+    return this.#verifications.recordDelivery(id, status, atMs);
+  }
+  async takeDeliveryPoll(policy: RatePolicy): Promise<boolean> {
+    const reply = await this.#call(() =>
+      this.#redis.otpHit(DELIVERY_POLLS_KEY, crypto.randomUUID(), packed(policy)),
+    );
+    return reply[HIT_REPLY.allowed] === 1;
   }
 
   async countVerified({ phone, pump, unproven, returning }: VerifiedCode): Promise<void> {

@@ -18,6 +18,8 @@ export const sendsKey = (phone: string, tagDigits: number) =>
  */
 export const verifiesKey = (tag: string) => `otp:{${tag}}:verify`;
 export const verificationKey = (id: VerificationRef) => `otp:vid:{${id.tag}}${id.inner}`;
+/** Every gateway's requests to the upstream about deliveries (a sliding window): their shared pace. */
+export const DELIVERY_POLLS_KEY = "otp:delivery-polls";
 /** The secret the tags of verification ids are keyed with: made once by the first gateway, read by all. */
 export const TAG_SECRET_KEY = "otp:tag-secret";
 /** The pumping hash of a block (under its range's tag when it has one) or of a range (`range` undefined). */

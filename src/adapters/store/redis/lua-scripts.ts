@@ -5,6 +5,7 @@ import cancelVerification from "./lua/cancel-verification.lua" with { type: "tex
 import claimIdempotency from "./lua/claim-idempotency.lua" with { type: "text" };
 import claimVerified from "./lua/claim-verified.lua" with { type: "text" };
 import deleteIf from "./lua/delete-if.lua" with { type: "text" };
+import delivery from "./lua/delivery.lua" with { type: "text" };
 import hit from "./lua/hit.lua" with { type: "text" };
 import budgetLib from "./lua/lib/budget.lua" with { type: "text" };
 import clockLib from "./lua/lib/clock.lua" with { type: "text" };
@@ -69,6 +70,7 @@ export const SCRIPTS = {
   otpBeginVerify: { keys: 2, lua: withLibs(clockLib, listLib, windowLib, beginVerify) },
   otpClaimVerified: { keys: 1, lua: claimVerified },
   otpCancelVerification: { keys: 1, lua: cancelVerification },
+  otpDelivery: { keys: 1, lua: delivery },
   otpVerified1: { keys: 1, lua: counting },
   otpVerified2: { keys: 2, lua: counting },
   otpVerified3: { keys: 3, lua: counting },

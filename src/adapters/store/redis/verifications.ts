@@ -1,6 +1,12 @@
 import type { VerificationRef } from "../../../domain/ids";
 import type { RatePolicy } from "../../../domain/rate-policy";
-import type { CancelResult, VerificationState } from "../../../domain/verification-status";
+import {
+  type CancelResult,
+  type DeliveryStatus,
+  deliveryRank,
+  deliveryStatusOf,
+  type VerificationState,
+} from "../../../domain/verification-status";
 import type { SentCode, VerifyStart } from "../port";
 import type { ScriptedRedis } from "./client";
 import { verificationKey, verifiesKey } from "./keys";
@@ -34,9 +40,10 @@ export class RedisVerifications {
   }
 
   async read(id: VerificationRef): Promise<VerificationState | undefined> {
-    const [phone, spent, ok, canceled, sentAt, expiresAt, attempts, caller] = await this.call(() =>
-      this.redis.hmget(verificationKey(id), "p", "n", "ok", "x", "s", "e", "a", "c"),
-    );
+    const [phone, spent, ok, canceled, sentAt, expiresAt, attempts, caller, delivery, deliveryAt] =
+      await this.call(() =>
+        this.redis.hmget(verificationKey(id), "p", "n", "ok", "x", "s", "e", "a", "c", "d", "du"),
+      );
     // A record of an earlier release has no times: it is read as lasting as long as it is kept.
     if (!phone || !expiresAt) return undefined;
     return {
@@ -48,7 +55,14 @@ export class RedisVerifications {
       verified: ok === "1",
       canceled: canceled === "1",
       caller: caller ?? "",
+      ...(delivery && deliveryAt
+        ? { delivery: { status: deliveryStatusOf(delivery), atMs: Number(deliveryAt) } }
+        : {}),
     };
+  }
+
+  async recordDelivery(id: VerificationRef, status: DeliveryStatus, atMs: number): Promise<void> {
+    await this.call(() => this.redis.otpDelivery(verificationKey(id), status, deliveryRank(status), atMs));
   }
 
   async cancel(id: VerificationRef, caller: string, maxAttempts: number): Promise<CancelResult> {
