@@ -14,10 +14,13 @@
 # The base holds what distroless cc-debian12:nonroot holds: glibc, libgcc and libstdc++, CA
 # certificates, tzdata, /etc/passwd with nonroot (65532); no shell, no package manager. Its
 # packages come from Debian's archive (apt-get download, never the host's dpkg) and are kept in
-# $IMAGE_CACHE (default ~/.cache/otp-gateway-image), so a second build needs no network.
+# $IMAGE_CACHE (default ~/.cache/otp-gateway-image) for a week, so a second build needs no network
+# and a week-old one takes Debian's security updates (IMAGE_REFRESH=1: fetch them now).
 # Needs root, buildah and apt-get (Debian). Container storage is the default one unless
 # CONTAINERS_STORAGE_CONF says otherwise (the tests keep theirs in a temporary folder).
 set -euo pipefail
+# Every step below runs inside $(...): without this, a failure there would not stop the script.
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
 IMAGE="${IMAGE:-otp-gateway}"
@@ -39,10 +42,19 @@ esac
 [ "$(id -u)" -eq 0 ] || die "needs root (buildah builds as root here)"
 command -v buildah >/dev/null || die "needs buildah: apt-get install buildah podman runc skopeo"
 
-# Debian's packages for one architecture, from its own package lists (not the host's).
+# Debian's packages for one architecture, from its own package lists (not the host's): each one
+# there, or nothing is marked complete. Kept a week, then fetched again.
 fetch_debs() {
-  local arch=$1 dir="$CACHE/debs-$arch"
-  if [ -f "$dir/.complete" ]; then echo "$dir"; return; fi
+  local arch=$1
+  local dir="$CACHE/debs-$arch" lock
+  # One download at a time per architecture: another build waits, then finds it complete.
+  mkdir -p "$CACHE"
+  exec {lock}>"$CACHE/.lock-$arch"
+  flock "$lock"
+  if [ -z "${IMAGE_REFRESH:-}" ] && [ -n "$(find "$dir/.complete" -mtime -7 2>/dev/null)" ]; then
+    echo "$dir"
+    return
+  fi
   local apt_opts=(-qq -o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
     -o "Dir::State::Lists=$CACHE/lists-$arch" -o "Dir::Cache=$CACHE/apt-cache"
     -o "Dir::State::Status=/dev/null" -o "APT::Sandbox::User=root")
@@ -50,15 +62,22 @@ fetch_debs() {
   say "fetching ${PACKAGES[*]} for $arch"
   apt-get "${apt_opts[@]}" update >&2
   (cd "$dir" && apt-get "${apt_opts[@]}" download "${PACKAGES[@]}" >&2)
+  for package in "${PACKAGES[@]}"; do
+    compgen -G "$dir/${package}_*.deb" >/dev/null || die "no $package package for $arch was downloaded"
+    dpkg-deb --info "$dir/${package}"_*.deb >/dev/null || die "the $package package for $arch is not a .deb"
+  done
   touch "$dir/.complete"
   echo "$dir"
 }
 
-# The base's root file system as one tar: the packages' files, minus their docs and tools.
+# The base's root file system as one tar (in $1, a folder of this build's own): the packages'
+# files, minus their docs and tools.
 base_tar() {
-  local arch=$1 debs root out="$CACHE/base-$arch.tar"
+  local work=$1 arch=$2
+  local debs root out="$work/base-$arch.tar"
   debs="$(fetch_debs "$arch")"
-  root="$(mktemp -d)"
+  root="$work/root-$arch"
+  mkdir "$root"
   for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$root"; done
   # What scanners (Trivy, Grype) read to name the packages, as distroless images hold it.
   mkdir -p "$root/var/lib/dpkg/status.d"
@@ -88,15 +107,19 @@ EOF
   mkdir -p "$root/home/nonroot" "$root/tmp"
   chmod 700 "$root/home/nonroot" && chown 65532:65532 "$root/home/nonroot"
   chmod 1777 "$root/tmp"
+  for needed in etc/ssl/certs/ca-certificates.crt usr/share/zoneinfo/UTC etc/passwd; do
+    [ -s "$root/$needed" ] || die "the $arch base has no $needed"
+  done
+  compgen -G "$root/lib/*-linux-gnu/libc.so.6" >/dev/null || die "the $arch base has no glibc"
   # Fixed names order and times: the same packages give the same layer, byte for byte.
   tar --numeric-owner --sort=name --mtime=@0 -C "$root" -cf "$out" .
-  rm -rf "$root"
   echo "$out"
 }
 
 build_base() {
-  local arch=$1 name="localhost/otp-gateway-base:cc-debian12-$arch" tar ctr
-  tar="$(base_tar "$arch")"
+  local work=$1 arch=$2
+  local name="localhost/otp-gateway-base:cc-debian12-$arch" tar ctr
+  tar="$(base_tar "$work" "$arch")"
   ctr="$(buildah from --arch "$arch" --os linux scratch)"
   buildah add --quiet "$ctr" "$tar" / >/dev/null
   buildah config --arch "$arch" --os linux --user 65532:65532 --workingdir /home/nonroot "$ctr"
@@ -119,19 +142,23 @@ runtime_stage() {
 }
 
 build_image() {
-  local arch=$1 target base context
+  local arch=$1
+  local target base work context
   target="linux-$([ "$arch" = amd64 ] && echo x64 || echo arm64)"
   [ -n "${NO_BUILD:-}" ] || bash scripts/build.sh "$target" >&2
   [ -x "dist/otp-gateway-$target" ] || die "no dist/otp-gateway-$target (bun run build:$target)"
-  base="$(build_base "$arch")"
-  context="$(mktemp -d)"
+  # This build's own folder: two builds at once share only the downloaded packages.
+  work="$(mktemp -d)"
+  base="$(build_base "$work" "$arch")"
+  context="$work/context"
+  mkdir "$context"
   # The context holds only the binary (a hard link when it can): .dockerignore keeps dist/ out.
   ln "dist/otp-gateway-$target" "$context/otp-gateway" 2>/dev/null || cp "dist/otp-gateway-$target" "$context/otp-gateway"
   runtime_stage "$base" >"$context/Containerfile"
   # --format docker: the OCI format has no HEALTHCHECK.
   buildah bud --quiet --pull=never --format docker --platform "linux/$arch" \
     --build-arg "VERSION=$VERSION" -f "$context/Containerfile" -t "$IMAGE:$VERSION-$arch" "$context" >/dev/null
-  rm -rf "$context"
+  rm -rf "$work"
   say "built $IMAGE:$VERSION-$arch"
 }
 

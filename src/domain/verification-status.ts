@@ -64,11 +64,15 @@ export interface VerificationState {
   delivery?: { status: DeliveryStatus; atMs: number };
 }
 
-/** Where a verification stands at `nowMs`: a verified or canceled one stays so; attempts used up end it before its expiry does. */
+/**
+ * Where a verification stands at `nowMs`: a verified one stays so; attempts used up end it as
+ * failed (a cancel after that changes nothing but stops an attempt still in flight); a canceled
+ * one stays so; else it expires with its code.
+ */
 export function statusOf(state: VerificationState, nowMs: number): VerificationStatus {
   if (state.verified) return "verified";
-  if (state.canceled) return "canceled";
   if (state.attemptsSpent >= state.attemptsAllowed) return "failed";
+  if (state.canceled) return "canceled";
   if (nowMs >= state.expiresAtMs) return "expired";
   return "pending";
 }

@@ -215,6 +215,20 @@ describe("with GATEWAY_API_KEYS, a caller sees and cancels only its own verifica
         "VERIFICATION_NOT_FOUND",
       );
       expect((await status(gateway, sent.verificationId, "key-one-0123456789")).status).toBe("pending");
+      // Nor may it verify it: the right code from caller two is not verified, and spends none of caller one's attempts.
+      const code = fake.sentCode(sent.verificationId);
+      for (let i = 0; i < 4; i++) {
+        const res = await call(
+          gateway,
+          "POST",
+          "/v1/otp/verify",
+          { verificationId: sent.verificationId, code },
+          "key-two-0123456789",
+        );
+        expect(await res.json()).toEqual({ verified: false });
+      }
+      expect(fake.calls("/otp/verify")).toHaveLength(0);
+      expect((await status(gateway, sent.verificationId, "key-one-0123456789")).attemptsLeft).toBe(3);
       expect((await call(gateway, "DELETE", path, undefined, "key-one-0123456789")).status).toBe(204);
       expect((await status(gateway, sent.verificationId, "key-one-0123456789")).status).toBe("canceled");
       // The health probes and the docs still need no key.

@@ -360,11 +360,14 @@ export function storeBehaviour(
       expect(pending).toMatchObject({ phone, attemptsAllowed: 3, attemptsSpent: 0, caller: "caller-1" });
       expect(statusOf(pending, Date.now())).toBe("pending");
       expect(pending.expiresAtMs - pending.sentAtMs).toBe(300);
-      expect((await store.beginVerify(vid, 3)).state).toBe("ok");
+      // Another caller's id is unknown to it, and it spends nothing.
+      expect(await store.beginVerify(vid, 3, undefined, "caller-2")).toEqual({ state: "unknown" });
+      expect(await store.beginVerify(vid, 3)).toEqual({ state: "unknown" });
+      expect((await store.beginVerify(vid, 3, undefined, "caller-1")).state).toBe("ok");
       expect(must(await store.verification(vid), "the record").attemptsSpent).toBe(1);
       await Bun.sleep(400);
       // The record outlives the code: a verify finds it expired (nothing spent), the status says so.
-      expect(await store.beginVerify(vid, 3)).toEqual({ state: "expired", phone });
+      expect(await store.beginVerify(vid, 3, undefined, "caller-1")).toEqual({ state: "expired", phone });
       const expired = must(await store.verification(vid), "the record after its code");
       expect(expired.attemptsSpent).toBe(1);
       expect(statusOf(expired, Date.now())).toBe("expired");
@@ -374,7 +377,7 @@ export function storeBehaviour(
       });
       await Bun.sleep(700);
       expect(await store.verification(vid)).toBeUndefined();
-      expect((await store.beginVerify(vid, 3)).state).toBe("unknown");
+      expect((await store.beginVerify(vid, 3, undefined, "caller-1")).state).toBe("unknown");
       expect(await store.cancelVerification(vid, "caller-1", 3)).toEqual({ kind: "unknown" });
     });
 
@@ -389,7 +392,7 @@ export function storeBehaviour(
       );
       expect(cancels.filter((c) => c.kind === "canceled")).toHaveLength(1);
       expect(cancels.filter((c) => c.kind === "ended" && c.status === "canceled")).toHaveLength(19);
-      expect(await store.beginVerify(vid, 3)).toEqual({ state: "canceled", phone });
+      expect(await store.beginVerify(vid, 3, undefined, "caller-1")).toEqual({ state: "canceled", phone });
       expect(await store.claimVerified(vid)).toBe(false);
       const state = must(await store.verification(vid), "the record");
       expect(state).toMatchObject({ canceled: true, verified: false, attemptsSpent: 0 });
@@ -409,10 +412,16 @@ export function storeBehaviour(
       expect(await store.cancelVerification(verified, "", 3)).toEqual({ kind: "ended", status: "verified" });
       expect(statusOf(must(await store.verification(verified), "the record"), Date.now())).toBe("verified");
 
+      // Its last attempt still at the upstream: it has failed, and the cancel keeps that attempt from verifying it.
       const failed = await saved(store, phone);
       for (let i = 0; i < 3; i++) expect((await store.beginVerify(failed, 3)).state).toBe("ok");
       expect(await store.cancelVerification(failed, "", 3)).toEqual({ kind: "ended", status: "failed" });
+      expect(await store.claimVerified(failed)).toBe(false);
       expect(statusOf(must(await store.verification(failed), "the record"), Date.now())).toBe("failed");
+      // A code may have no more attempts than its send allowed, whatever OTP_MAX_ATTEMPTS says later.
+      const spent = await saved(store, phone);
+      for (let i = 0; i < 3; i++) expect((await store.beginVerify(spent, 3)).state).toBe("ok");
+      expect(await store.beginVerify(spent, 5)).toEqual({ state: "exhausted", phone });
     });
 
     test("delivery: a report is kept only when further along, never on a record that is gone", async () => {

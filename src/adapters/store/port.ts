@@ -173,6 +173,8 @@ export interface VerifyingStore {
     id: VerificationRef,
     maxAttempts: number,
     window?: { policy: RatePolicy; member: string },
+    /** The caller key's id ('' without caller keys): another caller's id is unknown to it. */
+    caller?: string,
   ): Promise<VerifyStart>;
   /** Marks the id verified; true only for the first caller, so success is reported once. */
   claimVerified(id: VerificationRef): Promise<boolean>;

@@ -248,8 +248,11 @@ export class OtpService {
     return sent;
   }
 
-  /** @param traceId the HTTP request's id, for the provider's log lines */
-  async verify(verification: string, code: string, traceId?: string): Promise<VerifyOutcome> {
+  /**
+   * @param traceId the HTTP request's id, for the provider's log lines
+   * @param caller the caller key's id ('' without caller keys): another caller's id is unknown to it
+   */
+  async verify(verification: string, code: string, traceId?: string, caller = ""): Promise<VerifyOutcome> {
     const { store, policy } = this.deps;
     // Only ids this gateway issued (and that have not expired) reach the upstream; one that is not
     // of its form is unknown without a store call.
@@ -260,7 +263,7 @@ export class OtpService {
     // that is checked is charged to the phone, so junk verifies of a spent or exhausted id cannot
     // lock its owner out.
     const window = { policy: policy.phoneVerify, member: crypto.randomUUID() };
-    const start = await store.beginVerify(id, policy.maxAttempts, window);
+    const start = await store.beginVerify(id, policy.maxAttempts, window, caller);
     if (start.state === "limited") {
       throw GatewayError.rateLimited({ policy: policy.phoneVerify, decision: start.decision });
     }

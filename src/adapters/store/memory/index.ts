@@ -265,14 +265,17 @@ export class MemoryStore implements OtpStore {
     ref: VerificationRef,
     maxAttempts: number,
     window?: { policy: RatePolicy; member: string },
+    caller = "",
   ): Promise<VerifyStart> {
     const record = this.#verifications.get(verificationId(ref));
-    if (!record) return { state: "unknown" };
+    if (!record || record.caller !== caller) return { state: "unknown" };
     const { phone } = record;
     const unproven = record.unproven === undefined ? {} : { unproven: record.unproven };
     if (record.verified) return { state: "used", phone, ...unproven };
     if (record.canceled) return { state: "canceled", phone, ...unproven };
-    if (record.attemptsSpent >= maxAttempts) return { state: "exhausted", phone, ...unproven };
+    if (record.attemptsSpent >= Math.min(record.attemptsAllowed, maxAttempts)) {
+      return { state: "exhausted", phone, ...unproven };
+    }
     if (this.#wall() >= record.expiresAtMs) return { state: "expired", phone, ...unproven };
     if (window) {
       // Only an attempt that goes to the upstream is charged to the phone; a refused one spends nothing.
@@ -319,6 +322,8 @@ export class MemoryStore implements OtpStore {
     if (!record || record.caller !== caller) return { kind: "unknown" };
     const limited = { ...record, attemptsAllowed: Math.min(record.attemptsAllowed, maxAttempts) };
     const status = statusOf(limited, this.#wall());
+    // Failed, its last attempt may still be at the upstream: marked, so that it cannot verify it.
+    if (status === "failed") record.canceled = true;
     if (status !== "pending") return { kind: "ended", status };
     record.canceled = true;
     return { kind: "canceled" };

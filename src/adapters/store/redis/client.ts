@@ -73,6 +73,7 @@ export interface ScriptedRedis
     member: string,
     windows: string,
     nowMs: number,
+    caller: string,
   ): Promise<Reply>;
   otpClaimVerified(recordKey: string): Promise<number>;
   otpCancelVerification(

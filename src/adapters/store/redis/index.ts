@@ -154,8 +154,9 @@ export class RedisStore implements OtpStore {
     id: VerificationRef,
     maxAttempts: number,
     window?: { policy: RatePolicy; member: string },
+    caller = "",
   ): Promise<VerifyStart> {
-    return this.#verifications.begin(id, maxAttempts, window);
+    return this.#verifications.begin(id, maxAttempts, window, caller);
   }
   claimVerified(id: VerificationRef): Promise<boolean> {
     return this.#verifications.claim(id);

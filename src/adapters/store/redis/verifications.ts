@@ -77,6 +77,7 @@ export class RedisVerifications {
     id: VerificationRef,
     maxAttempts: number,
     window?: { policy: RatePolicy; member: string },
+    caller = "",
   ): Promise<VerifyStart> {
     const reply = await this.call(() =>
       this.redis.otpBeginVerify(
@@ -86,6 +87,7 @@ export class RedisVerifications {
         window?.member ?? "",
         window ? packed(window.policy) : "",
         Date.now(),
+        caller,
       ),
     );
     const state = reply[BEGIN_VERIFY_REPLY.state] as VerifyStart["state"];
