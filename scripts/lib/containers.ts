@@ -4,7 +4,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitHealthy } from "./local";
+import { freePort, type Ran, run, waitHealthy } from "./local";
+
+export type { Ran } from "./local";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 export const QEMU_AARCH64 = "/usr/bin/qemu-aarch64-static";
@@ -20,12 +22,6 @@ export function containerToolsMissing(): string[] {
   }
   if (!existsSync(QEMU_AARCH64)) missing.push("qemu-user-static (runs the arm64 image)");
   return missing;
-}
-
-export interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 /** One image as podman describes it (the fields the checks read). */
@@ -109,19 +105,8 @@ export class ContainerHost {
     return `${this.image}:${this.version}-${arch}`;
   }
 
-  async exec(cmd: string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
-    const proc = Bun.spawn(cmd, {
-      cwd: ROOT,
-      env: { ...this.env, ...extraEnv },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
+  exec(cmd: string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
+    return run(cmd, { cwd: ROOT, env: { ...this.env, ...extraEnv } });
   }
 
   /** Runs podman; throws with its stderr when it fails. */

@@ -63,6 +63,27 @@ export function cpuSeconds(pid: number): number {
   return own + childrenOf(pid).reduce((sum, kid) => sum + cpuSeconds(kid), 0);
 }
 
+/** What a finished command printed, and its exit code. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion, its output collected, whatever its exit code. */
+export async function run(
+  cmd: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<Ran> {
+  const proc = Bun.spawn(cmd, { ...options, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
 /** Runs a command to completion; throws with its stderr when it fails. */
 export async function sh(cmd: string[], cwd: string): Promise<void> {
   const proc = Bun.spawn(cmd, { cwd, stdout: "ignore", stderr: "pipe" });

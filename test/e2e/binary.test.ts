@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { freePort, waitHealthy } from "../../scripts/lib/local";
+import { freePort, run as runCommand, waitHealthy } from "../../scripts/lib/local";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { flushSharedRedis, RedisProcess, SHARED_REDIS_URL } from "../support/redis";
 import { rawRequest } from "../support/socket";
@@ -18,19 +18,8 @@ const ARM64 = join(ROOT, "dist/otp-gateway-linux-arm64");
 const QEMU = "/usr/bin/qemu-aarch64-static";
 const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
 
-async function run(cmd: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(cmd, {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const run = (cmd: string[], env: Record<string, string> = {}) =>
+  runCommand(cmd, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env } });
 
 async function build(target: string) {
   const result = await run(["bash", join(ROOT, "scripts/build.sh"), target]);
