@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/adapters/store/memory/index";
 import { deliveryGateway } from "../support/delivery";
 import { FakeStartMessaging } from "../support/fake-startmessaging";
 import { must } from "../support/given";
@@ -102,10 +103,9 @@ describe("delivery status (DELIVERY_STATUS=poll, the default)", () => {
     try {
       const id = await gateway.send("+919876540005");
       await until(async () => (await gateway.delivery(id)).status, "queued");
-      await Bun.sleep(700);
-      expect(await gateway.page()).toContain(
-        'otp_gateway_delivery_seconds_count{country="IN",status="unknown"} 1',
-      );
+      // Given up at the code's expiry (500 ms), or at the first look after it while the pace holds the poll back.
+      const unknown = 'otp_gateway_delivery_seconds_count{country="IN",status="unknown"} 1';
+      await until(async () => String((await gateway.page()).includes(unknown)), "true");
       const polls = messagePolls(shortLived, id);
       await Bun.sleep(200);
       expect(messagePolls(shortLived, id)).toBe(polls);
@@ -124,5 +124,74 @@ describe("delivery status (DELIVERY_STATUS=poll, the default)", () => {
     } finally {
       await gateway.stop();
     }
+  });
+
+  test("while the pace is full, waiting polls cost the store one call a wait, not one each", async () => {
+    const store = new MemoryStore();
+    let asked = 0;
+    const take = store.takeDeliveryPoll.bind(store);
+    store.takeDeliveryPoll = (pace) => {
+      asked += 1;
+      return take(pace);
+    };
+    const gateway = deliveryGateway(fake.url, { DELIVERY_POLL_PACE: "1/1s" }, { backoffMs: [10], store });
+    try {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => gateway.send(`+9198765${String(42000 + i)}`)));
+      await Bun.sleep(1_500);
+      const polls = fake.requests.filter((r) => r.path.startsWith("/messages/")).length;
+      expect(polls).toBeGreaterThanOrEqual(1);
+      expect(polls).toBeLessThanOrEqual(3);
+      // About one store call per 250 ms wait, plus the polls: far from 40 deliveries asking each.
+      expect(asked).toBeLessThan(20);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test("a slow upstream holds at most 8 polls at once; a 429 stops every poll for its Retry-After", async () => {
+    const gateway = deliveryGateway(fake.url, { DELIVERY_POLL_PACE: "1000/1s" }, { backoffMs: [10] });
+    try {
+      fake.messageDelayMs = 300;
+      const ids = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => gateway.send(`+9198765${String(43000 + i)}`)),
+      );
+      await Bun.sleep(800);
+      expect(fake.messagesInFlightMax).toBeGreaterThan(1);
+      expect(fake.messagesInFlightMax).toBeLessThanOrEqual(8);
+      // Every message answers 429 once, asking for a second's pause.
+      fake.messageDelayMs = 0;
+      for (const id of ids) {
+        const inner = id.split(".")[1];
+        const messageId = must(fake.sms.find((m) => m.requestId === inner)?.messageId, "a message id");
+        fake.fail(`/messages/${messageId}`, { kind: "status", status: 429, headers: { "retry-after": "1" } });
+      }
+      const faultsSet = Date.now();
+      const started = performance.now();
+      while (
+        !fake.requestTimes("/messages/").some((t) => t >= faultsSet) &&
+        performance.now() - started < 3_000
+      ) {
+        await Bun.sleep(5);
+      }
+      const first429 = Math.min(...fake.requestTimes("/messages/").filter((t) => t >= faultsSet));
+      await Bun.sleep(900);
+      // Polls already on their way may land; none starts during the second's pause after that.
+      const during = fake.requestTimes("/messages/").filter((t) => t > first429 + 50 && t < first429 + 900);
+      expect(during.length).toBeLessThanOrEqual(8);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test("stopped with polls in flight, the gateway starts none after", async () => {
+    const gateway = deliveryGateway(fake.url, { DELIVERY_POLL_PACE: "1000/1s" }, { backoffMs: [10] });
+    fake.messageDelayMs = 100;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => gateway.send(`+9198765${String(44000 + i)}`)));
+    await Bun.sleep(150);
+    await gateway.stop();
+    await Bun.sleep(150);
+    const atStop = fake.requestTimes("/messages/").length;
+    await Bun.sleep(300);
+    expect(fake.requestTimes("/messages/").length).toBe(atStop);
   });
 });

@@ -80,6 +80,10 @@ export class FakeStartMessaging {
   connections = 0;
   /** Body bytes the last `flood` fault got written before it ended or the client hung up. */
   floodWritten = 0;
+  /** How long GET /messages/{id} takes to answer (a slow upstream), and the most it served at once. */
+  messageDelayMs = 0;
+  messagesInFlightMax = 0;
+  #messagesInFlight = 0;
 
   constructor(options: FakeOptions = {}) {
     this.options = {
@@ -139,6 +143,8 @@ export class FakeStartMessaging {
     this.#pending.clear();
     this.#messages.clear();
     this.#idempotency.clear();
+    this.messageDelayMs = 0;
+    this.messagesInFlightMax = 0;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -172,8 +178,19 @@ export class FakeStartMessaging {
     this.#messages.set(messageId, status);
   }
 
-  /** GET /messages/{id}: the reference's `{messageId, status, deliveredAt, error}`. */
-  #message(req: IncomingMessage, path: string, res: ServerResponse) {
+  /** GET /messages/{id}: the reference's `{messageId, status, deliveredAt, error}`, after messageDelayMs. */
+  async #message(req: IncomingMessage, path: string, res: ServerResponse) {
+    this.#messagesInFlight += 1;
+    this.messagesInFlightMax = Math.max(this.messagesInFlightMax, this.#messagesInFlight);
+    try {
+      if (this.messageDelayMs > 0) await Bun.sleep(this.messageDelayMs);
+      this.#messageAnswer(req, path, res);
+    } finally {
+      this.#messagesInFlight -= 1;
+    }
+  }
+
+  #messageAnswer(req: IncomingMessage, path: string, res: ServerResponse) {
     if (req.headers["x-api-key"] !== this.options.apiKey)
       return this.#reply(res, 401, { message: "Invalid API key" });
     const messageId = decodeURIComponent(path.slice("/messages/".length));

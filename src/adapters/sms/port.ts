@@ -25,6 +25,8 @@ export interface SendOtpResult {
 /** What the upstream says of one SMS's delivery. */
 export interface DeliveryReport {
   status: DeliveryStatus;
+  /** The upstream asked to wait this long before asking again (a 429). */
+  retryAfterMs?: number;
 }
 
 export interface VerifyOtpInput {

@@ -19,6 +19,7 @@ import type {
 import { throwOnError, type UpstreamAnswer } from "./startmessaging-errors";
 import {
   parseJsonObject,
+  parseRetryAfter,
   readAttemptsLeft,
   readDeliveryStatus,
   readErrorInfo,
@@ -129,13 +130,23 @@ export class StartMessagingProvider implements SmsProvider {
   /**
    * What StartMessaging says of one SMS (`GET /messages/{id}`): its status, read from either shape
    * (`{status}` or `{data: {status}}`). Never retried here: the delivery tracker asks again later.
-   * An id it does not know is `unknown`; an error answer throws, as any other call's.
+   * An id it does not know is `unknown`; a 429 is `unknown` with how long to wait; any other error
+   * answer throws, without the log lines a send's would write (the tracker asks again and again).
    */
   async delivery(messageId: string): Promise<DeliveryReport> {
     const log = () => this.options.logger;
     const answer = await this.#exchange("delivery", `/messages/${encodeURIComponent(messageId)}`, log);
     if (answer.status === 404) return { status: "unknown" };
-    throwOnError("delivery", answer, log, this.#now());
+    if (answer.status === 429) {
+      const seconds =
+        parseRetryAfter(answer.headers.get("retry-after"), this.#now()) ??
+        readErrorInfo(answer.body).retryAfterSeconds ??
+        1;
+      return { status: "unknown", retryAfterMs: Math.max(1, seconds) * 1000 };
+    }
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new Error(`the delivery status answer was HTTP ${answer.status}`);
+    }
     return { status: deliveryStatusOf(readDeliveryStatus(answer.body)) };
   }
 

@@ -1,4 +1,4 @@
-import type { SmsProvider } from "../../adapters/sms/port";
+import type { DeliveryReport, SmsProvider } from "../../adapters/sms/port";
 import type { DeliveryStore } from "../../adapters/store/port";
 import type { VerificationRef } from "../../domain/ids";
 import type { RatePolicy } from "../../domain/rate-policy";
@@ -38,20 +38,36 @@ interface Followed {
 }
 
 const BACKOFF_MS = [2_000, 4_000, 8_000, 15_000, 30_000, 60_000];
-/** While the shared pace refuses, a poll waits about this long and asks again (not counted as a poll). */
-const PACE_WAIT_MS = 1_000;
+/** While the shared pace refuses, the dispatcher waits about this long before it asks again. */
+const PACE_WAIT_MS = 250;
+/** Polls at the upstream at once, from this process: a slow upstream holds this many sockets at most. */
+const MAX_IN_FLIGHT = 8;
+/** The longest pause a 429's Retry-After may impose on every poll of this process. */
+const MAX_PAUSE_MS = 60_000;
+/** At most one warning a minute that deliveries go unfollowed. */
+const WARN_EVERY_MS = 60_000;
 
 /**
  * Follows what becomes of each SMS the upstream gave a message id for: asks it (SmsProvider.delivery)
  * with backoff until the status is final (delivered, failed) or the code expires, keeping each step
- * further along on the verification's record. Every request takes a place in a pace shared by every
- * gateway on the store (DELIVERY_POLL_PACE), so polling never crowds out the sends. The timers are
- * this process's: a gateway that stops leaves its sends' deliveries `unknown`. Nothing here ever
- * delays or fails a send.
+ * further along on the verification's record.
+ *
+ * Each delivery waits for its next poll on a timer; a poll that is due joins one queue, which one
+ * dispatcher drains: it takes a place in the pace every gateway on the store shares
+ * (DELIVERY_POLL_PACE; one store call a place, or one every PACE_WAIT_MS while the pace is full,
+ * however many polls wait), keeps at most MAX_IN_FLIGHT polls at the upstream, and stops every poll
+ * for as long as a 429 asks. So polling never crowds out the sends, at the upstream or in the store.
+ * The timers are this process's: a gateway that stops leaves its sends' deliveries where they were.
  */
 export class DeliveryTracker {
-  readonly #followed = new Map<string, { item: Followed; timer: ReturnType<typeof setTimeout> }>();
+  readonly #followed = new Map<string, { item: Followed; timer?: ReturnType<typeof setTimeout> }>();
+  readonly #due: Followed[] = [];
   readonly #backoff: readonly number[];
+  #inFlight = 0;
+  #draining = false;
+  #pausedUntil = 0;
+  #warnedAt = Number.NEGATIVE_INFINITY;
+  #stopped = false;
 
   constructor(private readonly deps: DeliveryTrackerDeps) {
     this.#backoff = deps.policy.backoffMs ?? BACKOFF_MS;
@@ -71,43 +87,91 @@ export class DeliveryTracker {
     id: VerificationRef,
     sent: { messageId: string; country: string; sentAtMs: number; expiresAtMs: number },
   ) {
-    if (!this.enabled) return;
+    if (!this.enabled || this.#stopped) return;
     const key = `${id.tag}.${id.inner}`;
     if (this.#followed.has(key)) return; // an idempotent replay of a send already followed
     if (this.#followed.size >= this.deps.policy.maxTracked) {
-      this.deps.logger.warn("delivery not followed: too many deliveries followed at once", {
-        followed: this.#followed.size,
-      });
+      if (Date.now() - this.#warnedAt >= WARN_EVERY_MS) {
+        this.#warnedAt = Date.now();
+        this.deps.logger.warn("deliveries not followed: too many followed at once", {
+          followed: this.#followed.size,
+        });
+      }
       return;
     }
-    this.#schedule({ ...sent, id, key, polls: 0, last: "unknown" }, this.#backoff[0] ?? 2_000);
+    this.#wait({ ...sent, id, key, polls: 0, last: "unknown" }, this.#backoff[0] ?? 2_000);
   }
 
-  /** Stops following every delivery (shutdown, tests). */
+  /** Stops following every delivery (shutdown, tests): no poll starts after this. */
   stop(): void {
+    this.#stopped = true;
     for (const { timer } of this.#followed.values()) clearTimeout(timer);
     this.#followed.clear();
+    this.#due.length = 0;
   }
 
-  #schedule(item: Followed, delayMs: number): void {
+  /** The delivery's next poll after `delayMs` (at its code's expiry at the latest). */
+  #wait(item: Followed, delayMs: number): void {
+    if (this.#stopped) return;
     const wait = Math.max(0, Math.min(delayMs, item.expiresAtMs - Date.now()));
-    const timer = setTimeout(() => void this.#poll(item), wait);
+    const timer = setTimeout(() => this.#enqueue(item), wait);
     timer.unref?.();
     this.#followed.set(item.key, { item, timer });
   }
 
-  async #poll(item: Followed): Promise<void> {
-    const { provider, store, policy, logger } = this.deps;
-    const expired = () => Date.now() >= item.expiresAtMs;
-    const placed = await store.takeDeliveryPoll(policy.pace).catch(() => false);
-    if (!placed) {
-      if (expired()) return this.#finish(item, "unknown");
-      return this.#schedule(item, PACE_WAIT_MS * (0.5 + Math.random()));
+  #enqueue(item: Followed): void {
+    if (this.#stopped) return;
+    this.#followed.set(item.key, { item });
+    this.#due.push(item);
+    void this.#drain();
+  }
+
+  /** The one dispatcher: due polls in order, each with a place in the shared pace, a few at a time. */
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (!this.#stopped && this.#due.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
+        const item = this.#due[0] as Followed;
+        if (Date.now() >= item.expiresAtMs) {
+          this.#due.shift();
+          this.#finish(item, "unknown");
+          continue;
+        }
+        const pause = this.#pausedUntil - Date.now();
+        if (pause > 0 || !(await this.#place())) {
+          await Bun.sleep(Math.max(pause, PACE_WAIT_MS * (0.5 + Math.random())));
+          continue;
+        }
+        this.#due.shift();
+        this.#inFlight += 1;
+        void this.#poll(item).finally(() => {
+          this.#inFlight -= 1;
+          void this.#drain();
+        });
+      }
+    } finally {
+      this.#draining = false;
     }
+  }
+
+  /** A place in the pace every gateway shares; none while the store cannot say. */
+  #place(): Promise<boolean> {
+    return this.deps.store.takeDeliveryPoll(this.deps.policy.pace).catch(() => false);
+  }
+
+  async #poll(item: Followed): Promise<void> {
+    const { provider, store, logger } = this.deps;
     item.polls += 1;
     try {
-      const report = await (provider.delivery?.(item.messageId) ??
-        Promise.resolve({ status: "unknown" as const }));
+      const report: DeliveryReport = await (provider.delivery?.(item.messageId) ??
+        Promise.resolve({ status: "unknown" }));
+      if (report.retryAfterMs !== undefined) {
+        this.#pausedUntil = Math.max(
+          this.#pausedUntil,
+          Date.now() + Math.min(report.retryAfterMs, MAX_PAUSE_MS),
+        );
+      }
       if (report.status !== "unknown" && report.status !== item.last) {
         item.last = report.status;
         await store.recordDelivery(item.id, report.status, Date.now()).catch(() => undefined);
@@ -118,9 +182,9 @@ export class DeliveryTracker {
         error: err instanceof Error ? err.message : String(err),
       });
     }
-    if (expired()) return this.#finish(item, "unknown");
-    const backoff = this.#backoff;
-    this.#schedule(item, backoff[Math.min(item.polls, backoff.length - 1)] ?? 60_000);
+    if (this.#stopped) return;
+    if (Date.now() >= item.expiresAtMs) return this.#finish(item, "unknown");
+    this.#wait(item, this.#backoff[Math.min(item.polls, this.#backoff.length - 1)] ?? 60_000);
   }
 
   #finish(item: Followed, status: DeliveryStatus): void {
