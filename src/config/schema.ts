@@ -174,7 +174,8 @@ export const EnvSchema = T.Object({
     (set) => (set ? [...set].join(",") : "*"),
   ),
   GATEWAY_API_KEYS: List(
-    "Comma list of caller keys. When set, send and verify need `Authorization: Bearer <key>`. Never logged.",
+    "Comma list of caller keys. When set, every /v1 route needs `Authorization: Bearer <key>`, and a caller sees " +
+      "and cancels only the verifications it sent. Never logged.",
   ),
   CORS_ORIGINS: List(
     "Comma list of browser origins allowed to call the API, or `*`. Unset: no CORS headers.",

@@ -1437,6 +1437,19 @@ export interface operations {
                     };
                 };
             };
+            /** @description `PAYLOAD_TOO_LARGE`: body over `MAX_BODY_SIZE` (declared or streamed). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
             /** @description `RATE_LIMITED`: a gateway limit (per IP, per phone, per verify) or the upstream's; `Retry-After` in whole seconds, `RateLimit-Policy` and `RateLimit` as in the IETF draft. */
             429: {
                 headers: {
@@ -1550,6 +1563,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "VERIFICATION_ENDED";
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: body over `MAX_BODY_SIZE` (declared or streamed). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
                     };
                 };
             };

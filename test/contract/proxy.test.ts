@@ -67,6 +67,18 @@ describe("a response validator built from the served document, in front of the g
       });
       await call(p, "POST", "/v1/otp/verify", { verificationId: sent.verificationId, code: "000000" });
       await call(p, "POST", "/v1/otp/verify", { verificationId: "bad id", code: "1" }); // 400
+      // A verification's status and cancel: verified (200, then 409), pending (200, 204), unknown (404), bad (400).
+      await call(p, "GET", `/v1/otp/${sent.verificationId}`);
+      await call(p, "DELETE", `/v1/otp/${sent.verificationId}`); // verified: 409
+      const other = JSON.parse((await call(p, "POST", "/v1/otp/send", { phone: "+919876500006" })).body) as {
+        verificationId: string;
+      };
+      await call(p, "GET", `/v1/otp/${other.verificationId}`);
+      await call(p, "DELETE", `/v1/otp/${other.verificationId}`); // 204
+      await call(p, "GET", "/v1/otp/3f9a1c0e5b7d2a46.otp_unknown"); // 404
+      await call(p, "DELETE", "/v1/otp/3f9a1c0e5b7d2a46.otp_unknown"); // 404
+      await call(p, "GET", "/v1/otp/bad%20id"); // 400
+      await call(p, "DELETE", `/v1/otp/${other.verificationId}`, { pad: "x".repeat(20_000) }); // 413
       for (let i = 10; i < 18; i++) await call(p, "POST", "/v1/otp/send", { phone: `+9198765000${i}` }); // budget: 503
       fake.fail("/otp/send", { kind: "status", status: 500, body: "down" }, 3);
       await call(p, "POST", "/v1/otp/send", { phone: "+919876500099" }, { "x-request-id": "trace-1" }); // 502 or the budget
@@ -83,6 +95,8 @@ describe("a response validator built from the served document, in front of the g
         authorization: `Bearer ${ADMIN}`,
       });
       await call(keyedProxy.url, "POST", "/v1/otp/send", { phone: "+919876500100" }); // 401
+      await call(keyedProxy.url, "GET", "/v1/otp/3f9a1c0e5b7d2a46.otp_unknown"); // 401
+      await call(keyedProxy.url, "DELETE", "/v1/otp/3f9a1c0e5b7d2a46.otp_unknown"); // 401
       await call(
         keyedProxy.url,
         "POST",
@@ -105,6 +119,15 @@ describe("a response validator built from the served document, in front of the g
         "sendOtp 503",
         "verifyOtp 200",
         "verifyOtp 400",
+        "getVerification 200",
+        "getVerification 400",
+        "getVerification 401",
+        "getVerification 404",
+        "cancelVerification 204",
+        "cancelVerification 401",
+        "cancelVerification 404",
+        "cancelVerification 409",
+        "cancelVerification 413",
         "checkLiveness 200",
         "checkReadiness 200",
         "getGuardState 200",

@@ -362,7 +362,20 @@ export class OtpService {
   async cancel(verification: string, caller = ""): Promise<void> {
     const id = parseVerificationId(verification);
     if (!id) throw new GatewayError("VERIFICATION_NOT_FOUND");
-    const result = await this.deps.store.cancelVerification(id, caller, this.deps.policy.maxAttempts);
+    const result = await this.deps.store
+      .cancelVerification(id, caller, this.deps.policy.maxAttempts)
+      .catch((err: unknown) => {
+        // The store may have taken the cancel before it stopped answering: say so, not "nothing was done".
+        if (err instanceof GatewayError && err.code === "STORE_UNAVAILABLE") {
+          throw new GatewayError("STORE_UNAVAILABLE", {
+            detail:
+              "The gateway could not reach its store: the verification may or may not be canceled. " +
+              "DELETE it again: 204, or 409 saying canceled, means it is.",
+            cause: err,
+          });
+        }
+        throw err;
+      });
     if (result.kind === "unknown") throw new GatewayError("VERIFICATION_NOT_FOUND");
     if (result.kind === "ended") {
       throw new GatewayError("VERIFICATION_ENDED", {
