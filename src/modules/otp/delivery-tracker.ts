@@ -108,6 +108,7 @@ export class DeliveryTracker {
     for (const { timer } of this.#followed.values()) clearTimeout(timer);
     this.#followed.clear();
     this.#due.length = 0;
+    this.#wake?.();
   }
 
   /** The delivery's next poll after `delayMs` (at its code's expiry at the latest). */
@@ -140,9 +141,12 @@ export class DeliveryTracker {
         }
         const pause = this.#pausedUntil - Date.now();
         if (pause > 0 || !(await this.#place())) {
-          await Bun.sleep(Math.max(pause, PACE_WAIT_MS * (0.5 + Math.random())));
+          await this.#nap(Math.max(pause, PACE_WAIT_MS * (0.5 + Math.random())));
           continue;
         }
+        // The store's answer took a round trip: stopped, expired or paused meanwhile, the place goes unused.
+        if (this.#stopped) break;
+        if (Date.now() >= item.expiresAtMs || this.#pausedUntil > Date.now()) continue;
         this.#due.shift();
         this.#inFlight += 1;
         void this.#poll(item).finally(() => {
@@ -155,9 +159,25 @@ export class DeliveryTracker {
     }
   }
 
-  /** A place in the pace every gateway shares; none while the store cannot say. */
+  /** A place in the pace every gateway shares; none while the store cannot say (or throws). */
   #place(): Promise<boolean> {
-    return this.deps.store.takeDeliveryPoll(this.deps.policy.pace).catch(() => false);
+    return Promise.resolve()
+      .then(() => this.deps.store.takeDeliveryPoll(this.deps.policy.pace))
+      .catch(() => false);
+  }
+
+  #wake?: () => void;
+
+  /** The dispatcher's wait: a timer that does not keep the process alive, and that stop() ends. */
+  #nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref?.();
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   async #poll(item: Followed): Promise<void> {
