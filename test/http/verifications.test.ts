@@ -229,6 +229,16 @@ describe("with GATEWAY_API_KEYS, a caller sees and cancels only its own verifica
       }
       expect(fake.calls("/otp/verify")).toHaveLength(0);
       expect((await status(gateway, sent.verificationId, "key-one-0123456789")).attemptsLeft).toBe(3);
+      // Its own caller verifies it, with its key.
+      const own = await send(gateway, "key-one-0123456789", "+919876543212");
+      const mine = await call(
+        gateway,
+        "POST",
+        "/v1/otp/verify",
+        { verificationId: own.verificationId, code: fake.sentCode(own.verificationId) },
+        "key-one-0123456789",
+      );
+      expect(await mine.json()).toEqual({ verified: true });
       expect((await call(gateway, "DELETE", path, undefined, "key-one-0123456789")).status).toBe(204);
       expect((await status(gateway, sent.verificationId, "key-one-0123456789")).status).toBe("canceled");
       // The health probes and the docs still need no key.

@@ -62,7 +62,7 @@ export function otpController(service: OtpService, context: RequestContext) {
             answer,
             test,
             loggedId: shown,
-          } = await service.verify(body.verificationId, body.code, meta.requestId);
+          } = await service.verify(body.verificationId, body.code, meta.requestId, meta.callerId);
           meta.verificationId = shown;
           meta.outcome = `${test ? "test_" : ""}${answer.verified ? "verified" : "not_verified"}`;
           return answer;
