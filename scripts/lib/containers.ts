@@ -287,6 +287,17 @@ export class Container {
     return this.host.exec(["podman", "healthcheck", "run", this.name]);
   }
 
+  /** The code the console provider printed for a verification: its one log line names the id's end. */
+  async consoleCode(verificationId: string): Promise<string> {
+    const line = (await this.logs())
+      .split("\n")
+      .filter((text) => text.startsWith("{"))
+      .map((text) => JSON.parse(text) as { providerId?: string; code?: string })
+      .find((entry) => entry.providerId && verificationId.endsWith(entry.providerId));
+    if (!line?.code) throw new Error(`no console line for ${verificationId} in ${this.name}'s log`);
+    return line.code;
+  }
+
   async logs(): Promise<string> {
     const ran = await this.host.exec(["podman", "logs", this.name]);
     return ran.stdout + ran.stderr;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "../../scripts/lib/local";
+import { freePort, privateRedisArgs } from "../../scripts/lib/local";
 import { type ClusterSeeds, parseClusterSeeds } from "../../src/adapters/store/redis/seeds";
 import { must } from "./given";
 
@@ -155,23 +155,16 @@ export class RedisProcess {
         : []),
     ];
     this.#proc = Bun.spawn(
-      [
-        "redis-server",
-        "--port",
-        tls ? "0" : String(this.port),
+      // With TLS the plain port is closed (0): the server answers on --tls-port alone.
+      privateRedisArgs(
+        tls ? 0 : this.port,
         ...authArgs,
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
         "--dir",
         this.dir,
         "--enable-debug-command",
         "local",
         ...this.extraArgs,
-      ],
+      ),
       { stdout: "ignore", stderr: "ignore" },
     );
     await waitFor(() => pings(this.port, this.auth), `redis-server on ${this.port}`);
